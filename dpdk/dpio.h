@@ -1,0 +1,106 @@
+/**
+ * @file dpio.h
+ * The I/O engine: EAL start-up from the server's settings, one port with one
+ * rx/tx queue pair per configured core, an mbuf pool on the port's NUMA node,
+ * burst rx/tx with a per-queue tx buffer, offload discovery, rx-interrupt idle
+ * sleep, and the clock.
+ *
+ * Data enters as mbuf bursts from dpio_rx_burst() and leaves through
+ * dpio_tx_enqueue()/dpio_tx_flush(). Only this module calls ethdev or reads a
+ * clock; tcpstack/ is handed the results.
+ *
+ * Threading: dpio_eal_init() and dpio_port_open() run once on the main thread
+ * before any pair starts. A dpio_queue is then owned by one stack thread; no
+ * queue function may be called from two threads.
+ *
+ * Errors: constructors return NULL, other calls 0 or a negative errno; the
+ * reason is written to the caller's err buffer where one is taken.
+ */
+#ifndef DPIO_H
+#define DPIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#define DPIO_MAX_QUEUES 16
+
+/** What the port can do for us; each flag is only set when the port has it. */
+#define DPIO_OFF_TX_IPV4_CKSUM (1u << 0)
+#define DPIO_OFF_TX_TCP_CKSUM (1u << 1)
+#define DPIO_OFF_RX_IPV4_CKSUM (1u << 2)
+#define DPIO_OFF_RX_TCP_CKSUM (1u << 3)
+#define DPIO_OFF_TX_MULTISEG (1u << 4)
+#define DPIO_OFF_TX_TSO (1u << 5)
+#define DPIO_OFF_RX_INTR (1u << 6)
+
+struct dpio_settings {
+    const char *prog;      /**< argv[0] for the EAL */
+    const char *port;      /**< PCI address ("0000:03:00.0") or vdev spec
+                                ("net_tap0,iface=x,..."): vdev when it starts
+                                with "net_" */
+    bool hugepages;        /**< false: EAL runs with --no-huge */
+    unsigned memory_mb;    /**< EAL -m */
+    const char *eal_args;  /**< extra EAL arguments, split on blanks; may be "" */
+    const unsigned *cores; /**< CPU ids; one queue pair per entry */
+    unsigned n_cores;
+    uint16_t mtu;
+    unsigned mbufs_per_queue; /**< 0: a default that covers rings and bursts */
+};
+
+struct dpio_port;
+struct dpio_queue;
+
+/** Builds the EAL argument vector from @p s and runs rte_eal_init().
+ *  The first core of the list becomes the EAL main lcore. */
+int dpio_eal_init(const struct dpio_settings *s, char *err, size_t errlen);
+
+/** Finds the port named by s->port, configures s->n_cores rx/tx queue pairs
+ *  with the offloads the port has, sets the MTU, creates the mbuf pools on the
+ *  port's NUMA node, enables rx interrupts where the port supports them, starts
+ *  it and waits (bounded) for link up, printing the link status. */
+struct dpio_port *dpio_port_open(const struct dpio_settings *s, char *err,
+                                 size_t errlen);
+void dpio_port_close(struct dpio_port *port);
+
+void dpio_port_mac(const struct dpio_port *port, struct rte_ether_addr *mac);
+/** DPIO_OFF_* flags the port offers and that dpio enabled. */
+uint32_t dpio_port_offloads(const struct dpio_port *port);
+uint16_t dpio_port_mtu(const struct dpio_port *port);
+unsigned dpio_port_queue_count(const struct dpio_port *port);
+/** Writes human-readable port statistics (ethdev counters) to @p buf. */
+int dpio_port_stats(const struct dpio_port *port, char *buf, size_t len);
+
+struct dpio_queue *dpio_port_queue(struct dpio_port *port, unsigned qid);
+struct rte_mempool *dpio_queue_pool(const struct dpio_queue *q);
+/** EAL lcore id that owns the queue (the lcore of the qid-th core). */
+unsigned dpio_queue_lcore(const struct dpio_queue *q);
+
+uint16_t dpio_rx_burst(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n);
+/** Buffers @p n mbufs for transmission; sends when the buffer fills. Takes
+ *  ownership of all of them: what the port does not accept is freed and
+ *  counted. */
+void dpio_tx_enqueue(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n);
+/** Sends whatever is buffered (retrying a short while on a full ring). */
+void dpio_tx_flush(struct dpio_queue *q);
+/** tcpstack output callback shape: arg is a struct dpio_queue *. */
+void dpio_tx_output(void *arg, struct rte_mbuf **pkts, uint16_t n);
+
+/** Idles the calling stack thread until a packet arrives on @p q or
+ *  @p timeout_us passes: rx interrupt where the port has it, else a short
+ *  sleep. Returns at once if packets are already waiting. */
+void dpio_queue_sleep(struct dpio_queue *q, uint64_t timeout_us);
+
+uint64_t dpio_tx_dropped(const struct dpio_queue *q);
+
+/** Monotonic microseconds (TSC based). */
+uint64_t dpio_now_us(void);
+/** Wall-clock seconds since the epoch, derived from dpio_now_us() and an
+ *  offset taken at start-up (no syscall). */
+int64_t dpio_wall_s(void);
+
+#endif

@@ -1,0 +1,97 @@
+/**
+ * @file ts.h
+ * The user-space TCP/IP stack, per-core context: Ethernet, ARP, IPv4, ICMP,
+ * TCP. The stack is driven, not driving: the stack thread hands it received
+ * frames and the current time, and it sends through the output function it
+ * was given. The same code runs on a NIC, on a virtual device and inside a
+ * unit test with a virtual clock and an in-memory wire.
+ *
+ * Threads: everything in this header is called by the context's stack thread
+ * only (or, in tests, by the single test thread). The application side is in
+ * ts_socket.h.
+ */
+#ifndef TS_H
+#define TS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+/** Output: the stack hands over ownership of @p n frames. */
+typedef void (*ts_output_fn)(void *arg, struct rte_mbuf **pkts, uint16_t n);
+
+/* Offloads the stack may use (same bits as dpio's DPIO_OFF_*). */
+#define TS_OFF_TX_IPV4_CKSUM (1u << 0)
+#define TS_OFF_TX_TCP_CKSUM (1u << 1)
+#define TS_OFF_RX_IPV4_CKSUM (1u << 2)
+#define TS_OFF_RX_TCP_CKSUM (1u << 3)
+
+struct ts_arp_table;
+
+struct ts_params {
+    uint32_t ip;      /**< our address, host byte order */
+    uint32_t netmask; /**< host byte order */
+    uint32_t gateway; /**< host byte order; 0: none */
+    struct rte_ether_addr mac;
+    uint16_t mtu;
+    uint32_t offloads; /**< TS_OFF_* */
+
+    unsigned max_flows;  /**< sockets of this context, TIME_WAIT included */
+    unsigned max_bufs;   /**< connections holding buffers at once */
+    uint32_t rcvbuf;     /**< bytes per connection */
+    uint32_t sndbuf;     /**< bytes per connection (copied + referenced) */
+    uint32_t snd_copybuf; /**< bytes of copied send data per connection */
+    uint32_t msl_ms;     /**< TIME_WAIT lasts 2*MSL */
+    uint32_t rto_min_ms;
+    uint32_t rto_max_ms;
+    uint32_t syn_retries;
+    uint32_t data_retries;
+    uint32_t isn_key[4]; /**< secret for initial sequence numbers (RFC 6528) */
+
+    struct rte_mempool *pool; /**< mbufs for frames we build */
+    ts_output_fn output;
+    void *output_arg;
+    struct ts_arp_table *arp; /**< shared by all contexts; see ts_arp_table_create */
+    unsigned core_id;         /**< for logs and stats */
+};
+
+/** Fills @p p with the defaults for everything but addresses, pool, output. */
+void ts_params_default(struct ts_params *p);
+
+struct ts_arp_table *ts_arp_table_create(unsigned entries, uint32_t ttl_ms);
+void ts_arp_table_destroy(struct ts_arp_table *t);
+
+struct ts_ctx;
+
+/** Allocates everything the context will ever need (sockets, buffers,
+ *  timers). Returns NULL and sets errno on failure. */
+struct ts_ctx *ts_ctx_create(const struct ts_params *p);
+void ts_ctx_destroy(struct ts_ctx *ctx);
+
+/** Processes a burst of received frames; takes ownership of them. */
+void ts_input(struct ts_ctx *ctx, struct rte_mbuf **pkts, uint16_t n, uint64_t now_us);
+
+/** Runs what is due: expired timers, the application's pending requests
+ *  (sends, closes, reads that open the window), delayed ACKs, queued output,
+ *  event publication. Call after every input burst and when idle. */
+void ts_poll(struct ts_ctx *ctx, uint64_t now_us);
+
+/** Absolute time (us) of the next timer, UINT64_MAX when none is armed. */
+uint64_t ts_next_deadline(const struct ts_ctx *ctx);
+
+struct ts_stats {
+    uint64_t rx_frames, tx_frames;
+    uint64_t rx_bad_eth, rx_bad_ip, rx_not_for_us, rx_bad_cksum;
+    uint64_t rx_bad_tcp, rx_no_flow, rx_unsupported;
+    uint64_t arp_requests_rx, arp_replies_tx, arp_requests_tx, arp_pending_drops;
+    uint64_t icmp_echo_rx;
+    uint64_t tcp_active, tcp_passive, tcp_accept_overflow, tcp_retransmits;
+    uint64_t tcp_rst_tx, tcp_timeouts, tcp_established;
+    uint64_t tx_nombuf;
+};
+void ts_ctx_stats(const struct ts_ctx *ctx, struct ts_stats *st);
+
+#endif
