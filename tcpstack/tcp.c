@@ -1,0 +1,236 @@
+/**
+ * @file tcp.c
+ * TCP connection life: socket and buffer allocation, the flow table, initial
+ * sequence numbers, state changes, abort and TIME_WAIT, and the moment a
+ * socket is freed (when both the worker and TCP are done with it).
+ *
+ * The receive path is in tcp_in.c, the send path in tcp_out.c, timers in
+ * tcp_timer.c, the application calls in ts_socket.c.
+ */
+#include <string.h>
+
+#include "ts_priv.h"
+
+/* ------------------------------------------------------------ sockets */
+
+struct ts_sock *ts_sock_alloc(struct ts_ctx *ctx, uint8_t kind)
+{
+    if (ctx->free_head < 0)
+        return NULL;
+    struct ts_sock *s = &ctx->socks[ctx->free_head];
+    ctx->free_head = s->hnext;
+    ctx->nfree--;
+    memset(s, 0, sizeof(*s));
+    s->kind = kind;
+    s->state = TCPS_CLOSED;
+    s->hnext = -1;
+    s->listener = -1;
+    s->ev_next = -1;
+    s->out_next = -1;
+    return s;
+}
+
+void ts_sock_free(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    TS_ASSERT(!(s->tflags & (TF_EV_QUEUED | TF_OUT_QUEUED)));
+    ts_timer_cancel(ctx, &s->t_rexmt);
+    ts_timer_cancel(ctx, &s->t_2msl);
+    if (s->tflags & TF_HASHED)
+        ts_flow_remove(ctx, s);
+    if (s->bufs)
+        ts_sock_release_bufs(ctx, s);
+    if (s->acceptq) {
+        free(s->acceptq->slots);
+        free(s->acceptq);
+    }
+    s->kind = TS_KIND_FREE;
+    s->hnext = ctx->free_head;
+    ctx->free_head = ts_fd(ctx, s);
+    ctx->nfree++;
+}
+
+int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    if (ctx->bufs_free < 0)
+        return -ENOBUFS;
+    struct ts_bufs *b = &ctx->bufs[ctx->bufs_free];
+    ctx->bufs_free = b->next_free;
+    ts_bring_init(&b->rx, b->rx.buf, b->rx.mask + 1);
+    ts_bring_init(&b->sndcopy, b->sndcopy.buf, b->sndcopy.mask + 1);
+    ts_sring_init(&b->refs, b->refs.slots, TS_REFS_PER_SOCK, sizeof(struct ts_sref));
+    s->bufs = b;
+    return 0;
+}
+
+void ts_sock_release_bufs(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    struct ts_bufs *b = s->bufs;
+    /* references still queued are owned by us until released */
+    struct ts_sref *r;
+    while ((r = ts_sring_peek(&b->refs, 0)) != NULL) {
+        if (r->owner.release)
+            r->owner.release(r->owner.arg);
+        ts_sring_pop(&b->refs, 1);
+    }
+    b->next_free = ctx->bufs_free;
+    ctx->bufs_free = (int32_t)(b - ctx->bufs);
+    s->bufs = NULL;
+}
+
+void ts_sock_maybe_free(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    if (s->kind != TS_KIND_TCP || (s->tflags & (TF_EV_QUEUED | TF_OUT_QUEUED)))
+        return;
+    bool app_done = (s->tflags & TF_APP_CLOSED) ||
+                    (s->listener >= 0 && !(s->tflags & TF_ACCEPT_QUEUED));
+    if (!app_done)
+        return;
+    if (s->state == TCPS_CLOSED || s->state == TCPS_LISTEN) {
+        if (s->listener >= 0 && !(s->tflags & TF_ACCEPT_QUEUED)) {
+            struct ts_sock *l = &ctx->socks[s->listener];
+            if (l->n_pending)
+                l->n_pending--;
+        }
+        ts_sock_free(ctx, s);
+        return;
+    }
+    /* TIME_WAIT keeps only the flow identity: give the buffers back */
+    if (s->state == TCPS_TIME_WAIT && s->bufs)
+        ts_sock_release_bufs(ctx, s);
+}
+
+/* --------------------------------------------------------- flow table */
+
+static uint32_t flow_hash(uint32_t raddr, uint16_t rport, uint16_t lport)
+{
+    uint32_t h = raddr * 0x9e3779b1u;
+    h ^= ((uint32_t)rport << 16 | lport) * 0x85ebca6bu;
+    h ^= h >> 15;
+    return h;
+}
+
+struct ts_sock *ts_flow_lookup(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport,
+                               uint16_t lport)
+{
+    int32_t i = ctx->flow_buckets[flow_hash(raddr, rport, lport) & ctx->flow_mask];
+    while (i >= 0) {
+        struct ts_sock *s = &ctx->socks[i];
+        if (s->raddr == raddr && s->rport == rport && s->lport == lport)
+            return s;
+        i = s->hnext;
+    }
+    return NULL;
+}
+
+void ts_flow_insert(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    int32_t *b = &ctx->flow_buckets[flow_hash(s->raddr, s->rport, s->lport) & ctx->flow_mask];
+    s->hnext = *b;
+    *b = ts_fd(ctx, s);
+    s->tflags |= TF_HASHED;
+}
+
+void ts_flow_remove(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    int32_t *p = &ctx->flow_buckets[flow_hash(s->raddr, s->rport, s->lport) & ctx->flow_mask];
+    int32_t me = ts_fd(ctx, s);
+    while (*p >= 0) {
+        if (*p == me) {
+            *p = s->hnext;
+            s->hnext = -1;
+            s->tflags &= ~TF_HASHED;
+            return;
+        }
+        p = &ctx->socks[*p].hnext;
+    }
+    TS_ASSERT(!"hashed socket missing from its bucket");
+}
+
+/* ----------------------------------------- initial sequence numbers */
+
+/* SipHash-2-4 of the connection's 4-tuple under the context's secret:
+ * RFC 6528's F(), so that sequence numbers of distinct connections
+ * cannot be predicted from one another. */
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                     \
+    do {                                                                             \
+        v0 += v1;                                                                    \
+        v1 = ROTL(v1, 13);                                                           \
+        v1 ^= v0;                                                                    \
+        v0 = ROTL(v0, 32);                                                           \
+        v2 += v3;                                                                    \
+        v3 = ROTL(v3, 16);                                                           \
+        v3 ^= v2;                                                                    \
+        v0 += v3;                                                                    \
+        v3 = ROTL(v3, 21);                                                           \
+        v3 ^= v0;                                                                    \
+        v2 += v1;                                                                    \
+        v1 = ROTL(v1, 17);                                                           \
+        v1 ^= v2;                                                                    \
+        v2 = ROTL(v2, 32);                                                           \
+    } while (0)
+
+static uint64_t siphash_2_4(const uint32_t key[4], uint64_t m0, uint64_t m1)
+{
+    uint64_t k0 = (uint64_t)key[0] | (uint64_t)key[1] << 32;
+    uint64_t k1 = (uint64_t)key[2] | (uint64_t)key[3] << 32;
+    uint64_t v0 = k0 ^ 0x736f6d6570736575ull, v1 = k1 ^ 0x646f72616e646f6dull;
+    uint64_t v2 = k0 ^ 0x6c7967656e657261ull, v3 = k1 ^ 0x7465646279746573ull;
+    uint64_t msg[3] = {m0, m1, (uint64_t)16 << 56};
+    for (int i = 0; i < 3; i++) {
+        v3 ^= msg[i];
+        SIPROUND;
+        SIPROUND;
+        v0 ^= msg[i];
+    }
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint32_t tcp_isn(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport, uint16_t lport)
+{
+    uint64_t m0 = (uint64_t)raddr << 32 | ctx->p.ip;
+    uint64_t m1 = (uint64_t)rport << 16 | lport;
+    /* M: a clock ticking every 4 microseconds (RFC 6528 section 3) */
+    return (uint32_t)siphash_2_4(ctx->p.isn_key, m0, m1) + (uint32_t)(ctx->now / 4);
+}
+
+/* ----------------------------------------------------------- state */
+
+void tcp_set_state(struct ts_ctx *ctx, struct ts_sock *s, enum tcp_state st)
+{
+    (void)ctx;
+    s->state = (uint8_t)st;
+}
+
+uint32_t tcp_rcv_window(const struct ts_sock *s)
+{
+    if (s->bufs == NULL)
+        return 0;
+    uint32_t w = ts_bring_free(&s->bufs->rx);
+    return w > 65535 ? 65535 : w;
+}
+
+void tcp_drop(struct ts_ctx *ctx, struct ts_sock *s, int err)
+{
+    ts_timer_cancel(ctx, &s->t_rexmt);
+    ts_timer_cancel(ctx, &s->t_2msl);
+    atomic_store_explicit(&s->so_error, err, memory_order_relaxed);
+    ts_sflags_set(s, TS_SF_RESET | TS_SF_RDCLOSED | TS_SF_WRDONE);
+    tcp_set_state(ctx, s, TCPS_CLOSED);
+    if (s->tflags & TF_HASHED)
+        ts_flow_remove(ctx, s);
+    ts_sock_event(ctx, s, TS_EPOLLERR | TS_EPOLLHUP | TS_EPOLLIN | TS_EPOLLRDHUP);
+}
+
+void tcp_enter_time_wait(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    tcp_set_state(ctx, s, TCPS_TIME_WAIT);
+    ts_timer_cancel(ctx, &s->t_rexmt);
+    ts_timer_arm(ctx, &s->t_2msl, ctx->now + 2ull * ctx->p.msl_ms * 1000);
+    ts_sflags_set(s, TS_SF_WRDONE | TS_SF_RDCLOSED);
+}

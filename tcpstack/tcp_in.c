@@ -1,0 +1,479 @@
+/**
+ * @file tcp_in.c
+ * The TCP receive path: tcp_input -> (no flow: tcp_listen_input |
+ * tcp_syn_rcvd_input) -> tcp_process.
+ *
+ * Validation and demultiplexing come first (length, checksum, flow lookup);
+ * a segment of no flow opens a connection on a listener or is answered with
+ * a RST. A segment of a synchronized connection is then processed in the
+ * order of RFC 9293 section 3.10.7.4: sequence check, RST, SYN, ACK (send
+ * window, congestion control, RTT), data, FIN. It leaves through one of the
+ * labelled exits: drop (free), or done after queueing the ACK it owes.
+ */
+#include <string.h>
+
+#include "ts_priv.h"
+
+#define TCP_DEFAULT_MSS 536 /* RFC 9293 3.7.1: when the peer sends none */
+#define TCP_INIT_CWND_SEGS 10 /* RFC 6928 */
+#define TCP_INIT_RTO_US 1000000u /* RFC 6298 2.1 */
+
+/* A segment being processed: a local, never file state. */
+struct tcp_seg {
+    uint32_t seq;
+    uint32_t ack;
+    uint32_t len; /* payload bytes */
+    uint16_t wnd;
+    uint8_t flags;
+    uint16_t mss; /* 0: no MSS option */
+    const uint8_t *data;
+};
+
+static void parse_options(const uint8_t *opt, uint32_t len, struct tcp_seg *seg)
+{
+    uint32_t i = 0;
+    while (i < len) {
+        uint8_t kind = opt[i];
+        if (kind == 0) /* end of options */
+            break;
+        if (kind == 1) { /* no-op */
+            i++;
+            continue;
+        }
+        if (i + 1 >= len || opt[i + 1] < 2 || i + opt[i + 1] > len)
+            break; /* malformed: ignore the rest */
+        if (kind == 2 && opt[i + 1] == 4)
+            seg->mss = (uint16_t)(opt[i + 2] << 8 | opt[i + 3]);
+        i += opt[i + 1];
+    }
+}
+
+/* RFC 6298 2.2-2.4, with the clock granularity G taken as 1 ms. */
+static void rtt_sample(struct ts_ctx *ctx, struct ts_sock *s, uint32_t r)
+{
+    if (s->srtt_us == 0) {
+        s->srtt_us = r;
+        s->rttvar_us = r / 2;
+    } else {
+        uint32_t d = s->srtt_us > r ? s->srtt_us - r : r - s->srtt_us;
+        s->rttvar_us = (3 * s->rttvar_us + d) / 4;
+        s->srtt_us = (7 * s->srtt_us + r) / 8;
+    }
+    uint64_t rto = s->srtt_us + RTE_MAX(1000u, 4 * s->rttvar_us);
+    rto = RTE_MAX(rto, (uint64_t)ctx->p.rto_min_ms * 1000);
+    rto = RTE_MIN(rto, (uint64_t)ctx->p.rto_max_ms * 1000);
+    s->rto_us = (uint32_t)rto;
+}
+
+static void ack_now(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    s->tflags |= TF_ACKNOW;
+    ts_sock_want_output(ctx, s);
+}
+
+/* ---------------------------------------------------------- passive open */
+
+static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
+                             const struct rte_ipv4_hdr *ip, const struct rte_tcp_hdr *th,
+                             const struct tcp_seg *seg)
+{
+    if (l->n_pending + ts_sring_count(l->acceptq) >= l->backlog) {
+        ctx->st.tcp_accept_overflow++;
+        return; /* the peer retransmits its SYN */
+    }
+    struct ts_sock *s = ts_sock_alloc(ctx, TS_KIND_TCP);
+    if (s == NULL) {
+        ctx->st.tcp_accept_overflow++;
+        return;
+    }
+    if (ts_sock_attach_bufs(ctx, s) != 0) {
+        ctx->st.tcp_accept_overflow++;
+        s->tflags |= TF_APP_CLOSED;
+        ts_sock_maybe_free(ctx, s);
+        return;
+    }
+    s->raddr = rte_be_to_cpu_32(ip->src_addr);
+    s->rport = rte_be_to_cpu_16(th->src_port);
+    s->lport = l->lport;
+    s->listener = ts_fd(ctx, l);
+    s->irs = seg->seq;
+    s->rcv_nxt = seg->seq + 1;
+    s->iss = tcp_isn(ctx, s->raddr, s->rport, s->lport);
+    s->snd_una = s->iss;
+    s->snd_nxt = s->iss + 1;
+    s->snd_max = s->iss + 1;
+    s->snd_end = s->iss + 1;
+    s->snd_wnd = seg->wnd; /* a SYN's window is never scaled */
+    s->snd_wl1 = seg->seq;
+    s->snd_wl2 = s->iss;
+    uint32_t room = rte_pktmbuf_data_room_size(ctx->p.pool) - RTE_PKTMBUF_HEADROOM -
+                    TS_HDR_ROOM;
+    uint32_t mss = seg->mss ? seg->mss : TCP_DEFAULT_MSS;
+    mss = RTE_MIN(mss, (uint32_t)ctx->p.mtu - 40);
+    s->mss = (uint16_t)RTE_MIN(mss, room);
+    s->cwnd = TCP_INIT_CWND_SEGS * s->mss;
+    s->ssthresh = UINT32_MAX / 2;
+    s->rto_us = TCP_INIT_RTO_US;
+    tcp_set_state(ctx, s, TCPS_SYN_RCVD);
+    ts_flow_insert(ctx, s);
+    l->n_pending++;
+    ctx->st.tcp_passive++;
+    s->tflags |= TF_RTT_TIMING;
+    s->rtt_seq = s->iss;
+    s->rtt_start_us = ctx->now;
+    tcp_send_ctl(ctx, s, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, s->iss);
+    ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+}
+
+/* The handshake's last ACK: hand the connection to the listener's queue. */
+static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg)
+{
+    s->snd_una = seg->ack;
+    s->snd_wnd = seg->wnd;
+    s->snd_wl1 = seg->seq;
+    s->snd_wl2 = seg->ack;
+    s->rexmt_shift = 0;
+    ts_timer_cancel(ctx, &s->t_rexmt);
+    if (s->tflags & TF_RTT_TIMING) {
+        s->tflags &= ~TF_RTT_TIMING;
+        rtt_sample(ctx, s, (uint32_t)(ctx->now - s->rtt_start_us));
+    } else {
+        /* RFC 6298 5.7: after a lost SYN-ACK start data with 3 s */
+        s->rto_us = RTE_MAX(s->rto_us, 3 * TCP_INIT_RTO_US);
+    }
+    tcp_set_state(ctx, s, TCPS_ESTABLISHED);
+    ctx->st.tcp_established++;
+    ts_sflags_set(s, TS_SF_CONNECTED);
+    struct ts_sock *l = &ctx->socks[s->listener];
+    int32_t *slot = ts_sring_slot(l->acceptq);
+    TS_ASSERT(slot != NULL); /* the backlog check at SYN time keeps room */
+    *slot = ts_fd(ctx, s);
+    ts_sring_push(l->acceptq);
+    l->n_pending--;
+    s->tflags |= TF_ACCEPT_QUEUED;
+    ts_sock_event(ctx, l, TS_EPOLLIN);
+}
+
+/* ------------------------------------------------- synchronized states */
+
+static bool seq_acceptable(const struct ts_sock *s, const struct tcp_seg *seg)
+{
+    uint32_t wnd = tcp_rcv_window(s);
+    uint32_t seglen = seg->len + !!(seg->flags & RTE_TCP_SYN_FLAG) +
+                      !!(seg->flags & RTE_TCP_FIN_FLAG);
+    uint32_t end = s->rcv_nxt + wnd;
+    if (seglen == 0) {
+        if (wnd == 0)
+            return seg->seq == s->rcv_nxt;
+        return SEQ_LEQ(s->rcv_nxt, seg->seq) && SEQ_LT(seg->seq, end);
+    }
+    if (wnd == 0)
+        return false;
+    uint32_t last = seg->seq + seglen - 1;
+    return (SEQ_LEQ(s->rcv_nxt, seg->seq) && SEQ_LT(seg->seq, end)) ||
+           (SEQ_LEQ(s->rcv_nxt, last) && SEQ_LT(last, end));
+}
+
+/* The ACK field (RFC 9293 3.10.7.4, fifth check). Returns false when the
+ * connection is gone and processing must stop. */
+static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg)
+{
+    if (SEQ_GT(seg->ack, s->snd_max)) {
+        ack_now(ctx, s); /* acks something not yet sent */
+        return false;
+    }
+    if (SEQ_GT(seg->ack, s->snd_una)) {
+        uint32_t acked = seg->ack - s->snd_una;
+        bool fin_acked = (s->tflags & TF_FIN_SENT) && seg->ack == s->snd_end + 1;
+        tcp_snd_release(ctx, s, acked - fin_acked);
+        s->snd_una = seg->ack;
+        if (SEQ_LT(s->snd_nxt, s->snd_una))
+            s->snd_nxt = s->snd_una;
+        if ((s->tflags & TF_RTT_TIMING) && SEQ_GT(seg->ack, s->rtt_seq)) {
+            s->tflags &= ~TF_RTT_TIMING;
+            rtt_sample(ctx, s, (uint32_t)(ctx->now - s->rtt_start_us));
+        }
+        /* RFC 5681 3.1 and 3.2 (RFC 6582 partial ACKs come with SACK work) */
+        if (s->tflags & TF_IN_RECOVERY) {
+            if (SEQ_GEQ(seg->ack, s->recover)) {
+                s->tflags &= ~TF_IN_RECOVERY;
+                s->cwnd = s->ssthresh;
+            }
+        } else if (s->cwnd < s->ssthresh) {
+            s->cwnd += RTE_MIN(acked, (uint32_t)s->mss);
+        } else {
+            s->cwnd += RTE_MAX(1u, (uint32_t)s->mss * s->mss / s->cwnd);
+        }
+        s->dupacks = 0;
+        s->rexmt_shift = 0;
+        if (s->snd_una == s->snd_max)
+            ts_timer_cancel(ctx, &s->t_rexmt);
+        else
+            ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+        if (acked > (uint32_t)fin_acked)
+            ts_sock_event(ctx, s, TS_EPOLLOUT);
+        ts_sock_want_output(ctx, s);
+
+        if (fin_acked) {
+            switch (s->state) {
+            case TCPS_FIN_WAIT_1:
+                tcp_set_state(ctx, s, TCPS_FIN_WAIT_2);
+                ts_sflags_set(s, TS_SF_WRDONE);
+                break;
+            case TCPS_CLOSING:
+                tcp_enter_time_wait(ctx, s);
+                break;
+            case TCPS_LAST_ACK:
+                tcp_set_state(ctx, s, TCPS_CLOSED);
+                ts_timer_cancel(ctx, &s->t_rexmt);
+                ts_flow_remove(ctx, s);
+                ts_sflags_set(s, TS_SF_WRDONE);
+                ts_sock_event(ctx, s, TS_EPOLLHUP);
+                return false;
+            default:
+                break;
+            }
+        }
+    } else if (seg->ack == s->snd_una && seg->len == 0 &&
+               !(seg->flags & RTE_TCP_FIN_FLAG) && seg->wnd == s->snd_wnd &&
+               s->snd_max != s->snd_una) {
+        /* duplicate ACK (RFC 5681 section 2) */
+        if (++s->dupacks == 3 && !(s->tflags & TF_IN_RECOVERY)) {
+            uint32_t flight = s->snd_max - s->snd_una;
+            s->ssthresh = RTE_MAX(flight / 2, 2u * s->mss);
+            s->recover = s->snd_max;
+            s->tflags |= TF_IN_RECOVERY;
+            s->tflags &= ~TF_RTT_TIMING;
+            ctx->st.tcp_retransmits++;
+            tcp_rexmit_una(ctx, s);
+            s->cwnd = s->ssthresh + 3u * s->mss;
+        } else if (s->dupacks > 3) {
+            s->cwnd += s->mss;
+            ts_sock_want_output(ctx, s);
+        }
+    }
+    /* send window update (RFC 9293 3.10.7.4, SND.WL1/WL2 rule) */
+    if (SEQ_LT(s->snd_wl1, seg->seq) ||
+        (s->snd_wl1 == seg->seq && SEQ_LEQ(s->snd_wl2, seg->ack))) {
+        if (seg->wnd > s->snd_wnd)
+            ts_sock_want_output(ctx, s);
+        s->snd_wnd = seg->wnd;
+        s->snd_wl1 = seg->seq;
+        s->snd_wl2 = seg->ack;
+    }
+    return true;
+}
+
+static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *seg)
+{
+    if (seg->len == 0)
+        return;
+    if (s->state != TCPS_ESTABLISHED && s->state != TCPS_FIN_WAIT_1 &&
+        s->state != TCPS_FIN_WAIT_2)
+        return; /* the peer has sent its FIN already: ignore */
+    if (SEQ_LT(seg->seq, s->rcv_nxt)) { /* trim what we have */
+        uint32_t skip = s->rcv_nxt - seg->seq;
+        if (skip >= seg->len) {
+            ack_now(ctx, s);
+            return;
+        }
+        seg->data += skip;
+        seg->len -= skip;
+        seg->seq += skip;
+    }
+    if (seg->seq != s->rcv_nxt) {
+        /* out of order: no queue yet; a duplicate ACK asks for the gap */
+        ack_now(ctx, s);
+        return;
+    }
+    uint32_t n;
+    if ((s->tflags & TF_APP_CLOSED) || s->bufs == NULL) {
+        n = seg->len; /* nobody will read it: acknowledge and discard */
+    } else {
+        n = ts_bring_put(&s->bufs->rx, seg->data, seg->len);
+        if (n)
+            ts_sock_event(ctx, s, TS_EPOLLIN);
+    }
+    s->rcv_nxt += n;
+    ack_now(ctx, s);
+}
+
+static void tcp_fin_input(struct ts_ctx *ctx, struct ts_sock *s, uint32_t fin_seq)
+{
+    if (s->state == TCPS_TIME_WAIT) {
+        /* a retransmitted FIN: our ACK was lost; restart 2*MSL */
+        tcp_enter_time_wait(ctx, s);
+        ack_now(ctx, s);
+        return;
+    }
+    if (fin_seq != s->rcv_nxt)
+        return; /* data before it is missing */
+    if (s->state == TCPS_CLOSE_WAIT || s->state == TCPS_CLOSING ||
+        s->state == TCPS_LAST_ACK)
+        return;
+    s->rcv_nxt++;
+    ts_sflags_set(s, TS_SF_RDCLOSED);
+    ts_sock_event(ctx, s, TS_EPOLLIN | TS_EPOLLRDHUP);
+    ack_now(ctx, s);
+    switch (s->state) {
+    case TCPS_ESTABLISHED:
+        tcp_set_state(ctx, s, TCPS_CLOSE_WAIT);
+        break;
+    case TCPS_FIN_WAIT_1: /* our FIN is not acknowledged yet */
+        tcp_set_state(ctx, s, TCPS_CLOSING);
+        break;
+    case TCPS_FIN_WAIT_2:
+        tcp_enter_time_wait(ctx, s);
+        break;
+    default:
+        break;
+    }
+}
+
+static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *seg)
+{
+    /* first: sequence number */
+    if (!seq_acceptable(s, seg)) {
+        if (s->state == TCPS_TIME_WAIT && (seg->flags & RTE_TCP_FIN_FLAG) &&
+            seg->seq + seg->len + 1 == s->rcv_nxt) {
+            tcp_fin_input(ctx, s, seg->seq + seg->len);
+            return;
+        }
+        if (!(seg->flags & RTE_TCP_RST_FLAG))
+            ack_now(ctx, s);
+        return;
+    }
+    /* second: RST (RFC 5961 3.2: exact match resets, else challenge) */
+    if (seg->flags & RTE_TCP_RST_FLAG) {
+        if (seg->seq != s->rcv_nxt) {
+            ack_now(ctx, s);
+            return;
+        }
+        bool orderly = s->state == TCPS_CLOSING || s->state == TCPS_LAST_ACK ||
+                       s->state == TCPS_TIME_WAIT;
+        tcp_drop(ctx, s, orderly ? 0 : ECONNRESET);
+        return;
+    }
+    /* fourth: SYN in a synchronized state (RFC 5961 4.2: challenge ACK) */
+    if (seg->flags & RTE_TCP_SYN_FLAG) {
+        ack_now(ctx, s);
+        return;
+    }
+    /* fifth: ACK */
+    if (!(seg->flags & RTE_TCP_ACK_FLAG))
+        return;
+    if (!tcp_ack_input(ctx, s, seg))
+        return;
+    /* seventh: data; eighth: FIN */
+    uint32_t fin_seq = seg->seq + seg->len;
+    tcp_data_input(ctx, s, seg);
+    if (seg->flags & RTE_TCP_FIN_FLAG)
+        tcp_fin_input(ctx, s, fin_seq);
+}
+
+static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *seg)
+{
+    if (seg->flags & RTE_TCP_RST_FLAG) {
+        if (seq_acceptable(s, seg)) {
+            tcp_drop(ctx, s, ECONNREFUSED);
+            ts_sock_maybe_free(ctx, s);
+        }
+        return;
+    }
+    if (seg->flags & RTE_TCP_SYN_FLAG) {
+        if (seg->seq == s->irs) /* the peer missed our SYN-ACK */
+            tcp_send_ctl(ctx, s, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, s->iss);
+        else
+            ack_now(ctx, s);
+        return;
+    }
+    if (!(seg->flags & RTE_TCP_ACK_FLAG))
+        return;
+    if (seg->ack != s->iss + 1) {
+        /* RFC 9293 3.10.7.4: an unacceptable ACK in SYN-RECEIVED gets a RST */
+        struct ts_sock tmp = *s;
+        tmp.rcv_nxt = 0;
+        ctx->st.tcp_rst_tx++;
+        tcp_send_ctl(ctx, &tmp, RTE_TCP_RST_FLAG, seg->ack);
+        return;
+    }
+    if (!seq_acceptable(s, seg)) {
+        ack_now(ctx, s);
+        return;
+    }
+    tcp_established(ctx, s, seg);
+    uint32_t fin_seq = seg->seq + seg->len;
+    tcp_data_input(ctx, s, seg);
+    if (seg->flags & RTE_TCP_FIN_FLAG)
+        tcp_fin_input(ctx, s, fin_seq);
+}
+
+void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
+{
+    uint32_t ihl = (ip->version_ihl & 0x0f) * 4u;
+    uint32_t l4len = rte_be_to_cpu_16(ip->total_length) - ihl;
+    struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)((uint8_t *)ip + ihl);
+    if (l4len < sizeof(*th)) {
+        ctx->st.rx_bad_tcp++;
+        goto drop;
+    }
+    uint32_t doff = (th->data_off >> 4) * 4u;
+    if (doff < sizeof(*th) || doff > l4len) {
+        ctx->st.rx_bad_tcp++;
+        goto drop;
+    }
+    uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
+    if (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
+        (ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD && rte_ipv4_udptcp_cksum_verify(ip, th) != 0)) {
+        ctx->st.rx_bad_cksum++;
+        goto drop;
+    }
+    struct tcp_seg seg = {
+        .seq = rte_be_to_cpu_32(th->sent_seq),
+        .ack = rte_be_to_cpu_32(th->recv_ack),
+        .len = l4len - doff,
+        .wnd = rte_be_to_cpu_16(th->rx_win),
+        .flags = th->tcp_flags,
+        .data = (const uint8_t *)th + doff,
+    };
+    if (doff > sizeof(*th))
+        parse_options((const uint8_t *)(th + 1), doff - sizeof(*th), &seg);
+
+    uint32_t raddr = rte_be_to_cpu_32(ip->src_addr);
+    uint16_t rport = rte_be_to_cpu_16(th->src_port);
+    uint16_t lport = rte_be_to_cpu_16(th->dst_port);
+    struct ts_sock *s = ts_flow_lookup(ctx, raddr, rport, lport);
+
+    /* RFC 9293 3.6.1 / RFC 6191 idea: a new SYN beyond the old connection's
+     * sequence space may take over a pair that is in TIME_WAIT */
+    if (s && s->state == TCPS_TIME_WAIT &&
+        (seg.flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) ==
+            RTE_TCP_SYN_FLAG &&
+        SEQ_GT(seg.seq, s->rcv_nxt)) {
+        ts_timer_cancel(ctx, &s->t_2msl);
+        tcp_set_state(ctx, s, TCPS_CLOSED);
+        ts_flow_remove(ctx, s);
+        ts_sock_maybe_free(ctx, s);
+        s = NULL;
+    }
+    if (s == NULL) {
+        int32_t lfd = ctx->listeners[lport];
+        if (lfd >= 0 && (seg.flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG |
+                                      RTE_TCP_RST_FLAG | RTE_TCP_FIN_FLAG)) ==
+                            RTE_TCP_SYN_FLAG) {
+            tcp_listen_input(ctx, &ctx->socks[lfd], ip, th, &seg);
+            goto drop;
+        }
+        ctx->st.rx_no_flow++;
+        if (!(seg.flags & RTE_TCP_RST_FLAG))
+            tcp_send_rst_reply(ctx, ip, th, seg.len);
+        goto drop;
+    }
+    if (s->state == TCPS_SYN_RCVD)
+        tcp_syn_rcvd_input(ctx, s, &seg);
+    else
+        tcp_process(ctx, s, &seg);
+    ts_sock_maybe_free(ctx, s);
+drop:
+    rte_pktmbuf_free(m);
+}

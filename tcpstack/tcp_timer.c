@@ -1,0 +1,147 @@
+/**
+ * @file tcp_timer.c
+ * The timer facility and what TCP does when a timer fires.
+ *
+ * Timers sit in a hashed wheel of 1 ms ticks (TS_WHEEL_SLOTS slots); one
+ * further away than a turn of the wheel simply stays in its slot until its
+ * round comes. Arming and cancelling are O(1); running costs one slot per
+ * elapsed tick. Expiry times are absolute microseconds of the caller's clock.
+ *
+ * Retransmission follows RFC 6298 (exponential backoff of the RTO, go back to
+ * snd_una, RFC 5681 section 3.1 on the congestion window); the SYN-ACK
+ * timer gives up after syn_retries; TIME_WAIT ends after 2*MSL.
+ */
+#include "ts_priv.h"
+
+static struct ts_timer **slot_of(struct ts_ctx *ctx, uint64_t expire_us)
+{
+    return &ctx->wheel[(expire_us / TS_TICK_US) & (TS_WHEEL_SLOTS - 1)];
+}
+
+void ts_timer_arm(struct ts_ctx *ctx, struct ts_timer *t, uint64_t expire_us)
+{
+    ts_timer_cancel(ctx, t);
+    t->expire_us = expire_us;
+    struct ts_timer **head = slot_of(ctx, expire_us);
+    t->next = *head;
+    if (*head)
+        (*head)->pprev = &t->next;
+    *head = t;
+    t->pprev = head;
+    ctx->timers_armed++;
+}
+
+void ts_timer_cancel(struct ts_ctx *ctx, struct ts_timer *t)
+{
+    if (t->pprev == NULL)
+        return;
+    *t->pprev = t->next;
+    if (t->next)
+        t->next->pprev = t->pprev;
+    t->next = NULL;
+    t->pprev = NULL;
+    ctx->timers_armed--;
+}
+
+void ts_timers_run(struct ts_ctx *ctx, uint64_t now)
+{
+    uint64_t tick = now / TS_TICK_US;
+    if (ctx->wheel_tick == 0 || ctx->timers_armed == 0) {
+        ctx->wheel_tick = tick;
+        if (ctx->timers_armed == 0)
+            return;
+    }
+    uint64_t from = ctx->wheel_tick;
+    if (tick - from >= TS_WHEEL_SLOTS)
+        from = tick - TS_WHEEL_SLOTS + 1;
+    for (uint64_t k = from; k <= tick; k++) {
+        struct ts_timer **head = &ctx->wheel[k & (TS_WHEEL_SLOTS - 1)];
+        struct ts_timer *t = *head;
+        while (t) {
+            struct ts_timer *next = t->next;
+            if (t->expire_us <= now) {
+                ts_timer_cancel(ctx, t);
+                tcp_timer_fire(ctx, t);
+                /* the handler may have re-armed timers of this slot; start
+                 * over from the head to stay on valid links */
+                next = *head;
+            }
+            t = next;
+        }
+    }
+    ctx->wheel_tick = tick;
+}
+
+uint64_t ts_next_deadline(const struct ts_ctx *ctx)
+{
+    if (ctx->timers_armed == 0)
+        return UINT64_MAX;
+    uint64_t best = UINT64_MAX;
+    for (uint32_t i = 0; i < TS_WHEEL_SLOTS; i++)
+        for (const struct ts_timer *t = ctx->wheel[i]; t; t = t->next)
+            if (t->expire_us < best)
+                best = t->expire_us;
+    return best;
+}
+
+/* --------------------------------------------------------------- TCP */
+
+static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    ctx->st.tcp_timeouts++;
+    uint32_t limit = s->state == TCPS_SYN_RCVD ? ctx->p.syn_retries : ctx->p.data_retries;
+    if (++s->rexmt_shift > limit) {
+        tcp_drop(ctx, s, ETIMEDOUT);
+        ts_sock_maybe_free(ctx, s);
+        return;
+    }
+    /* RFC 6298 5.5: back off the timer */
+    uint64_t rto = (uint64_t)s->rto_us << 1;
+    if (rto > (uint64_t)ctx->p.rto_max_ms * 1000)
+        rto = (uint64_t)ctx->p.rto_max_ms * 1000;
+    s->rto_us = (uint32_t)rto;
+    /* Karn: no RTT sample from a retransmitted segment */
+    s->tflags &= ~TF_RTT_TIMING;
+    if (s->state == TCPS_SYN_RCVD) {
+        ctx->st.tcp_retransmits++;
+        tcp_send_ctl(ctx, s, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, s->iss);
+        ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+        return;
+    }
+    /* RFC 5681 (4): ssthresh = max(FlightSize / 2, 2*SMSS), cwnd = 1 SMSS */
+    uint32_t flight = s->snd_max - s->snd_una;
+    s->ssthresh = RTE_MAX(flight / 2, 2u * s->mss);
+    s->cwnd = s->mss;
+    s->dupacks = 0;
+    s->tflags &= ~TF_IN_RECOVERY;
+    /* go back to the oldest unacknowledged byte (or FIN) */
+    s->snd_nxt = s->snd_una;
+    if (s->snd_wnd == 0)
+        s->tflags |= TF_FORCE1;
+    ctx->st.tcp_retransmits++;
+    tcp_output(ctx, s);
+}
+
+void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t)
+{
+    struct ts_sock *s;
+    /* which timer of which socket */
+    if ((uintptr_t)t >= (uintptr_t)ctx->socks &&
+        (uintptr_t)t < (uintptr_t)(ctx->socks + ctx->nsocks)) {
+        size_t idx = ((uintptr_t)t - (uintptr_t)ctx->socks) / sizeof(struct ts_sock);
+        s = &ctx->socks[idx];
+    } else {
+        TS_ASSERT(!"timer outside the socket table");
+        return;
+    }
+    if (t == &s->t_2msl) {
+        tcp_set_state(ctx, s, TCPS_CLOSED);
+        if (s->tflags & TF_HASHED)
+            ts_flow_remove(ctx, s);
+        ts_sock_event(ctx, s, TS_EPOLLHUP);
+        ts_sock_maybe_free(ctx, s);
+        return;
+    }
+    rexmt_timeout(ctx, s);
+    ts_sock_maybe_free(ctx, s);
+}

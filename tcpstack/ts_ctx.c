@@ -1,0 +1,230 @@
+/**
+ * @file ts_ctx.c
+ * The per-core stack context: creation (every allocation the context will
+ * ever make happens here), the Ethernet layer that demultiplexes received
+ * frames, the output batch, and ts_poll(), which runs timers, the worker's
+ * commands, deferred TCP output and event publication, in that order.
+ */
+#include <string.h>
+
+#include <rte_malloc.h>
+
+#include "ts_priv.h"
+
+void ts_params_default(struct ts_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->mtu = 1500;
+    p->max_flows = 65536;
+    p->max_bufs = 4096;
+    p->rcvbuf = 16384;
+    p->sndbuf = 262144;
+    p->snd_copybuf = 8192;
+    p->msl_ms = 30000;
+    p->rto_min_ms = 200;
+    p->rto_max_ms = 60000;
+    p->syn_retries = 5;
+    p->data_retries = 12;
+}
+
+static uint32_t pow2_at_least(uint32_t v)
+{
+    uint32_t p = 1;
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+struct ts_ctx *ts_ctx_create(const struct ts_params *p)
+{
+    if (p->pool == NULL || p->output == NULL || p->max_flows < 2 || p->max_bufs < 1 ||
+        p->rcvbuf < 1024 || p->snd_copybuf < 1024 || p->mtu < 68) {
+        errno = EINVAL;
+        return NULL;
+    }
+    struct ts_ctx *ctx = calloc(1, sizeof(*ctx));
+    if (ctx == NULL)
+        return NULL;
+    ctx->p = *p;
+    ctx->p.rcvbuf = pow2_at_least(p->rcvbuf);
+    ctx->p.snd_copybuf = pow2_at_least(p->snd_copybuf);
+    if (ctx->p.rcvbuf > 65536) /* no window scaling yet: 16-bit windows */
+        ctx->p.rcvbuf = 65536;
+    ctx->arp = p->arp;
+
+    ctx->nsocks = p->max_flows;
+    ctx->socks = calloc(ctx->nsocks, sizeof(*ctx->socks));
+    ctx->flow_mask = pow2_at_least(p->max_flows) - 1;
+    ctx->flow_buckets = malloc(sizeof(int32_t) * (ctx->flow_mask + 1));
+    ctx->listeners = malloc(sizeof(int32_t) * 65536);
+    ctx->epi = calloc(ctx->nsocks, sizeof(*ctx->epi));
+    ctx->bufs = calloc(p->max_bufs, sizeof(*ctx->bufs));
+    size_t per = (size_t)ctx->p.rcvbuf + ctx->p.snd_copybuf +
+                 TS_REFS_PER_SOCK * sizeof(struct ts_sref);
+    /* calloc maps untouched pages lazily: idle connections cost no memory */
+    ctx->buf_mem = calloc(p->max_bufs, per);
+    /* at most one kick and one close per socket can be queued at once */
+    size_t ring_n = pow2_at_least(2 * (p->max_flows < 4096 ? 4096 : p->max_flows));
+    void *cmd_slots = calloc(ring_n, sizeof(struct ts_cmd));
+    void *ev_slots = calloc(ring_n, sizeof(struct ts_evt));
+    if (!ctx->socks || !ctx->epi || !ctx->flow_buckets || !ctx->listeners || !ctx->bufs ||
+        !ctx->buf_mem || !cmd_slots || !ev_slots || ts_arp_ctx_init(ctx) != 0) {
+        free(cmd_slots);
+        free(ev_slots);
+        ts_ctx_destroy(ctx);
+        errno = ENOMEM;
+        return NULL;
+    }
+    ts_sring_init(&ctx->cmdq, cmd_slots, ring_n, sizeof(struct ts_cmd));
+    ts_sring_init(&ctx->evq, ev_slots, ring_n, sizeof(struct ts_evt));
+
+    memset(ctx->flow_buckets, 0xff, sizeof(int32_t) * (ctx->flow_mask + 1));
+    memset(ctx->listeners, 0xff, sizeof(int32_t) * 65536);
+    /* fd 0 stays unused so that a zeroed field never names a socket */
+    ctx->free_head = -1;
+    for (uint32_t i = ctx->nsocks - 1; i >= 1; i--) {
+        ctx->socks[i].hnext = ctx->free_head;
+        ctx->free_head = (int32_t)i;
+        ctx->nfree++;
+    }
+    ctx->bufs_free = -1;
+    for (uint32_t i = p->max_bufs; i-- > 0;) {
+        struct ts_bufs *b = &ctx->bufs[i];
+        uint8_t *mem = ctx->buf_mem + per * i;
+        ts_bring_init(&b->rx, mem, ctx->p.rcvbuf);
+        ts_bring_init(&b->sndcopy, mem + ctx->p.rcvbuf, ctx->p.snd_copybuf);
+        ts_sring_init(&b->refs, mem + ctx->p.rcvbuf + ctx->p.snd_copybuf,
+                      TS_REFS_PER_SOCK, sizeof(struct ts_sref));
+        b->next_free = ctx->bufs_free;
+        ctx->bufs_free = (int32_t)i;
+    }
+    ctx->ev_head = -1;
+    ctx->out_head = -1;
+    ctx->ep.fd = -1;
+    ctx->ep.ready_head = -1;
+    ctx->ep.ready_tail = -1;
+    for (uint32_t i = 0; i < ctx->nsocks; i++)
+        ctx->epi[i].ep_fd = -1;
+    atomic_store(&ctx->worker_deadline, UINT64_MAX);
+    return ctx;
+}
+
+void ts_ctx_destroy(struct ts_ctx *ctx)
+{
+    if (ctx == NULL)
+        return;
+    for (uint32_t i = 0; ctx->socks && i < ctx->nsocks; i++) {
+        struct ts_sock *s = &ctx->socks[i];
+        if (s->kind == TS_KIND_FREE)
+            continue;
+        if (s->bufs)
+            ts_sock_release_bufs(ctx, s);
+        if (s->acceptq) {
+            free(s->acceptq->slots);
+            free(s->acceptq);
+        }
+    }
+    for (uint16_t i = 0; i < ctx->ntx; i++)
+        rte_pktmbuf_free(ctx->txq[i]);
+    ts_arp_ctx_fini(ctx);
+    free(ctx->cmdq.slots);
+    free(ctx->evq.slots);
+    free(ctx->socks);
+    free(ctx->epi);
+    free(ctx->flow_buckets);
+    free(ctx->listeners);
+    free(ctx->bufs);
+    free(ctx->buf_mem);
+    free(ctx);
+}
+
+struct rte_mbuf *ts_alloc(struct ts_ctx *ctx)
+{
+    struct rte_mbuf *m = rte_pktmbuf_alloc(ctx->p.pool);
+    if (m == NULL)
+        ctx->st.tx_nombuf++;
+    return m;
+}
+
+void ts_emit_flush(struct ts_ctx *ctx)
+{
+    if (ctx->ntx == 0)
+        return;
+    ctx->st.tx_frames += ctx->ntx;
+    ctx->p.output(ctx->p.output_arg, ctx->txq, ctx->ntx);
+    ctx->ntx = 0;
+}
+
+void ts_emit(struct ts_ctx *ctx, struct rte_mbuf *m)
+{
+    if (ctx->ntx == TS_BURST)
+        ts_emit_flush(ctx);
+    ctx->txq[ctx->ntx++] = m;
+}
+
+void ts_input(struct ts_ctx *ctx, struct rte_mbuf **pkts, uint16_t n, uint64_t now_us)
+{
+    ctx->now = now_us;
+    for (uint16_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = pkts[i];
+        ctx->st.rx_frames++;
+        if (rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN) {
+            ctx->st.rx_bad_eth++;
+            rte_pktmbuf_free(m);
+            continue;
+        }
+        const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+        bool to_us = rte_is_same_ether_addr(&eh->dst_addr, &ctx->p.mac) ||
+                     rte_is_broadcast_ether_addr(&eh->dst_addr);
+        if (!to_us) {
+            ctx->st.rx_not_for_us++;
+            rte_pktmbuf_free(m);
+            continue;
+        }
+        switch (rte_be_to_cpu_16(eh->ether_type)) {
+        case RTE_ETHER_TYPE_ARP:
+            ts_arp_input(ctx, m);
+            break;
+        case RTE_ETHER_TYPE_IPV4:
+            ts_ipv4_input(ctx, m);
+            break;
+        default:
+            ctx->st.rx_unsupported++;
+            rte_pktmbuf_free(m);
+            break;
+        }
+    }
+}
+
+void ts_poll(struct ts_ctx *ctx, uint64_t now_us)
+{
+    ctx->now = now_us;
+    atomic_store_explicit(&ctx->now_pub, now_us, memory_order_relaxed);
+    ts_timers_run(ctx, now_us);
+    ts_arp_tick(ctx);
+    ts_cmds_run(ctx);
+    /* deferred output: each socket touched in this batch sends once */
+    while (ctx->out_head >= 0) {
+        struct ts_sock *s = &ctx->socks[ctx->out_head];
+        ctx->out_head = s->out_next;
+        s->tflags &= ~TF_OUT_QUEUED;
+        tcp_output(ctx, s);
+        ts_sock_maybe_free(ctx, s);
+    }
+    ts_events_publish(ctx);
+    ts_emit_flush(ctx);
+}
+
+void ts_sock_want_output(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    if (s->tflags & TF_OUT_QUEUED)
+        return;
+    s->tflags |= TF_OUT_QUEUED;
+    s->out_next = ctx->out_head;
+    ctx->out_head = ts_fd(ctx, s);
+}
+
+void ts_ctx_stats(const struct ts_ctx *ctx, struct ts_stats *st)
+{
+    *st = ctx->st;
+}

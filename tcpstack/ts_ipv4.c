@@ -1,0 +1,80 @@
+/**
+ * @file ts_ipv4.c
+ * IPv4 (RFC 791, RFC 1122 3.2.1): validates what arrives (version, header
+ * and total length, checksum, fragments, destination), trims link padding,
+ * and hands ICMP and TCP to their layers; fills the header of what leaves.
+ * Every dropped datagram is counted under a reason.
+ */
+#include "ts_priv.h"
+
+void ts_ipv4_input(struct ts_ctx *ctx, struct rte_mbuf *m)
+{
+    uint32_t l2 = RTE_ETHER_HDR_LEN;
+    if (rte_pktmbuf_data_len(m) < l2 + sizeof(struct rte_ipv4_hdr)) {
+        ctx->st.rx_bad_ip++;
+        goto drop;
+    }
+    struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, l2);
+    uint32_t ihl = (ip->version_ihl & 0x0f) * 4u;
+    uint32_t total = rte_be_to_cpu_16(ip->total_length);
+    if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) || total < ihl ||
+        l2 + total > rte_pktmbuf_data_len(m)) {
+        ctx->st.rx_bad_ip++;
+        goto drop;
+    }
+    uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK;
+    if (ck == RTE_MBUF_F_RX_IP_CKSUM_BAD ||
+        (ck != RTE_MBUF_F_RX_IP_CKSUM_GOOD && rte_raw_cksum(ip, ihl) != 0xffff)) {
+        ctx->st.rx_bad_cksum++;
+        goto drop;
+    }
+    if (rte_be_to_cpu_32(ip->dst_addr) != ctx->p.ip) {
+        ctx->st.rx_not_for_us++;
+        goto drop;
+    }
+    /* No reassembly: a server's peers send small requests; fragments are
+     * counted and dropped (MF set or a non-zero offset). */
+    if (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
+        ctx->st.rx_unsupported++;
+        goto drop;
+    }
+    /* Ethernet pads short frames: keep exactly the datagram. */
+    rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - (l2 + total));
+
+    switch (ip->next_proto_id) {
+    case IPPROTO_ICMP:
+        ts_icmp_input(ctx, m, ip);
+        return;
+    case IPPROTO_TCP:
+        tcp_input(ctx, m, ip);
+        return;
+    default:
+        ctx->st.rx_unsupported++;
+        break;
+    }
+drop:
+    rte_pktmbuf_free(m);
+}
+
+void ts_ipv4_fill(struct ts_ctx *ctx, struct rte_mbuf *m, uint32_t dst, uint8_t proto,
+                  uint16_t l4_len)
+{
+    struct rte_ipv4_hdr *ip =
+        rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->type_of_service = 0;
+    ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + l4_len);
+    ip->packet_id = 0;
+    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    ip->time_to_live = 64;
+    ip->next_proto_id = proto;
+    ip->hdr_checksum = 0;
+    ip->src_addr = rte_cpu_to_be_32(ctx->p.ip);
+    ip->dst_addr = rte_cpu_to_be_32(dst);
+    m->l2_len = RTE_ETHER_HDR_LEN;
+    m->l3_len = sizeof(*ip);
+    if (ctx->p.offloads & TS_OFF_TX_IPV4_CKSUM)
+        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+    else
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+}

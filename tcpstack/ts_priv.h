@@ -1,0 +1,377 @@
+/**
+ * @file ts_priv.h
+ * Internals of the stack shared by its source files: the per-core context,
+ * the socket (TCP control block grouped by role), the timer wheel, and the
+ * layer entry points. Not part of the contract; see ts.h and ts_socket.h.
+ */
+#ifndef TS_PRIV_H
+#define TS_PRIV_H
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <rte_byteorder.h>
+#include <rte_common.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_tcp.h>
+
+#include "ts.h"
+#include "ts_ring.h"
+#include "ts_socket.h"
+
+/* Invariants: a broken one is a bug in the stack, never a peer's doing. */
+#define TS_ASSERT(cond)                                                              \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            fprintf(stderr, "tcpstack: %s:%d: %s: assertion '%s' failed\n",         \
+                    __FILE__, __LINE__, __func__, #cond);                            \
+            abort();                                                                 \
+        }                                                                            \
+    } while (0)
+
+#define TS_BURST 64
+#define TS_HDR_ROOM (RTE_ETHER_HDR_LEN + 20 + 60)
+
+/* Sequence arithmetic modulo 2^32 (RFC 9293 3.4). */
+#define SEQ_LT(a, b) ((int32_t)((a) - (b)) < 0)
+#define SEQ_LEQ(a, b) ((int32_t)((a) - (b)) <= 0)
+#define SEQ_GT(a, b) ((int32_t)((a) - (b)) > 0)
+#define SEQ_GEQ(a, b) ((int32_t)((a) - (b)) >= 0)
+
+/* ------------------------------------------------------------------ timers */
+
+#define TS_TICK_US 1000u
+#define TS_WHEEL_SLOTS 4096u
+
+struct ts_timer {
+    struct ts_timer *next;
+    struct ts_timer **pprev; /* NULL when not armed */
+    uint64_t expire_us;
+};
+
+void ts_timer_arm(struct ts_ctx *ctx, struct ts_timer *t, uint64_t expire_us);
+void ts_timer_cancel(struct ts_ctx *ctx, struct ts_timer *t);
+static inline bool ts_timer_armed(const struct ts_timer *t)
+{
+    return t->pprev != NULL;
+}
+/** Fires every timer due at @p now (calls tcp_timer_fire). */
+void ts_timers_run(struct ts_ctx *ctx, uint64_t now);
+
+/* ------------------------------------------------------------------ sockets */
+
+enum tcp_state {
+    TCPS_CLOSED,
+    TCPS_LISTEN,
+    TCPS_SYN_SENT,
+    TCPS_SYN_RCVD,
+    TCPS_ESTABLISHED,
+    TCPS_FIN_WAIT_1,
+    TCPS_FIN_WAIT_2,
+    TCPS_CLOSE_WAIT,
+    TCPS_CLOSING,
+    TCPS_LAST_ACK,
+    TCPS_TIME_WAIT,
+};
+
+enum ts_kind { TS_KIND_FREE, TS_KIND_TCP, TS_KIND_EPOLL };
+
+/* A reference in a socket's send queue. */
+struct ts_sref {
+    const uint8_t *p;
+    uint32_t len;
+    uint32_t copied; /* 1: p points into the copy ring; advance it on ack */
+    struct ts_ref_owner owner;
+};
+
+/* Buffers of a connection that moves data; released at TIME_WAIT/close. */
+struct ts_bufs {
+    struct ts_bring rx;      /* stack -> worker: received bytes */
+    struct ts_bring sndcopy; /* worker -> stack: copied send bytes */
+    struct ts_sring refs;    /* worker -> stack: struct ts_sref */
+    int32_t next_free;
+};
+
+#define TS_REFS_PER_SOCK 64u
+
+/* Shared flags (stack writes, worker reads): what the worker can observe. */
+#define TS_SF_CONNECTED (1u << 0) /* handshake done */
+#define TS_SF_RDCLOSED (1u << 1)  /* FIN received: no more data after the ring */
+#define TS_SF_RESET (1u << 2)     /* reset or timed out; so_error says which */
+#define TS_SF_LISTENING (1u << 3)
+#define TS_SF_WRDONE (1u << 4) /* our FIN is acknowledged / nothing more sendable */
+
+/* Stack-private flags. */
+#define TF_ACKNOW (1u << 0)
+#define TF_FIN_PENDING (1u << 1) /* the application is done writing */
+#define TF_FIN_SENT (1u << 2)
+#define TF_APP_CLOSED (1u << 3)   /* the worker closed its fd */
+#define TF_EV_QUEUED (1u << 4)    /* on the context's event list */
+#define TF_RTT_TIMING (1u << 5)   /* rtt_seq is being timed */
+#define TF_HASHED (1u << 6)       /* in the flow table */
+#define TF_ACCEPT_QUEUED (1u << 7) /* handed to the listener's accept ring */
+#define TF_OUT_QUEUED (1u << 8)   /* on the context's output list */
+#define TF_IN_RECOVERY (1u << 9)
+#define TF_FORCE1 (1u << 10) /* send one byte into a zero window */
+
+/* Worker-private flags. */
+#define AF_OPEN (1u << 0)
+#define AF_SHUT_WR (1u << 1)
+
+struct ts_sock {
+    /* --- identity and state: first cache line, read on every segment --- */
+    uint32_t raddr; /* host byte order */
+    uint16_t rport;
+    uint16_t lport;
+    uint8_t kind;  /* enum ts_kind */
+    uint8_t state; /* enum tcp_state */
+    uint16_t mss;  /* send MSS */
+    int32_t hnext; /* flow table chain */
+    uint32_t tflags; /* TF_* */
+
+    /* --- send sequence space (RFC 9293 3.3.1) --- */
+    uint32_t iss;
+    uint32_t snd_una;
+    uint32_t snd_nxt;
+    uint32_t snd_max; /* highest sequence sent + 1 */
+    uint32_t snd_end; /* end of the data the worker has queued */
+    uint32_t snd_wnd;
+    uint32_t snd_wl1;
+    uint32_t snd_wl2;
+    uint32_t una_off;   /* bytes of the oldest send reference already acked */
+    uint32_t refs_seen; /* send references counted into snd_end */
+
+    /* --- receive sequence space --- */
+    uint32_t irs;
+    uint32_t rcv_nxt;
+    _Atomic uint32_t rcv_adv; /* right edge last advertised */
+
+    /* --- congestion control (RFC 5681) and retransmission (RFC 6298) --- */
+    uint32_t cwnd;
+    uint32_t ssthresh;
+    uint32_t recover;
+    uint8_t dupacks;
+    uint8_t rexmt_shift; /* consecutive timeouts */
+    uint32_t srtt_us;    /* 0: no sample yet */
+    uint32_t rttvar_us;
+    uint32_t rto_us;
+    uint32_t rtt_seq;
+    uint64_t rtt_start_us;
+
+    /* --- timers --- */
+    struct ts_timer t_rexmt; /* SYN-ACK, data retransmission, window probe */
+    struct ts_timer t_2msl;  /* TIME_WAIT */
+
+    /* --- listener / accept --- */
+    int32_t listener;   /* for a passive open: the listening socket */
+    uint32_t backlog;   /* listener: max queued + half-open */
+    uint32_t n_pending; /* listener: half-open + queued, not yet accepted */
+    struct ts_sring *acceptq; /* listener: int32 fds, stack -> worker */
+
+    /* --- events (stack side) --- */
+    uint32_t ev_pending;
+    int32_t ev_next;
+    int32_t out_next;
+
+    /* --- shared with the worker --- */
+    struct ts_bufs *bufs;
+    _Atomic uint32_t sflags; /* TS_SF_* */
+    _Atomic int so_error;
+    _Atomic uint64_t acked_total; /* bytes of send data acknowledged */
+    _Atomic uint32_t kick;        /* worker asks the stack to look at this socket */
+
+    /* --- worker side (set when the worker takes the fd) --- */
+    uint64_t written_total __rte_cache_aligned;
+    uint32_t aflags; /* AF_* */
+} __rte_cache_aligned;
+
+/* The worker's epoll registration of a socket. Kept apart from the socket,
+ * which the stack clears when it reuses an fd, so that the worker's ready
+ * list never sees a write from the other thread. */
+struct ts_epitem {
+    int32_t ep_fd; /* -1: not registered */
+    uint32_t events;
+    uint64_t data;
+    int32_t rprev, rnext; /* ready list */
+    uint8_t ready;
+};
+
+/* ------------------------------------------------------------------ rings */
+
+enum ts_cmd_op {
+    TS_CMD_KICK = 1, /* new send data or read progress on fd */
+    TS_CMD_SOCKET,
+    TS_CMD_EPOLL,
+    TS_CMD_BIND,
+    TS_CMD_LISTEN,
+    TS_CMD_SHUTDOWN,
+    TS_CMD_CLOSE,
+};
+
+struct ts_cmd {
+    uint8_t op;
+    int32_t fd;
+    int32_t arg;
+    uint32_t ip;
+    uint16_t port;
+    _Atomic int *done; /* sync calls: set to 1 when result is written */
+    int *result;       /* >= 0 or -errno */
+};
+
+struct ts_evt {
+    int32_t fd;
+    uint32_t events;
+};
+
+struct ts_epoll {
+    int32_t fd; /* -1: none */
+    int32_t ready_head; /* worker-owned ready list */
+    int32_t ready_tail;
+};
+
+/* ------------------------------------------------------------------ context */
+
+struct ts_ctx {
+    struct ts_params p;
+    uint64_t now;
+    struct ts_stats st;
+
+    /* frames waiting for the output function */
+    struct rte_mbuf *txq[TS_BURST];
+    uint16_t ntx;
+
+    /* sockets */
+    struct ts_sock *socks;
+    uint32_t nsocks;
+    int32_t free_head; /* free sockets, chained by hnext */
+    uint32_t nfree;
+    int32_t *flow_buckets;
+    uint32_t flow_mask;
+    int32_t *listeners; /* by local port, -1 when none */
+
+    /* buffer sets */
+    struct ts_bufs *bufs;
+    uint8_t *buf_mem;
+    int32_t bufs_free;
+
+    /* timers */
+    struct ts_timer *wheel[TS_WHEEL_SLOTS];
+    uint64_t wheel_tick; /* last tick processed */
+    uint32_t timers_armed;
+
+    /* sockets with events to publish / output to run, this batch */
+    int32_t ev_head;
+    int32_t out_head;
+
+    /* ARP */
+    struct ts_arp_table *arp;
+    struct ts_arp_pending *arp_pend;
+
+    /* worker <-> stack */
+    struct ts_sring cmdq; /* worker -> stack */
+    struct ts_sring evq;  /* stack -> worker */
+    _Atomic uint32_t ev_overflow;
+    struct ts_epoll ep; /* one epoll instance per context */
+    struct ts_epitem *epi;
+    _Atomic uint64_t now_pub; /* the stack's clock, for the worker's timeouts */
+
+    /* the pair (ts_pair.c) */
+    bool threaded;
+    _Atomic uint32_t turn; /* 0: stack thread runs, 1: worker runs */
+    _Atomic uint32_t stop;
+    _Atomic uint32_t worker_wake; /* a sync call finished */
+    _Atomic uint64_t worker_deadline;
+};
+
+/* ------------------------------------------------------------------ layers */
+
+/** Queues a finished frame for the output function. */
+void ts_emit(struct ts_ctx *ctx, struct rte_mbuf *m);
+void ts_emit_flush(struct ts_ctx *ctx);
+struct rte_mbuf *ts_alloc(struct ts_ctx *ctx);
+
+void ts_arp_input(struct ts_ctx *ctx, struct rte_mbuf *m);
+/** Fills in the Ethernet header of @p m (IPv4 frame) and emits it, or holds
+ *  it while @p dst is resolved. */
+void ts_arp_output(struct ts_ctx *ctx, struct rte_mbuf *m, uint32_t dst);
+void ts_arp_tick(struct ts_ctx *ctx);
+int ts_arp_ctx_init(struct ts_ctx *ctx);
+void ts_arp_ctx_fini(struct ts_ctx *ctx);
+
+void ts_ipv4_input(struct ts_ctx *ctx, struct rte_mbuf *m);
+/** Writes the IPv4 header at l2 offset of @p m (payload of @p l4_len already
+ *  in place after it) and, unless offloaded, its checksum. */
+void ts_ipv4_fill(struct ts_ctx *ctx, struct rte_mbuf *m, uint32_t dst, uint8_t proto,
+                  uint16_t l4_len);
+void ts_icmp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
+
+void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
+void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t);
+/** Sends what the socket may send now: data, FIN, a pending ACK. */
+void tcp_output(struct ts_ctx *ctx, struct ts_sock *s);
+/** Retransmits one segment from snd_una (fast retransmit). */
+void tcp_rexmit_una(struct ts_ctx *ctx, struct ts_sock *s);
+void tcp_send_ctl(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint32_t seq);
+void tcp_send_rst_reply(struct ts_ctx *ctx, const struct rte_ipv4_hdr *ip,
+                        const struct rte_tcp_hdr *th, uint32_t payload_len);
+/** Picks up newly queued send references (worker -> stack). */
+void tcp_snd_collect(struct ts_ctx *ctx, struct ts_sock *s);
+/** Releases send references covered by an ACK of @p n bytes. */
+void tcp_snd_release(struct ts_ctx *ctx, struct ts_sock *s, uint32_t n);
+
+/* connection life (tcp.c) */
+struct ts_sock *ts_sock_alloc(struct ts_ctx *ctx, uint8_t kind);
+void ts_sock_free(struct ts_ctx *ctx, struct ts_sock *s);
+int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s);
+void ts_sock_release_bufs(struct ts_ctx *ctx, struct ts_sock *s);
+/** Frees the socket when both the worker and TCP are done with it. */
+void ts_sock_maybe_free(struct ts_ctx *ctx, struct ts_sock *s);
+struct ts_sock *ts_flow_lookup(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport,
+                               uint16_t lport);
+void ts_flow_insert(struct ts_ctx *ctx, struct ts_sock *s);
+void ts_flow_remove(struct ts_ctx *ctx, struct ts_sock *s);
+uint32_t tcp_isn(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport, uint16_t lport);
+void tcp_set_state(struct ts_ctx *ctx, struct ts_sock *s, enum tcp_state st);
+/** Aborts: marks the socket reset with @p err, stops its timers. */
+void tcp_drop(struct ts_ctx *ctx, struct ts_sock *s, int err);
+void tcp_enter_time_wait(struct ts_ctx *ctx, struct ts_sock *s);
+uint32_t tcp_rcv_window(const struct ts_sock *s);
+
+/* events and deferred output */
+void ts_sock_event(struct ts_ctx *ctx, struct ts_sock *s, uint32_t events);
+void ts_sock_want_output(struct ts_ctx *ctx, struct ts_sock *s);
+void ts_events_publish(struct ts_ctx *ctx);
+void ts_cmds_run(struct ts_ctx *ctx);
+
+static inline int32_t ts_fd(const struct ts_ctx *ctx, const struct ts_sock *s)
+{
+    return (int32_t)(s - ctx->socks);
+}
+
+static inline uint32_t ts_sflags(const struct ts_sock *s)
+{
+    return atomic_load_explicit(&s->sflags, memory_order_acquire);
+}
+
+static inline void ts_sflags_set(struct ts_sock *s, uint32_t f)
+{
+    atomic_fetch_or_explicit(&s->sflags, f, memory_order_release);
+}
+
+/* worker side (ts_socket.c, ts_epoll.c) */
+/** Opens a socket or epoll fd through the stack (TS_CMD_SOCKET/EPOLL). */
+int ts_open_fd(struct ts_ctx *ctx, uint8_t op);
+uint32_t ts_sock_poll(struct ts_ctx *ctx, struct ts_sock *s);
+void ts_epoll_forget(struct ts_ctx *ctx, int32_t fd);
+
+/* pair (ts_pair.c) */
+void ts_pair_worker_park(struct ts_ctx *ctx, uint64_t deadline_us);
+void ts_pair_sync_wait(struct ts_ctx *ctx, _Atomic int *done);
+
+#endif
