@@ -11,6 +11,10 @@
 #include <stdint.h>
 #include <time.h>
 
+/** Longest URL path of a file (and longest path cache_lookup() matches);
+ *  a file under the root with a longer path fails cache_build(). */
+#define CACHE_PATH_MAX 1024
+
 struct cache_file {
     const char *path;   /**< "/dir/name.ext", the URL path it answers */
     const uint8_t *data;

@@ -1,0 +1,33 @@
+/**
+ * @file core.h
+ * The pairs of threads, one per configured core: builds each core's stack
+ * context on its port queue, runs the stack thread loop (rx burst, protocol
+ * work, timers, tx flush, then the worker's turn, idle sleep on the rx
+ * interrupt) and starts the HTTP worker pinned to the same CPU.
+ */
+#ifndef CORE_H
+#define CORE_H
+
+#include <stdio.h>
+
+#include "cache.h"
+#include "config.h"
+#include "dpio.h"
+
+struct cores;
+
+/** Creates every core's context and worker; nothing runs yet. */
+struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
+                           const struct cache *cache, char *err, size_t errlen);
+/** Runs every pair until cores_stop(); the calling thread (the EAL main
+ *  lcore) is the first core's stack thread. @p on_ready runs once, on that
+ *  thread, when the first worker listens. Returns 0, or -1 when a worker
+ *  failed to start (its reason in err). */
+int cores_run(struct cores *cs, void (*on_ready)(void), char *err, size_t errlen);
+/** Async-signal-safe: asks every pair to stop. */
+void cores_stop(void);
+/** Writes the stack and worker counters of every core. */
+void cores_report(const struct cores *cs, FILE *out);
+void cores_destroy(struct cores *cs);
+
+#endif
