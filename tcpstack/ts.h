@@ -91,6 +91,8 @@ struct ts_stats {
     uint64_t tcp_active, tcp_passive, tcp_accept_overflow, tcp_retransmits;
     uint64_t tcp_rst_tx, tcp_timeouts, tcp_established;
     uint64_t tx_nombuf;
+    uint32_t socks_in_use; /* sockets of any state, TIME_WAIT included */
+    uint32_t bufs_in_use;  /* connections holding buffers */
 };
 void ts_ctx_stats(const struct ts_ctx *ctx, struct ts_stats *st);
 

@@ -227,4 +227,9 @@ void ts_sock_want_output(struct ts_ctx *ctx, struct ts_sock *s)
 void ts_ctx_stats(const struct ts_ctx *ctx, struct ts_stats *st)
 {
     *st = ctx->st;
+    st->socks_in_use = ctx->nsocks - 1 - ctx->nfree;
+    uint32_t free_bufs = 0;
+    for (int32_t i = ctx->bufs_free; i >= 0; i = ctx->bufs[i].next_free)
+        free_bufs++;
+    st->bufs_in_use = ctx->p.max_bufs - free_bufs;
 }

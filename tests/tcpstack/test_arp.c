@@ -1,0 +1,154 @@
+/**
+ * @file test_arp.c
+ * ARP: answering requests for our address, ignoring others, resolving a
+ * peer before sending to it (frames held meanwhile, released by the reply,
+ * dropped after the last unanswered request), and bad ARP frames.
+ */
+#include "harness.h"
+
+static struct rte_arp_hdr *out_arp(struct th *h, unsigned i)
+{
+    struct rte_ether_hdr *eh = rte_pktmbuf_mtod(h->out[i], struct rte_ether_hdr *);
+    assert_int_equal(rte_be_to_cpu_16(eh->ether_type), RTE_ETHER_TYPE_ARP);
+    return (struct rte_arp_hdr *)(eh + 1);
+}
+
+static void answers_request_for_us(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_inject(&h, th_arp(&h, RTE_ARP_OP_REQUEST, TH_PEER_IP, TH_US_IP));
+    assert_int_equal(h.nout, 1);
+    struct rte_ether_hdr *eh = rte_pktmbuf_mtod(h.out[0], struct rte_ether_hdr *);
+    assert_memory_equal(&eh->dst_addr, &th_peer_mac, 6);
+    assert_memory_equal(&eh->src_addr, &th_us_mac, 6);
+    struct rte_arp_hdr *a = out_arp(&h, 0);
+    assert_int_equal(rte_be_to_cpu_16(a->arp_opcode), RTE_ARP_OP_REPLY);
+    assert_memory_equal(&a->arp_data.arp_sha, &th_us_mac, 6);
+    assert_int_equal(rte_be_to_cpu_32(a->arp_data.arp_sip), TH_US_IP);
+    assert_memory_equal(&a->arp_data.arp_tha, &th_peer_mac, 6);
+    assert_int_equal(rte_be_to_cpu_32(a->arp_data.arp_tip), TH_PEER_IP);
+    assert_int_equal(th_stats(&h).arp_replies_tx, 1);
+    th_fini(&h);
+}
+
+static void ignores_request_for_another_host(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_inject(&h, th_arp(&h, RTE_ARP_OP_REQUEST, TH_PEER_IP, TH_OTHER_IP));
+    assert_int_equal(h.nout, 0);
+    assert_int_equal(th_stats(&h).rx_not_for_us, 1);
+    th_fini(&h);
+}
+
+static void drops_malformed_arp(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    struct rte_mbuf *m = th_arp(&h, RTE_ARP_OP_REQUEST, TH_PEER_IP, TH_US_IP);
+    rte_pktmbuf_trim(m, 10); /* cut into the ARP body */
+    th_inject(&h, m);
+    m = th_arp(&h, RTE_ARP_OP_REQUEST, TH_PEER_IP, TH_US_IP);
+    rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, 14)->arp_plen = 16; /* not IPv4 */
+    th_inject(&h, m);
+    assert_int_equal(h.nout, 0);
+    struct ts_stats st = th_stats(&h);
+    assert_int_equal(st.rx_bad_eth, 1);
+    assert_int_equal(st.rx_unsupported, 1);
+    th_fini(&h);
+}
+
+/* Sending to an unresolved peer: a reply to a ping we cannot address yet. */
+static void resolves_then_releases_held_frame(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    struct rte_icmp_hdr *ic;
+    struct rte_mbuf *m = th_ipv4(&h, TH_PEER_IP, TH_US_IP, IPPROTO_ICMP, sizeof(*ic) + 8,
+                                 (void **)&ic);
+    ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+    ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, sizeof(*ic) + 8);
+    th_inject(&h, m);
+    /* the echo reply waits; an ARP request goes out instead */
+    assert_int_equal(h.nout, 1);
+    struct rte_arp_hdr *a = out_arp(&h, 0);
+    assert_int_equal(rte_be_to_cpu_16(a->arp_opcode), RTE_ARP_OP_REQUEST);
+    assert_int_equal(rte_be_to_cpu_32(a->arp_data.arp_tip), TH_PEER_IP);
+    struct rte_ether_hdr *eh = rte_pktmbuf_mtod(h.out[0], struct rte_ether_hdr *);
+    assert_true(rte_is_broadcast_ether_addr(&eh->dst_addr));
+    th_clear(&h);
+    th_inject(&h, th_arp(&h, RTE_ARP_OP_REPLY, TH_PEER_IP, TH_US_IP));
+    assert_int_equal(h.nout, 1); /* the held echo reply */
+    eh = rte_pktmbuf_mtod(h.out[0], struct rte_ether_hdr *);
+    assert_int_equal(rte_be_to_cpu_16(eh->ether_type), RTE_ETHER_TYPE_IPV4);
+    assert_memory_equal(&eh->dst_addr, &th_peer_mac, 6);
+    th_fini(&h);
+}
+
+static void gives_up_after_three_requests(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    struct rte_icmp_hdr *ic;
+    struct rte_mbuf *m =
+        th_ipv4(&h, TH_PEER_IP, TH_US_IP, IPPROTO_ICMP, sizeof(*ic), (void **)&ic);
+    ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+    ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, sizeof(*ic));
+    th_inject(&h, m);
+    assert_int_equal(h.nout, 1);
+    th_clear(&h);
+    th_advance(&h, 500000); /* not yet time to ask again */
+    assert_int_equal(h.nout, 0);
+    th_advance(&h, 600000);
+    assert_int_equal(h.nout, 1); /* second request */
+    th_advance(&h, 1100000);
+    assert_int_equal(h.nout, 2); /* third */
+    th_advance(&h, 1100000);
+    assert_int_equal(h.nout, 2); /* no fourth: the held frame is dropped */
+    assert_int_equal(th_stats(&h).arp_pending_drops, 1);
+    assert_int_equal(th_stats(&h).arp_requests_tx, 3);
+    th_fini(&h);
+}
+
+static void entry_expires(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_peer_arp(&h); /* learnt from the request */
+    struct rte_icmp_hdr *ic;
+    struct rte_mbuf *m =
+        th_ipv4(&h, TH_PEER_IP, TH_US_IP, IPPROTO_ICMP, sizeof(*ic), (void **)&ic);
+    ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+    ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, sizeof(*ic));
+    th_inject(&h, m);
+    assert_int_equal(h.nout, 1); /* answered at once: the entry is known */
+    assert_int_equal(th_stats(&h).arp_requests_tx, 0);
+    th_clear(&h);
+    th_advance(&h, 61000000); /* past the 60 s lifetime */
+    m = th_ipv4(&h, TH_PEER_IP, TH_US_IP, IPPROTO_ICMP, sizeof(*ic), (void **)&ic);
+    ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+    ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, sizeof(*ic));
+    th_inject(&h, m);
+    assert_int_equal(th_stats(&h).arp_requests_tx, 1); /* asks again */
+    th_fini(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(answers_request_for_us),
+        cmocka_unit_test(ignores_request_for_another_host),
+        cmocka_unit_test(drops_malformed_arp),
+        cmocka_unit_test(resolves_then_releases_held_frame),
+        cmocka_unit_test(gives_up_after_three_requests),
+        cmocka_unit_test(entry_expires),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

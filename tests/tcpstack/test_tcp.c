@@ -1,0 +1,411 @@
+/**
+ * @file test_tcp.c
+ * TCP through the socket API, sans-IO: passive open, data both ways with
+ * exact sequence and acknowledgement numbers, segmentation to the MSS,
+ * retransmission on timeout, both orders of FIN, RST handling, and that
+ * every socket and buffer is given back.
+ */
+#include <errno.h>
+
+#include "harness.h"
+
+#define ACK RTE_TCP_ACK_FLAG
+#define SYN RTE_TCP_SYN_FLAG
+#define FIN RTE_TCP_FIN_FLAG
+#define RST RTE_TCP_RST_FLAG
+#define PSH RTE_TCP_PSH_FLAG
+
+static void setup(struct th *h, struct th_conn *c)
+{
+    th_init(h, NULL);
+    th_peer_arp(h);
+    c->lfd = th_listen(h);
+    th_open(h, c, TH_PEER_PORT);
+}
+
+/* The peer sends @p data; the stack must acknowledge all of it. */
+static void peer_sends(struct th *h, struct th_conn *c, const char *data)
+{
+    uint32_t n = (uint32_t)strlen(data);
+    th_tcp(h, TH_PEER_PORT, TH_PORT, ACK | PSH, c->snd_nxt, c->rcv_nxt, 65535, data, n);
+    c->snd_nxt += n;
+    assert_int_equal(h->nout, 1);
+    struct th_seg s = th_out_tcp(h, 0);
+    assert_int_equal(s.flags, ACK);
+    assert_int_equal(s.ack, c->snd_nxt);
+    assert_int_equal(s.seq, c->rcv_nxt);
+    th_clear(h);
+}
+
+static void assert_all_freed(struct th *h)
+{
+    struct ts_stats st = th_stats(h);
+    assert_int_equal(st.socks_in_use, 1); /* the listener */
+    assert_int_equal(st.bufs_in_use, 0);
+}
+
+static void syn_ack_carries_mss(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_peer_arp(&h);
+    th_listen(&h);
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, SYN, 5000, 0, 65535, NULL, 0);
+    assert_int_equal(h.nout, 1);
+    struct th_seg s = th_out_tcp(&h, 0);
+    assert_int_equal(s.flags, SYN | ACK);
+    assert_int_equal(s.ack, 5001);
+    assert_int_equal(s.mss, 1460);
+    assert_int_equal(s.sport, TH_PORT);
+    assert_int_equal(s.dport, TH_PEER_PORT);
+    assert_true(s.win > 0);
+    th_fini(&h);
+}
+
+static void isn_differs_per_connection(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_peer_arp(&h);
+    th_listen(&h);
+    th_tcp(&h, 40001, TH_PORT, SYN, 5000, 0, 65535, NULL, 0);
+    th_tcp(&h, 40002, TH_PORT, SYN, 5000, 0, 65535, NULL, 0);
+    assert_int_equal(h.nout, 2);
+    assert_int_not_equal(th_out_tcp(&h, 0).seq, th_out_tcp(&h, 1).seq);
+    th_fini(&h);
+}
+
+static void data_both_ways_then_peer_closes_first(void **state)
+{
+    (void)state;
+    struct th h;
+    struct th_conn c;
+    setup(&h, &c);
+    peer_sends(&h, &c, "GET / HTTP/1.1\r\n\r\n");
+    char buf[64];
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), 18);
+    assert_memory_equal(buf, "GET / HTTP/1.1\r\n\r\n", 18);
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), -1);
+    assert_int_equal(errno, EAGAIN);
+
+    assert_int_equal(ts_write(h.ctx, c.fd, "hello", 5), 5);
+    th_advance(&h, 0);
+    assert_int_equal(h.nout, 1);
+    struct th_seg s = th_out_tcp(&h, 0);
+    assert_int_equal(s.flags, ACK | PSH);
+    assert_int_equal(s.seq, c.rcv_nxt);
+    assert_int_equal(s.ack, c.snd_nxt);
+    assert_int_equal(s.len, 5);
+    assert_memory_equal(s.data, "hello", 5);
+    c.rcv_nxt += 5;
+    th_clear(&h);
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt, c.rcv_nxt, 65535, NULL, 0);
+    assert_int_equal(h.nout, 0);
+
+    /* the peer closes: EOF for the reader, then our FIN on close */
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, FIN | ACK, c.snd_nxt, c.rcv_nxt, 65535, NULL, 0);
+    c.snd_nxt++;
+    assert_int_equal(h.nout, 1);
+    s = th_out_tcp(&h, 0);
+    assert_int_equal(s.flags, ACK);
+    assert_int_equal(s.ack, c.snd_nxt);
+    th_clear(&h);
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), 0);
+    assert_int_equal(ts_close(h.ctx, c.fd), 0);
+    th_advance(&h, 0);
+    assert_int_equal(h.nout, 1);
+    s = th_out_tcp(&h, 0);
+    assert_int_equal(s.flags, FIN | ACK);
+    assert_int_equal(s.seq, c.rcv_nxt);
+    th_clear(&h);
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt, c.rcv_nxt + 1, 65535, NULL, 0);
+    assert_int_equal(h.nout, 0);
+    assert_all_freed(&h); /* LAST_ACK -> CLOSED: no TIME_WAIT on this side */
+    th_fini(&h);
+}
+
+static void we_close_first_time_wait(void **state)
+{
+    (void)state;
+    struct th h;
+    struct th_conn c;
+    setup(&h, &c);
+    assert_int_equal(ts_write(h.ctx, c.fd, "bye", 3), 3);
+    assert_int_equal(ts_close(h.ctx, c.fd), 0);
+    th_advance(&h, 0);
+    /* data and FIN in one segment */
+    assert_int_equal(h.nout, 1);
+    struct th_seg s = th_out_tcp(&h, 0);
+    assert_int_equal(s.flags, ACK | PSH | FIN);
+    assert_int_equal(s.len, 3);
+    th_clear(&h);
+    c.rcv_nxt += 4;
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt, c.rcv_nxt, 65535, NULL, 0);
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, FIN | ACK, c.snd_nxt, c.rcv_nxt, 65535, NULL, 0);
+    c.snd_nxt++;
+    assert_int_equal(h.nout, 1);
+    s = th_out_tcp(&h, 0);
+    assert_int_equal(s.flags, ACK);
+    assert_int_equal(s.ack, c.snd_nxt);
+    th_clear(&h);
+    struct ts_stats st = th_stats(&h);
+    assert_int_equal(st.socks_in_use, 2); /* TIME_WAIT keeps the flow ... */
+    assert_int_equal(st.bufs_in_use, 0); /* ... but not its buffers */
+    /* a retransmitted FIN in TIME_WAIT is acknowledged again */
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, FIN | ACK, c.snd_nxt - 1, c.rcv_nxt, 65535, NULL, 0);
+    assert_int_equal(h.nout, 1);
+    assert_int_equal(th_out_tcp(&h, 0).ack, c.snd_nxt);
+    th_clear(&h);
+    th_advance(&h, 2000 * 1000 + 1000); /* 2*MSL with MSL = 1 s */
+    assert_all_freed(&h);
+    th_fini(&h);
+}
+
+static void simultaneous_close_goes_through_closing(void **state)
+{
+    (void)state;
+    struct th h;
+    struct th_conn c;
+    setup(&h, &c);
+    assert_int_equal(ts_close(h.ctx, c.fd), 0);
+    th_advance(&h, 0);
+    assert_int_equal(h.nout, 1);
+    assert_int_equal(th_out_tcp(&h, 0).flags, FIN | ACK);
+    th_clear(&h);
+    /* the peer's FIN crosses ours: it does not acknowledge our FIN */
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, FIN | ACK, c.snd_nxt, c.rcv_nxt, 65535, NULL, 0);
+    c.snd_nxt++;
+    assert_int_equal(h.nout, 1);
+    assert_int_equal(th_out_tcp(&h, 0).ack, c.snd_nxt);
+    th_clear(&h);
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt, c.rcv_nxt + 1, 65535, NULL, 0);
+    assert_int_equal(th_stats(&h).bufs_in_use, 0); /* TIME_WAIT */
+    th_advance(&h, 2001 * 1000);
+    assert_all_freed(&h);
+    th_fini(&h);
+}
+
+static void segments_to_mss_and_window(void **state)
+{
+    (void)state;
+    struct th h;
+    struct th_conn c;
+    th_init(&h, NULL);
+    th_peer_arp(&h);
+    c.lfd = th_listen(&h);
+    /* the peer announces MSS 1000 */
+    th_inject(&h, th_tcp_frame(&h, TH_PEER_PORT, TH_PORT, SYN, TH_PEER_ISS, 0, 3000, NULL,
+                               0, 1000));
+    struct th_seg sa = th_out_tcp(&h, 0);
+    th_clear(&h);
+    c.snd_nxt = TH_PEER_ISS + 1;
+    c.rcv_nxt = sa.seq + 1;
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt, c.rcv_nxt, 3000, NULL, 0);
+    c.fd = ts_accept(h.ctx, c.lfd, NULL, NULL);
+    assert_true(c.fd > 0);
+    static uint8_t body[5000];
+    for (unsigned i = 0; i < sizeof(body); i++)
+        body[i] = (uint8_t)(i * 7);
+    assert_int_equal(ts_write_ref(h.ctx, c.fd, body, sizeof(body), NULL), 5000);
+    th_advance(&h, 0);
+    /* window 3000, MSS 1000: exactly three full segments */
+    assert_int_equal(h.nout, 3);
+    for (unsigned i = 0; i < 3; i++) {
+        struct th_seg s = th_out_tcp(&h, i);
+        assert_int_equal(s.seq, c.rcv_nxt + 1000 * i);
+        assert_int_equal(s.len, 1000);
+        assert_memory_equal(s.data, body + 1000 * i, 1000);
+    }
+    th_clear(&h);
+    /* acknowledging 2000 opens room for two more: the rest of the body */
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt, c.rcv_nxt + 2000, 3000, NULL, 0);
+    assert_int_equal(h.nout, 2);
+    assert_int_equal(th_out_tcp(&h, 0).seq, c.rcv_nxt + 3000);
+    assert_int_equal(th_out_tcp(&h, 1).seq, c.rcv_nxt + 4000);
+    assert_memory_equal(th_out_tcp(&h, 1).data, body + 4000, 1000);
+    th_fini(&h);
+}
+
+static void retransmits_on_timeout_with_backoff(void **state)
+{
+    (void)state;
+    struct th h;
+    struct th_conn c;
+    setup(&h, &c);
+    assert_int_equal(ts_write(h.ctx, c.fd, "data", 4), 4);
+    th_advance(&h, 0);
+    assert_int_equal(h.nout, 1);
+    th_clear(&h);
+    th_advance(&h, 150 * 1000); /* before the RTO */
+    assert_int_equal(h.nout, 0);
+    th_advance(&h, 1000 * 1000); /* the RTO is at most 1 s after one sample */
+    assert_int_equal(h.nout, 1);
+    struct th_seg s = th_out_tcp(&h, 0);
+    assert_int_equal(s.seq, c.rcv_nxt);
+    assert_int_equal(s.len, 4);
+    assert_memory_equal(s.data, "data", 4);
+    th_clear(&h);
+    /* backoff: the next one comes later than the first did */
+    th_advance(&h, 300 * 1000);
+    assert_int_equal(h.nout, 0);
+    assert_true(th_stats(&h).tcp_retransmits >= 1);
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt, c.rcv_nxt + 4, 65535, NULL, 0);
+    th_advance(&h, 10 * 1000 * 1000);
+    assert_int_equal(h.nout, 0); /* acknowledged: the timer is off */
+    th_fini(&h);
+}
+
+static void syn_ack_retransmitted_then_given_up(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_peer_arp(&h);
+    th_listen(&h);
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, SYN, 5000, 0, 65535, NULL, 0);
+    th_clear(&h);
+    unsigned synacks = 0;
+    for (int i = 0; i < 200; i++) {
+        th_advance(&h, 1000 * 1000);
+        for (unsigned k = 0; k < h.nout; k++)
+            if (th_out_tcp(&h, k).flags == (SYN | ACK))
+                synacks++;
+        th_clear(&h);
+    }
+    assert_int_equal(synacks, 5); /* syn_retries */
+    assert_all_freed(&h);
+    th_fini(&h);
+}
+
+static void rst_for_unknown_flow(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_peer_arp(&h);
+    /* an ACK for no connection: RST with seq = its ack */
+    th_tcp(&h, 40000, 81, ACK, 100, 777, 65535, NULL, 0);
+    assert_int_equal(h.nout, 1);
+    struct th_seg s = th_out_tcp(&h, 0);
+    assert_int_equal(s.flags, RST);
+    assert_int_equal(s.seq, 777);
+    th_clear(&h);
+    /* a SYN to a closed port: RST|ACK acknowledging it */
+    th_tcp(&h, 40000, 81, SYN, 100, 0, 65535, NULL, 0);
+    s = th_out_tcp(&h, 0);
+    assert_int_equal(s.flags, RST | ACK);
+    assert_int_equal(s.ack, 101);
+    th_clear(&h);
+    /* never a RST for a RST */
+    th_tcp(&h, 40000, 81, RST, 100, 0, 0, NULL, 0);
+    assert_int_equal(h.nout, 0);
+    assert_int_equal(th_stats(&h).rx_no_flow, 3);
+    th_fini(&h);
+}
+
+static void rst_in_window_resets_connection(void **state)
+{
+    (void)state;
+    struct th h;
+    struct th_conn c;
+    setup(&h, &c);
+    /* off by one: a challenge ACK, the connection survives (RFC 5961) */
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, RST, c.snd_nxt + 1, 0, 0, NULL, 0);
+    assert_int_equal(h.nout, 1);
+    assert_int_equal(th_out_tcp(&h, 0).flags, ACK);
+    th_clear(&h);
+    char buf[8];
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), -1);
+    assert_int_equal(errno, EAGAIN);
+    /* exact: reset */
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, RST, c.snd_nxt, 0, 0, NULL, 0);
+    assert_int_equal(h.nout, 0);
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), -1);
+    assert_int_equal(errno, ECONNRESET);
+    assert_int_equal(ts_write(h.ctx, c.fd, "x", 1), -1);
+    assert_int_equal(errno, ECONNRESET);
+    assert_int_equal(ts_close(h.ctx, c.fd), 0);
+    th_advance(&h, 0);
+    assert_int_equal(h.nout, 0);
+    assert_all_freed(&h);
+    th_fini(&h);
+}
+
+static void out_of_window_and_duplicate_data(void **state)
+{
+    (void)state;
+    struct th h;
+    struct th_conn c;
+    setup(&h, &c);
+    peer_sends(&h, &c, "abc");
+    /* the same bytes again: a duplicate ACK, nothing delivered twice */
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt - 3, c.rcv_nxt, 65535, "abc", 3);
+    assert_int_equal(h.nout, 1);
+    assert_int_equal(th_out_tcp(&h, 0).ack, c.snd_nxt);
+    th_clear(&h);
+    /* a segment beyond a gap: not delivered, the ACK asks for the gap */
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt + 10, c.rcv_nxt, 65535, "zz", 2);
+    assert_int_equal(th_out_tcp(&h, 0).ack, c.snd_nxt);
+    th_clear(&h);
+    char buf[16];
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), 3);
+    assert_memory_equal(buf, "abc", 3);
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), -1);
+    th_fini(&h);
+}
+
+static void epoll_reports_readiness(void **state)
+{
+    (void)state;
+    struct th h;
+    struct th_conn c;
+    th_init(&h, NULL);
+    th_peer_arp(&h);
+    c.lfd = th_listen(&h);
+    int ep = ts_epoll_create(h.ctx);
+    assert_true(ep > 0);
+    struct ts_epoll_event ev = {.events = TS_EPOLLIN, .data = 1};
+    assert_int_equal(ts_epoll_ctl(h.ctx, ep, TS_EPOLL_CTL_ADD, c.lfd, &ev), 0);
+    struct ts_epoll_event out[4];
+    assert_int_equal(ts_epoll_wait(h.ctx, ep, out, 4, 0), 0);
+    th_open(&h, &c, TH_PEER_PORT); /* accepts inside */
+    ev = (struct ts_epoll_event){.events = TS_EPOLLIN | TS_EPOLLRDHUP, .data = 2};
+    assert_int_equal(ts_epoll_ctl(h.ctx, ep, TS_EPOLL_CTL_ADD, c.fd, &ev), 0);
+    assert_int_equal(ts_epoll_wait(h.ctx, ep, out, 4, 0), 0); /* nothing to read */
+    peer_sends(&h, &c, "hi");
+    assert_int_equal(ts_epoll_wait(h.ctx, ep, out, 4, 0), 1);
+    assert_int_equal(out[0].data, 2);
+    assert_int_equal(out[0].events, TS_EPOLLIN);
+    /* level-triggered: still readable until read */
+    assert_int_equal(ts_epoll_wait(h.ctx, ep, out, 4, 0), 1);
+    char buf[4];
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), 2);
+    assert_int_equal(ts_epoll_wait(h.ctx, ep, out, 4, 0), 0);
+    /* FIN: readable (EOF) with RDHUP */
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, FIN | ACK, c.snd_nxt, c.rcv_nxt, 65535, NULL, 0);
+    th_clear(&h);
+    assert_int_equal(ts_epoll_wait(h.ctx, ep, out, 4, 0), 1);
+    assert_int_equal(out[0].events, TS_EPOLLIN | TS_EPOLLRDHUP);
+    th_fini(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(syn_ack_carries_mss),
+        cmocka_unit_test(isn_differs_per_connection),
+        cmocka_unit_test(data_both_ways_then_peer_closes_first),
+        cmocka_unit_test(we_close_first_time_wait),
+        cmocka_unit_test(simultaneous_close_goes_through_closing),
+        cmocka_unit_test(segments_to_mss_and_window),
+        cmocka_unit_test(retransmits_on_timeout_with_backoff),
+        cmocka_unit_test(syn_ack_retransmitted_then_given_up),
+        cmocka_unit_test(rst_for_unknown_flow),
+        cmocka_unit_test(rst_in_window_resets_connection),
+        cmocka_unit_test(out_of_window_and_duplicate_data),
+        cmocka_unit_test(epoll_reports_readiness),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
