@@ -8,9 +8,12 @@
  *
  * Built on http-parser. Status codes: 200, 301 (directory without slash),
  * 304 (If-None-Match / If-Modified-Since), 400 (malformed), 404, 405 (not GET
- * or HEAD, with Allow), 413/431 (request too large), 414 (URI too long),
- * 505 (not HTTP/1.x). After a 4xx caused by a malformed request the
- * connection is closed once the response is sent.
+ * or HEAD, with Allow), 413 (request body over HTTP_BODY_MAX), 431 (request
+ * line + headers over max_request_bytes), 414 (URI too long), 505 (not
+ * HTTP/1.x). After a 4xx caused by a malformed or oversized request (400,
+ * 413, 414, 431) and after a 505 the connection is closed once the response
+ * is sent. No allocation: every buffer lives in struct http_conn or
+ * struct http_response, error pages are static strings.
  */
 #ifndef HTTP_H
 #define HTTP_H
@@ -24,12 +27,22 @@
 #include "cache.h"
 
 #define HTTP_HDR_MAX 1024 /* response header bytes */
+#define HTTP_URL_MAX 2048 /* request-target bytes; longer is 414 */
+/** Largest request body (Content-Length or chunked total) that is read and
+ *  discarded; a larger one is 413 and the connection closes (nginx's
+ *  client_max_body_size default). */
+#define HTTP_BODY_MAX (1024 * 1024)
+/** max_request_bytes used when the settings give 0. */
+#define HTTP_REQUEST_BYTES_DEFAULT 8192
 
 struct http_settings {
     const struct cache *cache;
-    const char *server_name;
+    const char *server_name; /**< Server header; NULL or "" omits it */
     bool keepalive;
+    /** responses per connection; the last one says Connection: close.
+     *  0 means no limit. */
     unsigned keepalive_requests;
+    /** request line + headers; 0 means HTTP_REQUEST_BYTES_DEFAULT */
     unsigned max_request_bytes;
     /** current wall-clock seconds, supplied by the caller (no syscalls here) */
     int64_t (*wall_s)(void);
@@ -39,34 +52,51 @@ struct http_settings {
 struct http_response {
     char hdr[HTTP_HDR_MAX];
     size_t hdr_len;
-    const uint8_t *body;   /**< into the cache (or a static error page) */
+    const uint8_t *body; /**< into the cache (or a static error page) */
     size_t body_len;
-    bool close_after;      /**< close the connection once this is sent */
+    bool close_after; /**< close the connection once this is sent */
     int status;
 };
 
 enum http_rc { HTTP_OK = 0, HTTP_AGAIN = 1, HTTP_ERROR = -1 };
 
+/** Per-connection state. Private to http.c: callers only allocate it and
+ *  pass it to the functions below. */
 struct http_conn {
-    http_parser parser;
+    http_parser parser; /* parser.data points back here */
     const struct http_settings *set;
-    /* the request being parsed */
-    char url[2048];
-    size_t url_len;
+    struct http_response *out; /* the response of the current feed call */
+
+    /* connection */
+    unsigned requests; /* responses produced so far */
+    bool produced;     /* a response was written during this feed call */
+    bool closed;       /* a close_after response was produced */
+    int64_t date_s;    /* second that date[] shows */
+    char date[30];
+
+    /* the request being parsed (reset after each response) */
+    size_t req_bytes; /* bytes fed before the end of the headers */
+    uint64_t body_bytes;
+    bool in_message; /* message begun, not yet answered */
+    bool line_done;  /* request line finished (a header field began) */
+    bool headers_done;
     bool url_too_long;
-    char hdr_field[64];
-    size_t hdr_field_len;
-    int cur_hdr; /* which header value is being collected */
-    char if_none_match[128];
+    bool in_value;    /* last header callback was a value */
+    bool bad_header;  /* a field name http-parser let through but RFC 9110 forbids */
+    int early_status; /* answer decided at end of headers, body skipped */
+    int cur_hdr;      /* header whose value is being collected */
+    unsigned host_count;
+    char url[HTTP_URL_MAX];
+    size_t url_len;
+    char field[24]; /* lower-cased name of the current header */
+    size_t field_len;
+    bool field_long;
+    char inm[256]; /* If-None-Match values, comma-joined */
     size_t inm_len;
-    char if_modified_since[64];
+    bool inm_seen, inm_long;
+    char ims[40]; /* If-Modified-Since */
     size_t ims_len;
-    size_t req_bytes;
-    unsigned requests;
-    bool done;       /* a response has been produced for this message */
-    bool failed;     /* stop parsing: the connection closes after the response */
-    struct http_response *out; /* where on_message_complete writes */
-    bool produced;
+    bool ims_seen, ims_bad;
 };
 
 void http_conn_init(struct http_conn *hc, const struct http_settings *set);
@@ -76,7 +106,8 @@ void http_conn_init(struct http_conn *hc, const struct http_settings *set);
  * writes its response to @p resp, returning HTTP_OK with *consumed set; the
  * caller sends the response and feeds the rest later (pipelining). Returns
  * HTTP_AGAIN when all bytes were consumed and more are needed. A malformed
- * request yields HTTP_OK with a 4xx response whose close_after is set.
+ * request yields HTTP_OK with a 4xx response whose close_after is set (then
+ * *consumed may stop short of the bad byte; the rest is not to be fed).
  * Returns HTTP_ERROR only when fed after a close_after response.
  */
 enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t len,
@@ -85,7 +116,12 @@ enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t le
 /** Peer closed: true if a partial request was pending (nothing to answer). */
 bool http_conn_partial(const struct http_conn *hc);
 
-/** Formats an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into buf[30]. */
+/** Formats an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into buf[30]
+ *  (29 characters and a NUL). Pure arithmetic: no locale, no lock. */
 void http_date(int64_t wall_s, char out[30]);
+
+/** Parses an HTTP-date in any of the three forms of RFC 9110 5.6.7
+ *  (IMF-fixdate, RFC 850, asctime). Returns 0 and the seconds, or -1. */
+int http_date_parse(const char *s, size_t len, int64_t *out);
 
 #endif

@@ -1,0 +1,869 @@
+/**
+ * @file http.c
+ * HTTP/1.1 for one connection: bytes enter through http_conn_feed(), which
+ * drives http-parser; its callbacks collect the request target and the few
+ * headers a static server needs (Host, If-None-Match, If-Modified-Since) into
+ * fixed buffers of struct http_conn, and on_message_complete answers the
+ * request and pauses the parser, so one feed call yields at most one
+ * response and the caller feeds the remaining bytes (pipelining) afterwards.
+ * Responses leave as a header written into struct http_response and a body
+ * pointing into the cache or at a static error page. Nothing allocates.
+ *
+ * http-parser behaviours this file relies on (2.9.4, checked against the
+ * Debian library):
+ * - Pausing from on_message_complete makes http_parser_execute() return the
+ *   count up to and including the message's last byte, with errno
+ *   HPE_PAUSED; the next call must unpause first (a paused or failed parser
+ *   returns 0 without reading).
+ * - Pausing from on_headers_complete would return *before* the final LF, so
+ *   answers decided there (all of which close the connection) instead return
+ *   1 ("skip body") and are sent from on_message_complete; the body, if any,
+ *   is left unread.
+ * - Pausing from on_body at the last body byte returns before that byte;
+ *   only done for 413, which closes.
+ * - Chunked trailers call on_header_field/on_header_value again after
+ *   on_headers_complete; they are ignored.
+ * - Non-strict builds accept a space inside a header name ("Host : x");
+ *   RFC 9112 5.1 requires a 400, so the field callback checks for it.
+ * - The first byte of a header value is not checked for control characters
+ *   ("A: \x01" passes), so the value callback checks every byte.
+ * - A length of 0 means EOF to http_parser_execute(); never passed.
+ * - Debian builds it non-strict, so after a message that
+ *   http_should_keep_alive() rejects the parser would read on; we answer
+ *   those with Connection: close and feed nothing more.
+ * - "HTTP/2.0" parses (one-digit versions) and is answered 505 here;
+ *   "HTTP/1.10" is a parse error (400).
+ */
+#include "http.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* ------------------------------------------------------------------ */
+/* Status lines and static pages                                       */
+
+#define HTTP_PAGE(line)                                                                  \
+    "<html>\r\n<head><title>" line "</title></head>\r\n<body>\r\n<center><h1>" line      \
+    "</h1></center>\r\n<hr><center>corehttpd</center>\r\n</body>\r\n</html>\r\n"
+
+struct http_status_line {
+    int code;
+    const char *line; /* "404 Not Found" */
+    const char *page; /* NULL: no body */
+    size_t page_len;
+};
+
+#define HTTP_ST(code, reason)                                                            \
+    {                                                                                    \
+        code, #code " " reason, HTTP_PAGE(#code " " reason),                             \
+            sizeof(HTTP_PAGE(#code " " reason)) - 1                                      \
+    }
+
+/* Reason phrases of RFC 9110 section 15. */
+static const struct http_status_line http_statuses[] = {
+    {200, "200 OK", NULL, 0},
+    HTTP_ST(301, "Moved Permanently"),
+    {304, "304 Not Modified", NULL, 0},
+    HTTP_ST(400, "Bad Request"),
+    HTTP_ST(404, "Not Found"),
+    HTTP_ST(405, "Method Not Allowed"),
+    HTTP_ST(413, "Content Too Large"),
+    HTTP_ST(414, "URI Too Long"),
+    HTTP_ST(431, "Request Header Fields Too Large"),
+    HTTP_ST(500, "Internal Server Error"),
+    HTTP_ST(505, "HTTP Version Not Supported"),
+};
+
+static const struct http_status_line *http_status_get(int code)
+{
+    size_t n = sizeof http_statuses / sizeof http_statuses[0];
+    for (size_t i = 0; i < n; i++)
+        if (http_statuses[i].code == code)
+            return &http_statuses[i];
+    return http_status_get(500);
+}
+
+/* Answers to a request we could not parse or would not read: the framing
+ * of what follows is unknown or unwanted, so the connection closes. */
+static bool http_status_closes(int code)
+{
+    return code == 400 || code == 413 || code == 414 || code == 431 || code == 500 ||
+           code == 505;
+}
+
+/* ------------------------------------------------------------------ */
+/* Dates (RFC 9110 5.6.7), proleptic Gregorian, by H. Hinnant's algorithms */
+
+static const char http_wday[] = "SunMonTueWedThuFriSat";
+static const char http_month[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static void put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+}
+
+void http_date(int64_t wall_s, char out[30])
+{
+    /* The format has a 4-digit year: clamp to 1970..9999. */
+    if (wall_s < 0)
+        wall_s = 0;
+    if (wall_s > INT64_C(253402300799))
+        wall_s = INT64_C(253402300799);
+    int64_t days = wall_s / 86400, secs = wall_s % 86400, y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    unsigned wd = (unsigned)((days + 4) % 7); /* 1970-01-01 was a Thursday */
+
+    memcpy(out, "Thu, 01 Jan 1970 00:00:00 GMT", 30);
+    memcpy(out, http_wday + 3 * wd, 3);
+    put2(out + 5, d);
+    memcpy(out + 8, http_month + 3 * (m - 1), 3);
+    put2(out + 12, (unsigned)(y / 100));
+    put2(out + 14, (unsigned)(y % 100));
+    put2(out + 17, (unsigned)(secs / 3600));
+    put2(out + 20, (unsigned)(secs / 60 % 60));
+    put2(out + 23, (unsigned)(secs % 60));
+}
+
+static int parse_digits(const char *s, size_t n)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+static int parse_month(const char *s)
+{
+    for (int i = 0; i < 12; i++)
+        if (memcmp(s, http_month + 3 * i, 3) == 0)
+            return i + 1;
+    return -1;
+}
+
+/* "HH:MM:SS" into seconds of the day, or -1. */
+static int parse_clock(const char *s)
+{
+    if (s[2] != ':' || s[5] != ':')
+        return -1;
+    int h = parse_digits(s, 2), mi = parse_digits(s + 3, 2), se = parse_digits(s + 6, 2);
+    if (h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 60)
+        return -1;
+    return h * 3600 + mi * 60 + se;
+}
+
+int http_date_parse(const char *s, size_t len, int64_t *out)
+{
+    int d, mon, y, clock;
+
+    while (len > 0 && (*s == ' ' || *s == '\t'))
+        s++, len--;
+    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+        len--;
+    const char *comma = memchr(s, ',', len);
+    if (comma && comma - s == 3 && len == 29) {
+        /* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
+        const char *p = comma + 1;
+        if (p[0] != ' ' || p[3] != ' ' || p[7] != ' ' || p[12] != ' ' || p[21] != ' ' ||
+            memcmp(p + 22, "GMT", 3) != 0)
+            return -1;
+        d = parse_digits(p + 1, 2);
+        mon = parse_month(p + 4);
+        y = parse_digits(p + 8, 4);
+        clock = parse_clock(p + 13);
+    } else if (comma && comma - s >= 6 && comma - s <= 9 &&
+               len - (size_t)(comma - s) == 24) {
+        /* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT" */
+        const char *p = comma + 1;
+        if (p[0] != ' ' || p[3] != '-' || p[7] != '-' || p[10] != ' ' || p[19] != ' ' ||
+            memcmp(p + 20, "GMT", 3) != 0)
+            return -1;
+        d = parse_digits(p + 1, 2);
+        mon = parse_month(p + 4);
+        y = parse_digits(p + 8, 2);
+        if (y >= 0) /* RFC 9110 5.6.7: a two-digit year is within 50 years */
+            y += y < 70 ? 2000 : 1900;
+        clock = parse_clock(p + 11);
+    } else if (!comma && len == 24) {
+        /* asctime: "Sun Nov  6 08:49:37 1994" */
+        if (s[3] != ' ' || s[7] != ' ' || s[10] != ' ' || s[19] != ' ')
+            return -1;
+        mon = parse_month(s + 4);
+        d = s[8] == ' ' ? parse_digits(s + 9, 1) : parse_digits(s + 8, 2);
+        clock = parse_clock(s + 11);
+        y = parse_digits(s + 20, 4);
+    } else {
+        return -1;
+    }
+    if (d < 1 || d > 31 || mon < 0 || y < 0 || clock < 0)
+        return -1;
+    *out = days_from_civil(y, (unsigned)mon, (unsigned)d) * 86400 + clock;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Request target: origin-form or absolute-form to a normalised path   */
+
+struct http_target {
+    size_t path_len;   /* path in the caller's buffer */
+    const char *query; /* raw, after '?'; NULL when absent */
+    size_t query_len;
+};
+
+static int unhex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = (char)(c | 0x20);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/*
+ * Writes the decoded path of @p url into path[HTTP_URL_MAX + 1] with "//"
+ * collapsed and "." and ".." resolved (RFC 3986 5.2.4); a ".." above the
+ * root, a bad %-escape or %00 is an error (-1, answered 400), as in nginx.
+ * Decoding comes first, so "%2e%2e" is a ".." and "%2f" a separator: the
+ * result is exactly the file name the cache is asked for.
+ */
+static int http_target_parse(const char *url, size_t len, char *path,
+                             struct http_target *t)
+{
+    const char *p = url, *end = url + len;
+
+    if (len == 0)
+        return -1;
+    if (*p != '/') {
+        /* absolute-form (RFC 9112 3.2.2): the path after the authority */
+        size_t skip;
+        if (len > 7 && strncasecmp(p, "http://", 7) == 0)
+            skip = 7;
+        else if (len > 8 && strncasecmp(p, "https://", 8) == 0)
+            skip = 8;
+        else
+            return -1;
+        p += skip;
+        const char *host = p;
+        while (p < end && *p != '/' && *p != '?' && *p != '#')
+            p++;
+        if (p == host)
+            return -1;
+    }
+    const char *pe = p;
+    while (pe < end && *pe != '?' && *pe != '#')
+        pe++;
+    t->query = NULL;
+    t->query_len = 0;
+    if (pe < end && *pe == '?') {
+        const char *qe = pe + 1;
+        while (qe < end && *qe != '#')
+            qe++;
+        t->query = pe + 1;
+        t->query_len = (size_t)(qe - (pe + 1));
+    }
+
+    /* Decode behind a leading '/' (an empty absolute-form path is "/"). */
+    size_t n = 0;
+    path[n++] = '/';
+    while (p < pe) {
+        char c = *p++;
+        if (c == '%') {
+            int hi = pe - p >= 2 ? unhex(p[0]) : -1, lo = hi >= 0 ? unhex(p[1]) : -1;
+            if (lo < 0 || (hi | lo) == 0)
+                return -1;
+            c = (char)(hi << 4 | lo);
+            p += 2;
+        }
+        path[n++] = c;
+    }
+
+    /* Remove dot segments in place: the write index never passes the read
+     * index, and path[0] is '/' in both. */
+    size_t o = 1, i = 0;
+    for (;;) {
+        while (i < n && path[i] == '/')
+            i++;
+        if (i == n)
+            break;
+        size_t s = i;
+        while (i < n && path[i] != '/')
+            i++;
+        size_t seg = i - s;
+        if (seg == 1 && path[s] == '.')
+            continue;
+        if (seg == 2 && path[s] == '.' && path[s + 1] == '.') {
+            if (o == 1)
+                return -1; /* above the root */
+            o--;
+            while (path[o - 1] != '/')
+                o--;
+            continue;
+        }
+        memmove(path + o, path + s, seg);
+        o += seg;
+        if (i < n)
+            path[o++] = '/';
+    }
+    t->path_len = o;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Conditional requests (RFC 9110 13.1.2, 13.1.3, 13.2.2)              */
+
+/* Weak comparison of each entity-tag in a list against ours; "*" matches
+ * any current representation. An unparsable list matches nothing, which
+ * only costs a full response. */
+static bool http_etag_match(const char *v, size_t n, const char *etag)
+{
+    if (etag[0] == 'W' && etag[1] == '/')
+        etag += 2;
+    size_t tl = strlen(etag);
+    size_t i = 0;
+
+    while (i < n) {
+        if (v[i] == ' ' || v[i] == '\t' || v[i] == ',') {
+            i++;
+            continue;
+        }
+        if (v[i] == '*')
+            return true;
+        if (v[i] == 'W' && i + 1 < n && v[i + 1] == '/')
+            i += 2;
+        if (i >= n || v[i] != '"')
+            return false;
+        size_t s = i++;
+        while (i < n && v[i] != '"')
+            i++;
+        if (i >= n)
+            return false;
+        i++;
+        if (i - s == tl && memcmp(v + s, etag, tl) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* If-None-Match wins when present; If-Modified-Since is used only without
+ * it and only when it is one valid date (RFC 9110 13.1.3). Equal or later
+ * than the file's mtime is not modified (as nginx's "before"). */
+static bool http_not_modified(const struct http_conn *hc, const struct cache_file *cf)
+{
+    if (hc->inm_seen)
+        return !hc->inm_long && http_etag_match(hc->inm, hc->inm_len, cf->etag);
+    if (hc->ims_seen && !hc->ims_bad) {
+        int64_t t;
+        if (http_date_parse(hc->ims, hc->ims_len, &t) == 0 && t >= (int64_t)cf->mtime)
+            return true;
+    }
+    return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Response header                                                     */
+
+struct hbuf {
+    char *p;
+    size_t len, cap;
+    bool full;
+};
+
+static void put(struct hbuf *b, const char *s, size_t n)
+{
+    if (b->full || n > b->cap - b->len) {
+        b->full = true;
+        return;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void put_str(struct hbuf *b, const char *s)
+{
+    put(b, s, strlen(s));
+}
+
+static void put_u64(struct hbuf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(b, tmp + i, sizeof tmp - i);
+}
+
+/* Bytes a Location may carry unescaped: unreserved, sub-delims, ':' '@'
+ * and '/' (RFC 3986 3.3); in the query also '?' and '%' (already escaped
+ * by the client). Everything else, CR and LF included, is %XX. */
+static bool loc_plain(unsigned char c, bool query)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+        return true;
+    if (c != 0 && strchr("-._~!$&'()*+,;=:@/", c))
+        return true;
+    return query && (c == '?' || c == '%');
+}
+
+static void put_escaped(struct hbuf *b, const char *s, size_t n, bool query)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (loc_plain(c, query)) {
+            put(b, s + i, 1);
+        } else {
+            char e[3] = {'%', hex[c >> 4], hex[c & 15]};
+            put(b, e, 3);
+        }
+    }
+}
+
+/* What a response needs beyond its status. */
+struct http_reply {
+    const struct cache_file *cf; /* 200, 304 */
+    const char *loc;             /* 301: the decoded directory path */
+    size_t loc_len;
+    const struct http_target *target;
+};
+
+static void http_put_head(struct hbuf *b, const struct http_conn *hc,
+                          const struct http_status_line *st, const struct http_reply *rp,
+                          bool keep)
+{
+    const char *name = hc->set->server_name;
+
+    put_str(b, "HTTP/1.1 ");
+    put_str(b, st->line);
+    put_str(b, "\r\n");
+    if (name && *name) {
+        put_str(b, "Server: ");
+        put(b, name, strnlen(name, 64));
+        put_str(b, "\r\n");
+    }
+    put_str(b, "Date: ");
+    put(b, hc->date, 29);
+    put_str(b, "\r\n");
+    if (st->code == 200) {
+        put_str(b, "Content-Type: ");
+        put_str(b, rp->cf->mime);
+        put_str(b, "\r\nContent-Length: ");
+        put_u64(b, rp->cf->size);
+        put_str(b, "\r\n");
+    } else if (st->page) {
+        put_str(b, "Content-Type: text/html\r\nContent-Length: ");
+        put_u64(b, st->page_len);
+        put_str(b, "\r\n");
+    }
+    if (st->code == 200 || st->code == 304) {
+        put_str(b, "Last-Modified: ");
+        put_str(b, rp->cf->last_modified);
+        put_str(b, "\r\n");
+    }
+    if (st->code == 301) {
+        put_str(b, "Location: ");
+        put_escaped(b, rp->loc, rp->loc_len, false);
+        put_str(b, "/");
+        if (rp->target->query && rp->target->query_len) {
+            put_str(b, "?");
+            put_escaped(b, rp->target->query, rp->target->query_len, true);
+        }
+        put_str(b, "\r\n");
+    }
+    put_str(b, keep ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
+    if (st->code == 200 || st->code == 304) {
+        put_str(b, "ETag: ");
+        put_str(b, rp->cf->etag);
+        put_str(b, "\r\n");
+    }
+    if (st->code == 200)
+        put_str(b, "Accept-Ranges: none\r\n");
+    if (st->code == 405)
+        put_str(b, "Allow: GET, HEAD\r\n");
+    put_str(b, "\r\n");
+}
+
+/* The method is known once the request-target has begun. */
+static bool http_is_head(const struct http_conn *hc)
+{
+    return (hc->url_len > 0 || hc->url_too_long) && hc->parser.method == HTTP_HEAD;
+}
+
+/* Writes the answer to the current request into hc->out. */
+static void http_respond(struct http_conn *hc, int code, const struct http_reply *rp)
+{
+    struct http_response *r = hc->out;
+    const struct http_settings *set = hc->set;
+    unsigned limit = set->keepalive_requests;
+    static const struct http_reply none;
+
+    if (!rp)
+        rp = &none;
+    bool keep = set->keepalive && !http_status_closes(code) && hc->headers_done &&
+                http_should_keep_alive(&hc->parser) &&
+                !(limit && hc->requests + 1 >= limit) &&
+                hc->parser.method != HTTP_CONNECT; /* a tunnel would follow */
+
+    int64_t now = set->wall_s ? set->wall_s() : 0;
+    if (now != hc->date_s) {
+        http_date(now, hc->date);
+        hc->date_s = now;
+    }
+
+    const struct http_status_line *st = http_status_get(code);
+    struct hbuf b = {r->hdr, 0, sizeof r->hdr, false};
+    http_put_head(&b, hc, st, rp, keep);
+    if (b.full) {
+        /* Only a 301 to a long directory name can get here: the URI is too
+         * long to redirect to. Anything else is a bug, told as 500. */
+        st = http_status_get(code == 301 ? 414 : 500);
+        keep = false;
+        b = (struct hbuf){r->hdr, 0, sizeof r->hdr, false};
+        http_put_head(&b, hc, st, &none, keep);
+    }
+
+    r->hdr_len = b.len;
+    r->status = st->code;
+    r->close_after = !keep;
+    r->body = NULL;
+    r->body_len = 0;
+    if (!http_is_head(hc)) {
+        if (st->code == 200) {
+            r->body = rp->cf->data;
+            r->body_len = rp->cf->size;
+        } else if (st->page) {
+            r->body = (const uint8_t *)st->page;
+            r->body_len = st->page_len;
+        }
+    }
+    hc->produced = true;
+}
+
+/* A complete, well-formed HTTP/1.x request: find what to send. */
+static void http_serve(struct http_conn *hc)
+{
+    char path[HTTP_URL_MAX + 1];
+    struct http_target t;
+    int redirect = 0;
+
+    if (hc->parser.method != HTTP_GET && hc->parser.method != HTTP_HEAD) {
+        http_respond(hc, 405, NULL);
+        return;
+    }
+    if (http_target_parse(hc->url, hc->url_len, path, &t) < 0) {
+        http_respond(hc, 400, NULL);
+        return;
+    }
+    const struct cache_file *cf =
+        hc->set->cache ? cache_lookup(hc->set->cache, path, t.path_len, &redirect) : NULL;
+    if (!cf) {
+        http_respond(hc, 404, NULL);
+    } else if (redirect) {
+        struct http_reply rp = {.loc = path, .loc_len = t.path_len, .target = &t};
+        http_respond(hc, 301, &rp);
+    } else {
+        struct http_reply rp = {.cf = cf};
+        http_respond(hc, http_not_modified(hc, cf) ? 304 : 200, &rp);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* http-parser callbacks                                               */
+
+enum { HDR_OTHER, HDR_HOST, HDR_INM, HDR_IMS };
+
+static int on_message_begin(http_parser *p)
+{
+    struct http_conn *hc = p->data;
+    hc->in_message = true;
+    return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *hc = p->data;
+    if (hc->url_too_long || len > sizeof hc->url - hc->url_len) {
+        hc->url_too_long = true;
+        return 0;
+    }
+    memcpy(hc->url + hc->url_len, at, len);
+    hc->url_len += len;
+    return 0;
+}
+
+static int http_hdr_kind(const struct http_conn *hc)
+{
+    static const struct {
+        const char *name;
+        int kind;
+    } known[] = {
+        {"host", HDR_HOST},
+        {"if-none-match", HDR_INM},
+        {"if-modified-since", HDR_IMS},
+    };
+    if (hc->field_long)
+        return HDR_OTHER;
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (strlen(known[i].name) == hc->field_len &&
+            memcmp(known[i].name, hc->field, hc->field_len) == 0)
+            return known[i].kind;
+    return HDR_OTHER;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *hc = p->data;
+    if (hc->headers_done)
+        return 0; /* a chunked trailer */
+    hc->line_done = true;
+    if (hc->in_value) {
+        hc->in_value = false;
+        hc->field_len = 0;
+        hc->field_long = false;
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = at[i];
+        if (c == ' ' || c == '\t')
+            hc->bad_header = true; /* RFC 9112 5.1: no space before ':' */
+        if (hc->field_len == sizeof hc->field) {
+            hc->field_long = true;
+            continue;
+        }
+        hc->field[hc->field_len++] = (c >= 'A' && c <= 'Z') ? (char)(c | 0x20) : c;
+    }
+    return 0;
+}
+
+static void append(char *buf, size_t cap, size_t *len, bool *overflow, const char *s,
+                   size_t n)
+{
+    if (*overflow || n > cap - *len) {
+        *overflow = true;
+        return;
+    }
+    memcpy(buf + *len, s, n);
+    *len += n;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *hc = p->data;
+    if (hc->headers_done)
+        return 0;
+    if (!hc->in_value) {
+        hc->in_value = true;
+        hc->cur_hdr = http_hdr_kind(hc);
+        switch (hc->cur_hdr) {
+        case HDR_HOST:
+            hc->host_count++;
+            break;
+        case HDR_INM: /* repeated fields join as one list (RFC 9110 5.3) */
+            if (hc->inm_seen)
+                append(hc->inm, sizeof hc->inm, &hc->inm_len, &hc->inm_long, ",", 1);
+            hc->inm_seen = true;
+            break;
+        case HDR_IMS: /* a date is not a list: two are invalid, ignore */
+            hc->ims_bad = hc->ims_seen;
+            hc->ims_seen = true;
+            break;
+        }
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)at[i];
+        if ((c < 0x20 && c != '\t') || c == 0x7f)
+            hc->bad_header = true; /* RFC 9110 5.5; http-parser skips byte 1 */
+    }
+    if (hc->cur_hdr == HDR_INM)
+        append(hc->inm, sizeof hc->inm, &hc->inm_len, &hc->inm_long, at, len);
+    else if (hc->cur_hdr == HDR_IMS)
+        append(hc->ims, sizeof hc->ims, &hc->ims_len, &hc->ims_bad, at, len);
+    return 0;
+}
+
+/* Decides the answers that do not need the body, all of which close; for
+ * those the body is skipped (return 1) and on_message_complete follows at
+ * once. */
+static int on_headers_complete(http_parser *p)
+{
+    struct http_conn *hc = p->data;
+    int code = 0;
+
+    hc->headers_done = true;
+    hc->line_done = true;
+    if (p->http_major != 1)
+        code = 505;
+    else if (hc->url_too_long)
+        code = 414;
+    else if (hc->bad_header || hc->host_count > 1 ||
+             (p->http_minor >= 1 && hc->host_count == 0))
+        code = 400; /* RFC 9112 3.2: exactly one Host in HTTP/1.1 */
+    else if ((p->flags & F_CONTENTLENGTH) && p->content_length > HTTP_BODY_MAX)
+        code = 413;
+    hc->early_status = code;
+    return code ? 1 : 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+    struct http_conn *hc = p->data;
+    (void)at;
+    hc->body_bytes += len;
+    if (hc->body_bytes > HTTP_BODY_MAX) { /* chunked: no length up front */
+        http_respond(hc, 413, NULL);
+        http_parser_pause(p, 1);
+    }
+    return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+    struct http_conn *hc = p->data;
+    if (hc->early_status)
+        http_respond(hc, hc->early_status, NULL);
+    else
+        http_serve(hc);
+    http_parser_pause(p, 1);
+    return 0;
+}
+
+static const http_parser_settings http_callbacks = {
+    .on_message_begin = on_message_begin,
+    .on_url = on_url,
+    .on_header_field = on_header_field,
+    .on_header_value = on_header_value,
+    .on_headers_complete = on_headers_complete,
+    .on_body = on_body,
+    .on_message_complete = on_message_complete,
+};
+
+/* ------------------------------------------------------------------ */
+/* Connection                                                          */
+
+static void http_request_reset(struct http_conn *hc)
+{
+    hc->req_bytes = 0;
+    hc->body_bytes = 0;
+    hc->in_message = false;
+    hc->line_done = false;
+    hc->headers_done = false;
+    hc->url_too_long = false;
+    hc->in_value = false;
+    hc->bad_header = false;
+    hc->early_status = 0;
+    hc->cur_hdr = HDR_OTHER;
+    hc->host_count = 0;
+    hc->url_len = 0;
+    hc->field_len = 0;
+    hc->field_long = false;
+    hc->inm_len = 0;
+    hc->inm_seen = false;
+    hc->inm_long = false;
+    hc->ims_len = 0;
+    hc->ims_seen = false;
+    hc->ims_bad = false;
+}
+
+void http_conn_init(struct http_conn *hc, const struct http_settings *set)
+{
+    http_parser_init(&hc->parser, HTTP_REQUEST);
+    hc->parser.data = hc;
+    hc->set = set;
+    hc->out = NULL;
+    hc->requests = 0;
+    hc->produced = false;
+    hc->closed = false;
+    hc->date_s = INT64_MIN;
+    http_request_reset(hc);
+}
+
+/* What a parse error says to the client. */
+static int http_errno_status(enum http_errno e)
+{
+    return e == HPE_HEADER_OVERFLOW ? 431 : 400;
+}
+
+enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t len,
+                            size_t *consumed, struct http_response *resp)
+{
+    size_t limit = hc->set->max_request_bytes ? hc->set->max_request_bytes
+                                              : HTTP_REQUEST_BYTES_DEFAULT;
+    size_t off = 0;
+
+    *consumed = 0;
+    if (hc->closed)
+        return HTTP_ERROR;
+    hc->out = resp;
+    hc->produced = false;
+
+    while (off < len) {
+        /* Until the headers end, feed no more than the limit allows, so
+         * that the parser stops exactly at it. */
+        size_t n = len - off;
+        if (!hc->headers_done && n > limit - hc->req_bytes)
+            n = limit - hc->req_bytes;
+
+        http_parser_pause(&hc->parser, 0);
+        size_t got = http_parser_execute(&hc->parser, &http_callbacks,
+                                         (const char *)data + off, n);
+        off += got;
+        if (!hc->headers_done)
+            hc->req_bytes += got;
+        if (hc->produced)
+            break;
+
+        enum http_errno e = HTTP_PARSER_ERRNO(&hc->parser);
+        if (e != HPE_OK || got < n) {
+            http_respond(hc, http_errno_status(e), NULL);
+            break;
+        }
+        if (!hc->headers_done && hc->req_bytes >= limit) {
+            /* Still in the request line: its URI is what is too long. */
+            http_respond(hc, hc->line_done ? 431 : 414, NULL);
+            break;
+        }
+    }
+    *consumed = off;
+    if (!hc->produced)
+        return HTTP_AGAIN;
+
+    hc->requests++;
+    if (resp->close_after)
+        hc->closed = true;
+    else
+        http_request_reset(hc);
+    return HTTP_OK;
+}
+
+bool http_conn_partial(const struct http_conn *hc)
+{
+    return !hc->closed && hc->in_message;
+}

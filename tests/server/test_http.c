@@ -1,0 +1,1176 @@
+/**
+ * @file test_http.c
+ * HTTP/1.1 request handling against a real cache built from a temporary
+ * site: every status code, the keep-alive matrix, pipelining, conditional
+ * requests, URL decoding and normalisation, request bodies, and resumable
+ * parsing (each request split at every byte and fed one byte at a time must
+ * give the same responses as when fed whole). The clock is a variable.
+ */
+#define _GNU_SOURCE /* nftw */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "http.h"
+
+#define T_MTIME 784111777  /* Sun, 06 Nov 1994 08:49:37 GMT */
+#define T_NOW 1700000000   /* Tue, 14 Nov 2023 22:13:20 GMT */
+#define LONG_DIR_CHARS 250 /* a '%' directory name: 3x when escaped */
+#define EVIL_DIR "evil\r\nSet-Cookie: a=b"
+
+static int64_t test_now = T_NOW;
+static struct cache *test_cache;
+static char test_root[64];
+
+static int64_t test_wall(void)
+{
+    return test_now;
+}
+
+static struct http_settings test_set(void)
+{
+    struct http_settings s = {
+        .cache = test_cache,
+        .server_name = "corehttpd/test",
+        .keepalive = true,
+        .keepalive_requests = 100,
+        .max_request_bytes = 8192,
+        .wall_s = test_wall,
+    };
+    return s;
+}
+
+/* ------------------------------------------------------------------ */
+/* The site                                                            */
+
+static void put_file(const char *rel, const char *body)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", test_root, rel);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(body, 1, strlen(body), f), strlen(body));
+    assert_int_equal(fclose(f), 0);
+    struct timeval tv[2] = {{T_MTIME, 0}, {T_MTIME, 0}};
+    assert_int_equal(utimes(path, tv), 0);
+}
+
+static void put_dir(const char *rel)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", test_root, rel);
+    assert_int_equal(mkdir(path, 0755), 0);
+}
+
+static char long_dir[LONG_DIR_CHARS + 1];
+
+static int site_setup(void **state)
+{
+    (void)state;
+    char err[256], rel[1024];
+
+    snprintf(test_root, sizeof test_root, "/tmp/corehttpd-test-http-XXXXXX");
+    assert_non_null(mkdtemp(test_root));
+    put_file("index.html", "<h1>home</h1>\n");
+    put_file("a.txt", "hello\n");
+    put_file("sp ace.txt", "space\n");
+    put_file("empty.txt", "");
+    put_dir("docs");
+    put_file("docs/index.html", "docs\n");
+    put_file("docs/x.css", "x{}\n");
+    put_dir("dir one");
+    put_file("dir one/index.html", "one\n");
+    put_dir("nodx");
+    put_file("nodx/f.txt", "f\n");
+    put_dir(EVIL_DIR);
+    put_file(EVIL_DIR "/index.html", "evil\n");
+    memset(long_dir, '%', LONG_DIR_CHARS);
+    put_dir(long_dir);
+    snprintf(rel, sizeof rel, "%s/%s", long_dir, long_dir);
+    put_dir(rel);
+    snprintf(rel, sizeof rel, "%s/%s/index.html", long_dir, long_dir);
+    put_file(rel, "deep\n");
+
+    test_cache = cache_build(test_root, "index.html", NULL, NULL, err, sizeof err);
+    if (!test_cache)
+        fail_msg("cache_build: %s", err);
+    return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static int site_teardown(void **state)
+{
+    (void)state;
+    cache_free(test_cache);
+    nftw(test_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return 0;
+}
+
+static const struct cache_file *file(const char *path)
+{
+    int redirect;
+    const struct cache_file *cf = cache_lookup(test_cache, path, strlen(path), &redirect);
+    assert_non_null(cf);
+    return cf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+
+/* Value of header @p name in @p r into buf, or NULL when absent. */
+static const char *hdr(const struct http_response *r, const char *name, char *buf,
+                       size_t cap)
+{
+    char key[64];
+    int kl = snprintf(key, sizeof key, "\r\n%s: ", name);
+    const char *end = r->hdr + r->hdr_len;
+    for (const char *p = r->hdr; p + kl <= end; p++) {
+        if (memcmp(p, key, (size_t)kl) != 0)
+            continue;
+        const char *v = p + kl, *e = v;
+        while (e + 1 < end && !(e[0] == '\r' && e[1] == '\n'))
+            e++;
+        size_t n = (size_t)(e - v) < cap - 1 ? (size_t)(e - v) : cap - 1;
+        memcpy(buf, v, n);
+        buf[n] = 0;
+        return buf;
+    }
+    return NULL;
+}
+
+static void assert_hdr(const struct http_response *r, const char *name, const char *want)
+{
+    char buf[4096];
+    const char *v = hdr(r, name, buf, sizeof buf);
+    if (!want) {
+        if (v)
+            fail_msg("unexpected %s: %s", name, v);
+        return;
+    }
+    if (!v)
+        fail_msg("no %s header in:\n%.*s", name, (int)r->hdr_len, r->hdr);
+    assert_string_equal(v, want);
+}
+
+static void assert_body(const struct http_response *r, const char *want)
+{
+    assert_int_equal(r->body_len, strlen(want));
+    if (r->body_len)
+        assert_memory_equal(r->body, want, r->body_len);
+}
+
+static void assert_same(const struct http_response *a, const struct http_response *b)
+{
+    assert_int_equal(a->status, b->status);
+    assert_int_equal(a->hdr_len, b->hdr_len);
+    assert_memory_equal(a->hdr, b->hdr, a->hdr_len);
+    assert_ptr_equal(a->body, b->body);
+    assert_int_equal(a->body_len, b->body_len);
+    assert_int_equal(a->close_after, b->close_after);
+}
+
+/* One request on a fresh connection, fed whole: must be answered and
+ * consume exactly its bytes. */
+static void ask_with(const struct http_settings *set, const char *req,
+                     struct http_response *r)
+{
+    struct http_conn hc;
+    size_t used;
+    http_conn_init(&hc, set);
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)req, strlen(req), &used, r),
+                     HTTP_OK);
+    assert_int_equal(used, strlen(req));
+    assert_false(http_conn_partial(&hc));
+    if (r->close_after)
+        assert_int_equal(http_conn_feed(&hc, (const uint8_t *)"x", 1, &used, r),
+                         HTTP_ERROR);
+}
+
+static void ask(const char *req, struct http_response *r)
+{
+    struct http_settings set = test_set();
+    ask_with(&set, req, r);
+}
+
+/* Status of GET @p target over HTTP/1.1. */
+static int get_status(const char *target, struct http_response *r)
+{
+    char req[4096];
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", target);
+    ask(req, r);
+    return r->status;
+}
+
+#define RUN_MAX 8
+
+struct run {
+    int n;
+    struct http_response r[RUN_MAX];
+    size_t used; /* bytes consumed in all */
+};
+
+/*
+ * Feeds @p data the way a worker with a receive buffer does: the bytes
+ * arrive in pieces ending at cuts[0..ncuts) (then at len); whatever a feed
+ * did not consume is fed again with the next piece. Every HTTP_AGAIN must
+ * have consumed all it was given. Stops at a close_after response.
+ */
+static void drive(const struct http_settings *set, const char *data, size_t len,
+                  const size_t *cuts, size_t ncuts, struct run *out)
+{
+    struct http_conn hc;
+    size_t pos = 0;
+
+    http_conn_init(&hc, set);
+    out->n = 0;
+    for (size_t c = 0; c <= ncuts; c++) {
+        size_t end = c < ncuts ? cuts[c] : len;
+        while (pos < end) {
+            size_t used;
+            struct http_response *r = &out->r[out->n];
+            enum http_rc rc =
+                http_conn_feed(&hc, (const uint8_t *)data + pos, end - pos, &used, r);
+            pos += used;
+            if (rc == HTTP_AGAIN) {
+                assert_int_equal(pos, end);
+                break;
+            }
+            assert_int_equal(rc, HTTP_OK);
+            assert_true(out->n < RUN_MAX - 1);
+            out->n++;
+            if (r->close_after) {
+                out->used = pos;
+                return;
+            }
+        }
+    }
+    out->used = pos;
+}
+
+static void assert_same_run(const struct run *a, const struct run *b)
+{
+    assert_int_equal(a->n, b->n);
+    assert_int_equal(a->used, b->used);
+    for (int i = 0; i < a->n; i++)
+        assert_same(&a->r[i], &b->r[i]);
+}
+
+/* Split at every offset, then one byte at a time: same answers as whole. */
+static void check_resumable(const struct http_settings *set, const char *data, size_t len)
+{
+    static struct run whole, part; /* big: keep them off the stack */
+    drive(set, data, len, NULL, 0, &whole);
+    assert_true(whole.n > 0);
+    for (size_t k = 1; k < len; k++) {
+        drive(set, data, len, &k, 1, &part);
+        assert_same_run(&whole, &part);
+    }
+    size_t *cuts = malloc(len * sizeof *cuts);
+    assert_non_null(cuts);
+    for (size_t k = 0; k < len; k++)
+        cuts[k] = k + 1;
+    drive(set, data, len, cuts, len, &part);
+    assert_same_run(&whole, &part);
+    free(cuts);
+}
+
+/* ------------------------------------------------------------------ */
+/* 200 and HEAD                                                        */
+
+static void test_get_200_headers(void **state)
+{
+    (void)state;
+    struct http_response r;
+    const struct cache_file *cf = file("/index.html");
+    char want[1024];
+
+    ask("GET / HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    snprintf(want, sizeof want,
+             "HTTP/1.1 200 OK\r\n"
+             "Server: corehttpd/test\r\n"
+             "Date: Tue, 14 Nov 2023 22:13:20 GMT\r\n"
+             "Content-Type: %s\r\n"
+             "Content-Length: 14\r\n"
+             "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+             "Connection: keep-alive\r\n"
+             "ETag: %s\r\n"
+             "Accept-Ranges: none\r\n"
+             "\r\n",
+             cf->mime, cf->etag);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.hdr_len, strlen(want));
+    assert_memory_equal(r.hdr, want, r.hdr_len);
+    assert_ptr_equal(r.body, cf->data);
+    assert_body(&r, "<h1>home</h1>\n");
+    assert_false(r.close_after);
+}
+
+static void test_head_no_body(void **state)
+{
+    (void)state;
+    struct http_response get, head;
+
+    ask("GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n", &get);
+    ask("HEAD /a.txt HTTP/1.1\r\nHost: t\r\n\r\n", &head);
+    assert_int_equal(head.status, 200);
+    assert_int_equal(head.body_len, 0);
+    assert_hdr(&head, "Content-Length", "6");
+    assert_int_equal(get.hdr_len, head.hdr_len);
+    assert_memory_equal(get.hdr, head.hdr, get.hdr_len);
+
+    ask("HEAD /nope HTTP/1.1\r\nHost: t\r\n\r\n", &head);
+    assert_int_equal(head.status, 404);
+    assert_int_equal(head.body_len, 0);
+    assert_non_null(hdr(&head, "Content-Length", (char[16]){0}, 16));
+}
+
+static void test_empty_file_and_server_name(void **state)
+{
+    (void)state;
+    struct http_response r;
+    struct http_settings set = test_set();
+
+    ask("GET /empty.txt HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_hdr(&r, "Content-Length", "0");
+    assert_int_equal(r.body_len, 0);
+
+    set.server_name = NULL;
+    ask_with(&set, "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_hdr(&r, "Server", NULL);
+    assert_hdr(&r, "Date", "Tue, 14 Nov 2023 22:13:20 GMT");
+}
+
+static void test_date_follows_clock(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    struct http_conn hc;
+    struct http_response r;
+    size_t used;
+    const char *req = "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n";
+
+    http_conn_init(&hc, &set);
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)req, strlen(req), &used, &r),
+                     HTTP_OK);
+    assert_hdr(&r, "Date", "Tue, 14 Nov 2023 22:13:20 GMT");
+    test_now = T_NOW + 61;
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)req, strlen(req), &used, &r),
+                     HTTP_OK);
+    assert_hdr(&r, "Date", "Tue, 14 Nov 2023 22:14:21 GMT");
+    test_now = T_NOW;
+}
+
+/* ------------------------------------------------------------------ */
+/* Error statuses                                                      */
+
+static void test_404(void **state)
+{
+    (void)state;
+    struct http_response r;
+
+    assert_int_equal(get_status("/nope.html", &r), 404);
+    assert_false(r.close_after);
+    assert_hdr(&r, "Content-Type", "text/html");
+    assert_hdr(&r, "Connection", "keep-alive");
+    assert_true(r.body_len > 0);
+    assert_non_null(strstr((const char *)r.body, "404 Not Found"));
+    char cl[16];
+    snprintf(cl, sizeof cl, "%zu", r.body_len);
+    assert_hdr(&r, "Content-Length", cl);
+    assert_int_equal(memcmp(r.hdr, "HTTP/1.1 404 Not Found\r\n", 24), 0);
+
+    assert_int_equal(get_status("/A.TXT", &r), 404); /* case matters */
+    assert_int_equal(get_status("/nodx/", &r), 404); /* no index, no listing */
+    assert_int_equal(get_status("/nodx", &r), 404);
+    assert_int_equal(get_status("/docs/x.css/", &r), 404); /* a file is no directory */
+    assert_int_equal(get_status("/nodx/f.txt", &r), 200);
+}
+
+static void test_405(void **state)
+{
+    (void)state;
+    struct http_response r;
+    static const char *const reqs[] = {
+        "POST /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc",
+        "PUT /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n",
+        "DELETE /a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+        "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n",
+        "PROPFIND / HTTP/1.1\r\nHost: t\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+        ask(reqs[i], &r);
+        assert_int_equal(r.status, 405);
+        assert_hdr(&r, "Allow", "GET, HEAD");
+        assert_false(r.close_after);
+        assert_true(r.body_len > 0);
+    }
+    /* CONNECT would be followed by tunnel bytes: answer and close. */
+    ask("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n", &r);
+    assert_int_equal(r.status, 405);
+    assert_true(r.close_after);
+}
+
+static void test_400(void **state)
+{
+    (void)state;
+    struct http_response r;
+    static const char *const reqs[] = {
+        "GET / HTTP/1.1\r\n\r\n",                       /* no Host */
+        "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", /* two */
+        "GET / HTTP/1.1\r\nHost : t\r\n\r\n",           /* space before ':' */
+        "GET / HTTP/1.1\r\nHost: t\r\nX Y: z\r\n\r\n",  /* space in a name */
+        "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+        ("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n"
+         "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"),
+        "GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nA: \x01\r\n\r\n",
+        "GET foo HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET http:///a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+        "get / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET / http/1.1\r\nHost: t\r\n\r\n",
+        "GET / HTTP/1.10\r\nHost: t\r\n\r\n",
+        "GET /a b HTTP/1.1\r\nHost: t\r\n\r\n",
+        "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", /* TLS hello */
+        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",             /* h2 preface */
+    };
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+        struct http_settings set = test_set();
+        struct http_conn hc;
+        size_t used;
+        http_conn_init(&hc, &set);
+        assert_int_equal(
+            http_conn_feed(&hc, (const uint8_t *)reqs[i], strlen(reqs[i]), &used, &r),
+            HTTP_OK);
+        if (r.status != 400)
+            fail_msg("request %zu: status %d", i, r.status);
+        assert_true(r.close_after);
+        assert_hdr(&r, "Connection", "close");
+        assert_true(used <= strlen(reqs[i]));
+        assert_int_equal(http_conn_feed(&hc, (const uint8_t *)"GET", 3, &used, &r),
+                         HTTP_ERROR);
+        assert_int_equal(used, 0);
+    }
+}
+
+static void test_505(void **state)
+{
+    (void)state;
+    struct http_response r;
+
+    ask("GET / HTTP/2.0\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 505);
+    assert_true(r.close_after);
+    assert_int_equal(memcmp(r.hdr, "HTTP/1.1 505 HTTP Version Not Supported\r\n", 41), 0);
+    ask("GET / HTTP/3.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 505);
+    ask("GET / HTTP/0.9\r\n\r\n", &r);
+    assert_int_equal(r.status, 505);
+    ask("GET /\r\n\r\n", &r); /* HTTP/0.9 request line */
+    assert_int_equal(r.status, 505);
+    /* a minor version above ours is still HTTP/1.1 (RFC 9110 2.5) */
+    ask("GET /a.txt HTTP/1.7\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_false(r.close_after);
+}
+
+static void test_414(void **state)
+{
+    (void)state;
+    struct http_response r;
+    char req[HTTP_URL_MAX + 64];
+    struct http_settings set = test_set();
+
+    /* longer than the URL buffer, within max_request_bytes */
+    int n = snprintf(req, sizeof req, "GET /");
+    memset(req + n, 'a', HTTP_URL_MAX);
+    snprintf(req + n + HTTP_URL_MAX, sizeof req - (size_t)n - HTTP_URL_MAX,
+             " HTTP/1.1\r\nHost: t\r\n\r\n");
+    ask(req, &r);
+    assert_int_equal(r.status, 414);
+    assert_true(r.close_after);
+
+    /* exactly the buffer is fine */
+    req[4 + HTTP_URL_MAX] = ' ';
+    memcpy(req + 4 + HTTP_URL_MAX + 1, "HTTP/1.1\r\nHost: t\r\n\r\n", 22);
+    ask(req, &r);
+    assert_int_equal(r.status, 404);
+
+    /* a request line over max_request_bytes is a URI too long, not 431 */
+    set.max_request_bytes = 100;
+    struct http_conn hc;
+    size_t used;
+    http_conn_init(&hc, &set);
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)req, 300, &used, &r), HTTP_OK);
+    assert_int_equal(r.status, 414);
+    assert_int_equal(used, 100);
+    assert_true(r.close_after);
+}
+
+/* A request of exactly @p len bytes, padded in an X-Pad header. */
+static void sized_request(char *buf, size_t len)
+{
+    const char *head = "GET /a.txt HTTP/1.1\r\nHost: t\r\nX-Pad: ";
+    size_t hl = strlen(head);
+    memcpy(buf, head, hl);
+    memset(buf + hl, 'p', len - hl - 4);
+    memcpy(buf + len - 4, "\r\n\r\n", 5);
+}
+
+static void test_431(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    struct http_response r;
+    struct http_conn hc;
+    char req[9000];
+    size_t used;
+
+    set.max_request_bytes = 128;
+    sized_request(req, 128);
+    ask_with(&set, req, &r);
+    assert_int_equal(r.status, 200);
+
+    sized_request(req, 129);
+    http_conn_init(&hc, &set);
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)req, 129, &used, &r), HTTP_OK);
+    assert_int_equal(r.status, 431);
+    assert_true(r.close_after);
+    assert_int_equal(used, 128);
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)req + used, 1, &used, &r),
+                     HTTP_ERROR);
+
+    /* the same, one byte at a time */
+    http_conn_init(&hc, &set);
+    for (size_t i = 0; i < 128; i++) {
+        enum http_rc rc = http_conn_feed(&hc, (const uint8_t *)req + i, 1, &used, &r);
+        if (i < 127) {
+            assert_int_equal(rc, HTTP_AGAIN);
+            assert_int_equal(used, 1);
+            assert_true(http_conn_partial(&hc));
+        } else {
+            assert_int_equal(rc, HTTP_OK);
+            assert_int_equal(r.status, 431);
+        }
+    }
+
+    /* 0 means the default limit */
+    set.max_request_bytes = 0;
+    sized_request(req, HTTP_REQUEST_BYTES_DEFAULT);
+    ask_with(&set, req, &r);
+    assert_int_equal(r.status, 200);
+    sized_request(req, HTTP_REQUEST_BYTES_DEFAULT + 1);
+    http_conn_init(&hc, &set);
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)req, strlen(req), &used, &r),
+                     HTTP_OK);
+    assert_int_equal(r.status, 431);
+}
+
+static void test_413(void **state)
+{
+    (void)state;
+    struct http_response r;
+    char req[256];
+
+    snprintf(req, sizeof req,
+             "GET /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n",
+             HTTP_BODY_MAX + 1);
+    ask(req, &r); /* answered at the end of the headers, body unread */
+    assert_int_equal(r.status, 413);
+    assert_true(r.close_after);
+
+    /* chunked: told once the body passes the limit */
+    int hl =
+        snprintf(req, sizeof req,
+                 "GET /a.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "%x\r\n",
+                 HTTP_BODY_MAX + 10);
+    size_t len = (size_t)hl + HTTP_BODY_MAX + 10;
+    char *big = malloc(len);
+    assert_non_null(big);
+    memcpy(big, req, (size_t)hl);
+    memset(big + hl, 'b', HTTP_BODY_MAX + 10);
+    struct http_settings set = test_set();
+    struct http_conn hc;
+    size_t used;
+    http_conn_init(&hc, &set);
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)big, len, &used, &r), HTTP_OK);
+    assert_int_equal(r.status, 413);
+    assert_true(r.close_after);
+    assert_true(used <= len);
+    free(big);
+
+    /* at the limit, the body is read and skipped */
+    snprintf(req, sizeof req,
+             "GET /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n",
+             HTTP_BODY_MAX);
+    len = strlen(req) + HTTP_BODY_MAX;
+    big = malloc(len);
+    assert_non_null(big);
+    memcpy(big, req, strlen(req));
+    memset(big + strlen(req), 'b', HTTP_BODY_MAX);
+    http_conn_init(&hc, &set);
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)big, len, &used, &r), HTTP_OK);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(used, len);
+    free(big);
+}
+
+/* ------------------------------------------------------------------ */
+/* URL decoding and normalisation                                      */
+
+static void test_url_paths(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *target;
+        int status;
+        const char *body;
+    } cases[] = {
+        {"/a.txt", 200, "hello\n"},
+        {"/sp%20ace.txt", 200, "space\n"},
+        {"/%61.txt", 200, "hello\n"},
+        {"/%61%2E%74%78%74", 200, "hello\n"},
+        {"/docs/./x.css", 200, "x{}\n"},
+        {"//docs//x.css", 200, "x{}\n"},
+        {"/docs/../a.txt", 200, "hello\n"},
+        {"/docs/sub/../x.css", 200, "x{}\n"},
+        {"/docs/%2e%2e/a.txt", 200, "hello\n"},
+        {"/docs%2fx.css", 200, "x{}\n"},
+        {"/docs/.", 200, "docs\n"},
+        {"/docs/./", 200, "docs\n"},
+        {"/docs/..", 200, "<h1>home</h1>\n"},
+        {"/docs/x.css/..", 200, "docs\n"},
+        {"/./a.txt", 200, "hello\n"},
+        {"/a.txt?x=1&y=../../", 200, "hello\n"},
+        {"/a.txt?", 200, "hello\n"},
+        {"/a.txt#frag", 200, "hello\n"},
+        {"/a.txt...", 404, NULL},
+        {"/dir%20one/", 200, "one\n"},
+        {"http://example.com/a.txt", 200, "hello\n"},
+        {"HTTP://EXAMPLE.COM:8080/a.txt?q", 200, "hello\n"},
+        {"https://example.com/docs/x.css", 200, "x{}\n"},
+        {"http://example.com", 200, "<h1>home</h1>\n"},
+        {"http://example.com?q=1", 200, "<h1>home</h1>\n"},
+        {"/..", 400, NULL},
+        {"/../a.txt", 400, NULL},
+        {"/%2e%2e/a.txt", 400, NULL},
+        {"/%2E%2E", 400, NULL},
+        {"/./../a.txt", 400, NULL},
+        {"/docs/../../a.txt", 400, NULL},
+        {"/a/b/../../../x", 400, NULL},
+        {"/..%2fa.txt", 400, NULL},
+        {"/%zz", 400, NULL},
+        {"/%4", 400, NULL},
+        {"/%", 400, NULL},
+        {"/a%2", 400, NULL},
+        {"/%00", 400, NULL},
+        {"/a%00.txt", 400, NULL},
+        {"/%g1", 400, NULL},
+        {"ftp://example.com/a.txt", 400, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http_response r;
+        int st = get_status(cases[i].target, &r);
+        if (st != cases[i].status)
+            fail_msg("%s: status %d, want %d", cases[i].target, st, cases[i].status);
+        if (cases[i].body)
+            assert_body(&r, cases[i].body);
+        assert_int_equal(r.close_after, st == 400);
+    }
+}
+
+static void test_301(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *target;
+        const char *location;
+    } cases[] = {
+        {"/docs", "/docs/"},
+        {"/docs?a=1&b=%20", "/docs/?a=1&b=%20"},
+        {"/dir%20one", "/dir%20one/"},
+        {"/docs/../docs", "/docs/"},
+        {"//docs", "/docs/"},
+        {"http://example.com/docs", "/docs/"},
+        /* decoded CR LF must not split the header */
+        {"/evil%0D%0ASet-Cookie:%20a=b", "/evil%0D%0ASet-Cookie:%20a=b/"},
+        {"/docs?\x80\t", "/docs/?%80%09"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http_response r;
+        if (get_status(cases[i].target, &r) != 301)
+            fail_msg("%s: status %d", cases[i].target, r.status);
+        assert_hdr(&r, "Location", cases[i].location);
+        assert_hdr(&r, "Set-Cookie", NULL);
+        assert_false(r.close_after);
+        assert_true(r.body_len > 0);
+    }
+
+    /* Too long to redirect to within HTTP_HDR_MAX: 414. */
+    char target[2 * (3 * LONG_DIR_CHARS + 1) + 2], *p = target;
+    for (int d = 0; d < 2; d++) {
+        *p++ = '/';
+        for (int i = 0; i < LONG_DIR_CHARS; i++)
+            p += sprintf(p, "%%25");
+    }
+    struct http_response r;
+    assert_int_equal(get_status(target, &r), 414);
+    assert_true(r.close_after);
+    assert_true(strlen(target) + 1 < sizeof target);
+    strcat(target, "/");
+    assert_int_equal(get_status(target, &r), 200);
+    assert_body(&r, "deep\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* Conditional requests                                                */
+
+static void test_304(void **state)
+{
+    (void)state;
+    const struct cache_file *cf = file("/a.txt");
+    char h[512];
+    static const struct {
+        const char *fmt; /* %s: the file's ETag */
+        int status;
+    } cases[] = {
+        {"If-None-Match: %s\r\n", 304},
+        {"If-None-Match: *\r\n", 304},
+        {"If-None-Match: \"x\", %s\r\n", 304},
+        {"If-None-Match: \"x\",%s,\"y\"\r\n", 304},
+        {"If-None-Match: W/%s\r\n", 304},
+        {"If-None-Match: \"x\"\r\nIf-None-Match: %s\r\n", 304},
+        {"If-None-Match: \"x\"\r\n", 200},
+        {"If-None-Match: %.5s\r\n", 200},     /* cut: unterminated */
+        {"If-None-Match: nope, %s\r\n", 200}, /* unquoted: invalid list */
+        {"If-None-Match: \"x\"\r\nIf-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n",
+         200}, /* If-None-Match wins */
+        {"If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n", 304},
+        {"If-Modified-Since: Mon, 07 Nov 1994 00:00:00 GMT\r\n", 304},
+        {"If-Modified-Since: Sun, 06 Nov 1994 08:49:36 GMT\r\n", 200},
+        {"If-Modified-Since: Sunday, 06-Nov-94 08:49:37 GMT\r\n", 304},
+        {"If-Modified-Since: Sun Nov  6 08:49:37 1994\r\n", 304},
+        {"If-Modified-Since: yesterday\r\n", 200},
+        {"If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+         "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n",
+         200},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char req[1024];
+        struct http_response r;
+        snprintf(h, sizeof h, cases[i].fmt, cf->etag);
+        snprintf(req, sizeof req, "GET /a.txt HTTP/1.1\r\nHost: t\r\n%s\r\n", h);
+        ask(req, &r);
+        if (r.status != cases[i].status)
+            fail_msg("%s: status %d", h, r.status);
+        assert_false(r.close_after);
+        if (r.status == 304) {
+            assert_int_equal(r.body_len, 0);
+            assert_hdr(&r, "ETag", cf->etag);
+            assert_hdr(&r, "Last-Modified", "Sun, 06 Nov 1994 08:49:37 GMT");
+            assert_hdr(&r, "Content-Length", NULL);
+            assert_hdr(&r, "Content-Type", NULL);
+            assert_hdr(&r, "Date", "Tue, 14 Nov 2023 22:13:20 GMT");
+            assert_hdr(&r, "Connection", "keep-alive");
+        }
+    }
+    /* HEAD too; and a missing file stays 404 */
+    struct http_response r;
+    char req[512];
+    snprintf(req, sizeof req,
+             "HEAD /a.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: %s\r\n\r\n", cf->etag);
+    ask(req, &r);
+    assert_int_equal(r.status, 304);
+    ask("GET /nope HTTP/1.1\r\nHost: t\r\nIf-None-Match: *\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+}
+
+/* ------------------------------------------------------------------ */
+/* Keep-alive                                                          */
+
+static void test_keepalive_matrix(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *version;
+        const char *conn; /* Connection header line or "" */
+        bool close;
+    } cases[] = {
+        {"HTTP/1.1", "", false},
+        {"HTTP/1.1", "Connection: close\r\n", true},
+        {"HTTP/1.1", "Connection: Close\r\n", true},
+        {"HTTP/1.1", "Connection: keep-alive\r\n", false},
+        {"HTTP/1.1", "Connection: te, close\r\n", true},
+        {"HTTP/1.0", "", true},
+        {"HTTP/1.0", "Connection: close\r\n", true},
+        {"HTTP/1.0", "Connection: keep-alive\r\n", false},
+        {"HTTP/1.0", "Connection: Keep-Alive\r\n", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (int ka = 0; ka < 2; ka++) {
+            struct http_settings set = test_set();
+            struct http_response r;
+            char req[256];
+            set.keepalive = ka;
+            snprintf(req, sizeof req, "GET /a.txt %s\r\nHost: t\r\n%s\r\n",
+                     cases[i].version, cases[i].conn);
+            ask_with(&set, req, &r);
+            bool close = cases[i].close || !ka;
+            assert_int_equal(r.status, 200);
+            if (r.close_after != close)
+                fail_msg("%s %s keepalive=%d", cases[i].version, cases[i].conn, ka);
+            assert_hdr(&r, "Connection", close ? "close" : "keep-alive");
+        }
+    }
+}
+
+static void test_keepalive_requests(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    struct http_conn hc;
+    struct http_response r;
+    size_t used;
+    const char *req = "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n";
+
+    set.keepalive_requests = 3;
+    http_conn_init(&hc, &set);
+    for (int i = 1; i <= 3; i++) {
+        assert_int_equal(
+            http_conn_feed(&hc, (const uint8_t *)req, strlen(req), &used, &r), HTTP_OK);
+        assert_int_equal(r.status, 200);
+        assert_int_equal(r.close_after, i == 3);
+        assert_hdr(&r, "Connection", i == 3 ? "close" : "keep-alive");
+    }
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)req, strlen(req), &used, &r),
+                     HTTP_ERROR);
+
+    set.keepalive_requests = 0; /* no limit */
+    http_conn_init(&hc, &set);
+    for (int i = 0; i < 2000; i++) {
+        assert_int_equal(
+            http_conn_feed(&hc, (const uint8_t *)req, strlen(req), &used, &r), HTTP_OK);
+        assert_false(r.close_after);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Pipelining and bodies                                               */
+
+static void test_pipeline(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    struct http_conn hc;
+    struct http_response r;
+    const char *reqs[] = {
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+        "HEAD /docs/x.css HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /missing HTTP/1.1\r\nHost: t\r\n\r\n",
+    };
+    const int want[] = {200, 200, 404};
+    char buf[512] = "";
+    size_t used, pos = 0, len;
+
+    for (int i = 0; i < 3; i++)
+        strcat(buf, reqs[i]);
+    len = strlen(buf);
+    http_conn_init(&hc, &set);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(
+            http_conn_feed(&hc, (const uint8_t *)buf + pos, len - pos, &used, &r),
+            HTTP_OK);
+        assert_int_equal(used, strlen(reqs[i]));
+        assert_int_equal(r.status, want[i]);
+        assert_false(r.close_after);
+        pos += used;
+    }
+    assert_int_equal(pos, len);
+    assert_non_null(strstr((const char *)r.body, "404 Not Found"));
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)buf, 0, &used, &r), HTTP_AGAIN);
+    assert_int_equal(used, 0);
+    assert_false(http_conn_partial(&hc));
+}
+
+static void test_pipeline_close_stops(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    struct run run;
+    const char *buf = "GET /a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+                      "GET /docs/x.css HTTP/1.1\r\nHost: t\r\n\r\n";
+    drive(&set, buf, strlen(buf), NULL, 0, &run);
+    assert_int_equal(run.n, 1);
+    assert_true(run.r[0].close_after);
+    assert_int_equal(run.used,
+                     strlen(buf) - strlen("GET /docs/x.css HTTP/1.1\r\nHost: t\r\n\r\n"));
+}
+
+static void test_body_skipped(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    struct run run;
+    const char *buf =
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello"
+        "GET /docs/x.css HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5;ext=1\r\nGET /\r\n3\r\nabc\r\n0\r\nX-Trailer: 1\r\nIf-None-Match: *\r\n\r\n"
+        "POST /docs/ HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nGET "
+        "\r\nGET /docs/ HTTP/1.1\r\nHost: t\r\n\r\n";
+
+    drive(&set, buf, strlen(buf), NULL, 0, &run);
+    assert_int_equal(run.n, 4);
+    assert_int_equal(run.used, strlen(buf));
+    assert_int_equal(run.r[0].status, 200);
+    assert_body(&run.r[0], "hello\n");
+    assert_int_equal(run.r[1].status, 200); /* the trailer's If-None-Match is ignored */
+    assert_body(&run.r[1], "x{}\n");
+    assert_int_equal(run.r[2].status, 405);
+    assert_int_equal(run.r[3].status, 200); /* a CRLF between requests is allowed */
+    assert_body(&run.r[3], "docs\n");
+}
+
+static void test_upgrade_ignored(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    struct run run;
+    const char *buf = "GET /a.txt HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\n"
+                      "Upgrade: websocket\r\n\r\n"
+                      "GET /docs/x.css HTTP/1.1\r\nHost: t\r\n\r\n";
+    drive(&set, buf, strlen(buf), NULL, 0, &run);
+    assert_int_equal(run.n, 2);
+    assert_int_equal(run.r[0].status, 200);
+    assert_int_equal(run.r[1].status, 200);
+    assert_body(&run.r[1], "x{}\n");
+}
+
+static void test_partial(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    struct http_conn hc;
+    struct http_response r;
+    size_t used;
+
+    http_conn_init(&hc, &set);
+    assert_false(http_conn_partial(&hc));
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)"\r\n", 2, &used, &r),
+                     HTTP_AGAIN);
+    assert_false(http_conn_partial(&hc));
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)"GET / HT", 8, &used, &r),
+                     HTTP_AGAIN);
+    assert_int_equal(used, 8);
+    assert_true(http_conn_partial(&hc));
+    assert_int_equal(
+        http_conn_feed(&hc, (const uint8_t *)"TP/1.1\r\nHost: t\r\n\r\n", 19, &used, &r),
+        HTTP_OK);
+    assert_int_equal(r.status, 200);
+    assert_false(http_conn_partial(&hc));
+    /* in a body */
+    const char *req = "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nab";
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)req, strlen(req), &used, &r),
+                     HTTP_AGAIN);
+    assert_true(http_conn_partial(&hc));
+}
+
+/* ------------------------------------------------------------------ */
+/* Resumable parsing                                                   */
+
+static void test_split_every_byte(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    const struct cache_file *cf = file("/a.txt");
+    char inm[256];
+    snprintf(inm, sizeof inm,
+             "GET /a.txt HTTP/1.1\r\nHost: t\r\nUser-Agent: curl/7.88.1\r\n"
+             "Accept: */*\r\nIf-None-Match: \"zz\", %s\r\n\r\n",
+             cf->etag);
+    const char *reqs[] = {
+        "GET / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "HEAD /a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+        inm,
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\n"
+        "If-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n",
+        "GET /docs?x=1 HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /sp%20ace.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /docs/./../docs/x.css HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET http://example.com/a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n",
+        "\r\nGET /a.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n",
+        "GET /a.txt HTTP/1.0\r\n\r\n",
+        "GET /a.txt HTTP/1.1\nHost: t\n\n", /* bare LF */
+        "POST /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello",
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "3;e=v\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nT: v\r\n\r\n",
+        /* answered at the end too, with close */
+        "GET /../a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET /%zz HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET / HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost : t\r\n\r\n",
+        "GET / HTTP/2.0\r\nHost: t\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\n\r\n",
+        /* pipelines */
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\nHEAD /docs/ HTTP/1.1\r\nHost: t\r\n\r\n"
+        "GET /docs HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nxy"
+        "GET /docs/x.css HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "1\r\nz\r\n0\r\n\r\nGET /empty.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++)
+        check_resumable(&set, reqs[i], strlen(reqs[i]));
+}
+
+/* Errors found mid-request are answered when the bad byte arrives, however
+ * the bytes are split. */
+static void test_split_errors(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    const char *reqs[] = {
+        "GET / HTTP/1.1\r\nHost: t\r\nA: \x01\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "GET /a b HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    };
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++)
+        check_resumable(&set, reqs[i], strlen(reqs[i]));
+
+    set.max_request_bytes = 64;
+    char big[200];
+    sized_request(big, sizeof big - 1);
+    check_resumable(&set, big, strlen(big));
+}
+
+/* ------------------------------------------------------------------ */
+/* Dates                                                               */
+
+static void test_http_date(void **state)
+{
+    (void)state;
+    char out[30];
+    static const struct {
+        int64_t t;
+        const char *s;
+    } cases[] = {
+        {0, "Thu, 01 Jan 1970 00:00:00 GMT"},
+        {784111777, "Sun, 06 Nov 1994 08:49:37 GMT"},
+        {951782400, "Tue, 29 Feb 2000 00:00:00 GMT"},
+        {1700000000, "Tue, 14 Nov 2023 22:13:20 GMT"},
+        {4107542399, "Sun, 28 Feb 2100 23:59:59 GMT"},
+        {253402300799, "Fri, 31 Dec 9999 23:59:59 GMT"},
+        {-5, "Thu, 01 Jan 1970 00:00:00 GMT"},
+        {INT64_MAX, "Fri, 31 Dec 9999 23:59:59 GMT"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        http_date(cases[i].t, out);
+        assert_string_equal(out, cases[i].s);
+    }
+
+    /* against the C library, and back through the parser */
+    for (int64_t t = 0; t < INT64_C(253402300799); t += 86400 * 13 + 3607) {
+        time_t tt = (time_t)t;
+        struct tm tm;
+        char want[64];
+        int64_t back;
+        gmtime_r(&tt, &tm);
+        strftime(want, sizeof want, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        http_date(t, out);
+        assert_string_equal(out, want);
+        assert_int_equal(http_date_parse(out, 29, &back), 0);
+        assert_int_equal(back, t);
+    }
+}
+
+static void test_http_date_parse(void **state)
+{
+    (void)state;
+    int64_t t;
+    static const char *const good[] = {
+        "Sun, 06 Nov 1994 08:49:37 GMT",      "Sunday, 06-Nov-94 08:49:37 GMT",
+        "Sun Nov  6 08:49:37 1994",           "Sun Nov 06 08:49:37 1994",
+        "  Sun, 06 Nov 1994 08:49:37 GMT \t",
+    };
+    static const char *const bad[] = {
+        "",
+        "Sun, 06 Nov 1994 08:49:37 UTC",
+        "Sun, 06 Nvv 1994 08:49:37 GMT",
+        "Sun, 32 Nov 1994 08:49:37 GMT",
+        "Sun, 06 Nov 1994 24:00:00 GMT",
+        "Sun, 06 Nov 1994 08:60:37 GMT",
+        "Sun, 6 Nov 1994 08:49:37 GMT",
+        "Sun, 06 Nov 94 08:49:37 GMT",
+        "Sun 06 Nov 1994 08:49:37 GMT",
+        "Sunday, 06-Nov-1994 08:49:37 GMT",
+        "Sun Nov  6 08:49:37 94",
+        "1994-11-06T08:49:37Z",
+        "Sun, 06 Nov 1994 08:49:37 GMTX",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        t = 0;
+        if (http_date_parse(good[i], strlen(good[i]), &t) != 0)
+            fail_msg("rejected: %s", good[i]);
+        assert_int_equal(t, 784111777);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (http_date_parse(bad[i], strlen(bad[i]), &t) == 0)
+            fail_msg("accepted: %s", bad[i]);
+    /* two-digit years: 00-69 are 20xx */
+    assert_int_equal(http_date_parse("Friday, 01-Jan-38 00:00:00 GMT", 30, &t), 0);
+    assert_int_equal(t, INT64_C(2145916800));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_get_200_headers),
+        cmocka_unit_test(test_head_no_body),
+        cmocka_unit_test(test_empty_file_and_server_name),
+        cmocka_unit_test(test_date_follows_clock),
+        cmocka_unit_test(test_404),
+        cmocka_unit_test(test_405),
+        cmocka_unit_test(test_400),
+        cmocka_unit_test(test_505),
+        cmocka_unit_test(test_414),
+        cmocka_unit_test(test_431),
+        cmocka_unit_test(test_413),
+        cmocka_unit_test(test_url_paths),
+        cmocka_unit_test(test_301),
+        cmocka_unit_test(test_304),
+        cmocka_unit_test(test_keepalive_matrix),
+        cmocka_unit_test(test_keepalive_requests),
+        cmocka_unit_test(test_pipeline),
+        cmocka_unit_test(test_pipeline_close_stops),
+        cmocka_unit_test(test_body_skipped),
+        cmocka_unit_test(test_upgrade_ignored),
+        cmocka_unit_test(test_partial),
+        cmocka_unit_test(test_split_every_byte),
+        cmocka_unit_test(test_split_errors),
+        cmocka_unit_test(test_http_date),
+        cmocka_unit_test(test_http_date_parse),
+    };
+    return cmocka_run_group_tests(tests, site_setup, site_teardown);
+}
