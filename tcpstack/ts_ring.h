@@ -75,6 +75,28 @@ static inline uint32_t ts_bring_get(struct ts_bring *r, void *dst, uint32_t len)
     return len;
 }
 
+/** Producer: writes @p len bytes @p off bytes past the head without
+ *  publishing them (out-of-order data waiting for a gap to fill). The
+ *  caller keeps off + len within ts_bring_free(). */
+static inline void ts_bring_write_at(struct ts_bring *r, uint32_t off, const void *src,
+                                     uint32_t len)
+{
+    uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint32_t pos = (head + off) & r->mask;
+    uint32_t first = r->mask + 1 - pos;
+    if (first > len)
+        first = len;
+    memcpy(r->buf + pos, src, first);
+    memcpy(r->buf, (const uint8_t *)src + first, len - first);
+}
+
+/** Producer: publishes @p len bytes already written past the head. */
+static inline void ts_bring_publish(struct ts_bring *r, uint32_t len)
+{
+    uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    atomic_store_explicit(&r->head, head + len, memory_order_release);
+}
+
 /** Consumer: drops @p len bytes that were read in place. */
 static inline void ts_bring_skip(struct ts_bring *r, uint32_t len)
 {

@@ -1,0 +1,69 @@
+/**
+ * @file tcp_cc.h
+ * Congestion control behind a small ops table: how cwnd and ssthresh grow
+ * on ACKs and shrink on loss. The loss *detection* and recovery (duplicate
+ * ACKs, SACK, RFC 6582 partial ACKs, RFC 6675 pipe) live in tcp_in.c; this
+ * module only answers "what are cwnd and ssthresh now".
+ *
+ * Algorithms: NewReno (RFC 5681 growth, RFC 6582 reduction, beta 1/2) and
+ * CUBIC (RFC 9438: beta 0.7, C 0.4, fast convergence, the Reno-friendly
+ * region, HyStart not included). Pure functions of their inputs: time comes
+ * in as an argument, so tests drive them with a virtual clock.
+ */
+#ifndef TCP_CC_H
+#define TCP_CC_H
+
+#include <stdint.h>
+
+enum tcp_cc_algo { TCP_CC_NEWRENO = 0, TCP_CC_CUBIC = 1 };
+
+struct tcp_cc {
+    uint8_t algo;      /* enum tcp_cc_algo */
+    uint32_t mss;      /* sender MSS (SMSS) in bytes */
+    uint32_t cwnd;     /* bytes */
+    uint32_t ssthresh; /* bytes */
+    /* NewReno: bytes acked in congestion avoidance since cwnd last grew
+     * (RFC 5681 3.1, the byte-counting form) */
+    uint32_t bytes_acked;
+    /* CUBIC state (RFC 9438 4): windows in bytes, times in microseconds */
+    uint32_t w_max;
+    uint32_t w_last_max; /* for fast convergence (4.7) */
+    uint64_t epoch_start_us; /* 0: no epoch yet (set on first ACK after loss) */
+    double k_s;              /* K in seconds */
+    double w_est;            /* Reno-friendly estimate (4.3), bytes */
+    uint32_t cwnd_prior;     /* cwnd before the last reduction */
+};
+
+/** Initial state: cwnd = @p init_cwnd bytes (RFC 6928: 10 segments),
+ *  ssthresh "arbitrarily high" (RFC 5681 3.1). */
+void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss, uint32_t init_cwnd);
+
+/** New data acknowledged outside loss recovery. @p acked bytes, @p flight the
+ *  bytes outstanding before this ACK, @p srtt_us the smoothed RTT (0 when
+ *  none yet). Slow start below ssthresh (cwnd += min(acked, SMSS)), else the
+ *  algorithm's congestion avoidance. cwnd never grows when flight < cwnd/2
+ *  (application-limited: RFC 7661's idea, so an idle sender keeps no
+ *  unearned window). */
+void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t srtt_us,
+                   uint64_t now_us);
+
+/** A loss detected by duplicate ACKs or SACK: entering fast recovery.
+ *  Sets ssthresh (NewReno: max(flight/2, 2*SMSS); CUBIC: cwnd*beta, with
+ *  w_max bookkeeping) and cwnd = ssthresh (RFC 6675 5 step 4.2; the recovery
+ *  code inflates on its own). */
+void tcp_cc_on_loss(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
+
+/** Recovery ended with a full ACK: RFC 6582 3.2 step 3 option 1:
+ *  cwnd = min(ssthresh, max(flight, SMSS) + SMSS). */
+void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight);
+
+/** Retransmission timeout (RFC 5681 3.1 eq. 4): ssthresh from the flight
+ *  (CUBIC: its own reduction), cwnd = 1 SMSS (loss window). */
+void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
+
+/** Name for logs and config: "newreno" or "cubic". */
+const char *tcp_cc_name(enum tcp_cc_algo algo);
+/** Parses a name; -1 when unknown. */
+int tcp_cc_parse(const char *name);
+
+#endif

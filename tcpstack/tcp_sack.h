@@ -1,0 +1,82 @@
+/**
+ * @file tcp_sack.h
+ * The sender's SACK scoreboard (RFC 2018 blocks, RFC 6675 loss recovery):
+ * which bytes above snd_una the peer has selectively acknowledged, and the
+ * RFC 6675 questions asked of it: IsLost, SetPipe, NextSeg.
+ *
+ * Pure data structure, no I/O: tcp_in.c feeds it the SACK blocks of every
+ * ACK and asks it which segment to send next during recovery. All
+ * sequence numbers are absolute 32-bit TCP sequence numbers compared
+ * modulo 2^32.
+ */
+#ifndef TCP_SACK_H
+#define TCP_SACK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define TCP_SB_MAX 32       /* distinct SACKed ranges remembered */
+#define TCP_DUPTHRESH 3     /* RFC 6675 DupThresh */
+
+struct tcp_sack_block {
+    uint32_t start; /* first SACKed byte */
+    uint32_t end;   /* one past the last */
+};
+
+struct tcp_scoreboard {
+    struct tcp_sack_block blk[TCP_SB_MAX]; /* sorted by start, disjoint, not adjacent */
+    uint8_t n;
+    uint32_t high_rxt;    /* RFC 6675 HighRxt: highest retransmitted seq + 1 */
+    uint32_t rescue_rxt;  /* RFC 6675 RescueRxt */
+    bool rescue_valid;
+};
+
+void tcp_sb_reset(struct tcp_scoreboard *sb);
+
+/** Merges @p n blocks from one ACK. Blocks that are not within
+ *  (snd_una, snd_max] are ignored (RFC 2018 and RFC 5961-style sanity: a
+ *  block must lie inside what was sent); everything below snd_una is
+ *  forgotten. When full, the ranges nearest snd_una are kept (they matter
+ *  most for recovery) and the highest are dropped. Returns the number of newly
+ *  SACKed bytes (0 when the ACK added nothing: useful for DupAck counting,
+ *  RFC 6675 section 2 "duplicate acknowledgment"). */
+uint32_t tcp_sb_update(struct tcp_scoreboard *sb, uint32_t snd_una, uint32_t snd_max,
+                       const struct tcp_sack_block *blocks, unsigned n);
+
+/** True when byte @p seq is SACKed. */
+bool tcp_sb_is_sacked(const struct tcp_scoreboard *sb, uint32_t seq);
+
+/** Highest SACKed sequence + 1 (RFC 6675 HighACK's SACK analogue), or
+ *  @p snd_una when nothing is SACKed. */
+uint32_t tcp_sb_high_sacked(const struct tcp_scoreboard *sb, uint32_t snd_una);
+
+/** RFC 6675 IsLost(seq): DupThresh discontiguous SACKed ranges above seq,
+ *  or at least (DupThresh - 1) * SMSS + 1 SACKed bytes above it. */
+bool tcp_sb_is_lost(const struct tcp_scoreboard *sb, uint32_t seq, uint32_t mss);
+
+/** RFC 6675 SetPipe(): bytes believed in flight in [snd_una, snd_max):
+ *  for each not-SACKed byte, counts once if not lost and once more if it
+ *  was retransmitted (below high_rxt). Computed per MSS-sized octet run. */
+uint32_t tcp_sb_pipe(const struct tcp_scoreboard *sb, uint32_t snd_una, uint32_t snd_max,
+                     uint32_t mss);
+
+/**
+ * RFC 6675 NextSeg(): the next range to send during recovery.
+ * @p snd_nxt is the next new byte, @p data_end the end of what the
+ * application has queued (new data exists when snd_nxt < data_end), @p cwnd
+ * and @p pipe gate nothing here (the caller checks cwnd - pipe >= 1 SMSS).
+ * Rules: (1) the lowest not-SACKed, not yet retransmitted (>= high_rxt)
+ * byte that IsLost, up to mss bytes and not into a SACKed range; (2) else
+ * new data from snd_nxt; (3) else the lowest not-SACKed byte above
+ * high_rxt below the highest SACK (no IsLost needed); (4) else the rescue
+ * retransmission (RFC 6675 4, rule 4) once per recovery.
+ * Returns true with *seq/*len set, false when nothing may be sent.
+ * The caller updates high_rxt (tcp_sb_sent) after sending a retransmission.
+ */
+bool tcp_sb_next_seg(struct tcp_scoreboard *sb, uint32_t snd_una, uint32_t snd_nxt,
+                     uint32_t data_end, uint32_t mss, uint32_t *seq, uint32_t *len);
+
+/** Records a retransmission of [seq, seq+len): high_rxt moves past it. */
+void tcp_sb_sent(struct tcp_scoreboard *sb, uint32_t seq, uint32_t len);
+
+#endif
