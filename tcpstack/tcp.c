@@ -33,8 +33,7 @@ struct ts_sock *ts_sock_alloc(struct ts_ctx *ctx, uint8_t kind)
 void ts_sock_free(struct ts_ctx *ctx, struct ts_sock *s)
 {
     TS_ASSERT(!(s->tflags & (TF_EV_QUEUED | TF_OUT_QUEUED)));
-    ts_timer_cancel(ctx, &s->t_rexmt);
-    ts_timer_cancel(ctx, &s->t_2msl);
+    tcp_cancel_timers(ctx, s);
     if (s->tflags & TF_HASHED)
         ts_flow_remove(ctx, s);
     if (s->bufs)
@@ -212,13 +211,26 @@ uint32_t tcp_rcv_window(const struct ts_sock *s)
     if (s->bufs == NULL)
         return 0;
     uint32_t w = ts_bring_free(&s->bufs->rx);
-    return w > 65535 ? 65535 : w;
+    uint32_t max = 65535u << s->rcv_wscale;
+    return w > max ? max : w;
+}
+
+uint32_t tcp_seg_size(const struct ts_sock *s)
+{
+    return s->mss - ((s->tflags & TF_TS_OK) ? 12u : 0u);
+}
+
+void tcp_cancel_timers(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    ts_timer_cancel(ctx, &s->t_rexmt);
+    ts_timer_cancel(ctx, &s->t_2msl);
+    ts_timer_cancel(ctx, &s->t_delack);
+    ts_timer_cancel(ctx, &s->t_keep);
 }
 
 void tcp_drop(struct ts_ctx *ctx, struct ts_sock *s, int err)
 {
-    ts_timer_cancel(ctx, &s->t_rexmt);
-    ts_timer_cancel(ctx, &s->t_2msl);
+    tcp_cancel_timers(ctx, s);
     atomic_store_explicit(&s->so_error, err, memory_order_relaxed);
     ts_sflags_set(s, TS_SF_RESET | TS_SF_RDCLOSED | TS_SF_WRDONE);
     tcp_set_state(ctx, s, TCPS_CLOSED);
@@ -231,6 +243,7 @@ void tcp_enter_time_wait(struct ts_ctx *ctx, struct ts_sock *s)
 {
     tcp_set_state(ctx, s, TCPS_TIME_WAIT);
     ts_timer_cancel(ctx, &s->t_rexmt);
+    ts_timer_cancel(ctx, &s->t_keep);
     ts_timer_arm(ctx, &s->t_2msl, ctx->now + 2ull * ctx->p.msl_ms * 1000);
     ts_sflags_set(s, TS_SF_WRDONE | TS_SF_RDCLOSED);
 }

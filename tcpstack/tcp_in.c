@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "tcp_sack.h"
 #include "ts_priv.h"
 
 #define TCP_DEFAULT_MSS 536 /* RFC 9293 3.7.1: when the peer sends none */
@@ -23,12 +24,25 @@ struct tcp_seg {
     uint32_t seq;
     uint32_t ack;
     uint32_t len; /* payload bytes */
-    uint16_t wnd;
+    uint16_t wnd; /* as received, unscaled */
     uint8_t flags;
-    uint16_t mss; /* 0: no MSS option */
+    uint16_t mss;   /* 0: no MSS option */
+    int8_t wscale;  /* -1: no window scale option */
+    bool sack_ok;   /* SACK-permitted */
+    bool has_ts;
+    uint32_t tsval, tsecr;
+    uint8_t nsack;
+    struct tcp_sack_block sack[4];
     const uint8_t *data;
 };
 
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* RFC 9293 3.1 option list; a malformed option ends the parse (what was
+ * read so far stands), unknown options are skipped by their length. */
 static void parse_options(const uint8_t *opt, uint32_t len, struct tcp_seg *seg)
 {
     uint32_t i = 0;
@@ -41,10 +55,42 @@ static void parse_options(const uint8_t *opt, uint32_t len, struct tcp_seg *seg)
             continue;
         }
         if (i + 1 >= len || opt[i + 1] < 2 || i + opt[i + 1] > len)
-            break; /* malformed: ignore the rest */
-        if (kind == 2 && opt[i + 1] == 4)
-            seg->mss = (uint16_t)(opt[i + 2] << 8 | opt[i + 3]);
-        i += opt[i + 1];
+            break;
+        uint8_t olen = opt[i + 1];
+        const uint8_t *v = opt + i + 2;
+        switch (kind) {
+        case 2:
+            if (olen == 4)
+                seg->mss = (uint16_t)(v[0] << 8 | v[1]);
+            break;
+        case 3:
+            if (olen == 3) /* RFC 7323 2.3: larger than 14 is taken as 14 */
+                seg->wscale = (int8_t)RTE_MIN(v[0], 14);
+            break;
+        case 4:
+            if (olen == 2)
+                seg->sack_ok = true;
+            break;
+        case 5:
+            if (olen >= 10 && (olen - 2) % 8 == 0) {
+                for (uint32_t k = 0; k < (olen - 2u) / 8 && seg->nsack < 4; k++) {
+                    seg->sack[seg->nsack].start = get32(v + 8 * k);
+                    seg->sack[seg->nsack].end = get32(v + 8 * k + 4);
+                    seg->nsack++;
+                }
+            }
+            break;
+        case 8:
+            if (olen == 10) {
+                seg->has_ts = true;
+                seg->tsval = get32(v);
+                seg->tsecr = get32(v + 4);
+            }
+            break;
+        default:
+            break;
+        }
+        i += olen;
     }
 }
 
@@ -69,6 +115,23 @@ static void ack_now(struct ts_ctx *ctx, struct ts_sock *s)
 {
     s->tflags |= TF_ACKNOW;
     ts_sock_want_output(ctx, s);
+}
+
+/* RFC 5961 7: challenge ACKs are rate-limited per context so that they
+ * cannot be used to amplify or to probe. */
+#define TCP_CHALLENGE_PER_S 1000u
+
+static void challenge_ack(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    if (ctx->now - ctx->chal_epoch_us >= 1000000) {
+        ctx->chal_epoch_us = ctx->now;
+        ctx->chal_count = 0;
+    }
+    if (ctx->chal_count >= TCP_CHALLENGE_PER_S)
+        return;
+    ctx->chal_count++;
+    ctx->st.tcp_challenge_acks++;
+    ack_now(ctx, s);
 }
 
 /* ---------------------------------------------------------- passive open */
@@ -106,6 +169,20 @@ static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
     s->snd_wnd = seg->wnd; /* a SYN's window is never scaled */
     s->snd_wl1 = seg->seq;
     s->snd_wl2 = s->iss;
+    /* options: each is used only when both sides offer it */
+    if (ctx->p.opt_wscale && seg->wscale >= 0) {
+        s->tflags |= TF_WS_OK;
+        s->snd_wscale = (uint8_t)seg->wscale;
+        s->rcv_wscale = ctx->rcv_wscale;
+    }
+    if (ctx->p.opt_timestamps && seg->has_ts) {
+        s->tflags |= TF_TS_OK;
+        s->ts_recent = seg->tsval;
+        s->ts_recent_us = ctx->now;
+    }
+    if (ctx->p.opt_sack && seg->sack_ok)
+        s->tflags |= TF_SACK_OK;
+    s->last_rx_us = ctx->now;
     uint32_t room = rte_pktmbuf_data_room_size(ctx->p.pool) - RTE_PKTMBUF_HEADROOM -
                     TS_HDR_ROOM;
     uint32_t mss = seg->mss ? seg->mss : TCP_DEFAULT_MSS;
@@ -129,7 +206,8 @@ static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
 static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg)
 {
     s->snd_una = seg->ack;
-    s->snd_wnd = seg->wnd;
+    s->snd_wnd = (uint32_t)seg->wnd << s->snd_wscale;
+    s->max_snd_wnd = s->snd_wnd;
     s->snd_wl1 = seg->seq;
     s->snd_wl2 = seg->ack;
     s->rexmt_shift = 0;
@@ -143,6 +221,8 @@ static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s, const struct 
     }
     tcp_set_state(ctx, s, TCPS_ESTABLISHED);
     ctx->st.tcp_established++;
+    if (ctx->p.keepalive_ms)
+        ts_timer_arm(ctx, &s->t_keep, ctx->now + (uint64_t)ctx->p.keepalive_ms * 1000);
     ts_sflags_set(s, TS_SF_CONNECTED);
     struct ts_sock *l = &ctx->socks[s->listener];
     int32_t *slot = ts_sring_slot(l->acceptq);
@@ -192,6 +272,12 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tc
         if ((s->tflags & TF_RTT_TIMING) && SEQ_GT(seg->ack, s->rtt_seq)) {
             s->tflags &= ~TF_RTT_TIMING;
             rtt_sample(ctx, s, (uint32_t)(ctx->now - s->rtt_start_us));
+        } else if ((s->tflags & TF_TS_OK) && seg->has_ts && seg->tsecr != 0) {
+            /* RFC 7323 4.1: the echoed timestamp times every ACK that
+             * advances the window, retransmissions included */
+            uint32_t ms = tcp_ts_now(ctx) - seg->tsecr;
+            if (ms < 60000)
+                rtt_sample(ctx, s, ms * 1000 + 500);
         }
         /* RFC 5681 3.1 and 3.2 (RFC 6582 partial ACKs come with SACK work) */
         if (s->tflags & TF_IN_RECOVERY) {
@@ -235,7 +321,8 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tc
             }
         }
     } else if (seg->ack == s->snd_una && seg->len == 0 &&
-               !(seg->flags & RTE_TCP_FIN_FLAG) && seg->wnd == s->snd_wnd &&
+               !(seg->flags & RTE_TCP_FIN_FLAG) &&
+               ((uint32_t)seg->wnd << s->snd_wscale) == s->snd_wnd &&
                s->snd_max != s->snd_una) {
         /* duplicate ACK (RFC 5681 section 2) */
         if (++s->dupacks == 3 && !(s->tflags & TF_IN_RECOVERY)) {
@@ -255,15 +342,71 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tc
     /* send window update (RFC 9293 3.10.7.4, SND.WL1/WL2 rule) */
     if (SEQ_LT(s->snd_wl1, seg->seq) ||
         (s->snd_wl1 == seg->seq && SEQ_LEQ(s->snd_wl2, seg->ack))) {
-        if (seg->wnd > s->snd_wnd)
+        uint32_t wnd = (uint32_t)seg->wnd << s->snd_wscale;
+        if (wnd > s->snd_wnd)
             ts_sock_want_output(ctx, s);
-        s->snd_wnd = seg->wnd;
+        s->snd_wnd = wnd;
+        if (wnd > s->max_snd_wnd)
+            s->max_snd_wnd = wnd;
         s->snd_wl1 = seg->seq;
         s->snd_wl2 = seg->ack;
     }
     return true;
 }
 
+/* Records [start, end) as held out of order, merging neighbours. */
+static void ooo_insert(struct ts_sock *s, uint32_t start, uint32_t end)
+{
+    unsigned i = 0;
+    while (i < s->n_ooo && SEQ_LT(s->ooo[i].end, start))
+        i++;
+    /* i: first range that ends at or after start; merge all it touches */
+    unsigned j = i;
+    while (j < s->n_ooo && SEQ_LEQ(s->ooo[j].start, end)) {
+        if (SEQ_LT(s->ooo[j].start, start))
+            start = s->ooo[j].start;
+        if (SEQ_GT(s->ooo[j].end, end))
+            end = s->ooo[j].end;
+        j++;
+    }
+    if (j == i && s->n_ooo == TCP_OOO_MAX) {
+        /* full: keep the ranges nearest rcv_nxt, forget the highest; the
+         * data stays in the ring but is not acknowledged, so it returns */
+        if (i == s->n_ooo)
+            return;
+        s->n_ooo--;
+    }
+    unsigned removed = j - i;
+    if (removed != 1)
+        memmove(&s->ooo[i + 1], &s->ooo[j], (s->n_ooo - j) * sizeof(s->ooo[0]));
+    s->n_ooo = (uint8_t)(s->n_ooo - removed + 1);
+    s->ooo[i].start = start;
+    s->ooo[i].end = end;
+    s->ooo_last = (uint8_t)i;
+}
+
+/* In-order data reached rcv_nxt: publish the held ranges it joins. */
+static uint32_t ooo_absorb(struct ts_sock *s)
+{
+    uint32_t extra = 0;
+    while (s->n_ooo > 0 && SEQ_LEQ(s->ooo[0].start, s->rcv_nxt)) {
+        if (SEQ_GT(s->ooo[0].end, s->rcv_nxt)) {
+            extra += s->ooo[0].end - s->rcv_nxt;
+            s->rcv_nxt = s->ooo[0].end;
+        }
+        memmove(&s->ooo[0], &s->ooo[1], (s->n_ooo - 1) * sizeof(s->ooo[0]));
+        s->n_ooo--;
+    }
+    s->ooo_last = 0;
+    return extra;
+}
+
+/* Data (RFC 9293 3.10.7.4, seventh check). In-order bytes go to the
+ * receive ring; bytes beyond a gap are written into the ring at their
+ * offset and remembered as a range (reported in SACK blocks) until the gap
+ * fills. ACKs: at once for anything out of order or filling a gap (RFC
+ * 5681 4.2), else every second full segment or when the delayed-ACK timer
+ * fires. */
 static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *seg)
 {
     if (seg->len == 0)
@@ -281,21 +424,44 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
         seg->len -= skip;
         seg->seq += skip;
     }
+    bool reader = !(s->tflags & TF_APP_CLOSED) && s->bufs != NULL;
     if (seg->seq != s->rcv_nxt) {
-        /* out of order: no queue yet; a duplicate ACK asks for the gap */
-        ack_now(ctx, s);
+        uint32_t off = seg->seq - s->rcv_nxt;
+        uint32_t room = reader ? ts_bring_free(&s->bufs->rx) : 0;
+        if (off < room) {
+            uint32_t n = RTE_MIN(seg->len, room - off);
+            ts_bring_write_at(&s->bufs->rx, off, seg->data, n);
+            ooo_insert(s, seg->seq, seg->seq + n);
+        }
+        ack_now(ctx, s); /* a duplicate ACK, with SACK blocks, asks for the gap */
         return;
     }
     uint32_t n;
-    if ((s->tflags & TF_APP_CLOSED) || s->bufs == NULL) {
+    bool filled = false;
+    if (!reader) {
         n = seg->len; /* nobody will read it: acknowledge and discard */
+        s->rcv_nxt += n;
     } else {
         n = ts_bring_put(&s->bufs->rx, seg->data, seg->len);
+        s->rcv_nxt += n;
+        if (s->n_ooo) {
+            uint32_t extra = ooo_absorb(s);
+            ts_bring_publish(&s->bufs->rx, extra);
+            filled = true;
+        }
         if (n)
             ts_sock_event(ctx, s, TS_EPOLLIN);
     }
-    s->rcv_nxt += n;
-    ack_now(ctx, s);
+    if (filled || ctx->p.delack_ms == 0 || n < seg->len) {
+        ack_now(ctx, s);
+        return;
+    }
+    if (seg->len >= tcp_seg_size(s) && ++s->delack_segs >= 2) {
+        ack_now(ctx, s);
+        return;
+    }
+    if (!ts_timer_armed(&s->t_delack))
+        ts_timer_arm(ctx, &s->t_delack, ctx->now + (uint64_t)ctx->p.delack_ms * 1000);
 }
 
 static void tcp_fin_input(struct ts_ctx *ctx, struct ts_sock *s, uint32_t fin_seq)
@@ -306,8 +472,14 @@ static void tcp_fin_input(struct ts_ctx *ctx, struct ts_sock *s, uint32_t fin_se
         ack_now(ctx, s);
         return;
     }
-    if (fin_seq != s->rcv_nxt)
-        return; /* data before it is missing */
+    if (fin_seq != s->rcv_nxt) {
+        if (SEQ_GT(fin_seq, s->rcv_nxt)) { /* data before it is missing */
+            s->tflags |= TF_FIN_OOO;
+            s->rcv_fin_seq = fin_seq;
+        }
+        return;
+    }
+    s->tflags &= ~TF_FIN_OOO;
     if (s->state == TCPS_CLOSE_WAIT || s->state == TCPS_CLOSING ||
         s->state == TCPS_LAST_ACK)
         return;
@@ -332,6 +504,17 @@ static void tcp_fin_input(struct ts_ctx *ctx, struct ts_sock *s, uint32_t fin_se
 
 static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *seg)
 {
+    s->last_rx_us = ctx->now;
+    s->keep_probes = 0;
+    /* RFC 7323 5.3 PAWS: a timestamp older than TS.Recent marks an old
+     * duplicate (unless TS.Recent itself is older than 24 days) */
+    if ((s->tflags & TF_TS_OK) && seg->has_ts && !(seg->flags & RTE_TCP_RST_FLAG) &&
+        SEQ_LT(seg->tsval, s->ts_recent) &&
+        ctx->now - s->ts_recent_us < 24ull * 86400 * 1000000) {
+        ctx->st.rx_paws_drops++;
+        ack_now(ctx, s);
+        return;
+    }
     /* first: sequence number */
     if (!seq_acceptable(s, seg)) {
         if (s->state == TCPS_TIME_WAIT && (seg->flags & RTE_TCP_FIN_FLAG) &&
@@ -346,7 +529,7 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
     /* second: RST (RFC 5961 3.2: exact match resets, else challenge) */
     if (seg->flags & RTE_TCP_RST_FLAG) {
         if (seg->seq != s->rcv_nxt) {
-            ack_now(ctx, s);
+            challenge_ack(ctx, s);
             return;
         }
         bool orderly = s->state == TCPS_CLOSING || s->state == TCPS_LAST_ACK ||
@@ -356,12 +539,23 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
     }
     /* fourth: SYN in a synchronized state (RFC 5961 4.2: challenge ACK) */
     if (seg->flags & RTE_TCP_SYN_FLAG) {
-        ack_now(ctx, s);
+        challenge_ack(ctx, s);
         return;
+    }
+    /* RFC 7323 4.3: remember the timestamp to echo */
+    if ((s->tflags & TF_TS_OK) && seg->has_ts && SEQ_GEQ(seg->tsval, s->ts_recent) &&
+        SEQ_LEQ(seg->seq, s->last_ack_sent)) {
+        s->ts_recent = seg->tsval;
+        s->ts_recent_us = ctx->now;
     }
     /* fifth: ACK */
     if (!(seg->flags & RTE_TCP_ACK_FLAG))
         return;
+    /* RFC 5961 5.2: an ACK below what the peer could have seen is blind */
+    if (SEQ_LT(seg->ack, s->snd_una - RTE_MAX(s->max_snd_wnd, 1u))) {
+        challenge_ack(ctx, s);
+        return;
+    }
     if (!tcp_ack_input(ctx, s, seg))
         return;
     /* seventh: data; eighth: FIN */
@@ -369,6 +563,8 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
     tcp_data_input(ctx, s, seg);
     if (seg->flags & RTE_TCP_FIN_FLAG)
         tcp_fin_input(ctx, s, fin_seq);
+    else if ((s->tflags & TF_FIN_OOO) && s->rcv_fin_seq == s->rcv_nxt)
+        tcp_fin_input(ctx, s, s->rcv_fin_seq); /* the gap before it filled */
 }
 
 static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *seg)
@@ -408,6 +604,17 @@ static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
         tcp_fin_input(ctx, s, fin_seq);
 }
 
+/* RFC 6191: with timestamps on both connections a SYN whose TSval is newer
+ * than the old connection's last one is safe whatever its sequence number;
+ * without them, the SYN's sequence number must lie beyond the old one's
+ * (RFC 1122 4.2.2.13). */
+static bool tcp_tw_reusable(const struct ts_sock *s, const struct tcp_seg *seg)
+{
+    if ((s->tflags & TF_TS_OK) && seg->has_ts)
+        return SEQ_GT(seg->tsval, s->ts_recent);
+    return SEQ_GT(seg->seq, s->rcv_nxt);
+}
+
 void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
 {
     uint32_t ihl = (ip->version_ihl & 0x0f) * 4u;
@@ -434,6 +641,7 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
         .len = l4len - doff,
         .wnd = rte_be_to_cpu_16(th->rx_win),
         .flags = th->tcp_flags,
+        .wscale = -1,
         .data = (const uint8_t *)th + doff,
     };
     if (doff > sizeof(*th))
@@ -449,7 +657,7 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
     if (s && s->state == TCPS_TIME_WAIT &&
         (seg.flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) ==
             RTE_TCP_SYN_FLAG &&
-        SEQ_GT(seg.seq, s->rcv_nxt)) {
+        tcp_tw_reusable(s, &seg)) {
         ts_timer_cancel(ctx, &s->t_2msl);
         tcp_set_state(ctx, s, TCPS_CLOSED);
         ts_flow_remove(ctx, s);

@@ -17,8 +17,97 @@
 
 #include "ts_priv.h"
 
-#define TCP_OPT_MSS 2
-#define TCPOLEN_MSS 4
+#define TCPOPT_NOP 1
+#define TCPOPT_MSS 2
+#define TCPOPT_WSCALE 3
+#define TCPOPT_SACK_PERM 4
+#define TCPOPT_SACK 5
+#define TCPOPT_TS 8
+
+static uint8_t *opt_ts(struct ts_ctx *ctx, const struct ts_sock *s, uint8_t *o)
+{
+    uint32_t val = rte_cpu_to_be_32(tcp_ts_now(ctx));
+    uint32_t ecr = rte_cpu_to_be_32(s->ts_recent);
+    o[0] = TCPOPT_TS;
+    o[1] = 10;
+    memcpy(o + 2, &val, 4);
+    memcpy(o + 6, &ecr, 4);
+    return o + 10;
+}
+
+/* SACK blocks for what sits out of order (RFC 2018 4): the block holding
+ * the latest segment first, then the others, as many as fit. */
+static uint8_t *opt_sack(const struct ts_sock *s, uint8_t *o, unsigned room)
+{
+    unsigned max = (room - 4) / 8;
+    unsigned n = RTE_MIN((unsigned)s->n_ooo, max);
+    if (n == 0)
+        return o;
+    *o++ = TCPOPT_NOP;
+    *o++ = TCPOPT_NOP;
+    *o++ = TCPOPT_SACK;
+    *o++ = (uint8_t)(2 + 8 * n);
+    unsigned order[TCP_OOO_MAX];
+    unsigned k = 0;
+    order[k++] = s->ooo_last;
+    for (unsigned i = 0; i < s->n_ooo && k < n; i++)
+        if (i != s->ooo_last)
+            order[k++] = i;
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t a = rte_cpu_to_be_32(s->ooo[order[i]].start);
+        uint32_t b = rte_cpu_to_be_32(s->ooo[order[i]].end);
+        memcpy(o, &a, 4);
+        memcpy(o + 4, &b, 4);
+        o += 8;
+    }
+    return o;
+}
+
+/* Writes the options of a segment into @p o (40 bytes of room); returns
+ * their length, a multiple of 4. A SYN offers what we support and the
+ * peer asked for (RFC 7323 1.3, RFC 2018 2); other segments carry
+ * timestamps when agreed and SACK blocks when data is out of order. */
+static uint32_t tcp_options(struct ts_ctx *ctx, const struct ts_sock *s, uint8_t flags,
+                            uint8_t *o)
+{
+    uint8_t *p = o;
+    if (flags & RTE_TCP_SYN_FLAG) {
+        uint16_t mss = (uint16_t)(ctx->p.mtu - 40);
+        *p++ = TCPOPT_MSS;
+        *p++ = 4;
+        *p++ = (uint8_t)(mss >> 8);
+        *p++ = (uint8_t)mss;
+        if (s->tflags & TF_SACK_OK) {
+            if (!(s->tflags & TF_TS_OK)) {
+                *p++ = TCPOPT_NOP;
+                *p++ = TCPOPT_NOP;
+            }
+            *p++ = TCPOPT_SACK_PERM;
+            *p++ = 2;
+        } else if (s->tflags & TF_TS_OK) {
+            *p++ = TCPOPT_NOP;
+            *p++ = TCPOPT_NOP;
+        }
+        if (s->tflags & TF_TS_OK)
+            p = opt_ts(ctx, s, p);
+        if (s->tflags & TF_WS_OK) {
+            *p++ = TCPOPT_NOP;
+            *p++ = TCPOPT_WSCALE;
+            *p++ = 3;
+            *p++ = s->rcv_wscale;
+        }
+        return (uint32_t)(p - o);
+    }
+    if (s->tflags & TF_TS_OK) {
+        *p++ = TCPOPT_NOP;
+        *p++ = TCPOPT_NOP;
+        p = opt_ts(ctx, s, p);
+    }
+    if ((s->tflags & TF_SACK_OK) && (flags & RTE_TCP_ACK_FLAG) &&
+        !(flags & RTE_TCP_RST_FLAG))
+        p = opt_sack(s, p, 40 - (unsigned)(p - o));
+    return (uint32_t)(p - o);
+}
 
 void tcp_snd_collect(struct ts_ctx *ctx, struct ts_sock *s)
 {
@@ -87,27 +176,33 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
     struct rte_mbuf *m = ts_alloc(ctx);
     if (m == NULL)
         return; /* the retransmission timer recovers */
-    uint32_t optlen = (flags & RTE_TCP_SYN_FLAG) ? TCPOLEN_MSS : 0;
+    uint8_t opts[40];
+    uint32_t optlen = tcp_options(ctx, s, flags, opts);
     uint32_t hlen = RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) +
                     sizeof(struct rte_tcp_hdr) + optlen;
     uint8_t *base = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hlen + len));
     TS_ASSERT(base != NULL);
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(base + RTE_ETHER_HDR_LEN);
     struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
-    uint8_t *opt = (uint8_t *)(th + 1);
-    if (optlen) {
-        /* RFC 9293 3.7.1: announce what we can receive */
-        uint16_t mss = (uint16_t)(ctx->p.mtu - 40);
-        opt[0] = TCP_OPT_MSS;
-        opt[1] = TCPOLEN_MSS;
-        opt[2] = (uint8_t)(mss >> 8);
-        opt[3] = (uint8_t)mss;
-    }
+    memcpy(th + 1, opts, optlen);
     if (len)
         snd_gather(s, seq, base + hlen, len);
 
-    uint32_t win = tcp_rcv_window(s);
-    s->rcv_adv = s->rcv_nxt + win;
+    /* the window of a SYN is never scaled (RFC 7323 2.2); the right edge
+     * never moves left (RFC 9293 3.8.6.2.2) */
+    bool syn = flags & RTE_TCP_SYN_FLAG;
+    uint32_t shift = syn ? 0 : s->rcv_wscale;
+    uint32_t space = tcp_rcv_window(s);
+    bool keep_edge = !syn && SEQ_LT(s->rcv_nxt + space, s->rcv_adv);
+    if (keep_edge)
+        space = s->rcv_adv - s->rcv_nxt;
+    uint32_t win = space >> shift;
+    if (keep_edge && (win << shift) < space)
+        win++; /* round up rather than pull the edge back */
+    if (win > 65535)
+        win = 65535;
+    if (syn || SEQ_GT(s->rcv_nxt + (win << shift), s->rcv_adv))
+        s->rcv_adv = s->rcv_nxt + (win << shift);
     th->src_port = rte_cpu_to_be_16(s->lport);
     th->dst_port = rte_cpu_to_be_16(s->rport);
     th->sent_seq = rte_cpu_to_be_32(seq);
@@ -126,8 +221,13 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
     } else {
         th->cksum = rte_ipv4_udptcp_cksum(ip, th);
     }
-    if (flags & RTE_TCP_ACK_FLAG)
+    if (flags & RTE_TCP_ACK_FLAG) {
         s->tflags &= ~TF_ACKNOW;
+        s->last_ack_sent = s->rcv_nxt;
+        s->delack_segs = 0;
+        if (ts_timer_armed(&s->t_delack))
+            ts_timer_cancel(ctx, &s->t_delack);
+    }
     ts_arp_output(ctx, m, s->raddr);
 }
 
@@ -193,12 +293,13 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
         if (usable == 0 && force1 && flight == 0)
             usable = 1; /* zero-window probe (RFC 9293 3.8.6.1) */
         force1 = false;
-        uint32_t len = RTE_MIN(RTE_MIN(avail, usable), s->mss);
+        uint32_t segsz = tcp_seg_size(s);
+        uint32_t len = RTE_MIN(RTE_MIN(avail, usable), segsz);
         if (len == 0)
             break;
         /* sender SWS avoidance: no small segment while more is waiting and
          * something is in flight to bring a window update */
-        if (len < s->mss && len < avail && flight > 0)
+        if (len < segsz && len < avail && flight > 0)
             break;
         uint8_t flags = RTE_TCP_ACK_FLAG;
         if (len == avail)
@@ -247,7 +348,7 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
 void tcp_rexmit_una(struct ts_ctx *ctx, struct ts_sock *s)
 {
     uint32_t avail = SEQ_LT(s->snd_una, s->snd_end) ? s->snd_end - s->snd_una : 0;
-    uint32_t len = RTE_MIN(avail, (uint32_t)s->mss);
+    uint32_t len = RTE_MIN(avail, tcp_seg_size(s));
     uint8_t flags = RTE_TCP_ACK_FLAG;
     bool fin = (s->tflags & TF_FIN_SENT) && len == avail;
     if (fin)

@@ -70,7 +70,7 @@ uint32_t tcp_sb_pipe(const struct tcp_scoreboard *sb, uint32_t snd_una, uint32_t
  * new data from snd_nxt; (3) else the lowest not-SACKed byte above
  * high_rxt below the highest SACK (no IsLost needed); (4) else the rescue
  * retransmission (RFC 6675 4, rule 4) once per recovery.
- * Returns true with *seq/*len set, false when nothing may be sent.
+ * Returns true with @p seq and @p len set, false when nothing may be sent.
  * The caller updates high_rxt (tcp_sb_sent) after sending a retransmission.
  */
 bool tcp_sb_next_seg(struct tcp_scoreboard *sb, uint32_t snd_una, uint32_t snd_nxt,

@@ -122,6 +122,29 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
     tcp_output(ctx, s);
 }
 
+/* RFC 9293 3.8.4 / RFC 1122 4.2.3.6: after keepalive_ms of silence, probe
+ * with a segment the peer must acknowledge (SEG.SEQ = SND.NXT - 1, no
+ * data); give up after keepalive_probes unanswered probes. */
+static void keepalive_timeout(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    if (ctx->p.keepalive_ms == 0 || s->state != TCPS_ESTABLISHED)
+        return;
+    uint64_t idle = ctx->now - s->last_rx_us;
+    uint64_t limit = (uint64_t)ctx->p.keepalive_ms * 1000;
+    if (s->keep_probes == 0 && idle < limit) {
+        ts_timer_arm(ctx, &s->t_keep, s->last_rx_us + limit);
+        return;
+    }
+    if (s->keep_probes >= ctx->p.keepalive_probes) {
+        ctx->st.tcp_keepalive_drops++;
+        tcp_drop(ctx, s, ETIMEDOUT);
+        return;
+    }
+    s->keep_probes++;
+    tcp_send_ctl(ctx, s, RTE_TCP_ACK_FLAG, s->snd_una - 1);
+    ts_timer_arm(ctx, &s->t_keep, ctx->now + (uint64_t)ctx->p.keepalive_intvl_ms * 1000);
+}
+
 void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t)
 {
     struct ts_sock *s;
@@ -132,6 +155,16 @@ void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t)
         s = &ctx->socks[idx];
     } else {
         TS_ASSERT(!"timer outside the socket table");
+        return;
+    }
+    if (t == &s->t_delack) {
+        s->tflags |= TF_ACKNOW;
+        tcp_output(ctx, s);
+        return;
+    }
+    if (t == &s->t_keep) {
+        keepalive_timeout(ctx, s);
+        ts_sock_maybe_free(ctx, s);
         return;
     }
     if (t == &s->t_2msl) {

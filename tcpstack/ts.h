@@ -50,6 +50,14 @@ struct ts_params {
     uint32_t syn_retries;
     uint32_t data_retries;
     uint32_t isn_key[4]; /**< secret for initial sequence numbers (RFC 6528) */
+    bool opt_wscale;     /**< RFC 7323 window scaling */
+    bool opt_timestamps; /**< RFC 7323 timestamps and PAWS */
+    bool opt_sack;       /**< RFC 2018 selective acknowledgements */
+    uint32_t delack_ms;  /**< delayed ACK timer; 0: acknowledge at once */
+    uint32_t keepalive_ms;      /**< idle time before probing; 0: off */
+    uint32_t keepalive_intvl_ms;
+    uint32_t keepalive_probes;
+    uint8_t cc_algo;     /**< enum tcp_cc_algo */
 
     struct rte_mempool *pool; /**< mbufs for frames we build */
     ts_output_fn output;
@@ -90,6 +98,7 @@ struct ts_stats {
     uint64_t icmp_echo_rx;
     uint64_t tcp_active, tcp_passive, tcp_accept_overflow, tcp_retransmits;
     uint64_t tcp_rst_tx, tcp_timeouts, tcp_established;
+    uint64_t rx_paws_drops, tcp_challenge_acks, tcp_keepalive_drops;
     uint64_t tx_nombuf;
     uint32_t socks_in_use; /* sockets of any state, TIME_WAIT included */
     uint32_t bufs_in_use;  /* connections holding buffers */

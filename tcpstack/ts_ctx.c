@@ -25,6 +25,14 @@ void ts_params_default(struct ts_params *p)
     p->rto_max_ms = 60000;
     p->syn_retries = 5;
     p->data_retries = 12;
+    p->opt_wscale = true;
+    p->opt_timestamps = true;
+    p->opt_sack = true;
+    p->delack_ms = 40;
+    p->keepalive_ms = 0;
+    p->keepalive_intvl_ms = 75000;
+    p->keepalive_probes = 9;
+    p->cc_algo = 0;
 }
 
 static uint32_t pow2_at_least(uint32_t v)
@@ -48,8 +56,11 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
     ctx->p = *p;
     ctx->p.rcvbuf = pow2_at_least(p->rcvbuf);
     ctx->p.snd_copybuf = pow2_at_least(p->snd_copybuf);
-    if (ctx->p.rcvbuf > 65536) /* no window scaling yet: 16-bit windows */
+    if (!p->opt_wscale && ctx->p.rcvbuf > 65536) /* 16-bit windows */
         ctx->p.rcvbuf = 65536;
+    /* RFC 7323 2.3: the smallest shift that lets the window cover rcvbuf */
+    while (ctx->rcv_wscale < 14 && (ctx->p.rcvbuf >> ctx->rcv_wscale) > 65535)
+        ctx->rcv_wscale++;
     ctx->arp = p->arp;
 
     ctx->nsocks = p->max_flows;

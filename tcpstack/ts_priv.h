@@ -82,6 +82,8 @@ enum tcp_state {
 
 enum ts_kind { TS_KIND_FREE, TS_KIND_TCP, TS_KIND_EPOLL };
 
+#define TCP_OOO_MAX 8 /* out-of-order ranges held per connection */
+
 /* A reference in a socket's send queue. */
 struct ts_sref {
     const uint8_t *p;
@@ -119,6 +121,10 @@ struct ts_bufs {
 #define TF_OUT_QUEUED (1u << 8)   /* on the context's output list */
 #define TF_IN_RECOVERY (1u << 9)
 #define TF_FORCE1 (1u << 10) /* send one byte into a zero window */
+#define TF_WS_OK (1u << 11)  /* window scaling agreed (RFC 7323 2) */
+#define TF_TS_OK (1u << 12)  /* timestamps agreed (RFC 7323 3) */
+#define TF_SACK_OK (1u << 13) /* SACK permitted both ways (RFC 2018) */
+#define TF_FIN_OOO (1u << 14) /* a FIN arrived beyond a gap: rcv_fin_seq */
 
 /* Worker-private flags. */
 #define AF_OPEN (1u << 0)
@@ -167,6 +173,28 @@ struct ts_sock {
     /* --- timers --- */
     struct ts_timer t_rexmt; /* SYN-ACK, data retransmission, window probe */
     struct ts_timer t_2msl;  /* TIME_WAIT */
+    struct ts_timer t_delack;
+    struct ts_timer t_keep;
+    uint64_t last_rx_us; /* for keep-alive */
+    uint8_t keep_probes;
+    uint8_t delack_segs; /* full segments received since our last ACK */
+
+    /* --- options (RFC 7323, RFC 2018) --- */
+    uint8_t snd_wscale; /* the peer's shift */
+    uint8_t rcv_wscale; /* ours; 0 unless agreed */
+    uint32_t max_snd_wnd;
+    uint32_t ts_recent; /* RFC 7323 TS.Recent */
+    uint64_t ts_recent_us;
+    uint32_t last_ack_sent;
+
+    /* --- receive reassembly: out-of-order ranges already in the rx ring
+     * past its head, sorted by start --- */
+    uint32_t rcv_fin_seq;
+    uint8_t n_ooo;
+    uint8_t ooo_last; /* range holding the latest segment (first SACK block) */
+    struct {
+        uint32_t start, end;
+    } ooo[TCP_OOO_MAX];
 
     /* --- listener / accept --- */
     int32_t listener;   /* for a passive open: the listening socket */
@@ -281,6 +309,10 @@ struct ts_ctx {
     struct ts_epitem *epi;
     _Atomic uint64_t now_pub; /* the stack's clock, for the worker's timeouts */
 
+    uint8_t rcv_wscale; /* the shift we offer (RFC 7323 2.3) */
+    uint64_t chal_epoch_us; /* challenge ACK rate limit (RFC 5961 7) */
+    uint32_t chal_count;
+
     /* the pair (ts_pair.c) */
     bool threaded;
     _Atomic uint32_t turn; /* 0: stack thread runs, 1: worker runs */
@@ -338,9 +370,18 @@ void ts_flow_insert(struct ts_ctx *ctx, struct ts_sock *s);
 void ts_flow_remove(struct ts_ctx *ctx, struct ts_sock *s);
 uint32_t tcp_isn(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport, uint16_t lport);
 void tcp_set_state(struct ts_ctx *ctx, struct ts_sock *s, enum tcp_state st);
+void tcp_cancel_timers(struct ts_ctx *ctx, struct ts_sock *s);
 /** Aborts: marks the socket reset with @p err, stops its timers. */
 void tcp_drop(struct ts_ctx *ctx, struct ts_sock *s, int err);
 void tcp_enter_time_wait(struct ts_ctx *ctx, struct ts_sock *s);
+/** Bytes of payload per segment: the MSS less the options every segment
+ *  carries (timestamps). */
+uint32_t tcp_seg_size(const struct ts_sock *s);
+/** The TSval clock (RFC 7323 5.4): milliseconds. */
+static inline uint32_t tcp_ts_now(const struct ts_ctx *ctx)
+{
+    return (uint32_t)(ctx->now / 1000);
+}
 uint32_t tcp_rcv_window(const struct ts_sock *s);
 
 /* events and deferred output */

@@ -23,12 +23,17 @@ static void setup(struct th *h, struct th_conn *c)
     th_open(h, c, TH_PEER_PORT);
 }
 
-/* The peer sends @p data; the stack must acknowledge all of it. */
+/* The peer sends @p data, less than a full segment: the stack delays its
+ * ACK (RFC 5681 4.2) and acknowledges all of it when the timer fires. */
 static void peer_sends(struct th *h, struct th_conn *c, const char *data)
 {
     uint32_t n = (uint32_t)strlen(data);
     th_tcp(h, TH_PEER_PORT, TH_PORT, ACK | PSH, c->snd_nxt, c->rcv_nxt, 65535, data, n);
     c->snd_nxt += n;
+    assert_int_equal(h->nout, 0);
+    th_advance(h, 39 * 1000);
+    assert_int_equal(h->nout, 0);
+    th_advance(h, 1000); /* delack_ms = 40 */
     assert_int_equal(h->nout, 1);
     struct th_seg s = th_out_tcp(h, 0);
     assert_int_equal(s.flags, ACK);
@@ -345,14 +350,63 @@ static void out_of_window_and_duplicate_data(void **state)
     assert_int_equal(h.nout, 1);
     assert_int_equal(th_out_tcp(&h, 0).ack, c.snd_nxt);
     th_clear(&h);
-    /* a segment beyond a gap: not delivered, the ACK asks for the gap */
+    /* a segment beyond a gap: held, not delivered; the ACK asks for the gap */
     th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt + 10, c.rcv_nxt, 65535, "zz", 2);
+    assert_int_equal(th_out_tcp(&h, 0).ack, c.snd_nxt);
+    th_clear(&h);
+    /* far outside the window: dropped with an ACK */
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt + 100000, c.rcv_nxt, 65535, "zz", 2);
     assert_int_equal(th_out_tcp(&h, 0).ack, c.snd_nxt);
     th_clear(&h);
     char buf[16];
     assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), 3);
     assert_memory_equal(buf, "abc", 3);
     assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), -1);
+    th_fini(&h);
+}
+
+static void acks_every_second_full_segment(void **state)
+{
+    (void)state;
+    struct th h;
+    struct th_conn c;
+    setup(&h, &c);
+    static uint8_t seg[1460];
+    memset(seg, 'x', sizeof(seg));
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt, c.rcv_nxt, 65535, seg, 1460);
+    c.snd_nxt += 1460;
+    assert_int_equal(h.nout, 0); /* one full segment: delayed */
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt, c.rcv_nxt, 65535, seg, 1460);
+    c.snd_nxt += 1460;
+    assert_int_equal(h.nout, 1); /* the second: at once */
+    assert_int_equal(th_out_tcp(&h, 0).ack, c.snd_nxt);
+    th_clear(&h);
+    th_advance(&h, 100 * 1000);
+    assert_int_equal(h.nout, 0); /* and the timer was cancelled */
+    th_fini(&h);
+}
+
+static void reassembles_out_of_order(void **state)
+{
+    (void)state;
+    struct th h;
+    struct th_conn c;
+    setup(&h, &c);
+    /* "abc" "def" "ghi" arrive as ghi, def, abc */
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt + 6, c.rcv_nxt, 65535, "ghi", 3);
+    assert_int_equal(h.nout, 1); /* duplicate ACK at once */
+    assert_int_equal(th_out_tcp(&h, 0).ack, c.snd_nxt);
+    th_clear(&h);
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt + 3, c.rcv_nxt, 65535, "def", 3);
+    assert_int_equal(th_out_tcp(&h, 0).ack, c.snd_nxt);
+    th_clear(&h);
+    char buf[16];
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), -1); /* nothing in order */
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt, c.rcv_nxt, 65535, "abc", 3);
+    assert_int_equal(h.nout, 1); /* the gap filled: ACK at once, for all nine */
+    assert_int_equal(th_out_tcp(&h, 0).ack, c.snd_nxt + 9);
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), 9);
+    assert_memory_equal(buf, "abcdefghi", 9);
     th_fini(&h);
 }
 
@@ -405,6 +459,8 @@ int main(void)
         cmocka_unit_test(rst_for_unknown_flow),
         cmocka_unit_test(rst_in_window_resets_connection),
         cmocka_unit_test(out_of_window_and_duplicate_data),
+        cmocka_unit_test(acks_every_second_full_segment),
+        cmocka_unit_test(reassembles_out_of_order),
         cmocka_unit_test(epoll_reports_readiness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
