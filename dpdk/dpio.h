@@ -55,16 +55,25 @@ struct dpio_settings {
 struct dpio_port;
 struct dpio_queue;
 
-/** Builds the EAL argument vector from @p s and runs rte_eal_init().
- *  The first core of the list becomes the EAL main lcore. */
+/** Builds the EAL argument vector from @p s and runs rte_eal_init():
+ *  `-l <cores> --main-lcore <first core>`, `--no-huge`, `-m`, `--vdev=<port>`
+ *  or `-a <port>`, `--log-level=notice` unless eal_args has a --log-level,
+ *  then eal_args. Once per process. For a net_tap port the PMD's signal-based
+ *  rx trigger is kept off (it loses wake-ups when the stack runs in a thread
+ *  other than the main one; see dpio.c). */
 int dpio_eal_init(const struct dpio_settings *s, char *err, size_t errlen);
 
 /** Finds the port named by s->port, configures s->n_cores rx/tx queue pairs
  *  with the offloads the port has, sets the MTU, creates the mbuf pools on the
  *  port's NUMA node, enables rx interrupts where the port supports them, starts
- *  it and waits (bounded) for link up, printing the link status. */
+ *  it and waits (bounded, ~3 s) for link up, printing the link status on
+ *  stdout. On net_tap without a `mac=` devarg the port gets its own locally
+ *  administered MAC (02:c0:72:..), and the kernel side of the TAP keeps a
+ *  different one, so that the two ends are distinct hosts. */
 struct dpio_port *dpio_port_open(const struct dpio_settings *s, char *err,
                                  size_t errlen);
+/** Stops and closes the port and frees its pools: every mbuf taken from them
+ *  must be back (stack threads stopped, their queues and sockets drained). */
 void dpio_port_close(struct dpio_port *port);
 
 void dpio_port_mac(const struct dpio_port *port, struct rte_ether_addr *mac);
@@ -72,7 +81,9 @@ void dpio_port_mac(const struct dpio_port *port, struct rte_ether_addr *mac);
 uint32_t dpio_port_offloads(const struct dpio_port *port);
 uint16_t dpio_port_mtu(const struct dpio_port *port);
 unsigned dpio_port_queue_count(const struct dpio_port *port);
-/** Writes human-readable port statistics (ethdev counters) to @p buf. */
+/** Writes one line of port statistics to @p buf: the ethdev counters
+ *  (ipackets, ibytes, opackets, obytes, ierrors, oerrors, imissed, rx_nombuf)
+ *  and dpio's tx_dropped, as `key=value`. -ENOSPC when @p len is too small. */
 int dpio_port_stats(const struct dpio_port *port, char *buf, size_t len);
 
 struct dpio_queue *dpio_port_queue(struct dpio_port *port, unsigned qid);
@@ -80,24 +91,34 @@ struct rte_mempool *dpio_queue_pool(const struct dpio_queue *q);
 /** EAL lcore id that owns the queue (the lcore of the qid-th core). */
 unsigned dpio_queue_lcore(const struct dpio_queue *q);
 
+/** Receives up to @p n frames; frames that dpio_queue_sleep() took off the
+ *  port while checking for pending input come first. */
 uint16_t dpio_rx_burst(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n);
 /** Buffers @p n mbufs for transmission; sends when the buffer fills. Takes
  *  ownership of all of them: what the port does not accept is freed and
  *  counted. */
 void dpio_tx_enqueue(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n);
-/** Sends whatever is buffered (retrying a short while on a full ring). */
+/** Sends whatever is buffered (retrying a short while on a full ring). Frames
+ *  pass rte_eth_tx_prepare() first, so offload requests need only ol_flags
+ *  and l2/l3/l4_len; the driver's own fix-ups (pseudo-header checksums on
+ *  some NICs) are applied here. A frame the driver rejects is dropped. */
 void dpio_tx_flush(struct dpio_queue *q);
 /** tcpstack output callback shape: arg is a struct dpio_queue *. */
 void dpio_tx_output(void *arg, struct rte_mbuf **pkts, uint16_t n);
 
 /** Idles the calling stack thread until a packet arrives on @p q or
  *  @p timeout_us passes: rx interrupt where the port has it, else a short
- *  sleep. Returns at once if packets are already waiting. */
+ *  sleep (at most 1 ms per call). Returns at once if packets are already
+ *  waiting, and early on a signal. Flushes the tx buffer first. A single
+ *  sleep is capped at 100 ms (UINT64_MAX is fine). The first call registers
+ *  the queue's interrupt with the calling thread's own epoll instance: call
+ *  it from the owning thread only. */
 void dpio_queue_sleep(struct dpio_queue *q, uint64_t timeout_us);
 
+/** Frames freed because the port refused them; may be read from any thread. */
 uint64_t dpio_tx_dropped(const struct dpio_queue *q);
 
-/** Monotonic microseconds (TSC based). */
+/** Monotonic microseconds (TSC based; CLOCK_MONOTONIC before dpio_eal_init). */
 uint64_t dpio_now_us(void);
 /** Wall-clock seconds since the epoch, derived from dpio_now_us() and an
  *  offset taken at start-up (no syscall). */

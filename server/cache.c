@@ -16,6 +16,7 @@
  * the build with a message naming the file.
  */
 #include "cache.h"
+#include "http.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -198,22 +199,6 @@ static int cache_index_files(struct cache *c, char *err, size_t errlen)
 
 /* ---- metadata ---- */
 
-/* IMF-fixdate (RFC 9110 5.6.7), spelled out so no locale can change it. */
-static void cache_format_date(time_t t, char out[32])
-{
-    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
-    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    struct tm tm;
-
-    if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
-        t = 0;
-        gmtime_r(&t, &tm);
-    }
-    snprintf(out, 32, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7],
-             tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-             tm.tm_sec);
-}
 
 /* ---- the walk ---- */
 
@@ -256,7 +241,7 @@ static int cache_add(struct cache_walk *w, const uint8_t *data, const struct sta
     f->mtime = st->st_mtim.tv_sec;
     snprintf(f->etag, sizeof f->etag, "\"%zx-%llx\"", f->size,
              (unsigned long long)f->mtime);
-    cache_format_date(f->mtime, f->last_modified);
+    http_date((int64_t)f->mtime, f->last_modified); /* IMF-fixdate */
     c->bytes += f->size;
     return 0;
 }

@@ -1,0 +1,68 @@
+#!/bin/bash
+# Installs the Debian packages corehttpd needs, and only those missing.
+#
+# Usage: packaging/install-deps.sh [LIST...]
+#   build  compilers, CMake and the libraries corehttpd links with
+#   test   what the integration tests and the demo run: ip, ping, curl, ab,
+#          nft, tcpdump and Debian's /usr/bin/python3
+#   demo   the part of "test" that config/demo.sh itself uses (ip, curl)
+# With no LIST, installs build and test. Runs apt-get (and its update) only
+# when something is missing, so a second run does nothing and needs no
+# network. Needs root.
+set -eu
+
+build_pkgs="build-essential cmake pkg-config libdpdk-dev libnuma-dev
+            libhttp-parser-dev libinih-dev libcmocka-dev clang-format"
+test_pkgs="iproute2 iputils-ping curl apache2-utils nftables tcpdump python3"
+demo_pkgs="iproute2 curl"
+
+usage() {
+    sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p}' "$0"
+}
+
+want=""
+[ $# -gt 0 ] || set -- build test
+for list in "$@"; do
+    case $list in
+    build) want="$want $build_pkgs" ;;
+    test) want="$want $test_pkgs" ;;
+    demo) want="$want $demo_pkgs" ;;
+    -h | --help)
+        usage
+        exit 0
+        ;;
+    *)
+        echo "install-deps.sh: unknown list '$list' (build, test, demo)" >&2
+        exit 2
+        ;;
+    esac
+done
+
+# A package counts as present only when dpkg says "install ok installed"
+# (not merely known, half-configured or removed with its config left).
+missing=""
+# $want is a list of package names: split on purpose.
+# shellcheck disable=SC2086
+for pkg in $(printf '%s\n' $want | sort -u); do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    if [ "$status" != "install ok installed" ]; then
+        missing="$missing $pkg"
+    fi
+done
+
+if [ -z "$missing" ]; then
+    echo "install-deps.sh: all packages present ($*)"
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps.sh: missing:$missing; run as root (sudo) to install them" >&2
+    exit 1
+fi
+
+echo "install-deps.sh: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+# $missing is a list of package names: split on purpose.
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing

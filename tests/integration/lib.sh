@@ -1,0 +1,401 @@
+# shellcheck shell=bash
+# tests/integration/lib.sh: what every integration test shares.
+#
+# A test is run by ctest as `test_x.sh <path-to-corehttpd> <repo-root>` and
+# starts with:
+#
+#     . "$(dirname "$0")/lib.sh"
+#     lib_init x "$@"        # x: a short name (letters/digits, <= 8 chars)
+#     cfg_write "[tcp] ..."  # optional: extra config lines
+#     srv_start              # namespace, config, server, TAP, addresses
+#     ...assert_* ...
+#     lib_finish             # stops the server (must exit 0), prints the tally
+#
+# The test host: a network namespace chttpd-<x>-<pid> of its own; corehttpd
+# runs inside it on a DPDK net_tap port whose TAP (ct<x><pid>, <= 15 chars)
+# it creates there; the kernel side gets 198.18.0.1/24, the server is
+# 198.18.0.2 (RFC 2544 benchmarking range: no traffic leaves it). IPv6 is off
+# in the namespace so the kernel sends nothing to other addresses.
+#
+# Cleanup (an EXIT trap, so also on failure and on INT/TERM) undoes only what
+# this script made: the server it started (TERM, then KILL), processes left
+# inside its own namespace, the namespace, its temp dir and the DPDK runtime
+# dir of its own --file-prefix. On failure it prints the server log.
+#
+# Environment:
+#   COREHTTPD_BIN        run this binary instead of $1 (e.g. an ASan build)
+#   COREHTTPD_TEST_KEEP  1: leave the namespace, server and temp dir for
+#                        debugging (printed at exit)
+
+set -eu
+
+PY=/usr/bin/python3
+HOST_IP=198.18.0.1
+SRV_IP=198.18.0.2
+NET_PREFIX=24
+SRV_PORT=80
+LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+T_NAME=""
+BIN=""
+ROOT=""
+WWW=""
+NS=""
+TAP=""
+TMPD=""
+CFG=""
+LOG=""
+FILE_PREFIX=""
+SRV_PID=""
+NS_MADE=0
+PASSES=0
+FAILS=0
+FINISHED=0
+
+# ---------------------------------------------------------------- output
+
+say() {
+    printf '[%s] %s\n' "$T_NAME" "$*"
+}
+
+ok() {
+    PASSES=$((PASSES + 1))
+    printf '[%s] ok   %s\n' "$T_NAME" "$*"
+}
+
+fail() {
+    FAILS=$((FAILS + 1))
+    printf '[%s] FAIL %s\n' "$T_NAME" "$*" >&2
+}
+
+# die MSG: a failure the test cannot go on after.
+die() {
+    fail "$*"
+    exit 1
+}
+
+# ---------------------------------------------------------------- asserts
+# Each prints "ok WHAT" or "FAIL WHAT: expected ..., got ..." and counts; the
+# test goes on so that one run shows every failure. lib_finish exits 1 if any.
+
+assert_eq() { # WHAT EXPECTED ACTUAL
+    if [ "$2" = "$3" ]; then
+        ok "$1"
+    else
+        fail "$1: expected '$2', got '$3'"
+    fi
+}
+
+assert_ne() { # WHAT UNEXPECTED ACTUAL
+    if [ "$2" != "$3" ]; then
+        ok "$1"
+    else
+        fail "$1: expected anything but '$2'"
+    fi
+}
+
+assert_match() { # WHAT EXTENDED-REGEX ACTUAL
+    if printf '%s' "$3" | grep -Eq -- "$2"; then
+        ok "$1"
+    else
+        fail "$1: expected to match /$2/, got '$(printf '%s' "$3" | head -c 300)'"
+    fi
+}
+
+assert_no_match() { # WHAT EXTENDED-REGEX ACTUAL
+    if printf '%s' "$3" | grep -Eq -- "$2"; then
+        fail "$1: expected no match for /$2/, got '$(printf '%s' "$3" | head -c 300)'"
+    else
+        ok "$1"
+    fi
+}
+
+assert_contains() { # WHAT FIXED-STRING ACTUAL
+    case $3 in
+    *"$2"*) ok "$1" ;;
+    *) fail "$1: expected to contain '$2', got '$(printf '%s' "$3" | head -c 300)'" ;;
+    esac
+}
+
+assert_ge() { # WHAT MIN ACTUAL  (integers)
+    if [ -n "$3" ] && [ "$3" -ge "$2" ] 2>/dev/null; then
+        ok "$1"
+    else
+        fail "$1: expected >= $2, got '$3'"
+    fi
+}
+
+assert_same_file() { # WHAT EXPECTED-FILE ACTUAL-FILE
+    local want got
+    if [ ! -f "$3" ]; then
+        fail "$1: $3 was not written"
+        return 0
+    fi
+    want=$(sha256sum <"$2" | cut -d' ' -f1)
+    got=$(sha256sum <"$3" | cut -d' ' -f1)
+    if [ "$want" = "$got" ]; then
+        ok "$1"
+    else
+        fail "$1: sha256 $got ($(stat -c %s "$3") bytes), expected $want ($(stat -c %s "$2") bytes)"
+    fi
+}
+
+# ---------------------------------------------------------------- helpers
+
+need_cmd() {
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 || die "needs '$c' (run packaging/install-deps.sh test)"
+    done
+}
+
+# pid_running PID: true while PID exists and is not a zombie (a child that
+# exited is a zombie until waited for, and kill -0 still succeeds on it).
+pid_running() {
+    local state
+    [ -r "/proc/$1/stat" ] || return 1
+    state=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+}
+
+# nsx CMD...: runs CMD in the test's namespace.
+nsx() {
+    ip netns exec "$NS" "$@"
+}
+
+# curl_ns ARGS...: curl in the namespace, quiet but showing errors, bounded,
+# never through a proxy from the environment.
+curl_ns() {
+    nsx curl -sS --noproxy '*' --max-time 20 "$@"
+}
+
+# url PATH: the server's URL for PATH ("/index.html").
+url() {
+    printf 'http://%s:%s%s' "$SRV_IP" "$SRV_PORT" "$1"
+}
+
+# raw_http ARGS...: runs rawhttp.py against the server inside the namespace
+# (see that file for the options); prints its key=value lines.
+raw_http() {
+    nsx "$PY" "$LIB_DIR/rawhttp.py" "$SRV_IP" "$SRV_PORT" "$@" 2>&1 || true
+}
+
+# kv OUTPUT KEY: the value of KEY in raw_http's output ("" when absent).
+kv() {
+    printf '%s\n' "$1" | sed -n "s/^$2=//p" | head -n 1
+}
+
+# wait_until SECONDS DESCRIPTION CMD...: polls CMD every 0.1 s. Gives up
+# early (returning 2) when the server was started and has died.
+wait_until() {
+    local secs=$1 what=$2 end
+    shift 2
+    end=$(($(date +%s) + secs))
+    while ! "$@" >/dev/null 2>&1; do
+        if [ -n "$SRV_PID" ] && ! pid_running "$SRV_PID"; then
+            local st=0
+            wait "$SRV_PID" || st=$?
+            SRV_PID=""
+            fail "server exited (status $st) while waiting for $what"
+            return 2
+        fi
+        if [ "$(date +%s)" -ge "$end" ]; then
+            fail "timed out after ${secs}s waiting for $what"
+            return 1
+        fi
+        sleep 0.1
+    done
+}
+
+# ---------------------------------------------------------------- life cycle
+
+# lib_init NAME "$@": checks the arguments and the machine, names everything
+# and installs the cleanup trap.
+lib_init() {
+    T_NAME=$1
+    shift
+    if [ $# -lt 2 ]; then
+        echo "usage: $0 <path-to-corehttpd> <repo-root>" >&2
+        exit 2
+    fi
+    BIN=${COREHTTPD_BIN:-$1}
+    ROOT=$(cd "$2" && pwd)
+    WWW=$ROOT/www
+    case $BIN in /*) ;; *) BIN=$PWD/$BIN ;; esac
+    [ -x "$BIN" ] || die "server binary $BIN is not executable (build first)"
+    [ -f "$WWW/index.html" ] || die "no site at $WWW"
+    [ -x "$PY" ] || die "needs Debian's $PY (packaging/install-deps.sh test)"
+
+    NS=chttpd-$T_NAME-$$
+    TAP=ct$(printf '%s' "$T_NAME" | cut -c1-5)$$
+    FILE_PREFIX=chttpd-$T_NAME-$$
+    TMPD=$(mktemp -d "/tmp/chttpd-$T_NAME.XXXXXX")
+    CFG=$TMPD/corehttpd.ini
+    LOG=$TMPD/server.log
+    trap lib_cleanup EXIT
+    trap 'fail "interrupted (SIGINT)"; exit 130' INT
+    trap 'fail "terminated (SIGTERM)"; exit 143' TERM
+    say "server $BIN"
+}
+
+# cfg_write EXTRA-INI-TEXT: the test config, with EXTRA appended (new keys;
+# a key already in the base would be a duplicate, which is an error; more
+# sections, or repeated ones with more keys).
+cfg_write() {
+    cat >"$CFG" <<EOF
+[dpdk]
+port = net_tap0,iface=$TAP
+hugepages = no
+memory_mb = 512
+eal_args = --file-prefix=$FILE_PREFIX --no-pci
+
+[net]
+address = $SRV_IP/$NET_PREFIX
+gateway = $HOST_IP
+mtu = 1500
+
+[cores]
+list = 0
+
+[http]
+listen = $SRV_PORT
+root = $WWW
+index = index.html
+EOF
+    if [ $# -gt 0 ] && [ -n "$1" ]; then
+        printf '\n%s\n' "$1" >>"$CFG"
+    fi
+}
+
+# ns_create: the test's namespace, loopback up, IPv6 off.
+ns_create() {
+    need_cmd ip
+    if ip netns list | grep -qx "$NS\( (id: [0-9]*)\)\{0,1\}"; then
+        die "namespace $NS already exists (not ours: left by an earlier run?)"
+    fi
+    ip netns add "$NS"
+    NS_MADE=1
+    # (/proc/sys/net is the namespace's own; no IPv6 at all is fine too.)
+    nsx sh -c 'echo 1 >/proc/sys/net/ipv6/conf/all/disable_ipv6 &&
+        echo 1 >/proc/sys/net/ipv6/conf/default/disable_ipv6' 2>/dev/null || true
+    ip -n "$NS" link set lo up
+}
+
+tap_exists() {
+    ip -n "$NS" link show dev "$TAP"
+}
+
+ready_line_seen() {
+    grep -Eq "corehttpd: serving .* on $SRV_IP:$SRV_PORT" "$LOG"
+}
+
+http_answers() {
+    nsx curl -s --noproxy '*' --max-time 2 -o /dev/null "$(url /)"
+}
+
+# srv_start: writes the config (unless the test did, with cfg_write EXTRA),
+# makes the namespace, starts the server in it and waits until it answers
+# HTTP. Dies on any failure.
+srv_start() {
+    [ -f "$CFG" ] || cfg_write ""
+    [ "$NS_MADE" = 1 ] || ns_create
+    say "namespace $NS, tap $TAP, config $CFG"
+    # ip netns exec execs the command, so $! is the server's own pid.
+    ip netns exec "$NS" "$BIN" -c "$CFG" </dev/null >"$LOG" 2>&1 &
+    SRV_PID=$!
+    say "server pid $SRV_PID, log $LOG"
+
+    wait_until 30 "the server to create TAP $TAP" tap_exists || exit 1
+    ip -n "$NS" addr add "$HOST_IP/$NET_PREFIX" dev "$TAP"
+    ip -n "$NS" link set "$TAP" up
+    wait_until 30 "the readiness line 'corehttpd: serving ... on $SRV_IP:$SRV_PORT'" \
+        ready_line_seen || exit 1
+    wait_until 30 "HTTP answers from $(url /)" http_answers || exit 1
+    ok "server up: $(grep -E -m1 'corehttpd: serving' "$LOG")"
+}
+
+srv_alive() {
+    [ -n "$SRV_PID" ] && pid_running "$SRV_PID"
+}
+
+# srv_stop: SIGTERM, then the server must exit 0 within 10 s (KILL after) and
+# its log must hold no sanitizer report.
+srv_stop() {
+    local rc=0
+    [ -n "$SRV_PID" ] || return 0
+    if pid_running "$SRV_PID"; then
+        kill -TERM "$SRV_PID" 2>/dev/null || true
+        for _ in $(seq 100); do
+            pid_running "$SRV_PID" || break
+            sleep 0.1
+        done
+        if pid_running "$SRV_PID"; then
+            fail "server did not exit within 10 s of SIGTERM; killing it"
+            kill -KILL "$SRV_PID" 2>/dev/null || true
+        fi
+    else
+        fail "server (pid $SRV_PID) had already exited before the test stopped it"
+    fi
+    wait "$SRV_PID" 2>/dev/null || rc=$?
+    SRV_PID=""
+    if [ "$rc" = 0 ]; then
+        ok "server exited 0 on SIGTERM"
+    else
+        fail "server exit status $rc (0 expected after SIGTERM)"
+    fi
+    if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$LOG"; then
+        fail "sanitizer report in the server log"
+    fi
+}
+
+# lib_finish: stops the server and exits with the test's verdict.
+lib_finish() {
+    [ "${COREHTTPD_TEST_KEEP:-0}" = 1 ] || srv_stop
+    FINISHED=1
+    printf '%s: %d passed, %d failed\n' "$T_NAME" "$PASSES" "$FAILS"
+    [ "$FAILS" -eq 0 ] || exit 1
+    exit 0
+}
+
+# lib_cleanup: the EXIT trap. Undoes only what this script made.
+lib_cleanup() {
+    local rc=$? pid
+    trap - EXIT INT TERM
+    set +e
+    if [ "$FINISHED" = 0 ] && [ "$rc" = 0 ]; then
+        rc=1 # the test exited without lib_finish
+    fi
+    if [ "${COREHTTPD_TEST_KEEP:-0}" = 1 ]; then
+        say "kept: namespace $NS, server pid ${SRV_PID:-none}, dir $TMPD"
+        exit "$rc"
+    fi
+    if [ -n "$SRV_PID" ]; then
+        kill -TERM "$SRV_PID" 2>/dev/null
+        for _ in $(seq 50); do
+            pid_running "$SRV_PID" || break
+            sleep 0.1
+        done
+        pid_running "$SRV_PID" && kill -KILL "$SRV_PID" 2>/dev/null
+        wait "$SRV_PID" 2>/dev/null
+    fi
+    if [ "$NS_MADE" = 1 ]; then
+        # Clients a failed test left behind inside our own namespace.
+        for pid in $(ip netns pids "$NS" 2>/dev/null); do
+            kill -KILL "$pid" 2>/dev/null
+        done
+        ip netns del "$NS" 2>/dev/null || echo "[$T_NAME] could not delete namespace $NS" >&2
+    fi
+    if [ "$rc" != 0 ] || [ "$FAILS" != 0 ]; then
+        if [ -n "$LOG" ] && [ -s "$LOG" ]; then
+            echo "----- server log ($LOG, last 200 lines) -----" >&2
+            tail -n 200 "$LOG" >&2
+            echo "----- end of server log -----" >&2
+        fi
+        [ "$FINISHED" = 1 ] || printf '%s: %d passed, %d failed\n' "$T_NAME" "$PASSES" "$((FAILS > 0 ? FAILS : 1))"
+    fi
+    if [ -n "$FILE_PREFIX" ] && [ -d "/var/run/dpdk/$FILE_PREFIX" ]; then
+        rm -rf "/var/run/dpdk/$FILE_PREFIX"
+    fi
+    case $TMPD in /tmp/chttpd-*) rm -rf "$TMPD" ;; esac
+    exit "$rc"
+}

@@ -1,0 +1,45 @@
+#!/bin/bash
+# The 10 MiB file, three times one after the other and four times at once,
+# each byte for byte (bounded: curl --max-time 60).
+. "$(dirname "$0")/lib.sh"
+lib_init bigfile "$@"
+need_cmd curl sha256sum
+big=$WWW/files/big.bin
+[ -f "$big" ] || die "$big missing: run packaging/gen-site-data.sh"
+srv_start
+
+want=$(sha256sum <"$big" | cut -d' ' -f1)
+size=$(stat -c %s "$big")
+
+# fetch N: downloads big.bin to $TMPD/big.N; prints "<status> <speed B/s>".
+fetch() {
+    curl_ns --max-time 60 -o "$TMPD/big.$1" -w '%{http_code} %{speed_download}' \
+        "$(url /files/big.bin)" 2>"$TMPD/big.$1.err" || echo "curl exit $?: $(cat "$TMPD/big.$1.err")"
+}
+
+check() { # N WHAT RESULT
+    local got
+    assert_match "$2: status 200" '^200 ' "$3"
+    got=$(sha256sum <"$TMPD/big.$1" 2>/dev/null | cut -d' ' -f1)
+    assert_eq "$2: sha256 of $size bytes" "$want" "$got"
+    say "$2: $(printf '%s' "$3" | awk '{ printf "%.1f MB/s", $2 / 1e6 }')"
+    rm -f "$TMPD/big.$1"
+}
+
+for i in 1 2 3; do
+    check "$i" "sequential download $i" "$(fetch "$i")"
+done
+
+pids=""
+for i in 4 5 6 7; do
+    fetch "$i" >"$TMPD/res.$i" &
+    pids="$pids $!"
+done
+for p in $pids; do
+    wait "$p" || true
+done
+for i in 4 5 6 7; do
+    check "$i" "parallel download $((i - 3)) of 4" "$(cat "$TMPD/res.$i")"
+done
+
+lib_finish
