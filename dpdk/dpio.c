@@ -20,6 +20,15 @@
  * thread), re-checks the queue to close the race with a frame that arrived
  * just before arming (examples/l3fwd-power does the same), and waits in
  * rte_epoll_wait. Ports without rx interrupts get a short nanosleep instead.
+ *
+ * Impairment (a test facility, see struct dpio_impair): per queue and
+ * direction a holding queue sits between the port and the stack. Each frame
+ * gets a release time, now + delay or now + delay + gap; since both offsets
+ * are constant and the clock is monotonic, each of the two kinds is already
+ * in release order, so the holding queue is two fixed rings ("lanes", no
+ * heap, no malloc after start-up) and release is a merge of their heads.
+ * When the stage is off, the queue's hold pointers are NULL and the data
+ * path pays one branch per call.
  */
 #define _GNU_SOURCE /* vasprintf */
 
@@ -62,6 +71,32 @@
 #define DPIO_LINK_WAIT_MS 3000   /* how long start-up waits for link up */
 #define DPIO_LINK_POLL_MS 100
 #define DPIO_CLOCK_SHIFT 44 /* fixed-point shift of the TSC multiplier */
+#define DPIO_HOLD_LANE 2048 /* frames per lane of a holding queue (power of 2) */
+
+/* One lane of a holding queue: a ring of frames in release-time order.
+ * head and tail run freely; tail - head frames are held. */
+struct dpio_hold_lane {
+    uint32_t head;
+    uint32_t tail;
+    struct {
+        uint64_t due_us;
+        struct rte_mbuf *m;
+    } slot[DPIO_HOLD_LANE];
+};
+
+/* The impairment stage of one direction of one queue. Counters are written by
+ * the owner only and read by the stats reader: relaxed atomics. */
+struct dpio_hold {
+    uint64_t rng;        /* xorshift64* state, never 0 */
+    uint64_t late_below; /* a frame goes late when 32 random bits < this */
+    uint32_t delay_us;
+    uint32_t gap_us;
+    uint64_t held;                 /* frames taken in */
+    uint64_t late;                 /* of those, held the extra gap */
+    uint64_t released;             /* frames handed on */
+    uint64_t overflow;             /* frames dropped on a full lane */
+    struct dpio_hold_lane lane[2]; /* 0: on time, 1: late */
+};
 
 /* Everything one stack thread touches on its queue; the owner is the only
  * writer, so no field needs a lock. tx_dropped is also read by the stats
@@ -75,6 +110,8 @@ struct dpio_queue {
     bool rx_intr;     /* sleep on the rx interrupt (else short sleeps) */
     bool rx_intr_reg; /* registered in the owner thread's epoll instance */
     uint64_t tx_dropped;
+    struct dpio_hold *hold_rx; /* impairment stage, NULL when off */
+    struct dpio_hold *hold_tx;
     struct rte_mbuf *tx_buf[DPIO_TX_BUF];
     struct rte_mbuf *rx_stash[DPIO_RX_STASH];
     /* cold */
@@ -90,6 +127,7 @@ struct dpio_port {
     uint16_t mtu;
     unsigned n_queues;
     unsigned mbufs_per_queue; /* from the settings; 0: sized from the rings */
+    unsigned hold_mbufs;      /* frames the impairment stage may hold per queue */
     bool configured;          /* ethdev configure was called: close on failure */
     struct dpio_queue *queues[DPIO_MAX_QUEUES];
 };
@@ -357,6 +395,177 @@ int dpio_eal_init(const struct dpio_settings *s, char *err, size_t errlen)
     return 0;
 }
 
+/* ---- impairment stage (test facility) ------------------------------------ */
+
+/* splitmix64: spreads a small seed over the whole state (xorshift must not
+ * start at 0, and seeds 1 and 2 should not give related streams). */
+static uint64_t dpio_mix64(uint64_t x)
+{
+    x += UINT64_C(0x9e3779b97f4a7c15);
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+/* xorshift64* (Vigna 2016): fast and good enough to pick frames. */
+static uint64_t dpio_rand(uint64_t *s)
+{
+    uint64_t x = *s;
+
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * UINT64_C(0x2545f4914f6cdd1d);
+}
+
+static int dpio_impair_check(const struct dpio_impair *im, char *err, size_t errlen)
+{
+    if (im->delay_ms > 1000 || im->reorder_pct > 100 ||
+        (im->reorder_pct > 0 && (im->reorder_gap_ms < 1 || im->reorder_gap_ms > 1000)) ||
+        (im->dirs & ~(DPIO_IMPAIR_RX | DPIO_IMPAIR_TX)) != 0) {
+        dpio_errf(err, errlen,
+                  "impairment out of range: delay %u ms (0..1000), reorder %u%% "
+                  "(0..100) by %u ms (1..1000)",
+                  im->delay_ms, im->reorder_pct, im->reorder_gap_ms);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static bool dpio_impair_on(const struct dpio_impair *im)
+{
+    return im->delay_ms > 0 || im->reorder_pct > 0;
+}
+
+/* @p dir is DPIO_IMPAIR_RX or _TX: each queue and direction draws its own
+ * stream from the one seed. */
+static struct dpio_hold *dpio_hold_create(const struct dpio_impair *im, unsigned qid,
+                                          unsigned dir, int socket)
+{
+    struct dpio_hold *h;
+
+    h = rte_zmalloc_socket("dpio_hold", sizeof(*h), RTE_CACHE_LINE_SIZE, socket);
+    if (h == NULL)
+        h = rte_zmalloc("dpio_hold", sizeof(*h), RTE_CACHE_LINE_SIZE);
+    if (h == NULL)
+        return NULL;
+    h->rng = dpio_mix64(im->seed ^ dpio_mix64((uint64_t)qid << 8 | dir));
+    if (h->rng == 0)
+        h->rng = 1;
+    h->late_below = (uint64_t)im->reorder_pct * (UINT64_C(1) << 32) / 100;
+    h->delay_us = im->delay_ms * 1000;
+    h->gap_us = im->reorder_gap_ms * 1000;
+    return h;
+}
+
+static void dpio_hold_count(uint64_t *counter, uint64_t n)
+{
+    __atomic_store_n(counter, *counter + n, __ATOMIC_RELAXED);
+}
+
+/* Takes @p m in; it is due at now + delay (+ gap when drawn late). */
+static void dpio_hold_push(struct dpio_hold *h, struct rte_mbuf *m, uint64_t now)
+{
+    bool late = h->late_below != 0 && (dpio_rand(&h->rng) >> 32) < h->late_below;
+    struct dpio_hold_lane *l = &h->lane[late];
+    uint32_t i;
+
+    if (l->tail - l->head == DPIO_HOLD_LANE) {
+        rte_pktmbuf_free(m);
+        dpio_hold_count(&h->overflow, 1);
+        return;
+    }
+    i = l->tail++ & (DPIO_HOLD_LANE - 1);
+    l->slot[i].m = m;
+    l->slot[i].due_us = now + h->delay_us + (late ? h->gap_us : 0);
+    dpio_hold_count(&h->held, 1);
+    if (late)
+        dpio_hold_count(&h->late, 1);
+}
+
+static uint64_t dpio_hold_lane_due(const struct dpio_hold_lane *l)
+{
+    if (l->head == l->tail)
+        return UINT64_MAX;
+    return l->slot[l->head & (DPIO_HOLD_LANE - 1)].due_us;
+}
+
+/* Release time of the next held frame; UINT64_MAX when none is held. */
+static uint64_t dpio_hold_next_due(const struct dpio_hold *h)
+{
+    if (h == NULL)
+        return UINT64_MAX;
+    return RTE_MIN(dpio_hold_lane_due(&h->lane[0]), dpio_hold_lane_due(&h->lane[1]));
+}
+
+/* Hands out up to @p n frames due by @p now, earliest first (on a tie the
+ * on-time lane first). */
+static uint16_t dpio_hold_pop(struct dpio_hold *h, uint64_t now, struct rte_mbuf **out,
+                              uint16_t n)
+{
+    uint16_t k = 0;
+
+    while (k < n) {
+        uint64_t d0 = dpio_hold_lane_due(&h->lane[0]);
+        uint64_t d1 = dpio_hold_lane_due(&h->lane[1]);
+        struct dpio_hold_lane *l = &h->lane[d1 < d0];
+
+        if (RTE_MIN(d0, d1) > now)
+            break;
+        out[k++] = l->slot[l->head++ & (DPIO_HOLD_LANE - 1)].m;
+    }
+    if (k > 0)
+        dpio_hold_count(&h->released, k);
+    return k;
+}
+
+static void dpio_hold_free(struct dpio_hold *h)
+{
+    if (h == NULL)
+        return;
+    for (unsigned i = 0; i < RTE_DIM(h->lane); i++) {
+        struct dpio_hold_lane *l = &h->lane[i];
+
+        while (l->head != l->tail)
+            rte_pktmbuf_free(l->slot[l->head++ & (DPIO_HOLD_LANE - 1)].m);
+    }
+    rte_free(h);
+}
+
+/* Sets up the holding queues of every queue and sizes the pools for them. */
+static int dpio_impair_setup(struct dpio_port *p, const struct dpio_impair *im, char *err,
+                             size_t errlen)
+{
+    unsigned dirs = im->dirs ? im->dirs : DPIO_IMPAIR_RX | DPIO_IMPAIR_TX;
+
+    if (!dpio_impair_on(im))
+        return 0;
+    for (unsigned q = 0; q < p->n_queues; q++) {
+        struct dpio_queue *dq = p->queues[q];
+        int socket = (int)rte_lcore_to_socket_id(dq->lcore);
+
+        if (dirs & DPIO_IMPAIR_RX)
+            dq->hold_rx = dpio_hold_create(im, q, DPIO_IMPAIR_RX, socket);
+        if (dirs & DPIO_IMPAIR_TX)
+            dq->hold_tx = dpio_hold_create(im, q, DPIO_IMPAIR_TX, socket);
+        if (((dirs & DPIO_IMPAIR_RX) && dq->hold_rx == NULL) ||
+            ((dirs & DPIO_IMPAIR_TX) && dq->hold_tx == NULL)) {
+            dpio_errf(err, errlen, "out of DPDK memory for the impairment stage");
+            return -ENOMEM;
+        }
+    }
+    p->hold_mbufs = 2 * DPIO_HOLD_LANE * (unsigned)__builtin_popcount(dirs);
+    printf("dpio: port %s: IMPAIRMENT ON (test facility): %s%s%s frames held %u ms, "
+           "%u%% of them %u ms more (reordered), seed %" PRIu64 "\n",
+           p->name, dirs & DPIO_IMPAIR_RX ? "received" : "",
+           dirs == (DPIO_IMPAIR_RX | DPIO_IMPAIR_TX) ? " and " : "",
+           dirs & DPIO_IMPAIR_TX ? "sent" : "", im->delay_ms, im->reorder_pct,
+           im->reorder_pct ? im->reorder_gap_ms : 0, im->seed);
+    fflush(stdout);
+    return 0;
+}
+
 /* ---- port set-up ------------------------------------------------------ */
 
 /* The port name is the device name: the vdev or PCI spec up to its devargs. */
@@ -440,9 +649,11 @@ static int dpio_pools_create(struct dpio_port *p, int socket, uint16_t nb_rxd,
                              uint16_t nb_txd, char *err, size_t errlen)
 {
     /* What one queue can hold at once: a full rx ring, a full tx ring, the
-     * tx buffer, the rx stash, bursts in flight in the stack, and the
-     * mempool caches of the lcores that touch the pool. */
-    unsigned need = nb_rxd + nb_txd + DPIO_TX_BUF + DPIO_RX_STASH + DPIO_BURST_SLACK;
+     * tx buffer, the rx stash, bursts in flight in the stack, full holding
+     * queues of the impairment stage, and the mempool caches of the lcores
+     * that touch the pool. */
+    unsigned need =
+        nb_rxd + nb_txd + DPIO_TX_BUF + DPIO_RX_STASH + DPIO_BURST_SLACK + p->hold_mbufs;
     unsigned frame = p->mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + 2 * RTE_VLAN_HLEN;
     unsigned room =
         RTE_MAX((unsigned)RTE_MBUF_DEFAULT_BUF_SIZE, RTE_PKTMBUF_HEADROOM + frame);
@@ -680,6 +891,8 @@ static void dpio_port_free(struct dpio_port *p)
     for (unsigned q = 0; q < DPIO_MAX_QUEUES; q++) {
         if (p->queues[q] == NULL)
             continue;
+        dpio_hold_free(p->queues[q]->hold_rx);
+        dpio_hold_free(p->queues[q]->hold_tx);
         rte_mempool_free(p->queues[q]->pool);
         rte_free(p->queues[q]);
     }
@@ -699,7 +912,8 @@ struct dpio_port *dpio_port_open(const struct dpio_settings *s, char *err, size_
         dpio_errf(err, errlen, "no port configured");
         return NULL;
     }
-    if (dpio_check_cores(s, err, errlen) < 0)
+    if (dpio_check_cores(s, err, errlen) < 0 ||
+        dpio_impair_check(&s->impair, err, errlen) < 0)
         return NULL;
     p = calloc(1, sizeof(*p));
     if (p == NULL) {
@@ -748,6 +962,8 @@ struct dpio_port *dpio_port_open(const struct dpio_settings *s, char *err, size_
         dq->lcore = lcore;
         p->queues[q] = dq;
     }
+    if (dpio_impair_setup(p, &s->impair, err, errlen) < 0)
+        goto fail;
 
     memset(&conf, 0, sizeof(conf));
     conf.rxmode.mtu = p->mtu;
@@ -837,10 +1053,40 @@ unsigned dpio_port_queue_count(const struct dpio_port *port)
     return port->n_queues;
 }
 
+/* Appends " impair_rx_held=.. impair_rx_late=.. impair_rx_released=..
+ * impair_rx_overflow=.." (tx: the same with tx) summed over the queues, when
+ * that direction is impaired. Returns what snprintf returns. */
+static int dpio_hold_stats(const struct dpio_port *port, bool tx, char *buf, size_t len)
+{
+    uint64_t sum[4] = {0};
+    bool on = false;
+    const char *d = tx ? "tx" : "rx";
+
+    for (unsigned q = 0; q < port->n_queues; q++) {
+        const struct dpio_hold *h =
+            tx ? port->queues[q]->hold_tx : port->queues[q]->hold_rx;
+
+        if (h == NULL)
+            continue;
+        on = true;
+        sum[0] += __atomic_load_n(&h->held, __ATOMIC_RELAXED);
+        sum[1] += __atomic_load_n(&h->late, __ATOMIC_RELAXED);
+        sum[2] += __atomic_load_n(&h->released, __ATOMIC_RELAXED);
+        sum[3] += __atomic_load_n(&h->overflow, __ATOMIC_RELAXED);
+    }
+    if (!on)
+        return 0;
+    return snprintf(buf, len,
+                    " impair_%s_held=%" PRIu64 " impair_%s_late=%" PRIu64
+                    " impair_%s_released=%" PRIu64 " impair_%s_overflow=%" PRIu64,
+                    d, sum[0], d, sum[1], d, sum[2], d, sum[3]);
+}
+
 int dpio_port_stats(const struct dpio_port *port, char *buf, size_t len)
 {
     struct rte_eth_stats st;
     uint64_t dropped = 0;
+    size_t used;
     int ret, n;
 
     ret = rte_eth_stats_get(port->port_id, &st);
@@ -851,9 +1097,18 @@ int dpio_port_stats(const struct dpio_port *port, char *buf, size_t len)
     n = snprintf(buf, len,
                  "port %s: ipackets=%" PRIu64 " ibytes=%" PRIu64 " opackets=%" PRIu64
                  " obytes=%" PRIu64 " ierrors=%" PRIu64 " oerrors=%" PRIu64
-                 " imissed=%" PRIu64 " rx_nombuf=%" PRIu64 " tx_dropped=%" PRIu64 "\n",
+                 " imissed=%" PRIu64 " rx_nombuf=%" PRIu64 " tx_dropped=%" PRIu64,
                  port->name, st.ipackets, st.ibytes, st.opackets, st.obytes, st.ierrors,
                  st.oerrors, st.imissed, st.rx_nombuf, dropped);
+    for (int tx = 0; tx <= 1 && n >= 0; tx++) {
+        used = RTE_MIN((size_t)n, len);
+        ret = dpio_hold_stats(port, tx, buf + used, len - used);
+        n = ret < 0 ? ret : n + ret;
+    }
+    if (n >= 0) {
+        used = RTE_MIN((size_t)n, len);
+        n += snprintf(buf + used, len - used, "\n");
+    }
     if (n < 0)
         return -EINVAL;
     return (size_t)n < len ? 0 : -ENOSPC;
@@ -876,7 +1131,9 @@ unsigned dpio_queue_lcore(const struct dpio_queue *q)
     return q->lcore;
 }
 
-uint16_t dpio_rx_burst(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n)
+/* The stash first, then the port. */
+static inline uint16_t dpio_rx_port(struct dpio_queue *q, struct rte_mbuf **pkts,
+                                    uint16_t n)
 {
     uint16_t got = 0;
 
@@ -889,6 +1146,27 @@ uint16_t dpio_rx_burst(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n)
     }
     return (uint16_t)(got + rte_eth_rx_burst(q->port_id, q->qid, pkts + got,
                                              (uint16_t)(n - got)));
+}
+
+/* Rx impairment: one burst from the port into the holding queue, then what
+ * is due out of it. */
+static uint16_t dpio_rx_burst_held(struct dpio_queue *q, struct rte_mbuf **pkts,
+                                   uint16_t n)
+{
+    struct rte_mbuf *in[DPIO_RX_STASH];
+    uint64_t now = dpio_now_us();
+    uint16_t got = dpio_rx_port(q, in, DPIO_RX_STASH);
+
+    for (uint16_t i = 0; i < got; i++)
+        dpio_hold_push(q->hold_rx, in[i], now);
+    return dpio_hold_pop(q->hold_rx, now, pkts, n);
+}
+
+uint16_t dpio_rx_burst(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n)
+{
+    if (unlikely(q->hold_rx != NULL))
+        return dpio_rx_burst_held(q, pkts, n);
+    return dpio_rx_port(q, pkts, n);
 }
 
 static void dpio_count_drops(struct dpio_queue *q, unsigned n)
@@ -915,7 +1193,8 @@ static uint16_t dpio_tx_prepare(struct dpio_queue *q, uint16_t n)
     return n;
 }
 
-void dpio_tx_flush(struct dpio_queue *q)
+/* Sends the tx buffer. */
+static void dpio_tx_send(struct dpio_queue *q)
 {
     uint16_t n = q->tx_n, sent = 0;
 
@@ -939,8 +1218,37 @@ void dpio_tx_flush(struct dpio_queue *q)
     }
 }
 
+/* Tx impairment: moves the held frames that are due into the tx buffer,
+ * sending it whenever it fills. */
+static void dpio_tx_release(struct dpio_queue *q)
+{
+    uint64_t now = dpio_now_us();
+
+    for (;;) {
+        q->tx_n = (uint16_t)(q->tx_n + dpio_hold_pop(q->hold_tx, now, q->tx_buf + q->tx_n,
+                                                     (uint16_t)(DPIO_TX_BUF - q->tx_n)));
+        if (q->tx_n < DPIO_TX_BUF)
+            return;
+        dpio_tx_send(q);
+    }
+}
+
+void dpio_tx_flush(struct dpio_queue *q)
+{
+    if (unlikely(q->hold_tx != NULL))
+        dpio_tx_release(q);
+    dpio_tx_send(q);
+}
+
 void dpio_tx_enqueue(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n)
 {
+    if (unlikely(q->hold_tx != NULL)) {
+        uint64_t now = dpio_now_us();
+
+        for (uint16_t i = 0; i < n; i++)
+            dpio_hold_push(q->hold_tx, pkts[i], now);
+        return;
+    }
     while (n > 0) {
         uint16_t k = RTE_MIN(n, (uint16_t)(DPIO_TX_BUF - q->tx_n));
 
@@ -949,7 +1257,7 @@ void dpio_tx_enqueue(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n)
         pkts += k;
         n = (uint16_t)(n - k);
         if (q->tx_n == DPIO_TX_BUF)
-            dpio_tx_flush(q);
+            dpio_tx_send(q);
     }
 }
 
@@ -1003,6 +1311,17 @@ void dpio_queue_sleep(struct dpio_queue *q, uint64_t timeout_us)
     dpio_tx_flush(q);
     if (timeout_us > DPIO_SLEEP_CAP_US)
         timeout_us = DPIO_SLEEP_CAP_US;
+    if (unlikely(q->hold_rx != NULL || q->hold_tx != NULL)) {
+        /* Wake up for the next held frame (epoll rounds up to whole ms, so
+         * at worst ~1 ms late, never early). */
+        uint64_t due =
+            RTE_MIN(dpio_hold_next_due(q->hold_rx), dpio_hold_next_due(q->hold_tx));
+        uint64_t now = dpio_now_us();
+
+        if (due <= now)
+            return;
+        timeout_us = RTE_MIN(timeout_us, due - now);
+    }
     if (q->rx_intr && !q->rx_intr_reg)
         dpio_rx_intr_register(q);
 

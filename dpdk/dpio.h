@@ -3,7 +3,8 @@
  * The I/O engine: EAL start-up from the server's settings, one port with one
  * rx/tx queue pair per configured core, an mbuf pool on the port's NUMA node,
  * burst rx/tx with a per-queue tx buffer, offload discovery, rx-interrupt idle
- * sleep, and the clock.
+ * sleep, the clock, and an optional impairment stage (a test facility that
+ * delays and reorders frames; off by default).
  *
  * Data enters as mbuf bursts from dpio_rx_burst() and leaves through
  * dpio_tx_enqueue()/dpio_tx_flush(). Only this module calls ethdev or reads a
@@ -38,6 +39,29 @@
 #define DPIO_OFF_TX_TSO (1u << 5)
 #define DPIO_OFF_RX_INTR (1u << 6)
 
+/** Directions the impairment stage applies to, seen from the server. */
+#define DPIO_IMPAIR_RX (1u << 0) /**< frames the port receives */
+#define DPIO_IMPAIR_TX (1u << 1) /**< frames the stack sends */
+
+/** The impairment stage: a TEST FACILITY, off unless delay_ms or reorder_pct
+ *  is non-zero. Every frame of an impaired direction is held delay_ms; a
+ *  reorder_pct share of them (drawn from a xorshift generator per queue and
+ *  direction, seeded from seed, so the n-th frame's fate is the same on every
+ *  run) is held reorder_gap_ms longer, so later frames overtake it. Frames
+ *  are released in release-time order, to the stack by dpio_rx_burst() and
+ *  to the port by dpio_tx_flush(), at the earliest when due and at most ~1 ms
+ *  late (dpio_queue_sleep() wakes up for them). The holding queue per
+ *  direction is bounded (2048 frames on time plus 2048 late, per queue): a
+ *  frame that finds it full is dropped and counted as overflow, like a link
+ *  buffer's tail drop. Frames still held at dpio_port_close() are freed. */
+struct dpio_impair {
+    unsigned delay_ms;       /**< 0..1000 */
+    unsigned reorder_pct;    /**< 0..100 */
+    unsigned reorder_gap_ms; /**< extra hold of a reordered frame, 1..1000 */
+    uint64_t seed;
+    unsigned dirs; /**< DPIO_IMPAIR_RX | DPIO_IMPAIR_TX; 0 means both */
+};
+
 struct dpio_settings {
     const char *prog;      /**< argv[0] for the EAL */
     const char *port;      /**< PCI address ("0000:03:00.0") or vdev spec
@@ -49,7 +73,8 @@ struct dpio_settings {
     const unsigned *cores; /**< CPU ids; one queue pair per entry */
     unsigned n_cores;
     uint16_t mtu;
-    unsigned mbufs_per_queue; /**< 0: a default that covers rings and bursts */
+    unsigned mbufs_per_queue;  /**< 0: a default that covers rings and bursts */
+    struct dpio_impair impair; /**< all zero: no impairment (the default) */
 };
 
 struct dpio_port;
@@ -70,8 +95,7 @@ int dpio_eal_init(const struct dpio_settings *s, char *err, size_t errlen);
  *  stdout. On net_tap without a `mac=` devarg the port gets its own locally
  *  administered MAC (02:c0:72:..), and the kernel side of the TAP keeps a
  *  different one, so that the two ends are distinct hosts. */
-struct dpio_port *dpio_port_open(const struct dpio_settings *s, char *err,
-                                 size_t errlen);
+struct dpio_port *dpio_port_open(const struct dpio_settings *s, char *err, size_t errlen);
 /** Stops and closes the port and frees its pools: every mbuf taken from them
  *  must be back (stack threads stopped, their queues and sockets drained). */
 void dpio_port_close(struct dpio_port *port);
@@ -83,7 +107,11 @@ uint16_t dpio_port_mtu(const struct dpio_port *port);
 unsigned dpio_port_queue_count(const struct dpio_port *port);
 /** Writes one line of port statistics to @p buf: the ethdev counters
  *  (ipackets, ibytes, opackets, obytes, ierrors, oerrors, imissed, rx_nombuf)
- *  and dpio's tx_dropped, as `key=value`. -ENOSPC when @p len is too small. */
+ *  and dpio's tx_dropped, as `key=value`; with the impairment stage on, also
+ *  per impaired direction (rx, tx) the frames it held, of those the ones
+ *  held late (reordered), released, and dropped on overflow:
+ *  impair_rx_held= impair_rx_late= impair_rx_released= impair_rx_overflow=
+ *  and the same for tx. -ENOSPC when @p len is too small. */
 int dpio_port_stats(const struct dpio_port *port, char *buf, size_t len);
 
 struct dpio_queue *dpio_port_queue(struct dpio_port *port, unsigned qid);
@@ -92,13 +120,16 @@ struct rte_mempool *dpio_queue_pool(const struct dpio_queue *q);
 unsigned dpio_queue_lcore(const struct dpio_queue *q);
 
 /** Receives up to @p n frames; frames that dpio_queue_sleep() took off the
- *  port while checking for pending input come first. */
+ *  port while checking for pending input come first. With rx impairment,
+ *  what the port delivered goes into the holding queue and what is due
+ *  comes out. */
 uint16_t dpio_rx_burst(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n);
 /** Buffers @p n mbufs for transmission; sends when the buffer fills. Takes
  *  ownership of all of them: what the port does not accept is freed and
- *  counted. */
+ *  counted. With tx impairment they go into the holding queue instead. */
 void dpio_tx_enqueue(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n);
-/** Sends whatever is buffered (retrying a short while on a full ring). Frames
+/** Sends whatever is buffered (retrying a short while on a full ring), and
+ *  with tx impairment first the held frames that are due. Frames
  *  pass rte_eth_tx_prepare() first, so offload requests need only ol_flags
  *  and l2/l3/l4_len; the driver's own fix-ups (pseudo-header checksums on
  *  some NICs) are applied here. A frame the driver rejects is dropped. */
@@ -110,7 +141,8 @@ void dpio_tx_output(void *arg, struct rte_mbuf **pkts, uint16_t n);
  *  @p timeout_us passes: rx interrupt where the port has it, else a short
  *  sleep (at most 1 ms per call). Returns at once if packets are already
  *  waiting, and early on a signal. Flushes the tx buffer first. A single
- *  sleep is capped at 100 ms (UINT64_MAX is fine). The first call registers
+ *  sleep is capped at 100 ms (UINT64_MAX is fine), and ends by the time the
+ *  impairment stage's next held frame is due. The first call registers
  *  the queue's interrupt with the calling thread's own epoll instance: call
  *  it from the owning thread only. */
 void dpio_queue_sleep(struct dpio_queue *q, uint64_t timeout_us);

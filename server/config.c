@@ -20,6 +20,7 @@
  * valid, so nothing starts half-configured.
  */
 #include "config.h"
+#include "tcp_cc.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -147,6 +148,38 @@ static int parse_bool(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
     snprintf(why, whylen, "'%s' is not a boolean (use yes/no, true/false, on/off, 1/0)",
              v);
     return -1;
+}
+
+/* [tcp] congestion_control: a name tcpstack knows. */
+static int parse_cc(struct cfg_ctx *x, const struct cfg_key *k, const char *v, char *why,
+                    size_t whylen)
+{
+    (void)k;
+    int algo = tcp_cc_parse(v);
+    if (algo < 0) {
+        snprintf(why, whylen, "'%s' is not a congestion control (use newreno or cubic)", v);
+        return -1;
+    }
+    x->c->cc_algo = (uint8_t)algo;
+    return 0;
+}
+
+/* [dpdk] impair_direction: both, rx (what the server receives) or tx. */
+static int parse_impair_dir(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
+                            char *why, size_t whylen)
+{
+    (void)k;
+    if (strcmp(v, "both") == 0)
+        x->c->impair_dirs = CFG_IMPAIR_RX | CFG_IMPAIR_TX;
+    else if (strcmp(v, "rx") == 0)
+        x->c->impair_dirs = CFG_IMPAIR_RX;
+    else if (strcmp(v, "tx") == 0)
+        x->c->impair_dirs = CFG_IMPAIR_TX;
+    else {
+        snprintf(why, whylen, "'%s' is not a direction (use both, rx or tx)", v);
+        return -1;
+    }
+    return 0;
 }
 
 /* A string field: fits, optionally non-empty. */
@@ -416,6 +449,12 @@ static const struct cfg_key cfg_keys[] = {
     {"dpdk", "hugepages", parse_bool, FIELD(hugepages), 0, 0, false},
     {"dpdk", "memory_mb", parse_uint, FIELD(memory_mb), 16, 1048576, false},
     {"dpdk", "eal_args", parse_text, FIELD(eal_args), 0, 0, true},
+    {"dpdk", "impair_delay_ms", parse_uint, FIELD(impair_delay_ms), 0, 1000, false},
+    {"dpdk", "impair_reorder_pct", parse_uint, FIELD(impair_reorder_pct), 0, 100, false},
+    {"dpdk", "impair_reorder_gap_ms", parse_uint, FIELD(impair_reorder_gap_ms), 1, 1000,
+     false},
+    {"dpdk", "impair_seed", parse_uint, FIELD(impair_seed), 0, 4294967295ul, false},
+    {"dpdk", "impair_direction", parse_impair_dir, 0, 0, 0, 0, false},
     {"net", "address", parse_address, 0, 0, 0, 0, false},
     {"net", "gateway", parse_gateway, 0, 0, 0, 0, true},
     {"net", "mtu", parse_uint, FIELD(mtu), 68, 9000, false},
@@ -425,6 +464,21 @@ static const struct cfg_key cfg_keys[] = {
     {"tcp", "rcvbuf", parse_uint, FIELD(rcvbuf), 1024, 67108864, false},
     {"tcp", "sndbuf", parse_uint, FIELD(sndbuf), 1024, 67108864, false},
     {"tcp", "msl_ms", parse_uint, FIELD(msl_ms), 1, 120000, false},
+    {"tcp", "congestion_control", parse_cc, 0, 0, 0, 0, false},
+    {"tcp", "window_scaling", parse_bool, FIELD(window_scaling), 0, 0, false},
+    {"tcp", "timestamps", parse_bool, FIELD(timestamps), 0, 0, false},
+    {"tcp", "sack", parse_bool, FIELD(sack), 0, 0, false},
+    {"tcp", "syncookies", parse_bool, FIELD(syncookies), 0, 0, false},
+    {"tcp", "backlog", parse_uint, FIELD(backlog), 1, 65535, false},
+    {"tcp", "delayed_ack_ms", parse_uint, FIELD(delayed_ack_ms), 0, 500, false},
+    {"tcp", "rto_min_ms", parse_uint, FIELD(rto_min_ms), 1, 60000, false},
+    {"tcp", "rto_max_ms", parse_uint, FIELD(rto_max_ms), 100, 120000, false},
+    {"tcp", "syn_retries", parse_uint, FIELD(syn_retries), 1, 10, false},
+    {"tcp", "data_retries", parse_uint, FIELD(data_retries), 1, 30, false},
+    {"tcp", "keepalive_ms", parse_uint, FIELD(keepalive_ms), 0, 86400000, false},
+    {"tcp", "keepalive_interval_ms", parse_uint, FIELD(keepalive_interval_ms), 1000,
+     3600000, false},
+    {"tcp", "keepalive_probes", parse_uint, FIELD(keepalive_probes), 1, 100, false},
     {"http", "listen", parse_uint, FIELD(listen), 1, 65535, false},
     {"http", "root", parse_root, 0, 0, 0, 0, false},
     {"http", "index", parse_file_name, FIELD(index), 0, 0, false},
@@ -651,6 +705,9 @@ void cfg_defaults(struct cfg *c)
     memset(c, 0, sizeof *c);
     c->hugepages = true;
     c->memory_mb = 512;
+    c->impair_reorder_gap_ms = 5;
+    c->impair_seed = 1;
+    c->impair_dirs = CFG_IMPAIR_RX | CFG_IMPAIR_TX;
     c->netmask = prefix_mask(24);
     c->mtu = 1500;
     c->cores[0] = 0;
@@ -660,6 +717,20 @@ void cfg_defaults(struct cfg *c)
     c->rcvbuf = 16384;
     c->sndbuf = 262144;
     c->msl_ms = 30000;
+    c->cc_algo = TCP_CC_CUBIC;
+    c->window_scaling = true;
+    c->timestamps = true;
+    c->sack = true;
+    c->syncookies = true;
+    c->backlog = 4096;
+    c->delayed_ack_ms = 40;
+    c->rto_min_ms = 200;
+    c->rto_max_ms = 60000;
+    c->syn_retries = 5;
+    c->data_retries = 12;
+    c->keepalive_ms = 0;
+    c->keepalive_interval_ms = 75000;
+    c->keepalive_probes = 9;
     c->listen = 80;
     snprintf(c->root, sizeof c->root, "/var/www/html");
     snprintf(c->index, sizeof c->index, "index.html");

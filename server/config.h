@@ -15,12 +15,23 @@
 #define CFG_MAX_CORES 64
 #define CFG_PATH_MAX 4096
 
+/* [dpdk] impair_direction, seen from the server (same bits as dpio.h) */
+#define CFG_IMPAIR_RX 1u /* frames it receives */
+#define CFG_IMPAIR_TX 2u /* frames it sends */
+
 struct cfg {
     /* [dpdk] */
     char port[512];         /**< PCI address or vdev spec */
     bool hugepages;         /**< default yes */
     unsigned memory_mb;     /**< default 512 */
     char eal_args[1024];    /**< default "" */
+    /* impairment stage, a test facility (dpio.h, struct dpio_impair); off
+     * while impair_delay_ms and impair_reorder_pct are 0 */
+    uint32_t impair_delay_ms;       /**< 0..1000, default 0 */
+    uint32_t impair_reorder_pct;    /**< 0..100, default 0 */
+    uint32_t impair_reorder_gap_ms; /**< 1..1000, default 5 */
+    uint32_t impair_seed;           /**< default 1 */
+    uint8_t impair_dirs;            /**< CFG_IMPAIR_*, default both */
 
     /* [net] */
     uint32_t ip;            /**< host byte order, from address = A.B.C.D/N */
@@ -38,6 +49,20 @@ struct cfg {
     uint32_t rcvbuf;        /**< default 16384 */
     uint32_t sndbuf;        /**< default 262144 */
     uint32_t msl_ms;        /**< default 30000 */
+    uint8_t cc_algo;        /**< enum tcp_cc_algo, default cubic */
+    bool window_scaling;    /**< RFC 7323, default yes */
+    bool timestamps;        /**< RFC 7323, default yes */
+    bool sack;              /**< RFC 2018, default yes */
+    bool syncookies;        /**< RFC 4987 when the SYN backlog is full, default yes */
+    unsigned backlog;       /**< listen backlog per core, default 4096 */
+    uint32_t delayed_ack_ms;   /**< default 40; 0 acknowledges at once */
+    uint32_t rto_min_ms;       /**< default 200 */
+    uint32_t rto_max_ms;       /**< default 60000 */
+    uint32_t syn_retries;      /**< default 5 */
+    uint32_t data_retries;     /**< default 12 */
+    uint32_t keepalive_ms;     /**< idle before probing, default 0 (off) */
+    uint32_t keepalive_interval_ms; /**< default 75000 */
+    uint32_t keepalive_probes;      /**< default 9 */
 
     /* [http] */
     uint16_t listen;        /**< default 80 */

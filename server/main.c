@@ -109,6 +109,15 @@ int main(int argc, char **argv)
         .cores = g_cfg.cores,
         .n_cores = g_cfg.n_cores,
         .mtu = g_cfg.mtu,
+        .impair =
+            {
+                .delay_ms = g_cfg.impair_delay_ms,
+                .reorder_pct = g_cfg.impair_reorder_pct,
+                .reorder_gap_ms = g_cfg.impair_reorder_gap_ms,
+                .seed = g_cfg.impair_seed,
+                .dirs = (g_cfg.impair_dirs & CFG_IMPAIR_RX ? DPIO_IMPAIR_RX : 0u) |
+                        (g_cfg.impair_dirs & CFG_IMPAIR_TX ? DPIO_IMPAIR_TX : 0u),
+            },
     };
     if (dpio_eal_init(&ds, err, sizeof(err)) != 0) {
         fprintf(stderr, "corehttpd: %s\n", err);

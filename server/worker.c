@@ -207,7 +207,7 @@ static int worker_setup(struct wstate *ws)
     }
     w->listen_fd = ts_socket(ws->ctx);
     if (w->listen_fd < 0 || ts_bind(ws->ctx, w->listen_fd, 0, w->cfg->listen) != 0 ||
-        ts_listen(ws->ctx, w->listen_fd, 4096) != 0)
+        ts_listen(ws->ctx, w->listen_fd, (int)w->cfg->backlog) != 0)
         return errno;
     ws->ep = ts_epoll_create(ws->ctx);
     if (ws->ep < 0)

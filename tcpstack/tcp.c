@@ -57,6 +57,7 @@ int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s)
     ts_bring_init(&b->rx, b->rx.buf, b->rx.mask + 1);
     ts_bring_init(&b->sndcopy, b->sndcopy.buf, b->sndcopy.mask + 1);
     ts_sring_init(&b->refs, b->refs.slots, TS_REFS_PER_SOCK, sizeof(struct ts_sref));
+    tcp_sb_reset(&b->sb);
     s->bufs = b;
     return 0;
 }
@@ -169,7 +170,7 @@ void ts_flow_remove(struct ts_ctx *ctx, struct ts_sock *s)
         v2 = ROTL(v2, 32);                                                           \
     } while (0)
 
-static uint64_t siphash_2_4(const uint32_t key[4], uint64_t m0, uint64_t m1)
+uint64_t ts_siphash(const uint32_t key[4], uint64_t m0, uint64_t m1)
 {
     uint64_t k0 = (uint64_t)key[0] | (uint64_t)key[1] << 32;
     uint64_t k1 = (uint64_t)key[2] | (uint64_t)key[3] << 32;
@@ -195,7 +196,7 @@ uint32_t tcp_isn(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport, uint16_t lp
     uint64_t m0 = (uint64_t)raddr << 32 | ctx->p.ip;
     uint64_t m1 = (uint64_t)rport << 16 | lport;
     /* M: a clock ticking every 4 microseconds (RFC 6528 section 3) */
-    return (uint32_t)siphash_2_4(ctx->p.isn_key, m0, m1) + (uint32_t)(ctx->now / 4);
+    return (uint32_t)ts_siphash(ctx->p.isn_key, m0, m1) + (uint32_t)(ctx->now / 4);
 }
 
 /* ----------------------------------------------------------- state */
@@ -213,6 +214,13 @@ uint32_t tcp_rcv_window(const struct ts_sock *s)
     uint32_t w = ts_bring_free(&s->bufs->rx);
     uint32_t max = 65535u << s->rcv_wscale;
     return w > max ? max : w;
+}
+
+uint32_t tcp_mss_max(const struct ts_ctx *ctx)
+{
+    uint32_t room = rte_pktmbuf_data_room_size(ctx->p.pool) - RTE_PKTMBUF_HEADROOM -
+                    TS_HDR_ROOM;
+    return RTE_MIN((uint32_t)ctx->p.mtu - 40, room);
 }
 
 uint32_t tcp_seg_size(const struct ts_sock *s)
@@ -246,4 +254,73 @@ void tcp_enter_time_wait(struct ts_ctx *ctx, struct ts_sock *s)
     ts_timer_cancel(ctx, &s->t_keep);
     ts_timer_arm(ctx, &s->t_2msl, ctx->now + 2ull * ctx->p.msl_ms * 1000);
     ts_sflags_set(s, TS_SF_WRDONE | TS_SF_RDCLOSED);
+}
+
+/* ------------------------------------------------------- active open */
+
+#define EPHEMERAL_LO 32768u
+#define EPHEMERAL_HI 60999u
+
+/* A local port free for talking to raddr:rport (not listening, no flow). */
+static uint16_t ephemeral_port(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport)
+{
+    uint32_t span = EPHEMERAL_HI - EPHEMERAL_LO + 1;
+    for (uint32_t i = 0; i < span; i++) {
+        uint16_t p = (uint16_t)(EPHEMERAL_LO + (ctx->next_eport + i) % span);
+        if (ctx->listeners[p] < 0 && ts_flow_lookup(ctx, raddr, rport, p) == NULL) {
+            ctx->next_eport = (uint16_t)((ctx->next_eport + i + 1) % span);
+            return p;
+        }
+    }
+    return 0;
+}
+
+int tcp_connect(struct ts_ctx *ctx, struct ts_sock *s, uint32_t raddr, uint16_t rport)
+{
+    if (s->kind != TS_KIND_TCP)
+        return -ENOTSOCK;
+    if (s->state != TCPS_CLOSED)
+        return s->state == TCPS_LISTEN ? -EINVAL : -EISCONN;
+    if (raddr == 0 || rport == 0)
+        return -EINVAL;
+    uint16_t lport = s->lport;
+    if (lport == 0)
+        lport = ephemeral_port(ctx, raddr, rport);
+    else if (ts_flow_lookup(ctx, raddr, rport, lport))
+        return -EADDRINUSE;
+    if (lport == 0)
+        return -EADDRNOTAVAIL;
+    if (ts_sock_attach_bufs(ctx, s) != 0)
+        return -ENOBUFS;
+    s->raddr = raddr;
+    s->rport = rport;
+    s->lport = lport;
+    s->iss = tcp_isn(ctx, raddr, rport, lport);
+    s->snd_una = s->iss;
+    s->snd_nxt = s->iss + 1;
+    s->snd_max = s->iss + 1;
+    s->snd_end = s->iss + 1;
+    s->rto_us = 1000000; /* RFC 6298 2.1 */
+    s->mss = (uint16_t)tcp_mss_max(ctx);
+    /* offer every option we do; the SYN-ACK says which the peer takes */
+    if (ctx->p.opt_wscale) {
+        s->tflags |= TF_WS_OK;
+        s->rcv_wscale = ctx->rcv_wscale;
+    }
+    if (ctx->p.opt_timestamps)
+        s->tflags |= TF_TS_OK;
+    if (ctx->p.opt_sack)
+        s->tflags |= TF_SACK_OK;
+    tcp_cc_init(&s->cc, (enum tcp_cc_algo)ctx->p.cc_algo, tcp_seg_size(s),
+                10 * tcp_seg_size(s));
+    tcp_set_state(ctx, s, TCPS_SYN_SENT);
+    ts_flow_insert(ctx, s);
+    ctx->st.tcp_active++;
+    s->tflags |= TF_RTT_TIMING;
+    s->rtt_seq = s->iss;
+    s->rtt_start_us = ctx->now;
+    s->last_rx_us = ctx->now;
+    tcp_send_ctl(ctx, s, RTE_TCP_SYN_FLAG, s->iss);
+    ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+    return 0;
 }

@@ -136,40 +136,13 @@ static void challenge_ack(struct ts_ctx *ctx, struct ts_sock *s)
 
 /* ---------------------------------------------------------- passive open */
 
-static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
-                             const struct rte_ipv4_hdr *ip, const struct rte_tcp_hdr *th,
-                             const struct tcp_seg *seg)
+/* Agrees on options from the peer's SYN (RFC 7323 1.3, RFC 2018 2: each is
+ * used only when both sides offer it) and sizes the connection from it. */
+static void tcp_syn_options(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg)
 {
-    if (l->n_pending + ts_sring_count(l->acceptq) >= l->backlog) {
-        ctx->st.tcp_accept_overflow++;
-        return; /* the peer retransmits its SYN */
-    }
-    struct ts_sock *s = ts_sock_alloc(ctx, TS_KIND_TCP);
-    if (s == NULL) {
-        ctx->st.tcp_accept_overflow++;
-        return;
-    }
-    if (ts_sock_attach_bufs(ctx, s) != 0) {
-        ctx->st.tcp_accept_overflow++;
-        s->tflags |= TF_APP_CLOSED;
-        ts_sock_maybe_free(ctx, s);
-        return;
-    }
-    s->raddr = rte_be_to_cpu_32(ip->src_addr);
-    s->rport = rte_be_to_cpu_16(th->src_port);
-    s->lport = l->lport;
-    s->listener = ts_fd(ctx, l);
-    s->irs = seg->seq;
-    s->rcv_nxt = seg->seq + 1;
-    s->iss = tcp_isn(ctx, s->raddr, s->rport, s->lport);
-    s->snd_una = s->iss;
-    s->snd_nxt = s->iss + 1;
-    s->snd_max = s->iss + 1;
-    s->snd_end = s->iss + 1;
-    s->snd_wnd = seg->wnd; /* a SYN's window is never scaled */
-    s->snd_wl1 = seg->seq;
-    s->snd_wl2 = s->iss;
-    /* options: each is used only when both sides offer it */
+    s->tflags &= ~(TF_WS_OK | TF_TS_OK | TF_SACK_OK);
+    s->snd_wscale = 0;
+    s->rcv_wscale = 0;
     if (ctx->p.opt_wscale && seg->wscale >= 0) {
         s->tflags |= TF_WS_OK;
         s->snd_wscale = (uint8_t)seg->wscale;
@@ -182,19 +155,71 @@ static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
     }
     if (ctx->p.opt_sack && seg->sack_ok)
         s->tflags |= TF_SACK_OK;
-    s->last_rx_us = ctx->now;
-    uint32_t room = rte_pktmbuf_data_room_size(ctx->p.pool) - RTE_PKTMBUF_HEADROOM -
-                    TS_HDR_ROOM;
     uint32_t mss = seg->mss ? seg->mss : TCP_DEFAULT_MSS;
-    mss = RTE_MIN(mss, (uint32_t)ctx->p.mtu - 40);
-    s->mss = (uint16_t)RTE_MIN(mss, room);
-    s->cwnd = TCP_INIT_CWND_SEGS * s->mss;
-    s->ssthresh = UINT32_MAX / 2;
+    s->mss = (uint16_t)RTE_MIN(mss, tcp_mss_max(ctx));
+    tcp_cc_init(&s->cc, (enum tcp_cc_algo)ctx->p.cc_algo, tcp_seg_size(s),
+                TCP_INIT_CWND_SEGS * tcp_seg_size(s));
+}
+
+/* A connection from a SYN: identity, sequence spaces, options, flow. */
+static struct ts_sock *tcp_passive_new(struct ts_ctx *ctx, struct ts_sock *l, uint32_t raddr,
+                                       uint16_t rport, const struct tcp_seg *syn,
+                                       uint32_t iss)
+{
+    struct ts_sock *s = ts_sock_alloc(ctx, TS_KIND_TCP);
+    if (s == NULL)
+        return NULL;
+    if (ts_sock_attach_bufs(ctx, s) != 0) {
+        s->tflags |= TF_APP_CLOSED;
+        ts_sock_maybe_free(ctx, s);
+        return NULL;
+    }
+    s->raddr = raddr;
+    s->rport = rport;
+    s->lport = l->lport;
+    s->listener = ts_fd(ctx, l);
+    s->irs = syn->seq;
+    s->rcv_nxt = syn->seq + 1;
+    s->iss = iss;
+    s->snd_una = iss;
+    s->snd_nxt = iss + 1;
+    s->snd_max = iss + 1;
+    s->snd_end = iss + 1;
+    s->snd_wnd = syn->wnd; /* a SYN's window is never scaled */
+    s->snd_wl1 = syn->seq;
+    s->snd_wl2 = iss;
+    s->last_rx_us = ctx->now;
     s->rto_us = TCP_INIT_RTO_US;
-    tcp_set_state(ctx, s, TCPS_SYN_RCVD);
+    tcp_syn_options(ctx, s, syn);
     ts_flow_insert(ctx, s);
-    l->n_pending++;
     ctx->st.tcp_passive++;
+    return s;
+}
+
+static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
+                             const struct rte_ipv4_hdr *ip, const struct rte_tcp_hdr *th,
+                             const struct tcp_seg *seg)
+{
+    uint32_t raddr = rte_be_to_cpu_32(ip->src_addr);
+    uint16_t rport = rte_be_to_cpu_16(th->src_port);
+    if (l->n_pending + ts_sring_count(l->acceptq) >= l->backlog) {
+        /* RFC 4987 3.6: a full backlog answers with a cookie, not state */
+        if (ctx->p.syncookies) {
+            tcp_cookie_synack(ctx, l, raddr, rport, seg->seq, seg->mss, seg->wscale,
+                              seg->sack_ok, seg->has_ts, seg->tsval);
+            return;
+        }
+        ctx->st.tcp_accept_overflow++;
+        return; /* the peer retransmits its SYN */
+    }
+    struct ts_sock *s =
+        tcp_passive_new(ctx, l, raddr, rport, seg, tcp_isn(ctx, raddr, rport, l->lport));
+    if (s == NULL) {
+        ctx->st.tcp_accept_overflow++;
+        return;
+    }
+    tcp_set_state(ctx, s, TCPS_SYN_RCVD);
+    l->n_pending++;
     s->tflags |= TF_RTT_TIMING;
     s->rtt_seq = s->iss;
     s->rtt_start_us = ctx->now;
@@ -202,11 +227,14 @@ static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
     ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
 }
 
-/* The handshake's last ACK: hand the connection to the listener's queue. */
+/* The handshake is complete: a passive connection goes to its listener's
+ * accept queue, an active one tells its owner it may write. */
 static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg)
 {
     s->snd_una = seg->ack;
-    s->snd_wnd = (uint32_t)seg->wnd << s->snd_wscale;
+    /* the window of a SYN-ACK is not scaled (RFC 7323 2.2) */
+    uint32_t shift = (seg->flags & RTE_TCP_SYN_FLAG) ? 0 : s->snd_wscale;
+    s->snd_wnd = (uint32_t)seg->wnd << shift;
     s->max_snd_wnd = s->snd_wnd;
     s->snd_wl1 = seg->seq;
     s->snd_wl2 = seg->ack;
@@ -216,7 +244,7 @@ static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s, const struct 
         s->tflags &= ~TF_RTT_TIMING;
         rtt_sample(ctx, s, (uint32_t)(ctx->now - s->rtt_start_us));
     } else {
-        /* RFC 6298 5.7: after a lost SYN-ACK start data with 3 s */
+        /* RFC 6298 5.7: after a lost SYN or SYN-ACK start data with 3 s */
         s->rto_us = RTE_MAX(s->rto_us, 3 * TCP_INIT_RTO_US);
     }
     tcp_set_state(ctx, s, TCPS_ESTABLISHED);
@@ -224,6 +252,10 @@ static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s, const struct 
     if (ctx->p.keepalive_ms)
         ts_timer_arm(ctx, &s->t_keep, ctx->now + (uint64_t)ctx->p.keepalive_ms * 1000);
     ts_sflags_set(s, TS_SF_CONNECTED);
+    if (s->listener < 0) {
+        ts_sock_event(ctx, s, TS_EPOLLOUT);
+        return;
+    }
     struct ts_sock *l = &ctx->socks[s->listener];
     int32_t *slot = ts_sring_slot(l->acceptq);
     TS_ASSERT(slot != NULL); /* the backlog check at SYN time keeps room */
@@ -232,6 +264,36 @@ static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s, const struct 
     l->n_pending--;
     s->tflags |= TF_ACCEPT_QUEUED;
     ts_sock_event(ctx, l, TS_EPOLLIN);
+}
+
+/* An ACK for no flow that may return a SYN cookie (RFC 4987 3.6). */
+static struct ts_sock *tcp_cookie_accept(struct ts_ctx *ctx, struct ts_sock *l,
+                                         uint32_t raddr, uint16_t rport,
+                                         const struct tcp_seg *seg)
+{
+    struct tcp_seg syn = {.seq = seg->seq - 1, .wscale = -1};
+    bool ts;
+    if (!tcp_cookie_check(ctx, raddr, rport, l->lport, syn.seq, seg->ack - 1, &syn.mss,
+                          &syn.wscale, &syn.sack_ok, &ts)) {
+        ctx->st.tcp_syncookies_bad++;
+        return NULL;
+    }
+    if (ts_sring_slot(l->acceptq) == NULL) {
+        ctx->st.tcp_accept_overflow++;
+        return NULL; /* still full: the peer's data will be retransmitted */
+    }
+    syn.has_ts = ts && seg->has_ts;
+    syn.tsval = seg->tsval;
+    syn.wnd = seg->wnd;
+    struct ts_sock *s = tcp_passive_new(ctx, l, raddr, rport, &syn, seg->ack - 1);
+    if (s == NULL) {
+        ctx->st.tcp_accept_overflow++;
+        return NULL;
+    }
+    ctx->st.tcp_syncookies_ok++;
+    tcp_set_state(ctx, s, TCPS_SYN_RCVD);
+    l->n_pending++;
+    return s;
 }
 
 /* ------------------------------------------------- synchronized states */
@@ -262,6 +324,9 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tc
         ack_now(ctx, s); /* acks something not yet sent */
         return false;
     }
+    bool sack = (s->tflags & TF_SACK_OK) && s->bufs != NULL;
+    uint32_t flight = s->snd_max - s->snd_una;
+    uint32_t segsz = tcp_seg_size(s);
     if (SEQ_GT(seg->ack, s->snd_una)) {
         uint32_t acked = seg->ack - s->snd_una;
         bool fin_acked = (s->tflags & TF_FIN_SENT) && seg->ack == s->snd_end + 1;
@@ -269,6 +334,8 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tc
         s->snd_una = seg->ack;
         if (SEQ_LT(s->snd_nxt, s->snd_una))
             s->snd_nxt = s->snd_una;
+        if (sack)
+            tcp_sb_update(&s->bufs->sb, s->snd_una, s->snd_max, seg->sack, seg->nsack);
         if ((s->tflags & TF_RTT_TIMING) && SEQ_GT(seg->ack, s->rtt_seq)) {
             s->tflags &= ~TF_RTT_TIMING;
             rtt_sample(ctx, s, (uint32_t)(ctx->now - s->rtt_start_us));
@@ -279,16 +346,25 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tc
             if (ms < 60000)
                 rtt_sample(ctx, s, ms * 1000 + 500);
         }
-        /* RFC 5681 3.1 and 3.2 (RFC 6582 partial ACKs come with SACK work) */
         if (s->tflags & TF_IN_RECOVERY) {
             if (SEQ_GEQ(seg->ack, s->recover)) {
+                /* a full ACK ends recovery (RFC 6582 3.2 step 3, RFC 6675 5) */
                 s->tflags &= ~TF_IN_RECOVERY;
-                s->cwnd = s->ssthresh;
+                tcp_cc_on_recovery_exit(&s->cc, s->snd_max - s->snd_una);
+            } else if (!sack) {
+                /* RFC 6582 3.2 step 5: a partial ACK retransmits the next
+                 * hole and deflates the window by what it acknowledged */
+                ctx->st.tcp_retransmits++;
+                tcp_rexmit_una(ctx, s);
+                s->cc.cwnd = s->cc.cwnd > acked ? s->cc.cwnd - acked : 0;
+                if (acked >= segsz)
+                    s->cc.cwnd += segsz;
+                if (s->cc.cwnd < segsz)
+                    s->cc.cwnd = segsz;
             }
-        } else if (s->cwnd < s->ssthresh) {
-            s->cwnd += RTE_MIN(acked, (uint32_t)s->mss);
+            /* with SACK, tcp_output's recovery loop fills the holes */
         } else {
-            s->cwnd += RTE_MAX(1u, (uint32_t)s->mss * s->mss / s->cwnd);
+            tcp_cc_on_ack(&s->cc, acked, flight, s->srtt_us, ctx->now);
         }
         s->dupacks = 0;
         s->rexmt_shift = 0;
@@ -320,23 +396,37 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tc
                 break;
             }
         }
-    } else if (seg->ack == s->snd_una && seg->len == 0 &&
-               !(seg->flags & RTE_TCP_FIN_FLAG) &&
-               ((uint32_t)seg->wnd << s->snd_wscale) == s->snd_wnd &&
-               s->snd_max != s->snd_una) {
-        /* duplicate ACK (RFC 5681 section 2) */
-        if (++s->dupacks == 3 && !(s->tflags & TF_IN_RECOVERY)) {
-            uint32_t flight = s->snd_max - s->snd_una;
-            s->ssthresh = RTE_MAX(flight / 2, 2u * s->mss);
+    } else if (seg->ack == s->snd_una && s->snd_max != s->snd_una) {
+        /* a duplicate ACK: with SACK one that SACKs new data (RFC 6675 2),
+         * without it RFC 5681 section 2's definition */
+        bool dup;
+        if (sack)
+            dup = tcp_sb_update(&s->bufs->sb, s->snd_una, s->snd_max, seg->sack,
+                                seg->nsack) > 0;
+        else
+            dup = seg->len == 0 && !(seg->flags & RTE_TCP_FIN_FLAG) &&
+                  ((uint32_t)seg->wnd << s->snd_wscale) == s->snd_wnd;
+        if (dup && (s->tflags & TF_IN_RECOVERY)) {
+            if (!sack)
+                s->cc.cwnd += segsz; /* RFC 6582 3.2 step 4 */
+            ts_sock_want_output(ctx, s);
+        } else if (dup && (++s->dupacks >= TCP_DUPTHRESH ||
+                           (sack && tcp_sb_is_lost(&s->bufs->sb, s->snd_una, segsz)))) {
+            /* loss: enter recovery (RFC 6675 5 step 4, RFC 6582 3.2 step 2) */
             s->recover = s->snd_max;
             s->tflags |= TF_IN_RECOVERY;
             s->tflags &= ~TF_RTT_TIMING;
-            ctx->st.tcp_retransmits++;
-            tcp_rexmit_una(ctx, s);
-            s->cwnd = s->ssthresh + 3u * s->mss;
-        } else if (s->dupacks > 3) {
-            s->cwnd += s->mss;
-            ts_sock_want_output(ctx, s);
+            ctx->st.tcp_fast_retransmits++;
+            tcp_cc_on_loss(&s->cc, flight, ctx->now);
+            if (sack) {
+                s->bufs->sb.high_rxt = s->snd_una;
+                s->bufs->sb.rescue_valid = false;
+                ts_sock_want_output(ctx, s);
+            } else {
+                ctx->st.tcp_retransmits++;
+                tcp_rexmit_una(ctx, s);
+                s->cc.cwnd = s->cc.ssthresh + TCP_DUPTHRESH * segsz;
+            }
         }
     }
     /* send window update (RFC 9293 3.10.7.4, SND.WL1/WL2 rule) */
@@ -577,10 +667,15 @@ static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
         return;
     }
     if (seg->flags & RTE_TCP_SYN_FLAG) {
-        if (seg->seq == s->irs) /* the peer missed our SYN-ACK */
-            tcp_send_ctl(ctx, s, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, s->iss);
-        else
+        if (seg->seq != s->irs) {
+            challenge_ack(ctx, s);
+        } else if ((seg->flags & RTE_TCP_ACK_FLAG) && seg->ack == s->iss + 1) {
+            /* simultaneous open: the peer's SYN-ACK completes it */
+            tcp_established(ctx, s, seg);
             ack_now(ctx, s);
+        } else { /* the peer missed our SYN-ACK */
+            tcp_send_ctl(ctx, s, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, s->iss);
+        }
         return;
     }
     if (!(seg->flags & RTE_TCP_ACK_FLAG))
@@ -599,6 +694,50 @@ static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
     }
     tcp_established(ctx, s, seg);
     uint32_t fin_seq = seg->seq + seg->len;
+    tcp_data_input(ctx, s, seg);
+    if (seg->flags & RTE_TCP_FIN_FLAG)
+        tcp_fin_input(ctx, s, fin_seq);
+}
+
+/* SYN-SENT (RFC 9293 3.10.7.3): the peer's SYN-ACK completes an active
+ * open; a bare SYN means both sides opened at once (simultaneous open,
+ * RFC 9293 3.5 figure 8): answer SYN-ACK and wait in SYN-RECEIVED. */
+static void tcp_syn_sent_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *seg)
+{
+    bool ack = seg->flags & RTE_TCP_ACK_FLAG;
+    if (ack && (SEQ_LEQ(seg->ack, s->iss) || SEQ_GT(seg->ack, s->snd_max))) {
+        if (!(seg->flags & RTE_TCP_RST_FLAG)) {
+            struct ts_sock tmp = *s;
+            tmp.tflags &= ~(TF_TS_OK | TF_SACK_OK);
+            ctx->st.tcp_rst_tx++;
+            tcp_send_ctl(ctx, &tmp, RTE_TCP_RST_FLAG, seg->ack);
+        }
+        return;
+    }
+    if (seg->flags & RTE_TCP_RST_FLAG) {
+        if (ack) /* the peer refused */
+            tcp_drop(ctx, s, ECONNREFUSED);
+        return;
+    }
+    if (!(seg->flags & RTE_TCP_SYN_FLAG))
+        return;
+    s->irs = seg->seq;
+    s->rcv_nxt = seg->seq + 1;
+    tcp_syn_options(ctx, s, seg);
+    s->last_rx_us = ctx->now;
+    if (!ack) {
+        tcp_set_state(ctx, s, TCPS_SYN_RCVD);
+        s->snd_wnd = seg->wnd;
+        s->snd_wl1 = seg->seq;
+        s->tflags &= ~TF_RTT_TIMING; /* the SYN is sent twice now: no sample */
+        tcp_send_ctl(ctx, s, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, s->iss);
+        ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+        return;
+    }
+    tcp_established(ctx, s, seg);
+    ack_now(ctx, s);
+    uint32_t fin_seq = seg->seq + 1 + seg->len;
+    seg->seq++; /* past the SYN */
     tcp_data_input(ctx, s, seg);
     if (seg->flags & RTE_TCP_FIN_FLAG)
         tcp_fin_input(ctx, s, fin_seq);
@@ -666,11 +805,18 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
     }
     if (s == NULL) {
         int32_t lfd = ctx->listeners[lport];
-        if (lfd >= 0 && (seg.flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG |
-                                      RTE_TCP_RST_FLAG | RTE_TCP_FIN_FLAG)) ==
-                            RTE_TCP_SYN_FLAG) {
+        uint8_t ctl = seg.flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG);
+        if (lfd >= 0 && ctl == RTE_TCP_SYN_FLAG && !(seg.flags & RTE_TCP_FIN_FLAG)) {
             tcp_listen_input(ctx, &ctx->socks[lfd], ip, th, &seg);
             goto drop;
+        }
+        if (lfd >= 0 && ctl == RTE_TCP_ACK_FLAG && ctx->p.syncookies) {
+            s = tcp_cookie_accept(ctx, &ctx->socks[lfd], raddr, rport, &seg);
+            if (s) {
+                tcp_syn_rcvd_input(ctx, s, &seg);
+                ts_sock_maybe_free(ctx, s);
+                goto drop;
+            }
         }
         ctx->st.rx_no_flow++;
         if (!(seg.flags & RTE_TCP_RST_FLAG))
@@ -679,6 +825,8 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
     }
     if (s->state == TCPS_SYN_RCVD)
         tcp_syn_rcvd_input(ctx, s, &seg);
+    else if (s->state == TCPS_SYN_SENT)
+        tcp_syn_sent_input(ctx, s, &seg);
     else
         tcp_process(ctx, s, &seg);
     ts_sock_maybe_free(ctx, s);

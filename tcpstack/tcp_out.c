@@ -193,6 +193,8 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
     bool syn = flags & RTE_TCP_SYN_FLAG;
     uint32_t shift = syn ? 0 : s->rcv_wscale;
     uint32_t space = tcp_rcv_window(s);
+    if (s->bufs == NULL && syn) /* a SYN cookie's SYN-ACK: no buffers yet */
+        space = RTE_MIN(ctx->p.rcvbuf, 65535u);
     bool keep_edge = !syn && SEQ_LT(s->rcv_nxt + space, s->rcv_adv);
     if (keep_edge)
         space = s->rcv_adv - s->rcv_nxt;
@@ -256,6 +258,45 @@ void tcp_send_rst_reply(struct ts_ctx *ctx, const struct rte_ipv4_hdr *ip,
     tcp_emit(ctx, &tmp, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0, 0);
 }
 
+/* RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks:
+ * lost holes first, then new data, then other holes, then a rescue. */
+static void tcp_output_sack_recovery(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    struct tcp_scoreboard *sb = &s->bufs->sb;
+    uint32_t segsz = tcp_seg_size(s);
+    bool sent = false;
+    for (unsigned guard = 0; guard < TS_BURST; guard++) {
+        uint32_t pipe = tcp_sb_pipe(sb, s->snd_una, s->snd_max, segsz);
+        if (s->cc.cwnd < pipe + segsz)
+            break;
+        uint32_t seq, len;
+        if (!tcp_sb_next_seg(sb, s->snd_una, s->snd_max, s->snd_end, segsz, &seq, &len))
+            break;
+        bool rexmit = SEQ_LT(seq, s->snd_max);
+        if (!rexmit && SEQ_GT(seq + len, s->snd_una + s->snd_wnd))
+            break; /* new data must fit the peer's window */
+        uint8_t flags = RTE_TCP_ACK_FLAG;
+        /* the FIN occupies the sequence number after the data */
+        if ((s->tflags & TF_FIN_SENT) && SEQ_GEQ(seq + len, s->snd_end + 1)) {
+            len = SEQ_GT(s->snd_end, seq) ? s->snd_end - seq : 0;
+            flags |= RTE_TCP_FIN_FLAG;
+        }
+        tcp_emit(ctx, s, flags, seq, len);
+        sent = true;
+        if (rexmit) {
+            tcp_sb_sent(sb, seq, len + !!(flags & RTE_TCP_FIN_FLAG));
+            ctx->st.tcp_retransmits++;
+        } else {
+            s->snd_max = seq + len;
+            s->snd_nxt = s->snd_max;
+        }
+    }
+    if (!sent && (s->tflags & TF_ACKNOW))
+        tcp_send_ctl(ctx, s, RTE_TCP_ACK_FLAG, s->snd_max);
+    if (!ts_timer_armed(&s->t_rexmt))
+        ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+}
+
 static bool can_send_data(const struct ts_sock *s)
 {
     switch (s->state) {
@@ -280,6 +321,10 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
         return;
     }
     tcp_snd_collect(ctx, s);
+    if ((s->tflags & TF_IN_RECOVERY) && (s->tflags & TF_SACK_OK) && s->bufs) {
+        tcp_output_sack_recovery(ctx, s);
+        return;
+    }
     bool sent = false;
     bool force1 = s->tflags & TF_FORCE1;
     s->tflags &= ~TF_FORCE1;
@@ -287,7 +332,7 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
         uint32_t avail = SEQ_LT(s->snd_nxt, s->snd_end) ? s->snd_end - s->snd_nxt : 0;
         if (avail == 0)
             break;
-        uint32_t win = RTE_MIN(s->snd_wnd, s->cwnd);
+        uint32_t win = RTE_MIN(s->snd_wnd, s->cc.cwnd);
         uint32_t flight = s->snd_nxt - s->snd_una;
         uint32_t usable = win > flight ? win - flight : 0;
         if (usable == 0 && force1 && flight == 0)

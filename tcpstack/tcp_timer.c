@@ -89,7 +89,8 @@ uint64_t ts_next_deadline(const struct ts_ctx *ctx)
 static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
 {
     ctx->st.tcp_timeouts++;
-    uint32_t limit = s->state == TCPS_SYN_RCVD ? ctx->p.syn_retries : ctx->p.data_retries;
+    bool opening = s->state == TCPS_SYN_RCVD || s->state == TCPS_SYN_SENT;
+    uint32_t limit = opening ? ctx->p.syn_retries : ctx->p.data_retries;
     if (++s->rexmt_shift > limit) {
         tcp_drop(ctx, s, ETIMEDOUT);
         ts_sock_maybe_free(ctx, s);
@@ -102,18 +103,23 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
     s->rto_us = (uint32_t)rto;
     /* Karn: no RTT sample from a retransmitted segment */
     s->tflags &= ~TF_RTT_TIMING;
-    if (s->state == TCPS_SYN_RCVD) {
+    if (opening) {
         ctx->st.tcp_retransmits++;
-        tcp_send_ctl(ctx, s, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, s->iss);
+        uint8_t flags = RTE_TCP_SYN_FLAG;
+        if (s->state == TCPS_SYN_RCVD)
+            flags |= RTE_TCP_ACK_FLAG;
+        tcp_send_ctl(ctx, s, flags, s->iss);
         ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
         return;
     }
-    /* RFC 5681 (4): ssthresh = max(FlightSize / 2, 2*SMSS), cwnd = 1 SMSS */
-    uint32_t flight = s->snd_max - s->snd_una;
-    s->ssthresh = RTE_MAX(flight / 2, 2u * s->mss);
-    s->cwnd = s->mss;
+    /* RFC 5681 (4): the loss window; the algorithm sets ssthresh */
+    tcp_cc_on_rto(&s->cc, s->snd_max - s->snd_una, ctx->now);
     s->dupacks = 0;
     s->tflags &= ~TF_IN_RECOVERY;
+    /* go back N: SACK information is not relied on after a timeout
+     * (RFC 2018 8: the receiver may have reneged) */
+    if (s->bufs)
+        tcp_sb_reset(&s->bufs->sb);
     /* go back to the oldest unacknowledged byte (or FIN) */
     s->snd_nxt = s->snd_una;
     if (s->snd_wnd == 0)

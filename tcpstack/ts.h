@@ -58,6 +58,7 @@ struct ts_params {
     uint32_t keepalive_intvl_ms;
     uint32_t keepalive_probes;
     uint8_t cc_algo;     /**< enum tcp_cc_algo */
+    bool syncookies;     /**< RFC 4987 SYN cookies when a listener's backlog is full */
 
     struct rte_mempool *pool; /**< mbufs for frames we build */
     ts_output_fn output;
@@ -99,6 +100,8 @@ struct ts_stats {
     uint64_t tcp_active, tcp_passive, tcp_accept_overflow, tcp_retransmits;
     uint64_t tcp_rst_tx, tcp_timeouts, tcp_established;
     uint64_t rx_paws_drops, tcp_challenge_acks, tcp_keepalive_drops;
+    uint64_t tcp_fast_retransmits, tcp_syncookies_sent, tcp_syncookies_ok,
+        tcp_syncookies_bad;
     uint64_t tx_nombuf;
     uint32_t socks_in_use; /* sockets of any state, TIME_WAIT included */
     uint32_t bufs_in_use;  /* connections holding buffers */

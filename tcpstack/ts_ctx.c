@@ -32,7 +32,8 @@ void ts_params_default(struct ts_params *p)
     p->keepalive_ms = 0;
     p->keepalive_intvl_ms = 75000;
     p->keepalive_probes = 9;
-    p->cc_algo = 0;
+    p->cc_algo = 1; /* TCP_CC_CUBIC */
+    p->syncookies = true;
 }
 
 static uint32_t pow2_at_least(uint32_t v)

@@ -21,6 +21,8 @@
 #include <rte_mbuf.h>
 #include <rte_tcp.h>
 
+#include "tcp_cc.h"
+#include "tcp_sack.h"
 #include "ts.h"
 #include "ts_ring.h"
 #include "ts_socket.h"
@@ -97,6 +99,7 @@ struct ts_bufs {
     struct ts_bring rx;      /* stack -> worker: received bytes */
     struct ts_bring sndcopy; /* worker -> stack: copied send bytes */
     struct ts_sring refs;    /* worker -> stack: struct ts_sref */
+    struct tcp_scoreboard sb; /* what the peer SACKed of our data */
     int32_t next_free;
 };
 
@@ -158,10 +161,9 @@ struct ts_sock {
     uint32_t rcv_nxt;
     _Atomic uint32_t rcv_adv; /* right edge last advertised */
 
-    /* --- congestion control (RFC 5681) and retransmission (RFC 6298) --- */
-    uint32_t cwnd;
-    uint32_t ssthresh;
-    uint32_t recover;
+    /* --- congestion control and retransmission (RFC 6298) --- */
+    struct tcp_cc cc;
+    uint32_t recover; /* RFC 6582 / RFC 6675 RecoveryPoint */
     uint8_t dupacks;
     uint8_t rexmt_shift; /* consecutive timeouts */
     uint32_t srtt_us;    /* 0: no sample yet */
@@ -238,6 +240,7 @@ enum ts_cmd_op {
     TS_CMD_EPOLL,
     TS_CMD_BIND,
     TS_CMD_LISTEN,
+    TS_CMD_CONNECT,
     TS_CMD_SHUTDOWN,
     TS_CMD_CLOSE,
 };
@@ -310,6 +313,7 @@ struct ts_ctx {
     _Atomic uint64_t now_pub; /* the stack's clock, for the worker's timeouts */
 
     uint8_t rcv_wscale; /* the shift we offer (RFC 7323 2.3) */
+    uint16_t next_eport; /* ephemeral port search position */
     uint64_t chal_epoch_us; /* challenge ACK rate limit (RFC 5961 7) */
     uint32_t chal_count;
 
@@ -349,6 +353,20 @@ void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t);
 void tcp_output(struct ts_ctx *ctx, struct ts_sock *s);
 /** Retransmits one segment from snd_una (fast retransmit). */
 void tcp_rexmit_una(struct ts_ctx *ctx, struct ts_sock *s);
+/** Bytes a maximum-size segment may carry here: MTU and mbuf room. */
+uint32_t tcp_mss_max(const struct ts_ctx *ctx);
+/** Starts an active open of @p s (TS_CMD_CONNECT): 0 or -errno. */
+int tcp_connect(struct ts_ctx *ctx, struct ts_sock *s, uint32_t raddr, uint16_t rport);
+/** SYN-ACK for a full backlog carrying a cookie instead of state. */
+void tcp_cookie_synack(struct ts_ctx *ctx, struct ts_sock *l, uint32_t raddr,
+                       uint16_t rport, uint32_t irs, uint16_t mss, int8_t wscale,
+                       bool sack_ok, bool has_ts, uint32_t tsval);
+/** Checks the cookie an ACK returns (ack - 1); on success fills the
+ *  connection's MSS and options agreed in the SYN. */
+bool tcp_cookie_check(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport, uint16_t lport,
+                      uint32_t irs, uint32_t cookie, uint16_t *mss, int8_t *wscale,
+                      bool *sack_ok, bool *has_ts);
+uint64_t ts_siphash(const uint32_t key[4], uint64_t m0, uint64_t m1);
 void tcp_send_ctl(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint32_t seq);
 void tcp_send_rst_reply(struct ts_ctx *ctx, const struct rte_ipv4_hdr *ip,
                         const struct rte_tcp_hdr *th, uint32_t payload_len);

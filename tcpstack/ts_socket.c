@@ -141,6 +141,9 @@ void ts_cmds_run(struct ts_ctx *ctx)
         case TS_CMD_LISTEN:
             r = cmd_listen(ctx, s, c->arg);
             break;
+        case TS_CMD_CONNECT:
+            r = tcp_connect(ctx, s, c->ip, c->port);
+            break;
         case TS_CMD_SHUTDOWN:
             if (s->kind == TS_KIND_TCP && c->arg != TS_SHUT_RD)
                 cmd_fin(ctx, s);
@@ -256,6 +259,16 @@ int ts_listen(struct ts_ctx *ctx, int fd, int backlog)
     APP_SOCK(s, ctx, fd, TS_KIND_TCP);
     (void)s;
     return cmd_call(ctx, TS_CMD_LISTEN, fd, backlog, 0, 0);
+}
+
+int ts_connect(struct ts_ctx *ctx, int fd, uint32_t ip, uint16_t port)
+{
+    APP_SOCK(s, ctx, fd, TS_KIND_TCP);
+    (void)s;
+    if (cmd_call(ctx, TS_CMD_CONNECT, fd, 0, ip, port) < 0)
+        return -1;
+    errno = EINPROGRESS;
+    return -1;
 }
 
 int ts_accept(struct ts_ctx *ctx, int fd, uint32_t *peer_ip, uint16_t *peer_port)

@@ -49,6 +49,11 @@ int ts_socket(struct ts_ctx *ctx);
 /** @p ip in host byte order, 0 for any of ours. */
 int ts_bind(struct ts_ctx *ctx, int fd, uint32_t ip, uint16_t port);
 int ts_listen(struct ts_ctx *ctx, int fd, int backlog);
+/** Active open, non-blocking: -1 with EINPROGRESS once the SYN is on its
+ *  way; EPOLLOUT reports the connection, EPOLLERR a failure (read or write
+ *  then return its errno: ECONNREFUSED, ETIMEDOUT). An unbound socket gets
+ *  an ephemeral port. @p ip and @p port in host byte order. */
+int ts_connect(struct ts_ctx *ctx, int fd, uint32_t ip, uint16_t port);
 /** Non-blocking; EAGAIN when nothing is queued. Peer address in host order. */
 int ts_accept(struct ts_ctx *ctx, int fd, uint32_t *peer_ip, uint16_t *peer_port);
 ssize_t ts_read(struct ts_ctx *ctx, int fd, void *buf, size_t len);

@@ -93,6 +93,11 @@ static void test_defaults(void **state)
     assert_true(c.hugepages);
     assert_int_equal(c.memory_mb, 512);
     assert_string_equal(c.eal_args, "");
+    assert_int_equal(c.impair_delay_ms, 0);
+    assert_int_equal(c.impair_reorder_pct, 0);
+    assert_int_equal(c.impair_reorder_gap_ms, 5);
+    assert_int_equal(c.impair_seed, 1);
+    assert_int_equal(c.impair_dirs, CFG_IMPAIR_RX | CFG_IMPAIR_TX);
     assert_int_equal(c.ip, 0);
     assert_int_equal(c.netmask, 0xffffff00u);
     assert_int_equal(c.gateway, 0);
@@ -356,6 +361,52 @@ static void test_numbers(void **state)
     tail_fails("[tcp]\nmsl_ms = 0\n", ":6: [tcp] msl_ms: 0 is out of range 1..120000");
     tail_fails("[tcp]\nmax_flows = 8\n",
                ":6: [tcp] max_flows: 8 is out of range 16..16777216");
+}
+
+static void test_impairment(void **state)
+{
+    (void)state;
+    struct cfg c;
+    load_ok(REQUIRED "[dpdk]\nimpair_delay_ms = 1000\nimpair_reorder_pct = 100\n"
+                     "impair_reorder_gap_ms = 1\nimpair_seed = 4294967295\n"
+                     "impair_direction = rx\n",
+            &c);
+    assert_int_equal(c.impair_delay_ms, 1000);
+    assert_int_equal(c.impair_reorder_pct, 100);
+    assert_int_equal(c.impair_reorder_gap_ms, 1);
+    assert_int_equal(c.impair_seed, 4294967295u);
+    assert_int_equal(c.impair_dirs, CFG_IMPAIR_RX);
+    load_ok(REQUIRED "[dpdk]\nimpair_delay_ms = 0\nimpair_reorder_pct = 0\n"
+                     "impair_reorder_gap_ms = 1000\nimpair_seed = 0\n"
+                     "impair_direction = tx\n",
+            &c);
+    assert_int_equal(c.impair_delay_ms, 0);
+    assert_int_equal(c.impair_reorder_pct, 0);
+    assert_int_equal(c.impair_reorder_gap_ms, 1000);
+    assert_int_equal(c.impair_seed, 0);
+    assert_int_equal(c.impair_dirs, CFG_IMPAIR_TX);
+    load_ok(REQUIRED "[dpdk]\nimpair_direction = both\n", &c);
+    assert_int_equal(c.impair_dirs, CFG_IMPAIR_RX | CFG_IMPAIR_TX);
+
+    tail_fails("[dpdk]\nimpair_delay_ms = 1001\n",
+               ":6: [dpdk] impair_delay_ms: 1001 is out of range 0..1000");
+    tail_fails("[dpdk]\nimpair_delay_ms = 10ms\n",
+               ":6: [dpdk] impair_delay_ms: '10ms' is not a number (expected 0..1000)");
+    tail_fails("[dpdk]\nimpair_reorder_pct = 101\n",
+               ":6: [dpdk] impair_reorder_pct: 101 is out of range 0..100");
+    tail_fails("[dpdk]\nimpair_reorder_gap_ms = 0\n",
+               ":6: [dpdk] impair_reorder_gap_ms: 0 is out of range 1..1000");
+    tail_fails("[dpdk]\nimpair_reorder_gap_ms = 1001\n",
+               ":6: [dpdk] impair_reorder_gap_ms: 1001 is out of range 1..1000");
+    tail_fails("[dpdk]\nimpair_seed = 4294967296\n",
+               ":6: [dpdk] impair_seed: 4294967296 is out of range 0..4294967295");
+    tail_fails(
+        "[dpdk]\nimpair_direction = in\n",
+        ":6: [dpdk] impair_direction: 'in' is not a direction (use both, rx or tx)");
+    tail_fails("[dpdk]\nimpair_direction =\n",
+               ":6: [dpdk] impair_direction: '' is not a direction (use both, rx or tx)");
+    /* [dpdk] keys only */
+    tail_fails("[net]\nimpair_delay_ms = 10\n", ":6: [net] impair_delay_ms: unknown key");
 }
 
 static void test_flows_cover_conns(void **state)
@@ -655,7 +706,7 @@ static void test_shipped_demo(void **state)
     assert_string_equal(c.port, "net_tap0,iface=chttpd0");
     assert_false(c.hugepages);
     assert_int_equal(c.memory_mb, 512);
-    assert_string_equal(c.eal_args, "--file-prefix=corehttpd-demo");
+    assert_string_equal(c.eal_args, "--file-prefix=corehttpd-demo --no-pci");
     assert_int_equal(c.ip, IP(198, 18, 0, 2));
     assert_int_equal(c.netmask, 0xffffff00u);
     assert_int_equal(c.gateway, IP(198, 18, 0, 1));
@@ -681,6 +732,11 @@ static void test_shipped_template(void **state)
         "hugepages",
         "memory_mb",
         "eal_args",
+        "impair_delay_ms",
+        "impair_reorder_pct",
+        "impair_reorder_gap_ms",
+        "impair_seed",
+        "impair_direction",
         "address",
         "gateway",
         "mtu",
@@ -750,6 +806,7 @@ int main(void)
         cmocka_unit_test(test_gateway),
         cmocka_unit_test(test_mtu),
         cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_impairment),
         cmocka_unit_test(test_flows_cover_conns),
         cmocka_unit_test(test_core_lists),
         cmocka_unit_test(test_missing_file),

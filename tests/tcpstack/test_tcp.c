@@ -410,6 +410,128 @@ static void reassembles_out_of_order(void **state)
     th_fini(&h);
 }
 
+static void backlog_full_answers_with_cookie(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_peer_arp(&h);
+    int lfd = ts_socket(h.ctx);
+    assert_int_equal(ts_bind(h.ctx, lfd, 0, TH_PORT), 0);
+    assert_int_equal(ts_listen(h.ctx, lfd, 1), 0);
+    /* the first SYN takes the only backlog place */
+    th_tcp(&h, 40001, TH_PORT, SYN, 100, 0, 65535, NULL, 0);
+    th_clear(&h);
+    struct ts_stats st = th_stats(&h);
+    /* the second is answered statelessly */
+    th_tcp(&h, 40002, TH_PORT, SYN, 5000, 0, 65535, NULL, 0);
+    assert_int_equal(h.nout, 1);
+    struct th_seg sa = th_out_tcp(&h, 0);
+    assert_int_equal(sa.flags, SYN | ACK);
+    assert_int_equal(sa.ack, 5001);
+    assert_true(sa.win > 0);
+    th_clear(&h);
+    assert_int_equal(th_stats(&h).socks_in_use, st.socks_in_use); /* no state kept */
+    assert_int_equal(th_stats(&h).tcp_syncookies_sent, 1);
+    /* a forged cookie is refused with a RST */
+    th_tcp(&h, 40002, TH_PORT, ACK, 5001, sa.seq + 2, 65535, NULL, 0);
+    assert_int_equal(th_out_tcp(&h, 0).flags, RST);
+    th_clear(&h);
+    assert_int_equal(th_stats(&h).tcp_syncookies_bad, 1);
+    /* the real one, carrying a request, opens the connection */
+    th_tcp(&h, 40002, TH_PORT, ACK | PSH, 5001, sa.seq + 1, 65535, "GET", 3);
+    assert_int_equal(th_stats(&h).tcp_syncookies_ok, 1);
+    int fd1 = ts_accept(h.ctx, lfd, NULL, NULL);
+    int fd2 = ts_accept(h.ctx, lfd, NULL, NULL);
+    /* the half-open connection completes later; the cookie one is queued */
+    assert_true(fd1 > 0);
+    assert_int_equal(fd2, -1);
+    char buf[8];
+    assert_int_equal(ts_read(h.ctx, fd1, buf, sizeof(buf)), 3);
+    assert_memory_equal(buf, "GET", 3);
+    th_fini(&h);
+}
+
+static void active_open_and_refusal(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_peer_arp(&h);
+    int fd = ts_socket(h.ctx);
+    assert_int_equal(ts_connect(h.ctx, fd, TH_PEER_IP, 8080), -1);
+    assert_int_equal(errno, EINPROGRESS);
+    th_advance(&h, 0);
+    assert_int_equal(h.nout, 1);
+    struct th_seg syn = th_out_tcp(&h, 0);
+    assert_int_equal(syn.flags, SYN);
+    assert_int_equal(syn.dport, 8080);
+    assert_true(syn.sport >= 32768 && syn.sport <= 60999);
+    assert_int_equal(syn.mss, 1460);
+    th_clear(&h);
+    char buf[8];
+    assert_int_equal(ts_write(h.ctx, fd, "x", 1), -1);
+    assert_int_equal(errno, ENOTCONN);
+    th_inject(&h, th_tcp_frame(&h, 8080, syn.sport, SYN | ACK, 7000, syn.seq + 1, 65535,
+                               NULL, 0, 1400));
+    assert_int_equal(h.nout, 1);
+    struct th_seg a = th_out_tcp(&h, 0);
+    assert_int_equal(a.flags, ACK);
+    assert_int_equal(a.seq, syn.seq + 1);
+    assert_int_equal(a.ack, 7001);
+    th_clear(&h);
+    assert_int_equal(ts_write(h.ctx, fd, "hello", 5), 5);
+    th_advance(&h, 0);
+    assert_int_equal(th_out_tcp(&h, 0).len, 5);
+    th_clear(&h);
+
+    /* a second connection to a closed port is refused */
+    int fd2 = ts_socket(h.ctx);
+    assert_int_equal(ts_connect(h.ctx, fd2, TH_PEER_IP, 8081), -1);
+    th_advance(&h, 0);
+    struct th_seg syn2 = th_out_tcp(&h, 0);
+    assert_int_not_equal(syn2.sport, syn.sport);
+    th_clear(&h);
+    th_tcp(&h, 8081, syn2.sport, RST | ACK, 0, syn2.seq + 1, 0, NULL, 0);
+    assert_int_equal(ts_read(h.ctx, fd2, buf, sizeof(buf)), -1);
+    assert_int_equal(errno, ECONNREFUSED);
+    th_fini(&h);
+}
+
+static void simultaneous_open(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_peer_arp(&h);
+    int fd = ts_socket(h.ctx);
+    assert_int_equal(ts_bind(h.ctx, fd, 0, 5555), 0);
+    assert_int_equal(ts_connect(h.ctx, fd, TH_PEER_IP, 6666), -1);
+    th_advance(&h, 0);
+    struct th_seg syn = th_out_tcp(&h, 0);
+    assert_int_equal(syn.sport, 5555);
+    th_clear(&h);
+    /* the peer's SYN crosses ours (RFC 9293 figure 8) */
+    th_inject(&h, th_tcp_frame(&h, 6666, 5555, SYN, 9000, 0, 65535, NULL, 0, 1460));
+    assert_int_equal(h.nout, 1);
+    struct th_seg sa = th_out_tcp(&h, 0);
+    assert_int_equal(sa.flags, SYN | ACK);
+    assert_int_equal(sa.seq, syn.seq); /* the same ISN again */
+    assert_int_equal(sa.ack, 9001);
+    th_clear(&h);
+    /* the peer's SYN-ACK for our SYN completes it */
+    th_inject(&h, th_tcp_frame(&h, 6666, 5555, SYN | ACK, 9000, syn.seq + 1, 65535, NULL, 0,
+                               1460));
+    assert_int_equal(ts_write(h.ctx, fd, "ok", 2), 2);
+    th_advance(&h, 0);
+    bool data = false;
+    for (unsigned i = 0; i < h.nout; i++)
+        if (th_out_tcp(&h, i).len == 2)
+            data = true;
+    assert_true(data);
+    th_fini(&h);
+}
+
 static void epoll_reports_readiness(void **state)
 {
     (void)state;
@@ -461,6 +583,9 @@ int main(void)
         cmocka_unit_test(out_of_window_and_duplicate_data),
         cmocka_unit_test(acks_every_second_full_segment),
         cmocka_unit_test(reassembles_out_of_order),
+        cmocka_unit_test(backlog_full_answers_with_cookie),
+        cmocka_unit_test(active_open_and_refusal),
+        cmocka_unit_test(simultaneous_open),
         cmocka_unit_test(epoll_reports_readiness),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

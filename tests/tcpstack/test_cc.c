@@ -1,0 +1,537 @@
+/**
+ * @file test_cc.c
+ * Congestion control as pure functions on a virtual clock: NewReno's slow
+ * start, byte-counting congestion avoidance, halving, recovery exit and
+ * timeout; CUBIC's window against W_cubic(t) of RFC 9438, its concave and
+ * convex regions, the Reno-friendly region, fast convergence, the 1.5*cwnd
+ * bound and the timeout rule; the application-limited rule and names.
+ *
+ * Expected values come from the RFC formulas written out here, in the RFC's
+ * own units (segments, seconds), not from the implementation's output.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+
+#include "tcp_cc.h"
+
+/* RFC 9438 4.1.1 */
+#define C_CUBIC 0.4
+#define BETA_CUBIC 0.7
+#define ALPHA_CUBIC (3.0 * (1.0 - BETA_CUBIC) / (1.0 + BETA_CUBIC))
+
+#define MSS 1000u /* CUBIC tests: round numbers of segments */
+#define SEG(n) ((uint32_t)(n)*MSS)
+#define RMSS 1460u    /* NewReno tests: a realistic Ethernet MSS */
+#define T0 1000000ull /* the virtual clock starts at 1 s */
+#define MS 1000ull
+
+/* RFC 9438 4.2 Figure 1, segments and seconds */
+static double w_cubic(double t, double k, double w_max)
+{
+    return C_CUBIC * pow(t - k, 3) + w_max;
+}
+
+/* RFC 9438 4.2 Figure 2, segments and seconds */
+static double k_of(double w_max, double cwnd_epoch)
+{
+    return cbrt((w_max - cwnd_epoch) / C_CUBIC);
+}
+
+static double segs(uint32_t bytes)
+{
+    return (double)bytes / MSS;
+}
+
+/* One RTT of a sender that keeps its window full: the window present at the
+ * start is acknowledged one MSS at a time, ACKs evenly spaced from the
+ * start of the round, each reporting flight = cwnd. */
+static void one_rtt(struct tcp_cc *cc, uint64_t *now, uint32_t rtt_us)
+{
+    uint32_t window = cc->cwnd;
+    uint32_t n = (window + MSS - 1) / MSS;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t acked = i + 1 < n ? MSS : window - (n - 1) * MSS;
+        tcp_cc_on_ack(cc, acked, cc->cwnd, rtt_us, *now + (uint64_t)rtt_us * i / n);
+    }
+    *now += rtt_us;
+}
+
+/* ---- common ---------------------------------------------------------- */
+
+static void init_state(void **state)
+{
+    (void)state;
+    struct tcp_cc cc;
+    tcp_cc_init(&cc, TCP_CC_CUBIC, RMSS, 10 * RMSS);
+    assert_int_equal(cc.algo, TCP_CC_CUBIC);
+    assert_int_equal(cc.mss, RMSS);
+    assert_int_equal(cc.cwnd, 10 * RMSS);
+    assert_int_equal(cc.ssthresh, UINT32_MAX);
+    assert_int_equal(cc.bytes_acked, 0);
+    assert_int_equal(cc.w_max, 0);
+    assert_int_equal(cc.w_last_max, 0);
+    assert_int_equal(cc.epoch_start_us, 0);
+    assert_int_equal(cc.cwnd_prior, 0);
+
+    tcp_cc_init(&cc, TCP_CC_NEWRENO, 536, 4 * 536);
+    assert_int_equal(cc.algo, TCP_CC_NEWRENO);
+    assert_int_equal(cc.mss, 536);
+    assert_int_equal(cc.cwnd, 4 * 536);
+    assert_int_equal(cc.ssthresh, UINT32_MAX);
+}
+
+static void name_parse_round_trip(void **state)
+{
+    (void)state;
+    assert_string_equal(tcp_cc_name(TCP_CC_NEWRENO), "newreno");
+    assert_string_equal(tcp_cc_name(TCP_CC_CUBIC), "cubic");
+    assert_int_equal(tcp_cc_parse(tcp_cc_name(TCP_CC_NEWRENO)), TCP_CC_NEWRENO);
+    assert_int_equal(tcp_cc_parse(tcp_cc_name(TCP_CC_CUBIC)), TCP_CC_CUBIC);
+    assert_int_equal(tcp_cc_parse("reno"), -1);
+    assert_int_equal(tcp_cc_parse("cubicx"), -1);
+    assert_int_equal(tcp_cc_parse(""), -1);
+    assert_int_equal(tcp_cc_parse(NULL), -1);
+}
+
+/* RFC 5681 3.1 (2): cwnd += min(N, SMSS) per ACK while cwnd < ssthresh;
+ * RFC 9438 4.10: CUBIC uses the same slow start. */
+static void slow_start_to_ssthresh(enum tcp_cc_algo algo)
+{
+    struct tcp_cc cc;
+    tcp_cc_init(&cc, algo, RMSS, 10 * RMSS);
+    /* a delayed ACK of two segments still adds one SMSS */
+    tcp_cc_on_ack(&cc, 2 * RMSS, cc.cwnd, 0, T0);
+    assert_int_equal(cc.cwnd, 11 * RMSS);
+    /* a short ACK adds what it acknowledges */
+    tcp_cc_on_ack(&cc, 500, cc.cwnd, 0, T0);
+    assert_int_equal(cc.cwnd, 11 * RMSS + 500);
+
+    /* after a timeout, from 1 SMSS up to ssthresh = 32/2 segments */
+    tcp_cc_init(&cc, algo, RMSS, 10 * RMSS);
+    tcp_cc_on_rto(&cc, 32 * RMSS, T0);
+    uint32_t ssthresh = algo == TCP_CC_CUBIC ? 32 * RMSS * 7 / 10 : 16 * RMSS;
+    assert_int_equal(cc.ssthresh, ssthresh);
+    assert_int_equal(cc.cwnd, RMSS);
+    uint32_t expect = RMSS;
+    while (expect < ssthresh) {
+        tcp_cc_on_ack(&cc, RMSS, cc.cwnd, 0, T0);
+        expect += RMSS;
+        assert_int_equal(cc.cwnd, expect);
+    }
+    /* at ssthresh: congestion avoidance, no longer one SMSS per ACK */
+    tcp_cc_on_ack(&cc, RMSS, cc.cwnd, 0, T0);
+    assert_in_range(cc.cwnd, expect, expect + RMSS - 1);
+}
+
+static void newreno_slow_start(void **state)
+{
+    (void)state;
+    slow_start_to_ssthresh(TCP_CC_NEWRENO);
+}
+
+static void cubic_slow_start(void **state)
+{
+    (void)state;
+    slow_start_to_ssthresh(TCP_CC_CUBIC);
+}
+
+/* cwnd grows only when flight >= cwnd/2 */
+static void application_limited_no_growth(void **state)
+{
+    (void)state;
+    struct tcp_cc cc;
+    /* slow start */
+    tcp_cc_init(&cc, TCP_CC_NEWRENO, RMSS, 10 * RMSS);
+    tcp_cc_on_ack(&cc, RMSS, 5 * RMSS - 1, 0, T0);
+    assert_int_equal(cc.cwnd, 10 * RMSS);
+    tcp_cc_on_ack(&cc, RMSS, 5 * RMSS, 0, T0);
+    assert_int_equal(cc.cwnd, 11 * RMSS);
+
+    /* NewReno congestion avoidance: nothing counted either */
+    tcp_cc_on_loss(&cc, 20 * RMSS, T0);
+    assert_int_equal(cc.cwnd, 10 * RMSS);
+    for (int i = 0; i < 30; i++)
+        tcp_cc_on_ack(&cc, RMSS, 4 * RMSS, 0, T0);
+    assert_int_equal(cc.cwnd, 10 * RMSS);
+    assert_int_equal(cc.bytes_acked, 0);
+
+    /* CUBIC: no growth however long, and the idle time is not in t */
+    tcp_cc_init(&cc, TCP_CC_CUBIC, MSS, SEG(100));
+    tcp_cc_on_loss(&cc, SEG(100), T0);
+    tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, T0);
+    assert_int_equal(cc.epoch_start_us, T0);
+    uint32_t before = cc.cwnd;
+    for (uint64_t t = 1; t <= 20; t++)
+        tcp_cc_on_ack(&cc, MSS, cc.cwnd / 2 - 1, 100 * MS, T0 + t * 1000 * MS);
+    assert_int_equal(cc.cwnd, before);
+    assert_int_equal(cc.epoch_start_us, 0);
+    /* sending again: a new epoch from here towards the same W_max */
+    uint64_t resume = T0 + 21000 * MS;
+    tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, resume);
+    assert_int_equal(cc.epoch_start_us, resume);
+    assert_int_equal(cc.w_max, SEG(100));
+    assert_true(fabs(cc.k_s - k_of(100.0, segs(before))) < 1e-9);
+    /* 20 s later the curve would be far above W_max; it is still below */
+    assert_true(cc.cwnd < SEG(100));
+}
+
+/* ---- NewReno ---------------------------------------------------------- */
+
+/* RFC 5681 3.1 byte counting: +1 SMSS each time cwnd bytes are acked */
+static void newreno_avoidance_one_mss_per_window(void **state)
+{
+    (void)state;
+    struct tcp_cc cc;
+    tcp_cc_init(&cc, TCP_CC_NEWRENO, RMSS, 30 * RMSS);
+    tcp_cc_on_loss(&cc, 30 * RMSS, T0);
+    assert_int_equal(cc.cwnd, 15 * RMSS);
+    assert_int_equal(cc.ssthresh, 15 * RMSS);
+
+    for (int i = 0; i < 14; i++) {
+        tcp_cc_on_ack(&cc, RMSS, cc.cwnd, 0, T0);
+        assert_int_equal(cc.cwnd, 15 * RMSS);
+    }
+    tcp_cc_on_ack(&cc, RMSS, cc.cwnd, 0, T0);
+    assert_int_equal(cc.cwnd, 16 * RMSS);
+    assert_int_equal(cc.bytes_acked, 0);
+
+    /* delayed ACKs of two segments: the remainder carries over */
+    for (int i = 0; i < 7; i++)
+        tcp_cc_on_ack(&cc, 2 * RMSS, cc.cwnd, 0, T0);
+    assert_int_equal(cc.cwnd, 16 * RMSS);
+    tcp_cc_on_ack(&cc, 2 * RMSS, cc.cwnd, 0, T0);
+    assert_int_equal(cc.cwnd, 17 * RMSS);
+    assert_int_equal(cc.bytes_acked, 0);
+    tcp_cc_on_ack(&cc, 2 * RMSS, cc.cwnd, 0, T0);
+    for (int i = 0; i < 8; i++)
+        tcp_cc_on_ack(&cc, 2 * RMSS, cc.cwnd, 0, T0);
+    assert_int_equal(cc.cwnd, 18 * RMSS);
+    assert_int_equal(cc.bytes_acked, RMSS);
+
+    /* from a fresh reduction (nothing carried), ten windows acknowledged
+     * byte for byte: ten more SMSS */
+    tcp_cc_on_loss(&cc, 36 * RMSS, T0);
+    assert_int_equal(cc.cwnd, 18 * RMSS);
+    assert_int_equal(cc.bytes_acked, 0);
+    for (uint32_t w = 18; w < 28; w++) {
+        uint32_t left = cc.cwnd;
+        while (left > 0) {
+            uint32_t a = left < RMSS ? left : RMSS;
+            tcp_cc_on_ack(&cc, a, cc.cwnd, 0, T0);
+            left -= a;
+        }
+        assert_int_equal(cc.cwnd, (w + 1) * RMSS);
+    }
+}
+
+/* RFC 5681 (4) and RFC 6582: ssthresh = max(FlightSize/2, 2*SMSS), and
+ * this module sets cwnd = ssthresh (RFC 6675 5 step 4.2) */
+static void newreno_loss_halves_flight(void **state)
+{
+    (void)state;
+    struct tcp_cc cc;
+    tcp_cc_init(&cc, TCP_CC_NEWRENO, RMSS, 40 * RMSS);
+    tcp_cc_on_loss(&cc, 30 * RMSS + 500, T0);
+    assert_int_equal(cc.ssthresh, (30 * RMSS + 500) / 2);
+    assert_int_equal(cc.cwnd, cc.ssthresh);
+
+    tcp_cc_init(&cc, TCP_CC_NEWRENO, RMSS, 40 * RMSS);
+    tcp_cc_on_loss(&cc, RMSS, T0);
+    assert_int_equal(cc.ssthresh, 2 * RMSS);
+    assert_int_equal(cc.cwnd, 2 * RMSS);
+}
+
+/* RFC 6582 3.2 step 3 option 1: cwnd = min(ssthresh, max(flight, SMSS) + SMSS) */
+static void recovery_exit(enum tcp_cc_algo algo)
+{
+    struct tcp_cc cc;
+    tcp_cc_init(&cc, algo, RMSS, 40 * RMSS);
+    tcp_cc_on_loss(&cc, 40 * RMSS, T0);
+    uint32_t ssthresh = algo == TCP_CC_CUBIC ? 28 * RMSS : 20 * RMSS;
+    assert_int_equal(cc.ssthresh, ssthresh);
+
+    tcp_cc_on_recovery_exit(&cc, 5000);
+    assert_int_equal(cc.cwnd, 5000 + RMSS);
+    tcp_cc_on_recovery_exit(&cc, 0);
+    assert_int_equal(cc.cwnd, 2 * RMSS);
+    tcp_cc_on_recovery_exit(&cc, 100);
+    assert_int_equal(cc.cwnd, 2 * RMSS);
+    tcp_cc_on_recovery_exit(&cc, ssthresh - RMSS);
+    assert_int_equal(cc.cwnd, ssthresh);
+    tcp_cc_on_recovery_exit(&cc, 39 * RMSS);
+    assert_int_equal(cc.cwnd, ssthresh);
+    assert_int_equal(cc.ssthresh, ssthresh);
+}
+
+static void newreno_recovery_exit(void **state)
+{
+    (void)state;
+    recovery_exit(TCP_CC_NEWRENO);
+}
+
+static void cubic_recovery_exit(void **state)
+{
+    (void)state;
+    recovery_exit(TCP_CC_CUBIC);
+}
+
+/* RFC 5681 (4) and 3.1: ssthresh from the flight, cwnd = LW = 1 SMSS */
+static void newreno_rto(void **state)
+{
+    (void)state;
+    struct tcp_cc cc;
+    tcp_cc_init(&cc, TCP_CC_NEWRENO, RMSS, 40 * RMSS);
+    tcp_cc_on_rto(&cc, 20000, T0);
+    assert_int_equal(cc.ssthresh, 10000);
+    assert_int_equal(cc.cwnd, RMSS);
+    tcp_cc_on_rto(&cc, 1000, T0);
+    assert_int_equal(cc.ssthresh, 2 * RMSS);
+    assert_int_equal(cc.cwnd, RMSS);
+}
+
+/* ---- CUBIC ------------------------------------------------------------ */
+
+/* The same loss, the same flight: NewReno keeps 1/2, CUBIC 0.7 */
+static void algorithms_differ_after_loss(void **state)
+{
+    (void)state;
+    struct tcp_cc reno, cubic;
+    tcp_cc_init(&reno, TCP_CC_NEWRENO, MSS, SEG(100));
+    tcp_cc_init(&cubic, TCP_CC_CUBIC, MSS, SEG(100));
+    tcp_cc_on_loss(&reno, SEG(100), T0);
+    tcp_cc_on_loss(&cubic, SEG(100), T0);
+    assert_int_equal(reno.cwnd, SEG(100) / 2);
+    assert_int_equal(reno.ssthresh, SEG(100) / 2);
+    assert_int_equal(cubic.cwnd, (uint32_t)(SEG(100) * BETA_CUBIC));
+    assert_int_equal(cubic.ssthresh, (uint32_t)(SEG(100) * BETA_CUBIC));
+    /* RFC 9438 4.6: cwnd_prior and W_max remember the window before */
+    assert_int_equal(cubic.cwnd_prior, SEG(100));
+    assert_int_equal(cubic.w_max, SEG(100));
+    assert_int_equal(cubic.epoch_start_us, 0);
+    /* and the floor of 2 SMSS */
+    tcp_cc_init(&cubic, TCP_CC_CUBIC, MSS, SEG(2));
+    tcp_cc_on_loss(&cubic, SEG(2), T0);
+    assert_int_equal(cubic.ssthresh, SEG(2));
+    assert_int_equal(cubic.cwnd, SEG(2));
+}
+
+/* After a loss at W_max = 1000 segments, with a 100 ms RTT (far from the
+ * Reno-friendly region), cwnd follows W_cubic(t) = C(t-K)^3 + W_max:
+ * 0.7*W_max at t = 0, concave up to W_max at t = K, convex beyond. */
+static void cubic_follows_w_cubic(void **state)
+{
+    (void)state;
+    const double w_max = 1000.0;
+    const double k = cbrt(w_max * (1.0 - BETA_CUBIC) / C_CUBIC); /* 4.2 eq. 2 */
+    const uint32_t rtt = 100 * MS;
+    /* The per-ACK rule aims one RTT ahead and lags about one RTT behind;
+     * what is left is of the order of W''(t)*RTT^2 = 6*C*|t-K|*RTT^2, at
+     * most 0.22 segments here (|t-K| <= K). Allow half a segment. */
+    const double tol = 0.5;
+
+    struct tcp_cc cc;
+    tcp_cc_init(&cc, TCP_CC_CUBIC, MSS, SEG(1000));
+    tcp_cc_on_loss(&cc, SEG(1000), T0);
+    assert_int_equal(cc.cwnd, SEG(700));
+    assert_true(fabs(w_cubic(0.0, k, w_max) - segs(cc.cwnd)) < 1e-9);
+
+    uint64_t now = T0;
+    uint64_t epoch = now; /* the first ACK of the first round */
+    one_rtt(&cc, &now, rtt);
+    assert_int_equal(cc.epoch_start_us, epoch);
+    assert_int_equal(cc.w_max, SEG(1000));
+    assert_true(fabs(cc.k_s - k) < 1e-9);
+    assert_true(fabs(cc.k_s - k_of(w_max, 700.0)) < 1e-9);
+
+    const double checkpoints[] = {k / 2, k, 1.5 * k, 2 * k};
+    double at[4];
+    uint32_t prev = cc.cwnd;
+    for (int i = 0; i < 4; i++) {
+        while ((double)(now - epoch) / 1e6 < checkpoints[i]) {
+            one_rtt(&cc, &now, rtt);
+            assert_true(cc.cwnd >= prev); /* an ACK never shrinks cwnd */
+            /* 4.2: never more than 1.5x in an RTT */
+            assert_true(cc.cwnd <= prev + prev / 2);
+            prev = cc.cwnd;
+        }
+        double t = (double)(now - epoch) / 1e6;
+        at[i] = segs(cc.cwnd);
+        assert_true(fabs(at[i] - w_cubic(t, k, w_max)) < tol);
+        /* CUBIC region, not Reno-friendly: W_est stays below */
+        assert_true(cc.w_est < cc.cwnd);
+    }
+    /* t = K: back at W_max (the curve is flat there, so the checkpoint's
+     * landing up to one RTT late costs nothing); t = 2K: W_max + C*K^3 =
+     * W_max + 300, where one RTT late is up to 3*C*K^2*RTT ~ 10 segments */
+    assert_true(fabs(at[1] - w_max) < tol);
+    assert_true(fabs(at[3] - 1300.0) < tol + 10.0);
+    /* concave before K (300 - 37.5 then 37.5 segments), convex after */
+    double first = at[0] - 700.0, second = at[1] - at[0];
+    double third = at[2] - at[1], fourth = at[3] - at[2];
+    assert_true(first > 5 * second);
+    assert_true(fourth > 5 * third);
+}
+
+/* Small window, short RTT: W_cubic grows slowly in RTTs, the Reno estimate
+ * W_est = W_est + alpha_cubic * segments_acked / cwnd (4.3 Figure 4) is
+ * above it, and cwnd follows W_est: alpha_cubic = 3*0.3/1.7 ~ 0.53 segments
+ * per RTT until W_est reaches cwnd_prior, then 1 per RTT like Reno. */
+static void cubic_reno_friendly_region(void **state)
+{
+    (void)state;
+    const double w_max = 20.0, prior = 20.0;
+    const double k = k_of(w_max, 14.0);
+    const uint32_t rtt = 10 * MS;
+
+    struct tcp_cc cc;
+    tcp_cc_init(&cc, TCP_CC_CUBIC, MSS, SEG(20));
+    tcp_cc_on_loss(&cc, SEG(20), T0);
+    assert_int_equal(cc.cwnd, SEG(14));
+
+    /* the reference: Figure 4 applied to the same ACKs, in segments */
+    double ref_cwnd = 14.0, ref_west = 14.0;
+    uint64_t now = T0, epoch = T0;
+    double growth[30];
+    for (int r = 0; r < 30; r++) {
+        double start = ref_cwnd;
+        uint32_t window = cc.cwnd;
+        uint32_t n = (window + MSS - 1) / MSS;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t acked = i + 1 < n ? MSS : window - (n - 1) * MSS;
+            uint64_t at = now + (uint64_t)rtt * i / n;
+            tcp_cc_on_ack(&cc, acked, cc.cwnd, rtt, at);
+
+            double alpha = ref_west >= prior ? 1.0 : ALPHA_CUBIC;
+            ref_west += alpha * segs(acked) / ref_cwnd;
+            double t = (double)(at - epoch) / 1e6;
+            assert_true(w_cubic(t, k, w_max) < ref_west); /* Reno-friendly */
+            ref_cwnd = ref_west;
+            assert_true(fabs(segs(cc.cwnd) - ref_cwnd) < 0.005);
+        }
+        now += rtt;
+        growth[r] = ref_cwnd - start;
+    }
+    /* ~alpha_cubic per RTT at first, 1 per RTT once past cwnd_prior */
+    assert_true(fabs(growth[0] - ALPHA_CUBIC) < 0.05);
+    assert_true(fabs(growth[29] - 1.0) < 0.05);
+    /* after 30 RTTs the cubic curve alone would still be below 16 */
+    assert_true(w_cubic(0.3, k, w_max) < 16.0);
+    assert_true(segs(cc.cwnd) > 30.0);
+}
+
+/* 4.7: a loss before the previous W_max was reached lowers W_max to
+ * cwnd*(1+beta)/2; a loss beyond it sets W_max = cwnd */
+static void cubic_fast_convergence(void **state)
+{
+    (void)state;
+    const uint32_t rtt = 100 * MS;
+    struct tcp_cc cc;
+    tcp_cc_init(&cc, TCP_CC_CUBIC, MSS, SEG(100));
+    tcp_cc_on_loss(&cc, SEG(100), T0);
+    assert_int_equal(cc.w_max, SEG(100));
+
+    /* half way to K = cbrt(75) ~ 4.2 s */
+    uint64_t now = T0;
+    for (int r = 0; r < 21; r++)
+        one_rtt(&cc, &now, rtt);
+    uint32_t c1 = cc.cwnd;
+    assert_true(c1 > SEG(90) && c1 < SEG(100));
+
+    tcp_cc_on_loss(&cc, c1, now);
+    double w_max = segs(c1) * (1.0 + BETA_CUBIC) / 2.0;
+    assert_true(fabs(segs(cc.w_max) - w_max) <= 0.001);
+    assert_true(fabs(segs(cc.ssthresh) - segs(c1) * BETA_CUBIC) <= 0.001);
+    assert_int_equal(cc.cwnd, cc.ssthresh);
+    assert_int_equal(cc.cwnd_prior, c1);
+    /* the next curve climbs to the lower plateau, so K is shorter */
+    one_rtt(&cc, &now, rtt);
+    double k = k_of(w_max, segs(c1) * BETA_CUBIC);
+    assert_true(fabs(cc.k_s - k) < 1e-3);
+    assert_true(cc.k_s < cbrt(segs(c1) * (1.0 - BETA_CUBIC) / C_CUBIC));
+
+    /* now grow past that W_max, then lose: no extra reduction */
+    uint32_t plateau = cc.w_max;
+    while (cc.cwnd <= plateau + SEG(5))
+        one_rtt(&cc, &now, rtt);
+    uint32_t c2 = cc.cwnd;
+    tcp_cc_on_loss(&cc, c2, now);
+    assert_int_equal(cc.w_max, c2);
+    assert_int_equal(cc.ssthresh, (uint32_t)((uint64_t)c2 * 7 / 10));
+}
+
+/* 4.2: the target is at most 1.5*cwnd, however far the curve has gone */
+static void cubic_target_capped_at_one_and_a_half(void **state)
+{
+    (void)state;
+    struct tcp_cc cc;
+    tcp_cc_init(&cc, TCP_CC_CUBIC, MSS, SEG(20));
+    tcp_cc_on_loss(&cc, SEG(20), T0);
+    tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, T0);
+    /* 10 s on, W_cubic(10 s + RTT) is ~190 segments, cwnd ~14 */
+    uint32_t c = cc.cwnd;
+    assert_true(w_cubic(10.1, cc.k_s, 20.0) > 1.5 * segs(c));
+    tcp_cc_on_ack(&cc, c, c, 100 * MS, T0 + 10000 * MS);
+    assert_int_equal(cc.cwnd, (uint32_t)floor(1.5 * c));
+}
+
+/* 4.8: ssthresh from beta_cubic, cwnd = 1 SMSS, and the first congestion
+ * avoidance stage after it has K = 0 and W_max = cwnd at its start */
+static void cubic_rto(void **state)
+{
+    (void)state;
+    struct tcp_cc cc;
+    tcp_cc_init(&cc, TCP_CC_CUBIC, MSS, SEG(100));
+    tcp_cc_on_loss(&cc, SEG(100), T0);
+    tcp_cc_on_rto(&cc, SEG(70), T0 + 500 * MS);
+    assert_int_equal(cc.cwnd, MSS);
+    assert_int_equal(cc.ssthresh, SEG(49));
+    assert_int_equal(cc.epoch_start_us, 0);
+
+    uint64_t now = T0 + 600 * MS;
+    while (cc.cwnd < cc.ssthresh)
+        tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, now);
+    assert_int_equal(cc.cwnd, SEG(49));
+    assert_int_equal(cc.epoch_start_us, 0);
+    now += 100 * MS;
+    tcp_cc_on_ack(&cc, MSS, cc.cwnd, 100 * MS, now);
+    assert_int_equal(cc.epoch_start_us, now);
+    assert_true(cc.k_s == 0.0);
+    assert_int_equal(cc.w_max, SEG(49));
+    assert_int_equal(cc.w_last_max, SEG(49));
+    /* convex from the start: W_cubic(t) = C*t^3 + cwnd_epoch */
+    assert_true(cc.cwnd > SEG(49));
+
+    /* flight 1 SMSS: ssthresh floor */
+    tcp_cc_on_rto(&cc, MSS, now);
+    assert_int_equal(cc.ssthresh, SEG(2));
+    assert_int_equal(cc.cwnd, MSS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(init_state),
+        cmocka_unit_test(name_parse_round_trip),
+        cmocka_unit_test(newreno_slow_start),
+        cmocka_unit_test(cubic_slow_start),
+        cmocka_unit_test(application_limited_no_growth),
+        cmocka_unit_test(newreno_avoidance_one_mss_per_window),
+        cmocka_unit_test(newreno_loss_halves_flight),
+        cmocka_unit_test(newreno_recovery_exit),
+        cmocka_unit_test(cubic_recovery_exit),
+        cmocka_unit_test(newreno_rto),
+        cmocka_unit_test(algorithms_differ_after_loss),
+        cmocka_unit_test(cubic_follows_w_cubic),
+        cmocka_unit_test(cubic_reno_friendly_region),
+        cmocka_unit_test(cubic_fast_convergence),
+        cmocka_unit_test(cubic_target_capped_at_one_and_a_half),
+        cmocka_unit_test(cubic_rto),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
