@@ -22,8 +22,8 @@ struct tcp_cc {
     uint32_t mss;      /* sender MSS (SMSS) in bytes */
     uint32_t cwnd;     /* bytes */
     uint32_t ssthresh; /* bytes */
-    /* NewReno: bytes acked in congestion avoidance since cwnd last grew
-     * (RFC 5681 3.1, the byte-counting form) */
+    /* bytes acked but not yet turned into window growth: NewReno's
+     * RFC 5681 3.1 byte counting, and CUBIC's fractional growth */
     uint32_t bytes_acked;
     /* CUBIC state (RFC 9438 4): windows in bytes, times in microseconds */
     uint32_t w_max;

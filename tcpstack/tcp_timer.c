@@ -112,8 +112,12 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
         ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
         return;
     }
-    /* RFC 5681 (4): the loss window; the algorithm sets ssthresh */
-    tcp_cc_on_rto(&s->cc, s->snd_max - s->snd_una, ctx->now);
+    /* RFC 5681 (4): the loss window; the algorithm sets ssthresh on the
+     * first timeout only (a segment timing out again keeps ssthresh) */
+    if (s->rexmt_shift == 1)
+        tcp_cc_on_rto(&s->cc, s->snd_max - s->snd_una, ctx->now);
+    else
+        s->cc.cwnd = s->cc.mss;
     s->dupacks = 0;
     s->tflags &= ~TF_IN_RECOVERY;
     /* go back N: SACK information is not relied on after a timeout
