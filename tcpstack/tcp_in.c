@@ -141,6 +141,7 @@ static void challenge_ack(struct ts_ctx *ctx, struct ts_sock *s)
 static void tcp_syn_options(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg)
 {
     s->tflags &= ~(TF_WS_OK | TF_TS_OK | TF_SACK_OK);
+    s->rcv_adv = s->rcv_nxt; /* the window's right edge starts from the peer's ISN */
     s->snd_wscale = 0;
     s->rcv_wscale = 0;
     if (ctx->p.opt_wscale && seg->wscale >= 0) {
@@ -410,7 +411,10 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tc
             if (!sack)
                 s->cc.cwnd += segsz; /* RFC 6582 3.2 step 4 */
             ts_sock_want_output(ctx, s);
-        } else if (dup && (++s->dupacks >= TCP_DUPTHRESH ||
+        } else if (dup && ++s->dupacks < TCP_DUPTHRESH &&
+                   !(sack && tcp_sb_is_lost(&s->bufs->sb, s->snd_una, segsz))) {
+            ts_sock_want_output(ctx, s); /* limited transmit (RFC 3042) */
+        } else if (dup && (s->dupacks >= TCP_DUPTHRESH ||
                            (sack && tcp_sb_is_lost(&s->bufs->sb, s->snd_una, segsz)))) {
             /* loss: enter recovery (RFC 6675 5 step 4, RFC 6582 3.2 step 2) */
             s->recover = s->snd_max;
@@ -419,8 +423,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tc
             ctx->st.tcp_fast_retransmits++;
             tcp_cc_on_loss(&s->cc, flight, ctx->now);
             if (sack) {
-                s->bufs->sb.high_rxt = s->snd_una;
-                s->bufs->sb.rescue_valid = false;
+                tcp_sb_recovery_begin(&s->bufs->sb);
                 ts_sock_want_output(ctx, s);
             } else {
                 ctx->st.tcp_retransmits++;
@@ -523,7 +526,9 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
             ts_bring_write_at(&s->bufs->rx, off, seg->data, n);
             ooo_insert(s, seg->seq, seg->seq + n);
         }
-        ack_now(ctx, s); /* a duplicate ACK, with SACK blocks, asks for the gap */
+        /* one duplicate ACK per out-of-order segment, at once (RFC 5681
+         * 4.2): the sender counts them, so they are not batched */
+        tcp_send_ctl(ctx, s, RTE_TCP_ACK_FLAG, s->snd_nxt);
         return;
     }
     uint32_t n;

@@ -269,12 +269,16 @@ static void tcp_output_sack_recovery(struct ts_ctx *ctx, struct ts_sock *s)
         uint32_t pipe = tcp_sb_pipe(sb, s->snd_una, s->snd_max, segsz);
         if (s->cc.cwnd < pipe + segsz)
             break;
+        /* new data (rule 2) only as far as the peer's window reaches */
+        uint32_t data_end = s->snd_end;
+        if (SEQ_LT(s->snd_una + s->snd_wnd, data_end))
+            data_end = s->snd_una + s->snd_wnd;
+        if (SEQ_LT(data_end, s->snd_max))
+            data_end = s->snd_max;
         uint32_t seq, len;
-        if (!tcp_sb_next_seg(sb, s->snd_una, s->snd_max, s->snd_end, segsz, &seq, &len))
+        if (!tcp_sb_next_seg(sb, s->snd_una, s->snd_max, data_end, segsz, &seq, &len))
             break;
         bool rexmit = SEQ_LT(seq, s->snd_max);
-        if (!rexmit && SEQ_GT(seq + len, s->snd_una + s->snd_wnd))
-            break; /* new data must fit the peer's window */
         uint8_t flags = RTE_TCP_ACK_FLAG;
         /* the FIN occupies the sequence number after the data */
         if ((s->tflags & TF_FIN_SENT) && SEQ_GEQ(seq + len, s->snd_end + 1)) {
@@ -332,7 +336,10 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
         uint32_t avail = SEQ_LT(s->snd_nxt, s->snd_end) ? s->snd_end - s->snd_nxt : 0;
         if (avail == 0)
             break;
-        uint32_t win = RTE_MIN(s->snd_wnd, s->cc.cwnd);
+        /* RFC 3042 limited transmit: each of the first two duplicate ACKs
+         * lets one new segment out, so a small window still gets three */
+        uint32_t lt = (s->tflags & TF_IN_RECOVERY) ? 0 : RTE_MIN(s->dupacks, 2u);
+        uint32_t win = RTE_MIN(s->snd_wnd, s->cc.cwnd + lt * tcp_seg_size(s));
         uint32_t flight = s->snd_nxt - s->snd_una;
         uint32_t usable = win > flight ? win - flight : 0;
         if (usable == 0 && force1 && flight == 0)

@@ -29,6 +29,7 @@
 #include <rte_tcp.h>
 
 #include "ts.h"
+#include "tcp_cc.h"
 #include "ts_socket.h"
 
 #define TH_OUT_MAX 512
@@ -92,32 +93,45 @@ static inline void th_clear(struct th *h)
     h->nout = 0;
 }
 
-/* Creates the context; @p tune may adjust the defaults before creation. */
-static inline void th_init(struct th *h, void (*tune)(struct ts_params *))
+/* The harness's parameters: the defaults with our addresses and small
+ * tables. th_start() adds the pool, the output and the ARP table. */
+static inline void th_params(struct ts_params *p)
+{
+    ts_params_default(p);
+    p->ip = TH_US_IP;
+    p->netmask = 0xffffff00u;
+    p->gateway = TH_PEER_IP;
+    p->mac = th_us_mac;
+    p->max_flows = 256;
+    p->max_bufs = 64;
+    p->msl_ms = 1000;
+    p->isn_key[0] = 42;
+}
+
+/* Creates the context from @p p; the clock starts at 1 s. */
+static inline void th_start(struct th *h, struct ts_params *p)
 {
     memset(h, 0, sizeof(*h));
     h->pool = th_pool();
     h->arp = ts_arp_table_create(64, 60000);
-    struct ts_params p;
-    ts_params_default(&p);
-    p.ip = TH_US_IP;
-    p.netmask = 0xffffff00u;
-    p.gateway = TH_PEER_IP;
-    p.mac = th_us_mac;
-    p.max_flows = 256;
-    p.max_bufs = 64;
-    p.msl_ms = 1000;
-    p.isn_key[0] = 42;
-    p.pool = h->pool;
-    p.output = th_output;
-    p.output_arg = h;
-    p.arp = h->arp;
-    if (tune)
-        tune(&p);
-    h->ctx = ts_ctx_create(&p);
+    p->pool = h->pool;
+    p->output = th_output;
+    p->output_arg = h;
+    p->arp = h->arp;
+    h->ctx = ts_ctx_create(p);
     assert_non_null(h->ctx);
     h->now = 1000000;
     ts_poll(h->ctx, h->now);
+}
+
+/* Creates the context; @p tune may adjust the defaults before creation. */
+static inline void th_init(struct th *h, void (*tune)(struct ts_params *))
+{
+    struct ts_params p;
+    th_params(&p);
+    if (tune)
+        tune(&p);
+    th_start(h, &p);
 }
 
 static inline void th_fini(struct th *h)

@@ -1,0 +1,277 @@
+/**
+ * @file test_wire.c
+ * Two stacks, a client and a server, joined by an in-memory wire that
+ * drops, duplicates, delays and reorders frames from a seeded generator, so
+ * every run is the same run. The client fetches a body with a small
+ * request; the test checks every byte arrives in order, the transfer ends
+ * within a bound of virtual time, both sides close, and nothing leaks
+ * (sockets, buffers, mbufs). Each case runs with SACK on and off and with
+ * both congestion controls.
+ */
+#include <errno.h>
+
+#include "harness.h"
+
+#define W_MAX 4096
+#define W_TICK_US 100
+#define C_IP 0xc612000au /* 198.18.0.10 */
+#define S_IP 0xc6120014u /* 198.18.0.20 */
+
+struct impair {
+    unsigned loss_pct, dup_pct, reorder_pct;
+    uint64_t delay_us, reorder_extra_us;
+};
+
+struct wire;
+
+struct end {
+    struct wire *w;
+    int side; /* 0 client, 1 server */
+    struct ts_ctx *ctx;
+    struct ts_arp_table *arp;
+};
+
+struct wire {
+    struct rte_mempool *pool;
+    struct impair imp;
+    uint64_t rng;
+    uint64_t now;
+    struct end e[2];
+    struct rte_mbuf *m[W_MAX];
+    uint64_t due[W_MAX];
+    int to[W_MAX];
+    unsigned n;
+    uint64_t sent, dropped, duplicated;
+};
+
+static uint32_t rnd(struct wire *w)
+{
+    w->rng ^= w->rng << 13; /* xorshift64 */
+    w->rng ^= w->rng >> 7;
+    w->rng ^= w->rng << 17;
+    return (uint32_t)(w->rng >> 11);
+}
+
+static void wire_put(struct wire *w, int to, struct rte_mbuf *m, uint64_t extra)
+{
+    assert_true(w->n < W_MAX);
+    w->m[w->n] = m;
+    w->due[w->n] = w->now + w->imp.delay_us + extra;
+    w->to[w->n] = to;
+    w->n++;
+}
+
+static void wire_output(void *arg, struct rte_mbuf **pkts, uint16_t n)
+{
+    struct end *e = arg;
+    struct wire *w = e->w;
+    for (uint16_t i = 0; i < n; i++) {
+        struct rte_mbuf *m = pkts[i];
+        w->sent++;
+        if (rnd(w) % 100 < w->imp.loss_pct) {
+            w->dropped++;
+            rte_pktmbuf_free(m);
+            continue;
+        }
+        uint64_t extra = rnd(w) % 100 < w->imp.reorder_pct ? w->imp.reorder_extra_us : 0;
+        if (rnd(w) % 100 < w->imp.dup_pct) {
+            struct rte_mbuf *d = rte_pktmbuf_copy(m, w->pool, 0, UINT32_MAX);
+            assert_non_null(d);
+            w->duplicated++;
+            wire_put(w, !e->side, d, extra + W_TICK_US);
+        }
+        wire_put(w, !e->side, m, extra);
+    }
+}
+
+static void end_init(struct wire *w, int side, bool sack, uint8_t cc)
+{
+    struct end *e = &w->e[side];
+    e->w = w;
+    e->side = side;
+    e->arp = ts_arp_table_create(16, 60000);
+    struct ts_params p;
+    ts_params_default(&p);
+    p.ip = side ? S_IP : C_IP;
+    p.netmask = 0xffffff00u;
+    p.mac = (struct rte_ether_addr){{0x02, 0, 0, 0, 1, (uint8_t)side}};
+    p.max_flows = 64;
+    p.max_bufs = 16;
+    p.rcvbuf = 65536;
+    p.sndbuf = 1 << 20;
+    p.msl_ms = 500;
+    p.opt_sack = sack;
+    p.cc_algo = cc;
+    p.isn_key[0] = 7 + side;
+    p.pool = w->pool;
+    p.output = wire_output;
+    p.output_arg = e;
+    p.arp = e->arp;
+    e->ctx = ts_ctx_create(&p);
+    assert_non_null(e->ctx);
+}
+
+/* Moves the clock one tick: deliver what is due, let both stacks work. */
+static void wire_tick(struct wire *w)
+{
+    w->now += W_TICK_US;
+    unsigned k = 0;
+    for (unsigned i = 0; i < w->n; i++) {
+        if (w->due[i] <= w->now) {
+            struct rte_mbuf *m = w->m[i];
+            ts_input(w->e[w->to[i]].ctx, &m, 1, w->now);
+        } else {
+            w->m[k] = w->m[i];
+            w->due[k] = w->due[i];
+            w->to[k] = w->to[i];
+            k++;
+        }
+    }
+    w->n = k;
+    ts_poll(w->e[0].ctx, w->now);
+    ts_poll(w->e[1].ctx, w->now);
+}
+
+static uint8_t body[2 << 20];
+
+static void transfer(const struct impair *imp, uint64_t seed, bool sack, uint8_t cc,
+                     size_t len, uint64_t bound_s)
+{
+    struct wire *w = calloc(1, sizeof(*w));
+    assert_non_null(w);
+    w->pool = th_pool();
+    w->imp = *imp;
+    w->rng = seed;
+    w->now = 1000000;
+    end_init(w, 0, sack, cc);
+    end_init(w, 1, sack, cc);
+    struct ts_ctx *cs = w->e[0].ctx, *ss = w->e[1].ctx;
+    for (size_t i = 0; i < sizeof(body); i++)
+        body[i] = (uint8_t)(i * 131 + (i >> 9));
+
+    int lfd = ts_socket(ss);
+    assert_int_equal(ts_bind(ss, lfd, 0, 80), 0);
+    assert_int_equal(ts_listen(ss, lfd, 8), 0);
+    int cfd = ts_socket(cs);
+    assert_int_equal(ts_connect(cs, cfd, S_IP, 80), -1);
+    assert_int_equal(errno, EINPROGRESS);
+
+    int sfd = -1;
+    size_t queued = 0, got = 0;
+    bool requested = false, client_closed = false, server_closed = false;
+    uint8_t *rx = malloc(len);
+    assert_non_null(rx);
+    uint64_t start = w->now, deadline = w->now + bound_s * 1000000;
+    while (!(client_closed && server_closed) && w->now < deadline) {
+        wire_tick(w);
+        if (sfd < 0)
+            sfd = ts_accept(ss, lfd, NULL, NULL);
+        if (!requested && ts_write(cs, cfd, "GET", 3) == 3)
+            requested = true;
+        if (sfd > 0 && !server_closed) {
+            char req[8];
+            ssize_t r = ts_read(ss, sfd, req, sizeof(req));
+            if (r > 0 || queued > 0) {
+                while (queued < len) {
+                    ssize_t n = ts_write_ref(ss, sfd, body + queued, len - queued, NULL);
+                    if (n <= 0)
+                        break;
+                    queued += (size_t)n;
+                }
+                if (queued == len) {
+                    assert_int_equal(ts_close(ss, sfd), 0); /* FIN after the body */
+                    server_closed = true;
+                }
+            }
+        }
+        if (requested && !client_closed) {
+            for (;;) {
+                ssize_t n = ts_read(cs, cfd, rx + got, len - got);
+                if (n > 0) {
+                    got += (size_t)n;
+                    continue;
+                }
+                if (n == 0) { /* EOF: all of it, in order */
+                    assert_int_equal(got, len);
+                    assert_memory_equal(rx, body, len);
+                    assert_int_equal(ts_close(cs, cfd), 0);
+                    client_closed = true;
+                } else {
+                    assert_int_equal(errno, EAGAIN);
+                }
+                break;
+            }
+        }
+    }
+    if (!(client_closed && server_closed))
+        fail_msg("transfer of %zu bytes not done in %lu s: got %zu, queued %zu (sent %lu,"
+                 " dropped %lu)",
+                 len, (unsigned long)bound_s, got, queued, (unsigned long)w->sent,
+                 (unsigned long)w->dropped);
+    uint64_t took_ms = (w->now - start) / 1000;
+    /* closing: both sides reach CLOSED (TIME_WAIT is 2 * 500 ms here) */
+    for (int i = 0; i < 30000 && w->n > 0; i++)
+        wire_tick(w);
+    for (int i = 0; i < 15000; i++)
+        wire_tick(w);
+    struct ts_stats c, s;
+    ts_ctx_stats(cs, &c);
+    ts_ctx_stats(ss, &s);
+    print_message("    %zu bytes in %lu ms virtual, %lu frames, %lu dropped, %lu duplicated, "
+                  "server retransmits %lu (fast %lu, timeouts %lu)\n",
+                  len, (unsigned long)took_ms, (unsigned long)w->sent,
+                  (unsigned long)w->dropped, (unsigned long)w->duplicated,
+                  (unsigned long)s.tcp_retransmits, (unsigned long)s.tcp_fast_retransmits,
+                  (unsigned long)s.tcp_timeouts);
+    if (imp->loss_pct == 0 && imp->dup_pct == 0 && imp->reorder_pct == 0)
+        assert_int_equal(s.tcp_retransmits, 0); /* nothing spurious on a clean wire */
+    assert_int_equal(c.socks_in_use, 0);
+    assert_int_equal(s.socks_in_use, 1); /* the listener */
+    assert_int_equal(c.bufs_in_use, 0);
+    assert_int_equal(s.bufs_in_use, 0);
+    free(rx);
+    for (unsigned i = 0; i < w->n; i++)
+        rte_pktmbuf_free(w->m[i]);
+    for (int i = 0; i < 2; i++) {
+        ts_ctx_destroy(w->e[i].ctx);
+        ts_arp_table_destroy(w->e[i].arp);
+    }
+    free(w);
+    assert_int_equal(rte_mempool_in_use_count(th_pool()), 0);
+}
+
+static const struct impair clean = {.delay_us = 1000};
+static const struct impair lossy = {.loss_pct = 5, .delay_us = 2000};
+static const struct impair dupl = {.dup_pct = 3, .delay_us = 1000};
+static const struct impair reorder = {.reorder_pct = 25, .delay_us = 1000,
+                                      .reorder_extra_us = 3000};
+static const struct impair all = {.loss_pct = 3, .dup_pct = 2, .reorder_pct = 10,
+                                  .delay_us = 5000, .reorder_extra_us = 4000};
+
+#define CASE(name, imp, sack, cc, len, bound)                                        \
+    static void name(void **state)                                                   \
+    {                                                                                \
+        (void)state;                                                                 \
+        for (uint64_t seed = 1; seed <= 3; seed++)                                   \
+            transfer(&imp, seed * 0x9e3779b97f4a7c15ull, sack, cc, len, bound);      \
+    }
+
+CASE(clean_cubic_sack, clean, true, TCP_CC_CUBIC, 2 << 20, 10)
+CASE(loss_cubic_sack, lossy, true, TCP_CC_CUBIC, 1 << 20, 60)
+CASE(loss_newreno_nosack, lossy, false, TCP_CC_NEWRENO, 1 << 20, 90)
+CASE(loss_newreno_sack, lossy, true, TCP_CC_NEWRENO, 1 << 20, 60)
+CASE(duplicates, dupl, true, TCP_CC_CUBIC, 1 << 20, 20)
+CASE(reordering_sack, reorder, true, TCP_CC_CUBIC, 1 << 20, 30)
+CASE(reordering_nosack, reorder, false, TCP_CC_NEWRENO, 1 << 20, 30)
+CASE(everything, all, true, TCP_CC_CUBIC, 1 << 20, 90)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(clean_cubic_sack),    cmocka_unit_test(loss_cubic_sack),
+        cmocka_unit_test(loss_newreno_nosack), cmocka_unit_test(loss_newreno_sack),
+        cmocka_unit_test(duplicates),          cmocka_unit_test(reordering_sack),
+        cmocka_unit_test(reordering_nosack),   cmocka_unit_test(everything),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
