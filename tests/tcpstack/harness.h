@@ -212,6 +212,22 @@ static inline struct rte_ipv4_hdr *th_ip_of(struct rte_mbuf *m)
     return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
 }
 
+/* An ICMP echo request from the peer. */
+static inline struct rte_mbuf *th_echo_request(struct th *h, uint16_t id, uint16_t seq,
+                                     const char *data)
+{
+    size_t n = strlen(data);
+    struct rte_icmp_hdr *ic;
+    struct rte_mbuf *m =
+        th_ipv4(h, TH_PEER_IP, TH_US_IP, IPPROTO_ICMP, sizeof(*ic) + n, (void **)&ic);
+    ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+    ic->icmp_ident = rte_cpu_to_be_16(id);
+    ic->icmp_seq_nb = rte_cpu_to_be_16(seq);
+    memcpy(ic + 1, data, n);
+    ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, sizeof(*ic) + n);
+    return m;
+}
+
 /* Seeds the peer's MAC the way a real peer does: it asks for ours first. */
 static inline void th_peer_arp(struct th *h)
 {

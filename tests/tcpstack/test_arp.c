@@ -68,12 +68,7 @@ static void resolves_then_releases_held_frame(void **state)
     (void)state;
     struct th h;
     th_init(&h, NULL);
-    struct rte_icmp_hdr *ic;
-    struct rte_mbuf *m = th_ipv4(&h, TH_PEER_IP, TH_US_IP, IPPROTO_ICMP, sizeof(*ic) + 8,
-                                 (void **)&ic);
-    ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
-    ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, sizeof(*ic) + 8);
-    th_inject(&h, m);
+    th_inject(&h, th_echo_request(&h, 1, 1, "12345678"));
     /* the echo reply waits; an ARP request goes out instead */
     assert_int_equal(h.nout, 1);
     struct rte_arp_hdr *a = out_arp(&h, 0);
@@ -95,12 +90,7 @@ static void gives_up_after_three_requests(void **state)
     (void)state;
     struct th h;
     th_init(&h, NULL);
-    struct rte_icmp_hdr *ic;
-    struct rte_mbuf *m =
-        th_ipv4(&h, TH_PEER_IP, TH_US_IP, IPPROTO_ICMP, sizeof(*ic), (void **)&ic);
-    ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
-    ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, sizeof(*ic));
-    th_inject(&h, m);
+    th_inject(&h, th_echo_request(&h, 1, 1, ""));
     assert_int_equal(h.nout, 1);
     th_clear(&h);
     th_advance(&h, 500000); /* not yet time to ask again */
@@ -122,20 +112,12 @@ static void entry_expires(void **state)
     struct th h;
     th_init(&h, NULL);
     th_peer_arp(&h); /* learnt from the request */
-    struct rte_icmp_hdr *ic;
-    struct rte_mbuf *m =
-        th_ipv4(&h, TH_PEER_IP, TH_US_IP, IPPROTO_ICMP, sizeof(*ic), (void **)&ic);
-    ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
-    ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, sizeof(*ic));
-    th_inject(&h, m);
+    th_inject(&h, th_echo_request(&h, 1, 1, ""));
     assert_int_equal(h.nout, 1); /* answered at once: the entry is known */
     assert_int_equal(th_stats(&h).arp_requests_tx, 0);
     th_clear(&h);
     th_advance(&h, 61000000); /* past the 60 s lifetime */
-    m = th_ipv4(&h, TH_PEER_IP, TH_US_IP, IPPROTO_ICMP, sizeof(*ic), (void **)&ic);
-    ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
-    ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, sizeof(*ic));
-    th_inject(&h, m);
+    th_inject(&h, th_echo_request(&h, 1, 2, ""));
     assert_int_equal(th_stats(&h).arp_requests_tx, 1); /* asks again */
     th_fini(&h);
 }

@@ -5,28 +5,13 @@
  */
 #include "harness.h"
 
-static struct rte_mbuf *echo_request(struct th *h, uint16_t id, uint16_t seq,
-                                     const char *data)
-{
-    size_t n = strlen(data);
-    struct rte_icmp_hdr *ic;
-    struct rte_mbuf *m =
-        th_ipv4(h, TH_PEER_IP, TH_US_IP, IPPROTO_ICMP, sizeof(*ic) + n, (void **)&ic);
-    ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
-    ic->icmp_ident = rte_cpu_to_be_16(id);
-    ic->icmp_seq_nb = rte_cpu_to_be_16(seq);
-    memcpy(ic + 1, data, n);
-    ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, sizeof(*ic) + n);
-    return m;
-}
-
 static void echo_reply_mirrors_request(void **state)
 {
     (void)state;
     struct th h;
     th_init(&h, NULL);
     th_peer_arp(&h);
-    th_inject(&h, echo_request(&h, 0x1234, 7, "corehttpd ping data"));
+    th_inject(&h, th_echo_request(&h, 0x1234, 7, "corehttpd ping data"));
     assert_int_equal(h.nout, 1);
     struct rte_ipv4_hdr *ip = th_ip_of(h.out[0]);
     assert_int_equal(rte_be_to_cpu_32(ip->src_addr), TH_US_IP);
@@ -50,7 +35,7 @@ static void bad_icmp_checksum_dropped(void **state)
     struct th h;
     th_init(&h, NULL);
     th_peer_arp(&h);
-    struct rte_mbuf *m = echo_request(&h, 1, 1, "x");
+    struct rte_mbuf *m = th_echo_request(&h, 1, 1, "x");
     ((struct rte_icmp_hdr *)(th_ip_of(m) + 1))->icmp_cksum ^= 0x0101;
     th_inject(&h, m);
     assert_int_equal(h.nout, 0);
@@ -63,7 +48,7 @@ enum damage { BAD_VERSION, BAD_IHL, BAD_CKSUM, TOTLEN_TOO_LONG, NOT_FOR_US, FRAG
 
 static void inject_damaged(struct th *h, enum damage d)
 {
-    struct rte_mbuf *m = echo_request(h, 1, 1, "payload");
+    struct rte_mbuf *m = th_echo_request(h, 1, 1, "payload");
     struct rte_ipv4_hdr *ip = th_ip_of(m);
     switch (d) {
     case BAD_VERSION:
@@ -109,7 +94,7 @@ static void invalid_datagrams_counted_and_dropped(void **state)
     assert_int_equal(h.nout, 0);
     assert_int_equal(th_stats(&h).icmp_echo_rx, 0);
     /* and the stack is still fine */
-    th_inject(&h, echo_request(&h, 2, 2, "ok"));
+    th_inject(&h, th_echo_request(&h, 2, 2, "ok"));
     assert_int_equal(h.nout, 1);
     th_fini(&h);
 }
@@ -120,7 +105,7 @@ static void ethernet_padding_trimmed(void **state)
     struct th h;
     th_init(&h, NULL);
     th_peer_arp(&h);
-    struct rte_mbuf *m = echo_request(&h, 3, 3, "ab");
+    struct rte_mbuf *m = th_echo_request(&h, 3, 3, "ab");
     char *pad = rte_pktmbuf_append(m, 12); /* a short frame padded to 60 bytes */
     memset(pad, 0xee, 12);
     th_inject(&h, m);
@@ -136,10 +121,10 @@ static void foreign_mac_and_ethertype_dropped(void **state)
     struct th h;
     th_init(&h, NULL);
     th_peer_arp(&h);
-    struct rte_mbuf *m = echo_request(&h, 1, 1, "x");
+    struct rte_mbuf *m = th_echo_request(&h, 1, 1, "x");
     rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->dst_addr.addr_bytes[5] ^= 0x40;
     th_inject(&h, m);
-    m = echo_request(&h, 1, 1, "x");
+    m = th_echo_request(&h, 1, 1, "x");
     rte_pktmbuf_mtod(m, struct rte_ether_hdr *)->ether_type =
         rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
     th_inject(&h, m);
