@@ -369,10 +369,11 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tc
         }
         s->dupacks = 0;
         s->rexmt_shift = 0;
+        s->tflags &= ~TF_TLP_SENT;
         if (s->snd_una == s->snd_max)
             ts_timer_cancel(ctx, &s->t_rexmt);
         else
-            ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+            tcp_arm_rexmt(ctx, s);
         if (acked > (uint32_t)fin_acked)
             ts_sock_event(ctx, s, TS_EPOLLOUT);
         ts_sock_want_output(ctx, s);

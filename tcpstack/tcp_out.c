@@ -344,6 +344,11 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
         uint32_t usable = win > flight ? win - flight : 0;
         if (usable == 0 && force1 && flight == 0)
             usable = 1; /* zero-window probe (RFC 9293 3.8.6.1) */
+        if (usable < tcp_seg_size(s) && (s->tflags & TF_TLP_NEW) &&
+            SEQ_LT(s->snd_nxt + tcp_seg_size(s), s->snd_una + s->snd_wnd + 1)) {
+            usable = tcp_seg_size(s); /* the tail loss probe: one new segment */
+            s->tflags &= ~TF_TLP_NEW;
+        }
         force1 = false;
         uint32_t segsz = tcp_seg_size(s);
         uint32_t len = RTE_MIN(RTE_MIN(avail, usable), segsz);
@@ -394,7 +399,18 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
     bool outstanding = s->snd_una != s->snd_max;
     bool blocked = SEQ_LT(s->snd_nxt, s->snd_end) && s->snd_wnd == 0;
     if ((outstanding || blocked) && !ts_timer_armed(&s->t_rexmt))
-        ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+        tcp_arm_rexmt(ctx, s);
+}
+
+void tcp_rexmit_tail(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    bool fin = (s->tflags & TF_FIN_SENT) && s->snd_max == s->snd_end + 1;
+    uint32_t data_end = fin ? s->snd_end : s->snd_max;
+    uint32_t len = RTE_MIN(data_end - s->snd_una, tcp_seg_size(s));
+    uint8_t flags = RTE_TCP_ACK_FLAG | (fin ? RTE_TCP_FIN_FLAG : 0);
+    if (len == 0 && !fin)
+        return;
+    tcp_emit(ctx, s, flags, data_end - len, len);
 }
 
 void tcp_rexmit_una(struct ts_ctx *ctx, struct ts_sock *s)

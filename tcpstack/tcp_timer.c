@@ -155,6 +155,50 @@ static void keepalive_timeout(struct ts_ctx *ctx, struct ts_sock *s)
     ts_timer_arm(ctx, &s->t_keep, ctx->now + (uint64_t)ctx->p.keepalive_intvl_ms * 1000);
 }
 
+#define TLP_MIN_US 10000u        /* a floor under 2 * SRTT, as Linux uses */
+#define TLP_WC_DELACK_US 200000u /* RFC 8985 7.2 WCDelAckT */
+
+void tcp_arm_rexmt(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    uint64_t t = s->rto_us;
+    uint32_t flight = s->snd_max - s->snd_una;
+    s->tflags &= ~TF_TLP_ARMED;
+    /* RFC 8985 7.2: with SACK, an RTT sample, data in flight, no recovery
+     * and no probe out yet, the first timer is a probe timeout */
+    bool data_state = s->state == TCPS_ESTABLISHED || s->state == TCPS_CLOSE_WAIT;
+    if ((s->tflags & TF_SACK_OK) && s->srtt_us && flight > 0 && data_state &&
+        !(s->tflags & (TF_IN_RECOVERY | TF_TLP_SENT)) && s->rexmt_shift == 0) {
+        uint64_t pto = RTE_MAX(2ull * s->srtt_us, (uint64_t)TLP_MIN_US);
+        if (flight <= tcp_seg_size(s)) /* a lone segment may wait for a delayed ACK */
+            pto += TLP_WC_DELACK_US;
+        if (pto < t) {
+            t = pto;
+            s->tflags |= TF_TLP_ARMED;
+        }
+    }
+    ts_timer_arm(ctx, &s->t_rexmt, ctx->now + t);
+}
+
+/* RFC 8985 7.3: the probe is one new segment if the window lets it out,
+ * else the last segment again; either way its ACK (with SACK blocks)
+ * starts fast recovery instead of a timeout. */
+static void tlp_fire(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    s->tflags &= ~TF_TLP_ARMED;
+    s->tflags |= TF_TLP_SENT;
+    ctx->st.tcp_tlp_probes++;
+    tcp_snd_collect(ctx, s);
+    uint32_t before = s->snd_max;
+    if (SEQ_LT(s->snd_nxt, s->snd_end)) {
+        s->tflags |= TF_TLP_NEW;
+        tcp_output(ctx, s);
+        s->tflags &= ~TF_TLP_NEW;
+    }
+    if (s->snd_max == before)
+        tcp_rexmit_tail(ctx, s);
+    ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+}
+
 void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t)
 {
     struct ts_sock *s;
@@ -185,6 +229,9 @@ void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t)
         ts_sock_maybe_free(ctx, s);
         return;
     }
-    rexmt_timeout(ctx, s);
+    if (s->tflags & TF_TLP_ARMED)
+        tlp_fire(ctx, s);
+    else
+        rexmt_timeout(ctx, s);
     ts_sock_maybe_free(ctx, s);
 }

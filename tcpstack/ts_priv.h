@@ -128,6 +128,9 @@ struct ts_bufs {
 #define TF_TS_OK (1u << 12)  /* timestamps agreed (RFC 7323 3) */
 #define TF_SACK_OK (1u << 13) /* SACK permitted both ways (RFC 2018) */
 #define TF_FIN_OOO (1u << 14) /* a FIN arrived beyond a gap: rcv_fin_seq */
+#define TF_TLP_ARMED (1u << 15) /* t_rexmt is a probe timeout (RFC 8985 7) */
+#define TF_TLP_SENT (1u << 16)  /* a probe is out; no other until new data is acked */
+#define TF_TLP_NEW (1u << 17)   /* the probe may send one new segment past cwnd */
 
 /* Worker-private flags. */
 #define AF_OPEN (1u << 0)
@@ -351,6 +354,11 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
 void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t);
 /** Sends what the socket may send now: data, FIN, a pending ACK. */
 void tcp_output(struct ts_ctx *ctx, struct ts_sock *s);
+/** Arms t_rexmt for what is outstanding: a tail loss probe (RFC 8985)
+ *  when it applies, else the retransmission timeout. */
+void tcp_arm_rexmt(struct ts_ctx *ctx, struct ts_sock *s);
+/** Retransmits the last segment sent (the tail loss probe's fallback). */
+void tcp_rexmit_tail(struct ts_ctx *ctx, struct ts_sock *s);
 /** Retransmits one segment from snd_una (fast retransmit). */
 void tcp_rexmit_una(struct ts_ctx *ctx, struct ts_sock *s);
 /** Bytes a maximum-size segment may carry here: MTU and mbuf room. */
