@@ -117,6 +117,18 @@ static void ack_now(struct ts_ctx *ctx, struct ts_sock *s)
     ts_sock_want_output(ctx, s);
 }
 
+/* RFC 7323 4.3: remember the timestamp to echo, from an in-sequence
+ * segment that is not older than the last one remembered. */
+static void ts_recent_update(struct ts_ctx *ctx, struct ts_sock *s,
+                             const struct tcp_seg *seg)
+{
+    if ((s->tflags & TF_TS_OK) && seg->has_ts && SEQ_GEQ(seg->tsval, s->ts_recent) &&
+        SEQ_LEQ(seg->seq, s->last_ack_sent)) {
+        s->ts_recent = seg->tsval;
+        s->ts_recent_us = ctx->now;
+    }
+}
+
 /* RFC 5961 7: challenge ACKs are rate-limited per context so that they
  * cannot be used to amplify or to probe. */
 #define TCP_CHALLENGE_PER_S 1000u
@@ -445,6 +457,10 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tc
         s->snd_wl1 = seg->seq;
         s->snd_wl2 = seg->ack;
     }
+    /* an answered zero-window probe is no failure: probing goes on for as
+     * long as the peer answers (RFC 1122 4.2.2.17) */
+    if (s->snd_wnd == 0 && seg->ack == s->snd_una && SEQ_LT(s->snd_una, s->snd_end))
+        s->rexmt_shift = 0;
     return true;
 }
 
@@ -638,12 +654,7 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
         challenge_ack(ctx, s);
         return;
     }
-    /* RFC 7323 4.3: remember the timestamp to echo */
-    if ((s->tflags & TF_TS_OK) && seg->has_ts && SEQ_GEQ(seg->tsval, s->ts_recent) &&
-        SEQ_LEQ(seg->seq, s->last_ack_sent)) {
-        s->ts_recent = seg->tsval;
-        s->ts_recent_us = ctx->now;
-    }
+    ts_recent_update(ctx, s, seg);
     /* fifth: ACK */
     if (!(seg->flags & RTE_TCP_ACK_FLAG))
         return;
@@ -698,6 +709,7 @@ static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
         ack_now(ctx, s);
         return;
     }
+    ts_recent_update(ctx, s, seg);
     tcp_established(ctx, s, seg);
     uint32_t fin_seq = seg->seq + seg->len;
     tcp_data_input(ctx, s, seg);
@@ -749,14 +761,16 @@ static void tcp_syn_sent_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
         tcp_fin_input(ctx, s, fin_seq);
 }
 
-/* RFC 6191: with timestamps on both connections a SYN whose TSval is newer
- * than the old connection's last one is safe whatever its sequence number;
- * without them, the SYN's sequence number must lie beyond the old one's
+/* RFC 6191 2: with timestamps on both connections a SYN whose TSval is
+ * newer than the old connection's last one is safe whatever its sequence
+ * number, and one with an equal TSval is when its sequence number lies
+ * beyond the old one's; without timestamps the sequence number decides
  * (RFC 1122 4.2.2.13). */
 static bool tcp_tw_reusable(const struct ts_sock *s, const struct tcp_seg *seg)
 {
     if ((s->tflags & TF_TS_OK) && seg->has_ts)
-        return SEQ_GT(seg->tsval, s->ts_recent);
+        return SEQ_GT(seg->tsval, s->ts_recent) ||
+               (seg->tsval == s->ts_recent && SEQ_GT(seg->seq, s->rcv_nxt));
     return SEQ_GT(seg->seq, s->rcv_nxt);
 }
 
@@ -814,6 +828,12 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
         uint8_t ctl = seg.flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG);
         if (lfd >= 0 && ctl == RTE_TCP_SYN_FLAG && !(seg.flags & RTE_TCP_FIN_FLAG)) {
             tcp_listen_input(ctx, &ctx->socks[lfd], ip, th, &seg);
+            goto drop;
+        }
+        if (lfd >= 0 && !(seg.flags & (RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG))) {
+            /* RFC 9293 3.10.7.2: in LISTEN, anything but SYN, ACK or RST
+             * is dropped without a word */
+            ctx->st.rx_no_flow++;
             goto drop;
         }
         if (lfd >= 0 && ctl == RTE_TCP_ACK_FLAG && ctx->p.syncookies) {

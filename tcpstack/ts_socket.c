@@ -112,7 +112,7 @@ static void cmd_kick(struct ts_ctx *ctx, struct ts_sock *s)
     /* window update once the reader has freed a useful amount (RFC 9293
      * 3.8.6.2.2: receiver SWS avoidance) */
     uint32_t edge = s->rcv_nxt + tcp_rcv_window(s);
-    uint32_t step = RTE_MIN((ctx->p.rcvbuf / 2), 2u * s->mss);
+    uint32_t step = RTE_MIN((ctx->p.rcvbuf / 2), (uint32_t)s->mss);
     if (SEQ_GEQ(edge, s->rcv_adv + step) && s->state != TCPS_SYN_RCVD)
         s->tflags |= TF_ACKNOW;
     ts_sock_want_output(ctx, s);

@@ -37,12 +37,12 @@ enum ps_optkind {
 };
 
 struct ps_opt {
-    uint8_t kind;     /* enum ps_optkind */
-    uint8_t nsack;    /* SACK: blocks */
-    bool val_any;     /* TS val * */
-    bool ecr_any;     /* TS ecr *: outbound any, inbound the stack's last TSval */
-    uint32_t v;       /* MSS, window shift, TS val */
-    uint32_t ecr;     /* TS ecr */
+    uint8_t kind;  /* enum ps_optkind */
+    uint8_t nsack; /* SACK: blocks */
+    bool val_any;  /* TS val * */
+    bool ecr_any;  /* TS ecr *: outbound any, inbound the stack's last TSval */
+    uint32_t v;    /* MSS, window shift, TS val */
+    uint32_t ecr;  /* TS ecr */
     int64_t sack[PS_SACK_MAX][2]; /* relative to the other side's ISS */
 };
 
@@ -78,13 +78,13 @@ struct ps_event {
     bool relative; /* "+T": after the previous line */
     int64_t time_us;
     enum ps_kind kind;
-    struct ps_seg seg;  /* PS_IN, PS_OUT */
-    int64_t arg;        /* port, byte count, shutdown how, stat value */
-    int64_t backlog;    /* listen */
-    bool listener;      /* close listener */
-    bool has_ret;       /* "= RET" given */
+    struct ps_seg seg; /* PS_IN, PS_OUT */
+    int64_t arg;       /* port, byte count, shutdown how, stat value */
+    int64_t backlog;   /* listen */
+    bool listener;     /* close listener */
+    bool has_ret;      /* "= RET" given */
     int64_t ret;
-    int err;            /* errno after "= -1" */
+    int err;               /* errno after "= -1" */
     char name[PS_TOK_MAX]; /* stat field */
 };
 
@@ -269,8 +269,7 @@ static bool ps_parse_range(struct ps_parser *ps, const char *tok, struct ps_seg 
     long long a, b;
     unsigned long len;
     int used = 0;
-    if (sscanf(tok, "%lld:%lld(%lu)%n", &a, &b, &len, &used) != 3 ||
-        tok[used] != '\0')
+    if (sscanf(tok, "%lld:%lld(%lu)%n", &a, &b, &len, &used) != 3 || tok[used] != '\0')
         return ps_error(ps, "bad range '%s' (SEQ:END(LEN))", tok);
     if (b - a != (long long)len || len > 65535)
         return ps_error(ps, "range '%s': END - SEQ is not LEN", tok);
@@ -418,11 +417,16 @@ static const struct {
     const char *name;
     int err;
 } ps_errnos[] = {
-    {"EAGAIN", EAGAIN},       {"ECONNRESET", ECONNRESET},
-    {"EPIPE", EPIPE},         {"ENOTCONN", ENOTCONN},
-    {"ETIMEDOUT", ETIMEDOUT}, {"ECONNREFUSED", ECONNREFUSED},
-    {"ECONNABORTED", ECONNABORTED}, {"EBADF", EBADF},
-    {"EINVAL", EINVAL},       {"EINPROGRESS", EINPROGRESS},
+    {"EAGAIN", EAGAIN},
+    {"ECONNRESET", ECONNRESET},
+    {"EPIPE", EPIPE},
+    {"ENOTCONN", ENOTCONN},
+    {"ETIMEDOUT", ETIMEDOUT},
+    {"ECONNREFUSED", ECONNREFUSED},
+    {"ECONNABORTED", ECONNABORTED},
+    {"EBADF", EBADF},
+    {"EINVAL", EINVAL},
+    {"EINPROGRESS", EINPROGRESS},
     {"EADDRINUSE", EADDRINUSE},
 };
 
