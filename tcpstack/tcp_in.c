@@ -329,6 +329,19 @@ static bool seq_acceptable(const struct ts_sock *s, const struct tcp_seg *seg)
            (SEQ_LEQ(s->rcv_nxt, last) && SEQ_LT(last, end));
 }
 
+/* Duplicate ACKs that start recovery: DupThresh, or fewer when so few
+ * segments are outstanding, with nothing new to send, that three could
+ * never come back (RFC 5827 early retransmit: oseg - 1). */
+static uint32_t dup_threshold(const struct ts_sock *s, uint32_t flight, uint32_t segsz)
+{
+    if (SEQ_LT(s->snd_nxt, s->snd_end) && s->snd_wnd > flight)
+        return TCP_DUPTHRESH; /* new data will bring more ACKs */
+    uint32_t oseg = (flight + segsz - 1) / segsz;
+    if (oseg >= TCP_DUPTHRESH + 1)
+        return TCP_DUPTHRESH;
+    return oseg > 1 ? oseg - 1 : 1;
+}
+
 /* The ACK field (RFC 9293 3.10.7.4, fifth check). Returns false when the
  * connection is gone and processing must stop. */
 static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg)
@@ -410,7 +423,8 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tc
                 break;
             }
         }
-    } else if (seg->ack == s->snd_una && s->snd_max != s->snd_una) {
+    } else if (seg->ack == s->snd_una && s->snd_max != s->snd_una && seg->wnd != 0) {
+        /* (a zero window answers a window probe: no sign of loss) */
         /* a duplicate ACK: with SACK one that SACKs new data (RFC 6675 2),
          * without it RFC 5681 section 2's definition */
         bool dup;
@@ -424,11 +438,10 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tc
             if (!sack)
                 s->cc.cwnd += segsz; /* RFC 6582 3.2 step 4 */
             ts_sock_want_output(ctx, s);
-        } else if (dup && ++s->dupacks < TCP_DUPTHRESH &&
+        } else if (dup && ++s->dupacks < dup_threshold(s, flight, segsz) &&
                    !(sack && tcp_sb_is_lost(&s->bufs->sb, s->snd_una, segsz))) {
             ts_sock_want_output(ctx, s); /* limited transmit (RFC 3042) */
-        } else if (dup && (s->dupacks >= TCP_DUPTHRESH ||
-                           (sack && tcp_sb_is_lost(&s->bufs->sb, s->snd_una, segsz)))) {
+        } else if (dup) {
             /* loss: enter recovery (RFC 6675 5 step 4, RFC 6582 3.2 step 2) */
             s->recover = s->snd_max;
             s->tflags |= TF_IN_RECOVERY;
@@ -436,7 +449,11 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tc
             ctx->st.tcp_fast_retransmits++;
             tcp_cc_on_loss(&s->cc, flight, ctx->now);
             if (sack) {
+                /* RFC 6675 5 step 4.3: the first hole goes at once, whatever
+                 * the pipe; the rest as cwnd - pipe allows */
                 tcp_sb_recovery_begin(&s->bufs->sb);
+                ctx->st.tcp_retransmits++;
+                tcp_sb_sent(&s->bufs->sb, s->snd_una, tcp_rexmit_una(ctx, s));
                 ts_sock_want_output(ctx, s);
             } else {
                 ctx->st.tcp_retransmits++;
@@ -688,6 +705,7 @@ static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
             challenge_ack(ctx, s);
         } else if ((seg->flags & RTE_TCP_ACK_FLAG) && seg->ack == s->iss + 1) {
             /* simultaneous open: the peer's SYN-ACK completes it */
+            ts_recent_update(ctx, s, seg);
             tcp_established(ctx, s, seg);
             ack_now(ctx, s);
         } else { /* the peer missed our SYN-ACK */

@@ -413,7 +413,7 @@ void tcp_rexmit_tail(struct ts_ctx *ctx, struct ts_sock *s)
     tcp_emit(ctx, s, flags, data_end - len, len);
 }
 
-void tcp_rexmit_una(struct ts_ctx *ctx, struct ts_sock *s)
+uint32_t tcp_rexmit_una(struct ts_ctx *ctx, struct ts_sock *s)
 {
     uint32_t avail = SEQ_LT(s->snd_una, s->snd_end) ? s->snd_end - s->snd_una : 0;
     uint32_t len = RTE_MIN(avail, tcp_seg_size(s));
@@ -422,7 +422,8 @@ void tcp_rexmit_una(struct ts_ctx *ctx, struct ts_sock *s)
     if (fin)
         flags |= RTE_TCP_FIN_FLAG;
     if (len == 0 && !fin)
-        return;
+        return 0;
     tcp_emit(ctx, s, flags, s->snd_una, len);
     ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+    return len + fin;
 }

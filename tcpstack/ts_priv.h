@@ -359,8 +359,9 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s);
 void tcp_arm_rexmt(struct ts_ctx *ctx, struct ts_sock *s);
 /** Retransmits the last segment sent (the tail loss probe's fallback). */
 void tcp_rexmit_tail(struct ts_ctx *ctx, struct ts_sock *s);
-/** Retransmits one segment from snd_una (fast retransmit). */
-void tcp_rexmit_una(struct ts_ctx *ctx, struct ts_sock *s);
+/** Retransmits one segment from snd_una (fast retransmit); returns the
+ *  sequence space it covers. */
+uint32_t tcp_rexmit_una(struct ts_ctx *ctx, struct ts_sock *s);
 /** Bytes a maximum-size segment may carry here: MTU and mbuf room. */
 uint32_t tcp_mss_max(const struct ts_ctx *ctx);
 /** Starts an active open of @p s (TS_CMD_CONNECT): 0 or -errno. */

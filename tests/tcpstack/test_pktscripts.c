@@ -206,6 +206,7 @@ static const struct ps_field ps_stats[] = {
     PS_FIELD(ts_stats, tcp_challenge_acks),
     PS_FIELD(ts_stats, tcp_keepalive_drops),
     PS_FIELD(ts_stats, tcp_fast_retransmits),
+    PS_FIELD(ts_stats, tcp_tlp_probes),
     PS_FIELD(ts_stats, tcp_syncookies_sent),
     PS_FIELD(ts_stats, tcp_syncookies_ok),
     PS_FIELD(ts_stats, tcp_syncookies_bad),
