@@ -199,7 +199,6 @@ static int cache_index_files(struct cache *c, char *err, size_t errlen)
 
 /* ---- metadata ---- */
 
-
 /* ---- the walk ---- */
 
 __attribute__((format(printf, 2, 3))) static int walk_fail(struct cache_walk *w,

@@ -16,12 +16,12 @@
 #define CACHE_PATH_MAX 1024
 
 struct cache_file {
-    const char *path;   /**< "/dir/name.ext", the URL path it answers */
+    const char *path; /**< "/dir/name.ext", the URL path it answers */
     const uint8_t *data;
     size_t size;
-    const char *mime;   /**< e.g. "text/html; charset=utf-8" */
+    const char *mime; /**< e.g. "text/html; charset=utf-8" */
     time_t mtime;
-    char etag[48];      /**< "\"<size hex>-<mtime hex>\"" */
+    char etag[48];          /**< "\"<size hex>-<mtime hex>\"" */
     char last_modified[32]; /**< IMF-fixdate */
 };
 
@@ -31,17 +31,16 @@ struct cache;
  *  to directories outside root). @p alloc / @p release allocate the file
  *  bodies (rte_malloc in the server so bodies can be DMA'd; malloc in tests);
  *  NULL means malloc/free. Returns NULL and writes a reason to @p err. */
-struct cache *cache_build(const char *root, const char *index,
-                          void *(*alloc)(size_t), void (*release)(void *),
-                          char *err, size_t errlen);
+struct cache *cache_build(const char *root, const char *index, void *(*alloc)(size_t),
+                          void (*release)(void *), char *err, size_t errlen);
 void cache_free(struct cache *c);
 
 /** Looks up a decoded, normalised URL path ("/", "/a/b.html"). A directory
  *  path ("/" or "/docs/" or "/docs") yields its index file; for "/docs"
  *  (no slash) *is_dir_redirect is set to 1 and the index file is returned so
  *  the caller may redirect. NULL when absent. */
-const struct cache_file *cache_lookup(const struct cache *c, const char *path,
-                                      size_t len, int *is_dir_redirect);
+const struct cache_file *cache_lookup(const struct cache *c, const char *path, size_t len,
+                                      int *is_dir_redirect);
 
 size_t cache_count(const struct cache *c);
 size_t cache_bytes(const struct cache *c);

@@ -24,7 +24,8 @@
 #include "worker.h"
 
 #define CORE_BURST 32
-#define CORE_IDLE_SLEEP_US 100000u /* longest idle sleep: stop requests wait this long */
+#define CORE_IDLE_SLEEP_US 100000u /* longest idle sleep: stop requests wait this long   \
+                                    */
 
 struct core {
     struct ts_ctx *ctx;
@@ -110,8 +111,8 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         p.core_id = i;
         c->ctx = ts_ctx_create(&p);
         if (c->ctx == NULL) {
-            snprintf(err, errlen, "core %u: cannot create the stack context: %s",
-                     c->cpu, strerror(errno));
+            snprintf(err, errlen, "core %u: cannot create the stack context: %s", c->cpu,
+                     strerror(errno));
             cores_destroy(cs);
             return NULL;
         }
@@ -184,7 +185,8 @@ static int start_worker(struct core *c, char *err, size_t errlen)
     int rc = pthread_create(&c->thread, &attr, worker_main, &c->w);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-        snprintf(err, errlen, "core %u: cannot start the worker: %s", c->cpu, strerror(rc));
+        snprintf(err, errlen, "core %u: cannot start the worker: %s", c->cpu,
+                 strerror(rc));
         return -1;
     }
     char name[16];

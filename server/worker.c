@@ -88,7 +88,8 @@ static int conn_send(struct wstate *ws, struct conn *c)
 {
     struct http_response *r = &c->resp;
     while (c->hdr_off < r->hdr_len) {
-        ssize_t n = ts_write(ws->ctx, c->fd, r->hdr + c->hdr_off, r->hdr_len - c->hdr_off);
+        ssize_t n =
+            ts_write(ws->ctx, c->fd, r->hdr + c->hdr_off, r->hdr_len - c->hdr_off);
         if (n < 0)
             return errno == EAGAIN ? 0 : -1;
         c->hdr_off += (size_t)n;

@@ -124,7 +124,8 @@ struct ts_sock *ts_flow_lookup(struct ts_ctx *ctx, uint32_t raddr, uint16_t rpor
 
 void ts_flow_insert(struct ts_ctx *ctx, struct ts_sock *s)
 {
-    int32_t *b = &ctx->flow_buckets[flow_hash(s->raddr, s->rport, s->lport) & ctx->flow_mask];
+    int32_t *b =
+        &ctx->flow_buckets[flow_hash(s->raddr, s->rport, s->lport) & ctx->flow_mask];
     s->hnext = *b;
     *b = ts_fd(ctx, s);
     s->tflags |= TF_HASHED;
@@ -132,7 +133,8 @@ void ts_flow_insert(struct ts_ctx *ctx, struct ts_sock *s)
 
 void ts_flow_remove(struct ts_ctx *ctx, struct ts_sock *s)
 {
-    int32_t *p = &ctx->flow_buckets[flow_hash(s->raddr, s->rport, s->lport) & ctx->flow_mask];
+    int32_t *p =
+        &ctx->flow_buckets[flow_hash(s->raddr, s->rport, s->lport) & ctx->flow_mask];
     int32_t me = ts_fd(ctx, s);
     while (*p >= 0) {
         if (*p == me) {
@@ -152,22 +154,22 @@ void ts_flow_remove(struct ts_ctx *ctx, struct ts_sock *s)
  * RFC 6528's F(), so that sequence numbers of distinct connections
  * cannot be predicted from one another. */
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                     \
-    do {                                                                             \
-        v0 += v1;                                                                    \
-        v1 = ROTL(v1, 13);                                                           \
-        v1 ^= v0;                                                                    \
-        v0 = ROTL(v0, 32);                                                           \
-        v2 += v3;                                                                    \
-        v3 = ROTL(v3, 16);                                                           \
-        v3 ^= v2;                                                                    \
-        v0 += v3;                                                                    \
-        v3 = ROTL(v3, 21);                                                           \
-        v3 ^= v0;                                                                    \
-        v2 += v1;                                                                    \
-        v1 = ROTL(v1, 17);                                                           \
-        v1 ^= v2;                                                                    \
-        v2 = ROTL(v2, 32);                                                           \
+#define SIPROUND                                                                         \
+    do {                                                                                 \
+        v0 += v1;                                                                        \
+        v1 = ROTL(v1, 13);                                                               \
+        v1 ^= v0;                                                                        \
+        v0 = ROTL(v0, 32);                                                               \
+        v2 += v3;                                                                        \
+        v3 = ROTL(v3, 16);                                                               \
+        v3 ^= v2;                                                                        \
+        v0 += v3;                                                                        \
+        v3 = ROTL(v3, 21);                                                               \
+        v3 ^= v0;                                                                        \
+        v2 += v1;                                                                        \
+        v1 = ROTL(v1, 17);                                                               \
+        v1 ^= v2;                                                                        \
+        v2 = ROTL(v2, 32);                                                               \
     } while (0)
 
 uint64_t ts_siphash(const uint32_t key[4], uint64_t m0, uint64_t m1)
@@ -218,8 +220,8 @@ uint32_t tcp_rcv_window(const struct ts_sock *s)
 
 uint32_t tcp_mss_max(const struct ts_ctx *ctx)
 {
-    uint32_t room = rte_pktmbuf_data_room_size(ctx->p.pool) - RTE_PKTMBUF_HEADROOM -
-                    TS_HDR_ROOM;
+    uint32_t room =
+        rte_pktmbuf_data_room_size(ctx->p.pool) - RTE_PKTMBUF_HEADROOM - TS_HDR_ROOM;
     return RTE_MIN((uint32_t)ctx->p.mtu - 40, room);
 }
 

@@ -27,7 +27,7 @@ struct tcp_cc {
     uint32_t bytes_acked;
     /* CUBIC state (RFC 9438 4): windows in bytes, times in microseconds */
     uint32_t w_max;
-    uint32_t w_last_max; /* for fast convergence (4.7) */
+    uint32_t w_last_max;     /* for fast convergence (4.7) */
     uint64_t epoch_start_us; /* 0: no epoch yet (set on first ACK after loss) */
     double k_s;              /* K in seconds */
     double w_est;            /* Reno-friendly estimate (4.3), bytes */
@@ -36,7 +36,8 @@ struct tcp_cc {
 
 /** Initial state: cwnd = @p init_cwnd bytes (RFC 6928: 10 segments),
  *  ssthresh "arbitrarily high" (RFC 5681 3.1). */
-void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss, uint32_t init_cwnd);
+void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss,
+                 uint32_t init_cwnd);
 
 /** New data acknowledged outside loss recovery. @p acked bytes, @p flight the
  *  bytes outstanding before this ACK, @p srtt_us the smoothed RTT (0 when

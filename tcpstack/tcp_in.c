@@ -15,8 +15,8 @@
 #include "tcp_sack.h"
 #include "ts_priv.h"
 
-#define TCP_DEFAULT_MSS 536 /* RFC 9293 3.7.1: when the peer sends none */
-#define TCP_INIT_CWND_SEGS 10 /* RFC 6928 */
+#define TCP_DEFAULT_MSS 536      /* RFC 9293 3.7.1: when the peer sends none */
+#define TCP_INIT_CWND_SEGS 10    /* RFC 6928 */
 #define TCP_INIT_RTO_US 1000000u /* RFC 6298 2.1 */
 
 /* A segment being processed: a local, never file state. */
@@ -26,9 +26,9 @@ struct tcp_seg {
     uint32_t len; /* payload bytes */
     uint16_t wnd; /* as received, unscaled */
     uint8_t flags;
-    uint16_t mss;   /* 0: no MSS option */
-    int8_t wscale;  /* -1: no window scale option */
-    bool sack_ok;   /* SACK-permitted */
+    uint16_t mss;  /* 0: no MSS option */
+    int8_t wscale; /* -1: no window scale option */
+    bool sack_ok;  /* SACK-permitted */
     bool has_ts;
     uint32_t tsval, tsecr;
     uint8_t nsack;
@@ -150,7 +150,8 @@ static void challenge_ack(struct ts_ctx *ctx, struct ts_sock *s)
 
 /* Agrees on options from the peer's SYN (RFC 7323 1.3, RFC 2018 2: each is
  * used only when both sides offer it) and sizes the connection from it. */
-static void tcp_syn_options(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg)
+static void tcp_syn_options(struct ts_ctx *ctx, struct ts_sock *s,
+                            const struct tcp_seg *seg)
 {
     s->tflags &= ~(TF_WS_OK | TF_TS_OK | TF_SACK_OK);
     s->rcv_adv = s->rcv_nxt; /* the window's right edge starts from the peer's ISN */
@@ -175,9 +176,9 @@ static void tcp_syn_options(struct ts_ctx *ctx, struct ts_sock *s, const struct 
 }
 
 /* A connection from a SYN: identity, sequence spaces, options, flow. */
-static struct ts_sock *tcp_passive_new(struct ts_ctx *ctx, struct ts_sock *l, uint32_t raddr,
-                                       uint16_t rport, const struct tcp_seg *syn,
-                                       uint32_t iss)
+static struct ts_sock *tcp_passive_new(struct ts_ctx *ctx, struct ts_sock *l,
+                                       uint32_t raddr, uint16_t rport,
+                                       const struct tcp_seg *syn, uint32_t iss)
 {
     struct ts_sock *s = ts_sock_alloc(ctx, TS_KIND_TCP);
     if (s == NULL)
@@ -242,7 +243,8 @@ static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
 
 /* The handshake is complete: a passive connection goes to its listener's
  * accept queue, an active one tells its owner it may write. */
-static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg)
+static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s,
+                            const struct tcp_seg *seg)
 {
     s->snd_una = seg->ack;
     /* the window of a SYN-ACK is not scaled (RFC 7323 2.2) */
@@ -314,8 +316,8 @@ static struct ts_sock *tcp_cookie_accept(struct ts_ctx *ctx, struct ts_sock *l,
 static bool seq_acceptable(const struct ts_sock *s, const struct tcp_seg *seg)
 {
     uint32_t wnd = tcp_rcv_window(s);
-    uint32_t seglen = seg->len + !!(seg->flags & RTE_TCP_SYN_FLAG) +
-                      !!(seg->flags & RTE_TCP_FIN_FLAG);
+    uint32_t seglen =
+        seg->len + !!(seg->flags & RTE_TCP_SYN_FLAG) + !!(seg->flags & RTE_TCP_FIN_FLAG);
     uint32_t end = s->rcv_nxt + wnd;
     if (seglen == 0) {
         if (wnd == 0)
@@ -344,7 +346,8 @@ static uint32_t dup_threshold(const struct ts_sock *s, uint32_t flight, uint32_t
 
 /* The ACK field (RFC 9293 3.10.7.4, fifth check). Returns false when the
  * connection is gone and processing must stop. */
-static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg)
+static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
+                          const struct tcp_seg *seg)
 {
     if (SEQ_GT(seg->ack, s->snd_max)) {
         ack_now(ctx, s); /* acks something not yet sent */
@@ -540,7 +543,7 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
         return;
     if (s->state != TCPS_ESTABLISHED && s->state != TCPS_FIN_WAIT_1 &&
         s->state != TCPS_FIN_WAIT_2)
-        return; /* the peer has sent its FIN already: ignore */
+        return;                         /* the peer has sent its FIN already: ignore */
     if (SEQ_LT(seg->seq, s->rcv_nxt)) { /* trim what we have */
         uint32_t skip = s->rcv_nxt - seg->seq;
         if (skip >= seg->len) {
@@ -807,8 +810,8 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
         goto drop;
     }
     uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-    if (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
-        (ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD && rte_ipv4_udptcp_cksum_verify(ip, th) != 0)) {
+    if (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD || (ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+                                             rte_ipv4_udptcp_cksum_verify(ip, th) != 0)) {
         ctx->st.rx_bad_cksum++;
         goto drop;
     }
@@ -843,7 +846,8 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
     }
     if (s == NULL) {
         int32_t lfd = ctx->listeners[lport];
-        uint8_t ctl = seg.flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG);
+        uint8_t ctl =
+            seg.flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG);
         if (lfd >= 0 && ctl == RTE_TCP_SYN_FLAG && !(seg.flags & RTE_TCP_FIN_FLAG)) {
             tcp_listen_input(ctx, &ctx->socks[lfd], ip, th, &seg);
             goto drop;

@@ -53,8 +53,9 @@ void tcp_cookie_synack(struct ts_ctx *ctx, struct ts_sock *l, uint32_t raddr,
     bool ws = ctx->p.opt_wscale && wscale >= 0;
     bool sack = ctx->p.opt_sack && sack_ok;
     bool ts = ctx->p.opt_timestamps && has_ts;
-    uint32_t hdr12 = cookie_period(ctx) << 9 | mi << 6 | (ws ? (uint32_t)wscale : 15u) << 2 |
-                     (uint32_t)sack << 1 | (uint32_t)ts;
+    uint32_t hdr12 = cookie_period(ctx) << 9 | mi << 6 |
+                     (ws ? (uint32_t)wscale : 15u) << 2 | (uint32_t)sack << 1 |
+                     (uint32_t)ts;
     uint32_t cookie = hdr12 << 20 | cookie_mac(ctx, raddr, rport, l->lport, irs, hdr12);
 
     /* a stand-in socket that exists only to build the SYN-ACK */

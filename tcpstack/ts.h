@@ -39,26 +39,26 @@ struct ts_params {
     uint16_t mtu;
     uint32_t offloads; /**< TS_OFF_* */
 
-    unsigned max_flows;  /**< sockets of this context, TIME_WAIT included */
-    unsigned max_bufs;   /**< connections holding buffers at once */
-    uint32_t rcvbuf;     /**< bytes per connection */
-    uint32_t sndbuf;     /**< bytes per connection (copied + referenced) */
+    unsigned max_flows;   /**< sockets of this context, TIME_WAIT included */
+    unsigned max_bufs;    /**< connections holding buffers at once */
+    uint32_t rcvbuf;      /**< bytes per connection */
+    uint32_t sndbuf;      /**< bytes per connection (copied + referenced) */
     uint32_t snd_copybuf; /**< bytes of copied send data per connection */
-    uint32_t msl_ms;     /**< TIME_WAIT lasts 2*MSL */
+    uint32_t msl_ms;      /**< TIME_WAIT lasts 2*MSL */
     uint32_t rto_min_ms;
     uint32_t rto_max_ms;
     uint32_t syn_retries;
     uint32_t data_retries;
-    uint32_t isn_key[4]; /**< secret for initial sequence numbers (RFC 6528) */
-    bool opt_wscale;     /**< RFC 7323 window scaling */
-    bool opt_timestamps; /**< RFC 7323 timestamps and PAWS */
-    bool opt_sack;       /**< RFC 2018 selective acknowledgements */
-    uint32_t delack_ms;  /**< delayed ACK timer; 0: acknowledge at once */
-    uint32_t keepalive_ms;      /**< idle time before probing; 0: off */
+    uint32_t isn_key[4];   /**< secret for initial sequence numbers (RFC 6528) */
+    bool opt_wscale;       /**< RFC 7323 window scaling */
+    bool opt_timestamps;   /**< RFC 7323 timestamps and PAWS */
+    bool opt_sack;         /**< RFC 2018 selective acknowledgements */
+    uint32_t delack_ms;    /**< delayed ACK timer; 0: acknowledge at once */
+    uint32_t keepalive_ms; /**< idle time before probing; 0: off */
     uint32_t keepalive_intvl_ms;
     uint32_t keepalive_probes;
-    uint8_t cc_algo;     /**< enum tcp_cc_algo */
-    bool syncookies;     /**< RFC 4987 SYN cookies when a listener's backlog is full */
+    uint8_t cc_algo; /**< enum tcp_cc_algo */
+    bool syncookies; /**< RFC 4987 SYN cookies when a listener's backlog is full */
 
     struct rte_mempool *pool; /**< mbufs for frames we build */
     ts_output_fn output;

@@ -28,8 +28,8 @@ struct ts_arp_table {
     struct ts_arp_entry *e;
 };
 
-#define ARP_PENDING 32         /* frames held per context */
-#define ARP_RETRY_US 1000000u  /* between requests for one address */
+#define ARP_PENDING 32        /* frames held per context */
+#define ARP_RETRY_US 1000000u /* between requests for one address */
 #define ARP_TRIES 3
 
 struct ts_arp_pending {

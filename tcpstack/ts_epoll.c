@@ -27,8 +27,8 @@ uint32_t ts_sock_poll(struct ts_ctx *ctx, struct ts_sock *s)
         m |= TS_EPOLLERR | TS_EPOLLHUP;
     else if ((sf & TS_SF_CONNECTED) && !(s->aflags & AF_SHUT_WR) && s->bufs &&
              ts_sring_count(&s->bufs->refs) + 2 <= TS_REFS_PER_SOCK &&
-             s->written_total - atomic_load_explicit(&s->acked_total,
-                                                     memory_order_acquire) <
+             s->written_total -
+                     atomic_load_explicit(&s->acked_total, memory_order_acquire) <
                  ctx->p.sndbuf)
         m |= TS_EPOLLOUT;
     if ((sf & TS_SF_RDCLOSED) && (sf & TS_SF_WRDONE))

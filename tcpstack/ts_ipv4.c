@@ -34,7 +34,8 @@ void ts_ipv4_input(struct ts_ctx *ctx, struct rte_mbuf *m)
     }
     /* No reassembly: a server's peers send small requests; fragments are
      * counted and dropped (MF set or a non-zero offset). */
-    if (rte_be_to_cpu_16(ip->fragment_offset) & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
+    if (rte_be_to_cpu_16(ip->fragment_offset) &
+        (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
         ctx->st.rx_unsupported++;
         goto drop;
     }

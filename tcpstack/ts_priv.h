@@ -28,13 +28,13 @@
 #include "ts_socket.h"
 
 /* Invariants: a broken one is a bug in the stack, never a peer's doing. */
-#define TS_ASSERT(cond)                                                              \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "tcpstack: %s:%d: %s: assertion '%s' failed\n",         \
-                    __FILE__, __LINE__, __func__, #cond);                            \
-            abort();                                                                 \
-        }                                                                            \
+#define TS_ASSERT(cond)                                                                  \
+    do {                                                                                 \
+        if (!(cond)) {                                                                   \
+            fprintf(stderr, "tcpstack: %s:%d: %s: assertion '%s' failed\n", __FILE__,    \
+                    __LINE__, __func__, #cond);                                          \
+            abort();                                                                     \
+        }                                                                                \
     } while (0)
 
 #define TS_BURST 64
@@ -96,9 +96,9 @@ struct ts_sref {
 
 /* Buffers of a connection that moves data; released at TIME_WAIT/close. */
 struct ts_bufs {
-    struct ts_bring rx;      /* stack -> worker: received bytes */
-    struct ts_bring sndcopy; /* worker -> stack: copied send bytes */
-    struct ts_sring refs;    /* worker -> stack: struct ts_sref */
+    struct ts_bring rx;       /* stack -> worker: received bytes */
+    struct ts_bring sndcopy;  /* worker -> stack: copied send bytes */
+    struct ts_sring refs;     /* worker -> stack: struct ts_sref */
     struct tcp_scoreboard sb; /* what the peer SACKed of our data */
     int32_t next_free;
 };
@@ -116,18 +116,18 @@ struct ts_bufs {
 #define TF_ACKNOW (1u << 0)
 #define TF_FIN_PENDING (1u << 1) /* the application is done writing */
 #define TF_FIN_SENT (1u << 2)
-#define TF_APP_CLOSED (1u << 3)   /* the worker closed its fd */
-#define TF_EV_QUEUED (1u << 4)    /* on the context's event list */
-#define TF_RTT_TIMING (1u << 5)   /* rtt_seq is being timed */
-#define TF_HASHED (1u << 6)       /* in the flow table */
+#define TF_APP_CLOSED (1u << 3)    /* the worker closed its fd */
+#define TF_EV_QUEUED (1u << 4)     /* on the context's event list */
+#define TF_RTT_TIMING (1u << 5)    /* rtt_seq is being timed */
+#define TF_HASHED (1u << 6)        /* in the flow table */
 #define TF_ACCEPT_QUEUED (1u << 7) /* handed to the listener's accept ring */
-#define TF_OUT_QUEUED (1u << 8)   /* on the context's output list */
+#define TF_OUT_QUEUED (1u << 8)    /* on the context's output list */
 #define TF_IN_RECOVERY (1u << 9)
-#define TF_FORCE1 (1u << 10) /* send one byte into a zero window */
-#define TF_WS_OK (1u << 11)  /* window scaling agreed (RFC 7323 2) */
-#define TF_TS_OK (1u << 12)  /* timestamps agreed (RFC 7323 3) */
-#define TF_SACK_OK (1u << 13) /* SACK permitted both ways (RFC 2018) */
-#define TF_FIN_OOO (1u << 14) /* a FIN arrived beyond a gap: rcv_fin_seq */
+#define TF_FORCE1 (1u << 10)    /* send one byte into a zero window */
+#define TF_WS_OK (1u << 11)     /* window scaling agreed (RFC 7323 2) */
+#define TF_TS_OK (1u << 12)     /* timestamps agreed (RFC 7323 3) */
+#define TF_SACK_OK (1u << 13)   /* SACK permitted both ways (RFC 2018) */
+#define TF_FIN_OOO (1u << 14)   /* a FIN arrived beyond a gap: rcv_fin_seq */
 #define TF_TLP_ARMED (1u << 15) /* t_rexmt is a probe timeout (RFC 8985 7) */
 #define TF_TLP_SENT (1u << 16)  /* a probe is out; no other until new data is acked */
 #define TF_TLP_NEW (1u << 17)   /* the probe may send one new segment past cwnd */
@@ -141,10 +141,10 @@ struct ts_sock {
     uint32_t raddr; /* host byte order */
     uint16_t rport;
     uint16_t lport;
-    uint8_t kind;  /* enum ts_kind */
-    uint8_t state; /* enum tcp_state */
-    uint16_t mss;  /* send MSS */
-    int32_t hnext; /* flow table chain */
+    uint8_t kind;    /* enum ts_kind */
+    uint8_t state;   /* enum tcp_state */
+    uint16_t mss;    /* send MSS */
+    int32_t hnext;   /* flow table chain */
     uint32_t tflags; /* TF_* */
 
     /* --- send sequence space (RFC 9293 3.3.1) --- */
@@ -202,9 +202,9 @@ struct ts_sock {
     } ooo[TCP_OOO_MAX];
 
     /* --- listener / accept --- */
-    int32_t listener;   /* for a passive open: the listening socket */
-    uint32_t backlog;   /* listener: max queued + half-open */
-    uint32_t n_pending; /* listener: half-open + queued, not yet accepted */
+    int32_t listener;         /* for a passive open: the listening socket */
+    uint32_t backlog;         /* listener: max queued + half-open */
+    uint32_t n_pending;       /* listener: half-open + queued, not yet accepted */
     struct ts_sring *acceptq; /* listener: int32 fds, stack -> worker */
 
     /* --- events (stack side) --- */
@@ -264,7 +264,7 @@ struct ts_evt {
 };
 
 struct ts_epoll {
-    int32_t fd; /* -1: none */
+    int32_t fd;         /* -1: none */
     int32_t ready_head; /* worker-owned ready list */
     int32_t ready_tail;
 };
@@ -315,8 +315,8 @@ struct ts_ctx {
     struct ts_epitem *epi;
     _Atomic uint64_t now_pub; /* the stack's clock, for the worker's timeouts */
 
-    uint8_t rcv_wscale; /* the shift we offer (RFC 7323 2.3) */
-    uint16_t next_eport; /* ephemeral port search position */
+    uint8_t rcv_wscale;     /* the shift we offer (RFC 7323 2.3) */
+    uint16_t next_eport;    /* ephemeral port search position */
     uint64_t chal_epoch_us; /* challenge ACK rate limit (RFC 5961 7) */
     uint32_t chal_count;
 

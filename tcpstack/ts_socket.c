@@ -122,9 +122,8 @@ void ts_cmds_run(struct ts_ctx *ctx)
 {
     struct ts_cmd *c;
     while ((c = ts_sring_peek(&ctx->cmdq, 0)) != NULL) {
-        struct ts_sock *s = (c->fd > 0 && (uint32_t)c->fd < ctx->nsocks)
-                                ? &ctx->socks[c->fd]
-                                : NULL;
+        struct ts_sock *s =
+            (c->fd > 0 && (uint32_t)c->fd < ctx->nsocks) ? &ctx->socks[c->fd] : NULL;
         int r = 0;
         switch (c->op) {
         case TS_CMD_KICK:
@@ -219,11 +218,11 @@ static struct ts_sock *app_sock(struct ts_ctx *ctx, int fd, uint8_t kind)
     return s;
 }
 
-#define APP_SOCK(s, ctx, fd, kind)                                                   \
-    struct ts_sock *s = app_sock(ctx, fd, kind);                                     \
-    if (s == NULL) {                                                                 \
-        errno = EBADF;                                                               \
-        return -1;                                                                   \
+#define APP_SOCK(s, ctx, fd, kind)                                                       \
+    struct ts_sock *s = app_sock(ctx, fd, kind);                                         \
+    if (s == NULL) {                                                                     \
+        errno = EBADF;                                                                   \
+        return -1;                                                                       \
     }
 
 static void kick(struct ts_ctx *ctx, struct ts_sock *s)

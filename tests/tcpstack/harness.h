@@ -33,8 +33,8 @@
 #include "ts_socket.h"
 
 #define TH_OUT_MAX 512
-#define TH_US_IP 0xc6120002u   /* 198.18.0.2 */
-#define TH_PEER_IP 0xc6120001u /* 198.18.0.1 */
+#define TH_US_IP 0xc6120002u    /* 198.18.0.2 */
+#define TH_PEER_IP 0xc6120001u  /* 198.18.0.1 */
 #define TH_OTHER_IP 0xc6120063u /* 198.18.0.99, unused on the wire */
 
 static const struct rte_ether_addr th_us_mac = {{0x02, 0, 0, 0, 0, 0x02}};
@@ -65,8 +65,8 @@ static inline struct rte_mempool *th_pool(void)
 {
     static struct rte_mempool *pool;
     if (pool == NULL) {
-        char *argv[] = {"tstest", "--no-huge", "--no-pci", "--no-shconf", "-l", "0",
-                        "-m", "128", "--log-level=error", NULL};
+        char *argv[] = {"tstest", "--no-huge", "--no-pci", "--no-shconf",       "-l",
+                        "0",      "-m",        "128",      "--log-level=error", NULL};
         if (rte_eal_init(9, argv) < 0)
             fail_msg("rte_eal_init failed");
         pool = rte_pktmbuf_pool_create("th_pool", 8191, 0, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
@@ -157,7 +157,8 @@ static inline void th_inject(struct th *h, struct rte_mbuf *m)
     ts_poll(h->ctx, h->now);
 }
 
-static inline struct rte_mbuf *th_frame(struct th *h, uint16_t type, size_t len, void **payload)
+static inline struct rte_mbuf *th_frame(struct th *h, uint16_t type, size_t len,
+                                        void **payload)
 {
     struct rte_mbuf *m = rte_pktmbuf_alloc(h->pool);
     assert_non_null(m);
@@ -172,7 +173,8 @@ static inline struct rte_mbuf *th_frame(struct th *h, uint16_t type, size_t len,
     return m;
 }
 
-static inline struct rte_mbuf *th_arp(struct th *h, uint16_t op, uint32_t sip, uint32_t tip)
+static inline struct rte_mbuf *th_arp(struct th *h, uint16_t op, uint32_t sip,
+                                      uint32_t tip)
 {
     struct rte_arp_hdr *a;
     struct rte_mbuf *m = th_frame(h, RTE_ETHER_TYPE_ARP, sizeof(*a), (void **)&a);
@@ -183,7 +185,8 @@ static inline struct rte_mbuf *th_arp(struct th *h, uint16_t op, uint32_t sip, u
     a->arp_opcode = rte_cpu_to_be_16(op);
     a->arp_data.arp_sha = th_peer_mac;
     a->arp_data.arp_sip = rte_cpu_to_be_32(sip);
-    a->arp_data.arp_tha = op == RTE_ARP_OP_REPLY ? th_us_mac : (struct rte_ether_addr){{0}};
+    a->arp_data.arp_tha =
+        op == RTE_ARP_OP_REPLY ? th_us_mac : (struct rte_ether_addr){{0}};
     a->arp_data.arp_tip = rte_cpu_to_be_32(tip);
     if (op == RTE_ARP_OP_REQUEST)
         memset(rte_pktmbuf_mtod(m, struct rte_ether_hdr *), 0xff, 6);
@@ -191,11 +194,12 @@ static inline struct rte_mbuf *th_arp(struct th *h, uint16_t op, uint32_t sip, u
 }
 
 /* An IPv4 datagram from the peer; the caller fills the payload. */
-static inline struct rte_mbuf *th_ipv4(struct th *h, uint32_t src, uint32_t dst, uint8_t proto,
-                                size_t l4len, void **l4)
+static inline struct rte_mbuf *th_ipv4(struct th *h, uint32_t src, uint32_t dst,
+                                       uint8_t proto, size_t l4len, void **l4)
 {
     struct rte_ipv4_hdr *ip;
-    struct rte_mbuf *m = th_frame(h, RTE_ETHER_TYPE_IPV4, sizeof(*ip) + l4len, (void **)&ip);
+    struct rte_mbuf *m =
+        th_frame(h, RTE_ETHER_TYPE_IPV4, sizeof(*ip) + l4len, (void **)&ip);
     ip->version_ihl = RTE_IPV4_VHL_DEF;
     ip->total_length = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + l4len));
     ip->time_to_live = 64;
@@ -209,12 +213,13 @@ static inline struct rte_mbuf *th_ipv4(struct th *h, uint32_t src, uint32_t dst,
 
 static inline struct rte_ipv4_hdr *th_ip_of(struct rte_mbuf *m)
 {
-    return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, sizeof(struct rte_ether_hdr));
+    return rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *,
+                                   sizeof(struct rte_ether_hdr));
 }
 
 /* An ICMP echo request from the peer. */
 static inline struct rte_mbuf *th_echo_request(struct th *h, uint16_t id, uint16_t seq,
-                                     const char *data)
+                                               const char *data)
 {
     size_t n = strlen(data);
     struct rte_icmp_hdr *ic;
@@ -238,13 +243,14 @@ static inline void th_peer_arp(struct th *h)
 
 /* A TCP segment from the peer (198.18.0.1:sport -> us:dport). */
 static inline struct rte_mbuf *th_tcp_frame(struct th *h, uint16_t sport, uint16_t dport,
-                                     uint8_t flags, uint32_t seq, uint32_t ack, uint16_t win,
-                                     const void *data, uint32_t len, uint16_t mss)
+                                            uint8_t flags, uint32_t seq, uint32_t ack,
+                                            uint16_t win, const void *data, uint32_t len,
+                                            uint16_t mss)
 {
     uint32_t optlen = mss ? 4 : 0;
     struct rte_tcp_hdr *th;
-    struct rte_mbuf *m =
-        th_ipv4(h, TH_PEER_IP, TH_US_IP, IPPROTO_TCP, sizeof(*th) + optlen + len, (void **)&th);
+    struct rte_mbuf *m = th_ipv4(h, TH_PEER_IP, TH_US_IP, IPPROTO_TCP,
+                                 sizeof(*th) + optlen + len, (void **)&th);
     th->src_port = rte_cpu_to_be_16(sport);
     th->dst_port = rte_cpu_to_be_16(dport);
     th->sent_seq = rte_cpu_to_be_32(seq);
@@ -265,8 +271,9 @@ static inline struct rte_mbuf *th_tcp_frame(struct th *h, uint16_t sport, uint16
     return m;
 }
 
-static inline void th_tcp(struct th *h, uint16_t sport, uint16_t dport, uint8_t flags, uint32_t seq,
-                   uint32_t ack, uint16_t win, const void *data, uint32_t len)
+static inline void th_tcp(struct th *h, uint16_t sport, uint16_t dport, uint8_t flags,
+                          uint32_t seq, uint32_t ack, uint16_t win, const void *data,
+                          uint32_t len)
 {
     th_inject(h, th_tcp_frame(h, sport, dport, flags, seq, ack, win, data, len,
                               (flags & RTE_TCP_SYN_FLAG) ? 1460 : 0));
@@ -354,7 +361,8 @@ static inline void th_open(struct th *h, struct th_conn *c, uint16_t peer_port)
     c->iss = sa.seq;
     c->snd_nxt = TH_PEER_ISS + 1;
     c->rcv_nxt = sa.seq + 1;
-    th_tcp(h, peer_port, TH_PORT, RTE_TCP_ACK_FLAG, c->snd_nxt, c->rcv_nxt, 65535, NULL, 0);
+    th_tcp(h, peer_port, TH_PORT, RTE_TCP_ACK_FLAG, c->snd_nxt, c->rcv_nxt, 65535, NULL,
+           0);
     assert_int_equal(h->nout, 0); /* nothing to say to a pure ACK */
     c->fd = ts_accept(h->ctx, c->lfd, NULL, NULL);
     assert_true(c->fd > 0);

@@ -157,9 +157,10 @@ static void we_close_first_time_wait(void **state)
     th_clear(&h);
     struct ts_stats st = th_stats(&h);
     assert_int_equal(st.socks_in_use, 2); /* TIME_WAIT keeps the flow ... */
-    assert_int_equal(st.bufs_in_use, 0); /* ... but not its buffers */
+    assert_int_equal(st.bufs_in_use, 0);  /* ... but not its buffers */
     /* a retransmitted FIN in TIME_WAIT is acknowledged again */
-    th_tcp(&h, TH_PEER_PORT, TH_PORT, FIN | ACK, c.snd_nxt - 1, c.rcv_nxt, 65535, NULL, 0);
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, FIN | ACK, c.snd_nxt - 1, c.rcv_nxt, 65535, NULL,
+           0);
     assert_int_equal(h.nout, 1);
     assert_int_equal(th_out_tcp(&h, 0).ack, c.snd_nxt);
     th_clear(&h);
@@ -520,8 +521,8 @@ static void simultaneous_open(void **state)
     assert_int_equal(sa.ack, 9001);
     th_clear(&h);
     /* the peer's SYN-ACK for our SYN completes it */
-    th_inject(&h, th_tcp_frame(&h, 6666, 5555, SYN | ACK, 9000, syn.seq + 1, 65535, NULL, 0,
-                               1460));
+    th_inject(&h, th_tcp_frame(&h, 6666, 5555, SYN | ACK, 9000, syn.seq + 1, 65535, NULL,
+                               0, 1460));
     assert_int_equal(ts_write(h.ctx, fd, "ok", 2), 2);
     th_advance(&h, 0);
     bool data = false;

@@ -217,12 +217,12 @@ static void transfer(const struct impair *imp, uint64_t seed, bool sack, uint8_t
     struct ts_stats c, s;
     ts_ctx_stats(cs, &c);
     ts_ctx_stats(ss, &s);
-    print_message("    %zu bytes in %lu ms virtual, %lu frames, %lu dropped, %lu duplicated, "
-                  "server retransmits %lu (fast %lu, timeouts %lu)\n",
-                  len, (unsigned long)took_ms, (unsigned long)w->sent,
-                  (unsigned long)w->dropped, (unsigned long)w->duplicated,
-                  (unsigned long)s.tcp_retransmits, (unsigned long)s.tcp_fast_retransmits,
-                  (unsigned long)s.tcp_timeouts);
+    print_message(
+        "    %zu bytes in %lu ms virtual, %lu frames, %lu dropped, %lu duplicated, "
+        "server retransmits %lu (fast %lu, timeouts %lu)\n",
+        len, (unsigned long)took_ms, (unsigned long)w->sent, (unsigned long)w->dropped,
+        (unsigned long)w->duplicated, (unsigned long)s.tcp_retransmits,
+        (unsigned long)s.tcp_fast_retransmits, (unsigned long)s.tcp_timeouts);
     if (imp->loss_pct == 0 && imp->dup_pct == 0 && imp->reorder_pct == 0)
         assert_int_equal(s.tcp_retransmits, 0); /* nothing spurious on a clean wire */
     assert_int_equal(c.socks_in_use, 0);
@@ -243,17 +243,20 @@ static void transfer(const struct impair *imp, uint64_t seed, bool sack, uint8_t
 static const struct impair clean = {.delay_us = 1000};
 static const struct impair lossy = {.loss_pct = 5, .delay_us = 2000};
 static const struct impair dupl = {.dup_pct = 3, .delay_us = 1000};
-static const struct impair reorder = {.reorder_pct = 25, .delay_us = 1000,
-                                      .reorder_extra_us = 3000};
-static const struct impair all = {.loss_pct = 3, .dup_pct = 2, .reorder_pct = 10,
-                                  .delay_us = 5000, .reorder_extra_us = 4000};
+static const struct impair reorder = {
+    .reorder_pct = 25, .delay_us = 1000, .reorder_extra_us = 3000};
+static const struct impair all = {.loss_pct = 3,
+                                  .dup_pct = 2,
+                                  .reorder_pct = 10,
+                                  .delay_us = 5000,
+                                  .reorder_extra_us = 4000};
 
-#define CASE(name, imp, sack, cc, len, bound)                                        \
-    static void name(void **state)                                                   \
-    {                                                                                \
-        (void)state;                                                                 \
-        for (uint64_t seed = 1; seed <= 3; seed++)                                   \
-            transfer(&imp, seed * 0x9e3779b97f4a7c15ull, sack, cc, len, bound);      \
+#define CASE(name, imp, sack, cc, len, bound)                                            \
+    static void name(void **state)                                                       \
+    {                                                                                    \
+        (void)state;                                                                     \
+        for (uint64_t seed = 1; seed <= 3; seed++)                                       \
+            transfer(&imp, seed * 0x9e3779b97f4a7c15ull, sack, cc, len, bound);          \
     }
 
 CASE(clean_cubic_sack, clean, true, TCP_CC_CUBIC, 2 << 20, 10)
