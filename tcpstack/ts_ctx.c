@@ -32,7 +32,7 @@ void ts_params_default(struct ts_params *p)
     p->keepalive_ms = 0;
     p->keepalive_intvl_ms = 75000;
     p->keepalive_probes = 9;
-    p->cc_algo = 1; /* TCP_CC_CUBIC */
+    p->cc_algo = TCP_CC_CUBIC;
     p->syncookies = true;
 }
 
