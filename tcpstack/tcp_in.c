@@ -331,6 +331,26 @@ static bool seq_acceptable(const struct ts_sock *s, const struct tcp_seg *seg)
            (SEQ_LEQ(s->rcv_nxt, last) && SEQ_LT(last, end));
 }
 
+/* A retransmission lost again (the idea of RFC 8985's RACK, for the one
+ * case plain RFC 6675 leaves to the RTO): once data sent after the
+ * retransmission is SACKed while the retransmitted bytes are still missing,
+ * they are lost once more; HighRxt goes back so NextSeg sends them again. */
+static void rexmit_lost_check(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    if (!(s->tflags & TF_RXT_WATCH))
+        return;
+    if (!(s->tflags & TF_IN_RECOVERY) || SEQ_GT(s->snd_una, s->rxt_seq)) {
+        s->tflags &= ~TF_RXT_WATCH; /* it arrived, or recovery is over */
+        return;
+    }
+    if (SEQ_GT(tcp_sb_high_sacked(&s->bufs->sb, s->snd_una), s->rxt_mark)) {
+        s->tflags &= ~TF_RXT_WATCH;
+        s->bufs->sb.high_rxt = s->snd_una;
+        ctx->st.tcp_lost_retransmits++;
+        ts_sock_want_output(ctx, s);
+    }
+}
+
 /* Duplicate ACKs that start recovery: DupThresh, or fewer when so few
  * segments are outstanding, with nothing new to send, that three could
  * never come back (RFC 5827 early retransmit: oseg - 1). */
@@ -363,8 +383,10 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         s->snd_una = seg->ack;
         if (SEQ_LT(s->snd_nxt, s->snd_una))
             s->snd_nxt = s->snd_una;
-        if (sack)
+        if (sack) {
             tcp_sb_update(&s->bufs->sb, s->snd_una, s->snd_max, seg->sack, seg->nsack);
+            rexmit_lost_check(ctx, s);
+        }
         if ((s->tflags & TF_RTT_TIMING) && SEQ_GT(seg->ack, s->rtt_seq)) {
             s->tflags &= ~TF_RTT_TIMING;
             rtt_sample(ctx, s, (uint32_t)(ctx->now - s->rtt_start_us));
@@ -431,10 +453,11 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         /* a duplicate ACK: with SACK one that SACKs new data (RFC 6675 2),
          * without it RFC 5681 section 2's definition */
         bool dup;
-        if (sack)
+        if (sack) {
             dup = tcp_sb_update(&s->bufs->sb, s->snd_una, s->snd_max, seg->sack,
                                 seg->nsack) > 0;
-        else
+            rexmit_lost_check(ctx, s);
+        } else
             dup = seg->len == 0 && !(seg->flags & RTE_TCP_FIN_FLAG) &&
                   ((uint32_t)seg->wnd << s->snd_wscale) == s->snd_wnd;
         if (dup && (s->tflags & TF_IN_RECOVERY)) {

@@ -290,6 +290,11 @@ static void tcp_output_sack_recovery(struct ts_ctx *ctx, struct ts_sock *s)
         if (rexmit) {
             tcp_sb_sent(sb, seq, len + !!(flags & RTE_TCP_FIN_FLAG));
             ctx->st.tcp_retransmits++;
+            if (!(s->tflags & TF_RXT_WATCH)) {
+                s->tflags |= TF_RXT_WATCH;
+                s->rxt_seq = seq;
+                s->rxt_mark = s->snd_max;
+            }
         } else {
             s->snd_max = seq + len;
             s->snd_nxt = s->snd_max;
@@ -299,6 +304,29 @@ static void tcp_output_sack_recovery(struct ts_ctx *ctx, struct ts_sock *s)
         tcp_send_ctl(ctx, s, RTE_TCP_ACK_FLAG, s->snd_max);
     if (!ts_timer_armed(&s->t_rexmt))
         ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+}
+
+/* Moves @p nxt past SACKed ranges. Returns the new position; *sacked gets
+ * the SACKed bytes in [una, position), *hole_end the start of the next
+ * SACKed range above it (unchanged when there is none). */
+static uint32_t sack_skip(const struct tcp_scoreboard *sb, uint32_t nxt, uint32_t una,
+                          uint32_t *sacked, uint32_t *hole_end)
+{
+    for (unsigned i = 0; i < sb->n; i++) {
+        const struct tcp_sack_block *b = &sb->blk[i];
+        if (SEQ_LEQ(b->end, nxt)) {
+            *sacked += b->end - (SEQ_GT(b->start, una) ? b->start : una);
+            continue;
+        }
+        if (SEQ_LEQ(b->start, nxt)) {
+            *sacked += b->end - (SEQ_GT(b->start, una) ? b->start : una);
+            nxt = b->end;
+            continue;
+        }
+        *hole_end = b->start;
+        break;
+    }
+    return nxt;
 }
 
 static bool can_send_data(const struct ts_sock *s)
@@ -332,7 +360,12 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
     bool sent = false;
     bool force1 = s->tflags & TF_FORCE1;
     s->tflags &= ~TF_FORCE1;
+    struct tcp_scoreboard *sb = (s->tflags & TF_SACK_OK) && s->bufs ? &s->bufs->sb : NULL;
     for (;;) {
+        /* resending after a timeout: what the peer SACKed is not resent */
+        uint32_t sacked = 0, hole_end = s->snd_end;
+        if (sb && sb->n && SEQ_LT(s->snd_nxt, s->snd_max))
+            s->snd_nxt = sack_skip(sb, s->snd_nxt, s->snd_una, &sacked, &hole_end);
         uint32_t avail = SEQ_LT(s->snd_nxt, s->snd_end) ? s->snd_end - s->snd_nxt : 0;
         if (avail == 0)
             break;
@@ -340,7 +373,7 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
          * lets one new segment out, so a small window still gets three */
         uint32_t lt = (s->tflags & TF_IN_RECOVERY) ? 0 : RTE_MIN(s->dupacks, 2u);
         uint32_t win = RTE_MIN(s->snd_wnd, s->cc.cwnd + lt * tcp_seg_size(s));
-        uint32_t flight = s->snd_nxt - s->snd_una;
+        uint32_t flight = s->snd_nxt - s->snd_una - sacked;
         uint32_t usable = win > flight ? win - flight : 0;
         if (usable == 0 && force1 && flight == 0)
             usable = 1; /* zero-window probe (RFC 9293 3.8.6.1) */
@@ -352,6 +385,8 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
         force1 = false;
         uint32_t segsz = tcp_seg_size(s);
         uint32_t len = RTE_MIN(RTE_MIN(avail, usable), segsz);
+        if (SEQ_LT(hole_end, s->snd_nxt + len))
+            len = hole_end - s->snd_nxt; /* stop at the next SACKed range */
         if (len == 0)
             break;
         /* sender SWS avoidance: no small segment while more is waiting and

@@ -120,9 +120,10 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
         s->cc.cwnd = s->cc.mss;
     s->dupacks = 0;
     s->tflags &= ~TF_IN_RECOVERY;
-    /* go back N: SACK information is not relied on after a timeout
-     * (RFC 2018 8: the receiver may have reneged) */
-    if (s->bufs)
+    /* go back N, skipping what the peer SACKed (RFC 6675 5.1); a second
+     * timeout in a row forgets SACK, in case the receiver reneged (RFC
+     * 2018 8) */
+    if (s->bufs && s->rexmt_shift >= 2)
         tcp_sb_reset(&s->bufs->sb);
     /* go back to the oldest unacknowledged byte (or FIN) */
     s->snd_nxt = s->snd_una;

@@ -100,7 +100,7 @@ struct ts_stats {
     uint64_t tcp_active, tcp_passive, tcp_accept_overflow, tcp_retransmits;
     uint64_t tcp_rst_tx, tcp_timeouts, tcp_established;
     uint64_t rx_paws_drops, tcp_challenge_acks, tcp_keepalive_drops;
-    uint64_t tcp_tlp_probes;
+    uint64_t tcp_tlp_probes, tcp_lost_retransmits;
     uint64_t tcp_fast_retransmits, tcp_syncookies_sent, tcp_syncookies_ok,
         tcp_syncookies_bad;
     uint64_t tx_nombuf;

@@ -131,6 +131,7 @@ struct ts_bufs {
 #define TF_TLP_ARMED (1u << 15) /* t_rexmt is a probe timeout (RFC 8985 7) */
 #define TF_TLP_SENT (1u << 16)  /* a probe is out; no other until new data is acked */
 #define TF_TLP_NEW (1u << 17)   /* the probe may send one new segment past cwnd */
+#define TF_RXT_WATCH (1u << 18) /* rxt_seq was retransmitted before rxt_mark was sent */
 
 /* Worker-private flags. */
 #define AF_OPEN (1u << 0)
@@ -166,7 +167,9 @@ struct ts_sock {
 
     /* --- congestion control and retransmission (RFC 6298) --- */
     struct tcp_cc cc;
-    uint32_t recover; /* RFC 6582 / RFC 6675 RecoveryPoint */
+    uint32_t recover;  /* RFC 6582 / RFC 6675 RecoveryPoint */
+    uint32_t rxt_seq;  /* a retransmission being watched for loss ... */
+    uint32_t rxt_mark; /* ... and what had been sent when it left */
     uint8_t dupacks;
     uint8_t rexmt_shift; /* consecutive timeouts */
     uint32_t srtt_us;    /* 0: no sample yet */
