@@ -404,6 +404,8 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
             s->rtt_seq = s->snd_nxt;
             s->rtt_start_us = ctx->now;
         }
+        if (SEQ_LT(s->snd_nxt, s->snd_max))
+            ctx->st.tcp_retransmits++;
         tcp_emit(ctx, s, flags, s->snd_nxt, len);
         s->snd_nxt += len + fin;
         if (SEQ_GT(s->snd_nxt, s->snd_max))
@@ -414,6 +416,8 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
     }
     /* FIN alone, once all data is out */
     if ((s->tflags & TF_FIN_PENDING) && s->snd_nxt == s->snd_end) {
+        if (SEQ_LT(s->snd_nxt, s->snd_max))
+            ctx->st.tcp_retransmits++;
         tcp_send_ctl(ctx, s, RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, s->snd_nxt);
         s->snd_nxt++;
         if (SEQ_GT(s->snd_nxt, s->snd_max))
@@ -445,6 +449,7 @@ void tcp_rexmit_tail(struct ts_ctx *ctx, struct ts_sock *s)
     uint8_t flags = RTE_TCP_ACK_FLAG | (fin ? RTE_TCP_FIN_FLAG : 0);
     if (len == 0 && !fin)
         return;
+    ctx->st.tcp_retransmits++;
     tcp_emit(ctx, s, flags, data_end - len, len);
 }
 

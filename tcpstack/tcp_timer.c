@@ -129,7 +129,6 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
     s->snd_nxt = s->snd_una;
     if (s->snd_wnd == 0)
         s->tflags |= TF_FORCE1;
-    ctx->st.tcp_retransmits++;
     tcp_output(ctx, s);
 }
 
