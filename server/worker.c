@@ -70,12 +70,14 @@ static void conn_close(struct wstate *ws, struct conn *c)
     ws->free_head = (int32_t)(c - ws->conns);
 }
 
+/* A connection whose response is blocked waits for EPOLLOUT only: reading
+ * more requests before the answers can leave would only spin. */
 static void conn_want_out(struct wstate *ws, struct conn *c, bool on)
 {
     if (c->want_out == on)
         return;
     struct ts_epoll_event ev = {
-        .events = TS_EPOLLIN | TS_EPOLLRDHUP | (on ? TS_EPOLLOUT : 0),
+        .events = TS_EPOLLRDHUP | (on ? TS_EPOLLOUT : TS_EPOLLIN),
         .data = (uint64_t)(c - ws->conns),
     };
     ts_epoll_ctl(ws->ctx, ws->ep, TS_EPOLL_CTL_MOD, c->fd, &ev);

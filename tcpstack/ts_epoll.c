@@ -25,11 +25,7 @@ uint32_t ts_sock_poll(struct ts_ctx *ctx, struct ts_sock *s)
         m |= TS_EPOLLIN | TS_EPOLLRDHUP;
     if (sf & TS_SF_RESET)
         m |= TS_EPOLLERR | TS_EPOLLHUP;
-    else if ((sf & TS_SF_CONNECTED) && !(s->aflags & AF_SHUT_WR) && s->bufs &&
-             ts_sring_count(&s->bufs->refs) + 2 <= TS_REFS_PER_SOCK &&
-             s->written_total -
-                     atomic_load_explicit(&s->acked_total, memory_order_acquire) <
-                 ctx->p.sndbuf)
+    else if ((sf & TS_SF_CONNECTED) && !(s->aflags & AF_SHUT_WR) && ts_writable(ctx, s))
         m |= TS_EPOLLOUT;
     if ((sf & TS_SF_RDCLOSED) && (sf & TS_SF_WRDONE))
         m |= TS_EPOLLHUP;
@@ -187,6 +183,15 @@ int ts_epoll_wait(struct ts_ctx *ctx, int epfd, struct ts_epoll_event *events,
     if (timeout_ms >= 0)
         deadline = atomic_load_explicit(&ctx->now_pub, memory_order_relaxed) +
                    (uint64_t)timeout_ms * 1000;
+    /* What the worker queued since its last call (sends, closes) goes out
+     * before it handles more, and the stack gets the core at least every
+     * TS_EPOLL_MAX_BUSY calls: the core goes to the stack thread for one
+     * batch, so that a worker with endless work cannot starve its stack. */
+    if (ctx->threaded &&
+        (ts_sring_count(&ctx->cmdq) != 0 || ++ctx->ep.busy_calls >= TS_EPOLL_MAX_BUSY)) {
+        ctx->ep.busy_calls = 0;
+        ts_pair_worker_park(ctx, 0);
+    }
     for (;;) {
         if (ts_ctx_stopping(ctx))
             return 0;
@@ -196,6 +201,7 @@ int ts_epoll_wait(struct ts_ctx *ctx, int epfd, struct ts_epoll_event *events,
             return n;
         if (atomic_load_explicit(&ctx->now_pub, memory_order_relaxed) >= deadline)
             return 0;
+        ctx->ep.busy_calls = 0;
         ts_pair_worker_park(ctx, deadline);
     }
 }

@@ -266,9 +266,12 @@ struct ts_evt {
     uint32_t events;
 };
 
+#define TS_EPOLL_MAX_BUSY 8 /* epoll_wait calls before the stack must run */
+
 struct ts_epoll {
-    int32_t fd;         /* -1: none */
-    int32_t ready_head; /* worker-owned ready list */
+    int32_t fd;          /* -1: none */
+    uint32_t busy_calls; /* calls since the worker last handed over the core */
+    int32_t ready_head;  /* worker-owned ready list */
     int32_t ready_tail;
 };
 
@@ -439,6 +442,8 @@ static inline void ts_sflags_set(struct ts_sock *s, uint32_t f)
 /** Opens a socket or epoll fd through the stack (TS_CMD_SOCKET/EPOLL). */
 int ts_open_fd(struct ts_ctx *ctx, uint8_t op);
 uint32_t ts_sock_poll(struct ts_ctx *ctx, struct ts_sock *s);
+/** EPOLLOUT's test: a write would make real progress. */
+bool ts_writable(struct ts_ctx *ctx, struct ts_sock *s);
 void ts_epoll_forget(struct ts_ctx *ctx, int32_t fd);
 
 /* pair (ts_pair.c) */

@@ -357,6 +357,18 @@ size_t ts_send_space(struct ts_ctx *ctx, int fd)
     return send_space(ctx, s);
 }
 
+/* Low-water marks for EPOLLOUT (as Linux's sk_stream_wspace rule): a
+ * quarter of the send buffer and of the copy ring free, and room for a
+ * copied header and a body reference. Writable means a write makes
+ * progress, so a level-triggered worker never spins on EAGAIN. */
+bool ts_writable(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    if (s->bufs == NULL || ts_sring_count(&s->bufs->refs) + 3 > TS_REFS_PER_SOCK)
+        return false;
+    return send_space(ctx, s) >= ctx->p.sndbuf / 4 &&
+           ts_bring_free(&s->bufs->sndcopy) >= (s->bufs->sndcopy.mask + 1) / 4;
+}
+
 static void push_ref(struct ts_sock *s, const uint8_t *p, uint32_t len, uint32_t copied,
                      const struct ts_ref_owner *owner)
 {

@@ -22,10 +22,16 @@
 # inside its own namespace, the namespace, its temp dir and the DPDK runtime
 # dir of its own --file-prefix. On failure it prints the server log.
 #
+# Impaired links (the lossy tests): net_impair loads nftables netdev rules
+# on the TAP inside the namespace (loss, duplication, corruption; this
+# kernel has no netem), and the server's own [dpdk] impair_* keys delay and
+# reorder frames in dpdk/. See "impaired links" below.
+#
 # Environment:
 #   COREHTTPD_BIN        run this binary instead of $1 (e.g. an ASan build)
 #   COREHTTPD_TEST_KEEP  1: leave the namespace, server and temp dir for
 #                        debugging (printed at exit)
+#   COREHTTPD_LONG       1: the lossy tests also move a 100 MB file (minutes)
 
 set -eu
 
@@ -47,6 +53,9 @@ CFG=""
 LOG=""
 FILE_PREFIX=""
 SRV_PID=""
+SITE_ROOT=""
+IMPAIRED_TO_CLIENT=""
+IMPAIRED_TO_SERVER=""
 NS_MADE=0
 PASSES=0
 FAILS=0
@@ -207,6 +216,197 @@ wait_until() {
     done
 }
 
+# ---------------------------------------------------------------- impaired links
+# Seen from the server: on the TAP's kernel side, the netdev ingress hook
+# sees the frames the server sent (server -> client), the egress hook the
+# frames the kernel sends to it (client -> server). Rules select TCP only
+# (ARP stays clean) and pick frames with `numgen random`, so they are not
+# reproducible run to run; the server's own impair_* stage is seeded.
+# The egress hook runs before software GSO splits a kernel skb into wire
+# frames, so net_impair caps the TAP at one segment per skb (gso_max_segs
+# 1, read by sockets when they connect): a rule then acts on one frame.
+# Loss towards the server must not use `drop` on the egress hook: the drop
+# is reported to the sending socket (NET_XMIT_DROP), so Linux TCP sends a
+# data segment again at once and nothing is lost on the wire (pure ACKs,
+# which are not queued, would be). `fwd to` a sink device (sink_dev) steals
+# the frame and reports success, as a lossy wire does.
+
+# net_impair TO-CLIENT-STMT TO-SERVER-STMT: loads table `netdev impair` with
+# one rule per direction, `meta l4proto tcp <STMT>`; an empty STMT leaves
+# that direction clean. Put a `counter` in STMT for net_impair_count. E.g.
+#   net_impair 'numgen random mod 100 < 5 counter drop' \
+#              'numgen random mod 100 < 5 counter drop'
+net_impair() {
+    local f=$TMPD/impair.nft
+    if [ -z "$1" ] && [ -z "$2" ]; then
+        say "no nftables impairment rules"
+        return 0
+    fi
+    {
+        printf 'table netdev impair {\n'
+        if [ -n "$1" ]; then
+            printf '  chain to_client {\n    type filter hook ingress device "%s" priority 0;\n' "$TAP"
+            printf '    meta l4proto tcp %s\n  }\n' "$1"
+        fi
+        if [ -n "$2" ]; then
+            printf '  chain to_server {\n    type filter hook egress device "%s" priority 0;\n' "$TAP"
+            printf '    meta l4proto tcp %s\n  }\n' "$2"
+        fi
+        printf '}\n'
+    } >"$f"
+    nsx ip link set dev "$TAP" gso_max_segs 1
+    nsx nft -f "$f" || die "nft refused the impairment rules ($f): $(cat "$f")"
+    say "impairment rules on $TAP: $(tr -s ' \n' ' ' <"$f")"
+}
+
+# net_impair_count CHAIN: frames the rule of CHAIN (to_client, to_server)
+# acted on so far; "" when the chain does not exist.
+net_impair_count() {
+    nsx nft list chain netdev impair "$1" 2>/dev/null |
+        sed -n 's/.* counter packets \([0-9]*\) .*/\1/p' | head -n 1
+}
+
+# net_impair_clear: removes the rules (for clean set-up and tear-down traffic).
+net_impair_clear() {
+    nsx nft delete table netdev impair 2>/dev/null || true
+}
+
+# dup_to_client_dev: the device a `dup to` rule on the TAP's ingress sends
+# server -> client copies to. `dup to` transmits, so a copy sent out of the
+# TAP itself would go back to the server; instead it goes out of a veth
+# whose peer carries the TAP's kernel-side MAC, and the kernel receives it
+# there as a second copy of the frame (rp_filter off for the odd interface).
+dup_to_client_dev() {
+    local mac
+    mac=$(nsx cat "/sys/class/net/$TAP/address")
+    nsx ip link add cdupa type veth peer name cdupb
+    nsx ip link set cdupb address "$mac"
+    nsx ip link set cdupa up
+    nsx ip link set cdupb up
+    nsx sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+        net.ipv4.conf.cdupb.rp_filter=0
+    printf 'cdupa'
+}
+
+# ns_tcp_counter NAME: a TCP counter of the namespace's kernel (the client)
+# by its name in /proc/net/snmp (Tcp: InSegs, InCsumErrors, ...) or
+# /proc/net/netstat (TcpExt: TCPOFOQueue, TCPSACKReorder, ...).
+ns_tcp_counter() {
+    nsx cat /proc/net/snmp /proc/net/netstat | awk -v want="$1" '
+        $1 == "Tcp:" || $1 == "TcpExt:" {
+            if ($2 ~ /^[0-9-]/) { for (i = 2; i <= NF; i++) if (name[$1, i] == want) print $i }
+            else for (i = 2; i <= NF; i++) name[$1, i] = $i
+        }' | head -n 1
+}
+
+# sink_dev: a device that swallows what is sent to it, for `fwd to` in a
+# rule towards the server (a veth whose peer discards frames addressed to
+# another MAC; this kernel has no dummy devices). Prints its name.
+sink_dev() {
+    if ! nsx ip link show csinka >/dev/null 2>&1; then
+        nsx ip link add csinka type veth peer name csinkb
+        nsx ip link set csinka up
+        nsx ip link set csinkb up
+    fi
+    printf 'csinka'
+}
+
+# client_sockets: the namespace's TCP sockets to the server, one per line
+# ("STATE local peer"), TIME-WAIT left out (a closed connection).
+client_sockets() {
+    nsx ss -tanH state all dst "$SRV_IP" 2>/dev/null |
+        awk '$1 != "TIME-WAIT" { print $1, $4, $5 }'
+}
+
+no_client_sockets() {
+    [ -z "$(client_sockets)" ]
+}
+
+# assert_no_stuck_sockets SECONDS: within SECONDS every client connection to
+# the server has closed (TIME-WAIT or gone): none stays ESTABLISHED,
+# FIN-WAIT-*, CLOSE-WAIT or LAST-ACK, which would mean a FIN or its ACK was
+# lost for good.
+assert_no_stuck_sockets() {
+    local end=$(($(date +%s) + $1))
+    while ! no_client_sockets; do
+        if [ "$(date +%s)" -ge "$end" ]; then
+            fail "client sockets still open ${1}s after the transfers: $(client_sockets | tr '\n' ';')"
+            return 0
+        fi
+        sleep 0.2
+    done
+    ok "no client socket left open (ss in $NS, within ${1}s)"
+}
+
+# srv_report_value NAME: a counter of the server's exit report (after
+# srv_stop), e.g. "retransmits", "bad checksum", "timeouts"; summed over the
+# cores.
+srv_report_value() {
+    grep -E '^core [0-9]+: ' "$LOG" | grep -oE "$1 [0-9]+" | awk '{ n += $NF } END { print n + 0 }'
+}
+
+# port_report_value KEY: a key=value of the server's port line at exit.
+port_report_value() {
+    grep -m1 '^port: ' "$LOG" | grep -oE " $1=[0-9]+" | cut -d= -f2
+}
+
+# timed_fetch WHAT SECONDS URL-PATH EXPECTED-FILE: downloads URL-PATH with
+# curl --max-time SECONDS, checks status 200 and the sha256 against
+# EXPECTED-FILE, and says the time and goodput. Sets FETCH_SECS.
+timed_fetch() {
+    local what=$1 bound=$2 path=$3 want=$4 out=$TMPD/fetch.out res t0 ms
+    t0=$(date +%s%N)
+    res=$(nsx curl -sS --noproxy '*' --max-time "$bound" -o "$out" \
+        -w '%{http_code} %{size_download}' "$(url "$path")" 2>"$TMPD/fetch.err") ||
+        res="curl exit $?: $(cat "$TMPD/fetch.err")"
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    FETCH_SECS=$(awk -v ms="$ms" 'BEGIN { printf "%.2f", ms / 1000 }')
+    assert_match "$what: status 200 within ${bound}s (curl --max-time)" '^200 ' "$res"
+    assert_same_file "$what: sha256 of $(stat -c %s "$want") bytes" "$want" "$out"
+    say "$what: ${FETCH_SECS}s, $(awk -v ms="$ms" -v b="$(stat -c %s "$want")" \
+        'BEGIN { printf "%.2f MB/s", ms ? b / ms / 1000 : 0 }')"
+    rm -f "$out"
+}
+
+# long_site: with COREHTTPD_LONG=1, a site of its own in $TMPD with
+# www/'s files plus files/big100.bin (100 MB of random bytes) as SITE_ROOT;
+# call (not in a subshell) before cfg_write.
+long_site() {
+    [ "${COREHTTPD_LONG:-0}" = 1 ] || return 0
+    SITE_ROOT=$TMPD/site
+    mkdir -p "$SITE_ROOT"
+    cp -a "$WWW/." "$SITE_ROOT/"
+    head -c $((100 * 1024 * 1024)) /dev/urandom >"$SITE_ROOT/files/big100.bin"
+}
+
+# lossy_case TO-CLIENT-STMT TO-SERVER-STMT WHAT SECONDS [LONG-SECONDS]: the
+# body every lossy test shares, once the server runs: impairment on, the
+# 10 MB file within SECONDS (and with COREHTTPD_LONG=1 the 100 MB one within
+# LONG-SECONDS), no client socket stuck, impairment off (the rules' counts
+# left in IMPAIRED_TO_CLIENT and IMPAIRED_TO_SERVER), the server stops
+# cleanly. The caller set up the site (long_site) and the config.
+lossy_case() {
+    local big=$WWW/files/big.bin
+    [ -f "$big" ] || die "$big missing: run packaging/gen-site-data.sh"
+    net_impair "$1" "$2"
+    timed_fetch "10 MB, $3" "$4" /files/big.bin "$big"
+    if [ -n "$SITE_ROOT" ] && [ -f "$SITE_ROOT/files/big100.bin" ]; then
+        timed_fetch "100 MB, $3" "${5:-600}" /files/big100.bin "$SITE_ROOT/files/big100.bin"
+    else
+        say "100 MB variant skipped (COREHTTPD_LONG=1 runs it)"
+    fi
+    # The closing handshakes still cross the impaired link.
+    assert_no_stuck_sockets 20
+    IMPAIRED_TO_CLIENT=$(net_impair_count to_client)
+    IMPAIRED_TO_SERVER=$(net_impair_count to_server)
+    [ -z "$1$2" ] ||
+        say "rules acted on ${IMPAIRED_TO_CLIENT:-no} frames to the client, ${IMPAIRED_TO_SERVER:-no} to the server"
+    net_impair_clear
+    srv_stop
+    say "server: $(grep -m1 -oE 'tcp: [^;]*' "$LOG"); bad checksum $(srv_report_value 'bad checksum')"
+    say "$(grep -m1 '^port: ' "$LOG" | sed 's/^port: //')"
+}
+
 # ---------------------------------------------------------------- life cycle
 
 # lib_init NAME "$@": checks the arguments and the machine, names everything
@@ -240,7 +440,8 @@ lib_init() {
 
 # cfg_write EXTRA-INI-TEXT: the test config, with EXTRA appended (new keys;
 # a key already in the base would be a duplicate, which is an error; more
-# sections, or repeated ones with more keys).
+# sections, or repeated ones with more keys). The site is $SITE_ROOT when a
+# test set it, else the repository's www/.
 cfg_write() {
     cat >"$CFG" <<EOF
 [dpdk]
@@ -259,7 +460,7 @@ list = 0
 
 [http]
 listen = $SRV_PORT
-root = $WWW
+root = ${SITE_ROOT:-$WWW}
 index = index.html
 EOF
     if [ $# -gt 0 ] && [ -n "$1" ]; then

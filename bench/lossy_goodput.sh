@@ -1,0 +1,358 @@
+#!/bin/bash
+# bench/lossy_goodput.sh: goodput of corehttpd and nginx over impaired links,
+# side by side, as a markdown table.
+#
+# For each impairment (none, 5% loss, 1% duplication, 0.5% corruption, 25%
+# reordering, 10 ms delay) both servers serve the same 10 MB file
+# (www/files/big.bin) to curl, RUNS times each, the two alternating run by
+# run; the table gives the median goodput, the min-max spread and the ratio
+# corehttpd/nginx of the medians.
+#
+# Topology (addresses from 198.18.0.0/15 only; client 198.18.0.1, server
+# 198.18.0.2 on both paths):
+#   corehttpd: namespace A, corehttpd on a DPDK net_tap port, curl on the
+#              TAP's kernel side in A (as in tests/integration).
+#   nginx:     namespace C (curl) and namespace S (nginx, kernel TCP) joined
+#              by a veth pair with checksum, TSO, GSO and GRO offloads off,
+#              so that a rule acts on one wire frame and a corrupted frame
+#              is caught by the receiver's checksum, as on the TAP.
+# Both servers run on core 0 (corehttpd: [cores] list = 0; nginx: one
+# worker pinned to CPU 0), curl on core 1.
+#
+# Impairment: loss, duplication and corruption are the same nftables netdev
+# rules on the client's interface (the TAP in A, the veth end in C): the
+# ingress hook acts on frames to the client, the egress hook on frames to
+# the server (see tests/integration/lib.sh for why loss towards the server
+# forwards into a sink instead of dropping). Delay and reordering come from
+# corehttpd's own impairment stage in dpdk/ ([dpdk] impair_*): this kernel
+# has no netem, and nothing else here delays or reorders kernel traffic, so
+# the nginx column of those rows is its clean-link figure and the ratio is
+# not given.
+#
+# Usage: bench/lossy_goodput.sh [-n RUNS] [-b CORE-HTTPD-BINARY] [-c CASES]
+#   RUNS  default 5; CASES: a comma list of none,loss,dup,corrupt,reorder,
+#   delay (default all). Needs root, nginx, nft, curl, ethtool, taskset.
+#   Prints progress on stderr and the table on stdout.
+set -eu
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+runs=5
+bin=$repo/build/server/corehttpd
+cases=none,loss,dup,corrupt,reorder,delay
+while getopts n:b:c:h opt; do
+    case $opt in
+    n) runs=$OPTARG ;;
+    b) bin=$OPTARG ;;
+    c) cases=$OPTARG ;;
+    *)
+        sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
+        exit 2
+        ;;
+    esac
+done
+case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+
+HOST_IP=198.18.0.1
+SRV_IP=198.18.0.2
+big=$repo/www/files/big.bin
+size=10485760
+tag=$$
+nsa=chb-a-$tag
+nsc=chb-c-$tag
+nss=chb-s-$tag
+tap=cbt$tag
+prefix=chb-$tag
+tmp=$(mktemp -d /tmp/chb-lossy.XXXXXX)
+srv_pid=""
+nginx_pid=""
+
+log() {
+    printf '[lossy_goodput] %s\n' "$*" >&2
+}
+
+die() {
+    log "error: $*"
+    exit 1
+}
+
+cleanup() {
+    set +e
+    [ -n "$srv_pid" ] && kill -TERM "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
+    [ -n "$nginx_pid" ] && kill -TERM "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+    for ns in "$nsa" "$nsc" "$nss"; do
+        ip netns list | grep -q "^$ns\b" && ip netns del "$ns"
+    done
+    rm -rf "/var/run/dpdk/$prefix"
+    case $tmp in /tmp/chb-lossy.*) rm -rf "$tmp" ;; esac
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+[ "$(id -u)" = 0 ] || die "run as root (namespaces, DPDK TAP)"
+for c in nginx nft curl ethtool taskset ip; do
+    command -v "$c" >/dev/null 2>&1 || die "needs $c (apt-get install nginx-light nftables curl ethtool)"
+done
+[ -x "$bin" ] || die "$bin is not executable (build first, or -b PATH)"
+[ -f "$big" ] || die "$big missing: run packaging/gen-site-data.sh"
+
+# ------------------------------------------------------------ the impairments
+# rule_to_client CASE / rule_to_server CASE: the nft statement after
+# `meta l4proto tcp` on the client's interface (empty: none). $dup and $sink
+# are devices of the client's namespace.
+rule_to_client() {
+    case $1 in
+    loss) echo 'numgen random mod 100 < 5 counter drop' ;;
+    dup) echo 'numgen random mod 100 < 1 counter dup to "cdupa"' ;;
+    corrupt) echo 'numgen random mod 1000 < 5 counter tcp checksum set tcp checksum ^ 0x5a5a' ;;
+    esac
+}
+rule_to_server() { # CASE CLIENT-IFACE
+    case $1 in
+    loss) echo 'numgen random mod 100 < 5 counter fwd to "csinka"' ;;
+    dup) echo "numgen random mod 100 < 1 counter dup to \"$2\"" ;;
+    corrupt) echo 'numgen random mod 1000 < 5 counter tcp checksum set tcp checksum ^ 0x5a5a' ;;
+    esac
+}
+# impair_ini CASE: the [dpdk] keys of corehttpd's own stage.
+impair_ini() {
+    case $1 in
+    reorder) printf 'impair_reorder_pct = 25\nimpair_reorder_gap_ms = 5\nimpair_seed = 1\n' ;;
+    delay) printf 'impair_delay_ms = 10\n' ;;
+    esac
+}
+describe() {
+    case $1 in
+    none) echo "none" ;;
+    loss) echo "loss 5% each way (nft)" ;;
+    dup) echo "duplication 1% each way (nft)" ;;
+    corrupt) echo "corruption 0.5% each way (nft, bad TCP checksum)" ;;
+    reorder) echo "reordering 25% by +5 ms each way (corehttpd's dpdk stage only)" ;;
+    delay) echo "delay 10 ms each way (corehttpd's dpdk stage only)" ;;
+    *) die "unknown case $1" ;;
+    esac
+}
+
+# client_side NS IFACE: the helper devices of the client's namespace: a sink
+# for loss towards the server and a veth wearing IFACE's MAC through which
+# copies towards the client come in (dup to IFACE on ingress would send them
+# back to the server).
+client_side() {
+    local ns=$1 ifc=$2
+    ip -n "$ns" link add csinka type veth peer name csinkb
+    ip -n "$ns" link add cdupa type veth peer name cdupb
+    ip -n "$ns" link set cdupb address "$(ip netns exec "$ns" cat "/sys/class/net/$ifc/address")"
+    for d in csinka csinkb cdupa cdupb; do ip -n "$ns" link set "$d" up; done
+    ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
+        net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.cdupb.rp_filter=0
+    # one wire frame per skb at the egress hook
+    ip -n "$ns" link set dev "$ifc" gso_max_segs 1
+}
+
+# rules_load NS IFACE CASE / rules_clear NS
+rules_load() {
+    local ns=$1 ifc=$2 to_c to_s
+    to_c=$(rule_to_client "$3")
+    to_s=$(rule_to_server "$3" "$ifc")
+    [ -n "$to_c$to_s" ] || return 0
+    {
+        echo 'table netdev impair {'
+        [ -z "$to_c" ] || printf '  chain to_client {\n    type filter hook ingress device "%s" priority 0;\n    meta l4proto tcp %s\n  }\n' "$ifc" "$to_c"
+        [ -z "$to_s" ] || printf '  chain to_server {\n    type filter hook egress device "%s" priority 0;\n    meta l4proto tcp %s\n  }\n' "$ifc" "$to_s"
+        echo '}'
+    } >"$tmp/rules.nft"
+    ip netns exec "$ns" nft -f "$tmp/rules.nft"
+}
+rules_clear() {
+    ip netns exec "$1" nft delete table netdev impair 2>/dev/null || true
+}
+# rules_hits NS: "to client N, to server M" frames the rules acted on.
+rules_hits() {
+    local c s
+    c=$(ip netns exec "$1" nft list chain netdev impair to_client 2>/dev/null | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+    s=$(ip netns exec "$1" nft list chain netdev impair to_server 2>/dev/null | sed -n 's/.*counter packets \([0-9]*\).*/\1/p')
+    printf 'to client %s, to server %s' "${c:--}" "${s:--}"
+}
+# tcp_counter NS NAME: a Tcp: counter of /proc/net/snmp in NS.
+tcp_counter() {
+    # shellcheck disable=SC2016 # an awk program
+    ip netns exec "$1" awk -v want="$2" '$1 == "Tcp:" {
+        if ($2 ~ /^[0-9-]/) { for (i = 2; i <= NF; i++) if (n[i] == want) print $i }
+        else for (i = 2; i <= NF; i++) n[i] = $i }' /proc/net/snmp
+}
+
+# ------------------------------------------------------------ the servers
+nginx_up() {
+    ip netns add "$nsc"
+    ip netns add "$nss"
+    for ns in "$nsc" "$nss"; do
+        ip -n "$ns" link set lo up
+        ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 2>/dev/null || true
+    done
+    ip -n "$nsc" link add nbc type veth peer name nbs netns "$nss"
+    ip -n "$nsc" addr add "$HOST_IP/24" dev nbc
+    ip -n "$nss" addr add "$SRV_IP/24" dev nbs
+    ip -n "$nsc" link set nbc up
+    ip -n "$nss" link set nbs up
+    ip netns exec "$nsc" ethtool -K nbc rx off tx off tso off gso off gro off >/dev/null
+    ip netns exec "$nss" ethtool -K nbs rx off tx off tso off gso off gro off >/dev/null
+    client_side "$nsc" nbc
+    mkdir -p "$tmp/nginx"
+    cat >"$tmp/nginx/nginx.conf" <<EOF
+user root;
+worker_processes 1;
+worker_cpu_affinity 01;
+daemon off;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_timeout 30;
+    default_type application/octet-stream;
+    client_body_temp_path $tmp/nginx/body;
+    proxy_temp_path $tmp/nginx/proxy;
+    fastcgi_temp_path $tmp/nginx/fastcgi;
+    uwsgi_temp_path $tmp/nginx/uwsgi;
+    scgi_temp_path $tmp/nginx/scgi;
+    server {
+        listen $SRV_IP:80;
+        root $repo/www;
+    }
+}
+EOF
+    ip netns exec "$nss" nginx -c "$tmp/nginx/nginx.conf" -p "$tmp/nginx" </dev/null \
+        >"$tmp/nginx/out.log" 2>&1 &
+    nginx_pid=$!
+    wait_http "$nsc" nginx
+}
+
+# corehttpd_up CASE: namespace A, the server with the case's impair_* keys.
+corehttpd_up() {
+    ip netns add "$nsa"
+    ip -n "$nsa" link set lo up
+    ip netns exec "$nsa" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 2>/dev/null || true
+    cat >"$tmp/corehttpd.ini" <<EOF
+[dpdk]
+port = net_tap0,iface=$tap
+hugepages = no
+memory_mb = 512
+eal_args = --file-prefix=$prefix --no-pci
+$(impair_ini "$1")
+
+[net]
+address = $SRV_IP/24
+gateway = $HOST_IP
+
+[cores]
+list = 0
+
+[http]
+listen = 80
+root = $repo/www
+EOF
+    ip netns exec "$nsa" "$bin" -c "$tmp/corehttpd.ini" </dev/null >"$tmp/corehttpd.log" 2>&1 &
+    srv_pid=$!
+    for _ in $(seq 300); do
+        ip -n "$nsa" link show "$tap" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    ip -n "$nsa" addr add "$HOST_IP/24" dev "$tap"
+    ip -n "$nsa" link set "$tap" up
+    client_side "$nsa" "$tap"
+    wait_http "$nsa" corehttpd
+}
+
+corehttpd_down() {
+    kill -TERM "$srv_pid" 2>/dev/null || true
+    wait "$srv_pid" 2>/dev/null || log "corehttpd exited non-zero (log: $(tail -n 3 "$tmp/corehttpd.log" | tr '\n' ' '))"
+    srv_pid=""
+    grep -E '^(core|port)' "$tmp/corehttpd.log" | sed 's/^/[lossy_goodput]   corehttpd /' >&2 || true
+    ip netns del "$nsa"
+    rm -rf "/var/run/dpdk/$prefix"
+}
+
+wait_http() { # NS WHAT
+    for _ in $(seq 300); do
+        ip netns exec "$1" curl -s --noproxy '*' --max-time 1 -o /dev/null "http://$SRV_IP/" && return 0
+        sleep 0.1
+    done
+    die "$2 does not answer on $SRV_IP:80"
+}
+
+# fetch NS: one download of the 10 MB file from core 1; prints the goodput
+# in Mbit/s, or "fail".
+fetch() {
+    local res code got secs
+    res=$(ip netns exec "$1" taskset -c 1 curl -s --noproxy '*' --max-time 120 -o /dev/null \
+        -w '%{http_code} %{size_download} %{time_total}' "http://$SRV_IP/files/big.bin") || true
+    read -r code got secs <<<"$res"
+    if [ "${code:-}" = 200 ] && [ "${got:-}" = "$size" ]; then
+        awk -v b="$got" -v t="$secs" 'BEGIN { printf "%.1f\n", b * 8 / t / 1e6 }'
+    else
+        echo fail
+    fi
+}
+
+# stats VALUES...: "median min max" of the numbers among them (fail: skipped),
+# "-" when there is none; then the count of failures.
+stats() {
+    printf '%s\n' "$@" | awk '
+        $1 == "fail" { f++; next }
+        { v[n++] = $1 }
+        END {
+            if (n == 0) { printf "- - - %d\n", f; exit }
+            for (i = 0; i < n; i++) for (j = i + 1; j < n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+            m = n % 2 ? v[(n - 1) / 2] : (v[n / 2 - 1] + v[n / 2]) / 2
+            printf "%.1f %.1f %.1f %d\n", m, v[0], v[n - 1], f
+        }'
+}
+
+# ------------------------------------------------------------ the run
+log "corehttpd $bin; nginx $(nginx -v 2>&1 | sed 's/.*: //'); $runs runs per case; kernel $(uname -r)"
+nginx_up
+rows=""
+IFS=, read -r -a case_list <<<"$cases"
+for c in "${case_list[@]}"; do
+    what=$(describe "$c")
+    log "case: $what"
+    corehttpd_up "$c"
+    rules_load "$nsa" "$tap" "$c"
+    case $c in reorder | delay) ;; *) rules_load "$nsc" nbc "$c" ;; esac
+    core=()
+    ngx=()
+    retrans0=$(tcp_counter "$nss" RetransSegs)
+    csum_c0=$(tcp_counter "$nsc" InCsumErrors)
+    csum_s0=$(tcp_counter "$nss" InCsumErrors)
+    for r in $(seq "$runs"); do
+        core+=("$(fetch "$nsa")")
+        ngx+=("$(fetch "$nsc")")
+        log "  run $r: corehttpd ${core[-1]} Mbit/s, nginx ${ngx[-1]} Mbit/s"
+    done
+    log "  nft rules acted on: corehttpd path $(rules_hits "$nsa"); nginx path $(rules_hits "$nsc")"
+    log "  nginx path: server retransmitted $(($(tcp_counter "$nss" RetransSegs) - retrans0)) segments; bad checksums caught: client $(($(tcp_counter "$nsc" InCsumErrors) - csum_c0)), server $(($(tcp_counter "$nss" InCsumErrors) - csum_s0))"
+    rules_clear "$nsa"
+    rules_clear "$nsc"
+    corehttpd_down
+    read -r cm cmin cmax cf <<<"$(stats "${core[@]}")"
+    read -r nm nmin nmax nf <<<"$(stats "${ngx[@]}")"
+    ratio=$(awk -v a="$cm" -v b="$nm" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }')
+    note=""
+    [ "$cf$nf" = 00 ] || note=" (failed runs: corehttpd $cf, nginx $nf)"
+    case $c in
+    reorder | delay)
+        ngx_cell="($nm, $nmin-$nmax, clean link)"
+        ratio="n/a"
+        ;;
+    *) ngx_cell="$nm ($nmin-$nmax)" ;;
+    esac
+    rows="$rows| $what | $cm ($cmin-$cmax) | $ngx_cell | $ratio |$note"$'\n'
+done
+
+printf '\n10 MB download (www/files/big.bin), goodput in Mbit/s: median (min-max) of %s runs; ratio = corehttpd median / nginx median.\n\n' "$runs"
+printf '| impairment | corehttpd (DPDK net_tap, own TCP) | nginx (kernel TCP, veth) | ratio |\n'
+printf '|---|---|---|---|\n'
+printf '%s' "$rows"
+printf '\nDelay and reordering act in corehttpd'"'"'s DPDK stage only (this kernel has no netem): the nginx column of those rows is nginx on a clean link, shown for scale; no ratio is given.\n'
+printf 'Both servers on core 0, curl on core 1; machine %s, %s CPUs.\n' "$(uname -r)" "$(nproc)"
