@@ -236,6 +236,7 @@ void tcp_cancel_timers(struct ts_ctx *ctx, struct ts_sock *s)
     ts_timer_cancel(ctx, &s->t_2msl);
     ts_timer_cancel(ctx, &s->t_delack);
     ts_timer_cancel(ctx, &s->t_keep);
+    ts_timer_cancel(ctx, &s->t_reo);
 }
 
 void tcp_drop(struct ts_ctx *ctx, struct ts_sock *s, int err)
@@ -323,6 +324,6 @@ int tcp_connect(struct ts_ctx *ctx, struct ts_sock *s, uint32_t raddr, uint16_t 
     s->rtt_start_us = ctx->now;
     s->last_rx_us = ctx->now;
     tcp_send_ctl(ctx, s, RTE_TCP_SYN_FLAG, s->iss);
-    ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+    tcp_arm_rto(ctx, s);
     return 0;
 }

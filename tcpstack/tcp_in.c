@@ -238,7 +238,7 @@ static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
     s->rtt_seq = s->iss;
     s->rtt_start_us = ctx->now;
     tcp_send_ctl(ctx, s, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, s->iss);
-    ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+    tcp_arm_rto(ctx, s);
 }
 
 /* The handshake is complete: a passive connection goes to its listener's
@@ -348,6 +348,32 @@ static void rexmit_lost_check(struct ts_ctx *ctx, struct ts_sock *s)
         s->bufs->sb.high_rxt = s->snd_una;
         ctx->st.tcp_lost_retransmits++;
         ts_sock_want_output(ctx, s);
+    }
+}
+
+void tcp_enter_recovery(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    uint32_t flight = s->snd_max - s->snd_una;
+    uint32_t segsz = tcp_seg_size(s);
+    /* loss: enter recovery (RFC 6675 5 step 4, RFC 6582 3.2 step 2) */
+    s->recover = s->snd_max;
+    s->tflags |= TF_IN_RECOVERY;
+    s->tflags &= ~TF_RTT_TIMING;
+    ts_timer_cancel(ctx, &s->t_reo);
+    s->tflags &= ~TF_RXT_WATCH;
+    ctx->st.tcp_fast_retransmits++;
+    tcp_cc_on_loss(&s->cc, flight, ctx->now);
+    ctx->st.tcp_retransmits++;
+    if ((s->tflags & TF_SACK_OK) && s->bufs) {
+        /* RFC 6675 5 step 4.3: the first hole goes at once, whatever the
+         * pipe; the rest as cwnd - pipe allows */
+        tcp_sb_recovery_begin(&s->bufs->sb);
+        tcp_sb_sent(&s->bufs->sb, s->snd_una, tcp_rexmit_una(ctx, s));
+        tcp_rxt_watch(ctx, s, s->snd_una);
+        ts_sock_want_output(ctx, s);
+    } else {
+        tcp_rexmit_una(ctx, s);
+        s->cc.cwnd = s->cc.ssthresh + TCP_DUPTHRESH * segsz;
     }
 }
 
@@ -468,26 +494,15 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
                    !(sack && tcp_sb_is_lost(&s->bufs->sb, s->snd_una, segsz))) {
             ts_sock_want_output(ctx, s); /* limited transmit (RFC 3042) */
         } else if (dup) {
-            /* loss: enter recovery (RFC 6675 5 step 4, RFC 6582 3.2 step 2) */
-            s->recover = s->snd_max;
-            s->tflags |= TF_IN_RECOVERY;
-            s->tflags &= ~TF_RTT_TIMING;
-            ctx->st.tcp_fast_retransmits++;
-            tcp_cc_on_loss(&s->cc, flight, ctx->now);
-            if (sack) {
-                /* RFC 6675 5 step 4.3: the first hole goes at once, whatever
-                 * the pipe; the rest as cwnd - pipe allows */
-                tcp_sb_recovery_begin(&s->bufs->sb);
-                ctx->st.tcp_retransmits++;
-                tcp_sb_sent(&s->bufs->sb, s->snd_una, tcp_rexmit_una(ctx, s));
-                ts_sock_want_output(ctx, s);
-            } else {
-                ctx->st.tcp_retransmits++;
-                tcp_rexmit_una(ctx, s);
-                s->cc.cwnd = s->cc.ssthresh + TCP_DUPTHRESH * segsz;
-            }
+            tcp_enter_recovery(ctx, s);
         }
     }
+    /* RACK's idea (RFC 8985 6.2): data sent after a hole has been SACKed;
+     * if the hole is still missing a reordering window later, it is lost,
+     * however few duplicate ACKs came */
+    if (sack && !(s->tflags & TF_IN_RECOVERY) && s->bufs->sb.n > 0 &&
+        !ts_timer_armed(&s->t_reo))
+        ts_timer_arm(ctx, &s->t_reo, ctx->now + RTE_MAX(s->srtt_us / 4, TS_TICK_US));
     /* send window update (RFC 9293 3.10.7.4, SND.WL1/WL2 rule) */
     if (SEQ_LT(s->snd_wl1, seg->seq) ||
         (s->snd_wl1 == seg->seq && SEQ_LEQ(s->snd_wl2, seg->ack))) {
@@ -793,7 +808,7 @@ static void tcp_syn_sent_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
         s->snd_wl1 = seg->seq;
         s->tflags &= ~TF_RTT_TIMING; /* the SYN is sent twice now: no sample */
         tcp_send_ctl(ctx, s, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, s->iss);
-        ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+        tcp_arm_rto(ctx, s);
         return;
     }
     tcp_established(ctx, s, seg);

@@ -185,8 +185,11 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(base + RTE_ETHER_HDR_LEN);
     struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
     memcpy(th + 1, opts, optlen);
-    if (len)
+    if (len) {
         snd_gather(s, seq, base + hlen, len);
+        if (SEQ_LT(seq, s->snd_max))
+            s->rxt_us = ctx->now;
+    }
 
     /* the window of a SYN is never scaled (RFC 7323 2.2); the right edge
      * never moves left (RFC 9293 3.8.6.2.2) */
@@ -258,6 +261,17 @@ void tcp_send_rst_reply(struct ts_ctx *ctx, const struct rte_ipv4_hdr *ip,
     tcp_emit(ctx, &tmp, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0, 0);
 }
 
+void tcp_rxt_watch(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq)
+{
+    if (s->tflags & TF_RXT_WATCH)
+        return;
+    s->tflags |= TF_RXT_WATCH;
+    s->rxt_seq = seq;
+    s->rxt_mark = s->snd_max;
+    uint64_t wait = (uint64_t)s->srtt_us + RTE_MAX(s->srtt_us / 4, TS_TICK_US);
+    ts_timer_arm(ctx, &s->t_reo, ctx->now + RTE_MAX(wait, (uint64_t)TCP_RXT_MIN_US));
+}
+
 /* RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks:
  * lost holes first, then new data, then other holes, then a rescue. */
 static void tcp_output_sack_recovery(struct ts_ctx *ctx, struct ts_sock *s)
@@ -290,11 +304,7 @@ static void tcp_output_sack_recovery(struct ts_ctx *ctx, struct ts_sock *s)
         if (rexmit) {
             tcp_sb_sent(sb, seq, len + !!(flags & RTE_TCP_FIN_FLAG));
             ctx->st.tcp_retransmits++;
-            if (!(s->tflags & TF_RXT_WATCH)) {
-                s->tflags |= TF_RXT_WATCH;
-                s->rxt_seq = seq;
-                s->rxt_mark = s->snd_max;
-            }
+            tcp_rxt_watch(ctx, s, seq);
         } else {
             s->snd_max = seq + len;
             s->snd_nxt = s->snd_max;
@@ -303,7 +313,7 @@ static void tcp_output_sack_recovery(struct ts_ctx *ctx, struct ts_sock *s)
     if (!sent && (s->tflags & TF_ACKNOW))
         tcp_send_ctl(ctx, s, RTE_TCP_ACK_FLAG, s->snd_max);
     if (!ts_timer_armed(&s->t_rexmt))
-        ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+        tcp_arm_rto(ctx, s);
 }
 
 /* Moves @p nxt past SACKed ranges. Returns the new position; *sacked gets
@@ -464,6 +474,6 @@ uint32_t tcp_rexmit_una(struct ts_ctx *ctx, struct ts_sock *s)
     if (len == 0 && !fin)
         return 0;
     tcp_emit(ctx, s, flags, s->snd_una, len);
-    ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+    tcp_arm_rto(ctx, s);
     return len + fin;
 }

@@ -109,7 +109,7 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
         if (s->state == TCPS_SYN_RCVD)
             flags |= RTE_TCP_ACK_FLAG;
         tcp_send_ctl(ctx, s, flags, s->iss);
-        ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+        tcp_arm_rto(ctx, s);
         return;
     }
     /* RFC 5681 (4): the loss window; the algorithm sets ssthresh on the
@@ -158,6 +158,12 @@ static void keepalive_timeout(struct ts_ctx *ctx, struct ts_sock *s)
 #define TLP_MIN_US 10000u        /* a floor under 2 * SRTT, as Linux uses */
 #define TLP_WC_DELACK_US 200000u /* RFC 8985 7.2 WCDelAckT */
 
+void tcp_arm_rto(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    s->tflags &= ~TF_TLP_ARMED;
+    ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+}
+
 void tcp_arm_rexmt(struct ts_ctx *ctx, struct ts_sock *s)
 {
     uint64_t t = s->rto_us;
@@ -196,7 +202,14 @@ static void tlp_fire(struct ts_ctx *ctx, struct ts_sock *s)
     }
     if (s->snd_max == before)
         tcp_rexmit_tail(ctx, s);
-    ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
+    tcp_arm_rto(ctx, s);
+}
+
+static bool can_recover(const struct ts_sock *s)
+{
+    return s->state == TCPS_ESTABLISHED || s->state == TCPS_CLOSE_WAIT ||
+           s->state == TCPS_FIN_WAIT_1 || s->state == TCPS_CLOSING ||
+           s->state == TCPS_LAST_ACK;
 }
 
 void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t)
@@ -214,6 +227,29 @@ void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t)
     if (t == &s->t_delack) {
         s->tflags |= TF_ACKNOW;
         tcp_output(ctx, s);
+        return;
+    }
+    if (t == &s->t_reo) {
+        if (s->tflags & TF_IN_RECOVERY) {
+            /* the watched retransmission is overdue: lost again */
+            if ((s->tflags & TF_RXT_WATCH) && s->bufs &&
+                SEQ_LEQ(s->snd_una, s->rxt_seq)) {
+                s->tflags &= ~TF_RXT_WATCH;
+                s->bufs->sb.high_rxt = s->snd_una;
+                ctx->st.tcp_lost_retransmits++;
+                tcp_output(ctx, s);
+            }
+            ts_sock_maybe_free(ctx, s);
+            return;
+        }
+        /* the hole below SACKed data outlived the reordering window, and
+         * was not itself just sent again (after a timeout) */
+        uint64_t fresh = (uint64_t)s->srtt_us + RTE_MAX(s->srtt_us / 4, TS_TICK_US);
+        if (!(s->tflags & TF_IN_RECOVERY) && s->bufs && s->bufs->sb.n > 0 &&
+            SEQ_LT(s->snd_una, s->snd_max) && can_recover(s) &&
+            ctx->now - s->rxt_us >= fresh)
+            tcp_enter_recovery(ctx, s);
+        ts_sock_maybe_free(ctx, s);
         return;
     }
     if (t == &s->t_keep) {

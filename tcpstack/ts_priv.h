@@ -170,6 +170,7 @@ struct ts_sock {
     uint32_t recover;  /* RFC 6582 / RFC 6675 RecoveryPoint */
     uint32_t rxt_seq;  /* a retransmission being watched for loss ... */
     uint32_t rxt_mark; /* ... and what had been sent when it left */
+    uint64_t rxt_us;   /* when data was last sent again */
     uint8_t dupacks;
     uint8_t rexmt_shift; /* consecutive timeouts */
     uint32_t srtt_us;    /* 0: no sample yet */
@@ -183,7 +184,8 @@ struct ts_sock {
     struct ts_timer t_2msl;  /* TIME_WAIT */
     struct ts_timer t_delack;
     struct ts_timer t_keep;
-    uint64_t last_rx_us; /* for keep-alive */
+    struct ts_timer t_reo; /* reordering window after a SACK (RFC 8985 6.2) */
+    uint64_t last_rx_us;   /* for keep-alive */
     uint8_t keep_probes;
     uint8_t delack_segs; /* full segments received since our last ACK */
 
@@ -360,11 +362,21 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
 void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t);
 /** Sends what the socket may send now: data, FIN, a pending ACK. */
 void tcp_output(struct ts_ctx *ctx, struct ts_sock *s);
+/** Arms t_rexmt as the retransmission timeout (RFC 6298). */
+void tcp_arm_rto(struct ts_ctx *ctx, struct ts_sock *s);
 /** Arms t_rexmt for what is outstanding: a tail loss probe (RFC 8985)
  *  when it applies, else the retransmission timeout. */
 void tcp_arm_rexmt(struct ts_ctx *ctx, struct ts_sock *s);
 /** Retransmits the last segment sent (the tail loss probe's fallback). */
 void tcp_rexmit_tail(struct ts_ctx *ctx, struct ts_sock *s);
+#define TCP_RXT_MIN_US 10000u /* least wait before a retransmission is lost again */
+
+/** Watches the retransmission at @p seq (if none is watched): lost again
+ *  when later data is SACKed first, or when SRTT plus a reordering window
+ *  (at least TCP_RXT_MIN_US) passes without its ACK (RFC 8985's idea). */
+void tcp_rxt_watch(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq);
+/** Loss found: enters fast recovery and retransmits the first hole. */
+void tcp_enter_recovery(struct ts_ctx *ctx, struct ts_sock *s);
 /** Retransmits one segment from snd_una (fast retransmit); returns the
  *  sequence space it covers. */
 uint32_t tcp_rexmit_una(struct ts_ctx *ctx, struct ts_sock *s);
