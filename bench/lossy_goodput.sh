@@ -51,6 +51,8 @@ while getopts n:b:c:h opt; do
     esac
 done
 case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+"$repo/packaging/install-deps.sh" bench
+"$repo/packaging/gen-site-data.sh"
 
 HOST_IP=198.18.0.1
 SRV_IP=198.18.0.2

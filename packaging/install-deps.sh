@@ -6,6 +6,8 @@
 #   test   what the integration tests and the demo run: ip, ping, curl, ab,
 #          nft, tcpdump and Debian's /usr/bin/python3
 #   demo   the part of "test" that config/demo.sh itself uses (ip, curl)
+#   bench  what bench/ compares against and with: nginx, lighttpd, ethtool,
+#          curl, ab, nft
 # With no LIST, installs build and test. Runs apt-get (and its update) only
 # when something is missing, so a second run does nothing and needs no
 # network. Needs root.
@@ -15,6 +17,7 @@ build_pkgs="build-essential cmake pkg-config libdpdk-dev libnuma-dev
             libhttp-parser-dev libinih-dev libcmocka-dev clang-format"
 test_pkgs="iproute2 iputils-ping curl apache2-utils nftables tcpdump python3"
 demo_pkgs="iproute2 curl"
+bench_pkgs="nginx-light lighttpd ethtool iproute2 curl apache2-utils nftables"
 
 usage() {
     sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p}' "$0"
@@ -27,12 +30,13 @@ for list in "$@"; do
     build) want="$want $build_pkgs" ;;
     test) want="$want $test_pkgs" ;;
     demo) want="$want $demo_pkgs" ;;
+    bench) want="$want $bench_pkgs" ;;
     -h | --help)
         usage
         exit 0
         ;;
     *)
-        echo "install-deps.sh: unknown list '$list' (build, test, demo)" >&2
+        echo "install-deps.sh: unknown list '$list' (build, test, demo, bench)" >&2
         exit 2
         ;;
     esac
