@@ -447,7 +447,9 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
      * waiting behind a zero window it drives the window probe */
     bool outstanding = s->snd_una != s->snd_max;
     bool blocked = SEQ_LT(s->snd_nxt, s->snd_end) && s->snd_wnd == 0;
-    if ((outstanding || blocked) && !ts_timer_armed(&s->t_rexmt))
+    if (sent && outstanding)
+        tcp_sent_new_data(ctx, s);
+    else if ((outstanding || blocked) && !ts_timer_armed(&s->t_rexmt))
         tcp_arm_rexmt(ctx, s);
 }
 

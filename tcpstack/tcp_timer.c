@@ -89,6 +89,16 @@ uint64_t ts_next_deadline(const struct ts_ctx *ctx)
 static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
 {
     ctx->st.tcp_timeouts++;
+    if (getenv("TS_DEBUG") && s->bufs)
+        fprintf(stderr,
+                "rto: st %u shift %u flight %u cwnd %u wnd %u rec %d dup %u sbn %u hs %d "
+                "end-nxt %d watch %d rxt %d tlp %d now-rxt %lu srtt %u\n",
+                s->state, s->rexmt_shift, s->snd_max - s->snd_una, s->cc.cwnd, s->snd_wnd,
+                !!(s->tflags & TF_IN_RECOVERY), s->dupacks, s->bufs->sb.n,
+                (int)(tcp_sb_high_sacked(&s->bufs->sb, s->snd_una) - s->snd_una),
+                (int)(s->snd_end - s->snd_nxt), !!(s->tflags & TF_RXT_WATCH),
+                (int)(s->rxt_seq - s->snd_una), !!(s->tflags & TF_TLP_SENT),
+                (unsigned long)(ctx->now - s->rxt_us), s->srtt_us);
     bool opening = s->state == TCPS_SYN_RCVD || s->state == TCPS_SYN_SENT;
     uint32_t limit = opening ? ctx->p.syn_retries : ctx->p.data_retries;
     if (++s->rexmt_shift > limit) {
@@ -164,25 +174,47 @@ void tcp_arm_rto(struct ts_ctx *ctx, struct ts_sock *s)
     ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
 }
 
+/* RFC 8985 7.2: with SACK, an RTT sample, data in flight, no recovery and
+ * no probe out yet, a probe timeout of 2 * SRTT (a lone segment may also
+ * wait for a delayed ACK); 0 when no probe applies. */
+static uint64_t tlp_timeout(const struct ts_sock *s)
+{
+    uint32_t flight = s->snd_max - s->snd_una;
+    bool data_state = s->state == TCPS_ESTABLISHED || s->state == TCPS_CLOSE_WAIT;
+    if (!(s->tflags & TF_SACK_OK) || s->srtt_us == 0 || flight == 0 || !data_state ||
+        (s->tflags & (TF_IN_RECOVERY | TF_TLP_SENT)) || s->rexmt_shift != 0)
+        return 0;
+    uint64_t pto = RTE_MAX(2ull * s->srtt_us, (uint64_t)TLP_MIN_US);
+    if (flight <= tcp_seg_size(s))
+        pto += TLP_WC_DELACK_US;
+    return pto < s->rto_us ? pto : 0;
+}
+
 void tcp_arm_rexmt(struct ts_ctx *ctx, struct ts_sock *s)
 {
-    uint64_t t = s->rto_us;
-    uint32_t flight = s->snd_max - s->snd_una;
-    s->tflags &= ~TF_TLP_ARMED;
-    /* RFC 8985 7.2: with SACK, an RTT sample, data in flight, no recovery
-     * and no probe out yet, the first timer is a probe timeout */
-    bool data_state = s->state == TCPS_ESTABLISHED || s->state == TCPS_CLOSE_WAIT;
-    if ((s->tflags & TF_SACK_OK) && s->srtt_us && flight > 0 && data_state &&
-        !(s->tflags & (TF_IN_RECOVERY | TF_TLP_SENT)) && s->rexmt_shift == 0) {
-        uint64_t pto = RTE_MAX(2ull * s->srtt_us, (uint64_t)TLP_MIN_US);
-        if (flight <= tcp_seg_size(s)) /* a lone segment may wait for a delayed ACK */
-            pto += TLP_WC_DELACK_US;
-        if (pto < t) {
-            t = pto;
-            s->tflags |= TF_TLP_ARMED;
-        }
+    uint64_t pto = tlp_timeout(s);
+    if (pto == 0) {
+        tcp_arm_rto(ctx, s);
+        return;
     }
-    ts_timer_arm(ctx, &s->t_rexmt, ctx->now + t);
+    s->tflags |= TF_TLP_ARMED;
+    ts_timer_arm(ctx, &s->t_rexmt, ctx->now + pto);
+}
+
+void tcp_sent_new_data(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    if (!ts_timer_armed(&s->t_rexmt)) {
+        tcp_arm_rexmt(ctx, s);
+        return;
+    }
+    /* the timer was set while the flight was one segment (an RTO, or a
+     * probe that waits for a delayed ACK): more segments now make an
+     * earlier probe the right timer */
+    uint64_t pto = tlp_timeout(s);
+    if (pto && ctx->now + pto < s->t_rexmt.expire_us) {
+        s->tflags |= TF_TLP_ARMED;
+        ts_timer_arm(ctx, &s->t_rexmt, ctx->now + pto);
+    }
 }
 
 /* RFC 8985 7.3: the probe is one new segment if the window lets it out,

@@ -367,6 +367,9 @@ void tcp_arm_rto(struct ts_ctx *ctx, struct ts_sock *s);
 /** Arms t_rexmt for what is outstanding: a tail loss probe (RFC 8985)
  *  when it applies, else the retransmission timeout. */
 void tcp_arm_rexmt(struct ts_ctx *ctx, struct ts_sock *s);
+/** After new data went out: arms t_rexmt if idle, or brings it forward to
+ *  a tail loss probe that now applies. */
+void tcp_sent_new_data(struct ts_ctx *ctx, struct ts_sock *s);
 /** Retransmits the last segment sent (the tail loss probe's fallback). */
 void tcp_rexmit_tail(struct ts_ctx *ctx, struct ts_sock *s);
 #define TCP_RXT_MIN_US 10000u /* least wait before a retransmission is lost again */
