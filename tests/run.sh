@@ -13,7 +13,7 @@
 # anything failed.
 #
 # Environment: JOBS (build parallelism, default: number of CPUs),
-# ASAN_ITESTS (default "test_files test_badrequests").
+# ASAN_ITESTS (default "test_files test_badrequests test_pipeline test_lossy_loss").
 set -u
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +25,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 JOBS=${JOBS:-$(nproc)}
-ASAN_ITESTS=${ASAN_ITESTS:-test_files test_badrequests}
+ASAN_ITESTS=${ASAN_ITESTS:-test_files test_badrequests test_pipeline test_lossy_loss}
 export CTEST_OUTPUT_ON_FAILURE=1
 
 summary=""
