@@ -89,16 +89,6 @@ uint64_t ts_next_deadline(const struct ts_ctx *ctx)
 static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
 {
     ctx->st.tcp_timeouts++;
-    if (getenv("TS_DEBUG") && s->bufs)
-        fprintf(stderr,
-                "rto: st %u shift %u flight %u cwnd %u wnd %u rec %d dup %u sbn %u hs %d "
-                "end-nxt %d watch %d rxt %d tlp %d now-rxt %lu srtt %u\n",
-                s->state, s->rexmt_shift, s->snd_max - s->snd_una, s->cc.cwnd, s->snd_wnd,
-                !!(s->tflags & TF_IN_RECOVERY), s->dupacks, s->bufs->sb.n,
-                (int)(tcp_sb_high_sacked(&s->bufs->sb, s->snd_una) - s->snd_una),
-                (int)(s->snd_end - s->snd_nxt), !!(s->tflags & TF_RXT_WATCH),
-                (int)(s->rxt_seq - s->snd_una), !!(s->tflags & TF_TLP_SENT),
-                (unsigned long)(ctx->now - s->rxt_us), s->srtt_us);
     bool opening = s->state == TCPS_SYN_RCVD || s->state == TCPS_SYN_SENT;
     uint32_t limit = opening ? ctx->p.syn_retries : ctx->p.data_retries;
     if (++s->rexmt_shift > limit) {
