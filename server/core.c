@@ -24,8 +24,9 @@
 #include "worker.h"
 
 #define CORE_BURST 32
-#define CORE_IDLE_SLEEP_US 100000u /* longest idle sleep: stop requests wait this long   \
-                                    */
+#define CORE_IDLE_SLEEP_US                                                               \
+    100000u /* longest idle sleep: stop requests wait this long                          \
+             */
 
 struct core {
     struct ts_ctx *ctx;
@@ -243,7 +244,10 @@ void cores_report(const struct cores *cs, FILE *out)
                 "bad checksum %lu, bad tcp %lu, not for us %lu, unsupported %lu, "
                 "no flow %lu; arp: requests in %lu, replies out %lu, requests out %lu, "
                 "pending drops %lu; icmp echo %lu; tcp: passive %lu, established %lu, "
-                "accept overflow %lu, retransmits %lu, timeouts %lu, rst out %lu; "
+                "accept overflow %lu, retransmits %lu, timeouts %lu, rst out %lu, "
+                "fast retransmits %lu, tail probes %lu, lost retransmits %lu, "
+                "paws drops %lu, challenge acks %lu, syncookies %lu/%lu/%lu, "
+                "sockets %u, buffers %u; "
                 "no mbuf %lu, tx dropped %lu; http: accepted %lu, requests %lu, "
                 "refused %lu\n",
                 c->cpu, st.rx_frames, st.tx_frames, st.rx_bad_eth, st.rx_bad_ip,
@@ -251,8 +255,11 @@ void cores_report(const struct cores *cs, FILE *out)
                 st.rx_no_flow, st.arp_requests_rx, st.arp_replies_tx, st.arp_requests_tx,
                 st.arp_pending_drops, st.icmp_echo_rx, st.tcp_passive, st.tcp_established,
                 st.tcp_accept_overflow, st.tcp_retransmits, st.tcp_timeouts,
-                st.tcp_rst_tx, st.tx_nombuf, dpio_tx_dropped(c->q), c->w.accepted,
-                c->w.requests, c->w.refused);
+                st.tcp_rst_tx, st.tcp_fast_retransmits, st.tcp_tlp_probes,
+                st.tcp_lost_retransmits, st.rx_paws_drops, st.tcp_challenge_acks,
+                st.tcp_syncookies_sent, st.tcp_syncookies_ok, st.tcp_syncookies_bad,
+                st.socks_in_use, st.bufs_in_use, st.tx_nombuf, dpio_tx_dropped(c->q),
+                c->w.accepted, c->w.requests, c->w.refused);
     }
 }
 

@@ -339,8 +339,15 @@ static void rexmit_lost_check(struct ts_ctx *ctx, struct ts_sock *s)
 {
     if (!(s->tflags & TF_RXT_WATCH))
         return;
-    if (!(s->tflags & TF_IN_RECOVERY) || SEQ_GT(s->snd_una, s->rxt_seq)) {
-        s->tflags &= ~TF_RXT_WATCH; /* it arrived, or recovery is over */
+    if (!(s->tflags & TF_IN_RECOVERY)) {
+        s->tflags &= ~TF_RXT_WATCH;
+        return;
+    }
+    if (SEQ_GT(s->snd_una, s->rxt_seq)) {
+        /* it arrived; watch the next retransmission still outstanding */
+        s->tflags &= ~TF_RXT_WATCH;
+        if (SEQ_GT(s->bufs->sb.high_rxt, s->snd_una))
+            tcp_rxt_watch(ctx, s, s->snd_una);
         return;
     }
     if (SEQ_GT(tcp_sb_high_sacked(&s->bufs->sb, s->snd_una), s->rxt_mark)) {
