@@ -157,7 +157,8 @@ static int parse_cc(struct cfg_ctx *x, const struct cfg_key *k, const char *v, c
     (void)k;
     int algo = tcp_cc_parse(v);
     if (algo < 0) {
-        snprintf(why, whylen, "'%s' is not a congestion control (use newreno or cubic)", v);
+        snprintf(why, whylen, "'%s' is not a congestion control (use newreno or cubic)",
+                 v);
         return -1;
     }
     x->c->cc_algo = (uint8_t)algo;

@@ -21,10 +21,10 @@
 
 struct cfg {
     /* [dpdk] */
-    char port[512];         /**< PCI address or vdev spec */
-    bool hugepages;         /**< default yes */
-    unsigned memory_mb;     /**< default 512 */
-    char eal_args[1024];    /**< default "" */
+    char port[512];      /**< PCI address or vdev spec */
+    bool hugepages;      /**< default yes */
+    unsigned memory_mb;  /**< default 512 */
+    char eal_args[1024]; /**< default "" */
     /* impairment stage, a test facility (dpio.h, struct dpio_impair); off
      * while impair_delay_ms and impair_reorder_pct are 0 */
     uint32_t impair_delay_ms;       /**< 0..1000, default 0 */
@@ -34,44 +34,44 @@ struct cfg {
     uint8_t impair_dirs;            /**< CFG_IMPAIR_*, default both */
 
     /* [net] */
-    uint32_t ip;            /**< host byte order, from address = A.B.C.D/N */
-    uint32_t netmask;       /**< host byte order, from the /N (default /24) */
-    uint32_t gateway;       /**< host byte order, 0 when unset */
-    uint16_t mtu;           /**< 68..9000, default 1500 */
+    uint32_t ip;      /**< host byte order, from address = A.B.C.D/N */
+    uint32_t netmask; /**< host byte order, from the /N (default /24) */
+    uint32_t gateway; /**< host byte order, 0 when unset */
+    uint16_t mtu;     /**< 68..9000, default 1500 */
 
     /* [cores] */
     unsigned cores[CFG_MAX_CORES]; /**< list = 0,2-3 style */
     unsigned n_cores;
 
     /* [tcp] */
-    unsigned max_flows;     /**< per core, default 65536 */
-    unsigned max_conns;     /**< open connections per core, default 8192 */
-    uint32_t rcvbuf;        /**< default 16384 */
-    uint32_t sndbuf;        /**< default 262144 */
-    uint32_t msl_ms;        /**< default 30000 */
-    uint8_t cc_algo;        /**< enum tcp_cc_algo, default cubic */
-    bool window_scaling;    /**< RFC 7323, default yes */
-    bool timestamps;        /**< RFC 7323, default yes */
-    bool sack;              /**< RFC 2018, default yes */
-    bool syncookies;        /**< RFC 4987 when the SYN backlog is full, default yes */
-    unsigned backlog;       /**< listen backlog per core, default 4096 */
-    uint32_t delayed_ack_ms;   /**< default 40; 0 acknowledges at once */
-    uint32_t rto_min_ms;       /**< default 200 */
-    uint32_t rto_max_ms;       /**< default 60000 */
-    uint32_t syn_retries;      /**< default 5 */
-    uint32_t data_retries;     /**< default 12 */
-    uint32_t keepalive_ms;     /**< idle before probing, default 0 (off) */
+    unsigned max_flows;      /**< per core, default 65536 */
+    unsigned max_conns;      /**< open connections per core, default 8192 */
+    uint32_t rcvbuf;         /**< default 16384 */
+    uint32_t sndbuf;         /**< default 262144 */
+    uint32_t msl_ms;         /**< default 30000 */
+    uint8_t cc_algo;         /**< enum tcp_cc_algo, default cubic */
+    bool window_scaling;     /**< RFC 7323, default yes */
+    bool timestamps;         /**< RFC 7323, default yes */
+    bool sack;               /**< RFC 2018, default yes */
+    bool syncookies;         /**< RFC 4987 when the SYN backlog is full, default yes */
+    unsigned backlog;        /**< listen backlog per core, default 4096 */
+    uint32_t delayed_ack_ms; /**< default 40; 0 acknowledges at once */
+    uint32_t rto_min_ms;     /**< default 200 */
+    uint32_t rto_max_ms;     /**< default 60000 */
+    uint32_t syn_retries;    /**< default 5 */
+    uint32_t data_retries;   /**< default 12 */
+    uint32_t keepalive_ms;   /**< idle before probing, default 0 (off) */
     uint32_t keepalive_interval_ms; /**< default 75000 */
     uint32_t keepalive_probes;      /**< default 9 */
 
     /* [http] */
-    uint16_t listen;        /**< default 80 */
-    char root[CFG_PATH_MAX];/**< relative paths are relative to the ini's folder */
-    char index[256];        /**< default index.html */
-    bool keepalive;         /**< default yes */
+    uint16_t listen;             /**< default 80 */
+    char root[CFG_PATH_MAX];     /**< relative paths are relative to the ini's folder */
+    char index[256];             /**< default index.html */
+    bool keepalive;              /**< default yes */
     unsigned keepalive_requests; /**< per connection, default 1000 */
     unsigned max_request_bytes;  /**< request line + headers, default 8192 */
-    char server_name[64];   /**< Server header, default corehttpd/VERSION */
+    char server_name[64];        /**< Server header, default corehttpd/VERSION */
 };
 
 /** Sets every default. */

@@ -679,6 +679,19 @@ static void tcp_fin_input(struct ts_ctx *ctx, struct ts_sock *s, uint32_t fin_se
     }
 }
 
+/* The segment text and its FIN, in that order (the FIN's sequence number is
+ * taken before the data is trimmed); a FIN that came beyond a gap is taken
+ * once the gap has filled. */
+static void tcp_text_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *seg)
+{
+    uint32_t fin_seq = seg->seq + seg->len;
+    tcp_data_input(ctx, s, seg);
+    if (seg->flags & RTE_TCP_FIN_FLAG)
+        tcp_fin_input(ctx, s, fin_seq);
+    else if ((s->tflags & TF_FIN_OOO) && s->rcv_fin_seq == s->rcv_nxt)
+        tcp_fin_input(ctx, s, s->rcv_fin_seq);
+}
+
 static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *seg)
 {
     s->last_rx_us = ctx->now;
@@ -731,12 +744,7 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
     if (!tcp_ack_input(ctx, s, seg))
         return;
     /* seventh: data; eighth: FIN */
-    uint32_t fin_seq = seg->seq + seg->len;
-    tcp_data_input(ctx, s, seg);
-    if (seg->flags & RTE_TCP_FIN_FLAG)
-        tcp_fin_input(ctx, s, fin_seq);
-    else if ((s->tflags & TF_FIN_OOO) && s->rcv_fin_seq == s->rcv_nxt)
-        tcp_fin_input(ctx, s, s->rcv_fin_seq); /* the gap before it filled */
+    tcp_text_input(ctx, s, seg);
 }
 
 static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *seg)
@@ -777,10 +785,7 @@ static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
     }
     ts_recent_update(ctx, s, seg);
     tcp_established(ctx, s, seg);
-    uint32_t fin_seq = seg->seq + seg->len;
-    tcp_data_input(ctx, s, seg);
-    if (seg->flags & RTE_TCP_FIN_FLAG)
-        tcp_fin_input(ctx, s, fin_seq);
+    tcp_text_input(ctx, s, seg);
 }
 
 /* SYN-SENT (RFC 9293 3.10.7.3): the peer's SYN-ACK completes an active
@@ -820,11 +825,8 @@ static void tcp_syn_sent_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
     }
     tcp_established(ctx, s, seg);
     ack_now(ctx, s);
-    uint32_t fin_seq = seg->seq + 1 + seg->len;
     seg->seq++; /* past the SYN */
-    tcp_data_input(ctx, s, seg);
-    if (seg->flags & RTE_TCP_FIN_FLAG)
-        tcp_fin_input(ctx, s, fin_seq);
+    tcp_text_input(ctx, s, seg);
 }
 
 /* RFC 6191 2: with timestamps on both connections a SYN whose TSval is

@@ -72,11 +72,23 @@ void ts_timers_run(struct ts_ctx *ctx, uint64_t now)
     ctx->wheel_tick = tick;
 }
 
+/* Walks the wheel from the current tick and stops at the first slot that
+ * holds a timer due in this turn: the earliest, without visiting the rest
+ * (this runs before every idle sleep). Only when every timer is a turn or
+ * more away does it look at all of them. */
 uint64_t ts_next_deadline(const struct ts_ctx *ctx)
 {
     if (ctx->timers_armed == 0)
         return UINT64_MAX;
     uint64_t best = UINT64_MAX;
+    for (uint64_t k = ctx->wheel_tick; k < ctx->wheel_tick + TS_WHEEL_SLOTS; k++) {
+        for (const struct ts_timer *t = ctx->wheel[k & (TS_WHEEL_SLOTS - 1)]; t;
+             t = t->next)
+            if (t->expire_us / TS_TICK_US <= k && t->expire_us < best)
+                best = t->expire_us;
+        if (best != UINT64_MAX)
+            return best;
+    }
     for (uint32_t i = 0; i < TS_WHEEL_SLOTS; i++)
         for (const struct ts_timer *t = ctx->wheel[i]; t; t = t->next)
             if (t->expire_us < best)

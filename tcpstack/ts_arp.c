@@ -39,6 +39,7 @@ struct ts_arp_pending {
     uint64_t req_us[ARP_PENDING];
     uint8_t req_tries[ARP_PENDING];
     uint32_t n;
+    uint32_t nreq; /* addresses being asked for (non-zero req_ip) */
 };
 
 struct ts_arp_table *ts_arp_table_create(unsigned entries, uint32_t ttl_ms)
@@ -198,8 +199,10 @@ static void arp_pending_take(struct ts_ctx *ctx, uint32_t ip,
     }
     p->n = k;
     for (uint32_t i = 0; i < ARP_PENDING; i++)
-        if (p->req_ip[i] == ip)
+        if (p->req_ip[i] == ip) {
             p->req_ip[i] = 0;
+            p->nreq--;
+        }
 }
 
 void ts_arp_input(struct ts_ctx *ctx, struct rte_mbuf *m)
@@ -258,6 +261,7 @@ static void arp_request(struct ts_ctx *ctx, uint32_t hop)
     if (slot < 0)
         return;
     p->req_ip[slot] = hop;
+    p->nreq++;
     p->req_us[slot] = ctx->now;
     p->req_tries[slot] = 1;
     arp_send(ctx, RTE_ARP_OP_REQUEST, NULL, hop);
@@ -291,6 +295,8 @@ void ts_arp_output(struct ts_ctx *ctx, struct rte_mbuf *m, uint32_t dst)
 void ts_arp_tick(struct ts_ctx *ctx)
 {
     struct ts_arp_pending *p = ctx->arp_pend;
+    if (p->nreq == 0) /* the usual case: runs on every poll */
+        return;
     for (int i = 0; i < ARP_PENDING; i++) {
         uint32_t hop = p->req_ip[i];
         if (hop == 0)
