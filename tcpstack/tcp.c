@@ -94,9 +94,6 @@ void ts_sock_maybe_free(struct ts_ctx *ctx, struct ts_sock *s)
         ts_sock_free(ctx, s);
         return;
     }
-    /* TIME_WAIT keeps only the flow identity: give the buffers back */
-    if (s->state == TCPS_TIME_WAIT && s->bufs)
-        ts_sock_release_bufs(ctx, s);
 }
 
 /* --------------------------------------------------------- flow table */
@@ -233,7 +230,6 @@ uint32_t tcp_seg_size(const struct ts_sock *s)
 void tcp_cancel_timers(struct ts_ctx *ctx, struct ts_sock *s)
 {
     ts_timer_cancel(ctx, &s->t_rexmt);
-    ts_timer_cancel(ctx, &s->t_2msl);
     ts_timer_cancel(ctx, &s->t_delack);
     ts_timer_cancel(ctx, &s->t_keep);
     ts_timer_cancel(ctx, &s->t_reo);
@@ -252,11 +248,7 @@ void tcp_drop(struct ts_ctx *ctx, struct ts_sock *s, int err)
 
 void tcp_enter_time_wait(struct ts_ctx *ctx, struct ts_sock *s)
 {
-    tcp_set_state(ctx, s, TCPS_TIME_WAIT);
-    ts_timer_cancel(ctx, &s->t_rexmt);
-    ts_timer_cancel(ctx, &s->t_keep);
-    ts_timer_arm(ctx, &s->t_2msl, ctx->now + 2ull * ctx->p.msl_ms * 1000);
-    ts_sflags_set(s, TS_SF_WRDONE | TS_SF_RDCLOSED);
+    tcp_tw_enter(ctx, s);
 }
 
 /* ------------------------------------------------------- active open */

@@ -20,21 +20,6 @@
 #define TCP_INIT_RTO_US 1000000u /* RFC 6298 2.1 */
 
 /* A segment being processed: a local, never file state. */
-struct tcp_seg {
-    uint32_t seq;
-    uint32_t ack;
-    uint32_t len; /* payload bytes */
-    uint16_t wnd; /* as received, unscaled */
-    uint8_t flags;
-    uint16_t mss;  /* 0: no MSS option */
-    int8_t wscale; /* -1: no window scale option */
-    bool sack_ok;  /* SACK-permitted */
-    bool has_ts;
-    uint32_t tsval, tsecr;
-    uint8_t nsack;
-    struct tcp_sack_block sack[4];
-    const uint8_t *data;
-};
 
 static uint32_t get32(const uint8_t *p)
 {
@@ -469,7 +454,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
                 break;
             case TCPS_CLOSING:
                 tcp_enter_time_wait(ctx, s);
-                break;
+                return false;
             case TCPS_LAST_ACK:
                 tcp_set_state(ctx, s, TCPS_CLOSED);
                 ts_timer_cancel(ctx, &s->t_rexmt);
@@ -643,12 +628,6 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
 
 static void tcp_fin_input(struct ts_ctx *ctx, struct ts_sock *s, uint32_t fin_seq)
 {
-    if (s->state == TCPS_TIME_WAIT) {
-        /* a retransmitted FIN: our ACK was lost; restart 2*MSL */
-        tcp_enter_time_wait(ctx, s);
-        ack_now(ctx, s);
-        return;
-    }
     if (fin_seq != s->rcv_nxt) {
         if (SEQ_GT(fin_seq, s->rcv_nxt)) { /* data before it is missing */
             s->tflags |= TF_FIN_OOO;
@@ -707,11 +686,6 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
     }
     /* first: sequence number */
     if (!seq_acceptable(s, seg)) {
-        if (s->state == TCPS_TIME_WAIT && (seg->flags & RTE_TCP_FIN_FLAG) &&
-            seg->seq + seg->len + 1 == s->rcv_nxt) {
-            tcp_fin_input(ctx, s, seg->seq + seg->len);
-            return;
-        }
         if (!(seg->flags & RTE_TCP_RST_FLAG))
             ack_now(ctx, s);
         return;
@@ -829,19 +803,6 @@ static void tcp_syn_sent_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
     tcp_text_input(ctx, s, seg);
 }
 
-/* RFC 6191 2: with timestamps on both connections a SYN whose TSval is
- * newer than the old connection's last one is safe whatever its sequence
- * number, and one with an equal TSval is when its sequence number lies
- * beyond the old one's; without timestamps the sequence number decides
- * (RFC 1122 4.2.2.13). */
-static bool tcp_tw_reusable(const struct ts_sock *s, const struct tcp_seg *seg)
-{
-    if ((s->tflags & TF_TS_OK) && seg->has_ts)
-        return SEQ_GT(seg->tsval, s->ts_recent) ||
-               (seg->tsval == s->ts_recent && SEQ_GT(seg->seq, s->rcv_nxt));
-    return SEQ_GT(seg->seq, s->rcv_nxt);
-}
-
 void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
 {
     uint32_t ihl = (ip->version_ihl & 0x0f) * 4u;
@@ -879,18 +840,10 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
     uint16_t lport = rte_be_to_cpu_16(th->dst_port);
     struct ts_sock *s = ts_flow_lookup(ctx, raddr, rport, lport);
 
-    /* RFC 9293 3.6.1 / RFC 6191 idea: a new SYN beyond the old connection's
-     * sequence space may take over a pair that is in TIME_WAIT */
-    if (s && s->state == TCPS_TIME_WAIT &&
-        (seg.flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) ==
-            RTE_TCP_SYN_FLAG &&
-        tcp_tw_reusable(s, &seg)) {
-        ts_timer_cancel(ctx, &s->t_2msl);
-        tcp_set_state(ctx, s, TCPS_CLOSED);
-        ts_flow_remove(ctx, s);
-        ts_sock_maybe_free(ctx, s);
-        s = NULL;
-    }
+    /* no socket: a TIME_WAIT entry may hold the pair (or give it up to a
+     * new SYN, RFC 6191) */
+    if (s == NULL && tcp_tw_input(ctx, raddr, rport, lport, &seg))
+        goto drop;
     if (s == NULL) {
         int32_t lfd = ctx->listeners[lport];
         uint8_t ctl =

@@ -76,7 +76,7 @@ void ts_timers_run(struct ts_ctx *ctx, uint64_t now)
  * holds a timer due in this turn: the earliest, without visiting the rest
  * (this runs before every idle sleep). Only when every timer is a turn or
  * more away does it look at all of them. */
-uint64_t ts_next_deadline(const struct ts_ctx *ctx)
+static uint64_t timers_next(const struct ts_ctx *ctx)
 {
     if (ctx->timers_armed == 0)
         return UINT64_MAX;
@@ -94,6 +94,11 @@ uint64_t ts_next_deadline(const struct ts_ctx *ctx)
             if (t->expire_us < best)
                 best = t->expire_us;
     return best;
+}
+
+uint64_t ts_next_deadline(const struct ts_ctx *ctx)
+{
+    return RTE_MIN(timers_next(ctx), tcp_tw_next_deadline(ctx));
 }
 
 /* --------------------------------------------------------------- TCP */
@@ -288,14 +293,6 @@ void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t)
     }
     if (t == &s->t_keep) {
         keepalive_timeout(ctx, s);
-        ts_sock_maybe_free(ctx, s);
-        return;
-    }
-    if (t == &s->t_2msl) {
-        tcp_set_state(ctx, s, TCPS_CLOSED);
-        if (s->tflags & TF_HASHED)
-            ts_flow_remove(ctx, s);
-        ts_sock_event(ctx, s, TS_EPOLLHUP);
         ts_sock_maybe_free(ctx, s);
         return;
     }

@@ -39,12 +39,14 @@ struct ts_params {
     uint16_t mtu;
     uint32_t offloads; /**< TS_OFF_* */
 
-    unsigned max_flows;   /**< sockets of this context, TIME_WAIT included */
-    unsigned max_bufs;    /**< connections holding buffers at once */
-    uint32_t rcvbuf;      /**< bytes per connection */
-    uint32_t sndbuf;      /**< bytes per connection (copied + referenced) */
-    uint32_t snd_copybuf; /**< bytes of copied send data per connection */
-    uint32_t msl_ms;      /**< TIME_WAIT lasts 2*MSL */
+    unsigned max_flows;     /**< sockets of this context (TIME_WAIT is apart) */
+    unsigned max_bufs;      /**< connections holding buffers at once */
+    uint32_t rcvbuf;        /**< bytes per connection */
+    uint32_t sndbuf;        /**< bytes per connection (copied + referenced) */
+    uint32_t snd_copybuf;   /**< bytes of copied send data per connection */
+    uint32_t msl_ms;        /**< TIME_WAIT lasts 2*MSL */
+    uint32_t max_time_wait; /**< TIME_WAIT entries; the oldest is recycled
+                               when full; 0: no TIME_WAIT */
     uint32_t rto_min_ms;
     uint32_t rto_max_ms;
     uint32_t syn_retries;
@@ -104,8 +106,12 @@ struct ts_stats {
     uint64_t tcp_fast_retransmits, tcp_syncookies_sent, tcp_syncookies_ok,
         tcp_syncookies_bad;
     uint64_t tx_nombuf;
-    uint32_t socks_in_use; /* sockets of any state, TIME_WAIT included */
-    uint32_t bufs_in_use;  /* connections holding buffers */
+    uint64_t tcp_time_wait;   /* connections that entered TIME_WAIT */
+    uint64_t tcp_tw_recycled; /* TIME_WAIT entries recycled before their time */
+    uint64_t tcp_tw_reused;   /* TIME_WAIT pairs taken over by a new SYN */
+    uint32_t tw_in_use;       /* TIME_WAIT entries */
+    uint32_t socks_in_use;    /* sockets of any state */
+    uint32_t bufs_in_use;     /* connections holding buffers */
 };
 void ts_ctx_stats(const struct ts_ctx *ctx, struct ts_stats *st);
 

@@ -21,6 +21,7 @@ void ts_params_default(struct ts_params *p)
     p->sndbuf = 262144;
     p->snd_copybuf = 8192;
     p->msl_ms = 30000;
+    p->max_time_wait = 262144;
     p->rto_min_ms = 200;
     p->rto_max_ms = 60000;
     p->syn_retries = 5;
@@ -80,7 +81,8 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
     void *cmd_slots = calloc(ring_n, sizeof(struct ts_cmd));
     void *ev_slots = calloc(ring_n, sizeof(struct ts_evt));
     if (!ctx->socks || !ctx->epi || !ctx->flow_buckets || !ctx->listeners || !ctx->bufs ||
-        !ctx->buf_mem || !cmd_slots || !ev_slots || ts_arp_ctx_init(ctx) != 0) {
+        !ctx->buf_mem || !cmd_slots || !ev_slots || ts_arp_ctx_init(ctx) != 0 ||
+        tcp_tw_init(ctx) != 0) {
         free(cmd_slots);
         free(ev_slots);
         ts_ctx_destroy(ctx);
@@ -139,6 +141,7 @@ void ts_ctx_destroy(struct ts_ctx *ctx)
     for (uint16_t i = 0; i < ctx->ntx; i++)
         rte_pktmbuf_free(ctx->txq[i]);
     ts_arp_ctx_fini(ctx);
+    tcp_tw_fini(ctx);
     free(ctx->cmdq.slots);
     free(ctx->evq.slots);
     free(ctx->socks);
@@ -213,6 +216,7 @@ void ts_poll(struct ts_ctx *ctx, uint64_t now_us)
     ctx->now = now_us;
     atomic_store_explicit(&ctx->now_pub, now_us, memory_order_relaxed);
     ts_timers_run(ctx, now_us);
+    tcp_tw_expire(ctx, now_us);
     ts_arp_tick(ctx);
     ts_cmds_run(ctx);
     /* deferred output: each socket touched in this batch sends once */
@@ -240,6 +244,7 @@ void ts_ctx_stats(const struct ts_ctx *ctx, struct ts_stats *st)
 {
     *st = ctx->st;
     st->socks_in_use = ctx->nsocks - 1 - ctx->nfree;
+    st->tw_in_use = tcp_tw_count(ctx);
     uint32_t free_bufs = 0;
     for (int32_t i = ctx->bufs_free; i >= 0; i = ctx->bufs[i].next_free)
         free_bufs++;

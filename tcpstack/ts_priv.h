@@ -181,7 +181,6 @@ struct ts_sock {
 
     /* --- timers --- */
     struct ts_timer t_rexmt; /* SYN-ACK, data retransmission, window probe */
-    struct ts_timer t_2msl;  /* TIME_WAIT */
     struct ts_timer t_delack;
     struct ts_timer t_keep;
     struct ts_timer t_reo; /* reordering window after a SACK (RFC 8985 6.2) */
@@ -302,6 +301,9 @@ struct ts_ctx {
     uint8_t *buf_mem;
     int32_t bufs_free;
 
+    /* TIME_WAIT entries (tcp_tw.c) */
+    struct tcp_tw_table *tw;
+
     /* timers */
     struct ts_timer *wheel[TS_WHEEL_SLOTS];
     uint64_t wheel_tick; /* last tick processed */
@@ -334,6 +336,23 @@ struct ts_ctx {
     _Atomic uint32_t stop;
     _Atomic uint32_t worker_wake; /* a sync call finished */
     _Atomic uint64_t worker_deadline;
+};
+
+/* A received segment, parsed. */
+struct tcp_seg {
+    uint32_t seq;
+    uint32_t ack;
+    uint32_t len; /* payload bytes */
+    uint16_t wnd; /* as received, unscaled */
+    uint8_t flags;
+    uint16_t mss;  /* 0: no MSS option */
+    int8_t wscale; /* -1: no window scale option */
+    bool sack_ok;  /* SACK-permitted */
+    bool has_ts;
+    uint32_t tsval, tsecr;
+    uint8_t nsack;
+    struct tcp_sack_block sack[4];
+    const uint8_t *data;
 };
 
 /* ------------------------------------------------------------------ layers */
@@ -421,7 +440,22 @@ void tcp_set_state(struct ts_ctx *ctx, struct ts_sock *s, enum tcp_state st);
 void tcp_cancel_timers(struct ts_ctx *ctx, struct ts_sock *s);
 /** Aborts: marks the socket reset with @p err, stops its timers. */
 void tcp_drop(struct ts_ctx *ctx, struct ts_sock *s, int err);
+/** Leaves a compact TIME_WAIT entry for @p s (tcp_tw.c) and closes the
+ *  socket, which is freed once the worker is done with it too. */
 void tcp_enter_time_wait(struct ts_ctx *ctx, struct ts_sock *s);
+
+/* TIME_WAIT entries (tcp_tw.c) */
+struct tcp_tw_table;
+int tcp_tw_init(struct ts_ctx *ctx);
+void tcp_tw_fini(struct ts_ctx *ctx);
+void tcp_tw_enter(struct ts_ctx *ctx, struct ts_sock *s);
+/** A segment for no socket: true when a TIME_WAIT entry took it; false
+ *  when there is none (or a new SYN took the pair over). */
+bool tcp_tw_input(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport, uint16_t lport,
+                  const struct tcp_seg *seg);
+void tcp_tw_expire(struct ts_ctx *ctx, uint64_t now);
+uint64_t tcp_tw_next_deadline(const struct ts_ctx *ctx);
+uint32_t tcp_tw_count(const struct ts_ctx *ctx);
 /** Bytes of payload per segment: the MSS less the options every segment
  *  carries (timestamps). */
 uint32_t tcp_seg_size(const struct ts_sock *s);
