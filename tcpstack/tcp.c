@@ -33,6 +33,8 @@ struct ts_sock *ts_sock_alloc(struct ts_ctx *ctx, uint8_t kind)
 void ts_sock_free(struct ts_ctx *ctx, struct ts_sock *s)
 {
     TS_ASSERT(!(s->tflags & (TF_EV_QUEUED | TF_OUT_QUEUED)));
+    if (s->tflags & TF_ORPHAN)
+        ctx->n_orphans--;
     tcp_cancel_timers(ctx, s);
     if (s->tflags & TF_HASHED)
         ts_flow_remove(ctx, s);
@@ -208,8 +210,10 @@ void tcp_set_state(struct ts_ctx *ctx, struct ts_sock *s, enum tcp_state st)
 
 uint32_t tcp_rcv_window(const struct ts_sock *s)
 {
+    /* without buffers (a half-open connection) the window advertised
+     * stands: data that arrives with the handshake's end is taken */
     if (s->bufs == NULL)
-        return 0;
+        return SEQ_GT(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
     uint32_t w = ts_bring_free(&s->bufs->rx);
     uint32_t max = 65535u << s->rcv_wscale;
     return w > max ? max : w;
@@ -249,6 +253,42 @@ void tcp_drop(struct ts_ctx *ctx, struct ts_sock *s, int err)
 void tcp_enter_time_wait(struct ts_ctx *ctx, struct ts_sock *s)
 {
     tcp_tw_enter(ctx, s);
+}
+
+/* ----------------------------------------------------------- orphans */
+
+void tcp_orphan(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    if (s->kind != TS_KIND_TCP || s->state == TCPS_CLOSED || s->state == TCPS_LISTEN ||
+        (s->tflags & TF_ORPHAN))
+        return;
+    if (ctx->n_orphans >= ctx->p.max_orphans) {
+        /* as Linux does with too many orphans: reset rather than hold */
+        ctx->st.tcp_orphan_overflow++;
+        ctx->st.tcp_rst_tx++;
+        tcp_send_ctl(ctx, s, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, s->snd_nxt);
+        tcp_drop(ctx, s, ECONNABORTED);
+        return;
+    }
+    s->tflags |= TF_ORPHAN;
+    ctx->n_orphans++;
+    if (s->state == TCPS_FIN_WAIT_2)
+        tcp_fin_wait_2(ctx, s);
+}
+
+void tcp_fin_wait_2(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    if (s->tflags & TF_ORPHAN)
+        ts_timer_arm(ctx, &s->t_keep, ctx->now + (uint64_t)ctx->p.fin_timeout_ms * 1000);
+}
+
+uint32_t tcp_retries(const struct ts_ctx *ctx, const struct ts_sock *s)
+{
+    if (s->state == TCPS_SYN_RCVD || s->state == TCPS_SYN_SENT)
+        return ctx->p.syn_retries;
+    if (s->tflags & TF_ORPHAN)
+        return RTE_MIN(ctx->p.data_retries, ctx->p.orphan_retries);
+    return ctx->p.data_retries;
 }
 
 /* ------------------------------------------------------- active open */

@@ -165,14 +165,11 @@ static struct ts_sock *tcp_passive_new(struct ts_ctx *ctx, struct ts_sock *l,
                                        uint32_t raddr, uint16_t rport,
                                        const struct tcp_seg *syn, uint32_t iss)
 {
+    /* a half-open connection holds no buffers: they come with the
+     * handshake's end (tcp_established) */
     struct ts_sock *s = ts_sock_alloc(ctx, TS_KIND_TCP);
     if (s == NULL)
         return NULL;
-    if (ts_sock_attach_bufs(ctx, s) != 0) {
-        s->tflags |= TF_APP_CLOSED;
-        ts_sock_maybe_free(ctx, s);
-        return NULL;
-    }
     s->raddr = raddr;
     s->rport = rport;
     s->lport = l->lport;
@@ -201,8 +198,10 @@ static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
 {
     uint32_t raddr = rte_be_to_cpu_32(ip->src_addr);
     uint16_t rport = rte_be_to_cpu_16(th->src_port);
-    if (l->n_pending + ts_sring_count(l->acceptq) >= l->backlog) {
-        /* RFC 4987 3.6: a full backlog answers with a cookie, not state */
+    /* RFC 4987 3.6: a full backlog answers with a cookie, not state; so
+     * does a context out of sockets, so that no setting of the limits lets
+     * a flood of SYNs deny service */
+    if (l->n_pending + ts_sring_count(l->acceptq) >= l->backlog || ctx->nfree == 0) {
         if (ctx->p.syncookies) {
             tcp_cookie_synack(ctx, l, raddr, rport, seg->seq, seg->mss, seg->wscale,
                               seg->sack_ok, seg->has_ts, seg->tsval);
@@ -228,9 +227,17 @@ static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
 
 /* The handshake is complete: a passive connection goes to its listener's
  * accept queue, an active one tells its owner it may write. */
-static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s,
+static bool tcp_established(struct ts_ctx *ctx, struct ts_sock *s,
                             const struct tcp_seg *seg)
 {
+    /* connection memory: taken now, refused (reset) when there is none */
+    if (s->bufs == NULL && ts_sock_attach_bufs(ctx, s) != 0) {
+        ctx->st.tcp_nobufs_resets++;
+        ctx->st.tcp_rst_tx++;
+        tcp_send_ctl(ctx, s, RTE_TCP_RST_FLAG, seg->ack);
+        tcp_drop(ctx, s, ENOBUFS);
+        return false;
+    }
     s->snd_una = seg->ack;
     /* the window of a SYN-ACK is not scaled (RFC 7323 2.2) */
     uint32_t shift = (seg->flags & RTE_TCP_SYN_FLAG) ? 0 : s->snd_wscale;
@@ -254,7 +261,7 @@ static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s,
     ts_sflags_set(s, TS_SF_CONNECTED);
     if (s->listener < 0) {
         ts_sock_event(ctx, s, TS_EPOLLOUT);
-        return;
+        return true;
     }
     struct ts_sock *l = &ctx->socks[s->listener];
     int32_t *slot = ts_sring_slot(l->acceptq);
@@ -264,6 +271,7 @@ static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s,
     l->n_pending--;
     s->tflags |= TF_ACCEPT_QUEUED;
     ts_sock_event(ctx, l, TS_EPOLLIN);
+    return true;
 }
 
 /* An ACK for no flow that may return a SYN cookie (RFC 4987 3.6). */
@@ -291,6 +299,7 @@ static struct ts_sock *tcp_cookie_accept(struct ts_ctx *ctx, struct ts_sock *l,
         return NULL;
     }
     ctx->st.tcp_syncookies_ok++;
+    s->rcv_adv = s->rcv_nxt + RTE_MIN(ctx->p.rcvbuf, 65535u); /* the cookie's window */
     tcp_set_state(ctx, s, TCPS_SYN_RCVD);
     l->n_pending++;
     return s;
@@ -451,6 +460,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             case TCPS_FIN_WAIT_1:
                 tcp_set_state(ctx, s, TCPS_FIN_WAIT_2);
                 ts_sflags_set(s, TS_SF_WRDONE);
+                tcp_fin_wait_2(ctx, s);
                 break;
             case TCPS_CLOSING:
                 tcp_enter_time_wait(ctx, s);
@@ -508,8 +518,11 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         s->snd_wl2 = seg->ack;
     }
     /* an answered zero-window probe is no failure: probing goes on for as
-     * long as the peer answers (RFC 1122 4.2.2.17) */
-    if (s->snd_wnd == 0 && seg->ack == s->snd_una && SEQ_LT(s->snd_una, s->snd_end))
+     * long as the peer answers (RFC 1122 4.2.2.17), but not for an orphan,
+     * which nobody waits for: its probes count as retransmissions (as
+     * Linux bounds them by tcp_orphan_retries) */
+    if (s->snd_wnd == 0 && seg->ack == s->snd_una && SEQ_LT(s->snd_una, s->snd_end) &&
+        !(s->tflags & TF_ORPHAN))
         s->rexmt_shift = 0;
     return true;
 }
@@ -736,8 +749,8 @@ static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
         } else if ((seg->flags & RTE_TCP_ACK_FLAG) && seg->ack == s->iss + 1) {
             /* simultaneous open: the peer's SYN-ACK completes it */
             ts_recent_update(ctx, s, seg);
-            tcp_established(ctx, s, seg);
-            ack_now(ctx, s);
+            if (tcp_established(ctx, s, seg))
+                ack_now(ctx, s);
         } else { /* the peer missed our SYN-ACK */
             tcp_send_ctl(ctx, s, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, s->iss);
         }
@@ -758,8 +771,8 @@ static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
         return;
     }
     ts_recent_update(ctx, s, seg);
-    tcp_established(ctx, s, seg);
-    tcp_text_input(ctx, s, seg);
+    if (tcp_established(ctx, s, seg))
+        tcp_text_input(ctx, s, seg);
 }
 
 /* SYN-SENT (RFC 9293 3.10.7.3): the peer's SYN-ACK completes an active
@@ -797,7 +810,8 @@ static void tcp_syn_sent_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
         tcp_arm_rto(ctx, s);
         return;
     }
-    tcp_established(ctx, s, seg);
+    if (!tcp_established(ctx, s, seg))
+        return;
     ack_now(ctx, s);
     seg->seq++; /* past the SYN */
     tcp_text_input(ctx, s, seg);

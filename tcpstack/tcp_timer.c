@@ -107,8 +107,9 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
 {
     ctx->st.tcp_timeouts++;
     bool opening = s->state == TCPS_SYN_RCVD || s->state == TCPS_SYN_SENT;
-    uint32_t limit = opening ? ctx->p.syn_retries : ctx->p.data_retries;
-    if (++s->rexmt_shift > limit) {
+    if (++s->rexmt_shift > tcp_retries(ctx, s)) {
+        if (s->tflags & TF_ORPHAN)
+            ctx->st.tcp_orphan_drops++;
         tcp_drop(ctx, s, ETIMEDOUT);
         ts_sock_maybe_free(ctx, s);
         return;
@@ -288,6 +289,13 @@ void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t)
             SEQ_LT(s->snd_una, s->snd_max) && can_recover(s) &&
             ctx->now - s->rxt_us >= fresh)
             tcp_enter_recovery(ctx, s);
+        ts_sock_maybe_free(ctx, s);
+        return;
+    }
+    if (t == &s->t_keep && s->state == TCPS_FIN_WAIT_2) {
+        /* an orphan whose peer never sends its FIN (Linux's tcp_fin_timeout) */
+        ctx->st.tcp_orphan_fin_timeouts++;
+        tcp_drop(ctx, s, ETIMEDOUT);
         ts_sock_maybe_free(ctx, s);
         return;
     }

@@ -22,6 +22,9 @@ void ts_params_default(struct ts_params *p)
     p->snd_copybuf = 8192;
     p->msl_ms = 30000;
     p->max_time_wait = 262144;
+    p->fin_timeout_ms = 60000;
+    p->max_orphans = 65536;
+    p->orphan_retries = 8;
     p->rto_min_ms = 200;
     p->rto_max_ms = 60000;
     p->syn_retries = 5;
@@ -245,6 +248,7 @@ void ts_ctx_stats(const struct ts_ctx *ctx, struct ts_stats *st)
     *st = ctx->st;
     st->socks_in_use = ctx->nsocks - 1 - ctx->nfree;
     st->tw_in_use = tcp_tw_count(ctx);
+    st->orphans_in_use = ctx->n_orphans;
     uint32_t free_bufs = 0;
     for (int32_t i = ctx->bufs_free; i >= 0; i = ctx->bufs[i].next_free)
         free_bufs++;

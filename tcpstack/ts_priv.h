@@ -132,6 +132,7 @@ struct ts_bufs {
 #define TF_TLP_SENT (1u << 16)  /* a probe is out; no other until new data is acked */
 #define TF_TLP_NEW (1u << 17)   /* the probe may send one new segment past cwnd */
 #define TF_RXT_WATCH (1u << 18) /* rxt_seq was retransmitted before rxt_mark was sent */
+#define TF_ORPHAN (1u << 19)    /* closed by the application, counted in n_orphans */
 
 /* Worker-private flags. */
 #define AF_OPEN (1u << 0)
@@ -182,9 +183,9 @@ struct ts_sock {
     /* --- timers --- */
     struct ts_timer t_rexmt; /* SYN-ACK, data retransmission, window probe */
     struct ts_timer t_delack;
-    struct ts_timer t_keep;
-    struct ts_timer t_reo; /* reordering window after a SACK (RFC 8985 6.2) */
-    uint64_t last_rx_us;   /* for keep-alive */
+    struct ts_timer t_keep; /* keep-alive; in FIN_WAIT_2 an orphan's timeout */
+    struct ts_timer t_reo;  /* reordering window after a SACK (RFC 8985 6.2) */
+    uint64_t last_rx_us;    /* for keep-alive */
     uint8_t keep_probes;
     uint8_t delack_segs; /* full segments received since our last ACK */
 
@@ -300,6 +301,8 @@ struct ts_ctx {
     struct ts_bufs *bufs;
     uint8_t *buf_mem;
     int32_t bufs_free;
+
+    uint32_t n_orphans; /* sockets with TF_ORPHAN */
 
     /* TIME_WAIT entries (tcp_tw.c) */
     struct tcp_tw_table *tw;
@@ -443,6 +446,13 @@ void tcp_drop(struct ts_ctx *ctx, struct ts_sock *s, int err);
 /** Leaves a compact TIME_WAIT entry for @p s (tcp_tw.c) and closes the
  *  socket, which is freed once the worker is done with it too. */
 void tcp_enter_time_wait(struct ts_ctx *ctx, struct ts_sock *s);
+/** The application closed @p s: it becomes an orphan that TCP finishes
+ *  alone (reset at once past max_orphans). */
+void tcp_orphan(struct ts_ctx *ctx, struct ts_sock *s);
+/** In FIN_WAIT_2, an orphan waits for the peer's FIN fin_timeout_ms at most. */
+void tcp_fin_wait_2(struct ts_ctx *ctx, struct ts_sock *s);
+/** Retransmissions (or window probes) allowed before @p s is given up. */
+uint32_t tcp_retries(const struct ts_ctx *ctx, const struct ts_sock *s);
 
 /* TIME_WAIT entries (tcp_tw.c) */
 struct tcp_tw_table;

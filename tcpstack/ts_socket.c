@@ -100,6 +100,7 @@ static void cmd_close(struct ts_ctx *ctx, struct ts_sock *s)
         ts_bring_skip(&s->bufs->rx, ts_bring_used(&s->bufs->rx));
     }
     cmd_fin(ctx, s);
+    tcp_orphan(ctx, s);
     ts_sock_maybe_free(ctx, s);
 }
 

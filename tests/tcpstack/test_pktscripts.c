@@ -15,6 +15,8 @@
  *                         syn_retries data_retries keepalive_ms
  *                         keepalive_intvl_ms keepalive_probes cc_algo
  *                         (newreno|cubic|number) syncookies mtu max_bufs
+ *                         max_time_wait fin_timeout_ms max_orphans
+ *                         orphan_retries
  *   %tolerance_ms N       how far a segment's send time may be from its line's
  *                         time (default 2)
  *   %peer_isn N           the peer's initial sequence number (default 1000000)
@@ -182,6 +184,9 @@ static const struct ps_field ps_params[] = {
     PS_FIELD(ts_params, cc_algo),
     PS_FIELD(ts_params, syncookies),
     PS_FIELD(ts_params, max_time_wait),
+    PS_FIELD(ts_params, fin_timeout_ms),
+    PS_FIELD(ts_params, max_orphans),
+    PS_FIELD(ts_params, orphan_retries),
 };
 
 static const struct ps_field ps_stats[] = {
@@ -219,6 +224,11 @@ static const struct ps_field ps_stats[] = {
     PS_FIELD(ts_stats, tcp_tw_recycled),
     PS_FIELD(ts_stats, tcp_tw_reused),
     PS_FIELD(ts_stats, tw_in_use),
+    PS_FIELD(ts_stats, tcp_nobufs_resets),
+    PS_FIELD(ts_stats, tcp_orphan_fin_timeouts),
+    PS_FIELD(ts_stats, tcp_orphan_drops),
+    PS_FIELD(ts_stats, tcp_orphan_overflow),
+    PS_FIELD(ts_stats, orphans_in_use),
     PS_FIELD(ts_stats, socks_in_use),
     PS_FIELD(ts_stats, bufs_in_use),
 };
