@@ -79,6 +79,22 @@ void ts_sock_release_bufs(struct ts_ctx *ctx, struct ts_sock *s)
     s->bufs = NULL;
 }
 
+void tcp_bufs_maybe_release(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    struct ts_bufs *b = s->bufs;
+    if (b == NULL || s->kind != TS_KIND_TCP || s->state == TCPS_SYN_SENT ||
+        s->state == TCPS_CLOSED)
+        return;
+    /* idle: nothing to read, nothing unacknowledged or queued to send,
+     * nothing held out of order */
+    if (ts_bring_used(&b->rx) != 0 || ts_sring_count(&b->refs) != 0 || s->n_ooo != 0 ||
+        s->snd_una != s->snd_max || (s->tflags & (TF_IN_RECOVERY | TF_FIN_OOO)))
+        return;
+    TS_ASSERT(s->refs_seen == 0 && s->una_off == 0);
+    ts_sock_release_bufs(ctx, s);
+    ctx->st.tcp_bufs_idle_releases++;
+}
+
 void ts_sock_maybe_free(struct ts_ctx *ctx, struct ts_sock *s)
 {
     if (s->kind != TS_KIND_TCP || (s->tflags & (TF_EV_QUEUED | TF_OUT_QUEUED)))
@@ -208,13 +224,11 @@ void tcp_set_state(struct ts_ctx *ctx, struct ts_sock *s, enum tcp_state st)
     s->state = (uint8_t)st;
 }
 
-uint32_t tcp_rcv_window(const struct ts_sock *s)
+uint32_t tcp_rcv_window(const struct ts_ctx *ctx, const struct ts_sock *s)
 {
-    /* without buffers (a half-open connection) the window advertised
-     * stands: data that arrives with the handshake's end is taken */
-    if (s->bufs == NULL)
-        return SEQ_GT(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
-    uint32_t w = ts_bring_free(&s->bufs->rx);
+    /* without buffers (half-open, or idle) the whole buffer is on offer:
+     * it is taken from the pool when data arrives */
+    uint32_t w = s->bufs ? ts_bring_free(&s->bufs->rx) : ctx->p.rcvbuf;
     uint32_t max = 65535u << s->rcv_wscale;
     return w > max ? max : w;
 }

@@ -230,8 +230,9 @@ static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
 static bool tcp_established(struct ts_ctx *ctx, struct ts_sock *s,
                             const struct tcp_seg *seg)
 {
-    /* connection memory: taken now, refused (reset) when there is none */
-    if (s->bufs == NULL && ts_sock_attach_bufs(ctx, s) != 0) {
+    /* connection memory is taken when data moves; a handshake that finds
+     * none left is refused (reset) rather than left to stall */
+    if (s->bufs == NULL && ctx->bufs_free < 0) {
         ctx->st.tcp_nobufs_resets++;
         ctx->st.tcp_rst_tx++;
         tcp_send_ctl(ctx, s, RTE_TCP_RST_FLAG, seg->ack);
@@ -299,7 +300,6 @@ static struct ts_sock *tcp_cookie_accept(struct ts_ctx *ctx, struct ts_sock *l,
         return NULL;
     }
     ctx->st.tcp_syncookies_ok++;
-    s->rcv_adv = s->rcv_nxt + RTE_MIN(ctx->p.rcvbuf, 65535u); /* the cookie's window */
     tcp_set_state(ctx, s, TCPS_SYN_RCVD);
     l->n_pending++;
     return s;
@@ -307,9 +307,10 @@ static struct ts_sock *tcp_cookie_accept(struct ts_ctx *ctx, struct ts_sock *l,
 
 /* ------------------------------------------------- synchronized states */
 
-static bool seq_acceptable(const struct ts_sock *s, const struct tcp_seg *seg)
+static bool seq_acceptable(const struct ts_ctx *ctx, const struct ts_sock *s,
+                           const struct tcp_seg *seg)
 {
-    uint32_t wnd = tcp_rcv_window(s);
+    uint32_t wnd = tcp_rcv_window(ctx, s);
     uint32_t seglen =
         seg->len + !!(seg->flags & RTE_TCP_SYN_FLAG) + !!(seg->flags & RTE_TCP_FIN_FLAG);
     uint32_t end = s->rcv_nxt + wnd;
@@ -597,7 +598,13 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
         seg->len -= skip;
         seg->seq += skip;
     }
-    bool reader = !(s->tflags & TF_APP_CLOSED) && s->bufs != NULL;
+    bool reader = !(s->tflags & TF_APP_CLOSED);
+    if (reader && s->bufs == NULL && ts_sock_attach_bufs(ctx, s) != 0) {
+        /* no connection memory now: not taken, the peer sends it again */
+        ctx->st.tcp_nobufs_drops++;
+        ack_now(ctx, s);
+        return;
+    }
     if (seg->seq != s->rcv_nxt) {
         uint32_t off = seg->seq - s->rcv_nxt;
         uint32_t room = reader ? ts_bring_free(&s->bufs->rx) : 0;
@@ -698,7 +705,7 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
         return;
     }
     /* first: sequence number */
-    if (!seq_acceptable(s, seg)) {
+    if (!seq_acceptable(ctx, s, seg)) {
         if (!(seg->flags & RTE_TCP_RST_FLAG))
             ack_now(ctx, s);
         return;
@@ -737,7 +744,7 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
 static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *seg)
 {
     if (seg->flags & RTE_TCP_RST_FLAG) {
-        if (seq_acceptable(s, seg)) {
+        if (seq_acceptable(ctx, s, seg)) {
             tcp_drop(ctx, s, ECONNREFUSED);
             ts_sock_maybe_free(ctx, s);
         }
@@ -766,7 +773,7 @@ static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
         tcp_send_ctl(ctx, &tmp, RTE_TCP_RST_FLAG, seg->ack);
         return;
     }
-    if (!seq_acceptable(s, seg)) {
+    if (!seq_acceptable(ctx, s, seg)) {
         ack_now(ctx, s);
         return;
     }

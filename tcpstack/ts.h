@@ -115,6 +115,9 @@ struct ts_stats {
     uint64_t tcp_tw_recycled;         /* TIME_WAIT entries recycled before their time */
     uint64_t tcp_tw_reused;           /* TIME_WAIT pairs taken over by a new SYN */
     uint64_t tcp_nobufs_resets;       /* handshakes refused: no connection memory */
+    uint64_t tcp_nobufs_drops;        /* segments not taken: no connection memory */
+    uint64_t tcp_nobufs_writes;       /* writes refused (EAGAIN): no connection memory */
+    uint64_t tcp_bufs_idle_releases;  /* buffers given back by idle connections */
     uint64_t tcp_orphan_fin_timeouts; /* orphans reclaimed in FIN_WAIT_2 */
     uint64_t tcp_orphan_drops;        /* orphans given up after orphan_retries */
     uint64_t tcp_orphan_overflow;     /* closes reset past max_orphans */

@@ -228,6 +228,7 @@ void ts_poll(struct ts_ctx *ctx, uint64_t now_us)
         ctx->out_head = s->out_next;
         s->tflags &= ~TF_OUT_QUEUED;
         tcp_output(ctx, s);
+        tcp_bufs_maybe_release(ctx, s);
         ts_sock_maybe_free(ctx, s);
     }
     ts_events_publish(ctx);

@@ -432,6 +432,10 @@ struct ts_sock *ts_sock_alloc(struct ts_ctx *ctx, uint8_t kind);
 void ts_sock_free(struct ts_ctx *ctx, struct ts_sock *s);
 int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s);
 void ts_sock_release_bufs(struct ts_ctx *ctx, struct ts_sock *s);
+/** Gives an idle connection's buffers back to the pool (they are taken
+ *  again when data arrives or the worker writes). The pool is touched by
+ *  whichever thread of the pair holds the turn. */
+void tcp_bufs_maybe_release(struct ts_ctx *ctx, struct ts_sock *s);
 /** Frees the socket when both the worker and TCP are done with it. */
 void ts_sock_maybe_free(struct ts_ctx *ctx, struct ts_sock *s);
 struct ts_sock *ts_flow_lookup(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport,
@@ -474,7 +478,7 @@ static inline uint32_t tcp_ts_now(const struct ts_ctx *ctx)
 {
     return (uint32_t)(ctx->now / 1000);
 }
-uint32_t tcp_rcv_window(const struct ts_sock *s);
+uint32_t tcp_rcv_window(const struct ts_ctx *ctx, const struct ts_sock *s);
 
 /* events and deferred output */
 void ts_sock_event(struct ts_ctx *ctx, struct ts_sock *s, uint32_t events);
