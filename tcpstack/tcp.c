@@ -15,10 +15,15 @@
 
 struct ts_sock *ts_sock_alloc(struct ts_ctx *ctx, uint8_t kind)
 {
-    if (ctx->free_head < 0)
+    struct ts_sock *s;
+    if (ctx->free_head >= 0) {
+        s = &ctx->socks[ctx->free_head];
+        ctx->free_head = s->hnext;
+    } else if (ctx->socks_hwm < ctx->nsocks) {
+        s = &ctx->socks[ctx->socks_hwm++];
+    } else {
         return NULL;
-    struct ts_sock *s = &ctx->socks[ctx->free_head];
-    ctx->free_head = s->hnext;
+    }
     ctx->nfree--;
     memset(s, 0, sizeof(*s));
     s->kind = kind;
@@ -52,10 +57,23 @@ void ts_sock_free(struct ts_ctx *ctx, struct ts_sock *s)
 
 int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s)
 {
-    if (ctx->bufs_free < 0)
+    struct ts_bufs *b;
+    if (ctx->bufs_free >= 0) {
+        b = &ctx->bufs[ctx->bufs_free];
+        ctx->bufs_free = b->next_free;
+    } else if (ctx->bufs_hwm < ctx->p.max_bufs) {
+        b = &ctx->bufs[ctx->bufs_hwm];
+        uint8_t *mem = ctx->buf_mem + ctx->bufs_per * ctx->bufs_hwm++;
+        b->rx.buf = mem;
+        b->rx.mask = ctx->p.rcvbuf - 1;
+        b->sndcopy.buf = mem + ctx->p.rcvbuf;
+        b->sndcopy.mask = ctx->p.snd_copybuf - 1;
+        b->refs.slots = mem + ctx->p.rcvbuf + ctx->p.snd_copybuf;
+        b->refs.elt = sizeof(struct ts_sref);
+    } else {
         return -ENOBUFS;
-    struct ts_bufs *b = &ctx->bufs[ctx->bufs_free];
-    ctx->bufs_free = b->next_free;
+    }
+    ctx->bufs_used++;
     ts_bring_init(&b->rx, b->rx.buf, b->rx.mask + 1);
     ts_bring_init(&b->sndcopy, b->sndcopy.buf, b->sndcopy.mask + 1);
     ts_sring_init(&b->refs, b->refs.slots, TS_REFS_PER_SOCK, sizeof(struct ts_sref));
@@ -76,6 +94,7 @@ void ts_sock_release_bufs(struct ts_ctx *ctx, struct ts_sock *s)
     }
     b->next_free = ctx->bufs_free;
     ctx->bufs_free = (int32_t)(b - ctx->bufs);
+    ctx->bufs_used--;
     s->bufs = NULL;
 }
 

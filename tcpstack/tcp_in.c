@@ -232,7 +232,7 @@ static bool tcp_established(struct ts_ctx *ctx, struct ts_sock *s,
 {
     /* connection memory is taken when data moves; a handshake that finds
      * none left is refused (reset) rather than left to stall */
-    if (s->bufs == NULL && ctx->bufs_free < 0) {
+    if (s->bufs == NULL && ctx->bufs_used == ctx->p.max_bufs) {
         ctx->st.tcp_nobufs_resets++;
         ctx->st.tcp_rst_tx++;
         tcp_send_ctl(ctx, s, RTE_TCP_RST_FLAG, seg->ack);

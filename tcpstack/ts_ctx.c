@@ -97,31 +97,22 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
 
     memset(ctx->flow_buckets, 0xff, sizeof(int32_t) * (ctx->flow_mask + 1));
     memset(ctx->listeners, 0xff, sizeof(int32_t) * 65536);
-    /* fd 0 stays unused so that a zeroed field never names a socket */
+    /* Sockets and buffer sets are handed out from a high-water mark, then
+     * recycled through free lists (last freed, first reused): nothing is
+     * touched here, so a context costs the memory of the most connections
+     * it has held at once, not of what the limits allow. fd 0 stays unused
+     * so that a zeroed field never names a socket. */
     ctx->free_head = -1;
-    for (uint32_t i = ctx->nsocks - 1; i >= 1; i--) {
-        ctx->socks[i].hnext = ctx->free_head;
-        ctx->free_head = (int32_t)i;
-        ctx->nfree++;
-    }
+    ctx->socks_hwm = 1;
+    ctx->nfree = ctx->nsocks - 1;
     ctx->bufs_free = -1;
-    for (uint32_t i = p->max_bufs; i-- > 0;) {
-        struct ts_bufs *b = &ctx->bufs[i];
-        uint8_t *mem = ctx->buf_mem + per * i;
-        ts_bring_init(&b->rx, mem, ctx->p.rcvbuf);
-        ts_bring_init(&b->sndcopy, mem + ctx->p.rcvbuf, ctx->p.snd_copybuf);
-        ts_sring_init(&b->refs, mem + ctx->p.rcvbuf + ctx->p.snd_copybuf,
-                      TS_REFS_PER_SOCK, sizeof(struct ts_sref));
-        b->next_free = ctx->bufs_free;
-        ctx->bufs_free = (int32_t)i;
-    }
+    ctx->bufs_hwm = 0;
+    ctx->bufs_per = per;
     ctx->ev_head = -1;
     ctx->out_head = -1;
     ctx->ep.fd = -1;
     ctx->ep.ready_head = -1;
     ctx->ep.ready_tail = -1;
-    for (uint32_t i = 0; i < ctx->nsocks; i++)
-        ctx->epi[i].ep_fd = -1;
     atomic_store(&ctx->worker_deadline, UINT64_MAX);
     return ctx;
 }
@@ -130,7 +121,7 @@ void ts_ctx_destroy(struct ts_ctx *ctx)
 {
     if (ctx == NULL)
         return;
-    for (uint32_t i = 0; ctx->socks && i < ctx->nsocks; i++) {
+    for (uint32_t i = 0; ctx->socks && i < ctx->socks_hwm; i++) {
         struct ts_sock *s = &ctx->socks[i];
         if (s->kind == TS_KIND_FREE)
             continue;
@@ -248,10 +239,7 @@ void ts_ctx_stats(const struct ts_ctx *ctx, struct ts_stats *st)
 {
     *st = ctx->st;
     st->socks_in_use = ctx->nsocks - 1 - ctx->nfree;
+    st->bufs_in_use = ctx->bufs_used;
     st->tw_in_use = tcp_tw_count(ctx);
     st->orphans_in_use = ctx->n_orphans;
-    uint32_t free_bufs = 0;
-    for (int32_t i = ctx->bufs_free; i >= 0; i = ctx->bufs[i].next_free)
-        free_bufs++;
-    st->bufs_in_use = ctx->p.max_bufs - free_bufs;
 }

@@ -233,7 +233,7 @@ struct ts_sock {
  * which the stack clears when it reuses an fd, so that the worker's ready
  * list never sees a write from the other thread. */
 struct ts_epitem {
-    int32_t ep_fd; /* -1: not registered */
+    int32_t ep_fd; /* 0 (never an fd): not registered, so zeroed memory is */
     uint32_t events;
     uint64_t data;
     int32_t rprev, rnext; /* ready list */
@@ -291,7 +291,8 @@ struct ts_ctx {
     /* sockets */
     struct ts_sock *socks;
     uint32_t nsocks;
-    int32_t free_head; /* free sockets, chained by hnext */
+    int32_t free_head;  /* freed sockets, chained by hnext */
+    uint32_t socks_hwm; /* sockets below this have been used */
     uint32_t nfree;
     int32_t *flow_buckets;
     uint32_t flow_mask;
@@ -300,7 +301,10 @@ struct ts_ctx {
     /* buffer sets */
     struct ts_bufs *bufs;
     uint8_t *buf_mem;
-    int32_t bufs_free;
+    int32_t bufs_free; /* freed buffer sets, chained by next_free */
+    uint32_t bufs_hwm; /* buffer sets below this have been used */
+    uint32_t bufs_used;
+    size_t bufs_per; /* bytes of buf_mem per set */
 
     uint32_t n_orphans; /* sockets with TF_ORPHAN */
 

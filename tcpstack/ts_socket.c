@@ -375,7 +375,7 @@ size_t ts_send_space(struct ts_ctx *ctx, int fd)
 bool ts_writable(struct ts_ctx *ctx, struct ts_sock *s)
 {
     if (s->bufs == NULL) /* idle: a write takes buffers from the pool */
-        return ctx->bufs_free >= 0;
+        return ctx->bufs_used < ctx->p.max_bufs;
     if (ts_sring_count(&s->bufs->refs) + 3 > TS_REFS_PER_SOCK)
         return false;
     return send_space(ctx, s) >= ctx->p.sndbuf / 4 &&
