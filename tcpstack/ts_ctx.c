@@ -209,7 +209,7 @@ void ts_poll(struct ts_ctx *ctx, uint64_t now_us)
 {
     ctx->now = now_us;
     atomic_store_explicit(&ctx->now_pub, now_us, memory_order_relaxed);
-    ts_timers_run(ctx, now_us);
+    ts_wheel_run(&ctx->wheel, now_us, tcp_timer_fire, ctx);
     tcp_tw_expire(ctx, now_us);
     ts_arp_tick(ctx);
     ts_cmds_run(ctx);

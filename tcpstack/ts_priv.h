@@ -26,6 +26,7 @@
 #include "ts.h"
 #include "ts_ring.h"
 #include "ts_socket.h"
+#include "ts_wheel.h"
 
 /* Invariants: a broken one is a bug in the stack, never a peer's doing. */
 #define TS_ASSERT(cond)                                                                  \
@@ -48,23 +49,10 @@
 
 /* ------------------------------------------------------------------ timers */
 
-#define TS_TICK_US 1000u
-#define TS_WHEEL_SLOTS 4096u
-
-struct ts_timer {
-    struct ts_timer *next;
-    struct ts_timer **pprev; /* NULL when not armed */
-    uint64_t expire_us;
-};
-
-void ts_timer_arm(struct ts_ctx *ctx, struct ts_timer *t, uint64_t expire_us);
-void ts_timer_cancel(struct ts_ctx *ctx, struct ts_timer *t);
-static inline bool ts_timer_armed(const struct ts_timer *t)
-{
-    return t->pprev != NULL;
-}
-/** Fires every timer due at @p now (calls tcp_timer_fire). */
-void ts_timers_run(struct ts_ctx *ctx, uint64_t now);
+/* Timers of the context's wheel (ts_wheel.h); they fire tcp_timer_fire. */
+static inline void ts_timer_arm(struct ts_ctx *ctx, struct ts_timer *t,
+                                uint64_t expire_us);
+static inline void ts_timer_cancel(struct ts_ctx *ctx, struct ts_timer *t);
 
 /* ------------------------------------------------------------------ sockets */
 
@@ -312,9 +300,7 @@ struct ts_ctx {
     struct tcp_tw_table *tw;
 
     /* timers */
-    struct ts_timer *wheel[TS_WHEEL_SLOTS];
-    uint64_t wheel_tick; /* last tick processed */
-    uint32_t timers_armed;
+    struct ts_wheel wheel;
 
     /* sockets with events to publish / output to run, this batch */
     int32_t ev_head;
@@ -362,6 +348,17 @@ struct tcp_seg {
     const uint8_t *data;
 };
 
+static inline void ts_timer_arm(struct ts_ctx *ctx, struct ts_timer *t,
+                                uint64_t expire_us)
+{
+    ts_wheel_arm(&ctx->wheel, t, expire_us, ctx->now);
+}
+
+static inline void ts_timer_cancel(struct ts_ctx *ctx, struct ts_timer *t)
+{
+    ts_wheel_cancel(&ctx->wheel, t);
+}
+
 /* ------------------------------------------------------------------ layers */
 
 /** Queues a finished frame for the output function. */
@@ -385,7 +382,7 @@ void ts_ipv4_fill(struct ts_ctx *ctx, struct rte_mbuf *m, uint32_t dst, uint8_t 
 void ts_icmp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
 
 void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
-void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t);
+void tcp_timer_fire(void *ctx, struct ts_timer *t);
 /** Sends what the socket may send now: data, FIN, a pending ACK. */
 void tcp_output(struct ts_ctx *ctx, struct ts_sock *s);
 /** Arms t_rexmt as the retransmission timeout (RFC 6298). */
