@@ -177,7 +177,7 @@ static void tcp_syn_options(struct ts_ctx *ctx, struct ts_sock *s,
 
 /* A connection from a SYN: identity, sequence spaces, options, flow. */
 static struct ts_sock *tcp_passive_new(struct ts_ctx *ctx, struct ts_sock *l,
-                                       uint32_t raddr, uint16_t rport,
+                                       uint32_t laddr, uint32_t raddr, uint16_t rport,
                                        const struct tcp_seg *syn, uint32_t iss)
 {
     struct ts_sock *s = ts_sock_alloc(ctx, TS_KIND_TCP);
@@ -188,6 +188,7 @@ static struct ts_sock *tcp_passive_new(struct ts_ctx *ctx, struct ts_sock *l,
         ts_sock_maybe_free(ctx, s);
         return NULL;
     }
+    s->laddr = laddr;
     s->raddr = raddr;
     s->rport = rport;
     s->lport = l->lport;
@@ -214,20 +215,21 @@ static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
                              const struct rte_ipv4_hdr *ip, const struct rte_tcp_hdr *th,
                              const struct tcp_seg *seg)
 {
+    uint32_t laddr = rte_be_to_cpu_32(ip->dst_addr);
     uint32_t raddr = rte_be_to_cpu_32(ip->src_addr);
     uint16_t rport = rte_be_to_cpu_16(th->src_port);
     if (l->n_pending + ts_sring_count(l->acceptq) >= l->backlog) {
         /* RFC 4987 3.6: a full backlog answers with a cookie, not state */
         if (ctx->p.syncookies) {
-            tcp_cookie_synack(ctx, l, raddr, rport, seg->seq, seg->mss, seg->wscale,
-                              seg->sack_ok, seg->has_ts, seg->tsval);
+            tcp_cookie_synack(ctx, l, laddr, raddr, rport, seg->seq, seg->mss,
+                              seg->wscale, seg->sack_ok, seg->has_ts, seg->tsval);
             return;
         }
         ctx->st.tcp_accept_overflow++;
         return; /* the peer retransmits its SYN */
     }
-    struct ts_sock *s =
-        tcp_passive_new(ctx, l, raddr, rport, seg, tcp_isn(ctx, raddr, rport, l->lport));
+    struct ts_sock *s = tcp_passive_new(ctx, l, laddr, raddr, rport, seg,
+                                        tcp_isn(ctx, laddr, raddr, rport, l->lport));
     if (s == NULL) {
         ctx->st.tcp_accept_overflow++;
         return;
@@ -283,13 +285,13 @@ static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s,
 
 /* An ACK for no flow that may return a SYN cookie (RFC 4987 3.6). */
 static struct ts_sock *tcp_cookie_accept(struct ts_ctx *ctx, struct ts_sock *l,
-                                         uint32_t raddr, uint16_t rport,
+                                         uint32_t laddr, uint32_t raddr, uint16_t rport,
                                          const struct tcp_seg *seg)
 {
     struct tcp_seg syn = {.seq = seg->seq - 1, .wscale = -1};
     bool ts;
-    if (!tcp_cookie_check(ctx, raddr, rport, l->lport, syn.seq, seg->ack - 1, &syn.mss,
-                          &syn.wscale, &syn.sack_ok, &ts)) {
+    if (!tcp_cookie_check(ctx, laddr, raddr, rport, l->lport, syn.seq, seg->ack - 1,
+                          &syn.mss, &syn.wscale, &syn.sack_ok, &ts)) {
         ctx->st.tcp_syncookies_bad++;
         return NULL;
     }
@@ -300,7 +302,7 @@ static struct ts_sock *tcp_cookie_accept(struct ts_ctx *ctx, struct ts_sock *l,
     syn.has_ts = ts && seg->has_ts;
     syn.tsval = seg->tsval;
     syn.wnd = seg->wnd;
-    struct ts_sock *s = tcp_passive_new(ctx, l, raddr, rport, &syn, seg->ack - 1);
+    struct ts_sock *s = tcp_passive_new(ctx, l, laddr, raddr, rport, &syn, seg->ack - 1);
     if (s == NULL) {
         ctx->st.tcp_accept_overflow++;
         return NULL;
@@ -874,10 +876,11 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
     if (doff > sizeof(*th))
         parse_options((const uint8_t *)(th + 1), doff - sizeof(*th), &seg);
 
+    uint32_t laddr = rte_be_to_cpu_32(ip->dst_addr);
     uint32_t raddr = rte_be_to_cpu_32(ip->src_addr);
     uint16_t rport = rte_be_to_cpu_16(th->src_port);
     uint16_t lport = rte_be_to_cpu_16(th->dst_port);
-    struct ts_sock *s = ts_flow_lookup(ctx, raddr, rport, lport);
+    struct ts_sock *s = ts_flow_lookup(ctx, laddr, raddr, rport, lport);
 
     /* RFC 9293 3.6.1 / RFC 6191 idea: a new SYN beyond the old connection's
      * sequence space may take over a pair that is in TIME_WAIT */
@@ -893,6 +896,8 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
     }
     if (s == NULL) {
         int32_t lfd = ctx->listeners[lport];
+        if (lfd >= 0 && ctx->socks[lfd].laddr != 0 && ctx->socks[lfd].laddr != laddr)
+            lfd = -1; /* bound to another of our addresses */
         uint8_t ctl =
             seg.flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG);
         if (lfd >= 0 && ctl == RTE_TCP_SYN_FLAG && !(seg.flags & RTE_TCP_FIN_FLAG)) {
@@ -906,7 +911,7 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
             goto drop;
         }
         if (lfd >= 0 && ctl == RTE_TCP_ACK_FLAG && ctx->p.syncookies) {
-            s = tcp_cookie_accept(ctx, &ctx->socks[lfd], raddr, rport, &seg);
+            s = tcp_cookie_accept(ctx, &ctx->socks[lfd], laddr, raddr, rport, &seg);
             if (s) {
                 tcp_syn_rcvd_input(ctx, s, &seg);
                 ts_sock_maybe_free(ctx, s);
