@@ -340,7 +340,18 @@ int dpio_eal_init(const struct dpio_settings *s, char *err, size_t errlen)
         ret = ret ?: dpio_argv_push(argv, &argc, cap, "-m");
         ret = ret ?: dpio_argv_push(argv, &argc, cap, "%u", s->memory_mb);
     }
-    if (dpio_port_is_vdev(s->port)) {
+    if (strncmp(s->port, "net_memif", 9) == 0 && strstr(s->port, ",mac=") == NULL) {
+        /* Both ends of a memif pair would pick random MACs: give each its
+         * own, fixed by role and interface id, so the two hosts differ
+         * and captures read the same on every run. */
+        const char *id = strstr(s->port, ",id=");
+        unsigned role = strstr(s->port, ",role=client") != NULL;
+        unsigned n = id != NULL ? (unsigned)strtoul(id + 4, NULL, 10) : 0;
+        ret =
+            ret
+                ?: dpio_argv_push(argv, &argc, cap, "--vdev=%s,mac=02:c0:72:6d:%02x:%02x",
+                                  s->port, role, n & 0xff);
+    } else if (dpio_port_is_vdev(s->port)) {
         ret = ret ?: dpio_argv_push(argv, &argc, cap, "--vdev=%s", s->port);
     } else {
         ret = ret ?: dpio_argv_push(argv, &argc, cap, "-a");

@@ -83,7 +83,9 @@ struct dpio_queue;
 /** Builds the EAL argument vector from @p s and runs rte_eal_init():
  *  `-l <cores> --main-lcore <first core>`, `--no-huge`, `-m`, `--vdev=<port>`
  *  or `-a <port>`, `--log-level=notice` unless eal_args has a --log-level,
- *  then eal_args. Once per process. For a net_tap port the PMD's signal-based
+ *  then eal_args. A net_memif port without a `mac=` devarg gets
+ *  02:c0:72:6d:RR:II (RR: 00 server, 01 client; II: its id), so the two
+ *  ends of a pair are distinct hosts (the PMD would pick random ones). Once per process. For a net_tap port the PMD's signal-based
  *  rx trigger is kept off (it loses wake-ups when the stack runs in a thread
  *  other than the main one; see dpio.c). */
 int dpio_eal_init(const struct dpio_settings *s, char *err, size_t errlen);
