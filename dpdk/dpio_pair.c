@@ -77,7 +77,7 @@ int dpio_pair_stack_loop(void *arg)
         }
         if (stopping)
             return 0; /* the worker has left (worker_due is false only then) */
-        if (n == 0) {
+        if (n == 0 && !pr->busy_poll) {
             uint64_t until = ts_next_deadline(pr->ctx);
             uint64_t wdl = ts_pair_worker_deadline(pr->ctx);
             if (wdl < until)

@@ -38,6 +38,9 @@ struct dpio_pair {
     /** Once non-zero, the loop stops the pair (ts_ctx_stop) and returns
      *  when the worker has left. Async-signal-safe to set. */
     const volatile sig_atomic_t *stop;
+    /** Never idle-sleep: poll the port all the time (a load generator on a
+     *  core of its own; the server sleeps when idle). */
+    bool busy_poll;
     /* the pair's own */
     pthread_t thread;
     bool started;
