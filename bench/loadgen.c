@@ -343,10 +343,13 @@ static void conn_open(struct lg *g, struct lg_conn *c, uint64_t now)
 
 /* Keeps every slot busy, with at most max_pending handshakes and first
  * answers outstanding (a burst of SYNs larger than the rings would only
- * be dropped and retransmitted a second later). */
+ * be dropped and retransmitted a second later). Until the first handshake
+ * completes, one at a time: the server's MAC is not known yet, and the
+ * stack holds only a few frames while it asks. */
 static void lg_open_more(struct lg *g, uint64_t now)
 {
-    for (uint32_t i = 0; i < g->o.conns && g->pending < g->o.max_pending; i++) {
+    uint32_t cap = get(&g->k.connects) ? g->o.max_pending : 1;
+    for (uint32_t i = 0; i < g->o.conns && g->pending < cap; i++) {
         struct lg_conn *c = &g->c[i];
         if (c->state == C_FREE && now >= c->retry_us) {
             if (g->o.hold && c->on_conn > 0)
@@ -469,7 +472,7 @@ static void usage(FILE *f)
            "      --timeout MS     a connect or request not answered in this long is an "
            "error (default 5000)\n"
            "      --max-pending N  handshakes and first answers outstanding at once "
-           "(default 1000)\n"
+           "(default 256)\n"
            "      --rcvbuf BYTES   receive buffer per connection (default 65536)\n"
            "      --eal ARGS       extra EAL arguments (e.g. --file-prefix=lg)\n"
            "      --memory-mb N    EAL memory (default 256)\n"
@@ -536,7 +539,7 @@ static int parse_args(int argc, char **argv, struct lg_opts *o)
     o->conns = 10;
     o->duration_s = 10;
     o->timeout_ms = 5000;
-    o->max_pending = 1000;
+    o->max_pending = 256;
     o->busy_poll = true;
     o->memory_mb = 256;
     o->rcvbuf = 65536;
