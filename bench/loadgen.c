@@ -51,7 +51,7 @@
 #define LG_EVENTS 256
 #define LG_SCRATCH 65536
 #define LG_REQ_MAX 768
-#define LG_SWEEP_US 10000u /* how often deadlines are checked */
+#define LG_SWEEP_US 100000u /* how often deadlines are checked */
 
 /* ------------------------------------------------------------ settings */
 
@@ -118,6 +118,8 @@ struct lg {
     struct ts_ctx *ctx;
     int ep;
     struct lg_conn *c;
+    uint32_t *idle; /* FIFO ring of slots to open, oldest first */
+    uint32_t idle_head, idle_n;
     uint32_t next_src;
     uint32_t pending; /* connections not yet answered (bounded by max_pending) */
     bool bind_src;    /* the source block is not the whole stack range */
@@ -160,6 +162,12 @@ static uint64_t errors_total(const struct lg_counters *k)
 
 /* ------------------------------------------------------------ connections */
 
+static void idle_push(struct lg *g, struct lg_conn *c)
+{
+    g->idle[(g->idle_head + g->idle_n) % g->o.conns] = (uint32_t)(c - g->c);
+    g->idle_n++;
+}
+
 static void conn_watch(struct lg *g, struct lg_conn *c, bool out)
 {
     if (c->want_out == out)
@@ -186,6 +194,8 @@ static void conn_end(struct lg *g, struct lg_conn *c, _Atomic uint64_t *err_coun
     ts_close(g->ctx, c->fd);
     c->fd = -1;
     c->state = C_FREE;
+    if (!(g->o.hold && c->on_conn > 0)) /* a held connection is not replaced */
+        idle_push(g, c);
 }
 
 static void conn_send(struct lg *g, struct lg_conn *c, uint64_t now)
@@ -317,6 +327,7 @@ static void conn_open(struct lg *g, struct lg_conn *c, uint64_t now)
     if (fd < 0) {
         c->retry_us = now + 10000; /* out of sockets: try again shortly */
         bump(&g->k.err_connect, 1);
+        idle_push(g, c);
         return;
     }
     c->fd = fd;
@@ -329,6 +340,7 @@ static void conn_open(struct lg *g, struct lg_conn *c, uint64_t now)
         c->fd = -1;
         c->retry_us = now + 10000; /* no port free for this pair */
         bump(&g->k.err_connect, 1);
+        idle_push(g, c);
         return;
     }
     struct ts_epoll_event ev = {.events = TS_EPOLLIN | TS_EPOLLOUT | TS_EPOLLRDHUP,
@@ -349,13 +361,13 @@ static void conn_open(struct lg *g, struct lg_conn *c, uint64_t now)
 static void lg_open_more(struct lg *g, uint64_t now)
 {
     uint32_t cap = get(&g->k.connects) ? g->o.max_pending : 1;
-    for (uint32_t i = 0; i < g->o.conns && g->pending < cap; i++) {
-        struct lg_conn *c = &g->c[i];
-        if (c->state == C_FREE && now >= c->retry_us) {
-            if (g->o.hold && c->on_conn > 0)
-                continue; /* a held connection that ended is not replaced */
-            conn_open(g, c, now);
-        }
+    while (g->idle_n > 0 && g->pending < cap) {
+        struct lg_conn *c = &g->c[g->idle[g->idle_head]];
+        if (now < c->retry_us)
+            return; /* the oldest waits: so do the others (same delay) */
+        g->idle_head = (g->idle_head + 1) % g->o.conns;
+        g->idle_n--;
+        conn_open(g, c, now);
     }
 }
 
@@ -376,10 +388,13 @@ static void lg_sweep(struct lg *g, uint64_t now)
 static int lg_setup(struct lg *g)
 {
     g->c = calloc(g->o.conns, sizeof(*g->c));
-    if (g->c == NULL)
+    g->idle = calloc(g->o.conns, sizeof(*g->idle));
+    if (g->c == NULL || g->idle == NULL)
         return ENOMEM;
-    for (uint32_t i = 0; i < g->o.conns; i++)
+    for (uint32_t i = 0; i < g->o.conns; i++) {
         g->c[i].fd = -1;
+        idle_push(g, &g->c[i]);
+    }
     g->ep = ts_epoll_create(g->ctx);
     return g->ep < 0 ? errno : 0;
 }
@@ -900,6 +915,7 @@ int main(int argc, char **argv)
     ts_arp_table_destroy(arp);
     dpio_port_close(port);
     free(g.c);
+    free(g.idle);
     rte_eal_cleanup();
     return 0;
 }

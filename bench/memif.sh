@@ -108,6 +108,11 @@ if kill -0 "$SRV_PID" 2>/dev/null; then
     SRV_PID=""
     grep -E '^(core [0-9]+:|port:)' "$TMPD/server.log" | sed 's/^/memif.sh: server: /' >&2
     echo "memif.sh: server rss_kb=$rss hwm_kb=$hwm" >&2
+    if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$TMPD/server.log"; then
+        echo "memif.sh: sanitizer report in the server log:" >&2
+        cat "$TMPD/server.log" >&2
+        rc=1
+    fi
 else
     echo "memif.sh: the server died during the run:" >&2
     tail -n 50 "$TMPD/server.log" >&2
