@@ -177,6 +177,7 @@ static struct ts_sock *tcp_passive_new(struct ts_ctx *ctx, struct ts_sock *l,
     s->listener = ts_fd(ctx, l);
     s->irs = syn->seq;
     s->rcv_nxt = syn->seq + 1;
+    s->last_ack_sent = s->rcv_nxt; /* what our SYN-ACK (or cookie) acknowledges */
     s->iss = iss;
     s->snd_una = iss;
     s->snd_nxt = iss + 1;
@@ -640,7 +641,11 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
         ack_now(ctx, s);
         return;
     }
-    if (seg->len >= tcp_seg_size(s) && ++s->delack_segs >= 2) {
+    /* more than a full segment unacknowledged: ACK at once (RFC 5681 4.2
+     * asks it for every second full segment; like Linux, a full segment and
+     * a part is enough, or a sender whose tail probe (2 * SRTT) is shorter
+     * than our delayed-ACK timer probes every response of 1.x segments) */
+    if (s->rcv_nxt - s->last_ack_sent > tcp_seg_size(s)) {
         ack_now(ctx, s);
         return;
     }

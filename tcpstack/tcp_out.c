@@ -229,7 +229,6 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
     if (flags & RTE_TCP_ACK_FLAG) {
         s->tflags &= ~TF_ACKNOW;
         s->last_ack_sent = s->rcv_nxt;
-        s->delack_segs = 0;
         if (ts_timer_armed(&s->t_delack))
             ts_timer_cancel(ctx, &s->t_delack);
     }

@@ -176,7 +176,6 @@ struct ts_sock {
     struct ts_timer t_reo;  /* reordering window after a SACK (RFC 8985 6.2) */
     uint64_t last_rx_us;    /* for keep-alive */
     uint8_t keep_probes;
-    uint8_t delack_segs; /* full segments received since our last ACK */
 
     /* --- options (RFC 7323, RFC 2018) --- */
     uint8_t snd_wscale; /* the peer's shift */
