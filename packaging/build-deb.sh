@@ -7,7 +7,8 @@
 # tests (DEB_BUILD_OPTIONS=nocheck skips them).
 #
 # Usage: packaging/build-deb.sh [OUTDIR]   (default: <repo>/build-deb)
-# Leaves in OUTDIR: corehttpd_VERSION_ARCH.deb, the .buildinfo and .changes,
+# Leaves in OUTDIR: corehttpd_VERSION_ARCH.deb (and its -dbgsym), the
+# .buildinfo and .changes,
 # and build.log (dpkg-buildpackage's output, for blhc). Needs the build
 # packages (packaging/install-deps.sh build package).
 set -eu
@@ -46,7 +47,7 @@ rm -rf "$src/debian"
 cp -a "$src/packaging/debian" "$src/debian"
 
 echo "build-deb.sh: building corehttpd $deb_ver in $src"
-rm -f "$out"/corehttpd_*.deb "$out"/corehttpd_*.buildinfo "$out"/corehttpd_*.changes
+rm -f "$out"/corehttpd*_*.deb "$out"/corehttpd_*.buildinfo "$out"/corehttpd_*.changes
 set +e
 (cd "$src" && dpkg-buildpackage -us -uc -b -j"${JOBS:-2}") >"$out/build.log" 2>&1
 rc=$?
@@ -56,6 +57,6 @@ if [ "$rc" != 0 ]; then
     echo "build-deb.sh: dpkg-buildpackage failed (exit $rc); full log: $out/build.log" >&2
     exit "$rc"
 fi
-mv "$stage"/corehttpd_* "$out"/
+mv "$stage"/corehttpd*_*.deb "$stage"/corehttpd_*.buildinfo "$stage"/corehttpd_*.changes "$out"/
 rm -rf "$stage"
-ls -l "$out"/corehttpd_*.deb
+ls -l "$out"/corehttpd*_*.deb
