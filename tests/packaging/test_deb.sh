@@ -218,8 +218,8 @@ assert_match "unit: ExecReload tests the config, then sends SIGHUP" \
     "$(printf '%s\n' "$u" | grep '^ExecReload=' | tr '\n' ' ')"
 assert_match "unit: Restart=on-failure, LimitMEMLOCK=infinity" \
     'Restart=on-failure.*LimitMEMLOCK=infinity' "$(printf '%s' "$u" | tr '\n' ' ')"
-assert_no_match "unit: no PrivateDevices= (it would hide /dev/vfio, /dev/hugepages)" \
-    '^PrivateDevices=' "$u"
+assert_no_match "unit: no device restriction (PrivateDevices=, DeviceAllow=, DevicePolicy=, ProtectClock=: /dev/vfio, /dev/hugepages stay)" \
+    '^(PrivateDevices|DeviceAllow|DevicePolicy|ProtectClock)=' "$u"
 lrrc=0
 lr=$(logrotate -d /etc/logrotate.d/corehttpd 2>&1) || lrrc=$?
 assert_eq "logrotate -d /etc/logrotate.d/corehttpd parses" "0" "$lrrc"
