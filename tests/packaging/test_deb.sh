@@ -209,6 +209,8 @@ sed 's/^Restart=on-failure$/Restart=sometimes/' "$unit" >"$work/corehttpd.servic
 assert_match "systemd-analyze verify flags a broken copy" 'Restart|restart' \
     "$(systemd-analyze verify "$work/corehttpd.service" 2>&1)"
 u=$(cat "$unit")
+say "systemd-analyze security --offline: $(systemd-analyze security --offline=true "$unit" 2>&1 |
+    grep -o 'Overall exposure level.*' || echo 'no score')"
 assert_match "unit: Wants= and After= dpdk.service" \
     'Wants=dpdk.service.*After=dpdk.service' "$(printf '%s' "$u" | tr '\n' ' ')"
 assert_contains "unit: ExecStartPre runs the config test" \
