@@ -465,6 +465,10 @@ static const struct cfg_key cfg_keys[] = {
     {"tcp", "rcvbuf", parse_uint, FIELD(rcvbuf), 1024, 67108864, false},
     {"tcp", "sndbuf", parse_uint, FIELD(sndbuf), 1024, 67108864, false},
     {"tcp", "msl_ms", parse_uint, FIELD(msl_ms), 1, 120000, false},
+    {"tcp", "max_time_wait", parse_uint, FIELD(max_time_wait), 0, 16777216, false},
+    {"tcp", "fin_timeout_ms", parse_uint, FIELD(fin_timeout_ms), 1000, 600000, false},
+    {"tcp", "max_orphans", parse_uint, FIELD(max_orphans), 0, 16777216, false},
+    {"tcp", "orphan_retries", parse_uint, FIELD(orphan_retries), 1, 30, false},
     {"tcp", "congestion_control", parse_cc, 0, 0, 0, 0, false},
     {"tcp", "window_scaling", parse_bool, FIELD(window_scaling), 0, 0, false},
     {"tcp", "timestamps", parse_bool, FIELD(timestamps), 0, 0, false},
@@ -718,6 +722,10 @@ void cfg_defaults(struct cfg *c)
     c->rcvbuf = 16384;
     c->sndbuf = 262144;
     c->msl_ms = 30000;
+    c->max_time_wait = 262144;
+    c->fin_timeout_ms = 60000;
+    c->max_orphans = 65536;
+    c->orphan_retries = 8;
     c->cc_algo = TCP_CC_CUBIC;
     c->window_scaling = true;
     c->timestamps = true;

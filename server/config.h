@@ -49,6 +49,10 @@ struct cfg {
     uint32_t rcvbuf;         /**< default 16384 */
     uint32_t sndbuf;         /**< default 262144 */
     uint32_t msl_ms;         /**< default 30000 */
+    uint32_t max_time_wait;  /**< TIME_WAIT entries per core, default 262144 */
+    uint32_t fin_timeout_ms; /**< orphans in FIN_WAIT_2, default 60000 */
+    uint32_t max_orphans;    /**< per core, default 65536 */
+    uint32_t orphan_retries; /**< default 8 */
     uint8_t cc_algo;         /**< enum tcp_cc_algo, default cubic */
     bool window_scaling;     /**< RFC 7323, default yes */
     bool timestamps;         /**< RFC 7323, default yes */

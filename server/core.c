@@ -91,6 +91,10 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         p.rcvbuf = cfg->rcvbuf;
         p.sndbuf = cfg->sndbuf;
         p.msl_ms = cfg->msl_ms;
+        p.max_time_wait = cfg->max_time_wait;
+        p.fin_timeout_ms = cfg->fin_timeout_ms;
+        p.max_orphans = cfg->max_orphans;
+        p.orphan_retries = cfg->orphan_retries;
         p.cc_algo = cfg->cc_algo;
         p.opt_wscale = cfg->window_scaling;
         p.opt_timestamps = cfg->timestamps;
@@ -247,7 +251,9 @@ void cores_report(const struct cores *cs, FILE *out)
                 "accept overflow %lu, retransmits %lu, timeouts %lu, rst out %lu, "
                 "fast retransmits %lu, tail probes %lu, lost retransmits %lu, "
                 "paws drops %lu, challenge acks %lu, syncookies %lu/%lu/%lu, "
-                "sockets %u, buffers %u; "
+                "sockets %u, buffers %u, time-wait %u (entered %lu, recycled %lu), "
+                "orphans %u (fin timeouts %lu, given up %lu, reset %lu), "
+                "no-memory resets %lu; "
                 "no mbuf %lu, tx dropped %lu; http: accepted %lu, requests %lu, "
                 "refused %lu\n",
                 c->cpu, st.rx_frames, st.tx_frames, st.rx_bad_eth, st.rx_bad_ip,
@@ -258,8 +264,11 @@ void cores_report(const struct cores *cs, FILE *out)
                 st.tcp_rst_tx, st.tcp_fast_retransmits, st.tcp_tlp_probes,
                 st.tcp_lost_retransmits, st.rx_paws_drops, st.tcp_challenge_acks,
                 st.tcp_syncookies_sent, st.tcp_syncookies_ok, st.tcp_syncookies_bad,
-                st.socks_in_use, st.bufs_in_use, st.tx_nombuf, dpio_tx_dropped(c->q),
-                c->w.accepted, c->w.requests, c->w.refused);
+                st.socks_in_use, st.bufs_in_use, st.tw_in_use, st.tcp_time_wait,
+                st.tcp_tw_recycled, st.orphans_in_use, st.tcp_orphan_fin_timeouts,
+                st.tcp_orphan_drops, st.tcp_orphan_overflow, st.tcp_nobufs_resets,
+                st.tx_nombuf, dpio_tx_dropped(c->q), c->w.accepted, c->w.requests,
+                c->w.refused);
     }
 }
 

@@ -15,10 +15,15 @@
 
 struct ts_sock *ts_sock_alloc(struct ts_ctx *ctx, uint8_t kind)
 {
-    if (ctx->free_head < 0)
+    struct ts_sock *s;
+    if (ctx->free_head >= 0) {
+        s = &ctx->socks[ctx->free_head];
+        ctx->free_head = s->hnext;
+    } else if (ctx->socks_hwm < ctx->nsocks) {
+        s = &ctx->socks[ctx->socks_hwm++];
+    } else {
         return NULL;
-    struct ts_sock *s = &ctx->socks[ctx->free_head];
-    ctx->free_head = s->hnext;
+    }
     ctx->nfree--;
     memset(s, 0, sizeof(*s));
     s->kind = kind;
@@ -33,6 +38,8 @@ struct ts_sock *ts_sock_alloc(struct ts_ctx *ctx, uint8_t kind)
 void ts_sock_free(struct ts_ctx *ctx, struct ts_sock *s)
 {
     TS_ASSERT(!(s->tflags & (TF_EV_QUEUED | TF_OUT_QUEUED)));
+    if (s->tflags & TF_ORPHAN)
+        ctx->n_orphans--;
     tcp_cancel_timers(ctx, s);
     if (s->tflags & TF_HASHED)
         ts_flow_remove(ctx, s);
@@ -50,10 +57,23 @@ void ts_sock_free(struct ts_ctx *ctx, struct ts_sock *s)
 
 int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s)
 {
-    if (ctx->bufs_free < 0)
+    struct ts_bufs *b;
+    if (ctx->bufs_free >= 0) {
+        b = &ctx->bufs[ctx->bufs_free];
+        ctx->bufs_free = b->next_free;
+    } else if (ctx->bufs_hwm < ctx->p.max_bufs) {
+        b = &ctx->bufs[ctx->bufs_hwm];
+        uint8_t *mem = ctx->buf_mem + ctx->bufs_per * ctx->bufs_hwm++;
+        b->rx.buf = mem;
+        b->rx.mask = ctx->p.rcvbuf - 1;
+        b->sndcopy.buf = mem + ctx->p.rcvbuf;
+        b->sndcopy.mask = ctx->p.snd_copybuf - 1;
+        b->refs.slots = mem + ctx->p.rcvbuf + ctx->p.snd_copybuf;
+        b->refs.elt = sizeof(struct ts_sref);
+    } else {
         return -ENOBUFS;
-    struct ts_bufs *b = &ctx->bufs[ctx->bufs_free];
-    ctx->bufs_free = b->next_free;
+    }
+    ctx->bufs_used++;
     ts_bring_init(&b->rx, b->rx.buf, b->rx.mask + 1);
     ts_bring_init(&b->sndcopy, b->sndcopy.buf, b->sndcopy.mask + 1);
     ts_sring_init(&b->refs, b->refs.slots, TS_REFS_PER_SOCK, sizeof(struct ts_sref));
@@ -74,7 +94,24 @@ void ts_sock_release_bufs(struct ts_ctx *ctx, struct ts_sock *s)
     }
     b->next_free = ctx->bufs_free;
     ctx->bufs_free = (int32_t)(b - ctx->bufs);
+    ctx->bufs_used--;
     s->bufs = NULL;
+}
+
+void tcp_bufs_maybe_release(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    struct ts_bufs *b = s->bufs;
+    if (b == NULL || s->kind != TS_KIND_TCP || s->state == TCPS_SYN_SENT ||
+        s->state == TCPS_CLOSED)
+        return;
+    /* idle: nothing to read, nothing unacknowledged or queued to send,
+     * nothing held out of order */
+    if (ts_bring_used(&b->rx) != 0 || ts_sring_count(&b->refs) != 0 || s->n_ooo != 0 ||
+        s->snd_una != s->snd_max || (s->tflags & (TF_IN_RECOVERY | TF_FIN_OOO)))
+        return;
+    TS_ASSERT(s->refs_seen == 0 && s->una_off == 0);
+    ts_sock_release_bufs(ctx, s);
+    ctx->st.tcp_bufs_idle_releases++;
 }
 
 void ts_sock_maybe_free(struct ts_ctx *ctx, struct ts_sock *s)
@@ -94,9 +131,6 @@ void ts_sock_maybe_free(struct ts_ctx *ctx, struct ts_sock *s)
         ts_sock_free(ctx, s);
         return;
     }
-    /* TIME_WAIT keeps only the flow identity: give the buffers back */
-    if (s->state == TCPS_TIME_WAIT && s->bufs)
-        ts_sock_release_bufs(ctx, s);
 }
 
 /* --------------------------------------------------------- flow table */
@@ -209,11 +243,11 @@ void tcp_set_state(struct ts_ctx *ctx, struct ts_sock *s, enum tcp_state st)
     s->state = (uint8_t)st;
 }
 
-uint32_t tcp_rcv_window(const struct ts_sock *s)
+uint32_t tcp_rcv_window(const struct ts_ctx *ctx, const struct ts_sock *s)
 {
-    if (s->bufs == NULL)
-        return 0;
-    uint32_t w = ts_bring_free(&s->bufs->rx);
+    /* without buffers (half-open, or idle) the whole buffer is on offer:
+     * it is taken from the pool when data arrives */
+    uint32_t w = s->bufs ? ts_bring_free(&s->bufs->rx) : ctx->p.rcvbuf;
     uint32_t max = 65535u << s->rcv_wscale;
     return w > max ? max : w;
 }
@@ -233,7 +267,6 @@ uint32_t tcp_seg_size(const struct ts_sock *s)
 void tcp_cancel_timers(struct ts_ctx *ctx, struct ts_sock *s)
 {
     ts_timer_cancel(ctx, &s->t_rexmt);
-    ts_timer_cancel(ctx, &s->t_2msl);
     ts_timer_cancel(ctx, &s->t_delack);
     ts_timer_cancel(ctx, &s->t_keep);
     ts_timer_cancel(ctx, &s->t_reo);
@@ -252,11 +285,43 @@ void tcp_drop(struct ts_ctx *ctx, struct ts_sock *s, int err)
 
 void tcp_enter_time_wait(struct ts_ctx *ctx, struct ts_sock *s)
 {
-    tcp_set_state(ctx, s, TCPS_TIME_WAIT);
-    ts_timer_cancel(ctx, &s->t_rexmt);
-    ts_timer_cancel(ctx, &s->t_keep);
-    ts_timer_arm(ctx, &s->t_2msl, ctx->now + 2ull * ctx->p.msl_ms * 1000);
-    ts_sflags_set(s, TS_SF_WRDONE | TS_SF_RDCLOSED);
+    tcp_tw_enter(ctx, s);
+}
+
+/* ----------------------------------------------------------- orphans */
+
+void tcp_orphan(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    if (s->kind != TS_KIND_TCP || s->state == TCPS_CLOSED || s->state == TCPS_LISTEN ||
+        (s->tflags & TF_ORPHAN))
+        return;
+    if (ctx->n_orphans >= ctx->p.max_orphans) {
+        /* as Linux does with too many orphans: reset rather than hold */
+        ctx->st.tcp_orphan_overflow++;
+        ctx->st.tcp_rst_tx++;
+        tcp_send_ctl(ctx, s, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, s->snd_nxt);
+        tcp_drop(ctx, s, ECONNABORTED);
+        return;
+    }
+    s->tflags |= TF_ORPHAN;
+    ctx->n_orphans++;
+    if (s->state == TCPS_FIN_WAIT_2)
+        tcp_fin_wait_2(ctx, s);
+}
+
+void tcp_fin_wait_2(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    if (s->tflags & TF_ORPHAN)
+        ts_timer_arm(ctx, &s->t_keep, ctx->now + (uint64_t)ctx->p.fin_timeout_ms * 1000);
+}
+
+uint32_t tcp_retries(const struct ts_ctx *ctx, const struct ts_sock *s)
+{
+    if (s->state == TCPS_SYN_RCVD || s->state == TCPS_SYN_SENT)
+        return ctx->p.syn_retries;
+    if (s->tflags & TF_ORPHAN)
+        return RTE_MIN(ctx->p.data_retries, ctx->p.orphan_retries);
+    return ctx->p.data_retries;
 }
 
 /* ------------------------------------------------------- active open */

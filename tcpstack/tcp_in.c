@@ -20,21 +20,6 @@
 #define TCP_INIT_RTO_US 1000000u /* RFC 6298 2.1 */
 
 /* A segment being processed: a local, never file state. */
-struct tcp_seg {
-    uint32_t seq;
-    uint32_t ack;
-    uint32_t len; /* payload bytes */
-    uint16_t wnd; /* as received, unscaled */
-    uint8_t flags;
-    uint16_t mss;  /* 0: no MSS option */
-    int8_t wscale; /* -1: no window scale option */
-    bool sack_ok;  /* SACK-permitted */
-    bool has_ts;
-    uint32_t tsval, tsecr;
-    uint8_t nsack;
-    struct tcp_sack_block sack[4];
-    const uint8_t *data;
-};
 
 static uint32_t get32(const uint8_t *p)
 {
@@ -180,14 +165,11 @@ static struct ts_sock *tcp_passive_new(struct ts_ctx *ctx, struct ts_sock *l,
                                        uint32_t raddr, uint16_t rport,
                                        const struct tcp_seg *syn, uint32_t iss)
 {
+    /* a half-open connection holds no buffers: they come with the
+     * handshake's end (tcp_established) */
     struct ts_sock *s = ts_sock_alloc(ctx, TS_KIND_TCP);
     if (s == NULL)
         return NULL;
-    if (ts_sock_attach_bufs(ctx, s) != 0) {
-        s->tflags |= TF_APP_CLOSED;
-        ts_sock_maybe_free(ctx, s);
-        return NULL;
-    }
     s->raddr = raddr;
     s->rport = rport;
     s->lport = l->lport;
@@ -216,8 +198,10 @@ static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
 {
     uint32_t raddr = rte_be_to_cpu_32(ip->src_addr);
     uint16_t rport = rte_be_to_cpu_16(th->src_port);
-    if (l->n_pending + ts_sring_count(l->acceptq) >= l->backlog) {
-        /* RFC 4987 3.6: a full backlog answers with a cookie, not state */
+    /* RFC 4987 3.6: a full backlog answers with a cookie, not state; so
+     * does a context out of sockets, so that no setting of the limits lets
+     * a flood of SYNs deny service */
+    if (l->n_pending + ts_sring_count(l->acceptq) >= l->backlog || ctx->nfree == 0) {
         if (ctx->p.syncookies) {
             tcp_cookie_synack(ctx, l, raddr, rport, seg->seq, seg->mss, seg->wscale,
                               seg->sack_ok, seg->has_ts, seg->tsval);
@@ -243,9 +227,18 @@ static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
 
 /* The handshake is complete: a passive connection goes to its listener's
  * accept queue, an active one tells its owner it may write. */
-static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s,
+static bool tcp_established(struct ts_ctx *ctx, struct ts_sock *s,
                             const struct tcp_seg *seg)
 {
+    /* connection memory is taken when data moves; a handshake that finds
+     * none left is refused (reset) rather than left to stall */
+    if (s->bufs == NULL && ctx->bufs_used == ctx->p.max_bufs) {
+        ctx->st.tcp_nobufs_resets++;
+        ctx->st.tcp_rst_tx++;
+        tcp_send_ctl(ctx, s, RTE_TCP_RST_FLAG, seg->ack);
+        tcp_drop(ctx, s, ENOBUFS);
+        return false;
+    }
     s->snd_una = seg->ack;
     /* the window of a SYN-ACK is not scaled (RFC 7323 2.2) */
     uint32_t shift = (seg->flags & RTE_TCP_SYN_FLAG) ? 0 : s->snd_wscale;
@@ -269,7 +262,7 @@ static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s,
     ts_sflags_set(s, TS_SF_CONNECTED);
     if (s->listener < 0) {
         ts_sock_event(ctx, s, TS_EPOLLOUT);
-        return;
+        return true;
     }
     struct ts_sock *l = &ctx->socks[s->listener];
     int32_t *slot = ts_sring_slot(l->acceptq);
@@ -279,6 +272,7 @@ static void tcp_established(struct ts_ctx *ctx, struct ts_sock *s,
     l->n_pending--;
     s->tflags |= TF_ACCEPT_QUEUED;
     ts_sock_event(ctx, l, TS_EPOLLIN);
+    return true;
 }
 
 /* An ACK for no flow that may return a SYN cookie (RFC 4987 3.6). */
@@ -313,9 +307,10 @@ static struct ts_sock *tcp_cookie_accept(struct ts_ctx *ctx, struct ts_sock *l,
 
 /* ------------------------------------------------- synchronized states */
 
-static bool seq_acceptable(const struct ts_sock *s, const struct tcp_seg *seg)
+static bool seq_acceptable(const struct ts_ctx *ctx, const struct ts_sock *s,
+                           const struct tcp_seg *seg)
 {
-    uint32_t wnd = tcp_rcv_window(s);
+    uint32_t wnd = tcp_rcv_window(ctx, s);
     uint32_t seglen =
         seg->len + !!(seg->flags & RTE_TCP_SYN_FLAG) + !!(seg->flags & RTE_TCP_FIN_FLAG);
     uint32_t end = s->rcv_nxt + wnd;
@@ -466,10 +461,11 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             case TCPS_FIN_WAIT_1:
                 tcp_set_state(ctx, s, TCPS_FIN_WAIT_2);
                 ts_sflags_set(s, TS_SF_WRDONE);
+                tcp_fin_wait_2(ctx, s);
                 break;
             case TCPS_CLOSING:
                 tcp_enter_time_wait(ctx, s);
-                break;
+                return false;
             case TCPS_LAST_ACK:
                 tcp_set_state(ctx, s, TCPS_CLOSED);
                 ts_timer_cancel(ctx, &s->t_rexmt);
@@ -523,8 +519,11 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         s->snd_wl2 = seg->ack;
     }
     /* an answered zero-window probe is no failure: probing goes on for as
-     * long as the peer answers (RFC 1122 4.2.2.17) */
-    if (s->snd_wnd == 0 && seg->ack == s->snd_una && SEQ_LT(s->snd_una, s->snd_end))
+     * long as the peer answers (RFC 1122 4.2.2.17), but not for an orphan,
+     * which nobody waits for: its probes count as retransmissions (as
+     * Linux bounds them by tcp_orphan_retries) */
+    if (s->snd_wnd == 0 && seg->ack == s->snd_una && SEQ_LT(s->snd_una, s->snd_end) &&
+        !(s->tflags & TF_ORPHAN))
         s->rexmt_shift = 0;
     return true;
 }
@@ -599,7 +598,13 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
         seg->len -= skip;
         seg->seq += skip;
     }
-    bool reader = !(s->tflags & TF_APP_CLOSED) && s->bufs != NULL;
+    bool reader = !(s->tflags & TF_APP_CLOSED);
+    if (reader && s->bufs == NULL && ts_sock_attach_bufs(ctx, s) != 0) {
+        /* no connection memory now: not taken, the peer sends it again */
+        ctx->st.tcp_nobufs_drops++;
+        ack_now(ctx, s);
+        return;
+    }
     if (seg->seq != s->rcv_nxt) {
         uint32_t off = seg->seq - s->rcv_nxt;
         uint32_t room = reader ? ts_bring_free(&s->bufs->rx) : 0;
@@ -643,12 +648,6 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
 
 static void tcp_fin_input(struct ts_ctx *ctx, struct ts_sock *s, uint32_t fin_seq)
 {
-    if (s->state == TCPS_TIME_WAIT) {
-        /* a retransmitted FIN: our ACK was lost; restart 2*MSL */
-        tcp_enter_time_wait(ctx, s);
-        ack_now(ctx, s);
-        return;
-    }
     if (fin_seq != s->rcv_nxt) {
         if (SEQ_GT(fin_seq, s->rcv_nxt)) { /* data before it is missing */
             s->tflags |= TF_FIN_OOO;
@@ -706,12 +705,7 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
         return;
     }
     /* first: sequence number */
-    if (!seq_acceptable(s, seg)) {
-        if (s->state == TCPS_TIME_WAIT && (seg->flags & RTE_TCP_FIN_FLAG) &&
-            seg->seq + seg->len + 1 == s->rcv_nxt) {
-            tcp_fin_input(ctx, s, seg->seq + seg->len);
-            return;
-        }
+    if (!seq_acceptable(ctx, s, seg)) {
         if (!(seg->flags & RTE_TCP_RST_FLAG))
             ack_now(ctx, s);
         return;
@@ -750,7 +744,7 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
 static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *seg)
 {
     if (seg->flags & RTE_TCP_RST_FLAG) {
-        if (seq_acceptable(s, seg)) {
+        if (seq_acceptable(ctx, s, seg)) {
             tcp_drop(ctx, s, ECONNREFUSED);
             ts_sock_maybe_free(ctx, s);
         }
@@ -762,8 +756,8 @@ static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
         } else if ((seg->flags & RTE_TCP_ACK_FLAG) && seg->ack == s->iss + 1) {
             /* simultaneous open: the peer's SYN-ACK completes it */
             ts_recent_update(ctx, s, seg);
-            tcp_established(ctx, s, seg);
-            ack_now(ctx, s);
+            if (tcp_established(ctx, s, seg))
+                ack_now(ctx, s);
         } else { /* the peer missed our SYN-ACK */
             tcp_send_ctl(ctx, s, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, s->iss);
         }
@@ -779,13 +773,13 @@ static void tcp_syn_rcvd_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
         tcp_send_ctl(ctx, &tmp, RTE_TCP_RST_FLAG, seg->ack);
         return;
     }
-    if (!seq_acceptable(s, seg)) {
+    if (!seq_acceptable(ctx, s, seg)) {
         ack_now(ctx, s);
         return;
     }
     ts_recent_update(ctx, s, seg);
-    tcp_established(ctx, s, seg);
-    tcp_text_input(ctx, s, seg);
+    if (tcp_established(ctx, s, seg))
+        tcp_text_input(ctx, s, seg);
 }
 
 /* SYN-SENT (RFC 9293 3.10.7.3): the peer's SYN-ACK completes an active
@@ -823,23 +817,11 @@ static void tcp_syn_sent_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
         tcp_arm_rto(ctx, s);
         return;
     }
-    tcp_established(ctx, s, seg);
+    if (!tcp_established(ctx, s, seg))
+        return;
     ack_now(ctx, s);
     seg->seq++; /* past the SYN */
     tcp_text_input(ctx, s, seg);
-}
-
-/* RFC 6191 2: with timestamps on both connections a SYN whose TSval is
- * newer than the old connection's last one is safe whatever its sequence
- * number, and one with an equal TSval is when its sequence number lies
- * beyond the old one's; without timestamps the sequence number decides
- * (RFC 1122 4.2.2.13). */
-static bool tcp_tw_reusable(const struct ts_sock *s, const struct tcp_seg *seg)
-{
-    if ((s->tflags & TF_TS_OK) && seg->has_ts)
-        return SEQ_GT(seg->tsval, s->ts_recent) ||
-               (seg->tsval == s->ts_recent && SEQ_GT(seg->seq, s->rcv_nxt));
-    return SEQ_GT(seg->seq, s->rcv_nxt);
 }
 
 void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
@@ -879,18 +861,10 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
     uint16_t lport = rte_be_to_cpu_16(th->dst_port);
     struct ts_sock *s = ts_flow_lookup(ctx, raddr, rport, lport);
 
-    /* RFC 9293 3.6.1 / RFC 6191 idea: a new SYN beyond the old connection's
-     * sequence space may take over a pair that is in TIME_WAIT */
-    if (s && s->state == TCPS_TIME_WAIT &&
-        (seg.flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) ==
-            RTE_TCP_SYN_FLAG &&
-        tcp_tw_reusable(s, &seg)) {
-        ts_timer_cancel(ctx, &s->t_2msl);
-        tcp_set_state(ctx, s, TCPS_CLOSED);
-        ts_flow_remove(ctx, s);
-        ts_sock_maybe_free(ctx, s);
-        s = NULL;
-    }
+    /* no socket: a TIME_WAIT entry may hold the pair (or give it up to a
+     * new SYN, RFC 6191) */
+    if (s == NULL && tcp_tw_input(ctx, raddr, rport, lport, &seg))
+        goto drop;
     if (s == NULL) {
         int32_t lfd = ctx->listeners[lport];
         uint8_t ctl =

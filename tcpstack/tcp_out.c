@@ -195,9 +195,9 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
      * never moves left (RFC 9293 3.8.6.2.2) */
     bool syn = flags & RTE_TCP_SYN_FLAG;
     uint32_t shift = syn ? 0 : s->rcv_wscale;
-    uint32_t space = tcp_rcv_window(s);
-    if (s->bufs == NULL && syn) /* a SYN cookie's SYN-ACK: no buffers yet */
-        space = RTE_MIN(ctx->p.rcvbuf, 65535u);
+    /* a reset for no connection (no buffers) offers no window */
+    bool bare_rst = (flags & RTE_TCP_RST_FLAG) && s->bufs == NULL;
+    uint32_t space = bare_rst ? 0 : tcp_rcv_window(ctx, s);
     bool keep_edge = !syn && SEQ_LT(s->rcv_nxt + space, s->rcv_adv);
     if (keep_edge)
         space = s->rcv_adv - s->rcv_nxt;

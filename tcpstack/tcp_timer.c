@@ -1,11 +1,8 @@
 /**
  * @file tcp_timer.c
- * The timer facility and what TCP does when a timer fires.
+ * What TCP does when a timer fires.
  *
- * Timers sit in a hashed wheel of 1 ms ticks (TS_WHEEL_SLOTS slots); one
- * further away than a turn of the wheel simply stays in its slot until its
- * round comes. Arming and cancelling are O(1); running costs one slot per
- * elapsed tick. Expiry times are absolute microseconds of the caller's clock.
+ * The timers themselves are in ts_wheel.c.
  *
  * Retransmission follows RFC 6298 (exponential backoff of the RTO, go back to
  * snd_una, RFC 5681 section 3.1 on the congestion window); the SYN-ACK
@@ -13,87 +10,9 @@
  */
 #include "ts_priv.h"
 
-static struct ts_timer **slot_of(struct ts_ctx *ctx, uint64_t expire_us)
-{
-    return &ctx->wheel[(expire_us / TS_TICK_US) & (TS_WHEEL_SLOTS - 1)];
-}
-
-void ts_timer_arm(struct ts_ctx *ctx, struct ts_timer *t, uint64_t expire_us)
-{
-    ts_timer_cancel(ctx, t);
-    t->expire_us = expire_us;
-    struct ts_timer **head = slot_of(ctx, expire_us);
-    t->next = *head;
-    if (*head)
-        (*head)->pprev = &t->next;
-    *head = t;
-    t->pprev = head;
-    ctx->timers_armed++;
-}
-
-void ts_timer_cancel(struct ts_ctx *ctx, struct ts_timer *t)
-{
-    if (t->pprev == NULL)
-        return;
-    *t->pprev = t->next;
-    if (t->next)
-        t->next->pprev = t->pprev;
-    t->next = NULL;
-    t->pprev = NULL;
-    ctx->timers_armed--;
-}
-
-void ts_timers_run(struct ts_ctx *ctx, uint64_t now)
-{
-    uint64_t tick = now / TS_TICK_US;
-    if (ctx->wheel_tick == 0 || ctx->timers_armed == 0) {
-        ctx->wheel_tick = tick;
-        if (ctx->timers_armed == 0)
-            return;
-    }
-    uint64_t from = ctx->wheel_tick;
-    if (tick - from >= TS_WHEEL_SLOTS)
-        from = tick - TS_WHEEL_SLOTS + 1;
-    for (uint64_t k = from; k <= tick; k++) {
-        struct ts_timer **head = &ctx->wheel[k & (TS_WHEEL_SLOTS - 1)];
-        struct ts_timer *t = *head;
-        while (t) {
-            struct ts_timer *next = t->next;
-            if (t->expire_us <= now) {
-                ts_timer_cancel(ctx, t);
-                tcp_timer_fire(ctx, t);
-                /* the handler may have re-armed timers of this slot; start
-                 * over from the head to stay on valid links */
-                next = *head;
-            }
-            t = next;
-        }
-    }
-    ctx->wheel_tick = tick;
-}
-
-/* Walks the wheel from the current tick and stops at the first slot that
- * holds a timer due in this turn: the earliest, without visiting the rest
- * (this runs before every idle sleep). Only when every timer is a turn or
- * more away does it look at all of them. */
 uint64_t ts_next_deadline(const struct ts_ctx *ctx)
 {
-    if (ctx->timers_armed == 0)
-        return UINT64_MAX;
-    uint64_t best = UINT64_MAX;
-    for (uint64_t k = ctx->wheel_tick; k < ctx->wheel_tick + TS_WHEEL_SLOTS; k++) {
-        for (const struct ts_timer *t = ctx->wheel[k & (TS_WHEEL_SLOTS - 1)]; t;
-             t = t->next)
-            if (t->expire_us / TS_TICK_US <= k && t->expire_us < best)
-                best = t->expire_us;
-        if (best != UINT64_MAX)
-            return best;
-    }
-    for (uint32_t i = 0; i < TS_WHEEL_SLOTS; i++)
-        for (const struct ts_timer *t = ctx->wheel[i]; t; t = t->next)
-            if (t->expire_us < best)
-                best = t->expire_us;
-    return best;
+    return RTE_MIN(ts_wheel_next(&ctx->wheel), tcp_tw_next_deadline(ctx));
 }
 
 /* --------------------------------------------------------------- TCP */
@@ -102,8 +21,9 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
 {
     ctx->st.tcp_timeouts++;
     bool opening = s->state == TCPS_SYN_RCVD || s->state == TCPS_SYN_SENT;
-    uint32_t limit = opening ? ctx->p.syn_retries : ctx->p.data_retries;
-    if (++s->rexmt_shift > limit) {
+    if (++s->rexmt_shift > tcp_retries(ctx, s)) {
+        if (s->tflags & TF_ORPHAN)
+            ctx->st.tcp_orphan_drops++;
         tcp_drop(ctx, s, ETIMEDOUT);
         ts_sock_maybe_free(ctx, s);
         return;
@@ -246,8 +166,9 @@ static bool can_recover(const struct ts_sock *s)
            s->state == TCPS_LAST_ACK;
 }
 
-void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t)
+void tcp_timer_fire(void *arg, struct ts_timer *t)
 {
+    struct ts_ctx *ctx = arg;
     struct ts_sock *s;
     /* which timer of which socket */
     if ((uintptr_t)t >= (uintptr_t)ctx->socks &&
@@ -286,16 +207,15 @@ void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t)
         ts_sock_maybe_free(ctx, s);
         return;
     }
-    if (t == &s->t_keep) {
-        keepalive_timeout(ctx, s);
+    if (t == &s->t_keep && s->state == TCPS_FIN_WAIT_2) {
+        /* an orphan whose peer never sends its FIN (Linux's tcp_fin_timeout) */
+        ctx->st.tcp_orphan_fin_timeouts++;
+        tcp_drop(ctx, s, ETIMEDOUT);
         ts_sock_maybe_free(ctx, s);
         return;
     }
-    if (t == &s->t_2msl) {
-        tcp_set_state(ctx, s, TCPS_CLOSED);
-        if (s->tflags & TF_HASHED)
-            ts_flow_remove(ctx, s);
-        ts_sock_event(ctx, s, TS_EPOLLHUP);
+    if (t == &s->t_keep) {
+        keepalive_timeout(ctx, s);
         ts_sock_maybe_free(ctx, s);
         return;
     }

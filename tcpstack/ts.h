@@ -39,12 +39,19 @@ struct ts_params {
     uint16_t mtu;
     uint32_t offloads; /**< TS_OFF_* */
 
-    unsigned max_flows;   /**< sockets of this context, TIME_WAIT included */
-    unsigned max_bufs;    /**< connections holding buffers at once */
-    uint32_t rcvbuf;      /**< bytes per connection */
-    uint32_t sndbuf;      /**< bytes per connection (copied + referenced) */
-    uint32_t snd_copybuf; /**< bytes of copied send data per connection */
-    uint32_t msl_ms;      /**< TIME_WAIT lasts 2*MSL */
+    unsigned max_flows;      /**< sockets of this context (TIME_WAIT is apart) */
+    unsigned max_bufs;       /**< connections holding buffers at once */
+    uint32_t rcvbuf;         /**< bytes per connection */
+    uint32_t sndbuf;         /**< bytes per connection (copied + referenced) */
+    uint32_t snd_copybuf;    /**< bytes of copied send data per connection */
+    uint32_t msl_ms;         /**< TIME_WAIT lasts 2*MSL */
+    uint32_t max_time_wait;  /**< TIME_WAIT entries; the oldest is recycled
+                                when full; 0: no TIME_WAIT */
+    uint32_t fin_timeout_ms; /**< an orphan in FIN_WAIT_2 is reclaimed after this */
+    uint32_t max_orphans;    /**< connections closed by the application and not
+                                yet finished; past it a close resets */
+    uint32_t orphan_retries; /**< retransmissions (and unanswered or zero-window
+                                probes) before an orphan is given up */
     uint32_t rto_min_ms;
     uint32_t rto_max_ms;
     uint32_t syn_retries;
@@ -104,7 +111,19 @@ struct ts_stats {
     uint64_t tcp_fast_retransmits, tcp_syncookies_sent, tcp_syncookies_ok,
         tcp_syncookies_bad;
     uint64_t tx_nombuf;
-    uint32_t socks_in_use; /* sockets of any state, TIME_WAIT included */
+    uint64_t tcp_time_wait;           /* connections that entered TIME_WAIT */
+    uint64_t tcp_tw_recycled;         /* TIME_WAIT entries recycled before their time */
+    uint64_t tcp_tw_reused;           /* TIME_WAIT pairs taken over by a new SYN */
+    uint64_t tcp_nobufs_resets;       /* handshakes refused: no connection memory */
+    uint64_t tcp_nobufs_drops;        /* segments not taken: no connection memory */
+    uint64_t tcp_nobufs_writes;       /* writes refused (EAGAIN): no connection memory */
+    uint64_t tcp_bufs_idle_releases;  /* buffers given back by idle connections */
+    uint64_t tcp_orphan_fin_timeouts; /* orphans reclaimed in FIN_WAIT_2 */
+    uint64_t tcp_orphan_drops;        /* orphans given up after orphan_retries */
+    uint64_t tcp_orphan_overflow;     /* closes reset past max_orphans */
+    uint32_t orphans_in_use;
+    uint32_t tw_in_use;    /* TIME_WAIT entries */
+    uint32_t socks_in_use; /* sockets of any state */
     uint32_t bufs_in_use;  /* connections holding buffers */
 };
 void ts_ctx_stats(const struct ts_ctx *ctx, struct ts_stats *st);

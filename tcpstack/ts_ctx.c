@@ -21,6 +21,10 @@ void ts_params_default(struct ts_params *p)
     p->sndbuf = 262144;
     p->snd_copybuf = 8192;
     p->msl_ms = 30000;
+    p->max_time_wait = 262144;
+    p->fin_timeout_ms = 60000;
+    p->max_orphans = 65536;
+    p->orphan_retries = 8;
     p->rto_min_ms = 200;
     p->rto_max_ms = 60000;
     p->syn_retries = 5;
@@ -80,7 +84,8 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
     void *cmd_slots = calloc(ring_n, sizeof(struct ts_cmd));
     void *ev_slots = calloc(ring_n, sizeof(struct ts_evt));
     if (!ctx->socks || !ctx->epi || !ctx->flow_buckets || !ctx->listeners || !ctx->bufs ||
-        !ctx->buf_mem || !cmd_slots || !ev_slots || ts_arp_ctx_init(ctx) != 0) {
+        !ctx->buf_mem || !cmd_slots || !ev_slots || ts_arp_ctx_init(ctx) != 0 ||
+        tcp_tw_init(ctx) != 0) {
         free(cmd_slots);
         free(ev_slots);
         ts_ctx_destroy(ctx);
@@ -92,31 +97,22 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
 
     memset(ctx->flow_buckets, 0xff, sizeof(int32_t) * (ctx->flow_mask + 1));
     memset(ctx->listeners, 0xff, sizeof(int32_t) * 65536);
-    /* fd 0 stays unused so that a zeroed field never names a socket */
+    /* Sockets and buffer sets are handed out from a high-water mark, then
+     * recycled through free lists (last freed, first reused): nothing is
+     * touched here, so a context costs the memory of the most connections
+     * it has held at once, not of what the limits allow. fd 0 stays unused
+     * so that a zeroed field never names a socket. */
     ctx->free_head = -1;
-    for (uint32_t i = ctx->nsocks - 1; i >= 1; i--) {
-        ctx->socks[i].hnext = ctx->free_head;
-        ctx->free_head = (int32_t)i;
-        ctx->nfree++;
-    }
+    ctx->socks_hwm = 1;
+    ctx->nfree = ctx->nsocks - 1;
     ctx->bufs_free = -1;
-    for (uint32_t i = p->max_bufs; i-- > 0;) {
-        struct ts_bufs *b = &ctx->bufs[i];
-        uint8_t *mem = ctx->buf_mem + per * i;
-        ts_bring_init(&b->rx, mem, ctx->p.rcvbuf);
-        ts_bring_init(&b->sndcopy, mem + ctx->p.rcvbuf, ctx->p.snd_copybuf);
-        ts_sring_init(&b->refs, mem + ctx->p.rcvbuf + ctx->p.snd_copybuf,
-                      TS_REFS_PER_SOCK, sizeof(struct ts_sref));
-        b->next_free = ctx->bufs_free;
-        ctx->bufs_free = (int32_t)i;
-    }
+    ctx->bufs_hwm = 0;
+    ctx->bufs_per = per;
     ctx->ev_head = -1;
     ctx->out_head = -1;
     ctx->ep.fd = -1;
     ctx->ep.ready_head = -1;
     ctx->ep.ready_tail = -1;
-    for (uint32_t i = 0; i < ctx->nsocks; i++)
-        ctx->epi[i].ep_fd = -1;
     atomic_store(&ctx->worker_deadline, UINT64_MAX);
     return ctx;
 }
@@ -125,7 +121,7 @@ void ts_ctx_destroy(struct ts_ctx *ctx)
 {
     if (ctx == NULL)
         return;
-    for (uint32_t i = 0; ctx->socks && i < ctx->nsocks; i++) {
+    for (uint32_t i = 0; ctx->socks && i < ctx->socks_hwm; i++) {
         struct ts_sock *s = &ctx->socks[i];
         if (s->kind == TS_KIND_FREE)
             continue;
@@ -139,6 +135,7 @@ void ts_ctx_destroy(struct ts_ctx *ctx)
     for (uint16_t i = 0; i < ctx->ntx; i++)
         rte_pktmbuf_free(ctx->txq[i]);
     ts_arp_ctx_fini(ctx);
+    tcp_tw_fini(ctx);
     free(ctx->cmdq.slots);
     free(ctx->evq.slots);
     free(ctx->socks);
@@ -212,7 +209,8 @@ void ts_poll(struct ts_ctx *ctx, uint64_t now_us)
 {
     ctx->now = now_us;
     atomic_store_explicit(&ctx->now_pub, now_us, memory_order_relaxed);
-    ts_timers_run(ctx, now_us);
+    ts_wheel_run(&ctx->wheel, now_us, tcp_timer_fire, ctx);
+    tcp_tw_expire(ctx, now_us);
     ts_arp_tick(ctx);
     ts_cmds_run(ctx);
     /* deferred output: each socket touched in this batch sends once */
@@ -221,6 +219,7 @@ void ts_poll(struct ts_ctx *ctx, uint64_t now_us)
         ctx->out_head = s->out_next;
         s->tflags &= ~TF_OUT_QUEUED;
         tcp_output(ctx, s);
+        tcp_bufs_maybe_release(ctx, s);
         ts_sock_maybe_free(ctx, s);
     }
     ts_events_publish(ctx);
@@ -240,8 +239,7 @@ void ts_ctx_stats(const struct ts_ctx *ctx, struct ts_stats *st)
 {
     *st = ctx->st;
     st->socks_in_use = ctx->nsocks - 1 - ctx->nfree;
-    uint32_t free_bufs = 0;
-    for (int32_t i = ctx->bufs_free; i >= 0; i = ctx->bufs[i].next_free)
-        free_bufs++;
-    st->bufs_in_use = ctx->p.max_bufs - free_bufs;
+    st->bufs_in_use = ctx->bufs_used;
+    st->tw_in_use = tcp_tw_count(ctx);
+    st->orphans_in_use = ctx->n_orphans;
 }

@@ -66,7 +66,7 @@ static void ready_append(struct ts_ctx *ctx, int32_t fd)
 void ts_epoll_forget(struct ts_ctx *ctx, int32_t fd)
 {
     ready_unlink(ctx, fd);
-    ctx->epi[fd].ep_fd = -1;
+    ctx->epi[fd].ep_fd = 0;
 }
 
 int ts_epoll_create(struct ts_ctx *ctx)
@@ -91,7 +91,7 @@ int ts_epoll_ctl(struct ts_ctx *ctx, int epfd, int op, int fd, struct ts_epoll_e
     struct ts_epitem *e = &ctx->epi[fd];
     switch (op) {
     case TS_EPOLL_CTL_ADD:
-        if (e->ep_fd >= 0) {
+        if (e->ep_fd > 0) {
             errno = EEXIST;
             return -1;
         }

@@ -26,6 +26,7 @@
 #include "ts.h"
 #include "ts_ring.h"
 #include "ts_socket.h"
+#include "ts_wheel.h"
 
 /* Invariants: a broken one is a bug in the stack, never a peer's doing. */
 #define TS_ASSERT(cond)                                                                  \
@@ -48,23 +49,10 @@
 
 /* ------------------------------------------------------------------ timers */
 
-#define TS_TICK_US 1000u
-#define TS_WHEEL_SLOTS 4096u
-
-struct ts_timer {
-    struct ts_timer *next;
-    struct ts_timer **pprev; /* NULL when not armed */
-    uint64_t expire_us;
-};
-
-void ts_timer_arm(struct ts_ctx *ctx, struct ts_timer *t, uint64_t expire_us);
-void ts_timer_cancel(struct ts_ctx *ctx, struct ts_timer *t);
-static inline bool ts_timer_armed(const struct ts_timer *t)
-{
-    return t->pprev != NULL;
-}
-/** Fires every timer due at @p now (calls tcp_timer_fire). */
-void ts_timers_run(struct ts_ctx *ctx, uint64_t now);
+/* Timers of the context's wheel (ts_wheel.h); they fire tcp_timer_fire. */
+static inline void ts_timer_arm(struct ts_ctx *ctx, struct ts_timer *t,
+                                uint64_t expire_us);
+static inline void ts_timer_cancel(struct ts_ctx *ctx, struct ts_timer *t);
 
 /* ------------------------------------------------------------------ sockets */
 
@@ -132,6 +120,7 @@ struct ts_bufs {
 #define TF_TLP_SENT (1u << 16)  /* a probe is out; no other until new data is acked */
 #define TF_TLP_NEW (1u << 17)   /* the probe may send one new segment past cwnd */
 #define TF_RXT_WATCH (1u << 18) /* rxt_seq was retransmitted before rxt_mark was sent */
+#define TF_ORPHAN (1u << 19)    /* closed by the application, counted in n_orphans */
 
 /* Worker-private flags. */
 #define AF_OPEN (1u << 0)
@@ -181,11 +170,10 @@ struct ts_sock {
 
     /* --- timers --- */
     struct ts_timer t_rexmt; /* SYN-ACK, data retransmission, window probe */
-    struct ts_timer t_2msl;  /* TIME_WAIT */
     struct ts_timer t_delack;
-    struct ts_timer t_keep;
-    struct ts_timer t_reo; /* reordering window after a SACK (RFC 8985 6.2) */
-    uint64_t last_rx_us;   /* for keep-alive */
+    struct ts_timer t_keep; /* keep-alive; in FIN_WAIT_2 an orphan's timeout */
+    struct ts_timer t_reo;  /* reordering window after a SACK (RFC 8985 6.2) */
+    uint64_t last_rx_us;    /* for keep-alive */
     uint8_t keep_probes;
     uint8_t delack_segs; /* full segments received since our last ACK */
 
@@ -233,7 +221,7 @@ struct ts_sock {
  * which the stack clears when it reuses an fd, so that the worker's ready
  * list never sees a write from the other thread. */
 struct ts_epitem {
-    int32_t ep_fd; /* -1: not registered */
+    int32_t ep_fd; /* 0 (never an fd): not registered, so zeroed memory is */
     uint32_t events;
     uint64_t data;
     int32_t rprev, rnext; /* ready list */
@@ -291,7 +279,8 @@ struct ts_ctx {
     /* sockets */
     struct ts_sock *socks;
     uint32_t nsocks;
-    int32_t free_head; /* free sockets, chained by hnext */
+    int32_t free_head;  /* freed sockets, chained by hnext */
+    uint32_t socks_hwm; /* sockets below this have been used */
     uint32_t nfree;
     int32_t *flow_buckets;
     uint32_t flow_mask;
@@ -300,12 +289,18 @@ struct ts_ctx {
     /* buffer sets */
     struct ts_bufs *bufs;
     uint8_t *buf_mem;
-    int32_t bufs_free;
+    int32_t bufs_free; /* freed buffer sets, chained by next_free */
+    uint32_t bufs_hwm; /* buffer sets below this have been used */
+    uint32_t bufs_used;
+    size_t bufs_per; /* bytes of buf_mem per set */
+
+    uint32_t n_orphans; /* sockets with TF_ORPHAN */
+
+    /* TIME_WAIT entries (tcp_tw.c) */
+    struct tcp_tw_table *tw;
 
     /* timers */
-    struct ts_timer *wheel[TS_WHEEL_SLOTS];
-    uint64_t wheel_tick; /* last tick processed */
-    uint32_t timers_armed;
+    struct ts_wheel wheel;
 
     /* sockets with events to publish / output to run, this batch */
     int32_t ev_head;
@@ -336,6 +331,34 @@ struct ts_ctx {
     _Atomic uint64_t worker_deadline;
 };
 
+/* A received segment, parsed. */
+struct tcp_seg {
+    uint32_t seq;
+    uint32_t ack;
+    uint32_t len; /* payload bytes */
+    uint16_t wnd; /* as received, unscaled */
+    uint8_t flags;
+    uint16_t mss;  /* 0: no MSS option */
+    int8_t wscale; /* -1: no window scale option */
+    bool sack_ok;  /* SACK-permitted */
+    bool has_ts;
+    uint32_t tsval, tsecr;
+    uint8_t nsack;
+    struct tcp_sack_block sack[4];
+    const uint8_t *data;
+};
+
+static inline void ts_timer_arm(struct ts_ctx *ctx, struct ts_timer *t,
+                                uint64_t expire_us)
+{
+    ts_wheel_arm(&ctx->wheel, t, expire_us, ctx->now);
+}
+
+static inline void ts_timer_cancel(struct ts_ctx *ctx, struct ts_timer *t)
+{
+    ts_wheel_cancel(&ctx->wheel, t);
+}
+
 /* ------------------------------------------------------------------ layers */
 
 /** Queues a finished frame for the output function. */
@@ -359,7 +382,7 @@ void ts_ipv4_fill(struct ts_ctx *ctx, struct rte_mbuf *m, uint32_t dst, uint8_t 
 void ts_icmp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
 
 void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
-void tcp_timer_fire(struct ts_ctx *ctx, struct ts_timer *t);
+void tcp_timer_fire(void *ctx, struct ts_timer *t);
 /** Sends what the socket may send now: data, FIN, a pending ACK. */
 void tcp_output(struct ts_ctx *ctx, struct ts_sock *s);
 /** Arms t_rexmt as the retransmission timeout (RFC 6298). */
@@ -410,6 +433,10 @@ struct ts_sock *ts_sock_alloc(struct ts_ctx *ctx, uint8_t kind);
 void ts_sock_free(struct ts_ctx *ctx, struct ts_sock *s);
 int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s);
 void ts_sock_release_bufs(struct ts_ctx *ctx, struct ts_sock *s);
+/** Gives an idle connection's buffers back to the pool (they are taken
+ *  again when data arrives or the worker writes). The pool is touched by
+ *  whichever thread of the pair holds the turn. */
+void tcp_bufs_maybe_release(struct ts_ctx *ctx, struct ts_sock *s);
 /** Frees the socket when both the worker and TCP are done with it. */
 void ts_sock_maybe_free(struct ts_ctx *ctx, struct ts_sock *s);
 struct ts_sock *ts_flow_lookup(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport,
@@ -421,7 +448,29 @@ void tcp_set_state(struct ts_ctx *ctx, struct ts_sock *s, enum tcp_state st);
 void tcp_cancel_timers(struct ts_ctx *ctx, struct ts_sock *s);
 /** Aborts: marks the socket reset with @p err, stops its timers. */
 void tcp_drop(struct ts_ctx *ctx, struct ts_sock *s, int err);
+/** Leaves a compact TIME_WAIT entry for @p s (tcp_tw.c) and closes the
+ *  socket, which is freed once the worker is done with it too. */
 void tcp_enter_time_wait(struct ts_ctx *ctx, struct ts_sock *s);
+/** The application closed @p s: it becomes an orphan that TCP finishes
+ *  alone (reset at once past max_orphans). */
+void tcp_orphan(struct ts_ctx *ctx, struct ts_sock *s);
+/** In FIN_WAIT_2, an orphan waits for the peer's FIN fin_timeout_ms at most. */
+void tcp_fin_wait_2(struct ts_ctx *ctx, struct ts_sock *s);
+/** Retransmissions (or window probes) allowed before @p s is given up. */
+uint32_t tcp_retries(const struct ts_ctx *ctx, const struct ts_sock *s);
+
+/* TIME_WAIT entries (tcp_tw.c) */
+struct tcp_tw_table;
+int tcp_tw_init(struct ts_ctx *ctx);
+void tcp_tw_fini(struct ts_ctx *ctx);
+void tcp_tw_enter(struct ts_ctx *ctx, struct ts_sock *s);
+/** A segment for no socket: true when a TIME_WAIT entry took it; false
+ *  when there is none (or a new SYN took the pair over). */
+bool tcp_tw_input(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport, uint16_t lport,
+                  const struct tcp_seg *seg);
+void tcp_tw_expire(struct ts_ctx *ctx, uint64_t now);
+uint64_t tcp_tw_next_deadline(const struct ts_ctx *ctx);
+uint32_t tcp_tw_count(const struct ts_ctx *ctx);
 /** Bytes of payload per segment: the MSS less the options every segment
  *  carries (timestamps). */
 uint32_t tcp_seg_size(const struct ts_sock *s);
@@ -430,7 +479,7 @@ static inline uint32_t tcp_ts_now(const struct ts_ctx *ctx)
 {
     return (uint32_t)(ctx->now / 1000);
 }
-uint32_t tcp_rcv_window(const struct ts_sock *s);
+uint32_t tcp_rcv_window(const struct ts_ctx *ctx, const struct ts_sock *s);
 
 /* events and deferred output */
 void ts_sock_event(struct ts_ctx *ctx, struct ts_sock *s, uint32_t events);

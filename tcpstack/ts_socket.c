@@ -100,6 +100,7 @@ static void cmd_close(struct ts_ctx *ctx, struct ts_sock *s)
         ts_bring_skip(&s->bufs->rx, ts_bring_used(&s->bufs->rx));
     }
     cmd_fin(ctx, s);
+    tcp_orphan(ctx, s);
     ts_sock_maybe_free(ctx, s);
 }
 
@@ -111,7 +112,7 @@ static void cmd_kick(struct ts_ctx *ctx, struct ts_sock *s)
     tcp_snd_collect(ctx, s);
     /* window update once the reader has freed a useful amount (RFC 9293
      * 3.8.6.2.2: receiver SWS avoidance) */
-    uint32_t edge = s->rcv_nxt + tcp_rcv_window(s);
+    uint32_t edge = s->rcv_nxt + tcp_rcv_window(ctx, s);
     uint32_t step = RTE_MIN((ctx->p.rcvbuf / 2), (uint32_t)s->mss);
     if (SEQ_GEQ(edge, s->rcv_adv + step) && s->state != TCPS_SYN_RCVD)
         s->tflags |= TF_ACKNOW;
@@ -299,17 +300,20 @@ ssize_t ts_read(struct ts_ctx *ctx, int fd, void *buf, size_t len)
     APP_SOCK(s, ctx, fd, TS_KIND_TCP);
     /* flags first: data put before RDCLOSED was set is then seen below */
     uint32_t sf = ts_sflags(s);
-    if (s->bufs == NULL) {
+    if (!(sf & (TS_SF_CONNECTED | TS_SF_RESET))) {
         errno = ENOTCONN;
         return -1;
     }
-    struct ts_bring *rx = &s->bufs->rx;
-    uint32_t before = ts_bring_used(rx);
-    uint32_t n = ts_bring_get(rx, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
-    if (n > 0) {
-        if (before >= (rx->mask + 1) / 2)
-            kick(ctx, s); /* the window may have been closing */
-        return n;
+    /* an idle connection holds no buffers: nothing to read */
+    if (s->bufs != NULL) {
+        struct ts_bring *rx = &s->bufs->rx;
+        uint32_t before = ts_bring_used(rx);
+        uint32_t n = ts_bring_get(rx, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
+        if (n > 0) {
+            if (before >= (rx->mask + 1) / 2)
+                kick(ctx, s); /* the window may have been closing */
+            return n;
+        }
     }
     if (sf & TS_SF_RESET) {
         int err = atomic_load_explicit(&s->so_error, memory_order_relaxed);
@@ -324,7 +328,10 @@ ssize_t ts_read(struct ts_ctx *ctx, int fd, void *buf, size_t len)
     return -1;
 }
 
-static int write_check(struct ts_sock *s)
+/* 0 when the socket may be written, with its buffers attached (an idle
+ * connection gives them back; a write takes them again: the worker holds
+ * the turn, so the pool is its to touch); else the errno. */
+static int write_check(struct ts_ctx *ctx, struct ts_sock *s)
 {
     uint32_t sf = ts_sflags(s);
     if (sf & TS_SF_RESET) {
@@ -333,8 +340,12 @@ static int write_check(struct ts_sock *s)
     }
     if (s->aflags & AF_SHUT_WR)
         return EPIPE;
-    if (!(sf & TS_SF_CONNECTED) || s->bufs == NULL)
+    if (!(sf & TS_SF_CONNECTED))
         return ENOTCONN;
+    if (s->bufs == NULL && ts_sock_attach_bufs(ctx, s) != 0) {
+        ctx->st.tcp_nobufs_writes++;
+        return EAGAIN;
+    }
     return 0;
 }
 
@@ -350,7 +361,7 @@ static size_t send_space(struct ts_ctx *ctx, struct ts_sock *s)
 size_t ts_send_space(struct ts_ctx *ctx, int fd)
 {
     struct ts_sock *s = app_sock(ctx, fd, TS_KIND_TCP);
-    if (s == NULL || write_check(s) != 0)
+    if (s == NULL || write_check(ctx, s) != 0)
         return 0;
     if (TS_REFS_PER_SOCK - ts_sring_count(&s->bufs->refs) < 1)
         return 0;
@@ -363,7 +374,9 @@ size_t ts_send_space(struct ts_ctx *ctx, int fd)
  * progress, so a level-triggered worker never spins on EAGAIN. */
 bool ts_writable(struct ts_ctx *ctx, struct ts_sock *s)
 {
-    if (s->bufs == NULL || ts_sring_count(&s->bufs->refs) + 3 > TS_REFS_PER_SOCK)
+    if (s->bufs == NULL) /* idle: a write takes buffers from the pool */
+        return ctx->bufs_used < ctx->p.max_bufs;
+    if (ts_sring_count(&s->bufs->refs) + 3 > TS_REFS_PER_SOCK)
         return false;
     return send_space(ctx, s) >= ctx->p.sndbuf / 4 &&
            ts_bring_free(&s->bufs->sndcopy) >= (s->bufs->sndcopy.mask + 1) / 4;
@@ -384,7 +397,7 @@ static void push_ref(struct ts_sock *s, const uint8_t *p, uint32_t len, uint32_t
 ssize_t ts_write(struct ts_ctx *ctx, int fd, const void *buf, size_t len)
 {
     APP_SOCK(s, ctx, fd, TS_KIND_TCP);
-    int err = write_check(s);
+    int err = write_check(ctx, s);
     if (err) {
         errno = err;
         return -1;
@@ -415,7 +428,7 @@ ssize_t ts_write_ref(struct ts_ctx *ctx, int fd, const void *buf, size_t len,
                      const struct ts_ref_owner *owner)
 {
     APP_SOCK(s, ctx, fd, TS_KIND_TCP);
-    int err = write_check(s);
+    int err = write_check(ctx, s);
     if (err) {
         errno = err;
         return -1;

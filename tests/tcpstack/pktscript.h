@@ -72,6 +72,7 @@ enum ps_kind {
     PS_SHUTDOWN,  /* shutdown rd|wr|rdwr [= RET [ERRNO]] */
     PS_CLOSE,     /* close [listener] [= RET [ERRNO]] */
     PS_STAT,      /* stat FIELD = VALUE */
+    PS_PEER_PORT, /* peer_port N */
 };
 
 struct ps_event {
@@ -514,6 +515,10 @@ static bool ps_parse_app(struct ps_parser *ps, const char *verb, struct ps_event
         ev->kind = PS_CLOSE;
         ev->listener = ps_accept(&ps->lx, "listener");
         return ps_parse_ret(ps, ev, false);
+    }
+    if (strcmp(verb, "peer_port") == 0) {
+        ev->kind = PS_PEER_PORT;
+        return ps_expect_int(ps, "peer_port", 1, 65535, &ev->arg);
     }
     if (strcmp(verb, "stat") == 0) {
         ev->kind = PS_STAT;

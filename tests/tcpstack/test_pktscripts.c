@@ -15,6 +15,8 @@
  *                         syn_retries data_retries keepalive_ms
  *                         keepalive_intvl_ms keepalive_probes cc_algo
  *                         (newreno|cubic|number) syncookies mtu max_bufs
+ *                         max_time_wait fin_timeout_ms max_orphans
+ *                         orphan_retries
  *   %tolerance_ms N       how far a segment's send time may be from its line's
  *                         time (default 2)
  *   %peer_isn N           the peer's initial sequence number (default 1000000)
@@ -60,6 +62,9 @@
  *     shutdown rd|wr|rdwr [= RET [ERRNO]]
  *     close [listener] [= RET [ERRNO]]
  *     stat FIELD = VALUE              a struct ts_stats field
+ *     peer_port N                     from here on the peer talks from port
+ *                                     N: another connection (its segments'
+ *                                     relative numbers start again)
  *   ERRNO is a name: EAGAIN ECONNRESET EPIPE ENOTCONN ETIMEDOUT ...; calls
  *   without "=" must return 0.
  *
@@ -178,6 +183,10 @@ static const struct ps_field ps_params[] = {
     PS_FIELD(ts_params, keepalive_probes),
     PS_FIELD(ts_params, cc_algo),
     PS_FIELD(ts_params, syncookies),
+    PS_FIELD(ts_params, max_time_wait),
+    PS_FIELD(ts_params, fin_timeout_ms),
+    PS_FIELD(ts_params, max_orphans),
+    PS_FIELD(ts_params, orphan_retries),
 };
 
 static const struct ps_field ps_stats[] = {
@@ -211,6 +220,18 @@ static const struct ps_field ps_stats[] = {
     PS_FIELD(ts_stats, tcp_syncookies_ok),
     PS_FIELD(ts_stats, tcp_syncookies_bad),
     PS_FIELD(ts_stats, tx_nombuf),
+    PS_FIELD(ts_stats, tcp_time_wait),
+    PS_FIELD(ts_stats, tcp_tw_recycled),
+    PS_FIELD(ts_stats, tcp_tw_reused),
+    PS_FIELD(ts_stats, tw_in_use),
+    PS_FIELD(ts_stats, tcp_nobufs_resets),
+    PS_FIELD(ts_stats, tcp_nobufs_drops),
+    PS_FIELD(ts_stats, tcp_nobufs_writes),
+    PS_FIELD(ts_stats, tcp_bufs_idle_releases),
+    PS_FIELD(ts_stats, tcp_orphan_fin_timeouts),
+    PS_FIELD(ts_stats, tcp_orphan_drops),
+    PS_FIELD(ts_stats, tcp_orphan_overflow),
+    PS_FIELD(ts_stats, orphans_in_use),
     PS_FIELD(ts_stats, socks_in_use),
     PS_FIELD(ts_stats, bufs_in_use),
 };
@@ -827,6 +848,11 @@ static void ps_app(struct ps_run *r, const struct ps_event *ev)
     case PS_CLOSE:
         ret = ts_close(ctx, ev->listener ? r->lfd : r->fd);
         ps_check_ret(r, ev, "close", ret, errno);
+        break;
+    case PS_PEER_PORT:
+        /* another connection of the same peer: its ISS comes with its SYN */
+        r->rport = (uint16_t)ev->arg;
+        r->have_iss = false;
         break;
     case PS_STAT: {
         const struct ps_field *f =
