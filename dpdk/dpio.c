@@ -68,6 +68,7 @@
 #define DPIO_BURST_SLACK 512     /* mbufs in flight in the stack per queue */
 #define DPIO_SLEEP_CAP_US 100000 /* longest single sleep */
 #define DPIO_POLL_SLEEP_US 1000  /* sleep slice without rx interrupts */
+#define DPIO_POLL_GRACE_US 500   /* ... and how long to poll after a frame first */
 #define DPIO_LINK_WAIT_MS 3000   /* how long start-up waits for link up */
 #define DPIO_LINK_POLL_MS 100
 #define DPIO_CLOCK_SHIFT 44 /* fixed-point shift of the TSC multiplier */
@@ -104,11 +105,13 @@ struct dpio_hold {
 struct dpio_queue {
     uint16_t port_id;
     uint16_t qid;
-    uint16_t tx_n;    /* frames waiting in tx_buf */
-    uint16_t rx_pos;  /* next frame to hand out of rx_stash */
-    uint16_t rx_n;    /* frames in rx_stash */
-    bool rx_intr;     /* sleep on the rx interrupt (else short sleeps) */
-    bool rx_intr_reg; /* registered in the owner thread's epoll instance */
+    uint16_t tx_n;        /* frames waiting in tx_buf */
+    uint16_t rx_pos;      /* next frame to hand out of rx_stash */
+    uint16_t rx_n;        /* frames in rx_stash */
+    bool rx_intr;         /* sleep on the rx interrupt (else short sleeps) */
+    bool rx_intr_reg;     /* registered in the owner thread's epoll instance */
+    bool rx_seen;         /* frames came since the last sleep (ports without rx intr) */
+    uint64_t awake_until; /* no sleep before this (ports without rx intr) */
     uint64_t tx_dropped;
     struct dpio_hold *hold_rx; /* impairment stage, NULL when off */
     struct dpio_hold *hold_tx;
@@ -340,7 +343,18 @@ int dpio_eal_init(const struct dpio_settings *s, char *err, size_t errlen)
         ret = ret ?: dpio_argv_push(argv, &argc, cap, "-m");
         ret = ret ?: dpio_argv_push(argv, &argc, cap, "%u", s->memory_mb);
     }
-    if (dpio_port_is_vdev(s->port)) {
+    if (strncmp(s->port, "net_memif", 9) == 0 && strstr(s->port, ",mac=") == NULL) {
+        /* Both ends of a memif pair would pick random MACs: give each its
+         * own, fixed by role and interface id, so the two hosts differ
+         * and captures read the same on every run. */
+        const char *id = strstr(s->port, ",id=");
+        unsigned role = strstr(s->port, ",role=client") != NULL;
+        unsigned n = id != NULL ? (unsigned)strtoul(id + 4, NULL, 10) : 0;
+        ret =
+            ret
+                ?: dpio_argv_push(argv, &argc, cap, "--vdev=%s,mac=02:c0:72:6d:%02x:%02x",
+                                  s->port, role, n & 0xff);
+    } else if (dpio_port_is_vdev(s->port)) {
         ret = ret ?: dpio_argv_push(argv, &argc, cap, "--vdev=%s", s->port);
     } else {
         ret = ret ?: dpio_argv_push(argv, &argc, cap, "-a");
@@ -1164,9 +1178,15 @@ static uint16_t dpio_rx_burst_held(struct dpio_queue *q, struct rte_mbuf **pkts,
 
 uint16_t dpio_rx_burst(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n)
 {
+    uint16_t got;
+
     if (unlikely(q->hold_rx != NULL))
-        return dpio_rx_burst_held(q, pkts, n);
-    return dpio_rx_port(q, pkts, n);
+        got = dpio_rx_burst_held(q, pkts, n);
+    else
+        got = dpio_rx_port(q, pkts, n);
+    if (got)
+        q->rx_seen = true;
+    return got;
 }
 
 static void dpio_count_drops(struct dpio_queue *q, unsigned n)
@@ -1345,6 +1365,18 @@ void dpio_queue_sleep(struct dpio_queue *q, uint64_t timeout_us)
         }
     }
     if (dpio_rx_pending(q))
+        return;
+    /* No interrupt to wake us: a sleep slice would delay the next frame of
+     * a busy exchange by up to a slice (a closed loop of requests would run
+     * at one batch per slice). Keep polling a short grace after the last
+     * frame; only a port that has been quiet that long sleeps. */
+    uint64_t now = dpio_now_us();
+
+    if (q->rx_seen) {
+        q->rx_seen = false;
+        q->awake_until = now + DPIO_POLL_GRACE_US;
+    }
+    if (now < q->awake_until)
         return;
     timeout_us = RTE_MIN(timeout_us, (uint64_t)DPIO_POLL_SLEEP_US);
     nanosleep(&(struct timespec){0, (long)timeout_us * 1000}, NULL);

@@ -83,7 +83,9 @@ struct dpio_queue;
 /** Builds the EAL argument vector from @p s and runs rte_eal_init():
  *  `-l <cores> --main-lcore <first core>`, `--no-huge`, `-m`, `--vdev=<port>`
  *  or `-a <port>`, `--log-level=notice` unless eal_args has a --log-level,
- *  then eal_args. Once per process. For a net_tap port the PMD's signal-based
+ *  then eal_args. A net_memif port without a `mac=` devarg gets
+ *  02:c0:72:6d:RR:II (RR: 00 server, 01 client; II: its id), so the two
+ *  ends of a pair are distinct hosts (the PMD would pick random ones). Once per process. For a net_tap port the PMD's signal-based
  *  rx trigger is kept off (it loses wake-ups when the stack runs in a thread
  *  other than the main one; see dpio.c). */
 int dpio_eal_init(const struct dpio_settings *s, char *err, size_t errlen);
@@ -139,7 +141,8 @@ void dpio_tx_output(void *arg, struct rte_mbuf **pkts, uint16_t n);
 
 /** Idles the calling stack thread until a packet arrives on @p q or
  *  @p timeout_us passes: rx interrupt where the port has it, else a short
- *  sleep (at most 1 ms per call). Returns at once if packets are already
+ *  sleep (at most 1 ms per call), and on such a port (net_memif) none at
+ *  all within 500 us of the last frame received: the caller polls on. Returns at once if packets are already
  *  waiting, and early on a signal. Flushes the tx buffer first. A single
  *  sleep is capped at 100 ms (UINT64_MAX is fine), and ends by the time the
  *  impairment stage's next held frame is due. The first call registers

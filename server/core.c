@@ -1,10 +1,9 @@
 /**
  * @file core.c
- * One pair per core (see core.h). The stack thread loop reads like the
- * design: rx burst -> ts_input -> ts_poll (timers, the worker's commands,
- * output, events) -> tx flush -> the worker's turn if it has work -> idle
- * sleep when nothing happened. The worker is a plain pthread pinned to the
- * CPU of its stack thread's lcore; the two pass the core like a baton.
+ * One pair per core (see core.h), each run by dpdk/dpio_pair.c: the stack
+ * thread's loop on the core's lcore, the HTTP worker a plain pthread pinned
+ * to the same CPU; the two pass the core like a baton. This file builds the
+ * contexts from the config, watches the workers' start-up and reports.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -19,21 +18,14 @@
 #include <rte_random.h>
 
 #include "core.h"
+#include "dpio_pair.h"
 #include "ts.h"
-#include "ts_pair.h"
 #include "worker.h"
-
-#define CORE_BURST 32
-#define CORE_IDLE_SLEEP_US                                                               \
-    100000u /* longest idle sleep: stop requests wait this long                          \
-             */
 
 struct core {
     struct ts_ctx *ctx;
-    struct dpio_queue *q;
+    struct dpio_pair pair;
     struct worker w;
-    pthread_t thread;
-    bool started;
     bool ready; /* the worker is listening */
     void (*on_ready)(void);
     unsigned cpu;
@@ -51,6 +43,20 @@ static volatile sig_atomic_t stop_requested;
 void cores_stop(void)
 {
     stop_requested = 1;
+}
+
+/* After each of a worker's turns, on its stack thread: a worker that
+ * cannot serve stops the server; the first worker listening is "ready". */
+static void after_worker_turn(void *arg)
+{
+    struct core *c = arg;
+    if (c->w.error)
+        cores_stop();
+    if (!c->ready && c->w.listen_fd >= 0 && c->w.error == 0) {
+        c->ready = true;
+        if (c->w.core == 0 && c->on_ready)
+            c->on_ready();
+    }
 }
 
 struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
@@ -72,20 +78,16 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
     uint32_t key[4];
     for (int i = 0; i < 4; i++)
         key[i] = (uint32_t)rte_rand();
-    uint32_t off = dpio_port_offloads(port);
     for (unsigned i = 0; i < cs->n; i++) {
         struct core *c = &cs->c[i];
-        c->q = dpio_port_queue(port, i);
+        struct dpio_queue *q = dpio_port_queue(port, i);
         c->cpu = cfg->cores[i];
         struct ts_params p;
         ts_params_default(&p);
         p.ip = cfg->ip;
         p.netmask = cfg->netmask;
         p.gateway = cfg->gateway;
-        dpio_port_mac(port, &p.mac);
-        p.mtu = dpio_port_mtu(port);
-        p.offloads = off & (TS_OFF_TX_IPV4_CKSUM | TS_OFF_TX_TCP_CKSUM |
-                            TS_OFF_RX_IPV4_CKSUM | TS_OFF_RX_TCP_CKSUM);
+        dpio_pair_params(port, q, &p);
         p.max_flows = cfg->max_flows;
         p.max_bufs = cfg->max_conns;
         p.rcvbuf = cfg->rcvbuf;
@@ -109,9 +111,6 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         p.keepalive_intvl_ms = cfg->keepalive_interval_ms;
         p.keepalive_probes = cfg->keepalive_probes;
         memcpy(p.isn_key, key, sizeof(key));
-        p.pool = dpio_queue_pool(c->q);
-        p.output = dpio_tx_output;
-        p.output_arg = c->q;
         p.arp = cs->arp;
         p.core_id = i;
         c->ctx = ts_ctx_create(&p);
@@ -121,7 +120,6 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
             cores_destroy(cs);
             return NULL;
         }
-        ts_pair_enable(c->ctx);
         c->w.ctx = c->ctx;
         c->w.cfg = cfg;
         c->w.core = i;
@@ -134,78 +132,26 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
             .max_request_bytes = cfg->max_request_bytes,
             .wall_s = dpio_wall_s,
         };
+        c->pair = (struct dpio_pair){
+            .ctx = c->ctx,
+            .q = q,
+            .cpu = c->cpu,
+            .name = "chttpd-w",
+            .worker_main = worker_main,
+            .worker_arg = &c->w,
+            .after_turn = after_worker_turn,
+            .after_arg = c,
+            .stop = &stop_requested,
+        };
     }
     return cs;
-}
-
-static int stack_loop(void *arg)
-{
-    struct core *c = arg;
-    struct rte_mbuf *pkts[CORE_BURST];
-    bool stopping = false;
-    for (;;) {
-        uint16_t n = dpio_rx_burst(c->q, pkts, CORE_BURST);
-        uint64_t now = dpio_now_us();
-        if (n)
-            ts_input(c->ctx, pkts, n, now);
-        ts_poll(c->ctx, now);
-        dpio_tx_flush(c->q);
-        if (stop_requested && !stopping) {
-            stopping = true;
-            ts_ctx_stop(c->ctx);
-        }
-        if (ts_pair_worker_due(c->ctx, now)) {
-            ts_pair_run_worker(c->ctx);
-            if (c->w.error)
-                cores_stop(); /* a worker that cannot serve stops the server */
-            if (!c->ready && c->w.listen_fd >= 0 && c->w.error == 0) {
-                c->ready = true;
-                if (c->w.core == 0 && c->on_ready)
-                    c->on_ready();
-            }
-            continue; /* the worker left commands: run them at once */
-        }
-        if (stopping)
-            return 0; /* the worker has left (worker_due is false only then) */
-        if (n == 0) {
-            uint64_t until = ts_next_deadline(c->ctx);
-            uint64_t wdl = ts_pair_worker_deadline(c->ctx);
-            if (wdl < until)
-                until = wdl;
-            uint64_t t = until > now ? until - now : 0;
-            if (t > 0)
-                dpio_queue_sleep(c->q, t < CORE_IDLE_SLEEP_US ? t : CORE_IDLE_SLEEP_US);
-        }
-    }
-}
-
-static int start_worker(struct core *c, char *err, size_t errlen)
-{
-    pthread_attr_t attr;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(c->cpu, &set);
-    pthread_attr_init(&attr);
-    pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
-    int rc = pthread_create(&c->thread, &attr, worker_main, &c->w);
-    pthread_attr_destroy(&attr);
-    if (rc != 0) {
-        snprintf(err, errlen, "core %u: cannot start the worker: %s", c->cpu,
-                 strerror(rc));
-        return -1;
-    }
-    char name[16];
-    snprintf(name, sizeof(name), "chttpd-w%u", c->cpu);
-    pthread_setname_np(c->thread, name);
-    c->started = true;
-    return 0;
 }
 
 int cores_run(struct cores *cs, void (*on_ready)(void), char *err, size_t errlen)
 {
     cs->c[0].on_ready = on_ready;
     for (unsigned i = 0; i < cs->n; i++)
-        if (start_worker(&cs->c[i], err, errlen) != 0) {
+        if (dpio_pair_start(&cs->c[i].pair, err, errlen) != 0) {
             cores_stop();
             break;
         }
@@ -214,20 +160,19 @@ int cores_run(struct cores *cs, void (*on_ready)(void), char *err, size_t errlen
     unsigned lcore;
     RTE_LCORE_FOREACH_WORKER(lcore)
     {
-        if (i < cs->n && cs->c[i].started)
-            rte_eal_remote_launch(stack_loop, &cs->c[i], lcore);
+        if (i < cs->n && cs->c[i].pair.started)
+            rte_eal_remote_launch(dpio_pair_stack_loop, &cs->c[i].pair, lcore);
         i++;
     }
-    if (cs->c[0].started)
-        stack_loop(&cs->c[0]);
+    if (cs->c[0].pair.started)
+        dpio_pair_stack_loop(&cs->c[0].pair);
     rte_eal_mp_wait_lcore();
     int rc = 0;
     for (unsigned k = 0; k < cs->n; k++) {
         struct core *c = &cs->c[k];
-        if (!c->started)
+        if (!c->pair.started)
             continue;
-        pthread_join(c->thread, NULL);
-        c->started = false;
+        dpio_pair_join(&c->pair);
         if (c->w.error && rc == 0) {
             snprintf(err, errlen, "core %u: the worker could not listen on port %u: %s",
                      c->cpu, cs->cfg->listen, strerror(c->w.error));
@@ -267,7 +212,7 @@ void cores_report(const struct cores *cs, FILE *out)
                 st.socks_in_use, st.bufs_in_use, st.tw_in_use, st.tcp_time_wait,
                 st.tcp_tw_recycled, st.orphans_in_use, st.tcp_orphan_fin_timeouts,
                 st.tcp_orphan_drops, st.tcp_orphan_overflow, st.tcp_nobufs_resets,
-                st.tx_nombuf, dpio_tx_dropped(c->q), c->w.accepted, c->w.requests,
+                st.tx_nombuf, dpio_tx_dropped(c->pair.q), c->w.accepted, c->w.requests,
                 c->w.refused);
     }
 }

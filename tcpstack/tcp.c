@@ -135,21 +135,44 @@ void ts_sock_maybe_free(struct ts_ctx *ctx, struct ts_sock *s)
 
 /* --------------------------------------------------------- flow table */
 
-static uint32_t flow_hash(uint32_t raddr, uint16_t rport, uint16_t lport)
+/* Bob Jenkins' lookup3 final mix of the 4-tuple under the context's secret,
+ * as Linux's inet_ehashfn does with jhash: a peer that does not know the
+ * secret cannot choose 4-tuples that share a bucket, so chains stay short
+ * (O(1) lookups) even with max_flows connections. */
+#define ROL32(x, k) (((x) << (k)) | ((x) >> (32 - (k))))
+
+static uint32_t flow_hash(const struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr,
+                          uint16_t rport, uint16_t lport)
 {
-    uint32_t h = raddr * 0x9e3779b1u;
-    h ^= ((uint32_t)rport << 16 | lport) * 0x85ebca6bu;
-    h ^= h >> 15;
-    return h;
+    uint32_t a = laddr + ctx->flow_key;
+    uint32_t b = raddr + ctx->flow_key;
+    uint32_t c = ((uint32_t)rport << 16 | lport) + ctx->flow_key + 0xdeadbeefu;
+    c ^= b;
+    c -= ROL32(b, 14);
+    a ^= c;
+    a -= ROL32(c, 11);
+    b ^= a;
+    b -= ROL32(a, 25);
+    c ^= b;
+    c -= ROL32(b, 16);
+    a ^= c;
+    a -= ROL32(c, 4);
+    b ^= a;
+    b -= ROL32(a, 14);
+    c ^= b;
+    c -= ROL32(b, 24);
+    return c;
 }
 
-struct ts_sock *ts_flow_lookup(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport,
-                               uint16_t lport)
+struct ts_sock *ts_flow_lookup(struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr,
+                               uint16_t rport, uint16_t lport)
 {
-    int32_t i = ctx->flow_buckets[flow_hash(raddr, rport, lport) & ctx->flow_mask];
+    int32_t i =
+        ctx->flow_buckets[flow_hash(ctx, laddr, raddr, rport, lport) & ctx->flow_mask];
     while (i >= 0) {
         struct ts_sock *s = &ctx->socks[i];
-        if (s->raddr == raddr && s->rport == rport && s->lport == lport)
+        if (s->raddr == raddr && s->rport == rport && s->lport == lport &&
+            s->laddr == laddr)
             return s;
         i = s->hnext;
     }
@@ -159,7 +182,8 @@ struct ts_sock *ts_flow_lookup(struct ts_ctx *ctx, uint32_t raddr, uint16_t rpor
 void ts_flow_insert(struct ts_ctx *ctx, struct ts_sock *s)
 {
     int32_t *b =
-        &ctx->flow_buckets[flow_hash(s->raddr, s->rport, s->lport) & ctx->flow_mask];
+        &ctx->flow_buckets[flow_hash(ctx, s->laddr, s->raddr, s->rport, s->lport) &
+                           ctx->flow_mask];
     s->hnext = *b;
     *b = ts_fd(ctx, s);
     s->tflags |= TF_HASHED;
@@ -168,7 +192,8 @@ void ts_flow_insert(struct ts_ctx *ctx, struct ts_sock *s)
 void ts_flow_remove(struct ts_ctx *ctx, struct ts_sock *s)
 {
     int32_t *p =
-        &ctx->flow_buckets[flow_hash(s->raddr, s->rport, s->lport) & ctx->flow_mask];
+        &ctx->flow_buckets[flow_hash(ctx, s->laddr, s->raddr, s->rport, s->lport) &
+                           ctx->flow_mask];
     int32_t me = ts_fd(ctx, s);
     while (*p >= 0) {
         if (*p == me) {
@@ -227,9 +252,10 @@ uint64_t ts_siphash(const uint32_t key[4], uint64_t m0, uint64_t m1)
     return v0 ^ v1 ^ v2 ^ v3;
 }
 
-uint32_t tcp_isn(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport, uint16_t lport)
+uint32_t tcp_isn(struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr, uint16_t rport,
+                 uint16_t lport)
 {
-    uint64_t m0 = (uint64_t)raddr << 32 | ctx->p.ip;
+    uint64_t m0 = (uint64_t)raddr << 32 | laddr;
     uint64_t m1 = (uint64_t)rport << 16 | lport;
     /* M: a clock ticking every 4 microseconds (RFC 6528 section 3) */
     return (uint32_t)ts_siphash(ctx->p.isn_key, m0, m1) + (uint32_t)(ctx->now / 4);
@@ -329,13 +355,16 @@ uint32_t tcp_retries(const struct ts_ctx *ctx, const struct ts_sock *s)
 #define EPHEMERAL_LO 32768u
 #define EPHEMERAL_HI 60999u
 
-/* A local port free for talking to raddr:rport (not listening, no flow). */
-static uint16_t ephemeral_port(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport)
+/* A local port free for talking from laddr to raddr:rport (not listening,
+ * no flow). */
+static uint16_t ephemeral_port(struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr,
+                               uint16_t rport)
 {
     uint32_t span = EPHEMERAL_HI - EPHEMERAL_LO + 1;
     for (uint32_t i = 0; i < span; i++) {
         uint16_t p = (uint16_t)(EPHEMERAL_LO + (ctx->next_eport + i) % span);
-        if (ctx->listeners[p] < 0 && ts_flow_lookup(ctx, raddr, rport, p) == NULL) {
+        if (ctx->listeners[p] < 0 &&
+            ts_flow_lookup(ctx, laddr, raddr, rport, p) == NULL) {
             ctx->next_eport = (uint16_t)((ctx->next_eport + i + 1) % span);
             return p;
         }
@@ -351,19 +380,26 @@ int tcp_connect(struct ts_ctx *ctx, struct ts_sock *s, uint32_t raddr, uint16_t 
         return s->state == TCPS_LISTEN ? -EINVAL : -EISCONN;
     if (raddr == 0 || rport == 0)
         return -EINVAL;
+    /* the bound address, else the next of ours in turn */
+    uint32_t laddr = s->laddr;
+    if (laddr == 0) {
+        laddr = ctx->p.ip + ctx->next_laddr;
+        ctx->next_laddr = ctx->next_laddr + 1 < ctx->p.ip_count ? ctx->next_laddr + 1 : 0;
+    }
     uint16_t lport = s->lport;
     if (lport == 0)
-        lport = ephemeral_port(ctx, raddr, rport);
-    else if (ts_flow_lookup(ctx, raddr, rport, lport))
+        lport = ephemeral_port(ctx, laddr, raddr, rport);
+    else if (ts_flow_lookup(ctx, laddr, raddr, rport, lport))
         return -EADDRINUSE;
     if (lport == 0)
         return -EADDRNOTAVAIL;
     if (ts_sock_attach_bufs(ctx, s) != 0)
         return -ENOBUFS;
+    s->laddr = laddr;
     s->raddr = raddr;
     s->rport = rport;
     s->lport = lport;
-    s->iss = tcp_isn(ctx, raddr, rport, lport);
+    s->iss = tcp_isn(ctx, laddr, raddr, rport, lport);
     s->snd_una = s->iss;
     s->snd_nxt = s->iss + 1;
     s->snd_max = s->iss + 1;

@@ -162,7 +162,7 @@ static void tcp_syn_options(struct ts_ctx *ctx, struct ts_sock *s,
 
 /* A connection from a SYN: identity, sequence spaces, options, flow. */
 static struct ts_sock *tcp_passive_new(struct ts_ctx *ctx, struct ts_sock *l,
-                                       uint32_t raddr, uint16_t rport,
+                                       uint32_t laddr, uint32_t raddr, uint16_t rport,
                                        const struct tcp_seg *syn, uint32_t iss)
 {
     /* a half-open connection holds no buffers: they come with the
@@ -170,6 +170,7 @@ static struct ts_sock *tcp_passive_new(struct ts_ctx *ctx, struct ts_sock *l,
     struct ts_sock *s = ts_sock_alloc(ctx, TS_KIND_TCP);
     if (s == NULL)
         return NULL;
+    s->laddr = laddr;
     s->raddr = raddr;
     s->rport = rport;
     s->lport = l->lport;
@@ -196,6 +197,7 @@ static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
                              const struct rte_ipv4_hdr *ip, const struct rte_tcp_hdr *th,
                              const struct tcp_seg *seg)
 {
+    uint32_t laddr = rte_be_to_cpu_32(ip->dst_addr);
     uint32_t raddr = rte_be_to_cpu_32(ip->src_addr);
     uint16_t rport = rte_be_to_cpu_16(th->src_port);
     /* RFC 4987 3.6: a full backlog answers with a cookie, not state; so
@@ -203,15 +205,15 @@ static void tcp_listen_input(struct ts_ctx *ctx, struct ts_sock *l,
      * a flood of SYNs deny service */
     if (l->n_pending + ts_sring_count(l->acceptq) >= l->backlog || ctx->nfree == 0) {
         if (ctx->p.syncookies) {
-            tcp_cookie_synack(ctx, l, raddr, rport, seg->seq, seg->mss, seg->wscale,
-                              seg->sack_ok, seg->has_ts, seg->tsval);
+            tcp_cookie_synack(ctx, l, laddr, raddr, rport, seg->seq, seg->mss,
+                              seg->wscale, seg->sack_ok, seg->has_ts, seg->tsval);
             return;
         }
         ctx->st.tcp_accept_overflow++;
         return; /* the peer retransmits its SYN */
     }
-    struct ts_sock *s =
-        tcp_passive_new(ctx, l, raddr, rport, seg, tcp_isn(ctx, raddr, rport, l->lport));
+    struct ts_sock *s = tcp_passive_new(ctx, l, laddr, raddr, rport, seg,
+                                        tcp_isn(ctx, laddr, raddr, rport, l->lport));
     if (s == NULL) {
         ctx->st.tcp_accept_overflow++;
         return;
@@ -277,13 +279,13 @@ static bool tcp_established(struct ts_ctx *ctx, struct ts_sock *s,
 
 /* An ACK for no flow that may return a SYN cookie (RFC 4987 3.6). */
 static struct ts_sock *tcp_cookie_accept(struct ts_ctx *ctx, struct ts_sock *l,
-                                         uint32_t raddr, uint16_t rport,
+                                         uint32_t laddr, uint32_t raddr, uint16_t rport,
                                          const struct tcp_seg *seg)
 {
     struct tcp_seg syn = {.seq = seg->seq - 1, .wscale = -1};
     bool ts;
-    if (!tcp_cookie_check(ctx, raddr, rport, l->lport, syn.seq, seg->ack - 1, &syn.mss,
-                          &syn.wscale, &syn.sack_ok, &ts)) {
+    if (!tcp_cookie_check(ctx, laddr, raddr, rport, l->lport, syn.seq, seg->ack - 1,
+                          &syn.mss, &syn.wscale, &syn.sack_ok, &ts)) {
         ctx->st.tcp_syncookies_bad++;
         return NULL;
     }
@@ -294,7 +296,7 @@ static struct ts_sock *tcp_cookie_accept(struct ts_ctx *ctx, struct ts_sock *l,
     syn.has_ts = ts && seg->has_ts;
     syn.tsval = seg->tsval;
     syn.wnd = seg->wnd;
-    struct ts_sock *s = tcp_passive_new(ctx, l, raddr, rport, &syn, seg->ack - 1);
+    struct ts_sock *s = tcp_passive_new(ctx, l, laddr, raddr, rport, &syn, seg->ack - 1);
     if (s == NULL) {
         ctx->st.tcp_accept_overflow++;
         return NULL;
@@ -856,17 +858,20 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
     if (doff > sizeof(*th))
         parse_options((const uint8_t *)(th + 1), doff - sizeof(*th), &seg);
 
+    uint32_t laddr = rte_be_to_cpu_32(ip->dst_addr);
     uint32_t raddr = rte_be_to_cpu_32(ip->src_addr);
     uint16_t rport = rte_be_to_cpu_16(th->src_port);
     uint16_t lport = rte_be_to_cpu_16(th->dst_port);
-    struct ts_sock *s = ts_flow_lookup(ctx, raddr, rport, lport);
+    struct ts_sock *s = ts_flow_lookup(ctx, laddr, raddr, rport, lport);
 
     /* no socket: a TIME_WAIT entry may hold the pair (or give it up to a
      * new SYN, RFC 6191) */
-    if (s == NULL && tcp_tw_input(ctx, raddr, rport, lport, &seg))
+    if (s == NULL && tcp_tw_input(ctx, laddr, raddr, rport, lport, &seg))
         goto drop;
     if (s == NULL) {
         int32_t lfd = ctx->listeners[lport];
+        if (lfd >= 0 && ctx->socks[lfd].laddr != 0 && ctx->socks[lfd].laddr != laddr)
+            lfd = -1; /* bound to another of our addresses */
         uint8_t ctl =
             seg.flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG);
         if (lfd >= 0 && ctl == RTE_TCP_SYN_FLAG && !(seg.flags & RTE_TCP_FIN_FLAG)) {
@@ -880,7 +885,7 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
             goto drop;
         }
         if (lfd >= 0 && ctl == RTE_TCP_ACK_FLAG && ctx->p.syncookies) {
-            s = tcp_cookie_accept(ctx, &ctx->socks[lfd], raddr, rport, &seg);
+            s = tcp_cookie_accept(ctx, &ctx->socks[lfd], laddr, raddr, rport, &seg);
             if (s) {
                 tcp_syn_rcvd_input(ctx, s, &seg);
                 ts_sock_maybe_free(ctx, s);

@@ -218,7 +218,7 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
     th->cksum = 0;
     th->tcp_urp = 0;
     uint16_t l4 = (uint16_t)(sizeof(*th) + optlen + len);
-    ts_ipv4_fill(ctx, m, s->raddr, IPPROTO_TCP, l4);
+    ts_ipv4_fill(ctx, m, s->laddr, s->raddr, IPPROTO_TCP, l4);
     m->l4_len = (uint8_t)(sizeof(*th) + optlen);
     if (ctx->p.offloads & TS_OFF_TX_TCP_CKSUM) {
         m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
@@ -247,6 +247,7 @@ void tcp_send_rst_reply(struct ts_ctx *ctx, const struct rte_ipv4_hdr *ip,
     /* RFC 9293 3.10.7.1: no connection; answer anything but a RST */
     struct ts_sock tmp;
     memset(&tmp, 0, sizeof(tmp));
+    tmp.laddr = rte_be_to_cpu_32(ip->dst_addr);
     tmp.raddr = rte_be_to_cpu_32(ip->src_addr);
     tmp.rport = rte_be_to_cpu_16(th->src_port);
     tmp.lport = rte_be_to_cpu_16(th->dst_port);

@@ -30,20 +30,21 @@ static uint32_t cookie_period(const struct ts_ctx *ctx)
     return (uint32_t)(ctx->now / COOKIE_PERIOD_US) & 7;
 }
 
-static uint32_t cookie_mac(const struct ts_ctx *ctx, uint32_t raddr, uint16_t rport,
-                           uint16_t lport, uint32_t irs, uint32_t hdr12)
+static uint32_t cookie_mac(const struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr,
+                           uint16_t rport, uint16_t lport, uint32_t irs, uint32_t hdr12)
 {
     uint32_t key[4];
     memcpy(key, ctx->p.isn_key, sizeof(key));
-    key[0] ^= 0x636f6f6bu; /* a key of its own, derived from the ISN secret */
+    key[0] ^= 0x636f6f6bu; /* a key of its own, derived from the ISN secret, */
+    key[3] ^= laddr;       /* and one per local address */
     uint64_t m0 = (uint64_t)raddr << 32 | hdr12;
     uint64_t m1 = (uint64_t)rport << 48 | (uint64_t)lport << 32 | irs;
     return (uint32_t)ts_siphash(key, m0, m1) & 0xfffff;
 }
 
-void tcp_cookie_synack(struct ts_ctx *ctx, struct ts_sock *l, uint32_t raddr,
-                       uint16_t rport, uint32_t irs, uint16_t mss, int8_t wscale,
-                       bool sack_ok, bool has_ts, uint32_t tsval)
+void tcp_cookie_synack(struct ts_ctx *ctx, struct ts_sock *l, uint32_t laddr,
+                       uint32_t raddr, uint16_t rport, uint32_t irs, uint16_t mss,
+                       int8_t wscale, bool sack_ok, bool has_ts, uint32_t tsval)
 {
     uint32_t mi = 0;
     uint16_t want = mss ? mss : 536;
@@ -56,11 +57,13 @@ void tcp_cookie_synack(struct ts_ctx *ctx, struct ts_sock *l, uint32_t raddr,
     uint32_t hdr12 = cookie_period(ctx) << 9 | mi << 6 |
                      (ws ? (uint32_t)wscale : 15u) << 2 | (uint32_t)sack << 1 |
                      (uint32_t)ts;
-    uint32_t cookie = hdr12 << 20 | cookie_mac(ctx, raddr, rport, l->lport, irs, hdr12);
+    uint32_t cookie =
+        hdr12 << 20 | cookie_mac(ctx, laddr, raddr, rport, l->lport, irs, hdr12);
 
     /* a stand-in socket that exists only to build the SYN-ACK */
     struct ts_sock tmp;
     memset(&tmp, 0, sizeof(tmp));
+    tmp.laddr = laddr;
     tmp.raddr = raddr;
     tmp.rport = rport;
     tmp.lport = l->lport;
@@ -80,16 +83,16 @@ void tcp_cookie_synack(struct ts_ctx *ctx, struct ts_sock *l, uint32_t raddr,
     tcp_send_ctl(ctx, &tmp, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, cookie);
 }
 
-bool tcp_cookie_check(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport, uint16_t lport,
-                      uint32_t irs, uint32_t cookie, uint16_t *mss, int8_t *wscale,
-                      bool *sack_ok, bool *has_ts)
+bool tcp_cookie_check(struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr, uint16_t rport,
+                      uint16_t lport, uint32_t irs, uint32_t cookie, uint16_t *mss,
+                      int8_t *wscale, bool *sack_ok, bool *has_ts)
 {
     uint32_t hdr12 = cookie >> 20;
     uint32_t t = hdr12 >> 9;
     uint32_t now = cookie_period(ctx);
     if (t != now && t != ((now - 1) & 7))
         return false;
-    if ((cookie & 0xfffff) != cookie_mac(ctx, raddr, rport, lport, irs, hdr12))
+    if ((cookie & 0xfffff) != cookie_mac(ctx, laddr, raddr, rport, lport, irs, hdr12))
         return false;
     *mss = cookie_mss[(hdr12 >> 6) & 7];
     uint32_t ws = (hdr12 >> 2) & 15;

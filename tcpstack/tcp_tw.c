@@ -19,6 +19,7 @@
 #include "ts_priv.h"
 
 struct tcp_tw {
+    uint32_t laddr;
     uint32_t raddr;
     uint16_t rport;
     uint16_t lport;
@@ -45,10 +46,10 @@ struct tcp_tw_table {
     uint32_t mask;
 };
 
-static uint32_t tw_hash(const struct ts_ctx *ctx, uint32_t raddr, uint16_t rport,
-                        uint16_t lport)
+static uint32_t tw_hash(const struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr,
+                        uint16_t rport, uint16_t lport)
 {
-    return (uint32_t)ts_siphash(ctx->p.isn_key, (uint64_t)raddr << 32 | 0x7477u,
+    return (uint32_t)ts_siphash(ctx->p.isn_key, (uint64_t)raddr << 32 | laddr,
                                 (uint64_t)rport << 16 | lport);
 }
 
@@ -91,11 +92,11 @@ void tcp_tw_fini(struct ts_ctx *ctx)
     ctx->tw = NULL;
 }
 
-static uint32_t *tw_bucket(const struct ts_ctx *ctx, uint32_t raddr, uint16_t rport,
-                           uint16_t lport)
+static uint32_t *tw_bucket(const struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr,
+                           uint16_t rport, uint16_t lport)
 {
     struct tcp_tw_table *t = ctx->tw;
-    return &t->buckets[tw_hash(ctx, raddr, rport, lport) & t->mask];
+    return &t->buckets[tw_hash(ctx, laddr, raddr, rport, lport) & t->mask];
 }
 
 /* Unlinks the live entry in @p slot from its chain and makes it a hole. */
@@ -103,7 +104,7 @@ static void tw_unlink(struct ts_ctx *ctx, uint32_t slot)
 {
     struct tcp_tw_table *t = ctx->tw;
     struct tcp_tw *e = &t->ring[slot];
-    uint32_t *p = tw_bucket(ctx, e->raddr, e->rport, e->lport);
+    uint32_t *p = tw_bucket(ctx, e->laddr, e->raddr, e->rport, e->lport);
     while (*p != 0 && *p != slot + 1)
         p = &t->ring[*p - 1].hnext;
     TS_ASSERT(*p == slot + 1);
@@ -112,12 +113,14 @@ static void tw_unlink(struct ts_ctx *ctx, uint32_t slot)
     t->live--;
 }
 
-static int32_t tw_find(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport, uint16_t lport)
+static int32_t tw_find(struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr, uint16_t rport,
+                       uint16_t lport)
 {
     struct tcp_tw_table *t = ctx->tw;
-    for (uint32_t i = *tw_bucket(ctx, raddr, rport, lport); i != 0;) {
+    for (uint32_t i = *tw_bucket(ctx, laddr, raddr, rport, lport); i != 0;) {
         struct tcp_tw *e = &t->ring[i - 1];
-        if (e->raddr == raddr && e->rport == rport && e->lport == lport)
+        if (e->raddr == raddr && e->rport == rport && e->lport == lport &&
+            e->laddr == laddr)
             return (int32_t)(i - 1);
         i = e->hnext;
     }
@@ -136,8 +139,8 @@ static void tw_pop(struct ts_ctx *ctx)
 
 /* Appends an entry that lives 2*MSL from now; recycles the oldest when the
  * ring is full. */
-static struct tcp_tw *tw_push(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport,
-                              uint16_t lport)
+static struct tcp_tw *tw_push(struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr,
+                              uint16_t rport, uint16_t lport)
 {
     struct tcp_tw_table *t = ctx->tw;
     /* full: the oldest live entry goes (and the holes before it) */
@@ -152,12 +155,13 @@ static struct tcp_tw *tw_push(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport
     t->n++;
     struct tcp_tw *e = &t->ring[slot];
     memset(e, 0, sizeof(*e));
+    e->laddr = laddr;
     e->raddr = raddr;
     e->rport = rport;
     e->lport = lport;
     e->live = 1;
     e->expire_us = ctx->now + 2ull * ctx->p.msl_ms * 1000;
-    uint32_t *b = tw_bucket(ctx, raddr, rport, lport);
+    uint32_t *b = tw_bucket(ctx, laddr, raddr, rport, lport);
     e->hnext = *b;
     *b = slot + 1;
     t->live++;
@@ -172,6 +176,7 @@ static void tw_send_ack(struct ts_ctx *ctx, const struct tcp_tw *e)
     memset(&tmp, 0, sizeof(tmp));
     tmp.kind = TS_KIND_TCP;
     tmp.state = TCPS_TIME_WAIT;
+    tmp.laddr = e->laddr;
     tmp.raddr = e->raddr;
     tmp.rport = e->rport;
     tmp.lport = e->lport;
@@ -194,7 +199,7 @@ void tcp_tw_enter(struct ts_ctx *ctx, struct ts_sock *s)
     if (s->tflags & TF_HASHED)
         ts_flow_remove(ctx, s);
     if (ctx->tw) {
-        struct tcp_tw *e = tw_push(ctx, s->raddr, s->rport, s->lport);
+        struct tcp_tw *e = tw_push(ctx, s->laddr, s->raddr, s->rport, s->lport);
         e->snd_nxt = s->snd_max;
         e->rcv_nxt = s->rcv_nxt;
         e->rcv_wnd = SEQ_GT(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
@@ -221,12 +226,12 @@ static bool tw_reusable(const struct tcp_tw *e, const struct tcp_seg *seg)
     return SEQ_GT(seg->seq, e->rcv_nxt);
 }
 
-bool tcp_tw_input(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport, uint16_t lport,
-                  const struct tcp_seg *seg)
+bool tcp_tw_input(struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr, uint16_t rport,
+                  uint16_t lport, const struct tcp_seg *seg)
 {
     if (ctx->tw == NULL || ctx->tw->live == 0)
         return false;
-    int32_t slot = tw_find(ctx, raddr, rport, lport);
+    int32_t slot = tw_find(ctx, laddr, raddr, rport, lport);
     if (slot < 0)
         return false;
     struct tcp_tw *e = &ctx->tw->ring[slot];
@@ -255,7 +260,7 @@ bool tcp_tw_input(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport, uint16_t l
     if ((seg->flags & RTE_TCP_FIN_FLAG) && seg->seq + seg->len + 1 == e->rcv_nxt) {
         struct tcp_tw old = *e;
         tw_unlink(ctx, (uint32_t)slot);
-        struct tcp_tw *n = tw_push(ctx, raddr, rport, lport);
+        struct tcp_tw *n = tw_push(ctx, laddr, raddr, rport, lport);
         uint32_t hnext = n->hnext;
         uint64_t expire = n->expire_us;
         *n = old;

@@ -32,9 +32,12 @@ typedef void (*ts_output_fn)(void *arg, struct rte_mbuf **pkts, uint16_t n);
 struct ts_arp_table;
 
 struct ts_params {
-    uint32_t ip;      /**< our address, host byte order */
-    uint32_t netmask; /**< host byte order */
-    uint32_t gateway; /**< host byte order; 0: none */
+    uint32_t ip;       /**< our (first) address, host byte order */
+    uint32_t ip_count; /**< we own ip .. ip + ip_count - 1 (IPv4 input, ARP,
+                            bind, connect's source); 0 counts as 1. ARP
+                            requests and the subnet test use ip. */
+    uint32_t netmask;  /**< host byte order */
+    uint32_t gateway;  /**< host byte order; 0: none */
     struct rte_ether_addr mac;
     uint16_t mtu;
     uint32_t offloads; /**< TS_OFF_* */

@@ -1,6 +1,6 @@
 /**
  * @file ts_arp.c
- * ARP (RFC 826) for IPv4 over Ethernet: answers requests for our address,
+ * ARP (RFC 826) for IPv4 over Ethernet: answers requests for our addresses,
  * learns from requests and replies addressed to us, resolves next hops, and
  * holds a few frames per context while a resolution is under way.
  *
@@ -132,8 +132,9 @@ void ts_arp_ctx_fini(struct ts_ctx *ctx)
     free(ctx->arp_pend);
 }
 
-static void arp_send(struct ts_ctx *ctx, uint16_t op, const struct rte_ether_addr *tha,
-                     uint32_t tip)
+/* @p sip: ours, the address asked for in a reply. */
+static void arp_send(struct ts_ctx *ctx, uint16_t op, uint32_t sip,
+                     const struct rte_ether_addr *tha, uint32_t tip)
 {
     struct rte_mbuf *m = ts_alloc(ctx);
     if (m == NULL)
@@ -153,7 +154,7 @@ static void arp_send(struct ts_ctx *ctx, uint16_t op, const struct rte_ether_add
     ah->arp_plen = 4;
     ah->arp_opcode = rte_cpu_to_be_16(op);
     ah->arp_data.arp_sha = ctx->p.mac;
-    ah->arp_data.arp_sip = rte_cpu_to_be_32(ctx->p.ip);
+    ah->arp_data.arp_sip = rte_cpu_to_be_32(sip);
     if (op == RTE_ARP_OP_REQUEST)
         memset(&ah->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
     else
@@ -223,7 +224,7 @@ void ts_arp_input(struct ts_ctx *ctx, struct rte_mbuf *m)
     uint32_t sip = rte_be_to_cpu_32(ah->arp_data.arp_sip);
     uint32_t tip = rte_be_to_cpu_32(ah->arp_data.arp_tip);
     uint16_t op = rte_be_to_cpu_16(ah->arp_opcode);
-    if (tip != ctx->p.ip) {
+    if (!ts_addr_local(ctx, tip)) {
         ctx->st.rx_not_for_us++;
         goto drop;
     }
@@ -235,7 +236,7 @@ void ts_arp_input(struct ts_ctx *ctx, struct rte_mbuf *m)
     }
     if (op == RTE_ARP_OP_REQUEST) {
         ctx->st.arp_requests_rx++;
-        arp_send(ctx, RTE_ARP_OP_REPLY, &sha, sip);
+        arp_send(ctx, RTE_ARP_OP_REPLY, tip, &sha, sip);
     }
 drop:
     rte_pktmbuf_free(m);
@@ -264,7 +265,7 @@ static void arp_request(struct ts_ctx *ctx, uint32_t hop)
     p->nreq++;
     p->req_us[slot] = ctx->now;
     p->req_tries[slot] = 1;
-    arp_send(ctx, RTE_ARP_OP_REQUEST, NULL, hop);
+    arp_send(ctx, RTE_ARP_OP_REQUEST, ctx->p.ip, NULL, hop);
 }
 
 void ts_arp_output(struct ts_ctx *ctx, struct rte_mbuf *m, uint32_t dst)
@@ -315,6 +316,6 @@ void ts_arp_tick(struct ts_ctx *ctx)
         }
         p->req_tries[i]++;
         p->req_us[i] = ctx->now;
-        arp_send(ctx, RTE_ARP_OP_REQUEST, NULL, hop);
+        arp_send(ctx, RTE_ARP_OP_REQUEST, ctx->p.ip, NULL, hop);
     }
 }

@@ -51,7 +51,8 @@ static uint32_t pow2_at_least(uint32_t v)
 struct ts_ctx *ts_ctx_create(const struct ts_params *p)
 {
     if (p->pool == NULL || p->output == NULL || p->max_flows < 2 || p->max_bufs < 1 ||
-        p->rcvbuf < 1024 || p->snd_copybuf < 1024 || p->mtu < 68) {
+        p->rcvbuf < 1024 || p->snd_copybuf < 1024 || p->mtu < 68 ||
+        (uint64_t)p->ip + (p->ip_count ? p->ip_count : 1) > UINT32_MAX + 1ull) {
         errno = EINVAL;
         return NULL;
     }
@@ -59,6 +60,10 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
     if (ctx == NULL)
         return NULL;
     ctx->p = *p;
+    if (ctx->p.ip_count == 0)
+        ctx->p.ip_count = 1;
+    /* the flow table's secret: one per context and boot, from the ISN key */
+    ctx->flow_key = (uint32_t)ts_siphash(p->isn_key, 0x666c6f77u, p->core_id);
     ctx->p.rcvbuf = pow2_at_least(p->rcvbuf);
     ctx->p.snd_copybuf = pow2_at_least(p->snd_copybuf);
     if (!p->opt_wscale && ctx->p.rcvbuf > 65536) /* 16-bit windows */

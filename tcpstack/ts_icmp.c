@@ -34,7 +34,8 @@ void ts_icmp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *
     ic->icmp_cksum = 0;
     ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, len);
     m->ol_flags = 0;
-    ts_ipv4_fill(ctx, m, src, IPPROTO_ICMP, (uint16_t)len);
+    ts_ipv4_fill(ctx, m, rte_be_to_cpu_32(ip->dst_addr), src, IPPROTO_ICMP,
+                 (uint16_t)len);
     ts_arp_output(ctx, m, src);
     return;
 drop:

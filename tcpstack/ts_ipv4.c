@@ -28,7 +28,7 @@ void ts_ipv4_input(struct ts_ctx *ctx, struct rte_mbuf *m)
         ctx->st.rx_bad_cksum++;
         goto drop;
     }
-    if (rte_be_to_cpu_32(ip->dst_addr) != ctx->p.ip) {
+    if (!ts_addr_local(ctx, rte_be_to_cpu_32(ip->dst_addr))) {
         ctx->st.rx_not_for_us++;
         goto drop;
     }
@@ -57,8 +57,8 @@ drop:
     rte_pktmbuf_free(m);
 }
 
-void ts_ipv4_fill(struct ts_ctx *ctx, struct rte_mbuf *m, uint32_t dst, uint8_t proto,
-                  uint16_t l4_len)
+void ts_ipv4_fill(struct ts_ctx *ctx, struct rte_mbuf *m, uint32_t src, uint32_t dst,
+                  uint8_t proto, uint16_t l4_len)
 {
     struct rte_ipv4_hdr *ip =
         rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
@@ -70,7 +70,7 @@ void ts_ipv4_fill(struct ts_ctx *ctx, struct rte_mbuf *m, uint32_t dst, uint8_t 
     ip->time_to_live = 64;
     ip->next_proto_id = proto;
     ip->hdr_checksum = 0;
-    ip->src_addr = rte_cpu_to_be_32(ctx->p.ip);
+    ip->src_addr = rte_cpu_to_be_32(src);
     ip->dst_addr = rte_cpu_to_be_32(dst);
     m->l2_len = RTE_ETHER_HDR_LEN;
     m->l3_len = sizeof(*ip);

@@ -129,6 +129,7 @@ struct ts_bufs {
 struct ts_sock {
     /* --- identity and state: first cache line, read on every segment --- */
     uint32_t raddr; /* host byte order */
+    uint32_t laddr; /* ours, one of the context's addresses; 0: unbound */
     uint16_t rport;
     uint16_t lport;
     uint8_t kind;    /* enum ts_kind */
@@ -320,6 +321,8 @@ struct ts_ctx {
 
     uint8_t rcv_wscale;     /* the shift we offer (RFC 7323 2.3) */
     uint16_t next_eport;    /* ephemeral port search position */
+    uint32_t next_laddr;    /* connect's round-robin source address (index) */
+    uint32_t flow_key;      /* flow hash secret, per context and boot */
     uint64_t chal_epoch_us; /* challenge ACK rate limit (RFC 5961 7) */
     uint32_t chal_count;
 
@@ -377,8 +380,13 @@ void ts_arp_ctx_fini(struct ts_ctx *ctx);
 void ts_ipv4_input(struct ts_ctx *ctx, struct rte_mbuf *m);
 /** Writes the IPv4 header at l2 offset of @p m (payload of @p l4_len already
  *  in place after it) and, unless offloaded, its checksum. */
-void ts_ipv4_fill(struct ts_ctx *ctx, struct rte_mbuf *m, uint32_t dst, uint8_t proto,
-                  uint16_t l4_len);
+void ts_ipv4_fill(struct ts_ctx *ctx, struct rte_mbuf *m, uint32_t src, uint32_t dst,
+                  uint8_t proto, uint16_t l4_len);
+/** True when @p addr (host order) is one of the context's addresses. */
+static inline bool ts_addr_local(const struct ts_ctx *ctx, uint32_t addr)
+{
+    return addr - ctx->p.ip < ctx->p.ip_count;
+}
 void ts_icmp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
 
 void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip);
@@ -411,14 +419,14 @@ uint32_t tcp_mss_max(const struct ts_ctx *ctx);
 /** Starts an active open of @p s (TS_CMD_CONNECT): 0 or -errno. */
 int tcp_connect(struct ts_ctx *ctx, struct ts_sock *s, uint32_t raddr, uint16_t rport);
 /** SYN-ACK for a full backlog carrying a cookie instead of state. */
-void tcp_cookie_synack(struct ts_ctx *ctx, struct ts_sock *l, uint32_t raddr,
-                       uint16_t rport, uint32_t irs, uint16_t mss, int8_t wscale,
-                       bool sack_ok, bool has_ts, uint32_t tsval);
+void tcp_cookie_synack(struct ts_ctx *ctx, struct ts_sock *l, uint32_t laddr,
+                       uint32_t raddr, uint16_t rport, uint32_t irs, uint16_t mss,
+                       int8_t wscale, bool sack_ok, bool has_ts, uint32_t tsval);
 /** Checks the cookie an ACK returns (ack - 1); on success fills the
  *  connection's MSS and options agreed in the SYN. */
-bool tcp_cookie_check(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport, uint16_t lport,
-                      uint32_t irs, uint32_t cookie, uint16_t *mss, int8_t *wscale,
-                      bool *sack_ok, bool *has_ts);
+bool tcp_cookie_check(struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr, uint16_t rport,
+                      uint16_t lport, uint32_t irs, uint32_t cookie, uint16_t *mss,
+                      int8_t *wscale, bool *sack_ok, bool *has_ts);
 uint64_t ts_siphash(const uint32_t key[4], uint64_t m0, uint64_t m1);
 void tcp_send_ctl(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint32_t seq);
 void tcp_send_rst_reply(struct ts_ctx *ctx, const struct rte_ipv4_hdr *ip,
@@ -439,11 +447,12 @@ void ts_sock_release_bufs(struct ts_ctx *ctx, struct ts_sock *s);
 void tcp_bufs_maybe_release(struct ts_ctx *ctx, struct ts_sock *s);
 /** Frees the socket when both the worker and TCP are done with it. */
 void ts_sock_maybe_free(struct ts_ctx *ctx, struct ts_sock *s);
-struct ts_sock *ts_flow_lookup(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport,
-                               uint16_t lport);
+struct ts_sock *ts_flow_lookup(struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr,
+                               uint16_t rport, uint16_t lport);
 void ts_flow_insert(struct ts_ctx *ctx, struct ts_sock *s);
 void ts_flow_remove(struct ts_ctx *ctx, struct ts_sock *s);
-uint32_t tcp_isn(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport, uint16_t lport);
+uint32_t tcp_isn(struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr, uint16_t rport,
+                 uint16_t lport);
 void tcp_set_state(struct ts_ctx *ctx, struct ts_sock *s, enum tcp_state st);
 void tcp_cancel_timers(struct ts_ctx *ctx, struct ts_sock *s);
 /** Aborts: marks the socket reset with @p err, stops its timers. */
@@ -466,8 +475,8 @@ void tcp_tw_fini(struct ts_ctx *ctx);
 void tcp_tw_enter(struct ts_ctx *ctx, struct ts_sock *s);
 /** A segment for no socket: true when a TIME_WAIT entry took it; false
  *  when there is none (or a new SYN took the pair over). */
-bool tcp_tw_input(struct ts_ctx *ctx, uint32_t raddr, uint16_t rport, uint16_t lport,
-                  const struct tcp_seg *seg);
+bool tcp_tw_input(struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr, uint16_t rport,
+                  uint16_t lport, const struct tcp_seg *seg);
 void tcp_tw_expire(struct ts_ctx *ctx, uint64_t now);
 uint64_t tcp_tw_next_deadline(const struct ts_ctx *ctx);
 uint32_t tcp_tw_count(const struct ts_ctx *ctx);

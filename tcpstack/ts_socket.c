@@ -19,14 +19,18 @@
 
 static int cmd_bind(struct ts_ctx *ctx, struct ts_sock *s, uint32_t ip, uint16_t port)
 {
-    if (s->kind != TS_KIND_TCP || s->state != TCPS_CLOSED || s->lport != 0)
+    if (s->kind != TS_KIND_TCP || s->state != TCPS_CLOSED || s->lport != 0 ||
+        s->laddr != 0)
         return -EINVAL;
-    if (ip != 0 && ip != ctx->p.ip)
+    if (ip != 0 && !ts_addr_local(ctx, ip))
         return -EADDRNOTAVAIL;
-    if (port == 0) /* no ephemeral ports for passive sockets */
+    /* port 0 only with an address: the source of a later connect, whose
+     * port connect picks (no ephemeral ports for passive sockets) */
+    if (port == 0 && ip == 0)
         return -EINVAL;
-    if (ctx->listeners[port] >= 0)
+    if (port != 0 && ctx->listeners[port] >= 0)
         return -EADDRINUSE;
+    s->laddr = ip;
     s->lport = port;
     return 0;
 }

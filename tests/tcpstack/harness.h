@@ -58,7 +58,7 @@ struct th_seg {
     uint16_t sport, dport;
     uint32_t len;
     const uint8_t *data;
-    uint32_t dst;
+    uint32_t src, dst;
 };
 
 static inline struct rte_mempool *th_pool(void)
@@ -241,15 +241,16 @@ static inline void th_peer_arp(struct th *h)
     th_clear(h);
 }
 
-/* A TCP segment from the peer (198.18.0.1:sport -> us:dport). */
-static inline struct rte_mbuf *th_tcp_frame(struct th *h, uint16_t sport, uint16_t dport,
-                                            uint8_t flags, uint32_t seq, uint32_t ack,
-                                            uint16_t win, const void *data, uint32_t len,
-                                            uint16_t mss)
+/* A TCP segment from the peer (198.18.0.1:sport -> dst:dport). */
+static inline struct rte_mbuf *th_tcp_frame_to(struct th *h, uint32_t dst, uint16_t sport,
+                                               uint16_t dport, uint8_t flags,
+                                               uint32_t seq, uint32_t ack, uint16_t win,
+                                               const void *data, uint32_t len,
+                                               uint16_t mss)
 {
     uint32_t optlen = mss ? 4 : 0;
     struct rte_tcp_hdr *th;
-    struct rte_mbuf *m = th_ipv4(h, TH_PEER_IP, TH_US_IP, IPPROTO_TCP,
+    struct rte_mbuf *m = th_ipv4(h, TH_PEER_IP, dst, IPPROTO_TCP,
                                  sizeof(*th) + optlen + len, (void **)&th);
     th->src_port = rte_cpu_to_be_16(sport);
     th->dst_port = rte_cpu_to_be_16(dport);
@@ -269,6 +270,16 @@ static inline struct rte_mbuf *th_tcp_frame(struct th *h, uint16_t sport, uint16
         memcpy(p + optlen, data, len);
     th->cksum = rte_ipv4_udptcp_cksum(th_ip_of(m), th);
     return m;
+}
+
+/* A TCP segment from the peer (198.18.0.1:sport -> us:dport). */
+static inline struct rte_mbuf *th_tcp_frame(struct th *h, uint16_t sport, uint16_t dport,
+                                            uint8_t flags, uint32_t seq, uint32_t ack,
+                                            uint16_t win, const void *data, uint32_t len,
+                                            uint16_t mss)
+{
+    return th_tcp_frame_to(h, TH_US_IP, sport, dport, flags, seq, ack, win, data, len,
+                           mss);
 }
 
 static inline void th_tcp(struct th *h, uint16_t sport, uint16_t dport, uint8_t flags,
@@ -300,6 +311,7 @@ static inline struct th_seg th_out_tcp(struct th *h, unsigned i)
         .win = rte_be_to_cpu_16(t->rx_win),
         .sport = rte_be_to_cpu_16(t->src_port),
         .dport = rte_be_to_cpu_16(t->dst_port),
+        .src = rte_be_to_cpu_32(ip->src_addr),
         .dst = rte_be_to_cpu_32(ip->dst_addr),
     };
     uint32_t doff = (t->data_off >> 4) * 4u;

@@ -1,0 +1,121 @@
+#!/bin/bash
+# bench/memif.sh [loadgen args]: corehttpd and the load generator face to face
+# over DPDK net_memif (shared memory, no kernel), each pinned to a core of its
+# own, and the load generator's output. Run as root from a built tree
+# (cmake -S . -B build && cmake --build build).
+#
+#   sudo bench/memif.sh -c 64 -d 10 /index.html
+#   sudo bench/memif.sh -c 64 -d 10 --close --src 198.18.1.0/24 /index.html
+#   sudo bench/memif.sh -c 5000 -d 20 --hold --src 198.19.0.0/24 /index.html
+#
+# URLs are paths on the server (198.18.0.2). The load generator is
+# 198.18.0.254, the server's gateway; --src blocks must lie in 198.18.0.0/15
+# above 198.18.0.2 (198.18.1.0/24, 198.19.0.0/16, ...).
+#
+# The script renders bench/memif-server.ini into a temp dir (memif socket
+# file, DPDK --file-prefix of its own per side), starts build/server/corehttpd
+# on core MEMIF_SERVER_CORE (1) as the memif server, waits until it serves,
+# runs build/bench/loadgen on core MEMIF_LOADGEN_CORE (0) as the memif client,
+# prints its output, the server's memory (VmRSS, VmHWM) and its exit report,
+# then stops the server by pid and cleans up (also on failure or Ctrl-C).
+# The load generator's exit status is the script's.
+#
+# Environment: COREHTTPD_BIN, LOADGEN_BIN (other builds), MEMIF_SERVER_CORE,
+# MEMIF_LOADGEN_CORE, MEMIF_MAX_CONNS (server [tcp] max_conns, 8192),
+# MEMIF_MAX_FLOWS (max_flows, 65536), MEMIF_MEMORY_MB (server EAL memory, 1024),
+# MEMIF_KEEP=1 (keep the temp dir and logs).
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SRV_BIN=${COREHTTPD_BIN:-$ROOT/build/server/corehttpd}
+LG_BIN=${LOADGEN_BIN:-$ROOT/build/bench/loadgen}
+SRV_CORE=${MEMIF_SERVER_CORE:-1}
+LG_CORE=${MEMIF_LOADGEN_CORE:-0}
+SRV_IP=198.18.0.2
+LG_IP=198.18.0.254/24
+
+for b in "$SRV_BIN" "$LG_BIN"; do
+    [ -x "$b" ] || { echo "memif.sh: $b is not built" >&2; exit 2; }
+done
+[ "$(id -u)" = 0 ] || { echo "memif.sh: run as root (DPDK)" >&2; exit 2; }
+
+TMPD=$(mktemp -d /tmp/corehttpd-memif.XXXXXX)
+PREFIX_S=chmemif-s-$$
+PREFIX_C=chmemif-c-$$
+SRV_PID=""
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    set +e
+    if [ -n "$SRV_PID" ] && kill -0 "$SRV_PID" 2>/dev/null; then
+        kill -TERM "$SRV_PID" 2>/dev/null
+        for _ in $(seq 100); do
+            kill -0 "$SRV_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$SRV_PID" 2>/dev/null && kill -KILL "$SRV_PID" 2>/dev/null
+        wait "$SRV_PID" 2>/dev/null
+    fi
+    rm -rf "/var/run/dpdk/$PREFIX_S" "/var/run/dpdk/$PREFIX_C"
+    if [ "${MEMIF_KEEP:-0}" = 1 ]; then
+        echo "memif.sh: kept $TMPD" >&2
+    else
+        case $TMPD in /tmp/corehttpd-memif.*) rm -rf "$TMPD" ;; esac
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+sed -e "s|@SOCKET@|$TMPD/memif.sock|" -e "s|@PREFIX@|$PREFIX_S|" \
+    -e "s|@CORE@|$SRV_CORE|" -e "s|@ROOT@|$ROOT/www|" \
+    -e "s|@MAX_CONNS@|${MEMIF_MAX_CONNS:-8192}|" \
+    -e "s|@MAX_FLOWS@|${MEMIF_MAX_FLOWS:-65536}|" \
+    -e "s|@MEMORY_MB@|${MEMIF_MEMORY_MB:-1024}|" \
+    "$ROOT/bench/memif-server.ini" >"$TMPD/server.ini"
+
+"$SRV_BIN" -c "$TMPD/server.ini" >"$TMPD/server.log" 2>&1 &
+SRV_PID=$!
+# Ready once it prints "serving" (after its port waited for a link that
+# only comes up when the client connects: about 3 s).
+for _ in $(seq 300); do
+    grep -q '^corehttpd: serving' "$TMPD/server.log" && break
+    if ! kill -0 "$SRV_PID" 2>/dev/null; then
+        echo "memif.sh: the server did not start:" >&2
+        cat "$TMPD/server.log" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+grep -q '^corehttpd: serving' "$TMPD/server.log" || {
+    echo "memif.sh: the server is not ready after 30 s:" >&2
+    cat "$TMPD/server.log" >&2
+    exit 1
+}
+
+rc=0
+"$LG_BIN" --port "net_memif0,role=client,id=0,socket=$TMPD/memif.sock" \
+    --core "$LG_CORE" --ip "$LG_IP" --server "$SRV_IP" \
+    --eal "--file-prefix=$PREFIX_C" "$@" || rc=$?
+
+if kill -0 "$SRV_PID" 2>/dev/null; then
+    rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SRV_PID/status")
+    hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SRV_PID/status")
+    kill -TERM "$SRV_PID"
+    wait "$SRV_PID" || true
+    SRV_PID=""
+    grep -E '^(core [0-9]+:|port:)' "$TMPD/server.log" | sed 's/^/memif.sh: server: /' >&2
+    echo "memif.sh: server rss_kb=$rss hwm_kb=$hwm" >&2
+    if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$TMPD/server.log"; then
+        echo "memif.sh: sanitizer report in the server log:" >&2
+        cat "$TMPD/server.log" >&2
+        rc=1
+    fi
+else
+    echo "memif.sh: the server died during the run:" >&2
+    tail -n 50 "$TMPD/server.log" >&2
+    [ "$rc" != 0 ] || rc=1
+fi
+exit "$rc"
