@@ -8,6 +8,10 @@
 #   demo   the part of "test" that config/demo.sh itself uses (ip, curl)
 #   bench  what bench/ compares against and with: nginx, lighttpd, ethtool,
 #          curl, ab, nft
+#   package  what packaging/build-deb.sh and tests/packaging/test_deb.sh use:
+#          debhelper, dpkg-dev, fakeroot, lintian, blhc, systemd
+#          (systemd-analyze), logrotate, man-db, and the package's own
+#          dependencies (dpdk, its mempool, bus and TAP drivers)
 # With no LIST, installs build and test. Runs apt-get (and its update) only
 # when something is missing, so a second run does nothing and needs no
 # network. Needs root.
@@ -18,6 +22,9 @@ build_pkgs="build-essential cmake pkg-config libdpdk-dev libnuma-dev
 test_pkgs="iproute2 iputils-ping curl apache2-utils nftables tcpdump python3"
 demo_pkgs="iproute2 curl"
 bench_pkgs="nginx-light lighttpd ethtool iproute2 curl apache2-utils nftables"
+package_pkgs="debhelper dpkg-dev fakeroot lintian blhc systemd logrotate man-db
+              binutils dpdk librte-mempool-ring23 librte-bus-pci23
+              librte-bus-vdev23 librte-net-tap23 iproute2 curl"
 
 usage() {
     sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p}' "$0"
@@ -31,12 +38,13 @@ for list in "$@"; do
     test) want="$want $test_pkgs" ;;
     demo) want="$want $demo_pkgs" ;;
     bench) want="$want $bench_pkgs" ;;
+    package) want="$want $package_pkgs" ;;
     -h | --help)
         usage
         exit 0
         ;;
     *)
-        echo "install-deps.sh: unknown list '$list' (build, test, demo, bench)" >&2
+        echo "install-deps.sh: unknown list '$list' (build, test, demo, bench, package)" >&2
         exit 2
         ;;
     esac

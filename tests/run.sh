@@ -1,12 +1,15 @@
 #!/bin/bash
 # tests/run.sh: everything CI runs, on a clean clone, as root.
 #
-#   1. installs the Debian packages (packaging/install-deps.sh build test)
+#   1. installs the Debian packages (packaging/install-deps.sh build test package)
 #   2. generates the site's large files (packaging/gen-site-data.sh)
 #   3. builds build/ (Release) and build-asan/ (Debug, ASan + UBSan)
 #   4. ctest on build/: unit and integration tests
 #   5. ctest on build-asan/: unit tests
 #   6. the ASan server through integration tests ($ASAN_ITESTS)
+#   7. the Debian package (tests/packaging/test_deb.sh): build it with
+#      dpkg-buildpackage, lintian, install it system-wide, serve, upgrade,
+#      remove and purge it (leaving nothing behind)
 #
 # Every step runs even when an earlier one failed (except what needs a build
 # that failed), then a summary with timings is printed. Exits non-zero if
@@ -87,7 +90,7 @@ asan_itests() {
 }
 
 deps_ok=0
-step "install dependencies" packaging/install-deps.sh build test && deps_ok=1
+step "install dependencies" packaging/install-deps.sh build test package && deps_ok=1
 step "generate site data" packaging/gen-site-data.sh
 
 rel_ok=0
@@ -116,6 +119,12 @@ if [ "$asan_ok" = 1 ]; then
 else
     skip "ctest build-asan/ -L unit" "no ASan build"
     skip "ASan server: $ASAN_ITESTS" "no ASan build"
+fi
+
+if [ "$deps_ok" = 1 ]; then
+    step "package: build, lintian, install, serve, upgrade, purge" tests/packaging/test_deb.sh "$repo"
+else
+    skip "package: build, lintian, install, serve, upgrade, purge" "dependencies missing"
 fi
 
 total_ms=$(ms_since "$t_start")
