@@ -198,7 +198,7 @@ void cores_report(const struct cores *cs, FILE *out)
                 "paws drops %lu, challenge acks %lu, syncookies %lu/%lu/%lu, "
                 "sockets %u, buffers %u, time-wait %u (entered %lu, recycled %lu), "
                 "orphans %u (fin timeouts %lu, given up %lu, reset %lu), "
-                "no-memory resets %lu; "
+                "no-memory resets %lu; payload bytes copied %lu, by reference %lu; "
                 "no mbuf %lu, tx dropped %lu; http: accepted %lu, requests %lu, "
                 "refused %lu\n",
                 c->cpu, st.rx_frames, st.tx_frames, st.rx_bad_eth, st.rx_bad_ip,
@@ -212,8 +212,8 @@ void cores_report(const struct cores *cs, FILE *out)
                 st.socks_in_use, st.bufs_in_use, st.tw_in_use, st.tcp_time_wait,
                 st.tcp_tw_recycled, st.orphans_in_use, st.tcp_orphan_fin_timeouts,
                 st.tcp_orphan_drops, st.tcp_orphan_overflow, st.tcp_nobufs_resets,
-                st.tx_nombuf, dpio_tx_dropped(c->pair.q), c->w.accepted, c->w.requests,
-                c->w.refused);
+                st.tx_bytes_copied, st.tx_bytes_ref, st.tx_nombuf,
+                dpio_tx_dropped(c->pair.q), c->w.accepted, c->w.requests, c->w.refused);
     }
 }
 

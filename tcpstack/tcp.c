@@ -88,8 +88,7 @@ void ts_sock_release_bufs(struct ts_ctx *ctx, struct ts_sock *s)
     /* references still queued are owned by us until released */
     struct ts_sref *r;
     while ((r = ts_sring_peek(&b->refs, 0)) != NULL) {
-        if (r->owner.release)
-            r->owner.release(r->owner.arg);
+        tcp_sref_release(ctx, r);
         ts_sring_pop(&b->refs, 1);
     }
     b->next_free = ctx->bufs_free;

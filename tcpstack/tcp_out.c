@@ -8,6 +8,18 @@
  * reference; a segment's payload is gathered from the references at its
  * offset, so a retransmission reads the same bytes again.
  *
+ * Zero copy: when the port sends chained frames, a segment is a header
+ * mbuf (Ethernet, IP, TCP and the copied bytes: response headers, small
+ * bodies) followed by external-buffer mbufs that point into the
+ * application's bytes (the file cache in DPDK memory), one per piece of a
+ * reference. Each reference that has gone out this way has a hold (struct
+ * ts_xhold: the mbufs' shared info, its refcount one per mbuf plus one for
+ * the reference itself); the reference's owner is released only when the
+ * reference is acknowledged and the last mbuf pointing at it is freed,
+ * wherever that happens (a NIC's tx completion, a drop). Memory that is not
+ * the device's (RTE_BAD_IOVA) and pieces too small to be worth an mbuf are
+ * copied. Copied and referenced bytes are counted apart.
+ *
  * tcp_output() sends as much as min(cwnd, snd_wnd) allows in MSS-sized
  * segments (RFC 5681, RFC 9293 3.8.6.2.1 sender SWS avoidance), then the FIN
  * once all data is out, else a pure ACK when one is owed; control segments
@@ -109,13 +121,214 @@ static uint32_t tcp_options(struct ts_ctx *ctx, const struct ts_sock *s, uint8_t
     return (uint32_t)(p - o);
 }
 
-void tcp_snd_collect(struct ts_ctx *ctx, struct ts_sock *s)
+/* ----------------------------------------------------------- zero copy */
+
+#define TS_ZC_MIN 512u        /* smaller pieces are copied: cheaper than an mbuf */
+#define TS_TX_MAX_SEGS 8u     /* mbufs a frame may chain (NICs' common minimum) */
+#define TS_XPOOL_MBUFS 16383u /* external-buffer mbufs per context */
+#define TS_XHOLDS 8191u       /* references with frames in flight per context */
+
+struct ts_xhold {
+    struct rte_mbuf_ext_shared_info shinfo;
+    struct ts_ref_owner owner;
+    struct rte_mempool *pool;
+};
+
+int tcp_zc_init(struct ts_ctx *ctx)
+{
+    static _Atomic unsigned seq;
+    if (!(ctx->p.offloads & TS_OFF_TX_MULTISEG))
+        return 0;
+    unsigned n = atomic_fetch_add(&seq, 1);
+    int socket = ctx->p.pool->socket_id;
+    char name[RTE_MEMPOOL_NAMESIZE];
+    snprintf(name, sizeof(name), "tsx%u", n);
+    ctx->xpool = rte_pktmbuf_pool_create(name, TS_XPOOL_MBUFS, 256, 0, 0, socket);
+    snprintf(name, sizeof(name), "tsh%u", n);
+    ctx->hpool = rte_mempool_create(name, TS_XHOLDS, sizeof(struct ts_xhold), 256, 0,
+                                    NULL, NULL, NULL, NULL, socket, 0);
+    if (ctx->xpool == NULL || ctx->hpool == NULL) {
+        tcp_zc_fini(ctx);
+        return -1;
+    }
+    return 0;
+}
+
+void tcp_zc_fini(struct ts_ctx *ctx)
+{
+    /* frames still pointing at holds (a port not yet stopped) keep the
+     * pools: leaked at exit rather than freed under them */
+    if (ctx->hpool && rte_mempool_in_use_count(ctx->hpool) != 0)
+        return;
+    rte_mempool_free(ctx->xpool);
+    rte_mempool_free(ctx->hpool);
+    ctx->xpool = NULL;
+    ctx->hpool = NULL;
+}
+
+/* The last mbuf pointing at a reference's bytes is gone, and so is the
+ * reference: its owner may have the bytes back. */
+static void xhold_free(void *addr, void *opaque)
+{
+    (void)addr;
+    struct ts_xhold *xh = opaque;
+    if (xh->owner.release)
+        xh->owner.release(xh->owner.arg);
+    rte_mempool_put(xh->pool, xh);
+}
+
+void tcp_sref_release(struct ts_ctx *ctx, struct ts_sref *r)
 {
     (void)ctx;
+    if (r->xh) {
+        if (rte_mbuf_ext_refcnt_update(&r->xh->shinfo, -1) == 0)
+            xhold_free(NULL, r->xh);
+        r->xh = NULL;
+        return;
+    }
+    if (r->owner.release)
+        r->owner.release(r->owner.arg);
+}
+
+/* The device address of @p p when frames may point at it: DPDK memory
+ * with IOVA as VA; else RTE_BAD_IOVA (copied). Physical-address mode is
+ * copied too: a reference may span pages that are not contiguous. */
+static rte_iova_t ref_iova(const uint8_t *p)
+{
+    if (rte_eal_iova_mode() != RTE_IOVA_VA || rte_mem_virt2memseg_list(p) == NULL)
+        return RTE_BAD_IOVA;
+    return (rte_iova_t)(uintptr_t)p;
+}
+
+/* An mbuf pointing at @p n bytes of @p r from @p off, or NULL (then copy). */
+static struct rte_mbuf *ext_mbuf(struct ts_ctx *ctx, struct ts_sref *r, uint32_t off,
+                                 uint32_t n)
+{
+    if (r->xh == NULL) {
+        void *obj;
+        if (rte_mempool_get(ctx->hpool, &obj) != 0)
+            return NULL;
+        struct ts_xhold *xh = obj;
+        xh->shinfo.free_cb = xhold_free;
+        xh->shinfo.fcb_opaque = xh;
+        rte_mbuf_ext_refcnt_set(&xh->shinfo, 1); /* the reference's own */
+        xh->owner = r->owner;
+        xh->pool = ctx->hpool;
+        r->owner.release = NULL; /* the hold releases it now */
+        r->xh = xh;
+    }
+    if (rte_mbuf_ext_refcnt_read(&r->xh->shinfo) >= UINT16_MAX - 1)
+        return NULL; /* 16-bit refcount: this piece is copied */
+    struct rte_mbuf *x = rte_pktmbuf_alloc(ctx->xpool);
+    if (x == NULL)
+        return NULL;
+    rte_mbuf_ext_refcnt_update(&r->xh->shinfo, 1);
+    rte_pktmbuf_attach_extbuf(x, (void *)(uintptr_t)(r->p + off), r->iova + off,
+                              (uint16_t)n, &r->xh->shinfo);
+    x->data_len = (uint16_t)n;
+    x->pkt_len = n;
+    return x;
+}
+
+/* The TCP checksum of a chained frame, from byte @p l4_off of its first
+ * mbuf on. Each piece's sum counts from an even offset: one that starts at
+ * an odd offset of the segment has its bytes swapped (RFC 1071 2(B)).
+ * (DPDK 22.11's rte_ipv4_udptcp_cksum_mbuf got such a chain wrong in our
+ * test: a 61-byte first piece.) */
+static uint16_t cksum_chain(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
+                            uint32_t l4_off)
+{
+    uint32_t sum = rte_ipv4_phdr_cksum(ip, 0);
+    uint32_t done = 0;
+    for (const struct rte_mbuf *seg = m; seg; seg = seg->next, l4_off = 0) {
+        uint32_t n = seg->data_len - l4_off;
+        uint16_t part =
+            rte_raw_cksum(rte_pktmbuf_mtod_offset(seg, const uint8_t *, l4_off), n);
+        sum += (done & 1) ? rte_bswap16(part) : part;
+        done += n;
+    }
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static void chain_append(struct rte_mbuf *m, struct rte_mbuf **tail, struct rte_mbuf *x)
+{
+    (*tail)->next = x;
+    *tail = x;
+    m->nb_segs++;
+    m->pkt_len += x->data_len;
+}
+
+/* Copies @p n bytes to the end of the chain, in a new mbuf when the last
+ * one has no room (or points at a reference). */
+static bool chain_copy(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_mbuf **tail,
+                       const uint8_t *src, uint32_t n)
+{
+    if (RTE_MBUF_HAS_EXTBUF(*tail) || rte_pktmbuf_tailroom(*tail) < n) {
+        struct rte_mbuf *d = ts_alloc(ctx);
+        if (d == NULL)
+            return false;
+        chain_append(m, tail, d);
+    }
+    memcpy(rte_pktmbuf_append(m, (uint16_t)n), src, n);
+    ctx->st.tx_bytes_copied += n;
+    return true;
+}
+
+/* Puts @p len bytes of the send queue from sequence @p seq after what @p m
+ * holds: copied, or by reference. Every mbuf but the last ends at an even
+ * offset of the TCP segment, so that checksums summed a piece at a time
+ * need no byte swapping (some drivers' software offload gets that wrong:
+ * DPDK 22.11's net_tap). False when out of mbufs. */
+static bool snd_payload(struct ts_ctx *ctx, struct ts_sock *s, struct rte_mbuf *m,
+                        uint32_t seq, uint32_t len)
+{
+    struct rte_mbuf *tail = m;
+    uint32_t done = 0; /* payload bytes placed; the TCP header is even */
+    uint32_t off = seq - s->snd_una + s->una_off;
+    for (uint32_t i = 0; len > 0;) {
+        struct ts_sref *r = ts_sring_peek(&s->bufs->refs, i);
+        TS_ASSERT(r != NULL && i < s->refs_seen);
+        if (off >= r->len) {
+            off -= r->len;
+            i++;
+            continue;
+        }
+        uint32_t n = RTE_MIN(len, r->len - off);
+        struct rte_mbuf *x = NULL;
+        if (r->iova != RTE_BAD_IOVA && n >= TS_ZC_MIN &&
+            m->nb_segs < TS_TX_MAX_SEGS - 2) {
+            if (done & 1) { /* one byte copied first: the reference starts even */
+                if (!chain_copy(ctx, m, &tail, r->p + off, 1))
+                    return false;
+                off++, len--, n--, done++;
+            }
+            if (n < len)
+                n &= ~1u; /* ends even, unless it ends the segment */
+            x = ext_mbuf(ctx, r, off, n);
+        }
+        if (x) {
+            chain_append(m, &tail, x);
+            ctx->st.tx_bytes_ref += n;
+        } else if (!chain_copy(ctx, m, &tail, r->p + off, n)) {
+            return false;
+        }
+        off += n;
+        len -= n;
+        done += n;
+    }
+    return true;
+}
+
+void tcp_snd_collect(struct ts_ctx *ctx, struct ts_sock *s)
+{
     if (s->bufs == NULL)
         return;
     struct ts_sref *r;
     while ((r = ts_sring_peek(&s->bufs->refs, s->refs_seen)) != NULL) {
+        if (ctx->xpool && !r->copied)
+            r->iova = ref_iova(r->p);
         s->snd_end += r->len;
         s->refs_seen++;
     }
@@ -141,30 +354,10 @@ void tcp_snd_release(struct ts_ctx *ctx, struct ts_sock *s, uint32_t n)
         n -= left;
         if (r->copied)
             ts_bring_skip(&b->sndcopy, left);
-        if (r->owner.release)
-            r->owner.release(r->owner.arg);
+        tcp_sref_release(ctx, r);
         ts_sring_pop(&b->refs, 1);
         s->refs_seen--;
         s->una_off = 0;
-    }
-}
-
-/* Copies @p len bytes of the send queue starting at sequence @p seq. */
-static void snd_gather(struct ts_sock *s, uint32_t seq, uint8_t *dst, uint32_t len)
-{
-    uint32_t off = seq - s->snd_una + s->una_off;
-    for (uint32_t i = 0; len > 0; i++) {
-        struct ts_sref *r = ts_sring_peek(&s->bufs->refs, i);
-        TS_ASSERT(r != NULL && i < s->refs_seen);
-        if (off >= r->len) {
-            off -= r->len;
-            continue;
-        }
-        uint32_t n = RTE_MIN(len, r->len - off);
-        memcpy(dst, r->p + off, n);
-        dst += n;
-        len -= n;
-        off = 0;
     }
 }
 
@@ -180,13 +373,16 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
     uint32_t optlen = tcp_options(ctx, s, flags, opts);
     uint32_t hlen = RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) +
                     sizeof(struct rte_tcp_hdr) + optlen;
-    uint8_t *base = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hlen + len));
+    uint8_t *base = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)hlen);
     TS_ASSERT(base != NULL);
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(base + RTE_ETHER_HDR_LEN);
     struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
     memcpy(th + 1, opts, optlen);
     if (len) {
-        snd_gather(s, seq, base + hlen, len);
+        if (!snd_payload(ctx, s, m, seq, len)) {
+            rte_pktmbuf_free(m);
+            return; /* the retransmission timer recovers */
+        }
         if (SEQ_LT(seq, s->snd_max))
             s->rxt_us = ctx->now;
     }
@@ -223,6 +419,8 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
     if (ctx->p.offloads & TS_OFF_TX_TCP_CKSUM) {
         m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
         th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
+    } else if (m->nb_segs > 1) {
+        th->cksum = cksum_chain(m, ip, RTE_ETHER_HDR_LEN + sizeof(*ip));
     } else {
         th->cksum = rte_ipv4_udptcp_cksum(ip, th);
     }

@@ -28,6 +28,7 @@ typedef void (*ts_output_fn)(void *arg, struct rte_mbuf **pkts, uint16_t n);
 #define TS_OFF_TX_TCP_CKSUM (1u << 1)
 #define TS_OFF_RX_IPV4_CKSUM (1u << 2)
 #define TS_OFF_RX_TCP_CKSUM (1u << 3)
+#define TS_OFF_TX_MULTISEG (1u << 4) /* chained frames: body bytes by reference */
 
 struct ts_arp_table;
 
@@ -114,7 +115,10 @@ struct ts_stats {
     uint64_t tcp_fast_retransmits, tcp_syncookies_sent, tcp_syncookies_ok,
         tcp_syncookies_bad;
     uint64_t tx_nombuf;
-    uint64_t tcp_time_wait;           /* connections that entered TIME_WAIT */
+    uint64_t
+        tx_bytes_copied;    /* payload bytes copied into frames (headers, small bodies) */
+    uint64_t tx_bytes_ref;  /* payload bytes sent by reference (zero copy) */
+    uint64_t tcp_time_wait; /* connections that entered TIME_WAIT */
     uint64_t tcp_tw_recycled;         /* TIME_WAIT entries recycled before their time */
     uint64_t tcp_tw_reused;           /* TIME_WAIT pairs taken over by a new SYN */
     uint64_t tcp_nobufs_resets;       /* handshakes refused: no connection memory */

@@ -75,11 +75,15 @@ enum ts_kind { TS_KIND_FREE, TS_KIND_TCP, TS_KIND_EPOLL };
 #define TCP_OOO_MAX 8 /* out-of-order ranges held per connection */
 
 /* A reference in a socket's send queue. */
+struct ts_xhold;
 struct ts_sref {
     const uint8_t *p;
     uint32_t len;
     uint32_t copied; /* 1: p points into the copy ring; advance it on ack */
     struct ts_ref_owner owner;
+    rte_iova_t iova;     /* of p, for frames that point at it; RTE_BAD_IOVA:
+                            not device memory, copy (set by the stack) */
+    struct ts_xhold *xh; /* once frames point at the bytes: their hold */
 };
 
 /* Buffers of a connection that moves data; released at TIME_WAIT/close. */
@@ -296,6 +300,12 @@ struct ts_ctx {
 
     uint32_t n_orphans; /* sockets with TF_ORPHAN */
 
+    /* zero-copy send (tcp_out.c): mbufs with no data room that point into
+     * the application's bytes, and the holds that keep those bytes alive
+     * until the last such mbuf is freed; NULL when the port takes no chains */
+    struct rte_mempool *xpool;
+    struct rte_mempool *hpool;
+
     /* TIME_WAIT entries (tcp_tw.c) */
     struct tcp_tw_table *tw;
 
@@ -430,6 +440,12 @@ uint64_t ts_siphash(const uint32_t key[4], uint64_t m0, uint64_t m1);
 void tcp_send_ctl(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint32_t seq);
 void tcp_send_rst_reply(struct ts_ctx *ctx, const struct rte_ipv4_hdr *ip,
                         const struct rte_tcp_hdr *th, uint32_t payload_len);
+/** Creates the zero-copy pools when the port sends chained frames. */
+int tcp_zc_init(struct ts_ctx *ctx);
+void tcp_zc_fini(struct ts_ctx *ctx);
+/** Gives a send reference up (acknowledged, or the connection is gone): its
+ *  owner is released now, or when the last frame pointing at it is freed. */
+void tcp_sref_release(struct ts_ctx *ctx, struct ts_sref *r);
 /** Picks up newly queued send references (worker -> stack). */
 void tcp_snd_collect(struct ts_ctx *ctx, struct ts_sock *s);
 /** Releases send references covered by an ACK of @p n bytes. */

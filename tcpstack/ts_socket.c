@@ -395,6 +395,8 @@ static void push_ref(struct ts_sock *s, const uint8_t *p, uint32_t len, uint32_t
     r->copied = copied;
     r->owner.release = owner ? owner->release : NULL;
     r->owner.arg = owner ? owner->arg : NULL;
+    r->iova = RTE_BAD_IOVA;
+    r->xh = NULL;
     ts_sring_push(&s->bufs->refs);
 }
 

@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 
+#include <rte_malloc.h>
+
 #include "harness.h"
 
 #define ACK RTE_TCP_ACK_FLAG
@@ -569,6 +571,119 @@ static void epoll_reports_readiness(void **state)
     th_fini(&h);
 }
 
+/* ------------------------------------------------------------- zero copy */
+
+static unsigned zc_released;
+
+static void zc_release(void *arg)
+{
+    (void)arg;
+    zc_released++;
+}
+
+static void zc_tune(struct ts_params *p)
+{
+    p->offloads |= TS_OFF_TX_MULTISEG;
+}
+
+/* Output frame @p i as one buffer (however it is chained), its TCP
+ * checksum checked; returns the payload length, copied to @p payload. */
+static uint32_t zc_frame(struct th *h, unsigned i, uint8_t *payload, size_t room)
+{
+    static uint8_t flat[2048];
+    struct rte_mbuf *m = h->out[i];
+    assert_true(m->pkt_len <= sizeof(flat));
+    const uint8_t *p = rte_pktmbuf_read(m, 0, m->pkt_len, flat);
+    const struct rte_ipv4_hdr *ip = (const void *)(p + RTE_ETHER_HDR_LEN);
+    const struct rte_tcp_hdr *t = (const void *)(ip + 1);
+    assert_int_equal(rte_ipv4_udptcp_cksum_verify(ip, t), 0);
+    /* every mbuf but the last ends at an even offset of the segment, for
+     * checksum offloads that sum a piece at a time */
+    uint32_t at = 0;
+    for (const struct rte_mbuf *seg = m; seg->next; seg = seg->next) {
+        at += seg->data_len;
+        assert_int_equal((at - RTE_ETHER_HDR_LEN - sizeof(*ip)) % 2, 0);
+    }
+    uint32_t doff = (t->data_off >> 4) * 4u;
+    uint32_t len = rte_be_to_cpu_16(ip->total_length) - sizeof(*ip) - doff;
+    assert_true(len <= room);
+    memcpy(payload, (const uint8_t *)t + doff, len);
+    return len;
+}
+
+/* Does frame @p i chain an external buffer pointing into [base, base+n)? */
+static bool zc_points_into(struct th *h, unsigned i, const uint8_t *base, uint32_t n)
+{
+    for (struct rte_mbuf *seg = h->out[i]; seg; seg = seg->next) {
+        const uint8_t *a = rte_pktmbuf_mtod(seg, const uint8_t *);
+        if (RTE_MBUF_HAS_EXTBUF(seg) && a >= base && a < base + n)
+            return true;
+    }
+    return false;
+}
+
+/* A body in DPDK memory goes out by reference: frames chain external
+ * buffers pointing into it (no copy), the header is copied, the bytes on
+ * the wire are right, a retransmission points into it again, and its owner
+ * is released only when it is acknowledged and no frame points at it. */
+static void body_by_reference(void **state)
+{
+    (void)state;
+    struct th h;
+    struct th_conn c;
+    th_init(&h, zc_tune);
+    th_peer_arp(&h);
+    c.lfd = th_listen(&h);
+    th_open(&h, &c, TH_PEER_PORT);
+    const uint32_t n = 4000;
+    uint8_t *body = rte_malloc(NULL, n, 0);
+    assert_non_null(body);
+    for (uint32_t i = 0; i < n; i++)
+        body[i] = (uint8_t)(i * 7 + 3);
+    static const char hdr[] = "HTTP/1.1 200 OK\r\nContent-Length: 4000\r\n\r\n";
+    const uint32_t hl = sizeof(hdr) - 1;
+    zc_released = 0;
+    struct ts_ref_owner own = {zc_release, NULL};
+    assert_int_equal(ts_write(h.ctx, c.fd, hdr, hl), hl);
+    assert_int_equal(ts_write_ref(h.ctx, c.fd, body, n, &own), n);
+    th_advance(&h, 1000);
+    assert_true(h.nout >= 3);
+    static uint8_t got[8192];
+    uint32_t total = 0;
+    bool pointed = false;
+    for (unsigned i = 0; i < h.nout; i++) {
+        total += zc_frame(&h, i, got + total, sizeof(got) - total);
+        pointed |= zc_points_into(&h, i, body, n);
+    }
+    assert_int_equal(total, hl + n);
+    assert_memory_equal(got, hdr, hl);
+    assert_memory_equal(got + hl, body, n);
+    assert_true(pointed);
+    struct ts_stats st = th_stats(&h);
+    assert_true(st.tx_bytes_ref >= n - 2 * 512); /* pieces under 512 B are copied */
+    assert_int_equal(st.tx_bytes_ref + st.tx_bytes_copied, hl + n);
+    /* lost: the frames are gone, the timeout sends the first again, and it
+     * points into the body too */
+    unsigned first_out = h.nout;
+    th_clear(&h);
+    assert_int_equal(zc_released, 0); /* not acknowledged */
+    th_advance(&h, 1100 * 1000);
+    assert_true(h.nout >= 1 && first_out >= 1);
+    assert_true(th_stats(&h).tcp_retransmits >= 1);
+    assert_true(th_stats(&h).tx_bytes_ref > st.tx_bytes_ref);
+    assert_true(zc_points_into(&h, 0, body, n));
+    /* acknowledged while the NIC still holds a frame: not released yet */
+    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt, c.rcv_nxt + hl + n, 65535, NULL, 0);
+    assert_int_equal(zc_released, 0);
+    th_clear(&h); /* the last frame freed: released once */
+    assert_int_equal(zc_released, 1);
+    assert_int_equal(ts_close(h.ctx, c.fd), 0);
+    th_advance(&h, 1000);
+    th_clear(&h);
+    th_fini(&h);
+    rte_free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -589,6 +704,7 @@ int main(void)
         cmocka_unit_test(active_open_and_refusal),
         cmocka_unit_test(simultaneous_open),
         cmocka_unit_test(epoll_reports_readiness),
+        cmocka_unit_test(body_by_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
