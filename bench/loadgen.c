@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -900,12 +901,15 @@ int main(int argc, char **argv)
     }
     struct ts_stats st;
     ts_ctx_stats(g.ctx, &st);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
     fprintf(stderr,
             "loadgen: stack: rx %lu tx %lu frames, active opens %lu, retransmits %lu, "
-            "timeouts %lu, rst out %lu, arp drops %lu, no mbuf %lu, tx dropped %lu\n",
+            "timeouts %lu, rst out %lu, arp drops %lu, no mbuf %lu, tx dropped %lu; "
+            "max rss %ld kB\n",
             st.rx_frames, st.tx_frames, st.tcp_active, st.tcp_retransmits,
             st.tcp_timeouts, st.tcp_rst_tx, st.arp_pending_drops, st.tx_nombuf,
-            dpio_tx_dropped(q));
+            dpio_tx_dropped(q), ru.ru_maxrss);
     fflush(stderr);
     report(&g, stdout);
     fflush(stdout);
