@@ -44,6 +44,7 @@ PREFIX_S=chmemif-s-$$
 PREFIX_C=chmemif-c-$$
 SRV_PID=""
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
