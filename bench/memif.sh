@@ -44,6 +44,7 @@ PREFIX_S=chmemif-s-$$
 PREFIX_C=chmemif-c-$$
 SRV_PID=""
 
+# shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -95,19 +96,33 @@ grep -q '^corehttpd: serving' "$TMPD/server.log" || {
     exit 1
 }
 
-rc=0
+vm() { # FIELD: the server's /proc status value in kB
+    sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$SRV_PID/status"
+}
+rss_idle=$(vm VmRSS)
+
+set +e
 "$LG_BIN" --port "net_memif0,role=client,id=0,socket=$TMPD/memif.sock" \
     --core "$LG_CORE" --ip "$LG_IP" --server "$SRV_IP" \
-    --eal "--file-prefix=$PREFIX_C" "$@" || rc=$?
+    --eal "--file-prefix=$PREFIX_C" "$@" | tee "$TMPD/loadgen.out"
+rc=${PIPESTATUS[0]}
+set -e
 
 if kill -0 "$SRV_PID" 2>/dev/null; then
-    rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SRV_PID/status")
-    hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$SRV_PID/status")
+    rss=$(vm VmRSS)
+    hwm=$(vm VmHWM)
+    open=$(sed -n 's/^loadgen: requests=.* open=\([0-9]*\)$/\1/p' "$TMPD/loadgen.out")
+    per=""
+    if [ -n "$open" ] && [ "$open" -gt 0 ]; then
+        per=" per_open_conn_bytes=$(((rss - rss_idle) * 1024 / open))"
+    fi
     kill -TERM "$SRV_PID"
     wait "$SRV_PID" || true
     SRV_PID=""
     grep -E '^(core [0-9]+:|port:)' "$TMPD/server.log" | sed 's/^/memif.sh: server: /' >&2
-    echo "memif.sh: server rss_kb=$rss hwm_kb=$hwm" >&2
+    # the server's resident memory: idle before the run, at its end, the
+    # peak, and what each connection still open at the end added
+    echo "memif.sh: server rss_idle_kb=$rss_idle rss_kb=$rss hwm_kb=$hwm$per" >&2
     if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$TMPD/server.log"; then
         echo "memif.sh: sanitizer report in the server log:" >&2
         cat "$TMPD/server.log" >&2

@@ -85,9 +85,9 @@ struct dpio_queue;
  *  or `-a <port>`, `--log-level=notice` unless eal_args has a --log-level,
  *  then eal_args. A net_memif port without a `mac=` devarg gets
  *  02:c0:72:6d:RR:II (RR: 00 server, 01 client; II: its id), so the two
- *  ends of a pair are distinct hosts (the PMD would pick random ones). Once per process. For a net_tap port the PMD's signal-based
- *  rx trigger is kept off (it loses wake-ups when the stack runs in a thread
- *  other than the main one; see dpio.c). */
+ *  ends of a pair are distinct hosts (the PMD would pick random ones). Once per process.
+ * For a net_tap port the PMD's signal-based rx trigger is kept off (it loses wake-ups
+ * when the stack runs in a thread other than the main one; see dpio.c). */
 int dpio_eal_init(const struct dpio_settings *s, char *err, size_t errlen);
 
 /** Finds the port named by s->port, configures s->n_cores rx/tx queue pairs
@@ -142,9 +142,9 @@ void dpio_tx_output(void *arg, struct rte_mbuf **pkts, uint16_t n);
 /** Idles the calling stack thread until a packet arrives on @p q or
  *  @p timeout_us passes: rx interrupt where the port has it, else a short
  *  sleep (at most 1 ms per call), and on such a port (net_memif) none at
- *  all within 500 us of the last frame received: the caller polls on. Returns at once if packets are already
- *  waiting, and early on a signal. Flushes the tx buffer first. A single
- *  sleep is capped at 100 ms (UINT64_MAX is fine), and ends by the time the
+ *  all within 500 us of the last frame received: the caller polls on. Returns at once if
+ * packets are already waiting, and early on a signal. Flushes the tx buffer first. A
+ * single sleep is capped at 100 ms (UINT64_MAX is fine), and ends by the time the
  *  impairment stage's next held frame is due. The first call registers
  *  the queue's interrupt with the calling thread's own epoll instance: call
  *  it from the owning thread only. */

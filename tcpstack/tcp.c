@@ -136,8 +136,8 @@ void ts_sock_maybe_free(struct ts_ctx *ctx, struct ts_sock *s)
 
 /* Bob Jenkins' lookup3 final mix of the 4-tuple under the context's secret,
  * as Linux's inet_ehashfn does with jhash: a peer that does not know the
- * secret cannot choose 4-tuples that share a bucket, so chains stay short
- * (O(1) lookups) even with max_flows connections. */
+ * secret cannot tell which 4-tuples share a bucket, so it cannot aim many
+ * at one, and chains stay short (O(1) lookups) up to max_flows. */
 #define ROL32(x, k) (((x) << (k)) | ((x) >> (32 - (k))))
 
 static uint32_t flow_hash(const struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr,

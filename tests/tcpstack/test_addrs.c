@@ -6,7 +6,8 @@
  * passive connections answer from the address the peer chose, active
  * opens take their source round-robin or from bind, and the flow table
  * tells apart connections that differ only in the local address. The
- * flow table's hash is keyed per context.
+ * flow table's hash is keyed per context. ICMP echo answers from the
+ * address pinged.
  */
 #include <errno.h>
 
@@ -47,6 +48,28 @@ static void arp_answers_for_every_local_address(void **state)
     assert_int_equal(h.nout, 0);
     assert_int_equal(th_stats(&h).rx_not_for_us, 2);
     assert_int_equal(th_stats(&h).arp_replies_tx, N_ADDRS);
+    th_fini(&h);
+}
+
+/* An echo request to a second address is answered from that address. */
+static void echo_reply_from_the_address_pinged(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, four_addresses);
+    th_peer_arp(&h);
+    struct rte_mbuf *m = th_echo_request(&h, 7, 1, "ping");
+    struct rte_ipv4_hdr *ip = th_ip_of(m);
+    ip->dst_addr = rte_cpu_to_be_32(TH_US_IP + 3);
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    th_inject(&h, m);
+    assert_int_equal(h.nout, 1);
+    ip = th_ip_of(h.out[0]);
+    assert_int_equal(ip->next_proto_id, IPPROTO_ICMP);
+    assert_int_equal(rte_be_to_cpu_32(ip->src_addr), TH_US_IP + 3);
+    assert_int_equal(rte_be_to_cpu_32(ip->dst_addr), TH_PEER_IP);
+    assert_int_equal(rte_raw_cksum(ip, sizeof(*ip)), 0xffff);
     th_fini(&h);
 }
 
@@ -301,6 +324,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(arp_answers_for_every_local_address),
+        cmocka_unit_test(echo_reply_from_the_address_pinged),
         cmocka_unit_test(passive_opens_on_two_local_addresses),
         cmocka_unit_test(listener_bound_to_one_address),
         cmocka_unit_test(active_opens_round_robin_and_bound),
