@@ -183,22 +183,27 @@ int ts_epoll_wait(struct ts_ctx *ctx, int epfd, struct ts_epoll_event *events,
     if (timeout_ms >= 0)
         deadline = atomic_load_explicit(&ctx->now_pub, memory_order_relaxed) +
                    (uint64_t)timeout_ms * 1000;
-    /* What the worker queued since its last call (sends, closes) goes out
-     * before it handles more, and the stack gets the core at least every
-     * TS_EPOLL_MAX_BUSY calls: the core goes to the stack thread for one
-     * batch, so that a worker with endless work cannot starve its stack. */
-    if (ctx->threaded &&
-        (ts_sring_count(&ctx->cmdq) != 0 || ++ctx->ep.busy_calls >= TS_EPOLL_MAX_BUSY)) {
-        ctx->ep.busy_calls = 0;
-        ts_pair_worker_park(ctx, 0);
-    }
+    /* The baton: one hand-over each way per batch, none for nothing. With
+     * more work ready, what the worker queued since its last call (sends,
+     * closes) still goes out first, in a turn of the stack that hands the
+     * core straight back; so does every TS_EPOLL_MAX_BUSY-th call, so that
+     * a worker with endless work cannot starve its stack. With nothing
+     * ready the worker parks until an event or its timeout: that single
+     * hand-over also carries what it queued, and the stack does not wake
+     * it again for nothing. */
     for (;;) {
         if (ts_ctx_stopping(ctx))
             return 0;
         drain_notices(ctx, epfd);
         int n = collect(ctx, events, maxevents);
-        if (n > 0 || timeout_ms == 0 || !ctx->threaded)
+        if (n > 0 || timeout_ms == 0 || !ctx->threaded) {
+            if (ctx->threaded && (ts_sring_count(&ctx->cmdq) != 0 ||
+                                  ++ctx->ep.busy_calls >= TS_EPOLL_MAX_BUSY)) {
+                ctx->ep.busy_calls = 0;
+                ts_pair_worker_park(ctx, 0);
+            }
             return n;
+        }
         if (atomic_load_explicit(&ctx->now_pub, memory_order_relaxed) >= deadline)
             return 0;
         ctx->ep.busy_calls = 0;
