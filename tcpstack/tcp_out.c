@@ -187,6 +187,7 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
     memcpy(th + 1, opts, optlen);
     if (len) {
         snd_gather(s, seq, base + hlen, len);
+        ctx->st.tx_bytes_copied += len;
         if (SEQ_LT(seq, s->snd_max))
             s->rxt_us = ctx->now;
     }
