@@ -391,8 +391,6 @@ struct status_worker *status_worker_create(const struct status_src *src)
     /* calloc: a buffer costs memory once a page is rendered into it */
     for (unsigned i = 0; ok && i < STATUS_SLOTS; i++)
         ok = (sw->slot[i].buf = calloc(1, sw->cap)) != NULL;
-    for (unsigned c = 0; c < src->n; c++)
-        sw->cpu[c] = src->core[c].cpu;
     if (!ok) {
         status_worker_destroy(sw);
         errno = ENOMEM;
@@ -425,8 +423,12 @@ int status_page(void *arg, uint32_t peer_ip, const char *query, size_t query_len
             slot = &sw->slot[i];
     if (slot == NULL)
         return -EBUSY;
-    for (unsigned c = 0; c < src->n; c++)
+    /* src is complete once the server runs (not yet when this worker's
+     * buffers were made): read it now */
+    for (unsigned c = 0; c < src->n; c++) {
+        sw->cpu[c] = src->core[c].cpu;
         status_collect(src, &src->core[c], sw->samples + (size_t)c * ST_N);
+    }
     enum status_format f = status_format_of(query, query_len);
     struct status_meta m = {
         .version = "corehttpd/" COREHTTPD_VERSION,

@@ -48,8 +48,10 @@ assert_ge "rx_packets grew (at least 3 per connection)" $((rx0 + 24)) "$(val cor
 size=$(stat -c %s "$WWW/index.html")
 assert_ge "tx_bytes grew by at least 5 bodies" $((tx0 + 5 * size)) "$(val core0.tx_bytes)"
 assert_eq "no flow on another core" 0 "$(val flow_other_core)"
+copied=$(val tx_payload_bytes_copied)
+referenced=$(val tx_payload_bytes_referenced)
 assert_ge "payload bytes counted (copied or referenced)" $((5 * size)) \
-    $(($(val tx_payload_bytes_copied) + $(val tx_payload_bytes_referenced)))
+    $((${copied:-0} + ${referenced:-0}))
 
 # ---- Prometheus
 prom=$TMPD/metrics.prom
