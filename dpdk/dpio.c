@@ -131,9 +131,10 @@ struct dpio_port {
     unsigned n_queues;
     unsigned mbufs_per_queue; /* from the settings; 0: sized from the rings */
     unsigned hold_mbufs;      /* frames the impairment stage may hold per queue */
-    enum dpio_rss rss;        /* how flows are spread over the queues */
+    bool configured;          /* ethdev configure was called: close on failure */
+    /* how flows are spread over the queues, and our RSS key */
+    enum dpio_rss rss;
     uint8_t rss_key[DPIO_RSS_KEY_MAX];
-    bool configured; /* ethdev configure was called: close on failure */
     struct dpio_queue *queues[DPIO_MAX_QUEUES];
 };
 
@@ -948,6 +949,32 @@ static void dpio_rss_conf(struct dpio_port *p, const struct rte_eth_dev_info *in
     }
 }
 
+/* dpio_port_setup() with our RSS key when @p own_key, and once more with
+ * the driver's when that fails: some drivers take RSS but not a key of
+ * ours, and theirs spreads flows too, only not symmetrically. */
+static int dpio_setup_keyed(struct dpio_port *p, const struct rte_eth_dev_info *info,
+                            struct rte_eth_conf *conf, int socket, bool own_key,
+                            char *err, size_t errlen)
+{
+    int ret;
+
+    if (own_key) {
+        conf->rx_adv_conf.rss_conf.rss_key = p->rss_key;
+        conf->rx_adv_conf.rss_conf.rss_key_len = info->hash_key_size;
+        p->rss = DPIO_RSS_SYMMETRIC;
+    }
+    ret = dpio_port_setup(p, info, conf, socket, err, errlen);
+    if (ret < 0 && ret != -ENOBUFS && own_key) {
+        fprintf(stderr, "dpio: %s; retrying with the driver's RSS key\n", err ? err : "");
+        rte_eth_dev_stop(p->port_id);
+        conf->rx_adv_conf.rss_conf.rss_key = NULL;
+        conf->rx_adv_conf.rss_conf.rss_key_len = 0;
+        p->rss = DPIO_RSS_DRIVER_KEY;
+        ret = dpio_port_setup(p, info, conf, socket, err, errlen);
+    }
+    return ret;
+}
+
 const char *dpio_port_rss(const struct dpio_port *port)
 {
     switch (port->rss) {
@@ -983,7 +1010,7 @@ struct dpio_port *dpio_port_open(const struct dpio_settings *s, char *err, size_
     struct dpio_tap_guard guard;
     struct dpio_port *p;
     int socket, ret;
-    bool tap;
+    bool tap, own_key;
 
     if (s->port == NULL) {
         dpio_errf(err, errlen, "no port configured");
@@ -1054,22 +1081,13 @@ struct dpio_port *dpio_port_open(const struct dpio_settings *s, char *err, size_
      * adjusted ring sizes, so dpio_port_setup() creates them on first use. */
     p->mbufs_per_queue = s->mbufs_per_queue;
     dpio_tap_guard_on(&guard, tap);
-    ret = dpio_port_setup(p, &info, &conf, socket, err, errlen);
-    if (ret < 0 && ret != -ENOBUFS && p->rss == DPIO_RSS_SYMMETRIC) {
-        /* Some drivers take RSS but not a key of ours: theirs spreads flows
-         * too, only not symmetrically. */
-        fprintf(stderr, "dpio: %s; retrying with the driver's RSS key\n", err ? err : "");
-        rte_eth_dev_stop(p->port_id);
-        conf.rx_adv_conf.rss_conf.rss_key = NULL;
-        conf.rx_adv_conf.rss_conf.rss_key_len = 0;
-        p->rss = DPIO_RSS_DRIVER_KEY;
-        ret = dpio_port_setup(p, &info, &conf, socket, err, errlen);
-    }
+    own_key = p->rss == DPIO_RSS_SYMMETRIC;
+    ret = dpio_setup_keyed(p, &info, &conf, socket, own_key, err, errlen);
     if (ret < 0 && ret != -ENOBUFS) { /* -ENOBUFS: our pools, not the driver */
         fprintf(stderr, "dpio: %s; retrying without rx interrupts\n", err ? err : "");
         rte_eth_dev_stop(p->port_id);
         conf.intr_conf.rxq = 0;
-        ret = dpio_port_setup(p, &info, &conf, socket, err, errlen);
+        ret = dpio_setup_keyed(p, &info, &conf, socket, own_key, err, errlen);
     }
     dpio_tap_guard_off(&guard);
     if (ret < 0)
