@@ -386,7 +386,7 @@ struct status_worker *status_worker_create(const struct status_src *src)
         return NULL;
     sw->src = src;
     sw->cap = status_page_bytes(src->n);
-    sw->samples = calloc((size_t)src->n * ST_N, sizeof(*sw->samples));
+    sw->samples = calloc((size_t)(src->n ? src->n : 1) * ST_N, sizeof(*sw->samples));
     bool ok = sw->samples != NULL;
     /* calloc: a buffer costs memory once a page is rendered into it */
     for (unsigned i = 0; ok && i < STATUS_SLOTS; i++)

@@ -367,6 +367,44 @@ static void test_http_route(void **state)
     assert_int_equal(fake_peer, 0);
 }
 
+/* A worker's page buffers: lent one per page, 503 (-EBUSY) when all are
+ * out, back in use once returned; a client outside status_allow gets
+ * -ENOENT and takes none. (No cores: the page holds its header lines.) */
+static void test_page_buffers(void **state)
+{
+    (void)state;
+    struct cfg c;
+    char err[256];
+    assert_int_equal(load("status_allow = 198.18.0.0/24", &c, err, sizeof err), 0);
+    struct status_src src = {.cfg = &c, .steering = "test", .n = 0};
+    struct status_worker *sw = status_worker_create(&src);
+    assert_non_null(sw);
+    struct http_page pages[5];
+    void *slots[4];
+
+    assert_int_equal(status_page(sw, IP(203, 0, 113, 1), NULL, 0, &pages[0]), -ENOENT);
+    for (int i = 0; i < 4; i++) {
+        const char *q = i % 2 ? "format=prometheus" : NULL;
+        assert_int_equal(
+            status_page(sw, IP(198, 18, 0, 1), q, q ? strlen(q) : 0, &pages[i]), 0);
+        slots[i] = pages[i].slot;
+        for (int j = 0; j < i; j++)
+            assert_ptr_not_equal(slots[i], slots[j]);
+        assert_true(pages[i].len > 0);
+    }
+    assert_string_equal(pages[0].ctype, "text/plain; charset=utf-8");
+    assert_string_equal(pages[1].ctype, "text/plain; version=0.0.4; charset=utf-8");
+    assert_int_equal(strncmp((const char *)pages[0].body, "version: corehttpd/", 19), 0);
+    assert_int_equal(strncmp((const char *)pages[1].body, "# HELP corehttpd_info ", 22),
+                     0);
+    /* all four out: busy; the one given back is lent again */
+    assert_int_equal(status_page(sw, IP(198, 18, 0, 1), NULL, 0, &pages[4]), -EBUSY);
+    status_page_release(slots[2]);
+    assert_int_equal(status_page(sw, IP(198, 18, 0, 1), NULL, 0, &pages[4]), 0);
+    assert_ptr_equal(pages[4].slot, slots[2]);
+    status_worker_destroy(sw);
+}
+
 static void test_template_documents_keys(void **state)
 {
     (void)state;
@@ -397,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_render_prometheus),
         cmocka_unit_test(test_render_bound),
         cmocka_unit_test(test_http_route),
+        cmocka_unit_test(test_page_buffers),
         cmocka_unit_test(test_template_documents_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
