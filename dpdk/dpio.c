@@ -132,6 +132,9 @@ struct dpio_port {
     unsigned mbufs_per_queue; /* from the settings; 0: sized from the rings */
     unsigned hold_mbufs;      /* frames the impairment stage may hold per queue */
     bool configured;          /* ethdev configure was called: close on failure */
+    /* how flows are spread over the queues, and our RSS key */
+    enum dpio_rss rss;
+    uint8_t rss_key[DPIO_RSS_KEY_MAX];
     struct dpio_queue *queues[DPIO_MAX_QUEUES];
 };
 
@@ -880,9 +883,9 @@ static void dpio_wait_link(struct dpio_port *p)
         snprintf(speed, sizeof(speed), "?");
     else
         snprintf(speed, sizeof(speed), "%" PRIu32, link.link_speed);
-    printf("dpio: port %s %s link %s %s Mbps, %u queues, offloads: %s\n", p->name, mac,
-           link.link_status == RTE_ETH_LINK_UP ? "up" : "down", speed, p->n_queues,
-           dpio_offload_names(p->offloads, offs, sizeof(offs)));
+    printf("dpio: port %s %s link %s %s Mbps, %u queues (%s), offloads: %s\n", p->name,
+           mac, link.link_status == RTE_ETH_LINK_UP ? "up" : "down", speed, p->n_queues,
+           dpio_port_rss(p), dpio_offload_names(p->offloads, offs, sizeof(offs)));
     fflush(stdout);
 }
 
@@ -898,6 +901,93 @@ static unsigned dpio_max_mtu(const struct rte_eth_dev_info *info)
     if (info->max_rx_pktlen <= overhead)
         return info->max_mtu;
     return RTE_MIN((unsigned)info->max_mtu, info->max_rx_pktlen - overhead);
+}
+
+void dpio_rss_symmetric_key(uint8_t *key, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        key[i] = i % 2 ? 0x5a : 0x6d;
+}
+
+/* Spreads flows over the queues where the port can: hardware RSS over the
+ * IPv4/TCP 4-tuple with a symmetric key (a flow and its reverse hash alike,
+ * so replies to our own connections come back to the opening queue), of the
+ * length the port wants; the driver's key when it gives no length. net_tap
+ * is left alone: its RSS is rte_flow with BPF, which needs a multiq qdisc
+ * this kernel lacks, and the kernel already picks one queue per flow (the
+ * flow's hash, then the queue that last sent on it). Any other port
+ * without RSS sends everything to queue 0. */
+static void dpio_rss_conf(struct dpio_port *p, const struct rte_eth_dev_info *info,
+                          struct rte_eth_conf *conf, bool tap)
+{
+    uint64_t hf = (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) & info->flow_type_rss_offloads;
+
+    p->rss = DPIO_RSS_NONE;
+    if (p->n_queues < 2)
+        return;
+    if (tap) {
+        p->rss = DPIO_RSS_KERNEL;
+        return;
+    }
+    if (hf == 0) {
+        fprintf(stderr,
+                "dpio: port %s has no RSS: every flow arrives on queue 0, the "
+                "other %u cores stay idle\n",
+                p->name, p->n_queues - 1);
+        return;
+    }
+    conf->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+    conf->rx_adv_conf.rss_conf.rss_hf = hf;
+    if (info->hash_key_size > 0 && info->hash_key_size <= sizeof(p->rss_key)) {
+        dpio_rss_symmetric_key(p->rss_key, info->hash_key_size);
+        conf->rx_adv_conf.rss_conf.rss_key = p->rss_key;
+        conf->rx_adv_conf.rss_conf.rss_key_len = info->hash_key_size;
+        p->rss = DPIO_RSS_SYMMETRIC;
+    } else {
+        conf->rx_adv_conf.rss_conf.rss_key = NULL;
+        p->rss = DPIO_RSS_DRIVER_KEY;
+    }
+}
+
+/* dpio_port_setup() with our RSS key when @p own_key, and once more with
+ * the driver's when that fails: some drivers take RSS but not a key of
+ * ours, and theirs spreads flows too, only not symmetrically. */
+static int dpio_setup_keyed(struct dpio_port *p, const struct rte_eth_dev_info *info,
+                            struct rte_eth_conf *conf, int socket, bool own_key,
+                            char *err, size_t errlen)
+{
+    int ret;
+
+    if (own_key) {
+        conf->rx_adv_conf.rss_conf.rss_key = p->rss_key;
+        conf->rx_adv_conf.rss_conf.rss_key_len = info->hash_key_size;
+        p->rss = DPIO_RSS_SYMMETRIC;
+    }
+    ret = dpio_port_setup(p, info, conf, socket, err, errlen);
+    if (ret < 0 && ret != -ENOBUFS && own_key) {
+        fprintf(stderr, "dpio: %s; retrying with the driver's RSS key\n", err ? err : "");
+        rte_eth_dev_stop(p->port_id);
+        conf->rx_adv_conf.rss_conf.rss_key = NULL;
+        conf->rx_adv_conf.rss_conf.rss_key_len = 0;
+        p->rss = DPIO_RSS_DRIVER_KEY;
+        ret = dpio_port_setup(p, info, conf, socket, err, errlen);
+    }
+    return ret;
+}
+
+const char *dpio_port_rss(const struct dpio_port *port)
+{
+    switch (port->rss) {
+    case DPIO_RSS_SYMMETRIC:
+        return "rss symmetric-key";
+    case DPIO_RSS_DRIVER_KEY:
+        return "rss driver-key";
+    case DPIO_RSS_KERNEL:
+        return "kernel-picks-queue";
+    case DPIO_RSS_NONE:
+        break;
+    }
+    return port->n_queues > 1 ? "none (all on queue 0)" : "single-queue";
 }
 
 static void dpio_port_free(struct dpio_port *p)
@@ -920,7 +1010,7 @@ struct dpio_port *dpio_port_open(const struct dpio_settings *s, char *err, size_
     struct dpio_tap_guard guard;
     struct dpio_port *p;
     int socket, ret;
-    bool tap;
+    bool tap, own_key;
 
     if (s->port == NULL) {
         dpio_errf(err, errlen, "no port configured");
@@ -982,27 +1072,22 @@ struct dpio_port *dpio_port_open(const struct dpio_settings *s, char *err, size_
     memset(&conf, 0, sizeof(conf));
     conf.rxmode.mtu = p->mtu;
     p->offloads = dpio_pick_offloads(&info, &conf);
-    if (p->n_queues > 1 &&
-        (info.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP))) {
-        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-        conf.rx_adv_conf.rss_conf.rss_key = NULL; /* the driver's default key */
-        conf.rx_adv_conf.rss_conf.rss_hf =
-            (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
-    }
+    tap = info.driver_name != NULL && strcmp(info.driver_name, "net_tap") == 0;
+    dpio_rss_conf(p, &info, &conf, tap);
     conf.intr_conf.rxq = 1;
 
     /* Drivers differ in where they refuse rx interrupts (configure, start);
      * on any failure try once more without them. Pools are sized from the
      * adjusted ring sizes, so dpio_port_setup() creates them on first use. */
     p->mbufs_per_queue = s->mbufs_per_queue;
-    tap = info.driver_name != NULL && strcmp(info.driver_name, "net_tap") == 0;
     dpio_tap_guard_on(&guard, tap);
-    ret = dpio_port_setup(p, &info, &conf, socket, err, errlen);
+    own_key = p->rss == DPIO_RSS_SYMMETRIC;
+    ret = dpio_setup_keyed(p, &info, &conf, socket, own_key, err, errlen);
     if (ret < 0 && ret != -ENOBUFS) { /* -ENOBUFS: our pools, not the driver */
         fprintf(stderr, "dpio: %s; retrying without rx interrupts\n", err ? err : "");
         rte_eth_dev_stop(p->port_id);
         conf.intr_conf.rxq = 0;
-        ret = dpio_port_setup(p, &info, &conf, socket, err, errlen);
+        ret = dpio_setup_keyed(p, &info, &conf, socket, own_key, err, errlen);
     }
     dpio_tap_guard_off(&guard);
     if (ret < 0)

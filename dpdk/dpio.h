@@ -29,6 +29,15 @@
 #include <rte_mempool.h>
 
 #define DPIO_MAX_QUEUES 16
+#define DPIO_RSS_KEY_MAX 64 /* longest RSS key dpio writes (i40e: 52 bytes) */
+
+/** How the port spreads flows over its queues (dpio_port_rss()). */
+enum dpio_rss {
+    DPIO_RSS_NONE,       /**< one queue, or a port without RSS: queue 0 */
+    DPIO_RSS_SYMMETRIC,  /**< hardware RSS, symmetric Toeplitz key of ours */
+    DPIO_RSS_DRIVER_KEY, /**< hardware RSS, the driver's key (it took none of ours) */
+    DPIO_RSS_KERNEL,     /**< multi-queue net_tap: the kernel picks the queue */
+};
 
 /** What the port can do for us; each flag is only set when the port has it. */
 #define DPIO_OFF_TX_IPV4_CKSUM (1u << 0)
@@ -107,6 +116,12 @@ void dpio_port_mac(const struct dpio_port *port, struct rte_ether_addr *mac);
 uint32_t dpio_port_offloads(const struct dpio_port *port);
 uint16_t dpio_port_mtu(const struct dpio_port *port);
 unsigned dpio_port_queue_count(const struct dpio_port *port);
+/** How flows are spread over the queues, as a short phrase for logs. */
+const char *dpio_port_rss(const struct dpio_port *port);
+/** Fills @p key with the symmetric Toeplitz key 0x6d5a repeated (Woo and
+ *  Park, 2012): with a 16-bit period the hash of (src, dst, sport, dport)
+ *  equals that of (dst, src, dport, sport). */
+void dpio_rss_symmetric_key(uint8_t *key, size_t len);
 /** Writes one line of port statistics to @p buf: the ethdev counters
  *  (ipackets, ibytes, opackets, obytes, ierrors, oerrors, imissed, rx_nombuf)
  *  and dpio's tx_dropped, as `key=value`; with the impairment stage on, also

@@ -443,6 +443,106 @@ static int parse_root(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
     return 0;
 }
 
+/* ---- [http] status page ---- */
+
+/* A path as the request's target normalises to: '/' then segments of
+ * unreserved characters, none empty, "." or ".."; not "/" itself. */
+static int parse_status_path(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
+                             char *why, size_t whylen)
+{
+    (void)k;
+    size_t n = strlen(v);
+    bool ok = n == 0 || (v[0] == '/' && n > 1 && n < sizeof x->c->status_path);
+
+    for (size_t i = 0, seg = 1; ok && i < n; i++) {
+        char c = v[i];
+        if (c == '/') {
+            ok = i == 0 || (i + 1 < n && v[i - 1] != '/');
+            seg = i + 1;
+            continue;
+        }
+        ok = isalnum((unsigned char)c) || strchr("-._~", c) != NULL;
+        if (ok && c == '.' && (i + 1 == n || v[i + 1] == '/'))
+            ok = !(i == seg || (i == seg + 1 && v[seg] == '.'));
+    }
+    if (!ok) {
+        snprintf(why, whylen,
+                 "'%s' is not a path like /server-status (letters, digits, - . _ ~ "
+                 "between single slashes, no . or .. segment, under %zu bytes), nor "
+                 "empty",
+                 v, sizeof x->c->status_path);
+        return -1;
+    }
+    memcpy(x->c->status_path, v, n + 1);
+    return 0;
+}
+
+/* "198.18.0.0/24, 10.1.2.3": networks (a bare address is a /32); empty is
+ * nobody. Host bits set under the prefix are an error, as they usually mean
+ * a typo in the prefix. */
+static int parse_status_allow(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
+                              char *why, size_t whylen)
+{
+    (void)k;
+    struct cfg *c = x->c;
+    const char *p = v;
+
+    c->n_status_allow = 0;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    while (*p) {
+        uint32_t ip;
+        unsigned long prefix = 32;
+        const char *end = scan_ipv4(p, &ip);
+        char a[16];
+
+        if (end && *end == '/') {
+            char num[4] = {0};
+            size_t len = strspn(end + 1, "0123456789");
+            if (len == 0 || len > 2) {
+                end = NULL;
+            } else {
+                memcpy(num, end + 1, len);
+                if (parse_number(num, 0, 32, &prefix, why, whylen) < 0)
+                    end = NULL;
+                else
+                    end += 1 + len;
+            }
+        }
+        if (!end || (*end != '\0' && *end != ',' && *end != ' ' && *end != '\t')) {
+            snprintf(why, whylen, "'%s': expected a list of A.B.C.D[/N], comma-separated",
+                     v);
+            return -1;
+        }
+        uint32_t mask = prefix_mask((unsigned)prefix);
+        if (ip & ~mask) {
+            format_ipv4(ip, a);
+            snprintf(why, whylen, "%s/%lu has host bits set", a, prefix);
+            return -1;
+        }
+        if (c->n_status_allow == CFG_STATUS_ALLOW_MAX) {
+            snprintf(why, whylen, "more than %d networks", CFG_STATUS_ALLOW_MAX);
+            return -1;
+        }
+        c->status_allow[c->n_status_allow].net = ip;
+        c->status_allow[c->n_status_allow].mask = mask;
+        c->n_status_allow++;
+        p = end;
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == ',') {
+            p++;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (*p == '\0') {
+                snprintf(why, whylen, "'%s' ends with a comma", v);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 #define FIELD(f) offsetof(struct cfg, f), sizeof(((struct cfg *)0)->f)
 
 static const struct cfg_key cfg_keys[] = {
@@ -493,6 +593,8 @@ static const struct cfg_key cfg_keys[] = {
     {"http", "max_request_bytes", parse_uint, FIELD(max_request_bytes), 512, 1048576,
      false},
     {"http", "server_name", parse_header_text, FIELD(server_name), 0, 0, false},
+    {"http", "status_path", parse_status_path, 0, 0, 0, 0, true},
+    {"http", "status_allow", parse_status_allow, 0, 0, 0, 0, true},
 };
 
 #define CFG_N_KEYS (sizeof cfg_keys / sizeof cfg_keys[0])
@@ -747,6 +849,8 @@ void cfg_defaults(struct cfg *c)
     c->keepalive_requests = 1000;
     c->max_request_bytes = 8192;
     snprintf(c->server_name, sizeof c->server_name, "corehttpd/%s", COREHTTPD_VERSION);
+    snprintf(c->status_path, sizeof c->status_path, "/server-status");
+    c->n_status_allow = 0; /* nobody: corehttpd has no loopback to trust */
 }
 
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)

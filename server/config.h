@@ -14,6 +14,7 @@
 
 #define CFG_MAX_CORES 64
 #define CFG_PATH_MAX 4096
+#define CFG_STATUS_ALLOW_MAX 32 /* networks in [http] status_allow */
 
 /* [dpdk] impair_direction, seen from the server (same bits as dpio.h) */
 #define CFG_IMPAIR_RX 1u /* frames it receives */
@@ -76,6 +77,12 @@ struct cfg {
     unsigned keepalive_requests; /**< per connection, default 1000 */
     unsigned max_request_bytes;  /**< request line + headers, default 8192 */
     char server_name[64];        /**< Server header, default corehttpd/VERSION */
+    /* [http] status page (server/status.h) */
+    char status_path[256]; /**< default /server-status; "" turns the page off */
+    struct {
+        uint32_t net, mask;               /**< host byte order */
+    } status_allow[CFG_STATUS_ALLOW_MAX]; /**< clients that may see it; default none */
+    unsigned n_status_allow;
 };
 
 /** Sets every default. */

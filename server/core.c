@@ -19,6 +19,7 @@
 
 #include "core.h"
 #include "dpio_pair.h"
+#include "status.h"
 #include "ts.h"
 #include "worker.h"
 
@@ -26,14 +27,17 @@ struct core {
     struct ts_ctx *ctx;
     struct dpio_pair pair;
     struct worker w;
-    bool ready; /* the worker is listening */
+    struct status_worker *status; /* the worker's status page buffers */
+    bool ready;                   /* the worker is listening */
     void (*on_ready)(void);
-    unsigned cpu;
+    unsigned cpu; /* the lcore (= CPU with -l) of its queue */
 } __rte_cache_aligned;
 
 struct cores {
     const struct cfg *cfg;
     struct ts_arp_table *arp;
+    struct ts_flowmap *flowmap; /* which core holds which flow, for the status page */
+    struct status_src status;   /* what the status page reads, for every worker */
     unsigned n;
     struct core c[CFG_MAX_CORES];
 };
@@ -75,13 +79,28 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         free(cs);
         return NULL;
     }
+    cs->flowmap = ts_flowmap_create(cs->n, rte_rand());
+    if (cs->flowmap == NULL) {
+        snprintf(err, errlen, "out of memory for the flow map");
+        cores_destroy(cs);
+        return NULL;
+    }
+    cs->status = (struct status_src){
+        .cfg = cfg,
+        .steering = dpio_port_rss(port),
+        .start_us = dpio_now_us(),
+        .n = cs->n,
+    };
     uint32_t key[4];
     for (int i = 0; i < 4; i++)
         key[i] = (uint32_t)rte_rand();
     for (unsigned i = 0; i < cs->n; i++) {
         struct core *c = &cs->c[i];
         struct dpio_queue *q = dpio_port_queue(port, i);
-        c->cpu = cfg->cores[i];
+        /* Everything of queue i runs where its lcore is: the stack thread
+         * is launched on it and the worker pinned to it (with -l, lcore
+         * ids are CPU ids). */
+        c->cpu = dpio_queue_lcore(q);
         struct ts_params p;
         ts_params_default(&p);
         p.ip = cfg->ip;
@@ -113,6 +132,7 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         memcpy(p.isn_key, key, sizeof(key));
         p.arp = cs->arp;
         p.core_id = i;
+        p.flowmap = cs->flowmap;
         c->ctx = ts_ctx_create(&p);
         if (c->ctx == NULL) {
             snprintf(err, errlen, "core %u: cannot create the stack context: %s", c->cpu,
@@ -132,6 +152,20 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
             .max_request_bytes = cfg->max_request_bytes,
             .wall_s = dpio_wall_s,
         };
+        cs->status.core[i] =
+            (struct status_core){.ctx = c->ctx, .w = &c->w, .q = q, .cpu = c->cpu};
+        if (cfg->status_path[0] != '\0') {
+            c->status = status_worker_create(&cs->status);
+            if (c->status == NULL) {
+                snprintf(err, errlen, "core %u: out of memory for the status page",
+                         c->cpu);
+                cores_destroy(cs);
+                return NULL;
+            }
+            c->w.http.status_path = cfg->status_path;
+            c->w.http.status_page = status_page;
+            c->w.http.status_arg = c->status;
+        }
         c->pair = (struct dpio_pair){
             .ctx = c->ctx,
             .q = q,
@@ -155,15 +189,16 @@ int cores_run(struct cores *cs, void (*on_ready)(void), char *err, size_t errlen
             cores_stop();
             break;
         }
-    /* the stack threads: core 0 on this (main) lcore, the others on theirs */
-    unsigned i = 1;
-    unsigned lcore;
-    RTE_LCORE_FOREACH_WORKER(lcore)
-    {
-        if (i < cs->n && cs->c[i].pair.started)
-            rte_eal_remote_launch(dpio_pair_stack_loop, &cs->c[i].pair, lcore);
-        i++;
-    }
+    /* the stack threads, each on its queue's lcore: core 0's is the main
+     * lcore (dpio makes the first listed core the main one), this thread */
+    for (unsigned i = 1; i < cs->n; i++)
+        if (cs->c[i].pair.started &&
+            rte_eal_remote_launch(dpio_pair_stack_loop, &cs->c[i].pair, cs->c[i].cpu) !=
+                0) {
+            snprintf(err, errlen, "core %u: cannot launch its stack thread",
+                     cs->c[i].cpu);
+            cores_stop();
+        }
     if (cs->c[0].pair.started)
         dpio_pair_stack_loop(&cs->c[0].pair);
     rte_eal_mp_wait_lcore();
@@ -198,7 +233,8 @@ void cores_report(const struct cores *cs, FILE *out)
                 "paws drops %lu, challenge acks %lu, syncookies %lu/%lu/%lu, "
                 "sockets %u, buffers %u, time-wait %u (entered %lu, recycled %lu), "
                 "orphans %u (fin timeouts %lu, given up %lu, reset %lu), "
-                "no-memory resets %lu; payload bytes copied %lu, by reference %lu; "
+                "no-memory resets %lu, flow other core %lu; payload bytes copied %lu, "
+                "by reference %lu; "
                 "no mbuf %lu, tx dropped %lu; http: accepted %lu, requests %lu, "
                 "refused %lu\n",
                 c->cpu, st.rx_frames, st.tx_frames, st.rx_bad_eth, st.rx_bad_ip,
@@ -212,7 +248,7 @@ void cores_report(const struct cores *cs, FILE *out)
                 st.socks_in_use, st.bufs_in_use, st.tw_in_use, st.tcp_time_wait,
                 st.tcp_tw_recycled, st.orphans_in_use, st.tcp_orphan_fin_timeouts,
                 st.tcp_orphan_drops, st.tcp_orphan_overflow, st.tcp_nobufs_resets,
-                st.tx_bytes_copied, st.tx_bytes_ref, st.tx_nombuf,
+                st.tcp_flow_other_core, st.tx_bytes_copied, st.tx_bytes_ref, st.tx_nombuf,
                 dpio_tx_dropped(c->pair.q), c->w.accepted, c->w.requests, c->w.refused);
     }
 }
@@ -221,8 +257,11 @@ void cores_destroy(struct cores *cs)
 {
     if (cs == NULL)
         return;
-    for (unsigned i = 0; i < cs->n; i++)
+    for (unsigned i = 0; i < cs->n; i++) {
         ts_ctx_destroy(cs->c[i].ctx);
+        status_worker_destroy(cs->c[i].status);
+    }
     ts_arp_table_destroy(cs->arp);
+    ts_flowmap_destroy(cs->flowmap);
     free(cs);
 }

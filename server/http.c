@@ -36,6 +36,7 @@
  */
 #include "http.h"
 
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 
@@ -71,6 +72,7 @@ static const struct http_status_line http_statuses[] = {
     HTTP_ST(414, "URI Too Long"),
     HTTP_ST(431, "Request Header Fields Too Large"),
     HTTP_ST(500, "Internal Server Error"),
+    HTTP_ST(503, "Service Unavailable"),
     HTTP_ST(505, "HTTP Version Not Supported"),
 };
 
@@ -454,6 +456,8 @@ struct http_reply {
     const char *loc;             /* 301: the decoded directory path */
     size_t loc_len;
     const struct http_target *target;
+    /* 200 of a generated page (the status page), instead of cf */
+    const struct http_page *page;
 };
 
 static void http_put_head(struct hbuf *b, const struct http_conn *hc,
@@ -473,7 +477,13 @@ static void http_put_head(struct hbuf *b, const struct http_conn *hc,
     put_str(b, "Date: ");
     put(b, hc->date, 29);
     put_str(b, "\r\n");
-    if (st->code == 200) {
+    if (st->code == 200 && rp->page) {
+        put_str(b, "Content-Type: ");
+        put_str(b, rp->page->ctype);
+        put_str(b, "\r\nContent-Length: ");
+        put_u64(b, rp->page->len);
+        put_str(b, "\r\nCache-Control: no-store\r\n");
+    } else if (st->code == 200) {
         put_str(b, "Content-Type: ");
         put_str(b, rp->cf->mime);
         put_str(b, "\r\nContent-Length: ");
@@ -484,7 +494,7 @@ static void http_put_head(struct hbuf *b, const struct http_conn *hc,
         put_u64(b, st->page_len);
         put_str(b, "\r\n");
     }
-    if (st->code == 200 || st->code == 304) {
+    if ((st->code == 200 || st->code == 304) && rp->cf) {
         put_str(b, "Last-Modified: ");
         put_str(b, rp->cf->last_modified);
         put_str(b, "\r\n");
@@ -500,12 +510,12 @@ static void http_put_head(struct hbuf *b, const struct http_conn *hc,
         put_str(b, "\r\n");
     }
     put_str(b, keep ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
-    if (st->code == 200 || st->code == 304) {
+    if ((st->code == 200 || st->code == 304) && rp->cf) {
         put_str(b, "ETag: ");
         put_str(b, rp->cf->etag);
         put_str(b, "\r\n");
     }
-    if (st->code == 200)
+    if (st->code == 200 && rp->cf)
         put_str(b, "Accept-Ranges: none\r\n");
     if (st->code == 405)
         put_str(b, "Allow: GET, HEAD\r\n");
@@ -556,8 +566,12 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
     r->close_after = !keep;
     r->body = NULL;
     r->body_len = 0;
+    r->page_slot = NULL;
     if (!http_is_head(hc)) {
-        if (st->code == 200) {
+        if (st->code == 200 && rp->page) {
+            r->body = rp->page->body;
+            r->body_len = rp->page->len;
+        } else if (st->code == 200) {
             r->body = rp->cf->data;
             r->body_len = rp->cf->size;
         } else if (st->page) {
@@ -566,6 +580,32 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
         }
     }
     hc->produced = true;
+}
+
+/* The status page, when the path is its path and the client may see it.
+ * Returns false to go on as for any other path. */
+static bool http_serve_status(struct http_conn *hc, const char *path,
+                              const struct http_target *t)
+{
+    const struct http_settings *set = hc->set;
+    struct http_page page;
+
+    if (!set->status_page || !set->status_path ||
+        strlen(set->status_path) != t->path_len ||
+        memcmp(set->status_path, path, t->path_len) != 0)
+        return false;
+    int rc =
+        set->status_page(set->status_arg, hc->peer_ip, t->query, t->query_len, &page);
+    if (rc == -ENOENT)
+        return false;
+    if (rc < 0) {
+        http_respond(hc, 503, NULL);
+        return true;
+    }
+    struct http_reply rp = {.page = &page};
+    http_respond(hc, 200, &rp);
+    hc->out->page_slot = page.slot; /* given back once written, whatever was sent */
+    return true;
 }
 
 /* A complete, well-formed HTTP/1.x request: find what to send. */
@@ -583,6 +623,8 @@ static void http_serve(struct http_conn *hc)
         http_respond(hc, 400, NULL);
         return;
     }
+    if (http_serve_status(hc, path, &t))
+        return;
     const struct cache_file *cf =
         hc->set->cache ? cache_lookup(hc->set->cache, path, t.path_len, &redirect) : NULL;
     if (!cf) {
@@ -798,6 +840,7 @@ void http_conn_init(struct http_conn *hc, const struct http_settings *set)
     hc->parser.data = hc;
     hc->set = set;
     hc->out = NULL;
+    hc->peer_ip = 0;
     hc->requests = 0;
     hc->produced = false;
     hc->closed = false;

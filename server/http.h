@@ -35,6 +35,16 @@
 /** max_request_bytes used when the settings give 0. */
 #define HTTP_REQUEST_BYTES_DEFAULT 8192
 
+/** A page made on request (the status page, server/status.h), in a buffer
+ *  its maker lends until the response is written: the worker copies the body
+ *  into the socket (ts_write), then gives @p slot back. */
+struct http_page {
+    const char *ctype; /**< Content-Type */
+    const uint8_t *body;
+    size_t len;
+    void *slot; /**< the buffer's handle, for status_page_release() */
+};
+
 struct http_settings {
     const struct cache *cache;
     const char *server_name; /**< Server header; NULL or "" omits it */
@@ -46,6 +56,16 @@ struct http_settings {
     unsigned max_request_bytes;
     /** current wall-clock seconds, supplied by the caller (no syscalls here) */
     int64_t (*wall_s)(void);
+    /** The status page: a GET or HEAD of exactly this path (decoded and
+     *  normalised) is offered to status_page() before the cache; NULL or ""
+     *  for none. status_page() fills @p page for a client at @p peer_ip (host
+     *  order) and returns 0; -ENOENT when that client may not see it (the
+     *  request then goes on as for any path: 404 unless a file has that
+     *  name); -EBUSY when no buffer is free (503). */
+    const char *status_path;
+    int (*status_page)(void *arg, uint32_t peer_ip, const char *query, size_t query_len,
+                       struct http_page *page);
+    void *status_arg;
 };
 
 /** One response ready to write: hdr[0..hdr_len) then body[0..body_len). */
@@ -56,6 +76,9 @@ struct http_response {
     size_t body_len;
     bool close_after; /**< close the connection once this is sent */
     int status;
+    /** Non-NULL: the body is a struct http_page's, to be copied (not
+     *  referenced) and its slot given back once the response is written. */
+    void *page_slot;
 };
 
 enum http_rc { HTTP_OK = 0, HTTP_AGAIN = 1, HTTP_ERROR = -1 };
@@ -68,6 +91,7 @@ struct http_conn {
     struct http_response *out; /* the response of the current feed call */
 
     /* connection */
+    uint32_t peer_ip;  /* host order; the caller sets it after http_conn_init */
     unsigned requests; /* responses produced so far */
     bool produced;     /* a response was written during this feed call */
     bool closed;       /* a close_after response was produced */

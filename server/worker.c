@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "dpio.h"
+#include "status.h"
 #include "ts_pair.h"
 #include "ts_socket.h"
 #include "worker.h"
@@ -62,8 +63,19 @@ static struct conn *conn_get(struct wstate *ws, int fd)
     return c;
 }
 
+/* A status page's buffer goes back once its response is written (or the
+ * connection is gone). */
+static void conn_page_done(struct conn *c)
+{
+    if (c->resp.page_slot != NULL) {
+        status_page_release(c->resp.page_slot);
+        c->resp.page_slot = NULL;
+    }
+}
+
 static void conn_close(struct wstate *ws, struct conn *c)
 {
+    conn_page_done(c);
     ts_close(ws->ctx, c->fd); /* graceful: queued bytes still go out */
     c->fd = -1;
     c->next_free = ws->free_head;
@@ -97,9 +109,13 @@ static int conn_send(struct wstate *ws, struct conn *c)
         c->hdr_off += (size_t)n;
     }
     while (c->body_off < r->body_len) {
-        /* the cache outlives every connection: no release callback needed */
-        ssize_t n = ts_write_ref(ws->ctx, c->fd, r->body + c->body_off,
-                                 r->body_len - c->body_off, NULL);
+        /* the cache outlives every connection: no release callback needed;
+         * a status page's buffer is lent only until this write: copied */
+        ssize_t n = r->page_slot != NULL
+                        ? ts_write(ws->ctx, c->fd, r->body + c->body_off,
+                                   r->body_len - c->body_off)
+                        : ts_write_ref(ws->ctx, c->fd, r->body + c->body_off,
+                                       r->body_len - c->body_off, NULL);
         if (n < 0)
             return errno == EAGAIN ? 0 : -1;
         c->body_off += (size_t)n;
@@ -123,8 +139,10 @@ static void conn_run(struct wstate *ws, struct conn *c)
                 return;
             }
             c->busy = false;
+            conn_page_done(c);
             conn_want_out(ws, c, false);
             ws->w->requests++;
+            ws->w->status_class[c->resp.status / 100 % 6]++;
             if (c->resp.close_after) {
                 conn_close(ws, c);
                 return;
@@ -161,7 +179,8 @@ static void conn_run(struct wstate *ws, struct conn *c)
 static void accept_all(struct wstate *ws)
 {
     for (;;) {
-        int fd = ts_accept(ws->ctx, ws->w->listen_fd, NULL, NULL);
+        uint32_t peer_ip = 0;
+        int fd = ts_accept(ws->ctx, ws->w->listen_fd, &peer_ip, NULL);
         if (fd < 0)
             return;
         ws->w->accepted++;
@@ -171,6 +190,7 @@ static void accept_all(struct wstate *ws)
             ts_close(ws->ctx, fd);
             continue;
         }
+        c->hc.peer_ip = peer_ip;
         struct ts_epoll_event ev = {.events = TS_EPOLLIN | TS_EPOLLRDHUP,
                                     .data = (uint64_t)(c - ws->conns)};
         if (ts_epoll_ctl(ws->ctx, ws->ep, TS_EPOLL_CTL_ADD, fd, &ev) != 0) {

@@ -26,6 +26,8 @@ struct worker {
     uint64_t requests;
     uint64_t accepted;
     uint64_t refused; /* connections closed for lack of a slot */
+    /* responses written, by status / 100 (1..5) */
+    uint64_t status_class[6];
 };
 
 /** Thread body (pthread signature): runs until the context stops. */

@@ -186,6 +186,8 @@ void ts_flow_insert(struct ts_ctx *ctx, struct ts_sock *s)
     s->hnext = *b;
     *b = ts_fd(ctx, s);
     s->tflags |= TF_HASHED;
+    if (ctx->p.flowmap)
+        ts_flowmap_update(ctx->p.flowmap, ctx->p.core_id, s, true);
 }
 
 void ts_flow_remove(struct ts_ctx *ctx, struct ts_sock *s)
@@ -199,6 +201,8 @@ void ts_flow_remove(struct ts_ctx *ctx, struct ts_sock *s)
             *p = s->hnext;
             s->hnext = -1;
             s->tflags &= ~TF_HASHED;
+            if (ctx->p.flowmap)
+                ts_flowmap_update(ctx->p.flowmap, ctx->p.core_id, s, false);
             return;
         }
         p = &ctx->socks[*p].hnext;

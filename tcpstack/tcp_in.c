@@ -873,6 +873,11 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
      * new SYN, RFC 6191) */
     if (s == NULL && tcp_tw_input(ctx, laddr, raddr, rport, lport, &seg))
         goto drop;
+    /* a segment of a flow that another core owns: RSS (or the TAP's queue
+     * choice) split the flow; a SYN opens a new one and is not counted */
+    if (s == NULL && ctx->p.flowmap && !(seg.flags & RTE_TCP_SYN_FLAG) &&
+        ts_flowmap_elsewhere(ctx->p.flowmap, ctx->p.core_id, laddr, raddr, rport, lport))
+        ctx->st.tcp_flow_other_core++;
     if (s == NULL) {
         int32_t lfd = ctx->listeners[lport];
         if (lfd >= 0 && ctx->socks[lfd].laddr != 0 && ctx->socks[lfd].laddr != laddr)

@@ -31,6 +31,7 @@ typedef void (*ts_output_fn)(void *arg, struct rte_mbuf **pkts, uint16_t n);
 #define TS_OFF_TX_MULTISEG (1u << 4) /* chained frames: body bytes by reference */
 
 struct ts_arp_table;
+struct ts_flowmap;
 
 struct ts_params {
     uint32_t ip;       /**< our (first) address, host byte order */
@@ -75,7 +76,10 @@ struct ts_params {
     ts_output_fn output;
     void *output_arg;
     struct ts_arp_table *arp; /**< shared by all contexts; see ts_arp_table_create */
-    unsigned core_id;         /**< for logs and stats */
+    unsigned core_id;         /**< for logs and stats; the flow map's index */
+    /** Shared by the contexts of one port (ts_flowmap_create), or NULL: the
+     *  check that counts tcp_flow_other_core. */
+    struct ts_flowmap *flowmap;
 };
 
 /** Fills @p p with the defaults for everything but addresses, pool, output. */
@@ -83,6 +87,18 @@ void ts_params_default(struct ts_params *p);
 
 struct ts_arp_table *ts_arp_table_create(unsigned entries, uint32_t ttl_ms);
 void ts_arp_table_destroy(struct ts_arp_table *t);
+
+/** The flow map of the contexts of one port: per context a counting filter
+ *  (two hashes into 2^16 16-bit counters, keyed by @p seed) of the 4-tuples
+ *  it holds a socket for. Each context writes only its own row (when it
+ *  hashes or unhashes a flow) and reads the others' rows, without locks, on
+ *  a segment that found no flow here and is not a SYN: when another context
+ *  holds that 4-tuple, the flow is being seen on two cores and
+ *  tcp_flow_other_core counts it. False positives need both counters of a
+ *  stray segment's tuple set by other flows: about (2 * flows / 65536)^2.
+ *  NULL and errno on failure. */
+struct ts_flowmap *ts_flowmap_create(unsigned n_contexts, uint64_t seed);
+void ts_flowmap_destroy(struct ts_flowmap *m);
 
 struct ts_ctx;
 
@@ -104,6 +120,12 @@ uint64_t ts_next_deadline(const struct ts_ctx *ctx);
 
 struct ts_stats {
     uint64_t rx_frames, tx_frames;
+    uint64_t rx_bytes, tx_bytes; /* frame bytes, Ethernet header included */
+    uint64_t tx_bytes_ref;       /* payload bytes sent by reference (no copy) */
+    uint64_t
+        tx_bytes_copied; /* payload bytes copied into frames (headers, small bodies) */
+    uint64_t tcp_flow_other_core; /* non-SYN segments with no flow here whose
+                                     4-tuple another context holds */
     uint64_t rx_bad_eth, rx_bad_ip, rx_not_for_us, rx_bad_cksum;
     uint64_t rx_bad_tcp, rx_no_flow, rx_unsupported;
     uint64_t arp_requests_rx, arp_replies_tx, arp_requests_tx, arp_pending_drops;
@@ -115,10 +137,7 @@ struct ts_stats {
     uint64_t tcp_fast_retransmits, tcp_syncookies_sent, tcp_syncookies_ok,
         tcp_syncookies_bad;
     uint64_t tx_nombuf;
-    uint64_t
-        tx_bytes_copied;    /* payload bytes copied into frames (headers, small bodies) */
-    uint64_t tx_bytes_ref;  /* payload bytes sent by reference (zero copy) */
-    uint64_t tcp_time_wait; /* connections that entered TIME_WAIT */
+    uint64_t tcp_time_wait;           /* connections that entered TIME_WAIT */
     uint64_t tcp_tw_recycled;         /* TIME_WAIT entries recycled before their time */
     uint64_t tcp_tw_reused;           /* TIME_WAIT pairs taken over by a new SYN */
     uint64_t tcp_nobufs_resets;       /* handshakes refused: no connection memory */

@@ -166,6 +166,8 @@ void ts_emit_flush(struct ts_ctx *ctx)
     if (ctx->ntx == 0)
         return;
     ctx->st.tx_frames += ctx->ntx;
+    for (uint16_t i = 0; i < ctx->ntx; i++)
+        ctx->st.tx_bytes += rte_pktmbuf_pkt_len(ctx->txq[i]);
     ctx->p.output(ctx->p.output_arg, ctx->txq, ctx->ntx);
     ctx->ntx = 0;
 }
@@ -183,6 +185,7 @@ void ts_input(struct ts_ctx *ctx, struct rte_mbuf **pkts, uint16_t n, uint64_t n
     for (uint16_t i = 0; i < n; i++) {
         struct rte_mbuf *m = pkts[i];
         ctx->st.rx_frames++;
+        ctx->st.rx_bytes += rte_pktmbuf_pkt_len(m);
         if (rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN) {
             ctx->st.rx_bad_eth++;
             rte_pktmbuf_free(m);

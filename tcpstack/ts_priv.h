@@ -466,6 +466,12 @@ struct ts_sock *ts_flow_lookup(struct ts_ctx *ctx, uint32_t laddr, uint32_t radd
                                uint16_t rport, uint16_t lport);
 void ts_flow_insert(struct ts_ctx *ctx, struct ts_sock *s);
 void ts_flow_remove(struct ts_ctx *ctx, struct ts_sock *s);
+/* ts_flowmap.c: a context's own row follows its flow table */
+void ts_flowmap_update(struct ts_flowmap *m, unsigned ctx_id, const struct ts_sock *s,
+                       bool add);
+/** True when a context other than @p ctx_id seems to hold the 4-tuple. */
+bool ts_flowmap_elsewhere(const struct ts_flowmap *m, unsigned ctx_id, uint32_t laddr,
+                          uint32_t raddr, uint16_t rport, uint16_t lport);
 uint32_t tcp_isn(struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr, uint16_t rport,
                  uint16_t lport);
 void tcp_set_state(struct ts_ctx *ctx, struct ts_sock *s, enum tcp_state st);

@@ -1,0 +1,454 @@
+/**
+ * @file status.c
+ * The status page (see status.h): the metric table, the collection of each
+ * core's values, and the two renderings. A request enters through
+ * status_page() on a worker thread; the page leaves in one of that worker's
+ * buffers, lent to the response until status_page_release().
+ */
+#include "status.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_mempool.h>
+
+#include "ts.h"
+
+#define STATUS_SLOTS 4 /* pages one worker can have in flight at once */
+#define STATUS_CTYPE_PLAIN "text/plain; charset=utf-8"
+#define STATUS_CTYPE_PROM "text/plain; version=0.0.4; charset=utf-8"
+
+/* One value of a core. Entries of one Prometheus family are adjacent: the
+ * family's HELP and TYPE lines come once, before its first entry. */
+struct status_def {
+    const char *plain;  /* key of the plain page */
+    const char *family; /* Prometheus name after "corehttpd_" */
+    const char *label;  /* a second label (`kind="fast"`), or NULL */
+    const char *help;   /* the family's HELP text */
+    bool gauge;         /* else a counter (its family ends in _total) */
+};
+
+static const struct status_def status_defs[ST_N] = {
+    [ST_ACCEPTED] = {"accepted", "connections_accepted_total", NULL,
+                     "Connections the HTTP worker accepted.", false},
+    [ST_REFUSED] = {"refused", "connections_refused_total", NULL,
+                    "Accepted connections closed at once: no connection slot free.",
+                    false},
+    [ST_PASSIVE] = {"tcp_passive_opens", "tcp_passive_opens_total", NULL,
+                    "SYNs that opened a connection.", false},
+    [ST_ESTABLISHED] = {"tcp_established", "tcp_established_total", NULL,
+                        "Handshakes completed.", false},
+    [ST_TW_ENTERED] = {"time_wait_entered", "time_wait_entered_total", NULL,
+                       "Connections that entered TIME-WAIT.", false},
+    [ST_REQ_1XX] = {"requests_1xx", "requests_total", "class=\"1xx\"",
+                    "Responses written, by status class.", false},
+    [ST_REQ_2XX] = {"requests_2xx", "requests_total", "class=\"2xx\"", NULL, false},
+    [ST_REQ_3XX] = {"requests_3xx", "requests_total", "class=\"3xx\"", NULL, false},
+    [ST_REQ_4XX] = {"requests_4xx", "requests_total", "class=\"4xx\"", NULL, false},
+    [ST_REQ_5XX] = {"requests_5xx", "requests_total", "class=\"5xx\"", NULL, false},
+    [ST_RX_PACKETS] = {"rx_packets", "rx_packets_total", NULL,
+                       "Frames the stack received.", false},
+    [ST_TX_PACKETS] = {"tx_packets", "tx_packets_total", NULL, "Frames the stack sent.",
+                       false},
+    [ST_RX_BYTES] = {"rx_bytes", "rx_bytes_total", NULL,
+                     "Bytes of the frames received, Ethernet header included.", false},
+    [ST_TX_BYTES] = {"tx_bytes", "tx_bytes_total", NULL,
+                     "Bytes of the frames sent, Ethernet header included.", false},
+    [ST_DROP_BAD_ETH] = {"rx_drop_bad_eth", "rx_dropped_total", "reason=\"bad_eth\"",
+                         "Received frames dropped, by reason.", false},
+    [ST_DROP_BAD_IP] = {"rx_drop_bad_ip", "rx_dropped_total", "reason=\"bad_ip\"", NULL,
+                        false},
+    [ST_DROP_NOT_FOR_US] = {"rx_drop_not_for_us", "rx_dropped_total",
+                            "reason=\"not_for_us\"", NULL, false},
+    [ST_DROP_BAD_CKSUM] = {"rx_drop_bad_checksum", "rx_dropped_total",
+                           "reason=\"bad_checksum\"", NULL, false},
+    [ST_DROP_BAD_TCP] = {"rx_drop_bad_tcp", "rx_dropped_total", "reason=\"bad_tcp\"",
+                         NULL, false},
+    [ST_DROP_NO_FLOW] = {"rx_drop_no_flow", "rx_dropped_total", "reason=\"no_flow\"",
+                         NULL, false},
+    [ST_DROP_UNSUPPORTED] = {"rx_drop_unsupported", "rx_dropped_total",
+                             "reason=\"unsupported\"", NULL, false},
+    [ST_DROP_PAWS] = {"rx_drop_paws", "rx_dropped_total", "reason=\"paws\"", NULL, false},
+    [ST_DROP_NO_MEMORY] = {"rx_drop_no_memory", "rx_dropped_total",
+                           "reason=\"no_memory\"", NULL, false},
+    [ST_DROP_ARP_PENDING] = {"rx_drop_arp_pending", "rx_dropped_total",
+                             "reason=\"arp_pending\"", NULL, false},
+    [ST_TXDROP_NO_MBUF] = {"tx_drop_no_mbuf", "tx_dropped_total", "reason=\"no_mbuf\"",
+                           "Frames not sent, by reason.", false},
+    [ST_TXDROP_PORT] = {"tx_drop_port_refused", "tx_dropped_total",
+                        "reason=\"port_refused\"", NULL, false},
+    [ST_RXT_FAST] = {"retransmit_fast", "retransmissions_total", "kind=\"fast\"",
+                     "Loss recoveries started, by kind: fast retransmit, tail loss "
+                     "probe, retransmission timeout.",
+                     false},
+    [ST_RXT_TAIL_PROBE] = {"retransmit_tail_probe", "retransmissions_total",
+                           "kind=\"tail_probe\"", NULL, false},
+    [ST_RXT_TIMEOUT] = {"retransmit_timeout", "retransmissions_total", "kind=\"timeout\"",
+                        NULL, false},
+    [ST_RXT_SEGMENTS] = {"retransmitted_segments", "retransmitted_segments_total", NULL,
+                         "Segments sent again, of every kind.", false},
+    [ST_PAYLOAD_REF] = {"tx_payload_bytes_referenced", "tx_payload_bytes_total",
+                        "how=\"referenced\"",
+                        "TCP payload bytes put in segments, by reference into the file "
+                        "cache or copied.",
+                        false},
+    [ST_PAYLOAD_COPIED] = {"tx_payload_bytes_copied", "tx_payload_bytes_total",
+                           "how=\"copied\"", NULL, false},
+    [ST_FLOW_OTHER_CORE] = {"flow_other_core", "flow_other_core_segments_total", NULL,
+                            "Segments (not SYNs) that found no connection on this core "
+                            "while another core holds their 4-tuple: a flow seen on two "
+                            "cores.",
+                            false},
+    [ST_RST_SENT] = {"tcp_resets_sent", "tcp_resets_sent_total", NULL, "Resets sent.",
+                     false},
+    [ST_SYNCOOKIES_SENT] = {"tcp_syncookies_sent", "tcp_syncookies_sent_total", NULL,
+                            "SYN cookies sent (backlog or sockets full).", false},
+    [ST_ACCEPT_OVERFLOW] = {"tcp_accept_overflow", "tcp_accept_overflows_total", NULL,
+                            "Handshakes dropped: the accept queue was full.", false},
+    [ST_NOMEM_RESETS] = {"tcp_no_memory_resets", "tcp_no_memory_resets_total", NULL,
+                         "Handshakes reset: no connection buffers left.", false},
+    [ST_OPEN] = {"sockets_open", "sockets_open", NULL,
+                 "Sockets in use: connections in every state but TIME-WAIT, and the "
+                 "listener.",
+                 true},
+    [ST_TIME_WAIT] = {"time_wait", "time_wait_entries", NULL,
+                      "Connections in TIME-WAIT (compact entries).", true},
+    [ST_ORPHANS] = {"orphans", "orphan_connections", NULL,
+                    "Connections closed by the server and still finishing.", true},
+    [ST_BUFS_IN_USE] = {"conn_buffers_in_use", "connection_buffers_in_use", NULL,
+                        "Connections holding receive and send buffers.", true},
+    [ST_BUFS_MAX] = {"conn_buffers_max", "connection_buffers_max", NULL,
+                     "Connection buffer sets of the core ([tcp] max_conns).", true},
+    [ST_SOCKS_MAX] = {"sockets_max", "sockets_max", NULL,
+                      "Sockets of the core ([tcp] max_flows).", true},
+    [ST_MBUFS_IN_USE] = {"mbufs_in_use", "mbufs_in_use", NULL,
+                         "Packet buffers of the core's pool in use.", true},
+    [ST_MBUFS_TOTAL] = {"mbufs_total", "mbufs_capacity", NULL,
+                        "Packet buffers in the core's pool.", true},
+};
+
+struct status_slot {
+    bool busy;
+    char *buf;
+};
+
+struct status_worker {
+    const struct status_src *src;
+    size_t cap;        /* bytes of each slot's buffer */
+    uint64_t *samples; /* src->n * ST_N */
+    unsigned cpu[CFG_MAX_CORES];
+    struct status_slot slot[STATUS_SLOTS];
+};
+
+/* ---- output buffer ---- */
+
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool full;
+};
+
+static void sb_put(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->full || n > b->cap - b->len) {
+        b->full = true;
+        return;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+    sb_put(b, s, strlen(s));
+}
+
+static void sb_u64(struct sbuf *b, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof tmp;
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    sb_put(b, tmp + i, sizeof tmp - i);
+}
+
+/* A label value: backslash, double quote and line feed escaped (the text
+ * format's rules). */
+static void sb_label_value(struct sbuf *b, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '"')
+            sb_put(b, "\\", 1);
+        if (*s == '\n')
+            sb_str(b, "\\n");
+        else
+            sb_put(b, s, 1);
+    }
+}
+
+/* ---- rendering ---- */
+
+size_t status_page_bytes(unsigned n_cores)
+{
+    /* fixed lines and HELP/TYPE pairs, then per core and value a plain line
+     * (~70 bytes) or a Prometheus sample (~130): 256 covers either */
+    return 4096 + (size_t)ST_N * 512 + (size_t)n_cores * ST_N * 256;
+}
+
+static void render_plain(struct sbuf *b, const struct status_meta *m, const uint64_t *v)
+{
+    sb_str(b, "version: ");
+    sb_str(b, m->version);
+    sb_str(b, "\nuptime_seconds: ");
+    sb_u64(b, m->uptime_s);
+    sb_str(b, "\ncores: ");
+    sb_u64(b, m->n);
+    if (m->steering) {
+        sb_str(b, "\nsteering: ");
+        sb_str(b, m->steering);
+    }
+    sb_str(b, "\n");
+    /* totals over the cores, then each core's own */
+    for (unsigned k = 0; k < ST_N; k++) {
+        uint64_t sum = 0;
+        for (unsigned c = 0; c < m->n; c++)
+            sum += v[(size_t)c * ST_N + k];
+        sb_str(b, status_defs[k].plain);
+        sb_str(b, ": ");
+        sb_u64(b, sum);
+        sb_str(b, "\n");
+    }
+    for (unsigned c = 0; c < m->n; c++) {
+        for (unsigned k = 0; k < ST_N; k++) {
+            sb_str(b, "core");
+            sb_u64(b, m->cpu[c]);
+            sb_str(b, ".");
+            sb_str(b, status_defs[k].plain);
+            sb_str(b, ": ");
+            sb_u64(b, v[(size_t)c * ST_N + k]);
+            sb_str(b, "\n");
+        }
+    }
+}
+
+static void render_prom_head(struct sbuf *b, const char *family, const char *help,
+                             const char *type)
+{
+    sb_str(b, "# HELP corehttpd_");
+    sb_str(b, family);
+    sb_str(b, " ");
+    sb_str(b, help);
+    sb_str(b, "\n# TYPE corehttpd_");
+    sb_str(b, family);
+    sb_str(b, " ");
+    sb_str(b, type);
+    sb_str(b, "\n");
+}
+
+static void render_prom(struct sbuf *b, const struct status_meta *m, const uint64_t *v)
+{
+    render_prom_head(b, "info", "The server's version and how flows reach its cores.",
+                     "gauge");
+    sb_str(b, "corehttpd_info{version=\"");
+    sb_label_value(b, m->version);
+    sb_str(b, "\",steering=\"");
+    sb_label_value(b, m->steering ? m->steering : "");
+    sb_str(b, "\"} 1\n");
+    render_prom_head(b, "uptime_seconds", "Seconds since the server started.", "gauge");
+    sb_str(b, "corehttpd_uptime_seconds ");
+    sb_u64(b, m->uptime_s);
+    sb_str(b, "\n");
+    for (unsigned k = 0; k < ST_N; k++) {
+        const struct status_def *d = &status_defs[k];
+        if (k == 0 || strcmp(status_defs[k - 1].family, d->family) != 0)
+            render_prom_head(b, d->family, d->help, d->gauge ? "gauge" : "counter");
+        for (unsigned c = 0; c < m->n; c++) {
+            sb_str(b, "corehttpd_");
+            sb_str(b, d->family);
+            sb_str(b, "{core=\"");
+            sb_u64(b, m->cpu[c]);
+            sb_str(b, "\"");
+            if (d->label) {
+                sb_str(b, ",");
+                sb_str(b, d->label);
+            }
+            sb_str(b, "} ");
+            sb_u64(b, v[(size_t)c * ST_N + k]);
+            sb_str(b, "\n");
+        }
+    }
+}
+
+long status_render(const struct status_meta *m, const uint64_t *v, enum status_format f,
+                   char *buf, size_t cap)
+{
+    struct sbuf b = {buf, 0, cap, false};
+    if (f == STATUS_PROMETHEUS)
+        render_prom(&b, m, v);
+    else
+        render_plain(&b, m, v);
+    return b.full ? -ENOSPC : (long)b.len;
+}
+
+enum status_format status_format_of(const char *query, size_t len)
+{
+    static const char want[] = "format=prometheus";
+    const char *p = query, *end = query ? query + len : NULL;
+
+    while (p && p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        size_t n = (size_t)((amp ? amp : end) - p);
+        if (n == sizeof want - 1 && memcmp(p, want, n) == 0)
+            return STATUS_PROMETHEUS;
+        p = amp ? amp + 1 : NULL;
+    }
+    return STATUS_PLAIN;
+}
+
+bool status_allowed(const struct cfg *cfg, uint32_t ip)
+{
+    for (unsigned i = 0; i < cfg->n_status_allow; i++)
+        if ((ip & cfg->status_allow[i].mask) == cfg->status_allow[i].net)
+            return true;
+    return false;
+}
+
+/* ---- collection ---- */
+
+static uint64_t rd64(const uint64_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void status_collect(const struct status_src *src, const struct status_core *sc,
+                           uint64_t *v)
+{
+    struct ts_stats st;
+    const struct worker *w = sc->w;
+    struct rte_mempool *pool = dpio_queue_pool(sc->q);
+
+    ts_ctx_stats(sc->ctx, &st);
+    v[ST_ACCEPTED] = rd64(&w->accepted);
+    v[ST_REFUSED] = rd64(&w->refused);
+    v[ST_PASSIVE] = st.tcp_passive;
+    v[ST_ESTABLISHED] = st.tcp_established;
+    v[ST_TW_ENTERED] = st.tcp_time_wait;
+    for (unsigned i = 1; i <= 5; i++)
+        v[ST_REQ_1XX + i - 1] = rd64(&w->status_class[i]);
+    v[ST_RX_PACKETS] = st.rx_frames;
+    v[ST_TX_PACKETS] = st.tx_frames;
+    v[ST_RX_BYTES] = st.rx_bytes;
+    v[ST_TX_BYTES] = st.tx_bytes;
+    v[ST_DROP_BAD_ETH] = st.rx_bad_eth;
+    v[ST_DROP_BAD_IP] = st.rx_bad_ip;
+    v[ST_DROP_NOT_FOR_US] = st.rx_not_for_us;
+    v[ST_DROP_BAD_CKSUM] = st.rx_bad_cksum;
+    v[ST_DROP_BAD_TCP] = st.rx_bad_tcp;
+    v[ST_DROP_NO_FLOW] = st.rx_no_flow;
+    v[ST_DROP_UNSUPPORTED] = st.rx_unsupported;
+    v[ST_DROP_PAWS] = st.rx_paws_drops;
+    v[ST_DROP_NO_MEMORY] = st.tcp_nobufs_drops;
+    v[ST_DROP_ARP_PENDING] = st.arp_pending_drops;
+    v[ST_TXDROP_NO_MBUF] = st.tx_nombuf;
+    v[ST_TXDROP_PORT] = dpio_tx_dropped(sc->q);
+    v[ST_RXT_FAST] = st.tcp_fast_retransmits;
+    v[ST_RXT_TAIL_PROBE] = st.tcp_tlp_probes;
+    v[ST_RXT_TIMEOUT] = st.tcp_timeouts;
+    v[ST_RXT_SEGMENTS] = st.tcp_retransmits;
+    v[ST_PAYLOAD_REF] = st.tx_bytes_ref;
+    v[ST_PAYLOAD_COPIED] = st.tx_bytes_copied;
+    v[ST_FLOW_OTHER_CORE] = st.tcp_flow_other_core;
+    v[ST_RST_SENT] = st.tcp_rst_tx;
+    v[ST_SYNCOOKIES_SENT] = st.tcp_syncookies_sent;
+    v[ST_ACCEPT_OVERFLOW] = st.tcp_accept_overflow;
+    v[ST_NOMEM_RESETS] = st.tcp_nobufs_resets;
+    v[ST_OPEN] = st.socks_in_use;
+    v[ST_TIME_WAIT] = st.tw_in_use;
+    v[ST_ORPHANS] = st.orphans_in_use;
+    v[ST_BUFS_IN_USE] = st.bufs_in_use;
+    v[ST_BUFS_MAX] = src->cfg->max_conns;
+    v[ST_SOCKS_MAX] = src->cfg->max_flows;
+    v[ST_MBUFS_IN_USE] = pool ? rte_mempool_in_use_count(pool) : 0;
+    v[ST_MBUFS_TOTAL] = pool ? pool->size : 0;
+}
+
+/* ---- the worker's side ---- */
+
+struct status_worker *status_worker_create(const struct status_src *src)
+{
+    struct status_worker *sw = calloc(1, sizeof(*sw));
+    if (sw == NULL)
+        return NULL;
+    sw->src = src;
+    sw->cap = status_page_bytes(src->n);
+    sw->samples = calloc((size_t)(src->n ? src->n : 1) * ST_N, sizeof(*sw->samples));
+    bool ok = sw->samples != NULL;
+    /* calloc: a buffer costs memory once a page is rendered into it */
+    for (unsigned i = 0; ok && i < STATUS_SLOTS; i++)
+        ok = (sw->slot[i].buf = calloc(1, sw->cap)) != NULL;
+    if (!ok) {
+        status_worker_destroy(sw);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return sw;
+}
+
+void status_worker_destroy(struct status_worker *sw)
+{
+    if (sw == NULL)
+        return;
+    for (unsigned i = 0; i < STATUS_SLOTS; i++)
+        free(sw->slot[i].buf);
+    free(sw->samples);
+    free(sw);
+}
+
+int status_page(void *arg, uint32_t peer_ip, const char *query, size_t query_len,
+                struct http_page *page)
+{
+    struct status_worker *sw = arg;
+    const struct status_src *src = sw->src;
+    struct status_slot *slot = NULL;
+
+    if (!status_allowed(src->cfg, peer_ip))
+        return -ENOENT;
+    for (unsigned i = 0; i < STATUS_SLOTS && slot == NULL; i++)
+        if (!sw->slot[i].busy)
+            slot = &sw->slot[i];
+    if (slot == NULL)
+        return -EBUSY;
+    /* src is complete once the server runs (not yet when this worker's
+     * buffers were made): read it now */
+    for (unsigned c = 0; c < src->n; c++) {
+        sw->cpu[c] = src->core[c].cpu;
+        status_collect(src, &src->core[c], sw->samples + (size_t)c * ST_N);
+    }
+    enum status_format f = status_format_of(query, query_len);
+    struct status_meta m = {
+        .version = "corehttpd/" COREHTTPD_VERSION,
+        .steering = src->steering,
+        .uptime_s = (dpio_now_us() - src->start_us) / 1000000,
+        .n = src->n,
+        .cpu = sw->cpu,
+    };
+    long len = status_render(&m, sw->samples, f, slot->buf, sw->cap);
+    if (len < 0)
+        return -EBUSY; /* status_page_bytes() is wrong: tested not to be */
+    slot->busy = true;
+    page->ctype = f == STATUS_PROMETHEUS ? STATUS_CTYPE_PROM : STATUS_CTYPE_PLAIN;
+    page->body = (const uint8_t *)slot->buf;
+    page->len = (size_t)len;
+    page->slot = slot;
+    return 0;
+}
+
+void status_page_release(void *slot)
+{
+    ((struct status_slot *)slot)->busy = false;
+}
