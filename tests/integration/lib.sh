@@ -404,6 +404,13 @@ lossy_case() {
     net_impair_clear
     srv_stop
     say "server: $(grep -m1 -oE 'tcp: [^;]*' "$LOG"); bad checksum $(srv_report_value 'bad checksum')"
+    # the body goes out by reference, retransmissions included; copies are
+    # the response headers (and pieces too small to chain)
+    local ref copied
+    ref=$(srv_report_value 'by reference')
+    copied=$(srv_report_value 'payload bytes copied')
+    assert_ge "body bytes sent by reference >= the file's $(stat -c %s "$big")" "$(stat -c %s "$big")" "$ref"
+    assert_ge "bytes copied under 1% of bytes referenced ($copied of $ref)" $((copied * 100)) "$ref"
     say "$(grep -m1 '^port: ' "$LOG" | sed 's/^port: //')"
 }
 

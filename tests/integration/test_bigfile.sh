@@ -1,12 +1,19 @@
 #!/bin/bash
 # The 10 MiB file, three times one after the other and four times at once,
-# each byte for byte (bounded: curl --max-time 60).
+# each byte for byte (bounded: curl --max-time 60); the status page then
+# shows the bodies went out by reference, next to nothing copied.
 . "$(dirname "$0")/lib.sh"
 lib_init bigfile "$@"
 need_cmd curl sha256sum
 big=$WWW/files/big.bin
 [ -f "$big" ] || die "$big missing: run packaging/gen-site-data.sh"
+cfg_write "status_allow = 198.18.0.0/24"
 srv_start
+
+# status KEY: a total of the plain status page
+status() { curl_ns "$(url /server-status)" | sed -n "s/^$1: //p" | head -n 1; }
+ref0=$(status tx_payload_bytes_referenced)
+copied0=$(status tx_payload_bytes_copied)
 
 want=$(sha256sum <"$big" | cut -d' ' -f1)
 size=$(stat -c %s "$big")
@@ -41,5 +48,12 @@ done
 for i in 4 5 6 7; do
     check "$i" "parallel download $((i - 3)) of 4" "$(cat "$TMPD/res.$i")"
 done
+
+ref=$(($(status tx_payload_bytes_referenced) - ${ref0:-0}))
+copied=$(($(status tx_payload_bytes_copied) - ${copied0:-0}))
+say "status page: $ref body bytes by reference, $copied copied"
+assert_ge "status page: bytes sent >= 7 x $size" $((7 * size)) $((ref + copied))
+assert_ge "status page: by reference >= 99% of 7 x $size" $((7 * size / 100 * 99)) "$ref"
+assert_ge "status page: bytes copied under 1% of those by reference" $((copied * 100)) "$ref"
 
 lib_finish
