@@ -409,7 +409,8 @@ lossy_case() {
     local ref copied
     ref=$(srv_report_value 'by reference')
     copied=$(srv_report_value 'payload bytes copied')
-    assert_ge "body bytes sent by reference >= the file's $(stat -c %s "$big")" "$(stat -c %s "$big")" "$ref"
+    assert_ge "body bytes by reference >= 99% of the file's $(stat -c %s "$big")" \
+        $(($(stat -c %s "$big") / 100 * 99)) "$ref"
     assert_ge "bytes copied under 1% of bytes referenced ($copied of $ref)" $((copied * 100)) "$ref"
     say "$(grep -m1 '^port: ' "$LOG" | sed 's/^port: //')"
 }
