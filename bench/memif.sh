@@ -23,7 +23,8 @@
 # Environment: COREHTTPD_BIN, LOADGEN_BIN (other builds), MEMIF_SERVER_CORE,
 # MEMIF_LOADGEN_CORE, MEMIF_MAX_CONNS (server [tcp] max_conns, 8192),
 # MEMIF_MAX_FLOWS (max_flows, 65536), MEMIF_MEMORY_MB (server EAL memory, 1024),
-# MEMIF_KEEP=1 (keep the temp dir and logs).
+# MEMIF_KEEP=1 (keep the temp dir and logs), MEMIF_IDLE_SECS=N (after the
+# load, the server's CPU over N idle seconds).
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -116,13 +117,24 @@ if kill -0 "$SRV_PID" 2>/dev/null; then
     if [ -n "$open" ] && [ "$open" -gt 0 ]; then
         per=" per_open_conn_bytes=$(((rss - rss_idle) * 1024 / open))"
     fi
+    idle=""
+    if [ "${MEMIF_IDLE_SECS:-0}" -gt 0 ]; then
+        # the server's CPU once the load has gone: utime + stime over
+        # MEMIF_IDLE_SECS, in percent of one core
+        cpu() { awk '{ print $14 + $15 }' "/proc/$SRV_PID/stat"; }
+        c0=$(cpu)
+        sleep "$MEMIF_IDLE_SECS"
+        c1=$(cpu)
+        idle=" idle_cpu_pct=$(awk -v d=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" \
+            -v s="$MEMIF_IDLE_SECS" 'BEGIN { printf "%.2f", d / hz / s * 100 }') over ${MEMIF_IDLE_SECS}s"
+    fi
     kill -TERM "$SRV_PID"
     wait "$SRV_PID" || true
     SRV_PID=""
     grep -E '^(core [0-9]+:|port:)' "$TMPD/server.log" | sed 's/^/memif.sh: server: /' >&2
     # the server's resident memory: idle before the run, at its end, the
     # peak, and what each connection still open at the end added
-    echo "memif.sh: server rss_idle_kb=$rss_idle rss_kb=$rss hwm_kb=$hwm$per" >&2
+    echo "memif.sh: server rss_idle_kb=$rss_idle rss_kb=$rss hwm_kb=$hwm$per$idle" >&2
     if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$TMPD/server.log"; then
         echo "memif.sh: sanitizer report in the server log:" >&2
         cat "$TMPD/server.log" >&2
