@@ -1486,3 +1486,14 @@ int64_t dpio_wall_s(void)
 {
     return ((int64_t)dpio_now_us() + dpio_wall_offset_us) / 1000000;
 }
+
+uint64_t dpio_heap_in_use(void)
+{
+    uint64_t sum = 0;
+    for (unsigned i = 0; i < rte_socket_count(); i++) {
+        struct rte_malloc_socket_stats st;
+        if (rte_malloc_get_socket_stats(rte_socket_id_by_idx(i), &st) == 0)
+            sum += st.heap_allocsz_bytes;
+    }
+    return sum;
+}

@@ -170,6 +170,10 @@ uint64_t dpio_tx_dropped(const struct dpio_queue *q);
 
 /** Monotonic microseconds (TSC based; CLOCK_MONOTONIC before dpio_eal_init). */
 uint64_t dpio_now_us(void);
+
+/** Bytes allocated from DPDK's heaps on every NUMA node (mbuf pools, the
+ *  file cache); for reports, not the hot path. */
+uint64_t dpio_heap_in_use(void);
 /** Wall-clock seconds since the epoch, derived from dpio_now_us() and an
  *  offset taken at start-up (no syscall). */
 int64_t dpio_wall_s(void);
