@@ -226,12 +226,30 @@ static int parse_header_text(struct cfg_ctx *x, const struct cfg_key *k, const c
     return parse_text(x, k, v, why, whylen);
 }
 
-/* A plain file name inside a folder: no '/', not "." or "..". */
-static int parse_file_name(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
-                           char *why, size_t whylen)
+/* Blank-separated plain file names (no '/', not "." or ".."), at most 8. */
+static int parse_index_list(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
+                            char *why, size_t whylen)
 {
-    if (strchr(v, '/') || strcmp(v, ".") == 0 || strcmp(v, "..") == 0) {
-        snprintf(why, whylen, "'%s' is not a plain file name", v);
+    unsigned n = 0;
+    for (const char *p = v;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            break;
+        size_t len = strcspn(p, " \t");
+        if (memchr(p, '/', len) || (len == 1 && p[0] == '.') ||
+            (len == 2 && p[0] == '.' && p[1] == '.')) {
+            snprintf(why, whylen, "'%.*s' is not a plain file name", (int)len, p);
+            return -1;
+        }
+        if (++n > 8) {
+            snprintf(why, whylen, "more than 8 names");
+            return -1;
+        }
+        p += len;
+    }
+    if (n == 0) {
+        snprintf(why, whylen, "empty value");
         return -1;
     }
     return parse_text(x, k, v, why, whylen);
@@ -482,12 +500,15 @@ static const struct cfg_key cfg_keys[] = {
     {"tcp", "keepalive_probes", parse_uint, FIELD(keepalive_probes), 1, 100, false},
     {"http", "listen", parse_uint, FIELD(listen), 1, 65535, false},
     {"http", "root", parse_root, 0, 0, 0, 0, false},
-    {"http", "index", parse_file_name, FIELD(index), 0, 0, false},
+    {"http", "index", parse_index_list, FIELD(index), 0, 0, false},
+    {"http", "serve_dotfiles", parse_bool, FIELD(serve_dotfiles), 0, 0, false},
     {"http", "keepalive", parse_bool, FIELD(keepalive), 0, 0, false},
     {"http", "keepalive_requests", parse_uint, FIELD(keepalive_requests), 1, 1000000,
      false},
     {"http", "max_request_bytes", parse_uint, FIELD(max_request_bytes), 512, 1048576,
      false},
+    {"http", "max_uri_bytes", parse_uint, FIELD(max_uri_bytes), 16, 2048, false},
+    {"http", "max_body_bytes", parse_uint, FIELD(max_body_bytes), 1, 1073741824, false},
     {"http", "server_name", parse_header_text, FIELD(server_name), 0, 0, false},
 };
 
@@ -738,6 +759,8 @@ void cfg_defaults(struct cfg *c)
     c->keepalive = true;
     c->keepalive_requests = 1000;
     c->max_request_bytes = 8192;
+    c->max_uri_bytes = 2048;
+    c->max_body_bytes = 1024 * 1024;
     snprintf(c->server_name, sizeof c->server_name, "corehttpd/%s", COREHTTPD_VERSION);
 }
 

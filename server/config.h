@@ -67,10 +67,13 @@ struct cfg {
     /* [http] */
     uint16_t listen;             /**< default 80 */
     char root[CFG_PATH_MAX];     /**< relative paths are relative to the ini's folder */
-    char index[256];             /**< default index.html */
+    char index[256];             /**< blank-separated names, default index.html */
+    bool serve_dotfiles;         /**< default no */
     bool keepalive;              /**< default yes */
     unsigned keepalive_requests; /**< per connection, default 1000 */
     unsigned max_request_bytes;  /**< request line + headers, default 8192 */
+    unsigned max_uri_bytes;      /**< request-target, default 2048 */
+    uint32_t max_body_bytes;     /**< request body read and discarded, default 1 MiB */
     char server_name[64];        /**< Server header, default corehttpd/VERSION */
 };
 

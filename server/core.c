@@ -128,6 +128,8 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
             .keepalive = cfg->keepalive,
             .keepalive_requests = cfg->keepalive_requests,
             .max_request_bytes = cfg->max_request_bytes,
+            .max_uri_bytes = cfg->max_uri_bytes,
+            .max_body_bytes = cfg->max_body_bytes,
             .wall_s = dpio_wall_s,
         };
     }

@@ -71,6 +71,7 @@ static const struct http_status_line http_statuses[] = {
     HTTP_ST(414, "URI Too Long"),
     HTTP_ST(431, "Request Header Fields Too Large"),
     HTTP_ST(500, "Internal Server Error"),
+    HTTP_ST(501, "Not Implemented"),
     HTTP_ST(505, "HTTP Version Not Supported"),
 };
 
@@ -88,7 +89,7 @@ static const struct http_status_line *http_status_get(int code)
 static bool http_status_closes(int code)
 {
     return code == 400 || code == 413 || code == 414 || code == 431 || code == 500 ||
-           code == 505;
+           code == 501 || code == 505;
 }
 
 /* ------------------------------------------------------------------ */
@@ -247,10 +248,55 @@ static int unhex(char c)
     return -1;
 }
 
+/* RFC 3629: strict UTF-8, no overlong forms, no surrogates, at most
+ * U+10FFFF. An overlong "." or "/" (C0 AE, C0 AF, E0 80 AE) would otherwise
+ * be a way around the dot-segment check for anything that decodes later. */
+static bool http_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned lo = 0x80, hi = 0xbf;
+        if (c >= 0xc2 && c <= 0xdf)
+            len = 2;
+        else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            if (c == 0xe0)
+                lo = 0xa0; /* overlong */
+            else if (c == 0xed)
+                hi = 0x9f; /* surrogates */
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            if (c == 0xf0)
+                lo = 0x90; /* overlong */
+            else if (c == 0xf4)
+                hi = 0x8f; /* above U+10FFFF */
+        } else {
+            return false; /* 80..C1 (C0, C1: overlong), F5..FF */
+        }
+        if (n - i < len)
+            return false;
+        if (p[i + 1] < lo || p[i + 1] > hi)
+            return false;
+        for (size_t k = 2; k < len; k++)
+            if (p[i + k] < 0x80 || p[i + k] > 0xbf)
+                return false;
+        i += len;
+    }
+    return true;
+}
+
 /*
  * Writes the decoded path of @p url into path[HTTP_URL_MAX + 1] with "//"
  * collapsed and "." and ".." resolved (RFC 3986 5.2.4); a ".." above the
- * root, a bad %-escape or %00 is an error (-1, answered 400), as in nginx.
+ * root, a bad %-escape, %00, a backslash (raw or escaped) or invalid UTF-8
+ * is an error (-1, answered 400), as in nginx.
  * Decoding comes first, so "%2e%2e" is a ".." and "%2f" a separator: the
  * result is exactly the file name the cache is asked for.
  */
@@ -302,8 +348,12 @@ static int http_target_parse(const char *url, size_t len, char *path,
             c = (char)(hi << 4 | lo);
             p += 2;
         }
+        if (c == '\\')
+            return -1; /* a separator elsewhere: never part of a name here */
         path[n++] = c;
     }
+    if (!http_utf8_valid(path, n))
+        return -1; /* overlong forms ("%c0%ae") and other invalid UTF-8 */
 
     /* Remove dot segments in place: the write index never passes the read
      * index, and path[0] is '/' in both. */
@@ -473,7 +523,9 @@ static void http_put_head(struct hbuf *b, const struct http_conn *hc,
     put_str(b, "Date: ");
     put(b, hc->date, 29);
     put_str(b, "\r\n");
-    if (st->code == 200) {
+    if (st->code == 200 && !rp->cf) {
+        put_str(b, "Content-Length: 0\r\n"); /* OPTIONS */
+    } else if (st->code == 200) {
         put_str(b, "Content-Type: ");
         put_str(b, rp->cf->mime);
         put_str(b, "\r\nContent-Length: ");
@@ -484,7 +536,7 @@ static void http_put_head(struct hbuf *b, const struct http_conn *hc,
         put_u64(b, st->page_len);
         put_str(b, "\r\n");
     }
-    if (st->code == 200 || st->code == 304) {
+    if ((st->code == 200 || st->code == 304) && rp->cf) {
         put_str(b, "Last-Modified: ");
         put_str(b, rp->cf->last_modified);
         put_str(b, "\r\n");
@@ -500,15 +552,15 @@ static void http_put_head(struct hbuf *b, const struct http_conn *hc,
         put_str(b, "\r\n");
     }
     put_str(b, keep ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
-    if (st->code == 200 || st->code == 304) {
+    if ((st->code == 200 || st->code == 304) && rp->cf) {
         put_str(b, "ETag: ");
         put_str(b, rp->cf->etag);
         put_str(b, "\r\n");
     }
-    if (st->code == 200)
+    if (st->code == 200 && rp->cf)
         put_str(b, "Accept-Ranges: none\r\n");
-    if (st->code == 405)
-        put_str(b, "Allow: GET, HEAD\r\n");
+    if (st->code == 405 || (st->code == 200 && !rp->cf))
+        put_str(b, "Allow: GET, HEAD, OPTIONS\r\n");
     put_str(b, "\r\n");
 }
 
@@ -557,7 +609,7 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
     r->body = NULL;
     r->body_len = 0;
     if (!http_is_head(hc)) {
-        if (st->code == 200) {
+        if (st->code == 200 && rp->cf) {
             r->body = rp->cf->data;
             r->body_len = rp->cf->size;
         } else if (st->page) {
@@ -568,15 +620,43 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
     hc->produced = true;
 }
 
+/* What a method gets: 0 when served, else the status (RFC 9110 9.1: 405
+ * for a method the server knows but the target does not allow, 501 for one
+ * it does not implement at all). */
+static int http_method_status(enum http_method m)
+{
+    switch (m) {
+    case HTTP_GET:
+    case HTTP_HEAD:
+    case HTTP_OPTIONS:
+        return 0;
+    case HTTP_POST:
+    case HTTP_PUT:
+    case HTTP_DELETE:
+    case HTTP_CONNECT:
+    case HTTP_TRACE:
+    case HTTP_PATCH: /* RFC 5789 */
+        return 405;
+    default: /* WebDAV, UPnP and the like */
+        return 501;
+    }
+}
+
 /* A complete, well-formed HTTP/1.x request: find what to send. */
 static void http_serve(struct http_conn *hc)
 {
     char path[HTTP_URL_MAX + 1];
     struct http_target t;
     int redirect = 0;
+    enum http_method m = (enum http_method)hc->parser.method;
 
-    if (hc->parser.method != HTTP_GET && hc->parser.method != HTTP_HEAD) {
-        http_respond(hc, 405, NULL);
+    int code = http_method_status(m);
+    if (code) {
+        http_respond(hc, code, NULL);
+        return;
+    }
+    if (m == HTTP_OPTIONS && hc->url_len == 1 && hc->url[0] == '*') {
+        http_respond(hc, 200, NULL); /* the server as a whole (RFC 9110 9.3.7) */
         return;
     }
     if (http_target_parse(hc->url, hc->url_len, path, &t) < 0) {
@@ -590,6 +670,8 @@ static void http_serve(struct http_conn *hc)
     } else if (redirect) {
         struct http_reply rp = {.loc = path, .loc_len = t.path_len, .target = &t};
         http_respond(hc, 301, &rp);
+    } else if (m == HTTP_OPTIONS) {
+        http_respond(hc, 200, NULL);
     } else {
         struct http_reply rp = {.cf = cf};
         http_respond(hc, http_not_modified(hc, cf) ? 304 : 200, &rp);
@@ -601,6 +683,9 @@ static void http_serve(struct http_conn *hc)
 
 enum { HDR_OTHER, HDR_HOST, HDR_INM, HDR_IMS };
 
+/* states of http_rl_scan() */
+enum http_rl { RL_OFF, RL_METHOD0, RL_METHOD, RL_TARGET0, RL_TARGET, RL_VERSION, RL_CR };
+
 static int on_message_begin(http_parser *p)
 {
     struct http_conn *hc = p->data;
@@ -611,7 +696,10 @@ static int on_message_begin(http_parser *p)
 static int on_url(http_parser *p, const char *at, size_t len)
 {
     struct http_conn *hc = p->data;
-    if (hc->url_too_long || len > sizeof hc->url - hc->url_len) {
+    size_t max = hc->set->max_uri_bytes;
+    if (max == 0 || max > sizeof hc->url)
+        max = sizeof hc->url;
+    if (hc->url_too_long || len > max - hc->url_len) {
         hc->url_too_long = true;
         return 0;
     }
@@ -709,6 +797,11 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
     return 0;
 }
 
+static uint64_t http_body_max(const struct http_conn *hc)
+{
+    return hc->set->max_body_bytes ? hc->set->max_body_bytes : HTTP_BODY_MAX;
+}
+
 /* Decides the answers that do not need the body, all of which close; for
  * those the body is skipped (return 1) and on_message_complete follows at
  * once. */
@@ -726,7 +819,7 @@ static int on_headers_complete(http_parser *p)
     else if (hc->bad_header || hc->host_count > 1 ||
              (p->http_minor >= 1 && hc->host_count == 0))
         code = 400; /* RFC 9112 3.2: exactly one Host in HTTP/1.1 */
-    else if ((p->flags & F_CONTENTLENGTH) && p->content_length > HTTP_BODY_MAX)
+    else if ((p->flags & F_CONTENTLENGTH) && p->content_length > http_body_max(hc))
         code = 413;
     hc->early_status = code;
     return code ? 1 : 0;
@@ -737,7 +830,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
     struct http_conn *hc = p->data;
     (void)at;
     hc->body_bytes += len;
-    if (hc->body_bytes > HTTP_BODY_MAX) { /* chunked: no length up front */
+    if (hc->body_bytes > http_body_max(hc)) { /* chunked: no length up front */
         http_respond(hc, 413, NULL);
         http_parser_pause(p, 1);
     }
@@ -790,6 +883,9 @@ static void http_request_reset(struct http_conn *hc)
     hc->ims_len = 0;
     hc->ims_seen = false;
     hc->ims_bad = false;
+    hc->rl_state = RL_OFF;
+    hc->rl_ver = 0;
+    hc->rl_v1 = false;
 }
 
 void http_conn_init(struct http_conn *hc, const struct http_settings *set)
@@ -803,6 +899,73 @@ void http_conn_init(struct http_conn *hc, const struct http_settings *set)
     hc->closed = false;
     hc->date_s = INT64_MIN;
     http_request_reset(hc);
+}
+
+/* A method token http-parser does not know ("FOO", "get", "GETX"): it fails
+ * at the first byte that leaves its table, and the rest of the request line
+ * is checked here, byte by byte (resumable): a well-formed
+ * "token SP target SP HTTP/d.d CRLF" is 501 (RFC 9110 15.6.2), or 505 when
+ * the version is not 1.x (the HTTP/2 preface "PRI * HTTP/2.0"), anything
+ * else 400. The bytes before the failing one were method characters (or
+ * the empty lines a request may start with). */
+
+static bool http_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Returns 501 or 400 once decided, 0 when every byte was used; *used is the
+ * bytes read. */
+static int http_rl_scan(struct http_conn *hc, const uint8_t *d, size_t n, size_t *used)
+{
+    static const char ver[] = "HTTP/d.d";
+    size_t i = 0;
+    int code = 0;
+
+    while (i < n && !code) {
+        unsigned char c = d[i++];
+        switch (hc->rl_state) {
+        case RL_METHOD0:
+        case RL_METHOD:
+            if (http_tchar(c))
+                hc->rl_state = RL_METHOD;
+            else if (c == ' ' && hc->rl_state == RL_METHOD)
+                hc->rl_state = RL_TARGET0;
+            else
+                code = 400;
+            break;
+        case RL_TARGET0:
+        case RL_TARGET:
+            if (c > 0x20 && c < 0x7f)
+                hc->rl_state = RL_TARGET;
+            else if (c == ' ' && hc->rl_state == RL_TARGET) {
+                hc->rl_state = RL_VERSION;
+                hc->rl_ver = 0;
+            } else
+                code = 400;
+            break;
+        case RL_VERSION:
+            if (ver[hc->rl_ver] == 'd' ? (c >= '0' && c <= '9') : c == ver[hc->rl_ver]) {
+                if (hc->rl_ver == 5)
+                    hc->rl_v1 = c == '1';
+                if (++hc->rl_ver == sizeof ver - 1)
+                    hc->rl_state = RL_CR;
+            } else
+                code = 400;
+            break;
+        case RL_CR:
+            if (c == '\n')
+                code = hc->rl_v1 ? 501 : 505;
+            else if (c != '\r' || hc->rl_ver++ != sizeof ver - 1)
+                code = 400; /* one CR, then LF */
+            break;
+        default:
+            code = 400;
+        }
+    }
+    *used = i;
+    return code;
 }
 
 /* What a parse error says to the client. */
@@ -825,6 +988,20 @@ enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t le
     hc->produced = false;
 
     while (off < len) {
+        if (hc->rl_state != RL_OFF) {
+            size_t used, n = len - off;
+            if (n > limit - hc->req_bytes)
+                n = limit - hc->req_bytes;
+            int code = http_rl_scan(hc, data + off, n, &used);
+            off += used;
+            hc->req_bytes += used;
+            if (!code && hc->req_bytes >= limit)
+                code = 414; /* the request line alone is too long */
+            if (code)
+                http_respond(hc, code, NULL);
+            break;
+        }
+
         /* Until the headers end, feed no more than the limit allows, so
          * that the parser stops exactly at it. */
         size_t n = len - off;
@@ -841,6 +1018,10 @@ enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t le
             break;
 
         enum http_errno e = HTTP_PARSER_ERRNO(&hc->parser);
+        if (e == HPE_INVALID_METHOD && got < n) {
+            hc->rl_state = hc->in_message ? RL_METHOD : RL_METHOD0;
+            continue; /* the failing byte is scanned next */
+        }
         if (e != HPE_OK || got < n) {
             http_respond(hc, http_errno_status(e), NULL);
             break;

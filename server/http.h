@@ -6,13 +6,15 @@
  * the worker writes to the socket. Parsing is resumable: a request may be
  * split at any byte. Pipelined requests are answered in order.
  *
- * Built on http-parser. Status codes: 200, 301 (directory without slash),
- * 304 (If-None-Match / If-Modified-Since), 400 (malformed), 404, 405 (not GET
- * or HEAD, with Allow), 413 (request body over HTTP_BODY_MAX), 431 (request
- * line + headers over max_request_bytes), 414 (URI too long), 505 (not
- * HTTP/1.x). After a 4xx caused by a malformed or oversized request (400,
- * 413, 414, 431) and after a 505 the connection is closed once the response
- * is sent. No allocation: every buffer lives in struct http_conn or
+ * Built on http-parser. Methods: GET, HEAD and OPTIONS are served; the
+ * other methods of RFC 9110 (and PATCH) get 405 with Allow; any other
+ * well-formed method token gets 501. Status codes: 200, 301 (directory
+ * without slash), 304 (If-None-Match / If-Modified-Since), 400 (malformed),
+ * 404, 405, 413 (request body over max_body_bytes), 414 (request-target
+ * over max_uri_bytes), 431 (request line + headers over max_request_bytes),
+ * 501, 505 (not HTTP/1.x). After a 4xx caused by a malformed or oversized
+ * request (400, 413, 414, 431), a 501 and a 505 the connection is closed
+ * once the response is sent. No allocation: every buffer lives in struct http_conn or
  * struct http_response, error pages are static strings.
  */
 #ifndef HTTP_H
@@ -27,10 +29,12 @@
 #include "cache.h"
 
 #define HTTP_HDR_MAX 1024 /* response header bytes */
-#define HTTP_URL_MAX 2048 /* request-target bytes; longer is 414 */
-/** Largest request body (Content-Length or chunked total) that is read and
- *  discarded; a larger one is 413 and the connection closes (nginx's
- *  client_max_body_size default). */
+/** Largest request-target the connection can hold (max_uri_bytes is at
+ *  most this); longer is 414. */
+#define HTTP_URL_MAX 2048
+/** Default largest request body (Content-Length or chunked total) that is
+ *  read and discarded; a larger one is 413 and the connection closes
+ *  (nginx's client_max_body_size default). */
 #define HTTP_BODY_MAX (1024 * 1024)
 /** max_request_bytes used when the settings give 0. */
 #define HTTP_REQUEST_BYTES_DEFAULT 8192
@@ -44,6 +48,10 @@ struct http_settings {
     unsigned keepalive_requests;
     /** request line + headers; 0 means HTTP_REQUEST_BYTES_DEFAULT */
     unsigned max_request_bytes;
+    /** request-target; 0 (or more than HTTP_URL_MAX) means HTTP_URL_MAX */
+    unsigned max_uri_bytes;
+    /** request body read and discarded; 0 means HTTP_BODY_MAX */
+    uint64_t max_body_bytes;
     /** current wall-clock seconds, supplied by the caller (no syscalls here) */
     int64_t (*wall_s)(void);
 };
@@ -97,6 +105,11 @@ struct http_conn {
     char ims[40]; /* If-Modified-Since */
     size_t ims_len;
     bool ims_seen, ims_bad;
+    /* a method http-parser does not know: the rest of the request line is
+     * checked in http.c (enum http_rl) to tell 501 from 400 */
+    uint8_t rl_state;
+    uint8_t rl_ver; /* bytes of "HTTP/d.d" matched */
+    bool rl_v1;     /* its major version is 1 */
 };
 
 void http_conn_init(struct http_conn *hc, const struct http_settings *set);

@@ -131,7 +131,13 @@ int main(int argc, char **argv)
     struct dpio_port *port = dpio_port_open(&ds, err, sizeof(err));
     if (port == NULL)
         goto out;
-    cache = cache_build(g_cfg.root, g_cfg.index, cache_alloc, rte_free, err, sizeof(err));
+    struct cache_opts co = {
+        .index = g_cfg.index,
+        .serve_dotfiles = g_cfg.serve_dotfiles,
+        .alloc = cache_alloc,
+        .release = rte_free,
+    };
+    cache = cache_build_opts(g_cfg.root, &co, err, sizeof(err));
     if (cache == NULL)
         goto out;
     g_cache = cache;

@@ -155,7 +155,7 @@ static void test_full_file(void **state)
             "[http]\n"
             "listen = 8080\n"
             "root = /srv/site-that-does-not-exist\n"
-            "index = default.htm\n"
+            "index = default.htm index.htm\n"
             "keepalive = false\n"
             "keepalive_requests = 50\n"
             "max_request_bytes = 16384\n"
@@ -180,7 +180,7 @@ static void test_full_file(void **state)
     assert_int_equal(c.msl_ms, 1000);
     assert_int_equal(c.listen, 8080);
     assert_string_equal(c.root, "/srv/site-that-does-not-exist");
-    assert_string_equal(c.index, "default.htm");
+    assert_string_equal(c.index, "default.htm index.htm");
     assert_false(c.keepalive);
     assert_int_equal(c.keepalive_requests, 50);
     assert_int_equal(c.max_request_bytes, 16384);
@@ -554,6 +554,18 @@ static void test_strings(void **state)
     tail_fails("[http]\nindex = a/b.html\n",
                ":6: [http] index: 'a/b.html' is not a plain file name");
     tail_fails("[http]\nindex = ..\n", ":6: [http] index: '..' is not a plain file name");
+    tail_fails("[http]\nindex = a.html b/c.html\n",
+               ":6: [http] index: 'b/c.html' is not a plain file name");
+    tail_fails("[http]\nindex = a b c d e f g h i\n",
+               ":6: [http] index: more than 8 names");
+    tail_fails("[http]\nmax_uri_bytes = 4096\n",
+               ":6: [http] max_uri_bytes: 4096 is out of range 16..2048");
+    tail_fails("[http]\nmax_body_bytes = 0\n",
+               ":6: [http] max_body_bytes: 0 is out of range 1..1073741824");
+    tail_fails(
+        "[http]\nserve_dotfiles = maybe\n",
+        ":6: [http] serve_dotfiles: 'maybe' is not a boolean (use yes/no, true/false, "
+        "on/off, 1/0)");
     tail_fails("[http]\nserver_name = a\tb\n",
                ":6: [http] server_name: only printable ASCII is allowed");
     tail_fails("[http]\nserver_name = "
@@ -752,6 +764,9 @@ static void test_shipped_template(void **state)
         "keepalive",
         "keepalive_requests",
         "max_request_bytes",
+        "serve_dotfiles",
+        "max_uri_bytes",
+        "max_body_bytes",
         "server_name",
     };
     char path[PATH_MAX], err[512], line[256];

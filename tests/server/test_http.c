@@ -415,13 +415,14 @@ static void test_405(void **state)
         "POST /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc",
         "PUT /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n",
         "DELETE /a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
-        "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n",
-        "PROPFIND / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "TRACE / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "PATCH /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx",
+        "POST /none HTTP/1.1\r\nHost: t\r\n\r\n",
     };
     for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
         ask(reqs[i], &r);
         assert_int_equal(r.status, 405);
-        assert_hdr(&r, "Allow", "GET, HEAD");
+        assert_hdr(&r, "Allow", "GET, HEAD, OPTIONS");
         assert_false(r.close_after);
         assert_true(r.body_len > 0);
     }
@@ -448,12 +449,17 @@ static void test_400(void **state)
         "GET / HTTP/1.1\r\nHost: t\r\nA: \x01\r\n\r\n",
         "GET foo HTTP/1.1\r\nHost: t\r\n\r\n",
         "GET http:///a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
-        "get / HTTP/1.1\r\nHost: t\r\n\r\n",
         "GET / http/1.1\r\nHost: t\r\n\r\n",
+        "FOO / HTTP/1.1 \r\nHost: t\r\n\r\n", /* unknown method, bad line */
+        "FOO  / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "FOO / HTTP/1\r\nHost: t\r\n\r\n",
+        "FOO /\x01 HTTP/1.1\r\nHost: t\r\n\r\n",
+        "FO(O / HTTP/1.1\r\nHost: t\r\n\r\n",
+        " / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GETX/ HTTP/1.1\r\nHost: t\r\n\r\n",
         "GET / HTTP/1.10\r\nHost: t\r\n\r\n",
         "GET /a b HTTP/1.1\r\nHost: t\r\n\r\n",
         "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", /* TLS hello */
-        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",             /* h2 preface */
     };
     for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
         struct http_settings set = test_set();
@@ -472,6 +478,114 @@ static void test_400(void **state)
                          HTTP_ERROR);
         assert_int_equal(used, 0);
     }
+}
+
+/* Methods nobody implements here: 501 when the request line is well
+ * formed, whatever http-parser knows of them. */
+static void test_501(void **state)
+{
+    (void)state;
+    struct http_response r;
+    static const char *const reqs[] = {
+        "FOO / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "get / HTTP/1.1\r\nHost: t\r\n\r\n", /* methods are case-sensitive */
+        "GETX /a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+        "BREW /pot HTTP/1.0\n\n",
+        "\r\nX-Y.Z~ * HTTP/1.1\r\n",
+        "PROPFIND / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "M-SEARCH * HTTP/1.1\r\nHost: t\r\n\r\n",
+        "MKCOL /new HTTP/1.1\r\nHost: t\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+        struct http_settings set = test_set();
+        struct http_conn hc;
+        size_t used;
+        http_conn_init(&hc, &set);
+        enum http_rc rc =
+            http_conn_feed(&hc, (const uint8_t *)reqs[i], strlen(reqs[i]), &used, &r);
+        if (rc != HTTP_OK || r.status != 501)
+            fail_msg("request %zu: rc %d status %d", i, rc, r.status);
+        assert_true(r.close_after);
+        assert_hdr(&r, "Connection", "close");
+        assert_true(r.body_len > 0);
+        check_resumable(&set, reqs[i], strlen(reqs[i]));
+    }
+    /* an endless unknown request line is 414 at the header limit */
+    struct http_settings set = test_set();
+    set.max_request_bytes = 600;
+    char big[1000];
+    memcpy(big, "FOO /", 5);
+    memset(big + 5, 'a', sizeof big - 5);
+    struct http_conn hc;
+    size_t used;
+    http_conn_init(&hc, &set);
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)big, sizeof big, &used, &r),
+                     HTTP_OK);
+    assert_int_equal(r.status, 414);
+    assert_int_equal(used, 600);
+}
+
+static void test_options(void **state)
+{
+    (void)state;
+    struct http_response r;
+    static const char *const ok[] = {
+        "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n",
+        "OPTIONS /a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+        "OPTIONS /docs/ HTTP/1.1\r\nHost: t\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        ask(ok[i], &r);
+        assert_int_equal(r.status, 200);
+        assert_hdr(&r, "Allow", "GET, HEAD, OPTIONS");
+        assert_hdr(&r, "Content-Length", "0");
+        assert_hdr(&r, "Content-Type", NULL);
+        assert_int_equal(r.body_len, 0);
+        assert_false(r.close_after);
+    }
+    ask("OPTIONS /none HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+}
+
+/* [http] max_uri_bytes and max_body_bytes */
+static void test_limits_settings(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    struct http_response r;
+    char req[512];
+
+    set.max_uri_bytes = 16;
+    ask_with(&set, "GET /0123456789abcde HTTP/1.1\r\nHost: t\r\n\r\n", &r); /* 16 */
+    assert_int_equal(r.status, 404);
+    ask_with(&set, "GET /0123456789abcdef HTTP/1.1\r\nHost: t\r\n\r\n", &r); /* 17 */
+    assert_int_equal(r.status, 414);
+    assert_true(r.close_after);
+
+    set = test_set();
+    set.max_body_bytes = 10;
+    ask_with(&set,
+             "GET /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_body(&r, "hello\n");
+    ask_with(&set, "GET /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n", &r);
+    assert_int_equal(r.status, 413);
+    snprintf(req, sizeof req,
+             "GET /a.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "6\r\n012345\r\n5\r\n01234\r\n0\r\n\r\n");
+    struct http_conn hc;
+    size_t used;
+    http_conn_init(&hc, &set);
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)req, strlen(req), &used, &r),
+                     HTTP_OK);
+    assert_int_equal(r.status, 413);
+    assert_true(r.close_after);
+    /* a body on HEAD is read and skipped as well */
+    ask_with(&set, "HEAD /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nabcd",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, 0);
 }
 
 static void test_505(void **state)
@@ -493,6 +607,16 @@ static void test_505(void **state)
     ask("GET /a.txt HTTP/1.7\r\nHost: t\r\n\r\n", &r);
     assert_int_equal(r.status, 200);
     assert_false(r.close_after);
+    /* the HTTP/2 preface: a method http-parser does not know, version 2 */
+    struct http_settings set = test_set();
+    struct http_conn hc;
+    size_t used;
+    static const char pri[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    http_conn_init(&hc, &set);
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)pri, sizeof pri - 1, &used, &r),
+                     HTTP_OK);
+    assert_int_equal(r.status, 505);
+    assert_true(r.close_after);
 }
 
 static void test_414(void **state)
@@ -689,6 +813,22 @@ static void test_url_paths(void **state)
         {"/a%00.txt", 400, NULL},
         {"/%g1", 400, NULL},
         {"ftp://example.com/a.txt", 400, NULL},
+        {"/docs\\x.css", 400, NULL},
+        {"/docs%5cx.css", 400, NULL},
+        {"/..%5c..%5ca.txt", 400, NULL},
+        {"/%c0%ae%c0%ae/a.txt", 400, NULL}, /* overlong "." */
+        {"/%c0%afa.txt", 400, NULL},        /* overlong "/" */
+        {"/%e0%80%ae%e0%80%ae/a.txt", 400, NULL},
+        {"/%c1%9c", 400, NULL},
+        {"/%ed%a0%80", 400, NULL}, /* a surrogate */
+        {"/%f4%90%80%80", 400, NULL},
+        {"/%ff", 400, NULL},
+        {"/%c3", 400, NULL},
+        {"/%c3%a9.txt", 404, NULL}, /* valid UTF-8, no such file */
+        {"/%25", 404, NULL},
+        {"/%2e%2e%2f%2e%2e%2fa.txt", 400, NULL},
+        {"/docs/%2e%2e%2f%2e%2e%2fa.txt", 400, NULL},
+        {"/docs/..%2f..%2f..%2fa.txt", 400, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct http_response r;
@@ -1153,6 +1293,9 @@ int main(void)
         cmocka_unit_test(test_404),
         cmocka_unit_test(test_405),
         cmocka_unit_test(test_400),
+        cmocka_unit_test(test_501),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_limits_settings),
         cmocka_unit_test(test_505),
         cmocka_unit_test(test_414),
         cmocka_unit_test(test_431),
