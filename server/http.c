@@ -62,13 +62,16 @@ struct http_status_line {
 /* Reason phrases of RFC 9110 section 15. */
 static const struct http_status_line http_statuses[] = {
     {200, "200 OK", NULL, 0},
+    {206, "206 Partial Content", NULL, 0},
     HTTP_ST(301, "Moved Permanently"),
     {304, "304 Not Modified", NULL, 0},
     HTTP_ST(400, "Bad Request"),
     HTTP_ST(404, "Not Found"),
     HTTP_ST(405, "Method Not Allowed"),
     HTTP_ST(413, "Content Too Large"),
+    HTTP_ST(412, "Precondition Failed"),
     HTTP_ST(414, "URI Too Long"),
+    HTTP_ST(416, "Range Not Satisfiable"),
     HTTP_ST(431, "Request Header Fields Too Large"),
     HTTP_ST(500, "Internal Server Error"),
     HTTP_ST(501, "Not Implemented"),
@@ -389,11 +392,15 @@ static int http_target_parse(const char *url, size_t len, char *path,
 /* ------------------------------------------------------------------ */
 /* Conditional requests (RFC 9110 13.1.2, 13.1.3, 13.2.2)              */
 
-/* Weak comparison of each entity-tag in a list against ours; "*" matches
- * any current representation. An unparsable list matches nothing, which
- * only costs a full response. */
-static bool http_etag_match(const char *v, size_t n, const char *etag)
+/* Weak (If-None-Match) or strong (If-Match, RFC 9110 8.8.3.2: neither
+ * tag weak) comparison of each entity-tag in a list against ours; "*"
+ * matches any current representation. An unparsable list matches nothing:
+ * for If-None-Match that only costs a full response, for If-Match it is a
+ * 412, as it should be for a precondition the server cannot check. */
+static bool http_etag_match(const char *v, size_t n, const char *etag, bool strong)
 {
+    if (strong && etag[0] == 'W')
+        return false;
     if (etag[0] == 'W' && etag[1] == '/')
         etag += 2;
     size_t tl = strlen(etag);
@@ -406,7 +413,8 @@ static bool http_etag_match(const char *v, size_t n, const char *etag)
         }
         if (v[i] == '*')
             return true;
-        if (v[i] == 'W' && i + 1 < n && v[i + 1] == '/')
+        bool weak = v[i] == 'W' && i + 1 < n && v[i + 1] == '/';
+        if (weak)
             i += 2;
         if (i >= n || v[i] != '"')
             return false;
@@ -416,7 +424,7 @@ static bool http_etag_match(const char *v, size_t n, const char *etag)
         if (i >= n)
             return false;
         i++;
-        if (i - s == tl && memcmp(v + s, etag, tl) == 0)
+        if (i - s == tl && memcmp(v + s, etag, tl) == 0 && !(strong && weak))
             return true;
     }
     return false;
@@ -428,13 +436,131 @@ static bool http_etag_match(const char *v, size_t n, const char *etag)
 static bool http_not_modified(const struct http_conn *hc, const struct cache_file *cf)
 {
     if (hc->inm_seen)
-        return !hc->inm_long && http_etag_match(hc->inm, hc->inm_len, cf->etag);
+        return !hc->inm_long && http_etag_match(hc->inm, hc->inm_len, cf->etag, false);
     if (hc->ims_seen && !hc->ims_bad) {
         int64_t t;
         if (http_date_parse(hc->ims, hc->ims_len, &t) == 0 && t >= (int64_t)cf->mtime)
             return true;
     }
     return false;
+}
+
+/* RFC 9110 13.2.2, steps 1 to 4, for GET and HEAD: 412 when If-Match (or,
+ * without it, If-Unmodified-Since) fails, 304 when If-None-Match (or, without
+ * it, If-Modified-Since) says the client has it, else 0. An invalid
+ * If-Unmodified-Since date is ignored (13.1.4). */
+static int http_preconditions(const struct http_conn *hc, const struct cache_file *cf)
+{
+    if (hc->im_seen) {
+        if (hc->im_long || !http_etag_match(hc->im, hc->im_len, cf->etag, true))
+            return 412;
+    } else if (hc->ius_seen && !hc->ius_bad) {
+        int64_t t;
+        if (http_date_parse(hc->ius, hc->ius_len, &t) == 0 && (int64_t)cf->mtime > t)
+            return 412;
+    }
+    return http_not_modified(hc, cf) ? 304 : 0;
+}
+
+/* If-Range (RFC 9110 13.1.5): the range applies only when the validator is
+ * our strong ETag or exactly our Last-Modified date. */
+static bool http_if_range_holds(const struct http_conn *hc, const struct cache_file *cf)
+{
+    if (!hc->ifr_seen)
+        return true;
+    if (hc->ifr_bad || hc->ifr_len == 0)
+        return false;
+    if (hc->ifr[0] == '"' || hc->ifr[0] == 'W') {
+        size_t tl = strlen(cf->etag);
+        return cf->etag[0] == '"' && hc->ifr_len == tl &&
+               memcmp(hc->ifr, cf->etag, tl) == 0;
+    }
+    int64_t t;
+    return http_date_parse(hc->ifr, hc->ifr_len, &t) == 0 && t == (int64_t)cf->mtime;
+}
+
+static const char *skip_ows(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* Decimal digits at *pp; a value past 2^64 saturates (still a valid range:
+ * it only means "to the end"). */
+static int scan_u64(const char **pp, const char *e, uint64_t *out)
+{
+    const char *p = *pp;
+    uint64_t v = 0;
+    if (p == e || *p < '0' || *p > '9')
+        return -1;
+    for (; p < e && *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+    }
+    *pp = p;
+    *out = v;
+    return 0;
+}
+
+int http_range_parse(const char *v, size_t n, uint64_t size, struct http_range *out,
+                     unsigned max)
+{
+    const char *p = v, *e = v + n;
+    unsigned listed = 0, k = 0;
+
+    p = skip_ows(p, e);
+    if (e - p < 6 || strncasecmp(p, "bytes=", 6) != 0)
+        return -1; /* another unit, or none: ignored */
+    p += 6;
+    for (;;) {
+        p = skip_ows(p, e);
+        if (p < e && *p == ',') { /* empty list elements are allowed (5.6.1) */
+            p++;
+            continue;
+        }
+        if (p == e)
+            break;
+        uint64_t first = 0, last = 0;
+        bool suffix = false, open = false;
+        if (*p == '-') {
+            p++;
+            if (scan_u64(&p, e, &last) < 0)
+                return -1;
+            suffix = true;
+        } else {
+            if (scan_u64(&p, e, &first) < 0 || p == e || *p != '-')
+                return -1;
+            p++;
+            if (p < e && *p >= '0' && *p <= '9') {
+                scan_u64(&p, e, &last);
+                if (last < first)
+                    return -1; /* invalid range-spec: the field is ignored */
+            } else {
+                open = true;
+            }
+        }
+        p = skip_ows(p, e);
+        if (p < e && *p != ',')
+            return -1;
+        if (++listed > max)
+            return -1;
+        if (suffix) { /* the last N bytes */
+            if (last == 0 || size == 0)
+                continue;
+            first = last >= size ? 0 : size - last;
+            last = size - 1;
+        } else {
+            if (first >= size)
+                continue; /* unsatisfiable: dropped */
+            if (open || last >= size)
+                last = size - 1;
+        }
+        out[k].first = first;
+        out[k].last = last;
+        k++;
+    }
+    return listed == 0 ? -1 : (int)k;
 }
 
 /* ------------------------------------------------------------------ */
@@ -500,17 +626,32 @@ static void put_escaped(struct hbuf *b, const char *s, size_t n, bool query)
 
 /* What a response needs beyond its status. */
 struct http_reply {
-    const struct cache_file *cf; /* 200, 304 */
+    const struct cache_file *cf; /* 200, 206, 304, 412, 416 */
     const char *loc;             /* 301: the decoded directory path */
     size_t loc_len;
     const struct http_target *target;
+    const struct http_range *ranges; /* 206 */
+    unsigned n_ranges;
+    char boundary[24]; /* 206 with several ranges */
+    uint64_t multipart_len;
 };
+
+static void put_range(struct hbuf *b, uint64_t first, uint64_t last, uint64_t size)
+{
+    put_str(b, "bytes ");
+    put_u64(b, first);
+    put_str(b, "-");
+    put_u64(b, last);
+    put_str(b, "/");
+    put_u64(b, size);
+}
 
 static void http_put_head(struct hbuf *b, const struct http_conn *hc,
                           const struct http_status_line *st, const struct http_reply *rp,
                           bool keep)
 {
     const char *name = hc->set->server_name;
+    const struct cache_file *cf = rp->cf;
 
     put_str(b, "HTTP/1.1 ");
     put_str(b, st->line);
@@ -523,22 +664,39 @@ static void http_put_head(struct hbuf *b, const struct http_conn *hc,
     put_str(b, "Date: ");
     put(b, hc->date, 29);
     put_str(b, "\r\n");
-    if (st->code == 200 && !rp->cf) {
+    if (st->code == 200 && !cf) {
         put_str(b, "Content-Length: 0\r\n"); /* OPTIONS */
-    } else if (st->code == 200) {
+    } else if (st->code == 200 || (st->code == 206 && rp->n_ranges == 1)) {
+        uint64_t len = cf->size;
         put_str(b, "Content-Type: ");
-        put_str(b, rp->cf->mime);
+        put_str(b, cf->mime);
+        if (st->code == 206) {
+            len = rp->ranges[0].last - rp->ranges[0].first + 1;
+            put_str(b, "\r\nContent-Range: ");
+            put_range(b, rp->ranges[0].first, rp->ranges[0].last, cf->size);
+        }
         put_str(b, "\r\nContent-Length: ");
-        put_u64(b, rp->cf->size);
+        put_u64(b, len);
+        put_str(b, "\r\n");
+    } else if (st->code == 206) {
+        put_str(b, "Content-Type: multipart/byteranges; boundary=");
+        put_str(b, rp->boundary);
+        put_str(b, "\r\nContent-Length: ");
+        put_u64(b, rp->multipart_len);
         put_str(b, "\r\n");
     } else if (st->page) {
         put_str(b, "Content-Type: text/html\r\nContent-Length: ");
         put_u64(b, st->page_len);
         put_str(b, "\r\n");
     }
-    if ((st->code == 200 || st->code == 304) && rp->cf) {
+    if (st->code == 416) {
+        put_str(b, "Content-Range: bytes */"); /* RFC 9110 15.5.17 */
+        put_u64(b, cf->size);
+        put_str(b, "\r\n");
+    }
+    if ((st->code == 200 || st->code == 206 || st->code == 304) && cf) {
         put_str(b, "Last-Modified: ");
-        put_str(b, rp->cf->last_modified);
+        put_str(b, cf->last_modified);
         put_str(b, "\r\n");
     }
     if (st->code == 301) {
@@ -552,14 +710,14 @@ static void http_put_head(struct hbuf *b, const struct http_conn *hc,
         put_str(b, "\r\n");
     }
     put_str(b, keep ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
-    if ((st->code == 200 || st->code == 304) && rp->cf) {
+    if ((st->code == 200 || st->code == 206 || st->code == 304) && cf) {
         put_str(b, "ETag: ");
-        put_str(b, rp->cf->etag);
+        put_str(b, cf->etag);
         put_str(b, "\r\n");
     }
-    if (st->code == 200 && rp->cf)
-        put_str(b, "Accept-Ranges: none\r\n");
-    if (st->code == 405 || (st->code == 200 && !rp->cf))
+    if ((st->code == 200 || st->code == 206) && cf)
+        put_str(b, "Accept-Ranges: bytes\r\n");
+    if (st->code == 405 || (st->code == 200 && !cf))
         put_str(b, "Allow: GET, HEAD, OPTIONS\r\n");
     put_str(b, "\r\n");
 }
@@ -570,16 +728,75 @@ static bool http_is_head(const struct http_conn *hc)
     return (hc->url_len > 0 || hc->url_too_long) && hc->parser.method == HTTP_HEAD;
 }
 
+static void piece_add(struct http_response *r, const void *p, size_t len, bool ref)
+{
+    if (len == 0)
+        return;
+    r->piece[r->n_pieces++] = (struct http_piece){(const uint8_t *)p, len, ref};
+}
+
+/* A multipart/byteranges body (RFC 9110 14.6): the part headers are written
+ * into r->parts and copied, the ranges go by reference. Returns -1 when the
+ * part headers do not fit (the caller then sends the whole file). */
+static int http_multipart(struct http_response *r, struct http_reply *rp)
+{
+    const struct cache_file *cf = rp->cf;
+    struct hbuf b = {r->parts, 0, sizeof r->parts, false};
+    uint64_t total = 0;
+
+    r->n_pieces = 0;
+    for (unsigned i = 0; i < rp->n_ranges; i++) {
+        size_t start = b.len;
+        put_str(&b, i ? "\r\n--" : "--");
+        put_str(&b, rp->boundary);
+        put_str(&b, "\r\nContent-Type: ");
+        put_str(&b, cf->mime);
+        put_str(&b, "\r\nContent-Range: ");
+        put_range(&b, rp->ranges[i].first, rp->ranges[i].last, cf->size);
+        put_str(&b, "\r\n\r\n");
+        if (b.full)
+            return -1;
+        uint64_t len = rp->ranges[i].last - rp->ranges[i].first + 1;
+        piece_add(r, r->parts + start, b.len - start, false);
+        piece_add(r, cf->data + rp->ranges[i].first, len, true);
+        total += b.len - start + len;
+    }
+    size_t start = b.len;
+    put_str(&b, "\r\n--");
+    put_str(&b, rp->boundary);
+    put_str(&b, "--\r\n");
+    if (b.full)
+        return -1;
+    piece_add(r, r->parts + start, b.len - start, false);
+    rp->multipart_len = total + (b.len - start);
+    return 0;
+}
+
+/* A boundary that differs per response; it cannot occur in a part's data by
+ * chance in any way that matters, since every part is framed by its
+ * Content-Range. */
+static void http_boundary(const struct http_conn *hc, const struct cache_file *cf,
+                          char out[24])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)hc->requests;
+    for (const char *p = cf->etag; *p; p++)
+        h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+    memcpy(out, "chttpd-", 7);
+    for (int i = 0; i < 16; i++)
+        out[7 + i] = hex[(h >> (60 - 4 * i)) & 15];
+    out[23] = '\0';
+}
+
 /* Writes the answer to the current request into hc->out. */
-static void http_respond(struct http_conn *hc, int code, const struct http_reply *rp)
+static void http_respond(struct http_conn *hc, int code, const struct http_reply *rp_in)
 {
     struct http_response *r = hc->out;
     const struct http_settings *set = hc->set;
     unsigned limit = set->keepalive_requests;
     static const struct http_reply none;
+    struct http_reply rp = rp_in ? *rp_in : none;
 
-    if (!rp)
-        rp = &none;
     bool keep = set->keepalive && !http_status_closes(code) && hc->headers_done &&
                 http_should_keep_alive(&hc->parser) &&
                 !(limit && hc->requests + 1 >= limit) &&
@@ -591,9 +808,18 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
         hc->date_s = now;
     }
 
+    r->n_pieces = 0;
+    if (code == 206 && rp.n_ranges > 1) {
+        http_boundary(hc, rp.cf, rp.boundary);
+        if (http_multipart(r, &rp) < 0) {
+            code = 200; /* too many part headers to hold: the whole file */
+            r->n_pieces = 0;
+        }
+    }
+
     const struct http_status_line *st = http_status_get(code);
     struct hbuf b = {r->hdr, 0, sizeof r->hdr, false};
-    http_put_head(&b, hc, st, rp, keep);
+    http_put_head(&b, hc, st, &rp, keep);
     if (b.full) {
         /* Only a 301 to a long directory name can get here: the URI is too
          * long to redirect to. Anything else is a bug, told as 500. */
@@ -601,6 +827,7 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
         keep = false;
         b = (struct hbuf){r->hdr, 0, sizeof r->hdr, false};
         http_put_head(&b, hc, st, &none, keep);
+        r->n_pieces = 0;
     }
 
     r->hdr_len = b.len;
@@ -608,14 +835,22 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
     r->close_after = !keep;
     r->body = NULL;
     r->body_len = 0;
-    if (!http_is_head(hc)) {
-        if (st->code == 200 && rp->cf) {
-            r->body = rp->cf->data;
-            r->body_len = rp->cf->size;
+    if (http_is_head(hc)) {
+        r->n_pieces = 0;
+    } else if (st->code == 206 && rp.n_ranges > 1) {
+        r->body_len = rp.multipart_len;
+    } else {
+        if (st->code == 200 && rp.cf) {
+            r->body = rp.cf->data;
+            r->body_len = rp.cf->size;
+        } else if (st->code == 206) {
+            r->body = rp.cf->data + rp.ranges[0].first;
+            r->body_len = rp.ranges[0].last - rp.ranges[0].first + 1;
         } else if (st->page) {
             r->body = (const uint8_t *)st->page;
             r->body_len = st->page_len;
         }
+        piece_add(r, r->body, r->body_len, true);
     }
     hc->produced = true;
 }
@@ -674,14 +909,32 @@ static void http_serve(struct http_conn *hc)
         http_respond(hc, 200, NULL);
     } else {
         struct http_reply rp = {.cf = cf};
-        http_respond(hc, http_not_modified(hc, cf) ? 304 : 200, &rp);
+        int code = http_preconditions(hc, cf);
+        if (code == 0 && m == HTTP_GET && hc->range_seen && !hc->range_bad &&
+            http_if_range_holds(hc, cf)) {
+            /* RFC 9110 14.2: only GET has ranges; HEAD and a bad or
+             * oversized field get the whole representation */
+            struct http_range ranges[HTTP_RANGES_MAX];
+            int n = http_range_parse(hc->range, hc->range_len, cf->size, ranges,
+                                     HTTP_RANGES_MAX);
+            if (n == 0) {
+                code = 416;
+            } else if (n > 0) {
+                code = 206;
+                rp.ranges = ranges;
+                rp.n_ranges = (unsigned)n;
+            }
+            http_respond(hc, code ? code : 200, &rp);
+            return;
+        }
+        http_respond(hc, code ? code : 200, &rp);
     }
 }
 
 /* ------------------------------------------------------------------ */
 /* http-parser callbacks                                               */
 
-enum { HDR_OTHER, HDR_HOST, HDR_INM, HDR_IMS };
+enum { HDR_OTHER, HDR_HOST, HDR_INM, HDR_IMS, HDR_IM, HDR_IUS, HDR_RANGE, HDR_IFR };
 
 /* states of http_rl_scan() */
 enum http_rl { RL_OFF, RL_METHOD0, RL_METHOD, RL_TARGET0, RL_TARGET, RL_VERSION, RL_CR };
@@ -717,6 +970,10 @@ static int http_hdr_kind(const struct http_conn *hc)
         {"host", HDR_HOST},
         {"if-none-match", HDR_INM},
         {"if-modified-since", HDR_IMS},
+        {"if-match", HDR_IM},
+        {"if-unmodified-since", HDR_IUS},
+        {"range", HDR_RANGE},
+        {"if-range", HDR_IFR},
     };
     if (hc->field_long)
         return HDR_OTHER;
@@ -783,6 +1040,23 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
             hc->ims_bad = hc->ims_seen;
             hc->ims_seen = true;
             break;
+        case HDR_IM:
+            if (hc->im_seen)
+                append(hc->im, sizeof hc->im, &hc->im_len, &hc->im_long, ",", 1);
+            hc->im_seen = true;
+            break;
+        case HDR_IUS:
+            hc->ius_bad = hc->ius_seen;
+            hc->ius_seen = true;
+            break;
+        case HDR_RANGE: /* two Range fields: ignore both (RFC 9110 5.3) */
+            hc->range_bad = hc->range_seen;
+            hc->range_seen = true;
+            break;
+        case HDR_IFR: /* two If-Range fields: the range is not used */
+            hc->ifr_bad = hc->ifr_seen;
+            hc->ifr_seen = true;
+            break;
         }
     }
     for (size_t i = 0; i < len; i++) {
@@ -794,6 +1068,14 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
         append(hc->inm, sizeof hc->inm, &hc->inm_len, &hc->inm_long, at, len);
     else if (hc->cur_hdr == HDR_IMS)
         append(hc->ims, sizeof hc->ims, &hc->ims_len, &hc->ims_bad, at, len);
+    else if (hc->cur_hdr == HDR_IM)
+        append(hc->im, sizeof hc->im, &hc->im_len, &hc->im_long, at, len);
+    else if (hc->cur_hdr == HDR_IUS)
+        append(hc->ius, sizeof hc->ius, &hc->ius_len, &hc->ius_bad, at, len);
+    else if (hc->cur_hdr == HDR_RANGE)
+        append(hc->range, sizeof hc->range, &hc->range_len, &hc->range_bad, at, len);
+    else if (hc->cur_hdr == HDR_IFR)
+        append(hc->ifr, sizeof hc->ifr, &hc->ifr_len, &hc->ifr_bad, at, len);
     return 0;
 }
 
@@ -883,6 +1165,18 @@ static void http_request_reset(struct http_conn *hc)
     hc->ims_len = 0;
     hc->ims_seen = false;
     hc->ims_bad = false;
+    hc->im_len = 0;
+    hc->im_seen = false;
+    hc->im_long = false;
+    hc->ius_len = 0;
+    hc->ius_seen = false;
+    hc->ius_bad = false;
+    hc->range_len = 0;
+    hc->range_seen = false;
+    hc->range_bad = false;
+    hc->ifr_len = 0;
+    hc->ifr_seen = false;
+    hc->ifr_bad = false;
     hc->rl_state = RL_OFF;
     hc->rl_ver = 0;
     hc->rl_v1 = false;

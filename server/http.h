@@ -56,12 +56,35 @@ struct http_settings {
     int64_t (*wall_s)(void);
 };
 
-/** One response ready to write: hdr[0..hdr_len) then body[0..body_len). */
+/** Most ranges of one request served; a request with more is answered
+ *  with the whole file (RFC 9110 14.2 lets a server ignore Range). */
+#define HTTP_RANGES_MAX 8
+#define HTTP_PARTS_MAX 1536 /* multipart/byteranges part headers */
+
+/** A byte range, both ends included. */
+struct http_range {
+    uint64_t first, last;
+};
+
+/** A piece of a response body: copied (part headers of a multipart body,
+ *  held in the response) or sent by reference (the cache's bytes). */
+struct http_piece {
+    const uint8_t *p;
+    size_t len;
+    bool ref;
+};
+
+/** One response ready to write: hdr[0..hdr_len) then the pieces in order.
+ *  body/body_len describe a single-piece body (whole file, one range, an
+ *  error page); a multipart body has body NULL and body_len its total. */
 struct http_response {
     char hdr[HTTP_HDR_MAX];
     size_t hdr_len;
     const uint8_t *body; /**< into the cache (or a static error page) */
     size_t body_len;
+    struct http_piece piece[2 * HTTP_RANGES_MAX + 1];
+    unsigned n_pieces;
+    char parts[HTTP_PARTS_MAX];
     bool close_after; /**< close the connection once this is sent */
     int status;
 };
@@ -105,6 +128,18 @@ struct http_conn {
     char ims[40]; /* If-Modified-Since */
     size_t ims_len;
     bool ims_seen, ims_bad;
+    char im[256]; /* If-Match values, comma-joined */
+    size_t im_len;
+    bool im_seen, im_long;
+    char ius[40]; /* If-Unmodified-Since */
+    size_t ius_len;
+    bool ius_seen, ius_bad;
+    char range[256]; /* Range */
+    size_t range_len;
+    bool range_seen, range_bad;
+    char ifr[64]; /* If-Range */
+    size_t ifr_len;
+    bool ifr_seen, ifr_bad;
     /* a method http-parser does not know: the rest of the request line is
      * checked in http.c (enum http_rl) to tell 501 from 400 */
     uint8_t rl_state;
@@ -128,6 +163,16 @@ enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t le
 
 /** Peer closed: true if a partial request was pending (nothing to answer). */
 bool http_conn_partial(const struct http_conn *hc);
+
+/**
+ * Parses a Range value ("bytes=0-99, 200-, -50") against a representation
+ * of @p size bytes (RFC 9110 14.1.2). Writes the satisfiable ranges, clipped
+ * to the size, in the order given, to @p out. Returns their count (1 or
+ * more); 0 when none is satisfiable (416); -1 when the field is to be
+ * ignored (bad syntax, a unit other than bytes, more than @p max ranges).
+ */
+int http_range_parse(const char *v, size_t n, uint64_t size, struct http_range *out,
+                     unsigned max);
 
 /** Formats an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into buf[30]
  *  (29 characters and a NUL). Pure arithmetic: no locale, no lock. */

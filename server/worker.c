@@ -31,7 +31,8 @@ struct conn {
     uint64_t last_us;
     size_t in_len;
     size_t hdr_off;
-    size_t body_off;
+    unsigned piece;   /* body piece being written */
+    size_t piece_off; /* bytes of it written */
     struct http_response resp;
     struct http_conn hc;
     uint8_t in[WORKER_IN_BYTES];
@@ -96,13 +97,21 @@ static int conn_send(struct wstate *ws, struct conn *c)
             return errno == EAGAIN ? 0 : -1;
         c->hdr_off += (size_t)n;
     }
-    while (c->body_off < r->body_len) {
-        /* the cache outlives every connection: no release callback needed */
-        ssize_t n = ts_write_ref(ws->ctx, c->fd, r->body + c->body_off,
-                                 r->body_len - c->body_off, NULL);
+    while (c->piece < r->n_pieces) {
+        const struct http_piece *pc = &r->piece[c->piece];
+        ssize_t n;
+        if (pc->ref) /* the cache outlives every connection: no release callback */
+            n = ts_write_ref(ws->ctx, c->fd, pc->p + c->piece_off, pc->len - c->piece_off,
+                             NULL);
+        else /* a multipart part header, held in the response */
+            n = ts_write(ws->ctx, c->fd, pc->p + c->piece_off, pc->len - c->piece_off);
         if (n < 0)
             return errno == EAGAIN ? 0 : -1;
-        c->body_off += (size_t)n;
+        c->piece_off += (size_t)n;
+        if (c->piece_off == pc->len) {
+            c->piece++;
+            c->piece_off = 0;
+        }
     }
     return 1;
 }
@@ -142,7 +151,8 @@ static void conn_run(struct wstate *ws, struct conn *c)
             if (rc == HTTP_OK) {
                 c->busy = true;
                 c->hdr_off = 0;
-                c->body_off = 0;
+                c->piece = 0;
+                c->piece_off = 0;
                 continue;
             }
         }

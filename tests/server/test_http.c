@@ -86,6 +86,7 @@ static int site_setup(void **state)
     assert_non_null(mkdtemp(test_root));
     put_file("index.html", "<h1>home</h1>\n");
     put_file("a.txt", "hello\n");
+    put_file("d.txt", "0123456789abcdefghij");
     put_file("sp ace.txt", "space\n");
     put_file("empty.txt", "");
     put_dir("docs");
@@ -314,7 +315,7 @@ static void test_get_200_headers(void **state)
              "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
              "Connection: keep-alive\r\n"
              "ETag: %s\r\n"
-             "Accept-Ranges: none\r\n"
+             "Accept-Ranges: bytes\r\n"
              "\r\n",
              cf->mime, cf->etag);
     assert_int_equal(r.status, 200);
@@ -759,6 +760,265 @@ static void test_413(void **state)
     assert_int_equal(r.status, 200);
     assert_int_equal(used, len);
     free(big);
+}
+
+/* ------------------------------------------------------------------ */
+/* Ranges (RFC 9110 14) and preconditions (13.1, 13.2)                 */
+
+static void test_range_parse(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *v;
+        uint64_t size;
+        int n;
+        struct http_range r[3];
+    } cases[] = {
+        {"bytes=0-0", 20, 1, {{0, 0}}},
+        {"bytes=0-9", 20, 1, {{0, 9}}},
+        {"bytes=5-", 20, 1, {{5, 19}}},
+        {"bytes=-5", 20, 1, {{15, 19}}},
+        {"bytes=-25", 20, 1, {{0, 19}}},
+        {"bytes=10-99", 20, 1, {{10, 19}}},
+        {"bytes=19-19", 20, 1, {{19, 19}}},
+        {"BYTES=1-2", 20, 1, {{1, 2}}},
+        {" bytes=1-2 ", 20, 1, {{1, 2}}},
+        {"bytes=0-1,3-4", 20, 2, {{0, 1}, {3, 4}}},
+        {"bytes=0-1, -2 ,5-", 20, 3, {{0, 1}, {18, 19}, {5, 19}}},
+        {"bytes=,0-1,,", 20, 1, {{0, 1}}},
+        {"bytes=20-30,0-0", 20, 1, {{0, 0}}}, /* the unsatisfiable one dropped */
+        {"bytes=0-99999999999999999999999", 20, 1, {{0, 19}}},
+        {"bytes=20-", 20, 0, {{0, 0}}},
+        {"bytes=20-30", 20, 0, {{0, 0}}},
+        {"bytes=-0", 20, 0, {{0, 0}}},
+        {"bytes=0-", 0, 0, {{0, 0}}},
+        {"bytes=-1", 0, 0, {{0, 0}}},
+        {"bytes=5-4", 20, -1, {{0, 0}}},
+        {"bytes=", 20, -1, {{0, 0}}},
+        {"bytes=a-b", 20, -1, {{0, 0}}},
+        {"bytes=1", 20, -1, {{0, 0}}},
+        {"bytes=-", 20, -1, {{0, 0}}},
+        {"bytes=1-2-3", 20, -1, {{0, 0}}},
+        {"bytes=1 -2", 20, -1, {{0, 0}}},
+        {"bytes 1-2", 20, -1, {{0, 0}}},
+        {"items=1-2", 20, -1, {{0, 0}}},
+        {"", 20, -1, {{0, 0}}},
+        {"bytes=0-0,1-1,2-2,3-3,4-4,5-5,6-6,7-7,8-8", 20, -1, {{0, 0}}}, /* > max */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http_range out[HTTP_RANGES_MAX];
+        int n = http_range_parse(cases[i].v, strlen(cases[i].v), cases[i].size, out,
+                                 HTTP_RANGES_MAX);
+        if (n != cases[i].n)
+            fail_msg("'%s': %d ranges, want %d", cases[i].v, n, cases[i].n);
+        for (int k = 0; k < n; k++)
+            if (out[k].first != cases[i].r[k].first || out[k].last != cases[i].r[k].last)
+                fail_msg("'%s' range %d: %lu-%lu", cases[i].v, k,
+                         (unsigned long)out[k].first, (unsigned long)out[k].last);
+    }
+}
+
+static void get_range(const char *range, const char *extra, struct http_response *r)
+{
+    char req[512];
+    snprintf(req, sizeof req, "GET /d.txt HTTP/1.1\r\nHost: t\r\nRange: %s\r\n%s\r\n",
+             range, extra ? extra : "");
+    ask(req, r);
+}
+
+/* The body a response would put on the wire, pieces joined. */
+static size_t wire_body(const struct http_response *r, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < r->n_pieces; i++) {
+        assert_true(n + r->piece[i].len <= cap);
+        memcpy(out + n, r->piece[i].p, r->piece[i].len);
+        n += r->piece[i].len;
+    }
+    return n;
+}
+
+static void test_206(void **state)
+{
+    (void)state;
+    struct http_response r;
+    const struct cache_file *cf = file("/d.txt");
+    char body[2048], want[2048];
+
+    get_range("bytes=2-5", NULL, &r);
+    assert_int_equal(r.status, 206);
+    assert_hdr(&r, "Content-Range", "bytes 2-5/20");
+    assert_hdr(&r, "Content-Length", "4");
+    assert_hdr(&r, "Accept-Ranges", "bytes");
+    assert_hdr(&r, "ETag", cf->etag);
+    assert_ptr_equal(r.body, cf->data + 2); /* by reference into the cache */
+    assert_body(&r, "2345");
+    assert_int_equal(r.n_pieces, 1);
+    assert_true(r.piece[0].ref);
+    assert_false(r.close_after);
+
+    get_range("bytes=-3", NULL, &r);
+    assert_hdr(&r, "Content-Range", "bytes 17-19/20");
+    assert_body(&r, "hij");
+    get_range("bytes=15-", NULL, &r);
+    assert_hdr(&r, "Content-Range", "bytes 15-19/20");
+    assert_body(&r, "fghij");
+    get_range("bytes=18-100", NULL, &r);
+    assert_body(&r, "ij");
+
+    /* several: multipart/byteranges, part headers copied, data by reference */
+    get_range("bytes=0-1,-2", NULL, &r);
+    assert_int_equal(r.status, 206);
+    char ct[128];
+    assert_non_null(hdr(&r, "Content-Type", ct, sizeof ct));
+    const char *bnd = strstr(ct, "boundary=");
+    assert_int_equal(strncmp(ct, "multipart/byteranges; boundary=", 31), 0);
+    assert_non_null(bnd);
+    bnd += 9;
+    assert_hdr(&r, "Content-Range", NULL);
+    size_t n = wire_body(&r, body, sizeof body);
+    int wl = snprintf(want, sizeof want,
+                      "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      "Content-Range: bytes 0-1/20\r\n\r\n01\r\n"
+                      "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      "Content-Range: bytes 18-19/20\r\n\r\nij\r\n--%s--\r\n",
+                      bnd, bnd, bnd);
+    assert_int_equal(n, (size_t)wl);
+    assert_memory_equal(body, want, n);
+    assert_int_equal(r.body_len, n);
+    char cl[32];
+    snprintf(cl, sizeof cl, "%zu", n);
+    assert_hdr(&r, "Content-Length", cl);
+    assert_int_equal(r.n_pieces, 5);
+    assert_true(r.piece[1].ref && r.piece[3].ref);
+    assert_ptr_equal(r.piece[1].p, cf->data);
+    assert_ptr_equal(r.piece[3].p, cf->data + 18);
+    assert_false(r.piece[0].ref || r.piece[2].ref || r.piece[4].ref);
+
+    /* one satisfiable among several: a plain 206 */
+    get_range("bytes=50-60,3-3", NULL, &r);
+    assert_int_equal(r.status, 206);
+    assert_hdr(&r, "Content-Range", "bytes 3-3/20");
+    assert_body(&r, "3");
+
+    /* none satisfiable: 416 with the length */
+    get_range("bytes=20-", NULL, &r);
+    assert_int_equal(r.status, 416);
+    assert_hdr(&r, "Content-Range", "bytes */20");
+    assert_false(r.close_after);
+
+    /* ignored: bad syntax, another unit, too many, two fields, HEAD */
+    static const char *const ignored[] = {"bytes=5-1", "lines=1-2", "bytes=x",
+                                          "bytes=0-0,1-1,2-2,3-3,4-4,5-5,6-6,7-7,8-8"};
+    for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++) {
+        get_range(ignored[i], NULL, &r);
+        assert_int_equal(r.status, 200);
+        assert_body(&r, "0123456789abcdefghij");
+    }
+    get_range("bytes=0-1", "Range: bytes=2-3\r\n", &r);
+    assert_int_equal(r.status, 200);
+    ask("HEAD /d.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=0-1\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_hdr(&r, "Content-Length", "20");
+    assert_int_equal(r.n_pieces, 0);
+
+    /* If-Range: the strong ETag or the exact date keeps the range */
+    char extra[256];
+    snprintf(extra, sizeof extra, "If-Range: %s\r\n", cf->etag);
+    get_range("bytes=0-1", extra, &r);
+    assert_int_equal(r.status, 206);
+    get_range("bytes=0-1", "If-Range: \"other\"\r\n", &r);
+    assert_int_equal(r.status, 200);
+    snprintf(extra, sizeof extra, "If-Range: W/%s\r\n", cf->etag);
+    get_range("bytes=0-1", extra, &r);
+    assert_int_equal(r.status, 200);
+    get_range("bytes=0-1", "If-Range: Sun, 06 Nov 1994 08:49:37 GMT\r\n", &r);
+    assert_int_equal(r.status, 206);
+    get_range("bytes=0-1", "If-Range: Sun, 06 Nov 1994 08:49:38 GMT\r\n", &r);
+    assert_int_equal(r.status, 200);
+    get_range("bytes=0-1", "If-Range: garbage\r\n", &r);
+    assert_int_equal(r.status, 200);
+
+    /* a range request split at every byte gives the same answer */
+    static const char req[] =
+        "GET /d.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=1-2,4-\r\n\r\n"
+        "GET /d.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=-1\r\n\r\n";
+    struct http_settings set = test_set();
+    check_resumable(&set, req, sizeof req - 1);
+}
+
+static void test_412(void **state)
+{
+    (void)state;
+    struct http_response r;
+    const struct cache_file *cf = file("/a.txt");
+    char req[512];
+
+    static const char *const fail412[] = {
+        "If-Match: \"nope\"",
+        "If-Match: W/\"nope\", \"x\"",
+        "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:36 GMT",
+        "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT",
+    };
+    for (size_t i = 0; i < sizeof fail412 / sizeof fail412[0]; i++) {
+        snprintf(req, sizeof req, "GET /a.txt HTTP/1.1\r\nHost: t\r\n%s\r\n\r\n",
+                 fail412[i]);
+        ask(req, &r);
+        if (r.status != 412)
+            fail_msg("%s: %d", fail412[i], r.status);
+        assert_false(r.close_after);
+        assert_true(r.body_len > 0);
+    }
+    /* a weak tag never matches If-Match (strong comparison) */
+    snprintf(req, sizeof req, "GET /a.txt HTTP/1.1\r\nHost: t\r\nIf-Match: W/%s\r\n\r\n",
+             cf->etag);
+    ask(req, &r);
+    assert_int_equal(r.status, 412);
+
+    const char *pass[] = {
+        "If-Match: *",
+        NULL, /* our tag, filled below */
+        "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT",
+        "If-Unmodified-Since: Tue, 14 Nov 2023 22:13:20 GMT",
+        "If-Unmodified-Since: not a date", /* invalid: ignored */
+    };
+    char mine[128];
+    snprintf(mine, sizeof mine, "If-Match: \"x\", %s", cf->etag);
+    pass[1] = mine;
+    for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++) {
+        snprintf(req, sizeof req, "GET /a.txt HTTP/1.1\r\nHost: t\r\n%s\r\n\r\n",
+                 pass[i]);
+        ask(req, &r);
+        if (r.status != 200)
+            fail_msg("%s: %d", pass[i], r.status);
+    }
+    /* If-Match wins over If-Unmodified-Since; a 412 comes before a 304 */
+    snprintf(req, sizeof req,
+             "GET /a.txt HTTP/1.1\r\nHost: t\r\nIf-Match: %s\r\n"
+             "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n",
+             cf->etag);
+    ask(req, &r);
+    assert_int_equal(r.status, 200);
+    snprintf(
+        req, sizeof req,
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\nIf-Match: \"no\"\r\nIf-None-Match: %s\r\n\r\n",
+        cf->etag);
+    ask(req, &r);
+    assert_int_equal(r.status, 412);
+    /* a precondition that holds, then a range */
+    snprintf(req, sizeof req,
+             "GET /a.txt HTTP/1.1\r\nHost: t\r\nIf-Match: %s\r\nRange: bytes=0-0\r\n\r\n",
+             cf->etag);
+    ask(req, &r);
+    assert_int_equal(r.status, 206);
+    assert_body(&r, "h");
+    /* and 304 wins over a range */
+    snprintf(
+        req, sizeof req,
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: %s\r\nRange: bytes=0-0\r\n\r\n",
+        cf->etag);
+    ask(req, &r);
+    assert_int_equal(r.status, 304);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1300,6 +1560,9 @@ int main(void)
         cmocka_unit_test(test_414),
         cmocka_unit_test(test_431),
         cmocka_unit_test(test_413),
+        cmocka_unit_test(test_range_parse),
+        cmocka_unit_test(test_206),
+        cmocka_unit_test(test_412),
         cmocka_unit_test(test_url_paths),
         cmocka_unit_test(test_301),
         cmocka_unit_test(test_304),
