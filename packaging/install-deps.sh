@@ -14,8 +14,8 @@
 set -eu
 
 build_pkgs="build-essential cmake pkg-config libdpdk-dev libnuma-dev
-            libhttp-parser-dev libinih-dev libcmocka-dev clang-format"
-test_pkgs="iproute2 iputils-ping curl apache2-utils nftables tcpdump python3"
+            libhttp-parser-dev libinih-dev libcmocka-dev clang-format media-types"
+test_pkgs="iproute2 iputils-ping curl apache2-utils nftables tcpdump python3 media-types"
 demo_pkgs="iproute2 curl"
 bench_pkgs="nginx-light lighttpd ethtool iproute2 curl apache2-utils nftables"
 

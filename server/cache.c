@@ -21,6 +21,7 @@
  */
 #include "cache.h"
 #include "http.h"
+#include "mime.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -54,6 +55,9 @@ struct cache {
     size_t index_len[CACHE_INDEX_MAX];
     unsigned n_index;
     bool dotfiles;
+    const struct mime_map *mime;
+    const struct cache_expires *expires;
+    size_t n_expires;
     void *(*alloc)(size_t);
     void (*release)(void *);
 };
@@ -219,6 +223,53 @@ __attribute__((format(printf, 2, 3))) static int walk_fail(struct cache_walk *w,
     return -1;
 }
 
+/* The expires rule for a URL path: the longest matching prefix, else the
+ * extension; -1 when none. */
+static int64_t cache_max_age(const struct cache *c, const char *path)
+{
+    int64_t age = -1;
+    size_t best = 0;
+    for (size_t i = 0; i < c->n_expires; i++) {
+        const char *m = c->expires[i].match;
+        size_t n = strlen(m);
+        if (m[0] == '/' && n > best && strncmp(path, m, n) == 0) {
+            best = n;
+            age = c->expires[i].secs;
+        }
+    }
+    if (best)
+        return age;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base)
+        return -1;
+    for (size_t i = 0; i < c->n_expires; i++) {
+        const char *m = c->expires[i].match;
+        if (m[0] == '/')
+            continue;
+        if (m[0] == '.')
+            m++;
+        if (strcasecmp(m, dot + 1) == 0)
+            return c->expires[i].secs;
+    }
+    return -1;
+}
+
+/* Links every "x.gz" to "x" when both are there. */
+static void cache_link_gz(struct cache *c)
+{
+    for (size_t i = 0; i < c->n_files; i++) {
+        struct cache_file *gz = &c->files[i];
+        size_t n = strlen(gz->path);
+        if (n < 5 || strcmp(gz->path + n - 3, ".gz") != 0)
+            continue;
+        const struct cache_file *base = cache_find(c, gz->path, n - 3, "", 0, "", 0);
+        if (base)
+            ((struct cache_file *)base)->gz = gz;
+    }
+}
+
 static int cache_add(struct cache_walk *w, const uint8_t *data, const struct stat *st)
 {
     struct cache *c = w->c;
@@ -242,7 +293,10 @@ static int cache_add(struct cache_walk *w, const uint8_t *data, const struct sta
     f->path = path;
     f->data = data;
     f->size = (size_t)st->st_size;
-    f->mime = cache_mime_for(path);
+    f->mime = mime_map_find(c->mime, path);
+    if (!f->mime)
+        f->mime = cache_mime_for(path);
+    f->max_age = cache_max_age(c, path);
     f->mtime = st->st_mtim.tv_sec;
     snprintf(f->etag, sizeof f->etag, "\"%zx-%llx\"", f->size,
              (unsigned long long)f->mtime);
@@ -482,6 +536,9 @@ struct cache *cache_build_opts(const char *root, const struct cache_opts *o, cha
     c->alloc = o->alloc ? o->alloc : malloc;
     c->release = o->release ? o->release : free;
     c->dotfiles = o->serve_dotfiles;
+    c->mime = o->mime;
+    c->expires = o->expires;
+    c->n_expires = o->n_expires;
     if (cache_set_index(c, o->index ? o->index : "index.html", err, errlen) < 0)
         goto fail;
     w->c = c;
@@ -519,6 +576,10 @@ struct cache *cache_build_opts(const char *root, const struct cache_opts *o, cha
         qsort(c->files, c->n_files, sizeof *c->files, cache_cmp_path);
     if (cache_index_files(c, err, errlen) < 0)
         goto fail;
+    cache_link_gz(c);
+    c->mime = NULL; /* the caller's: not used after the build */
+    c->expires = NULL;
+    c->n_expires = 0;
     free(w);
     return c;
 

@@ -27,7 +27,21 @@ struct cache_file {
     time_t mtime;
     char etag[48];          /**< "\"<size hex>-<mtime hex>\"" */
     char last_modified[32]; /**< IMF-fixdate */
+    /** "path.gz" when it is in the cache too (the precompressed twin) */
+    const struct cache_file *gz;
+    /** Cache-Control max-age from the expires rules; -1 when none applies */
+    int64_t max_age;
 };
+
+/** An expires rule: @p match is a URL path prefix ("/static/") or a file
+ *  extension ("css" or ".css", case-insensitive); the longest matching
+ *  prefix wins, then the extension. */
+struct cache_expires {
+    const char *match;
+    uint32_t secs;
+};
+
+struct mime_map;
 
 struct cache;
 
@@ -42,6 +56,12 @@ struct cache_opts {
      *  be DMA'd); NULL for both means malloc/free */
     void *(*alloc)(size_t);
     void (*release)(void *);
+    /** extension -> type; NULL (or unknown extensions) fall back to
+     *  cache_mime_for(). The files' types point into it: it must outlive
+     *  the cache. */
+    const struct mime_map *mime;
+    const struct cache_expires *expires;
+    size_t n_expires;
 };
 
 /** Loads every regular file under @p root. Symlinks are followed only when

@@ -461,6 +461,23 @@ static int parse_root(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
     return 0;
 }
 
+/* [http] mime_types: a file path (relative to the ini's folder), or empty. */
+static int parse_path_or_empty(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
+                               char *why, size_t whylen)
+{
+    char *field = (char *)x->c + k->off;
+    int n;
+    if (*v == '\0' || v[0] == '/')
+        n = snprintf(field, k->size, "%s", v);
+    else
+        n = snprintf(field, k->size, "%s/%s", x->dir, v);
+    if (n < 0 || (size_t)n >= k->size) {
+        snprintf(why, whylen, "path longer than %zu bytes", k->size - 1);
+        return -1;
+    }
+    return 0;
+}
+
 #define FIELD(f) offsetof(struct cfg, f), sizeof(((struct cfg *)0)->f)
 
 static const struct cfg_key cfg_keys[] = {
@@ -510,6 +527,8 @@ static const struct cfg_key cfg_keys[] = {
     {"http", "max_uri_bytes", parse_uint, FIELD(max_uri_bytes), 16, 2048, false},
     {"http", "max_body_bytes", parse_uint, FIELD(max_body_bytes), 1, 1073741824, false},
     {"http", "server_name", parse_header_text, FIELD(server_name), 0, 0, false},
+    {"http", "mime_types", parse_path_or_empty, FIELD(mime_types), 0, 0, true},
+    {"http", "gzip_static", parse_bool, FIELD(gzip_static), 0, 0, false},
 };
 
 #define CFG_N_KEYS (sizeof cfg_keys / sizeof cfg_keys[0])
@@ -553,6 +572,173 @@ __attribute__((format(printf, 3, 4))) static int fail(struct cfg_ctx *x, int lin
         }
     }
     return -1;
+}
+
+/* ---- key families: header.NAME, mime.EXT, expires.MATCH, error_page.CODE ---- */
+
+static bool cfg_tchar(char c)
+{
+    return isalnum((unsigned char)c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static bool cfg_ext_ok(const char *e)
+{
+    if (*e == '\0' || strlen(e) > 32)
+        return false;
+    for (; *e; e++)
+        if (!isalnum((unsigned char)*e) && !strchr("-_+.~", *e))
+            return false;
+    return true;
+}
+
+/* Response headers corehttpd writes itself, or that frame the message. */
+static bool header_reserved(const char *n)
+{
+    static const char *const reserved[] = {"content-length", "transfer-encoding",
+                                           "connection",     "content-range",
+                                           "content-type",   "content-encoding",
+                                           "date",           "server",
+                                           "etag",           "last-modified",
+                                           "accept-ranges",  "location",
+                                           "allow",          "vary",
+                                           "keep-alive",     "upgrade"};
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (strcasecmp(n, reserved[i]) == 0)
+            return true;
+    return false;
+}
+
+/* "3600", "30s", "15m", "12h", "7d": seconds, at most 10 years. */
+static int parse_duration(const char *v, uint32_t *out)
+{
+    char *end;
+    if (!isdigit((unsigned char)*v))
+        return -1;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    unsigned long long mul = 1;
+    if (*end == 's')
+        end++;
+    else if (*end == 'm')
+        mul = 60, end++;
+    else if (*end == 'h')
+        mul = 3600, end++;
+    else if (*end == 'd')
+        mul = 86400, end++;
+    if (*end != '\0' || errno == ERANGE || n > 315360000ull / mul)
+        return -1;
+    *out = (uint32_t)(n * mul);
+    return 0;
+}
+
+static const int cfg_error_codes[] = {400, 404, 405, 412, 413, 414,
+                                      416, 431, 500, 501, 505};
+
+/* One key of a family: 0, 1 when @p name is not of a family, -1 on error. */
+static int cfg_apply_family(struct cfg_ctx *x, const char *section, const char *name,
+                            const char *value)
+{
+    struct cfg *c = x->c;
+    const char *dot = strchr(name, '.');
+    if (strcmp(section, "http") != 0 || !dot)
+        return 1;
+    size_t fl = (size_t)(dot - name);
+    const char *tail = dot + 1;
+    struct cfg_rule *rules = NULL;
+    unsigned *count = NULL, max = CFG_MAX_RULES;
+
+    if (fl == 6 && strncmp(name, "header", 6) == 0) {
+        for (const char *p = tail; *p; p++)
+            if (!cfg_tchar(*p))
+                return fail(x, x->lineno, "[http] %s: '%s' is not a header name", name,
+                            tail);
+        if (*tail == '\0')
+            return fail(x, x->lineno, "[http] %s: empty header name", name);
+        if (header_reserved(tail))
+            return fail(x, x->lineno, "[http] %s: %s is written by corehttpd itself",
+                        name, tail);
+        if (*value == '\0')
+            return fail(x, x->lineno, "[http] %s: empty value", name);
+        for (const char *p = value; *p; p++)
+            if (*p < 0x20 || *p > 0x7e)
+                return fail(x, x->lineno, "[http] %s: only printable ASCII is allowed",
+                            name);
+        size_t total = 0;
+        for (unsigned i = 0; i < c->n_header; i++)
+            total += strlen(c->header[i].key) + strlen(c->header[i].value) + 4;
+        if (total + strlen(tail) + strlen(value) + 4 > CFG_HEADERS_MAX)
+            return fail(x, x->lineno, "[http] %s: extra headers over %d bytes in all",
+                        name, CFG_HEADERS_MAX);
+        rules = c->header;
+        count = &c->n_header;
+    } else if (fl == 4 && strncmp(name, "mime", 4) == 0) {
+        if (!cfg_ext_ok(tail))
+            return fail(x, x->lineno, "[http] %s: '%s' is not a file extension", name,
+                        tail);
+        const char *sl = strchr(value, '/');
+        bool ok = sl && sl != value && sl[1] != '\0';
+        for (const char *p = value; ok && *p && *p != ';'; p++)
+            ok = cfg_tchar(*p) || *p == '/';
+        for (const char *p = value; ok && *p; p++)
+            ok = *p >= 0x20 && *p <= 0x7e;
+        if (!ok)
+            return fail(x, x->lineno, "[http] %s: '%s' is not a media type", name, value);
+        rules = c->mime;
+        count = &c->n_mime;
+    } else if (fl == 10 && strncmp(name, "error_page", 10) == 0) {
+        int code = -1;
+        for (size_t i = 0; i < sizeof cfg_error_codes / sizeof cfg_error_codes[0]; i++)
+            if (strlen(tail) == 3 && atoi(tail) == cfg_error_codes[i] &&
+                isdigit((unsigned char)tail[0]))
+                code = cfg_error_codes[i];
+        if (code < 0)
+            return fail(x, x->lineno,
+                        "[http] %s: '%s' is not a status corehttpd sends with a page "
+                        "(400 404 405 412 413 414 416 431 500 501 505)",
+                        name, tail);
+        if (value[0] != '/')
+            return fail(x, x->lineno, "[http] %s: '%s' is not a URL path under the root",
+                        name, value);
+        rules = c->error_page;
+        count = &c->n_error_page;
+        max = CFG_MAX_ERROR_PAGES;
+    } else if (fl == 7 && strncmp(name, "expires", 7) == 0) {
+        const char *m = tail[0] == '.' ? tail + 1 : tail;
+        if (!(tail[0] == '/' ? strlen(tail) < sizeof c->expires[0].match : cfg_ext_ok(m)))
+            return fail(
+                x, x->lineno,
+                "[http] %s: '%s' is neither a path prefix (/...) nor an extension", name,
+                tail);
+        uint32_t secs;
+        if (parse_duration(value, &secs) < 0)
+            return fail(x, x->lineno,
+                        "[http] %s: '%s' is not a duration (seconds, or N with s, m, h, "
+                        "d; at most 10 years)",
+                        name, value);
+        for (unsigned i = 0; i < c->n_expires; i++)
+            if (strcasecmp(c->expires[i].match, m) == 0)
+                return fail(x, x->lineno, "[http] %s: duplicate key", name);
+        if (c->n_expires == CFG_MAX_RULES)
+            return fail(x, x->lineno, "[http] %s: more than %d expires rules", name,
+                        CFG_MAX_RULES);
+        snprintf(c->expires[c->n_expires].match, sizeof c->expires[0].match, "%s", m);
+        c->expires[c->n_expires++].secs = secs;
+        return 0;
+    } else {
+        return 1;
+    }
+
+    for (unsigned i = 0; i < *count; i++)
+        if (strcasecmp(rules[i].key, tail) == 0)
+            return fail(x, x->lineno, "[http] %s: duplicate key", name);
+    if (*count == max)
+        return fail(x, x->lineno, "[http] %s: more than %u keys of this kind", name, max);
+    if (strlen(tail) >= sizeof rules[0].key || strlen(value) >= sizeof rules[0].value)
+        return fail(x, x->lineno, "[http] %s: name or value too long", name);
+    snprintf(rules[*count].key, sizeof rules[0].key, "%s", tail);
+    snprintf(rules[*count].value, sizeof rules[0].value, "%s", value);
+    (*count)++;
+    return 0;
 }
 
 /* ---- inih glue ---- */
@@ -645,6 +831,9 @@ static int cfg_apply(struct cfg_ctx *x, const char *section, const char *name,
         return fail(x, x->lineno, "%s: key before the first [section]", name);
     if (!section_known(section, strlen(section)))
         return fail(x, x->lineno, "[%s]: unknown section", section);
+    int fam = cfg_apply_family(x, section, name, value);
+    if (fam <= 0)
+        return fam;
     int i = key_index(section, name);
     if (i < 0)
         return fail(x, x->lineno, "[%s] %s: unknown key", section, name);
@@ -762,6 +951,7 @@ void cfg_defaults(struct cfg *c)
     c->max_uri_bytes = 2048;
     c->max_body_bytes = 1024 * 1024;
     snprintf(c->server_name, sizeof c->server_name, "corehttpd/%s", COREHTTPD_VERSION);
+    snprintf(c->mime_types, sizeof c->mime_types, "/etc/mime.types");
 }
 
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)

@@ -19,6 +19,22 @@
 #define CFG_IMPAIR_RX 1u /* frames it receives */
 #define CFG_IMPAIR_TX 2u /* frames it sends */
 
+/* The keys of a family ("header.X-Frame-Options", "mime.md", ...): a tail
+ * and a value, checked when read. */
+#define CFG_MAX_RULES 32
+#define CFG_MAX_ERROR_PAGES 16
+#define CFG_HEADERS_MAX 1024 /* extra response header bytes in all */
+
+struct cfg_rule {
+    char key[64]; /**< the part after the dot */
+    char value[192];
+};
+
+struct cfg_expires {
+    char match[64]; /**< "/prefix" or an extension (no dot) */
+    uint32_t secs;
+};
+
 struct cfg {
     /* [dpdk] */
     char port[512];      /**< PCI address or vdev spec */
@@ -65,16 +81,26 @@ struct cfg {
     uint32_t keepalive_probes;      /**< default 9 */
 
     /* [http] */
-    uint16_t listen;             /**< default 80 */
-    char root[CFG_PATH_MAX];     /**< relative paths are relative to the ini's folder */
-    char index[256];             /**< blank-separated names, default index.html */
-    bool serve_dotfiles;         /**< default no */
-    bool keepalive;              /**< default yes */
-    unsigned keepalive_requests; /**< per connection, default 1000 */
-    unsigned max_request_bytes;  /**< request line + headers, default 8192 */
-    unsigned max_uri_bytes;      /**< request-target, default 2048 */
-    uint32_t max_body_bytes;     /**< request body read and discarded, default 1 MiB */
-    char server_name[64];        /**< Server header, default corehttpd/VERSION */
+    uint16_t listen;               /**< default 80 */
+    char root[CFG_PATH_MAX];       /**< relative paths are relative to the ini's folder */
+    char index[256];               /**< blank-separated names, default index.html */
+    bool serve_dotfiles;           /**< default no */
+    bool keepalive;                /**< default yes */
+    unsigned keepalive_requests;   /**< per connection, default 1000 */
+    unsigned max_request_bytes;    /**< request line + headers, default 8192 */
+    unsigned max_uri_bytes;        /**< request-target, default 2048 */
+    uint32_t max_body_bytes;       /**< request body read and discarded, default 1 MiB */
+    char server_name[64];          /**< Server header, default corehttpd/VERSION */
+    char mime_types[CFG_PATH_MAX]; /**< default /etc/mime.types; "" for none */
+    bool gzip_static;              /**< default no */
+    struct cfg_rule mime[CFG_MAX_RULES]; /**< mime.EXT = type */
+    unsigned n_mime;
+    struct cfg_rule header[CFG_MAX_RULES]; /**< header.NAME = value */
+    unsigned n_header;
+    struct cfg_rule error_page[CFG_MAX_ERROR_PAGES]; /**< error_page.CODE = /path */
+    unsigned n_error_page;
+    struct cfg_expires expires[CFG_MAX_RULES]; /**< expires.EXT or expires./prefix */
+    unsigned n_expires;
 };
 
 /** Sets every default. */

@@ -54,7 +54,7 @@ void cores_stop(void)
 }
 
 struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
-                           const struct cache *cache, char *err, size_t errlen)
+                           const struct site *site, char *err, size_t errlen)
 {
     struct cores *cs = calloc(1, sizeof(*cs));
     if (cs == NULL) {
@@ -122,16 +122,7 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         c->w.cfg = cfg;
         c->w.core = i;
         c->w.listen_fd = -1;
-        c->w.http = (struct http_settings){
-            .cache = cache,
-            .server_name = cfg->server_name,
-            .keepalive = cfg->keepalive,
-            .keepalive_requests = cfg->keepalive_requests,
-            .max_request_bytes = cfg->max_request_bytes,
-            .max_uri_bytes = cfg->max_uri_bytes,
-            .max_body_bytes = cfg->max_body_bytes,
-            .wall_s = dpio_wall_s,
-        };
+        c->w.http = site->http;
     }
     return cs;
 }

@@ -13,12 +13,13 @@
 #include "cache.h"
 #include "config.h"
 #include "dpio.h"
+#include "site.h"
 
 struct cores;
 
 /** Creates every core's context and worker; nothing runs yet. */
 struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
-                           const struct cache *cache, char *err, size_t errlen);
+                           const struct site *site, char *err, size_t errlen);
 /** Runs every pair until cores_stop(); the calling thread (the EAL main
  *  lcore) is the first core's stack thread. @p on_ready runs once, on that
  *  thread, when the first worker listens. Returns 0, or -1 when a worker

@@ -563,6 +563,54 @@ int http_range_parse(const char *v, size_t n, uint64_t size, struct http_range *
     return listed == 0 ? -1 : (int)k;
 }
 
+/* A qvalue (RFC 9110 12.4.2) is above 0 when any of its digits is not 0;
+ * one that does not parse counts as 1, as if absent. */
+static bool qvalue_positive(const char *p, const char *e)
+{
+    if (p == e || (*p != '0' && *p != '1'))
+        return true;
+    for (; p < e; p++)
+        if (*p >= '1' && *p <= '9')
+            return true;
+    return false;
+}
+
+bool http_accepts_gzip(const char *v, size_t n)
+{
+    const char *p = v, *e = v + n;
+    int gzip = -1, star = -1; /* -1 not named, 0 refused, 1 accepted */
+
+    while (p < e) {
+        const char *end = memchr(p, ',', (size_t)(e - p));
+        if (!end)
+            end = e;
+        const char *t = skip_ows(p, end);
+        const char *te = t;
+        while (te < end && *te != ';' && *te != ' ' && *te != '\t')
+            te++;
+        bool q = true;
+        for (const char *s = te; s < end; s++) {
+            if (*s != ';')
+                continue;
+            const char *a = skip_ows(s + 1, end);
+            if (end - a >= 2 && (a[0] == 'q' || a[0] == 'Q') && a[1] == '=') {
+                const char *qe = a + 2;
+                while (qe < end && *qe != ';' && *qe != ' ' && *qe != '\t')
+                    qe++;
+                q = qvalue_positive(a + 2, qe);
+            }
+        }
+        size_t tl = (size_t)(te - t);
+        if ((tl == 4 && strncasecmp(t, "gzip", 4) == 0) ||
+            (tl == 6 && strncasecmp(t, "x-gzip", 6) == 0))
+            gzip = gzip == 1 ? 1 : q;
+        else if (tl == 1 && *t == '*')
+            star = q;
+        p = end + 1;
+    }
+    return gzip >= 0 ? gzip == 1 : star == 1;
+}
+
 /* ------------------------------------------------------------------ */
 /* Response header                                                     */
 
@@ -634,6 +682,11 @@ struct http_reply {
     unsigned n_ranges;
     char boundary[24]; /* 206 with several ranges */
     uint64_t multipart_len;
+    const char *mime; /* of the representation (the .gz twin's is its base's) */
+    bool gzip;        /* cf is the precompressed twin */
+    bool vary;        /* a twin exists: the answer depends on Accept-Encoding */
+    int64_t max_age;  /* Cache-Control / Expires, -1 for none */
+    const struct cache_file *page; /* a custom error page */
 };
 
 static void put_range(struct hbuf *b, uint64_t first, uint64_t last, uint64_t size)
@@ -669,7 +722,7 @@ static void http_put_head(struct hbuf *b, const struct http_conn *hc,
     } else if (st->code == 200 || (st->code == 206 && rp->n_ranges == 1)) {
         uint64_t len = cf->size;
         put_str(b, "Content-Type: ");
-        put_str(b, cf->mime);
+        put_str(b, rp->mime);
         if (st->code == 206) {
             len = rp->ranges[0].last - rp->ranges[0].first + 1;
             put_str(b, "\r\nContent-Range: ");
@@ -684,9 +737,29 @@ static void http_put_head(struct hbuf *b, const struct http_conn *hc,
         put_str(b, "\r\nContent-Length: ");
         put_u64(b, rp->multipart_len);
         put_str(b, "\r\n");
+    } else if (st->page && rp->page) {
+        put_str(b, "Content-Type: ");
+        put_str(b, rp->page->mime);
+        put_str(b, "\r\nContent-Length: ");
+        put_u64(b, rp->page->size);
+        put_str(b, "\r\n");
     } else if (st->page) {
         put_str(b, "Content-Type: text/html\r\nContent-Length: ");
         put_u64(b, st->page_len);
+        put_str(b, "\r\n");
+    }
+    bool rep = (st->code == 200 || st->code == 206 || st->code == 304) && cf;
+    if (rep && rp->gzip && st->code != 304)
+        put_str(b, "Content-Encoding: gzip\r\n");
+    if (rep && rp->vary)
+        put_str(b, "Vary: Accept-Encoding\r\n");
+    if (rep && rp->max_age >= 0) {
+        char exp[30];
+        http_date(hc->date_s + rp->max_age, exp);
+        put_str(b, "Cache-Control: max-age=");
+        put_u64(b, (uint64_t)rp->max_age);
+        put_str(b, "\r\nExpires: ");
+        put(b, exp, 29);
         put_str(b, "\r\n");
     }
     if (st->code == 416) {
@@ -719,6 +792,8 @@ static void http_put_head(struct hbuf *b, const struct http_conn *hc,
         put_str(b, "Accept-Ranges: bytes\r\n");
     if (st->code == 405 || (st->code == 200 && !cf))
         put_str(b, "Allow: GET, HEAD, OPTIONS\r\n");
+    if (hc->set->headers_len)
+        put(b, hc->set->headers, hc->set->headers_len);
     put_str(b, "\r\n");
 }
 
@@ -750,7 +825,7 @@ static int http_multipart(struct http_response *r, struct http_reply *rp)
         put_str(&b, i ? "\r\n--" : "--");
         put_str(&b, rp->boundary);
         put_str(&b, "\r\nContent-Type: ");
-        put_str(&b, cf->mime);
+        put_str(&b, rp->mime);
         put_str(&b, "\r\nContent-Range: ");
         put_range(&b, rp->ranges[i].first, rp->ranges[i].last, cf->size);
         put_str(&b, "\r\n\r\n");
@@ -808,6 +883,18 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
         hc->date_s = now;
     }
 
+    if (!rp.mime && rp.cf)
+        rp.mime = rp.cf->mime;
+    if (!rp_in)
+        rp.max_age = -1;
+    for (size_t i = 0; i < set->n_error_pages && set->cache; i++) {
+        const struct http_error_page *ep = &set->error_pages[i];
+        if (ep->code == code) {
+            rp.page = cache_lookup(set->cache, ep->path, strlen(ep->path), NULL);
+            break;
+        }
+    }
+
     r->n_pieces = 0;
     if (code == 206 && rp.n_ranges > 1) {
         http_boundary(hc, rp.cf, rp.boundary);
@@ -826,7 +913,9 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
         st = http_status_get(code == 301 ? 414 : 500);
         keep = false;
         b = (struct hbuf){r->hdr, 0, sizeof r->hdr, false};
-        http_put_head(&b, hc, st, &none, keep);
+        rp = none;
+        rp.max_age = -1;
+        http_put_head(&b, hc, st, &rp, keep);
         r->n_pieces = 0;
     }
 
@@ -846,6 +935,9 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
         } else if (st->code == 206) {
             r->body = rp.cf->data + rp.ranges[0].first;
             r->body_len = rp.ranges[0].last - rp.ranges[0].first + 1;
+        } else if (st->page && rp.page && st->code == code) {
+            r->body = rp.page->data;
+            r->body_len = rp.page->size;
         } else if (st->page) {
             r->body = (const uint8_t *)st->page;
             r->body_len = st->page_len;
@@ -908,7 +1000,14 @@ static void http_serve(struct http_conn *hc)
     } else if (m == HTTP_OPTIONS) {
         http_respond(hc, 200, NULL);
     } else {
-        struct http_reply rp = {.cf = cf};
+        struct http_reply rp = {.cf = cf, .mime = cf->mime, .max_age = cf->max_age};
+        if (hc->set->gzip_static && cf->gz) {
+            rp.vary = true;
+            if (!hc->ae_long && http_accepts_gzip(hc->ae, hc->ae_len)) {
+                rp.cf = cf = cf->gz; /* same type and caching, gzip-encoded */
+                rp.gzip = true;
+            }
+        }
         int code = http_preconditions(hc, cf);
         if (code == 0 && m == HTTP_GET && hc->range_seen && !hc->range_bad &&
             http_if_range_holds(hc, cf)) {
@@ -934,7 +1033,17 @@ static void http_serve(struct http_conn *hc)
 /* ------------------------------------------------------------------ */
 /* http-parser callbacks                                               */
 
-enum { HDR_OTHER, HDR_HOST, HDR_INM, HDR_IMS, HDR_IM, HDR_IUS, HDR_RANGE, HDR_IFR };
+enum {
+    HDR_OTHER,
+    HDR_HOST,
+    HDR_INM,
+    HDR_IMS,
+    HDR_IM,
+    HDR_IUS,
+    HDR_RANGE,
+    HDR_IFR,
+    HDR_AE
+};
 
 /* states of http_rl_scan() */
 enum http_rl { RL_OFF, RL_METHOD0, RL_METHOD, RL_TARGET0, RL_TARGET, RL_VERSION, RL_CR };
@@ -974,6 +1083,7 @@ static int http_hdr_kind(const struct http_conn *hc)
         {"if-unmodified-since", HDR_IUS},
         {"range", HDR_RANGE},
         {"if-range", HDR_IFR},
+        {"accept-encoding", HDR_AE},
     };
     if (hc->field_long)
         return HDR_OTHER;
@@ -1057,6 +1167,10 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
             hc->ifr_bad = hc->ifr_seen;
             hc->ifr_seen = true;
             break;
+        case HDR_AE:
+            if (hc->ae_len)
+                append(hc->ae, sizeof hc->ae, &hc->ae_len, &hc->ae_long, ",", 1);
+            break;
         }
     }
     for (size_t i = 0; i < len; i++) {
@@ -1076,6 +1190,8 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
         append(hc->range, sizeof hc->range, &hc->range_len, &hc->range_bad, at, len);
     else if (hc->cur_hdr == HDR_IFR)
         append(hc->ifr, sizeof hc->ifr, &hc->ifr_len, &hc->ifr_bad, at, len);
+    else if (hc->cur_hdr == HDR_AE)
+        append(hc->ae, sizeof hc->ae, &hc->ae_len, &hc->ae_long, at, len);
     return 0;
 }
 
@@ -1177,6 +1293,8 @@ static void http_request_reset(struct http_conn *hc)
     hc->ifr_len = 0;
     hc->ifr_seen = false;
     hc->ifr_bad = false;
+    hc->ae_len = 0;
+    hc->ae_long = false;
     hc->rl_state = RL_OFF;
     hc->rl_ver = 0;
     hc->rl_v1 = false;

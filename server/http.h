@@ -28,7 +28,7 @@
 
 #include "cache.h"
 
-#define HTTP_HDR_MAX 1024 /* response header bytes */
+#define HTTP_HDR_MAX 2048 /* response header bytes, extra headers included */
 /** Largest request-target the connection can hold (max_uri_bytes is at
  *  most this); longer is 414. */
 #define HTTP_URL_MAX 2048
@@ -38,6 +38,13 @@
 #define HTTP_BODY_MAX (1024 * 1024)
 /** max_request_bytes used when the settings give 0. */
 #define HTTP_REQUEST_BYTES_DEFAULT 8192
+
+/** A custom error page: the body of @p code responses is the file at
+ *  @p path in the cache (with its Content-Type) instead of the built-in. */
+struct http_error_page {
+    int code;
+    const char *path;
+};
 
 struct http_settings {
     const struct cache *cache;
@@ -52,6 +59,14 @@ struct http_settings {
     unsigned max_uri_bytes;
     /** request body read and discarded; 0 means HTTP_BODY_MAX */
     uint64_t max_body_bytes;
+    /** serve "x.gz" for "x" to clients accepting gzip, with
+     *  Content-Encoding: gzip; both forms say Vary: Accept-Encoding */
+    bool gzip_static;
+    /** extra response headers, each "Name: value\r\n", on every response */
+    const char *headers;
+    size_t headers_len;
+    const struct http_error_page *error_pages;
+    size_t n_error_pages;
     /** current wall-clock seconds, supplied by the caller (no syscalls here) */
     int64_t (*wall_s)(void);
 };
@@ -140,6 +155,9 @@ struct http_conn {
     char ifr[64]; /* If-Range */
     size_t ifr_len;
     bool ifr_seen, ifr_bad;
+    char ae[128]; /* Accept-Encoding values, comma-joined */
+    size_t ae_len;
+    bool ae_long;
     /* a method http-parser does not know: the rest of the request line is
      * checked in http.c (enum http_rl) to tell 501 from 400 */
     uint8_t rl_state;
@@ -173,6 +191,11 @@ bool http_conn_partial(const struct http_conn *hc);
  */
 int http_range_parse(const char *v, size_t n, uint64_t size, struct http_range *out,
                      unsigned max);
+
+/** True when an Accept-Encoding value accepts gzip (RFC 9110 12.5.3):
+ *  "gzip" or "x-gzip" with a q above 0, or "*" with one when gzip is not
+ *  named. */
+bool http_accepts_gzip(const char *v, size_t n);
 
 /** Formats an IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into buf[30]
  *  (29 characters and a NUL). Pure arithmetic: no locale, no lock. */

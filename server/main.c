@@ -19,6 +19,7 @@
 #include "config.h"
 #include "core.h"
 #include "dpio.h"
+#include "site.h"
 
 static const char usage[] =
     "Usage: corehttpd [-t] -c FILE\n"
@@ -32,7 +33,7 @@ static const char usage[] =
     "  -h, --help         print this help and exit\n";
 
 static struct cfg g_cfg;
-static const struct cache *g_cache;
+static const struct site *g_site;
 
 static void on_signal(int sig)
 {
@@ -51,7 +52,7 @@ static void on_ready(void)
     struct in_addr a = {.s_addr = htonl(g_cfg.ip)};
     inet_ntop(AF_INET, &a, ip, sizeof(ip));
     printf("corehttpd: serving %s (%zu files, %zu bytes) on %s:%u\n", g_cfg.root,
-           cache_count(g_cache), cache_bytes(g_cache), ip, g_cfg.listen);
+           cache_count(g_site->cache), cache_bytes(g_site->cache), ip, g_cfg.listen);
     fflush(stdout);
 }
 
@@ -126,22 +127,16 @@ int main(int argc, char **argv)
         return 1;
     }
     int rc = 1;
-    struct cache *cache = NULL;
+    struct site *site = NULL;
     struct cores *cs = NULL;
     struct dpio_port *port = dpio_port_open(&ds, err, sizeof(err));
     if (port == NULL)
         goto out;
-    struct cache_opts co = {
-        .index = g_cfg.index,
-        .serve_dotfiles = g_cfg.serve_dotfiles,
-        .alloc = cache_alloc,
-        .release = rte_free,
-    };
-    cache = cache_build_opts(g_cfg.root, &co, err, sizeof(err));
-    if (cache == NULL)
+    site = site_build(&g_cfg, cache_alloc, rte_free, dpio_wall_s, err, sizeof(err));
+    if (site == NULL)
         goto out;
-    g_cache = cache;
-    cs = cores_create(&g_cfg, port, cache, err, sizeof(err));
+    g_site = site;
+    cs = cores_create(&g_cfg, port, site, err, sizeof(err));
     if (cs == NULL)
         goto out;
 
@@ -162,7 +157,7 @@ out:
     if (rc != 0)
         fprintf(stderr, "corehttpd: %s\n", err);
     cores_destroy(cs);
-    cache_free(cache);
+    site_free(site);
     if (port)
         dpio_port_close(port);
     rte_eal_cleanup();

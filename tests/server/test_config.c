@@ -187,6 +187,86 @@ static void test_full_file(void **state)
     assert_string_equal(c.server_name, "test server/1.0");
 }
 
+/* [http] key families: header.NAME, mime.EXT, expires.MATCH, error_page.CODE */
+static void test_key_families(void **state)
+{
+    (void)state;
+    static struct cfg c;
+    load_ok(REQUIRED "[http]\n"
+                     "mime_types =\n"
+                     "gzip_static = on\n"
+                     "header.Strict-Transport-Security = max-age=63072000\n"
+                     "header.Content-Security-Policy = default-src 'self'; img-src *\n"
+                     "mime.md = text/markdown\n"
+                     "mime.WASM = application/wasm\n"
+                     "expires.css = 7d\n"
+                     "expires..js = 12h\n"
+                     "expires./static/ = 3600\n"
+                     "expires.png = 30m\n"
+                     "error_page.404 = /errors/404.html\n"
+                     "error_page.500 = /50x.html\n",
+            &c);
+    assert_string_equal(c.mime_types, "");
+    assert_true(c.gzip_static);
+    assert_int_equal(c.n_header, 2);
+    assert_string_equal(c.header[0].key, "Strict-Transport-Security");
+    assert_string_equal(c.header[0].value, "max-age=63072000");
+    assert_string_equal(c.header[1].value, "default-src 'self'; img-src *");
+    assert_int_equal(c.n_mime, 2);
+    assert_string_equal(c.mime[1].key, "WASM");
+    assert_string_equal(c.mime[1].value, "application/wasm");
+    assert_int_equal(c.n_expires, 4);
+    assert_string_equal(c.expires[0].match, "css");
+    assert_int_equal(c.expires[0].secs, 7 * 86400);
+    assert_string_equal(c.expires[1].match, "js");
+    assert_int_equal(c.expires[1].secs, 12 * 3600);
+    assert_string_equal(c.expires[2].match, "/static/");
+    assert_int_equal(c.expires[2].secs, 3600);
+    assert_int_equal(c.expires[3].secs, 1800);
+    assert_int_equal(c.n_error_page, 2);
+    assert_string_equal(c.error_page[0].key, "404");
+    assert_string_equal(c.error_page[0].value, "/errors/404.html");
+
+    load_ok(REQUIRED "[http]\nmime_types = types.txt\n", &c);
+    assert_non_null(strstr(c.mime_types, "/types.txt"));
+    assert_int_equal(c.mime_types[0], '/');
+
+    tail_fails("[http]\nheader.X Y = z\n",
+               ":6: [http] header.X Y: 'X Y' is not a header name");
+    tail_fails("[http]\nheader.Content-Length = 5\n",
+               ":6: [http] header.Content-Length: Content-Length is written by corehttpd "
+               "itself");
+    tail_fails("[http]\nheader.X-A = \n", ":6: [http] header.X-A: empty value");
+    tail_fails("[http]\nheader.X-A = 1\nheader.x-a = 2\n",
+               ":7: [http] header.x-a: duplicate key");
+    tail_fails("[http]\nmime.a/b = text/plain\n",
+               ":6: [http] mime.a/b: 'a/b' is not a file extension");
+    tail_fails("[http]\nmime.md = markdown\n",
+               ":6: [http] mime.md: 'markdown' is not a media type");
+    tail_fails(
+        "[http]\nexpires.css = forever\n",
+        ":6: [http] expires.css: 'forever' is not a duration (seconds, or N with s, "
+        "m, h, d; at most 10 years)");
+    tail_fails("[http]\nexpires.css = 4000d\n",
+               ":6: [http] expires.css: '4000d' is not a duration (seconds, or N with s, "
+               "m, h, d; at most 10 years)");
+    tail_fails("[http]\nexpires.css = 1d\nexpires..css = 2d\n",
+               ":7: [http] expires..css: duplicate key");
+    tail_fails("[http]\nexpires.a b = 1d\n",
+               ":6: [http] expires.a b: 'a b' is neither a path prefix (/...) nor an "
+               "extension");
+    tail_fails("[http]\nerror_page.200 = /x.html\n",
+               ":6: [http] error_page.200: '200' is not a status corehttpd sends with a "
+               "page (400 404 405 412 413 414 416 431 500 501 505)");
+    tail_fails("[http]\nerror_page.404 = x.html\n",
+               ":6: [http] error_page.404: 'x.html' is not a URL path under the root");
+    tail_fails("[http]\ngzip_static = sometimes\n",
+               ":6: [http] gzip_static: 'sometimes' is not a boolean (use yes/no, "
+               "true/false, on/off, 1/0)");
+    tail_fails("[tcp]\nheader.X-A = 1\n", ":6: [tcp] header.X-A: unknown key");
+    tail_fails("[http]\nfoo.bar = 1\n", ":6: [http] foo.bar: unknown key");
+}
+
 static void test_unknown_key(void **state)
 {
     (void)state;
@@ -765,6 +845,8 @@ static void test_shipped_template(void **state)
         "keepalive_requests",
         "max_request_bytes",
         "serve_dotfiles",
+        "mime_types",
+        "gzip_static",
         "max_uri_bytes",
         "max_body_bytes",
         "server_name",
@@ -813,6 +895,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_minimal_file_keeps_defaults),
         cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_key_families),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_unknown_section),
         cmocka_unit_test(test_bools),

@@ -87,6 +87,9 @@ static int site_setup(void **state)
     put_file("index.html", "<h1>home</h1>\n");
     put_file("a.txt", "hello\n");
     put_file("d.txt", "0123456789abcdefghij");
+    put_file("g.css", "plain{}\n");
+    put_file("g.css.gz", "GZIPPED");
+    put_file("oops.html", "<p>custom 404</p>\n");
     put_file("sp ace.txt", "space\n");
     put_file("empty.txt", "");
     put_dir("docs");
@@ -1022,6 +1025,158 @@ static void test_412(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Content: gzip twins, Cache-Control, extra headers, error pages      */
+
+static void test_accepts_gzip(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *v;
+        bool yes;
+    } cases[] = {
+        {"gzip", true},
+        {"GZIP", true},
+        {"x-gzip", true},
+        {"deflate, gzip;q=0.5", true},
+        {"gzip;q=1.0, br", true},
+        {"gzip ; q=0.001", true},
+        {"*", true},
+        {"*;q=0.1", true},
+        {"br, *", true},
+        {"", false},
+        {"br", false},
+        {"gzip;q=0", false},
+        {"gzip;q=0.000", false},
+        {"gzip;Q=0.0, *", false}, /* named and refused: the star does not bring it back */
+        {"*;q=0", false},
+        {"identity", false},
+        {"gzipx", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (http_accepts_gzip(cases[i].v, strlen(cases[i].v)) != cases[i].yes)
+            fail_msg("'%s': want %d", cases[i].v, cases[i].yes);
+}
+
+static void test_gzip_static(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    struct http_response r;
+    const struct cache_file *plain = file("/g.css"), *gz = file("/g.css.gz");
+    assert_ptr_equal(plain->gz, gz);
+    assert_null(file("/a.txt")->gz);
+
+    set.gzip_static = true;
+    ask_with(&set, "GET /g.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip, br\r\n\r\n",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_body(&r, "GZIPPED");
+    assert_hdr(&r, "Content-Encoding", "gzip");
+    assert_hdr(&r, "Content-Type", plain->mime); /* the type of what it encodes */
+    assert_hdr(&r, "Vary", "Accept-Encoding");
+    assert_hdr(&r, "ETag", gz->etag); /* another representation, another tag */
+
+    ask_with(&set, "GET /g.css HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_body(&r, "plain{}\n");
+    assert_hdr(&r, "Content-Encoding", NULL);
+    assert_hdr(&r, "Vary", "Accept-Encoding"); /* both forms carry Vary */
+    ask_with(&set, "GET /g.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip;q=0\r\n\r\n",
+             &r);
+    assert_body(&r, "plain{}\n");
+
+    /* a range applies to the gzip bytes; HEAD tells the gzip length */
+    ask_with(&set,
+             "GET /g.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nRange: "
+             "bytes=0-1\r\n\r\n",
+             &r);
+    assert_int_equal(r.status, 206);
+    assert_body(&r, "GZ");
+    assert_hdr(&r, "Content-Range", "bytes 0-1/7");
+    assert_hdr(&r, "Content-Encoding", "gzip");
+    ask_with(&set, "HEAD /g.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n",
+             &r);
+    assert_hdr(&r, "Content-Length", "7");
+    assert_int_equal(r.body_len, 0);
+    /* 304 against the gzip tag keeps Vary, drops the encoding */
+    char req[256];
+    snprintf(req, sizeof req,
+             "GET /g.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nIf-None-Match: "
+             "%s\r\n\r\n",
+             gz->etag);
+    ask_with(&set, req, &r);
+    assert_int_equal(r.status, 304);
+    assert_hdr(&r, "Vary", "Accept-Encoding");
+    /* no twin: no Vary; gzip_static off: never the twin */
+    ask_with(&set, "GET /a.txt HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n", &r);
+    assert_hdr(&r, "Vary", NULL);
+    set.gzip_static = false;
+    ask_with(&set, "GET /g.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n", &r);
+    assert_body(&r, "plain{}\n");
+    assert_hdr(&r, "Vary", NULL);
+    /* the twin itself is a file like any other */
+    ask_with(&set, "GET /g.css.gz HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_body(&r, "GZIPPED");
+    assert_hdr(&r, "Content-Type", "application/gzip");
+}
+
+static void test_expires_headers_pages(void **state)
+{
+    (void)state;
+    char err[256];
+    static const struct cache_expires rules[] = {
+        {"css", 3600},
+        {".TXT", 60},
+        {"/docs/", 86400},
+        {"/docs/x", 7},
+    };
+    struct cache_opts o = {.expires = rules, .n_expires = 4};
+    struct cache *c = cache_build_opts(test_root, &o, err, sizeof err);
+    assert_non_null(c);
+    assert_int_equal(cache_lookup(c, "/g.css", 6, NULL)->max_age, 3600);
+    assert_int_equal(cache_lookup(c, "/a.txt", 6, NULL)->max_age, 60);
+    assert_int_equal(cache_lookup(c, "/docs/index.html", 16, NULL)->max_age, 86400);
+    assert_int_equal(cache_lookup(c, "/docs/x.css", 11, NULL)->max_age, 7); /* longest */
+    assert_int_equal(cache_lookup(c, "/index.html", 11, NULL)->max_age, -1);
+
+    static const char extra[] = "Strict-Transport-Security: max-age=63072000\r\n"
+                                "X-Frame-Options: DENY\r\n";
+    static const struct http_error_page pages[] = {{404, "/oops.html"}};
+    struct http_settings set = test_set();
+    set.cache = c;
+    set.headers = extra;
+    set.headers_len = sizeof extra - 1;
+    set.error_pages = pages;
+    set.n_error_pages = 1;
+    struct http_response r;
+
+    ask_with(&set, "GET /g.css HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_hdr(&r, "Cache-Control", "max-age=3600");
+    assert_hdr(&r, "Expires", "Tue, 14 Nov 2023 23:13:20 GMT"); /* T_NOW + 1 h */
+    assert_hdr(&r, "Strict-Transport-Security", "max-age=63072000");
+    assert_hdr(&r, "X-Frame-Options", "DENY");
+    ask_with(&set, "GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_hdr(&r, "Cache-Control", NULL);
+    assert_hdr(&r, "Expires", NULL);
+
+    /* the custom 404 page, with its own type; other errors keep theirs */
+    ask_with(&set, "GET /nothing HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+    assert_body(&r, "<p>custom 404</p>\n");
+    assert_hdr(&r, "Content-Type", "text/html; charset=utf-8");
+    assert_hdr(&r, "Content-Length", "18");
+    assert_hdr(&r, "X-Frame-Options", "DENY"); /* on errors too */
+    assert_false(r.close_after);
+    ask_with(&set, "HEAD /nothing HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_hdr(&r, "Content-Length", "18");
+    assert_int_equal(r.body_len, 0);
+    ask_with(&set, "POST / HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 405);
+    assert_hdr(&r, "Content-Type", "text/html");
+    assert_non_null(strstr((const char *)r.body, "405 Method Not Allowed"));
+    cache_free(c);
+}
+
+/* ------------------------------------------------------------------ */
 /* URL decoding and normalisation                                      */
 
 static void test_url_paths(void **state)
@@ -1128,17 +1283,29 @@ static void test_301(void **state)
         assert_true(r.body_len > 0);
     }
 
-    /* Too long to redirect to within HTTP_HDR_MAX: 414. */
+    /* Too long to redirect to within HTTP_HDR_MAX (here with 900 bytes of
+     * extra headers from the config): 414. */
     char target[2 * (3 * LONG_DIR_CHARS + 1) + 2], *p = target;
     for (int d = 0; d < 2; d++) {
         *p++ = '/';
         for (int i = 0; i < LONG_DIR_CHARS; i++)
             p += sprintf(p, "%%25");
     }
+    static char pad[901];
+    memcpy(pad, "X-Pad: ", 7);
+    memset(pad + 7, 'p', 891);
+    memcpy(pad + 898, "\r\n", 3);
+    struct http_settings set = test_set();
+    set.headers = pad;
+    set.headers_len = 900;
     struct http_response r;
-    assert_int_equal(get_status(target, &r), 414);
+    char req[2 * sizeof target];
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", target);
+    ask_with(&set, req, &r);
+    assert_int_equal(r.status, 414);
     assert_true(r.close_after);
     assert_true(strlen(target) + 1 < sizeof target);
+    assert_int_equal(get_status(target, &r), 301); /* fits without them */
     strcat(target, "/");
     assert_int_equal(get_status(target, &r), 200);
     assert_body(&r, "deep\n");
@@ -1563,6 +1730,9 @@ int main(void)
         cmocka_unit_test(test_range_parse),
         cmocka_unit_test(test_206),
         cmocka_unit_test(test_412),
+        cmocka_unit_test(test_accepts_gzip),
+        cmocka_unit_test(test_gzip_static),
+        cmocka_unit_test(test_expires_headers_pages),
         cmocka_unit_test(test_url_paths),
         cmocka_unit_test(test_301),
         cmocka_unit_test(test_304),
