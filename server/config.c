@@ -522,6 +522,10 @@ static const struct cfg_key cfg_keys[] = {
     {"http", "keepalive", parse_bool, FIELD(keepalive), 0, 0, false},
     {"http", "keepalive_requests", parse_uint, FIELD(keepalive_requests), 1, 1000000,
      false},
+    {"http", "keepalive_timeout_ms", parse_uint, FIELD(keepalive_timeout_ms), 100,
+     3600000, false},
+    {"http", "header_timeout_ms", parse_uint, FIELD(header_timeout_ms), 100, 3600000,
+     false},
     {"http", "max_request_bytes", parse_uint, FIELD(max_request_bytes), 512, 1048576,
      false},
     {"http", "max_uri_bytes", parse_uint, FIELD(max_uri_bytes), 16, 2048, false},
@@ -947,6 +951,8 @@ void cfg_defaults(struct cfg *c)
     snprintf(c->index, sizeof c->index, "index.html");
     c->keepalive = true;
     c->keepalive_requests = 1000;
+    c->keepalive_timeout_ms = 30000;
+    c->header_timeout_ms = 10000;
     c->max_request_bytes = 8192;
     c->max_uri_bytes = 2048;
     c->max_body_bytes = 1024 * 1024;

@@ -87,6 +87,8 @@ struct cfg {
     bool serve_dotfiles;           /**< default no */
     bool keepalive;                /**< default yes */
     unsigned keepalive_requests;   /**< per connection, default 1000 */
+    uint32_t keepalive_timeout_ms; /**< idle between requests, default 30000 */
+    uint32_t header_timeout_ms;    /**< a request must arrive within, default 10000 */
     unsigned max_request_bytes;    /**< request line + headers, default 8192 */
     unsigned max_uri_bytes;        /**< request-target, default 2048 */
     uint32_t max_body_bytes;       /**< request body read and discarded, default 1 MiB */

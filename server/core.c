@@ -242,7 +242,7 @@ void cores_report(const struct cores *cs, FILE *out)
                 "paws drops %lu, challenge acks %lu, syncookies %lu/%lu/%lu, "
                 "sockets %u, buffers %u; "
                 "no mbuf %lu, tx dropped %lu; http: accepted %lu, requests %lu, "
-                "refused %lu\n",
+                "refused %lu, timeouts %lu\n",
                 c->cpu, st.rx_frames, st.tx_frames, st.rx_bad_eth, st.rx_bad_ip,
                 st.rx_bad_cksum, st.rx_bad_tcp, st.rx_not_for_us, st.rx_unsupported,
                 st.rx_no_flow, st.arp_requests_rx, st.arp_replies_tx, st.arp_requests_tx,
@@ -252,7 +252,7 @@ void cores_report(const struct cores *cs, FILE *out)
                 st.tcp_lost_retransmits, st.rx_paws_drops, st.tcp_challenge_acks,
                 st.tcp_syncookies_sent, st.tcp_syncookies_ok, st.tcp_syncookies_bad,
                 st.socks_in_use, st.bufs_in_use, st.tx_nombuf, dpio_tx_dropped(c->q),
-                c->w.accepted, c->w.requests, c->w.refused);
+                c->w.accepted, c->w.requests, c->w.refused, c->w.timeouts);
     }
 }
 

@@ -68,6 +68,7 @@ static const struct http_status_line http_statuses[] = {
     HTTP_ST(400, "Bad Request"),
     HTTP_ST(404, "Not Found"),
     HTTP_ST(405, "Method Not Allowed"),
+    HTTP_ST(408, "Request Timeout"),
     HTTP_ST(413, "Content Too Large"),
     HTTP_ST(412, "Precondition Failed"),
     HTTP_ST(414, "URI Too Long"),
@@ -91,8 +92,8 @@ static const struct http_status_line *http_status_get(int code)
  * of what follows is unknown or unwanted, so the connection closes. */
 static bool http_status_closes(int code)
 {
-    return code == 400 || code == 413 || code == 414 || code == 431 || code == 500 ||
-           code == 501 || code == 505;
+    return code == 400 || code == 408 || code == 413 || code == 414 || code == 431 ||
+           code == 500 || code == 501 || code == 505;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1454,6 +1455,19 @@ enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t le
     else
         http_request_reset(hc);
     return HTTP_OK;
+}
+
+void http_conn_timeout(struct http_conn *hc, struct http_response *resp)
+{
+    hc->out = resp;
+    http_respond(hc, 408, NULL);
+    hc->requests++;
+    hc->closed = true;
+}
+
+unsigned http_conn_requests(const struct http_conn *hc)
+{
+    return hc->requests;
 }
 
 bool http_conn_partial(const struct http_conn *hc)

@@ -36,6 +36,9 @@
  *  read and discarded; a larger one is 413 and the connection closes
  *  (nginx's client_max_body_size default). */
 #define HTTP_BODY_MAX (1024 * 1024)
+/** Timeouts used by the worker when the settings give 0. */
+#define HTTP_KEEPALIVE_TIMEOUT_MS 30000
+#define HTTP_HEADER_TIMEOUT_MS 10000
 /** max_request_bytes used when the settings give 0. */
 #define HTTP_REQUEST_BYTES_DEFAULT 8192
 
@@ -59,6 +62,11 @@ struct http_settings {
     unsigned max_uri_bytes;
     /** request body read and discarded; 0 means HTTP_BODY_MAX */
     uint64_t max_body_bytes;
+    /** for the worker: idle time between requests before a connection is
+     *  closed, and time a request may take to arrive whole; 0 means the
+     *  HTTP_*_TIMEOUT_MS default */
+    unsigned keepalive_timeout_ms;
+    unsigned header_timeout_ms;
     /** serve "x.gz" for "x" to clients accepting gzip, with
      *  Content-Encoding: gzip; both forms say Vary: Accept-Encoding */
     bool gzip_static;
@@ -178,6 +186,13 @@ void http_conn_init(struct http_conn *hc, const struct http_settings *set);
  */
 enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t len,
                             size_t *consumed, struct http_response *resp);
+
+/** The request being read took too long: writes a 408 that closes the
+ *  connection to @p resp (RFC 9110 15.5.9). */
+void http_conn_timeout(struct http_conn *hc, struct http_response *resp);
+
+/** Responses produced on the connection so far. */
+unsigned http_conn_requests(const struct http_conn *hc);
 
 /** Peer closed: true if a partial request was pending (nothing to answer). */
 bool http_conn_partial(const struct http_conn *hc);

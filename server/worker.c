@@ -5,8 +5,19 @@
  * read into its input buffer, feed http.c, write the response (the header
  * copied, the body by reference into the cache), and go on with the next
  * pipelined request once the response is queued. A connection that cannot
- * write waits for EPOLLOUT; an idle keep-alive connection is closed after
- * WORKER_IDLE_US. All connection memory is allocated at start-up.
+ * write waits for EPOLLOUT. All connection memory is allocated at start-up.
+ *
+ * Timeouts ([http] keepalive_timeout_ms, header_timeout_ms): a connection
+ * waiting for a request sits on one of two lists, each in deadline order
+ * because every entry of a list got the same timeout when it was appended:
+ * - header: a request has begun (or the connection is new) and must be
+ *   complete within header_timeout_ms of its first byte (of the accept);
+ *   more bytes do not extend it, so a client dribbling a byte now and then
+ *   (slowloris) is closed, with a 408 when part of a request came;
+ * - idle: between requests, closed after keepalive_timeout_ms.
+ * A connection writing a response is on neither (TCP's own timers handle a
+ * peer that stops acknowledging). Checking a timeout costs a look at the
+ * two heads; nothing walks the connections.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,15 +31,18 @@
 
 #define WORKER_EVENTS 256
 #define WORKER_IN_BYTES 8192
-#define WORKER_IDLE_US (30ull * 1000 * 1000) /* keep-alive idle timeout */
-#define WORKER_SWEEP_US (1000ull * 1000)
+#define WORKER_WAIT_MAX_MS 1000
+
+enum { TL_NONE, TL_HEADER, TL_IDLE, TL_N };
 
 struct conn {
     int fd;
     int32_t next_free;
     bool busy;     /* a response is being written */
     bool want_out; /* registered for EPOLLOUT */
-    uint64_t last_us;
+    uint8_t tlist; /* TL_*: the timeout list it is on */
+    int32_t tprev, tnext;
+    uint64_t deadline_us;
     size_t in_len;
     size_t hdr_off;
     unsigned piece;   /* body piece being written */
@@ -38,6 +52,10 @@ struct conn {
     uint8_t in[WORKER_IN_BYTES];
 };
 
+struct tlist {
+    int32_t head, tail; /* -1 when empty */
+};
+
 struct wstate {
     struct worker *w;
     struct ts_ctx *ctx;
@@ -45,8 +63,56 @@ struct wstate {
     struct conn *conns;
     uint32_t nconns;
     int32_t free_head;
-    uint64_t last_sweep;
+    struct tlist tl[TL_N];
 };
+
+/* ---- timeout lists ---- */
+
+static void tl_remove(struct wstate *ws, struct conn *c)
+{
+    if (c->tlist == TL_NONE)
+        return;
+    struct tlist *l = &ws->tl[c->tlist];
+    if (c->tprev >= 0)
+        ws->conns[c->tprev].tnext = c->tnext;
+    else
+        l->head = c->tnext;
+    if (c->tnext >= 0)
+        ws->conns[c->tnext].tprev = c->tprev;
+    else
+        l->tail = c->tprev;
+    c->tlist = TL_NONE;
+}
+
+/* Appends @p c to @p list with a deadline @p ms from now; the lists stay in
+ * deadline order since a list's timeout is the same for all its entries. */
+static void tl_append(struct wstate *ws, struct conn *c, uint8_t list, unsigned ms)
+{
+    tl_remove(ws, c);
+    struct tlist *l = &ws->tl[list];
+    int32_t i = (int32_t)(c - ws->conns);
+    c->tlist = list;
+    c->deadline_us = dpio_now_us() + (uint64_t)ms * 1000;
+    c->tprev = l->tail;
+    c->tnext = -1;
+    if (l->tail >= 0)
+        ws->conns[l->tail].tnext = i;
+    else
+        l->head = i;
+    l->tail = i;
+}
+
+static unsigned header_ms(const struct conn *c)
+{
+    unsigned ms = c->hc.set->header_timeout_ms;
+    return ms ? ms : HTTP_HEADER_TIMEOUT_MS;
+}
+
+static unsigned idle_ms(const struct conn *c)
+{
+    unsigned ms = c->hc.set->keepalive_timeout_ms;
+    return ms ? ms : HTTP_KEEPALIVE_TIMEOUT_MS;
+}
 
 static struct conn *conn_get(struct wstate *ws, int fd)
 {
@@ -58,13 +124,15 @@ static struct conn *conn_get(struct wstate *ws, int fd)
     c->busy = false;
     c->want_out = false;
     c->in_len = 0;
-    c->last_us = dpio_now_us();
+    c->tlist = TL_NONE;
     http_conn_init(&c->hc, &ws->w->http);
+    tl_append(ws, c, TL_HEADER, header_ms(c)); /* the first request */
     return c;
 }
 
 static void conn_close(struct wstate *ws, struct conn *c)
 {
+    tl_remove(ws, c);
     ts_close(ws->ctx, c->fd); /* graceful: queued bytes still go out */
     c->fd = -1;
     c->next_free = ws->free_head;
@@ -119,9 +187,9 @@ static int conn_send(struct wstate *ws, struct conn *c)
 /* Runs the connection as far as it can go without waiting. */
 static void conn_run(struct wstate *ws, struct conn *c)
 {
-    c->last_us = dpio_now_us();
     for (;;) {
         if (c->busy) {
+            tl_remove(ws, c);
             int rc = conn_send(ws, c);
             if (rc < 0) {
                 conn_close(ws, c);
@@ -161,8 +229,17 @@ static void conn_run(struct wstate *ws, struct conn *c)
             c->in_len += (size_t)n;
             continue;
         }
-        if (n < 0 && errno == EAGAIN)
+        if (n < 0 && errno == EAGAIN) {
+            /* waiting for a request: its first byte starts the header
+             * timeout, which more bytes do not extend */
+            bool partial = c->in_len > 0 || http_conn_partial(&c->hc) ||
+                           http_conn_requests(&c->hc) == 0;
+            if (partial && c->tlist != TL_HEADER)
+                tl_append(ws, c, TL_HEADER, header_ms(c));
+            else if (!partial && c->tlist != TL_IDLE)
+                tl_append(ws, c, TL_IDLE, idle_ms(c));
             return;
+        }
         conn_close(ws, c); /* end of stream or reset */
         return;
     }
@@ -191,18 +268,35 @@ static void accept_all(struct wstate *ws)
     }
 }
 
-/* Closes keep-alive connections that have been idle too long. */
-static void sweep_idle(struct wstate *ws)
+/* Acts on the timeouts that have passed: an idle connection, or one that
+ * sent nothing, is closed; one in the middle of a request gets a 408 first.
+ * Returns the ms until the next deadline (at most WORKER_WAIT_MAX_MS). */
+static int expire_timeouts(struct wstate *ws)
 {
-    uint64_t now = dpio_now_us();
-    if (now - ws->last_sweep < WORKER_SWEEP_US)
-        return;
-    ws->last_sweep = now;
-    for (uint32_t i = 0; i < ws->nconns; i++) {
-        struct conn *c = &ws->conns[i];
-        if (c->fd >= 0 && !c->busy && now - c->last_us > WORKER_IDLE_US)
-            conn_close(ws, c);
+    uint64_t now = dpio_now_us(), next = now + WORKER_WAIT_MAX_MS * 1000ull;
+    for (int l = TL_HEADER; l < TL_N; l++) {
+        while (ws->tl[l].head >= 0) {
+            struct conn *c = &ws->conns[ws->tl[l].head];
+            if (c->deadline_us > now) {
+                if (c->deadline_us < next)
+                    next = c->deadline_us;
+                break;
+            }
+            tl_remove(ws, c);
+            ws->w->timeouts++;
+            if (l == TL_HEADER && (c->in_len > 0 || http_conn_partial(&c->hc))) {
+                http_conn_timeout(&c->hc, &c->resp);
+                c->busy = true;
+                c->hdr_off = 0;
+                c->piece = 0;
+                c->piece_off = 0;
+                conn_run(ws, c); /* sends the 408, then closes */
+            } else {
+                conn_close(ws, c);
+            }
+        }
     }
+    return (int)((next - now + 999) / 1000);
 }
 
 static int worker_setup(struct wstate *ws)
@@ -213,6 +307,8 @@ static int worker_setup(struct wstate *ws)
     if (ws->conns == NULL)
         return ENOMEM;
     ws->free_head = -1;
+    for (int l = 0; l < TL_N; l++)
+        ws->tl[l] = (struct tlist){-1, -1};
     for (uint32_t i = ws->nconns; i-- > 0;) {
         ws->conns[i].fd = -1;
         ws->conns[i].next_free = ws->free_head;
@@ -239,8 +335,9 @@ void *worker_main(void *arg)
     w->error = worker_setup(&ws);
     if (w->error == 0) {
         struct ts_epoll_event evs[WORKER_EVENTS];
+        int wait_ms = WORKER_WAIT_MAX_MS;
         while (!ts_ctx_stopping(w->ctx)) {
-            int n = ts_epoll_wait(w->ctx, ws.ep, evs, WORKER_EVENTS, 1000);
+            int n = ts_epoll_wait(w->ctx, ws.ep, evs, WORKER_EVENTS, wait_ms);
             for (int i = 0; i < n; i++) {
                 if (evs[i].data == UINT64_MAX) {
                     accept_all(&ws);
@@ -250,7 +347,7 @@ void *worker_main(void *arg)
                 if (c->fd >= 0)
                     conn_run(&ws, c);
             }
-            sweep_idle(&ws);
+            wait_ms = expire_timeouts(&ws);
         }
     }
     ts_pair_worker_end(w->ctx);

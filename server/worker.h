@@ -25,7 +25,8 @@ struct worker {
     int error; /* errno of a failed start-up, 0 when serving */
     uint64_t requests;
     uint64_t accepted;
-    uint64_t refused; /* connections closed for lack of a slot */
+    uint64_t refused;  /* connections closed for lack of a slot */
+    uint64_t timeouts; /* connections closed by the header or keep-alive timeout */
 };
 
 /** Thread body (pthread signature): runs until the context stops. */

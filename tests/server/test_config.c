@@ -845,6 +845,8 @@ static void test_shipped_template(void **state)
         "keepalive_requests",
         "max_request_bytes",
         "serve_dotfiles",
+        "keepalive_timeout_ms",
+        "header_timeout_ms",
         "mime_types",
         "gzip_static",
         "max_uri_bytes",

@@ -592,6 +592,31 @@ static void test_limits_settings(void **state)
     assert_int_equal(r.body_len, 0);
 }
 
+/* The worker's header timeout: a request half-read gets a 408 that closes. */
+static void test_408(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    struct http_conn hc;
+    struct http_response r;
+    size_t used;
+    static const char part[] = "GET /a.txt HTTP/1.1\r\nHo";
+    http_conn_init(&hc, &set);
+    assert_int_equal(http_conn_requests(&hc), 0);
+    assert_int_equal(
+        http_conn_feed(&hc, (const uint8_t *)part, sizeof part - 1, &used, &r),
+        HTTP_AGAIN);
+    assert_true(http_conn_partial(&hc));
+    http_conn_timeout(&hc, &r);
+    assert_int_equal(r.status, 408);
+    assert_true(r.close_after);
+    assert_hdr(&r, "Connection", "close");
+    assert_true(r.body_len > 0);
+    assert_int_equal(http_conn_requests(&hc), 1);
+    assert_false(http_conn_partial(&hc));
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)"x", 1, &used, &r), HTTP_ERROR);
+}
+
 static void test_505(void **state)
 {
     (void)state;
@@ -1721,6 +1746,7 @@ int main(void)
         cmocka_unit_test(test_405),
         cmocka_unit_test(test_400),
         cmocka_unit_test(test_501),
+        cmocka_unit_test(test_408),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_limits_settings),
         cmocka_unit_test(test_505),
