@@ -526,6 +526,8 @@ static const struct cfg_key cfg_keys[] = {
      3600000, false},
     {"http", "header_timeout_ms", parse_uint, FIELD(header_timeout_ms), 100, 3600000,
      false},
+    {"http", "shutdown_timeout_ms", parse_uint, FIELD(shutdown_timeout_ms), 0, 600000,
+     false},
     {"http", "max_request_bytes", parse_uint, FIELD(max_request_bytes), 512, 1048576,
      false},
     {"http", "max_uri_bytes", parse_uint, FIELD(max_uri_bytes), 16, 2048, false},
@@ -953,6 +955,7 @@ void cfg_defaults(struct cfg *c)
     c->keepalive_requests = 1000;
     c->keepalive_timeout_ms = 30000;
     c->header_timeout_ms = 10000;
+    c->shutdown_timeout_ms = 5000;
     c->max_request_bytes = 8192;
     c->max_uri_bytes = 2048;
     c->max_body_bytes = 1024 * 1024;

@@ -80,7 +80,8 @@ struct cfg {
     uint32_t keepalive_interval_ms; /**< default 75000 */
     uint32_t keepalive_probes;      /**< default 9 */
 
-    /* [http] */
+    /* [http]: keep these fields last, from listen on (a reload compares
+     * and keeps the bytes before listen, see control.c) */
     uint16_t listen;               /**< default 80 */
     char root[CFG_PATH_MAX];       /**< relative paths are relative to the ini's folder */
     char index[256];               /**< blank-separated names, default index.html */
@@ -89,6 +90,7 @@ struct cfg {
     unsigned keepalive_requests;   /**< per connection, default 1000 */
     uint32_t keepalive_timeout_ms; /**< idle between requests, default 30000 */
     uint32_t header_timeout_ms;    /**< a request must arrive within, default 10000 */
+    uint32_t shutdown_timeout_ms;  /**< graceful stop at most, default 5000 */
     unsigned max_request_bytes;    /**< request line + headers, default 8192 */
     unsigned max_uri_bytes;        /**< request-target, default 2048 */
     uint32_t max_body_bytes;       /**< request body read and discarded, default 1 MiB */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,14 +48,49 @@ struct cores {
 };
 
 static volatile sig_atomic_t stop_requested;
+/* graceful stop: set by cores_drain(), read by every stack thread */
+static atomic_bool drain_on;
+static atomic_uint_fast64_t drain_deadline_us;
 
 void cores_stop(void)
 {
     stop_requested = 1;
 }
 
+void cores_drain(struct cores *cs, unsigned timeout_ms)
+{
+    atomic_store(&drain_deadline_us, dpio_now_us() + (uint64_t)timeout_ms * 1000);
+    for (unsigned i = 0; i < cs->n; i++)
+        atomic_store_explicit(&cs->c[i].w.drain, true, memory_order_release);
+    atomic_store_explicit(&drain_on, true, memory_order_release);
+}
+
+/* A draining core may stop once its worker has closed every connection and
+ * the stack holds no more data of theirs (acknowledged, or given up), or
+ * at the deadline. */
+static bool core_drained(struct core *c, uint64_t now)
+{
+    if (!atomic_load_explicit(&drain_on, memory_order_acquire))
+        return false;
+    if (now >= atomic_load(&drain_deadline_us))
+        return true;
+    if (!atomic_load_explicit(&c->w.drained, memory_order_acquire))
+        return false;
+    struct ts_stats st;
+    ts_ctx_stats(c->ctx, &st);
+    return st.bufs_in_use == 0;
+}
+
+size_t cores_worker_epochs(const struct cores *cs, uint64_t *out, size_t max)
+{
+    size_t n = cs->n < max ? cs->n : max;
+    for (size_t i = 0; i < n; i++)
+        out[i] = atomic_load_explicit(&cs->c[i].w.epoch, memory_order_acquire);
+    return n;
+}
+
 struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
-                           const struct site *site, char *err, size_t errlen)
+                           struct site_live *live, char *err, size_t errlen)
 {
     struct cores *cs = calloc(1, sizeof(*cs));
     if (cs == NULL) {
@@ -122,7 +158,10 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         c->w.cfg = cfg;
         c->w.core = i;
         c->w.listen_fd = -1;
-        c->w.http = site->http;
+        c->w.live = live;
+        atomic_init(&c->w.drain, false);
+        atomic_init(&c->w.drained, false);
+        atomic_init(&c->w.epoch, 0);
     }
     return cs;
 }
@@ -139,7 +178,7 @@ static int stack_loop(void *arg)
             ts_input(c->ctx, pkts, n, now);
         ts_poll(c->ctx, now);
         dpio_tx_flush(c->q);
-        if (stop_requested && !stopping) {
+        if (!stopping && (stop_requested || core_drained(c, now))) {
             stopping = true;
             ts_ctx_stop(c->ctx);
         }

@@ -1457,6 +1457,11 @@ enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t le
     return HTTP_OK;
 }
 
+void http_conn_rebind(struct http_conn *hc, const struct http_settings *set)
+{
+    hc->set = set;
+}
+
 void http_conn_timeout(struct http_conn *hc, struct http_response *resp)
 {
     hc->out = resp;

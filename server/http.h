@@ -187,6 +187,10 @@ void http_conn_init(struct http_conn *hc, const struct http_settings *set);
 enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t len,
                             size_t *consumed, struct http_response *resp);
 
+/** Points the connection at other settings (a reloaded site); only
+ *  between requests (http_conn_partial() false). */
+void http_conn_rebind(struct http_conn *hc, const struct http_settings *set);
+
 /** The request being read took too long: writes a 408 that closes the
  *  connection to @p resp (RFC 9110 15.5.9). */
 void http_conn_timeout(struct http_conn *hc, struct http_response *resp);

@@ -2,8 +2,10 @@
  * @file main.c
  * corehttpd's command line: `-c FILE` runs the server, `-t` checks the
  * configuration and exits, `--version`, `--help`. Start-up order: config,
- * EAL, port, file cache (in DPDK memory, so bodies can be sent by
- * reference), one pair of threads per core; SIGINT/SIGTERM stop it.
+ * EAL, port, the site (its file cache in DPDK memory, so bodies can be
+ * sent by reference), one pair of threads per core, the control thread
+ * that takes the signals (SIGHUP reloads, SIGTERM/SIGINT stop gracefully,
+ * SIGUSR1 reopens the logs).
  */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -20,6 +22,7 @@
 #include "core.h"
 #include "dpio.h"
 #include "site.h"
+#include "control.h"
 
 static const char usage[] =
     "Usage: corehttpd [-t] -c FILE\n"
@@ -33,13 +36,7 @@ static const char usage[] =
     "  -h, --help         print this help and exit\n";
 
 static struct cfg g_cfg;
-static const struct site *g_site;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    cores_stop();
-}
+static size_t g_files, g_bytes; /* of the site at start-up */
 
 static void *cache_alloc(size_t n)
 {
@@ -51,8 +48,8 @@ static void on_ready(void)
     char ip[INET_ADDRSTRLEN];
     struct in_addr a = {.s_addr = htonl(g_cfg.ip)};
     inet_ntop(AF_INET, &a, ip, sizeof(ip));
-    printf("corehttpd: serving %s (%zu files, %zu bytes) on %s:%u\n", g_cfg.root,
-           cache_count(g_site->cache), cache_bytes(g_site->cache), ip, g_cfg.listen);
+    printf("corehttpd: serving %s (%zu files, %zu bytes) on %s:%u\n", g_cfg.root, g_files,
+           g_bytes, ip, g_cfg.listen);
     fflush(stdout);
 }
 
@@ -122,33 +119,52 @@ int main(int argc, char **argv)
                         (g_cfg.impair_dirs & CFG_IMPAIR_TX ? DPIO_IMPAIR_TX : 0u),
             },
     };
+    /* before the EAL's threads exist: every thread inherits the mask, and
+     * only the control thread takes these signals */
+    control_block_signals();
+    signal(SIGPIPE, SIG_IGN);
     if (dpio_eal_init(&ds, err, sizeof(err)) != 0) {
         fprintf(stderr, "corehttpd: %s\n", err);
         return 1;
     }
     int rc = 1;
     struct site *site = NULL;
+    struct site_live live;
     struct cores *cs = NULL;
+    struct control ctl = {
+        .path = file,
+        .boot = &g_cfg,
+        .live = &live,
+        .alloc = cache_alloc,
+        .release = rte_free,
+        .wall_s = dpio_wall_s,
+    };
+    bool ctl_started = false;
     struct dpio_port *port = dpio_port_open(&ds, err, sizeof(err));
     if (port == NULL)
         goto out;
     site = site_build(&g_cfg, cache_alloc, rte_free, dpio_wall_s, err, sizeof(err));
     if (site == NULL)
         goto out;
-    g_site = site;
-    cs = cores_create(&g_cfg, port, site, err, sizeof(err));
+    g_files = cache_count(site->cache);
+    g_bytes = cache_bytes(site->cache);
+    site_hold(site); /* the live slot's reference */
+    atomic_init(&live.cur, site);
+    cs = cores_create(&g_cfg, port, &live, err, sizeof(err));
     if (cs == NULL)
         goto out;
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    ctl.cores = cs;
+    int e = control_start(&ctl);
+    if (e != 0) {
+        snprintf(err, sizeof(err), "cannot start the control thread: %s", strerror(e));
+        goto out;
+    }
+    ctl_started = true;
 
     if (cores_run(cs, on_ready, err, sizeof(err)) == 0)
         rc = 0;
+    control_stop(&ctl);
+    ctl_started = false;
     cores_report(cs, stderr);
     char stats[512];
     if (dpio_port_stats(port, stats, sizeof(stats)) >= 0)
@@ -156,8 +172,11 @@ int main(int argc, char **argv)
 out:
     if (rc != 0)
         fprintf(stderr, "corehttpd: %s\n", err);
-    cores_destroy(cs);
-    site_free(site);
+    if (ctl_started)
+        control_stop(&ctl);
+    cores_destroy(cs); /* the stacks release the body references they held */
+    control_destroy(&ctl);
+    site_free(site ? atomic_load(&live.cur) : NULL);
     if (port)
         dpio_port_close(port);
     rte_eal_cleanup();

@@ -70,6 +70,7 @@ struct site *site_build(const struct cfg *cfg, void *(*alloc)(size_t),
             (struct http_error_page){atoi(cfg->error_page[i].key), s->page_paths[i]};
     }
 
+    atomic_init(&s->refs, 0);
     snprintf(s->server_name, sizeof s->server_name, "%s", cfg->server_name);
     s->http = (struct http_settings){
         .cache = s->cache,

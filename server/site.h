@@ -9,6 +9,7 @@
 #ifndef SITE_H
 #define SITE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -16,6 +17,10 @@
 
 struct site {
     struct http_settings http; /**< what workers use; points into this site */
+    /** references: the live slot's, each connection's, each body reference
+     *  queued in a TCP send queue (released by the stack thread once the
+     *  bytes are acknowledged). A retired site is freed at 0. */
+    atomic_long refs;
     struct mime_map *mime;
     struct cache *cache;
     char server_name[64];
@@ -31,5 +36,38 @@ struct site *site_build(const struct cfg *cfg, void *(*alloc)(size_t),
                         void (*release)(void *), int64_t (*wall_s)(void), char *err,
                         size_t errlen);
 void site_free(struct site *s);
+
+/** Takes a reference (any thread). */
+static inline void site_hold(struct site *s)
+{
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+}
+
+/** Drops a reference (any thread; the ts_ref_owner release signature).
+ *  Never frees: the control thread frees retired sites at 0. */
+static inline void site_release(void *s)
+{
+    atomic_fetch_sub_explicit(&((struct site *)s)->refs, 1, memory_order_release);
+}
+
+static inline long site_refs(struct site *s)
+{
+    return atomic_load_explicit(&s->refs, memory_order_acquire);
+}
+
+/** The site being served: the control thread swaps it on reload, workers
+ *  read it when a connection starts a new request. */
+struct site_live {
+    _Atomic(struct site *) cur;
+};
+
+/** The live site with a reference taken for the caller. Only workers call
+ *  this (the control thread's grace period counts on it, see control.c). */
+static inline struct site *site_live_get(struct site_live *l)
+{
+    struct site *s = atomic_load_explicit(&l->cur, memory_order_acquire);
+    site_hold(s);
+    return s;
+}
 
 #endif

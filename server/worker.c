@@ -18,6 +18,16 @@
  * A connection writing a response is on neither (TCP's own timers handle a
  * peer that stops acknowledging). Checking a timeout costs a look at the
  * two heads; nothing walks the connections.
+ *
+ * Reload: a connection holds a reference to the site it answers from and
+ * moves to the live one when it begins a new request; every body reference
+ * it queues holds one too, released by the stack once acknowledged. So a
+ * request in flight ends on the site it began with, and an old site is
+ * freed (by the control thread) only when nothing refers to it.
+ *
+ * Drain (graceful stop): the listening socket is closed, connections
+ * waiting for a request are closed, the others once their response is
+ * queued; then w->drained is set.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -43,6 +53,7 @@ struct conn {
     uint8_t tlist; /* TL_*: the timeout list it is on */
     int32_t tprev, tnext;
     uint64_t deadline_us;
+    struct site *site; /* held: what hc answers from */
     size_t in_len;
     size_t hdr_off;
     unsigned piece;   /* body piece being written */
@@ -63,6 +74,8 @@ struct wstate {
     struct conn *conns;
     uint32_t nconns;
     int32_t free_head;
+    uint32_t open; /* connections in use */
+    bool draining;
     struct tlist tl[TL_N];
 };
 
@@ -125,7 +138,9 @@ static struct conn *conn_get(struct wstate *ws, int fd)
     c->want_out = false;
     c->in_len = 0;
     c->tlist = TL_NONE;
-    http_conn_init(&c->hc, &ws->w->http);
+    c->site = site_live_get(ws->w->live);
+    http_conn_init(&c->hc, &c->site->http);
+    ws->open++;
     tl_append(ws, c, TL_HEADER, header_ms(c)); /* the first request */
     return c;
 }
@@ -134,7 +149,10 @@ static void conn_close(struct wstate *ws, struct conn *c)
 {
     tl_remove(ws, c);
     ts_close(ws->ctx, c->fd); /* graceful: queued bytes still go out */
+    site_release(c->site);
+    c->site = NULL;
     c->fd = -1;
+    ws->open--;
     c->next_free = ws->free_head;
     ws->free_head = (int32_t)(c - ws->conns);
 }
@@ -168,10 +186,15 @@ static int conn_send(struct wstate *ws, struct conn *c)
     while (c->piece < r->n_pieces) {
         const struct http_piece *pc = &r->piece[c->piece];
         ssize_t n;
-        if (pc->ref) /* the cache outlives every connection: no release callback */
+        if (pc->ref) {
+            /* the bytes belong to c->site: held until acknowledged */
+            struct ts_ref_owner owner = {site_release, c->site};
+            site_hold(c->site);
             n = ts_write_ref(ws->ctx, c->fd, pc->p + c->piece_off, pc->len - c->piece_off,
-                             NULL);
-        else /* a multipart part header, held in the response */
+                             &owner);
+            if (n < 0)
+                site_release(c->site);
+        } else /* a multipart part header, held in the response */
             n = ts_write(ws->ctx, c->fd, pc->p + c->piece_off, pc->len - c->piece_off);
         if (n < 0)
             return errno == EAGAIN ? 0 : -1;
@@ -182,6 +205,18 @@ static int conn_send(struct wstate *ws, struct conn *c)
         }
     }
     return 1;
+}
+
+/* Between requests: a reloaded site takes over for the next one. */
+static void conn_follow_reload(struct wstate *ws, struct conn *c)
+{
+    struct site *live = atomic_load_explicit(&ws->w->live->cur, memory_order_acquire);
+    if (live == c->site)
+        return;
+    site_hold(live);
+    site_release(c->site);
+    c->site = live;
+    http_conn_rebind(&c->hc, &live->http);
 }
 
 /* Runs the connection as far as it can go without waiting. */
@@ -202,13 +237,15 @@ static void conn_run(struct wstate *ws, struct conn *c)
             c->busy = false;
             conn_want_out(ws, c, false);
             ws->w->requests++;
-            if (c->resp.close_after) {
+            if (c->resp.close_after || ws->draining) {
                 conn_close(ws, c);
                 return;
             }
         }
         if (c->in_len > 0) {
             size_t used = 0;
+            if (!http_conn_partial(&c->hc))
+                conn_follow_reload(ws, c);
             enum http_rc rc = http_conn_feed(&c->hc, c->in, c->in_len, &used, &c->resp);
             if (rc == HTTP_ERROR) {
                 conn_close(ws, c);
@@ -299,6 +336,25 @@ static int expire_timeouts(struct wstate *ws)
     return (int)((next - now + 999) / 1000);
 }
 
+/* The first turn after cores_drain(): stop accepting, close every
+ * connection that is not in the middle of a request or a response. */
+static void worker_start_drain(struct wstate *ws)
+{
+    ws->draining = true;
+    if (ws->w->listen_fd >= 0) {
+        ts_close(ws->ctx, ws->w->listen_fd);
+        ws->w->listen_fd = -1;
+    }
+    while (ws->tl[TL_IDLE].head >= 0)
+        conn_close(ws, &ws->conns[ws->tl[TL_IDLE].head]);
+    for (int32_t i = ws->tl[TL_HEADER].head; i >= 0;) {
+        struct conn *c = &ws->conns[i];
+        i = c->tnext;
+        if (c->in_len == 0 && !http_conn_partial(&c->hc))
+            conn_close(ws, c); /* a new connection that has sent nothing */
+    }
+}
+
 static int worker_setup(struct wstate *ws)
 {
     struct worker *w = ws->w;
@@ -337,10 +393,17 @@ void *worker_main(void *arg)
         struct ts_epoll_event evs[WORKER_EVENTS];
         int wait_ms = WORKER_WAIT_MAX_MS;
         while (!ts_ctx_stopping(w->ctx)) {
+            atomic_fetch_add_explicit(&w->epoch, 1, memory_order_release);
+            if (!ws.draining && atomic_load_explicit(&w->drain, memory_order_acquire))
+                worker_start_drain(&ws);
+            if (ws.draining && ws.open == 0)
+                atomic_store_explicit(&w->drained, true, memory_order_release);
             int n = ts_epoll_wait(w->ctx, ws.ep, evs, WORKER_EVENTS, wait_ms);
+            atomic_fetch_add_explicit(&w->epoch, 1, memory_order_release);
             for (int i = 0; i < n; i++) {
                 if (evs[i].data == UINT64_MAX) {
-                    accept_all(&ws);
+                    if (!ws.draining)
+                        accept_all(&ws);
                     continue;
                 }
                 struct conn *c = &ws.conns[evs[i].data];

@@ -7,19 +7,30 @@
 #ifndef WORKER_H
 #define WORKER_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cache.h"
 #include "config.h"
 #include "http.h"
+#include "site.h"
 
 struct ts_ctx;
 
 struct worker {
     struct ts_ctx *ctx;
     const struct cfg *cfg;
-    struct http_settings http;
+    struct site_live *live; /**< the site a new request is answered from */
     unsigned core;
+    /** set by cores_drain(): stop accepting, close idle connections, close
+     *  the others once their response is queued */
+    atomic_bool drain;
+    /** filled by the worker: every connection closed after a drain */
+    atomic_bool drained;
+    /** incremented by the worker each loop turn, outside any look at the
+     *  live site: the control thread's grace period before freeing one */
+    atomic_uint_fast64_t epoch;
     /* filled by the worker */
     int listen_fd;
     int error; /* errno of a failed start-up, 0 when serving */

@@ -847,6 +847,7 @@ static void test_shipped_template(void **state)
         "serve_dotfiles",
         "keepalive_timeout_ms",
         "header_timeout_ms",
+        "shutdown_timeout_ms",
         "mime_types",
         "gzip_static",
         "max_uri_bytes",
