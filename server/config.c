@@ -478,6 +478,38 @@ static int parse_path_or_empty(struct cfg_ctx *x, const struct cfg_key *k, const
     return 0;
 }
 
+/* A word of a list, stored as its index in a uint8_t field. */
+static int parse_word(const char *v, const char *const *words, size_t n, uint8_t *out,
+                      char *why, size_t whylen)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(v, words[i]) == 0) {
+            *out = (uint8_t)i;
+            return 0;
+        }
+    }
+    int len = snprintf(why, whylen, "'%s' is not one of", v);
+    for (size_t i = 0; i < n && len > 0 && (size_t)len < whylen; i++)
+        len += snprintf(why + len, whylen - (size_t)len, "%s %s", i ? "," : "", words[i]);
+    return -1;
+}
+
+static int parse_log_format(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
+                            char *why, size_t whylen)
+{
+    static const char *const words[] = {"combined", "json"};
+    (void)k;
+    return parse_word(v, words, 2, &x->c->access_log_format, why, whylen);
+}
+
+static int parse_log_level(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
+                           char *why, size_t whylen)
+{
+    static const char *const words[] = {"error", "warn", "info"};
+    (void)k;
+    return parse_word(v, words, 3, &x->c->error_log_level, why, whylen);
+}
+
 #define FIELD(f) offsetof(struct cfg, f), sizeof(((struct cfg *)0)->f)
 
 static const struct cfg_key cfg_keys[] = {
@@ -535,6 +567,10 @@ static const struct cfg_key cfg_keys[] = {
     {"http", "server_name", parse_header_text, FIELD(server_name), 0, 0, false},
     {"http", "mime_types", parse_path_or_empty, FIELD(mime_types), 0, 0, true},
     {"http", "gzip_static", parse_bool, FIELD(gzip_static), 0, 0, false},
+    {"http", "access_log", parse_path_or_empty, FIELD(access_log), 0, 0, true},
+    {"http", "access_log_format", parse_log_format, 0, 0, 0, 0, false},
+    {"http", "error_log", parse_path_or_empty, FIELD(error_log), 0, 0, true},
+    {"http", "error_log_level", parse_log_level, 0, 0, 0, 0, false},
 };
 
 #define CFG_N_KEYS (sizeof cfg_keys / sizeof cfg_keys[0])
@@ -961,6 +997,7 @@ void cfg_defaults(struct cfg *c)
     c->max_body_bytes = 1024 * 1024;
     snprintf(c->server_name, sizeof c->server_name, "corehttpd/%s", COREHTTPD_VERSION);
     snprintf(c->mime_types, sizeof c->mime_types, "/etc/mime.types");
+    c->error_log_level = 2; /* info */
 }
 
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)

@@ -96,7 +96,11 @@ struct cfg {
     uint32_t max_body_bytes;       /**< request body read and discarded, default 1 MiB */
     char server_name[64];          /**< Server header, default corehttpd/VERSION */
     char mime_types[CFG_PATH_MAX]; /**< default /etc/mime.types; "" for none */
-    bool gzip_static;              /**< default no */
+    char access_log[CFG_PATH_MAX]; /**< default "": no access log */
+    uint8_t access_log_format;     /**< 0 combined (default), 1 json (enum log_format) */
+    char error_log[CFG_PATH_MAX];  /**< default "": stderr */
+    uint8_t error_log_level; /**< 0 error, 1 warn, 2 info (default; enum log_level) */
+    bool gzip_static;        /**< default no */
     struct cfg_rule mime[CFG_MAX_RULES]; /**< mime.EXT = type */
     unsigned n_mime;
     struct cfg_rule header[CFG_MAX_RULES]; /**< header.NAME = value */

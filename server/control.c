@@ -33,16 +33,16 @@
 
 #define CONTROL_TICK_NS 100000000L /* 100 ms */
 
-static void control_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void control_log(const struct control *ctl, enum log_level level, const char *fmt,
+                        ...) __attribute__((format(printf, 3, 4)));
 
-static void control_log(const char *fmt, ...)
+static void control_log(const struct control *ctl, enum log_level level, const char *fmt,
+                        ...)
 {
-    char line[1280];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    log_vmsg(ctl->logger, level, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "corehttpd: %s\n", line);
 }
 
 void control_block_signals(void)
@@ -62,7 +62,8 @@ int control_reload(struct control *ctl)
     size_t fixed = offsetof(struct cfg, listen);
 
     if (ctl->n_retired == CONTROL_RETIRED_MAX) {
-        control_log("reload: %d earlier sites are still in use; keeping the running one, "
+        control_log(ctl, LOG_ERROR,
+                    "reload: %d earlier sites are still in use; keeping the running one, "
                     "try again later",
                     CONTROL_RETIRED_MAX);
         ctl->reload_failures++;
@@ -70,19 +71,21 @@ int control_reload(struct control *ctl)
     }
     struct cfg *nc = malloc(sizeof *nc);
     if (!nc) {
-        control_log("reload: out of memory; keeping the running configuration");
+        control_log(ctl, LOG_ERROR,
+                    "reload: out of memory; keeping the running configuration");
         ctl->reload_failures++;
         return -1;
     }
     cfg_defaults(nc);
     if (cfg_load(nc, ctl->path, err, sizeof err) != 0) {
-        control_log("reload: %s; keeping the running configuration", err);
+        control_log(ctl, LOG_ERROR, "reload: %s; keeping the running configuration", err);
         free(nc);
         ctl->reload_failures++;
         return -1;
     }
     if (memcmp(nc, ctl->boot, fixed) != 0 || nc->listen != ctl->boot->listen)
-        control_log("reload: %s changes keys outside [http] (or [http] listen); they "
+        control_log(ctl, LOG_WARN,
+                    "reload: %s changes keys outside [http] (or [http] listen); they "
                     "take effect at the next start",
                     ctl->path);
     memcpy(nc, ctl->boot, fixed);
@@ -91,7 +94,7 @@ int control_reload(struct control *ctl)
     struct site *site =
         site_build(nc, ctl->alloc, ctl->release, ctl->wall_s, err, sizeof err);
     if (!site) {
-        control_log("reload: %s; keeping the running site", err);
+        control_log(ctl, LOG_ERROR, "reload: %s; keeping the running site", err);
         free(nc);
         ctl->reload_failures++;
         return -1;
@@ -106,8 +109,11 @@ int control_reload(struct control *ctl)
     free(ctl->http_cfg);
     ctl->http_cfg = nc;
     ctl->reloads++;
-    control_log("reloaded %s: serving %s (%zu files, %zu bytes)", ctl->path, nc->root,
-                cache_count(site->cache), cache_bytes(site->cache));
+    struct log_conf lc;
+    site_log_conf(nc, &lc);
+    log_reconfigure(ctl->logger, &lc);
+    control_log(ctl, LOG_INFO, "reloaded %s: serving %s (%zu files, %zu bytes)",
+                ctl->path, nc->root, cache_count(site->cache), cache_bytes(site->cache));
     return 0;
 }
 
@@ -127,7 +133,8 @@ static void control_collect(struct control *ctl)
         }
         site_free(s);
         ctl->retired[i] = ctl->retired[--ctl->n_retired];
-        control_log("freed the site of an earlier reload (%u still in use)",
+        control_log(ctl, LOG_INFO,
+                    "freed the site of an earlier reload (%u still in use)",
                     ctl->n_retired);
     }
 }
@@ -146,7 +153,7 @@ static void *control_main(void *arg)
         int sig = sigtimedwait(&set, NULL, &tick);
         switch (sig) {
         case SIGHUP:
-            control_log("SIGHUP: reloading %s", ctl->path);
+            control_log(ctl, LOG_INFO, "SIGHUP: reloading %s", ctl->path);
             control_reload(ctl);
             break;
         case SIGTERM:
@@ -154,11 +161,13 @@ static void *control_main(void *arg)
             unsigned ms = ctl->http_cfg ? ctl->http_cfg->shutdown_timeout_ms
                                         : ctl->boot->shutdown_timeout_ms;
             if (ctl->draining || ms == 0) {
-                control_log("%s: stopping now", sig == SIGINT ? "SIGINT" : "SIGTERM");
+                control_log(ctl, LOG_INFO, "%s: stopping now",
+                            sig == SIGINT ? "SIGINT" : "SIGTERM");
                 cores_stop();
             } else {
                 ctl->draining = true;
-                control_log("%s: stopping: no new connections, finishing the responses "
+                control_log(ctl, LOG_INFO,
+                            "%s: stopping: no new connections, finishing the responses "
                             "under way (at most %u ms)",
                             sig == SIGINT ? "SIGINT" : "SIGTERM", ms);
                 cores_drain(ctl->cores, ms);
@@ -166,8 +175,8 @@ static void *control_main(void *arg)
             break;
         }
         case SIGUSR1:
-            if (ctl->on_reopen)
-                ctl->on_reopen(ctl->reopen_arg);
+            control_log(ctl, LOG_INFO, "SIGUSR1: reopening the logs");
+            log_reopen(ctl->logger);
             break;
         default:
             break;

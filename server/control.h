@@ -3,7 +3,7 @@
  * The control thread: it takes the process's signals (blocked in every
  * other thread) and does what is slow off the data path. SIGHUP reloads
  * the configuration and the site; SIGTERM and SIGINT stop gracefully (a
- * second one stops at once); SIGUSR1 calls the log reopen hook. It also
+ * second one stops at once); SIGUSR1 reopens the logs (logrotate). It also
  * frees the sites that reloads retired once nothing refers to them.
  */
 #ifndef CONTROL_H
@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "core.h"
+#include "log.h"
 #include "site.h"
 
 #define CONTROL_RETIRED_MAX 16
@@ -30,8 +31,7 @@ struct control {
     void *(*alloc)(size_t); /**< file body allocator of new sites */
     void (*release)(void *);
     int64_t (*wall_s)(void);
-    void (*on_reopen)(void *arg); /**< SIGUSR1; may be NULL */
-    void *reopen_arg;
+    struct logger *logger; /**< error log, SIGUSR1 reopen; may be NULL */
     /* the control thread's own */
     struct cfg *http_cfg; /**< the [http] part in force (the rest is boot's) */
     pthread_t thread;

@@ -90,7 +90,8 @@ size_t cores_worker_epochs(const struct cores *cs, uint64_t *out, size_t max)
 }
 
 struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
-                           struct site_live *live, char *err, size_t errlen)
+                           struct site_live *live, struct logger *logger, char *err,
+                           size_t errlen)
 {
     struct cores *cs = calloc(1, sizeof(*cs));
     if (cs == NULL) {
@@ -159,6 +160,7 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         c->w.core = i;
         c->w.listen_fd = -1;
         c->w.live = live;
+        c->w.log = log_ring_of(logger, i);
         atomic_init(&c->w.drain, false);
         atomic_init(&c->w.drained, false);
         atomic_init(&c->w.epoch, 0);

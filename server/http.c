@@ -1043,7 +1043,9 @@ enum {
     HDR_IUS,
     HDR_RANGE,
     HDR_IFR,
-    HDR_AE
+    HDR_AE,
+    HDR_REFERER,
+    HDR_UA
 };
 
 /* states of http_rl_scan() */
@@ -1085,6 +1087,8 @@ static int http_hdr_kind(const struct http_conn *hc)
         {"range", HDR_RANGE},
         {"if-range", HDR_IFR},
         {"accept-encoding", HDR_AE},
+        {"referer", HDR_REFERER},
+        {"user-agent", HDR_UA},
     };
     if (hc->field_long)
         return HDR_OTHER;
@@ -1126,6 +1130,15 @@ static void append(char *buf, size_t cap, size_t *len, bool *overflow, const cha
         *overflow = true;
         return;
     }
+    memcpy(buf + *len, s, n);
+    *len += n;
+}
+
+/* Appends what fits; the rest is cut (a log field, not a decision). */
+static void clip_append(char *buf, size_t cap, size_t *len, const char *s, size_t n)
+{
+    if (n > cap - *len)
+        n = cap - *len;
     memcpy(buf + *len, s, n);
     *len += n;
 }
@@ -1193,6 +1206,12 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
         append(hc->ifr, sizeof hc->ifr, &hc->ifr_len, &hc->ifr_bad, at, len);
     else if (hc->cur_hdr == HDR_AE)
         append(hc->ae, sizeof hc->ae, &hc->ae_len, &hc->ae_long, at, len);
+    else if (hc->cur_hdr == HDR_HOST)
+        clip_append(hc->host, sizeof hc->host, &hc->host_len, at, len);
+    else if (hc->cur_hdr == HDR_REFERER)
+        clip_append(hc->referer, sizeof hc->referer, &hc->referer_len, at, len);
+    else if (hc->cur_hdr == HDR_UA)
+        clip_append(hc->ua, sizeof hc->ua, &hc->ua_len, at, len);
     return 0;
 }
 
@@ -1296,6 +1315,10 @@ static void http_request_reset(struct http_conn *hc)
     hc->ifr_bad = false;
     hc->ae_len = 0;
     hc->ae_long = false;
+    hc->host_len = 0;
+    hc->referer_len = 0;
+    hc->ua_len = 0;
+    hc->reset_pending = false;
     hc->rl_state = RL_OFF;
     hc->rl_ver = 0;
     hc->rl_v1 = false;
@@ -1397,6 +1420,8 @@ enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t le
     *consumed = 0;
     if (hc->closed)
         return HTTP_ERROR;
+    if (hc->reset_pending)
+        http_request_reset(hc);
     hc->out = resp;
     hc->produced = false;
 
@@ -1450,10 +1475,12 @@ enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t le
         return HTTP_AGAIN;
 
     hc->requests++;
-    if (resp->close_after)
+    if (resp->close_after) {
         hc->closed = true;
-    else
-        http_request_reset(hc);
+    } else {
+        hc->in_message = false; /* the rest waits for the access log */
+        hc->reset_pending = true;
+    }
     return HTTP_OK;
 }
 
@@ -1468,6 +1495,25 @@ void http_conn_timeout(struct http_conn *hc, struct http_response *resp)
     http_respond(hc, 408, NULL);
     hc->requests++;
     hc->closed = true;
+}
+
+void http_conn_info(const struct http_conn *hc, struct http_req_info *out)
+{
+    bool line = hc->url_len > 0 || hc->url_too_long;
+    *out = (struct http_req_info){
+        .method = line ? http_method_str((enum http_method)hc->parser.method) : NULL,
+        .target = hc->url,
+        .target_len = hc->url_len,
+        .major = hc->parser.http_major,
+        .minor = hc->parser.http_minor,
+        .host = hc->host,
+        .host_len = hc->host_len,
+        .referer = hc->referer,
+        .referer_len = hc->referer_len,
+        .ua = hc->ua,
+        .ua_len = hc->ua_len,
+        .date_s = hc->date_s,
+    };
 }
 
 unsigned http_conn_requests(const struct http_conn *hc)

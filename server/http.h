@@ -70,6 +70,8 @@ struct http_settings {
     /** serve "x.gz" for "x" to clients accepting gzip, with
      *  Content-Encoding: gzip; both forms say Vary: Accept-Encoding */
     bool gzip_static;
+    /** for the worker: hand each response to the access log */
+    bool access_log;
     /** extra response headers, each "Name: value\r\n", on every response */
     const char *headers;
     size_t headers_len;
@@ -166,6 +168,14 @@ struct http_conn {
     char ae[128]; /* Accept-Encoding values, comma-joined */
     size_t ae_len;
     bool ae_long;
+    /* for virtual hosts and the access log; truncated when longer */
+    char host[128];
+    size_t host_len;
+    char referer[256];
+    size_t referer_len;
+    char ua[256];
+    size_t ua_len;
+    bool reset_pending; /* the answered request's fields stay until the next feed */
     /* a method http-parser does not know: the rest of the request line is
      * checked in http.c (enum http_rl) to tell 501 from 400 */
     uint8_t rl_state;
@@ -197,6 +207,21 @@ void http_conn_timeout(struct http_conn *hc, struct http_response *resp);
 
 /** Responses produced on the connection so far. */
 unsigned http_conn_requests(const struct http_conn *hc);
+
+/** The request just answered, for the access log: valid from the
+ *  HTTP_OK of http_conn_feed() (or http_conn_timeout()) until the next
+ *  feed. Strings are not NUL-terminated; a NULL method means the request
+ *  line did not parse. */
+struct http_req_info {
+    const char *method;
+    const char *target;
+    size_t target_len;
+    unsigned major, minor;
+    const char *host, *referer, *ua;
+    size_t host_len, referer_len, ua_len;
+    int64_t date_s; /**< wall-clock second of the response */
+};
+void http_conn_info(const struct http_conn *hc, struct http_req_info *out);
 
 /** Peer closed: true if a partial request was pending (nothing to answer). */
 bool http_conn_partial(const struct http_conn *hc);

@@ -23,6 +23,7 @@
 #include "dpio.h"
 #include "site.h"
 #include "control.h"
+#include "log.h"
 
 static const char usage[] =
     "Usage: corehttpd [-t] -c FILE\n"
@@ -119,12 +120,21 @@ int main(int argc, char **argv)
                         (g_cfg.impair_dirs & CFG_IMPAIR_TX ? DPIO_IMPAIR_TX : 0u),
             },
     };
+    struct log_conf lc;
+    site_log_conf(&g_cfg, &lc);
+    struct logger *logger = log_create(g_cfg.n_cores, &lc, err, sizeof(err));
+    if (!logger) {
+        fprintf(stderr, "corehttpd: %s\n", err);
+        return 1;
+    }
+
     /* before the EAL's threads exist: every thread inherits the mask, and
      * only the control thread takes these signals */
     control_block_signals();
     signal(SIGPIPE, SIG_IGN);
     if (dpio_eal_init(&ds, err, sizeof(err)) != 0) {
         fprintf(stderr, "corehttpd: %s\n", err);
+        log_destroy(logger);
         return 1;
     }
     int rc = 1;
@@ -138,6 +148,7 @@ int main(int argc, char **argv)
         .alloc = cache_alloc,
         .release = rte_free,
         .wall_s = dpio_wall_s,
+        .logger = logger,
     };
     bool ctl_started = false;
     struct dpio_port *port = dpio_port_open(&ds, err, sizeof(err));
@@ -150,7 +161,7 @@ int main(int argc, char **argv)
     g_bytes = cache_bytes(site->cache);
     site_hold(site); /* the live slot's reference */
     atomic_init(&live.cur, site);
-    cs = cores_create(&g_cfg, port, &live, err, sizeof(err));
+    cs = cores_create(&g_cfg, port, &live, logger, err, sizeof(err));
     if (cs == NULL)
         goto out;
     ctl.cores = cs;
@@ -160,12 +171,23 @@ int main(int argc, char **argv)
         goto out;
     }
     ctl_started = true;
+    e = log_start(logger);
+    if (e != 0) {
+        snprintf(err, sizeof(err), "cannot start the log thread: %s", strerror(e));
+        goto out;
+    }
 
     if (cores_run(cs, on_ready, err, sizeof(err)) == 0)
         rc = 0;
     control_stop(&ctl);
     ctl_started = false;
+    log_stop(logger); /* writes what the rings still hold */
     cores_report(cs, stderr);
+    uint64_t written, dropped;
+    log_counts(logger, &written, &dropped);
+    if (g_cfg.access_log[0] || written || dropped)
+        fprintf(stderr, "access log: %lu lines written, %lu dropped\n",
+                (unsigned long)written, (unsigned long)dropped);
     char stats[512];
     if (dpio_port_stats(port, stats, sizeof(stats)) >= 0)
         fprintf(stderr, "port: %s\n", stats);
@@ -180,6 +202,7 @@ out:
     if (port)
         dpio_port_close(port);
     rte_eal_cleanup();
+    log_destroy(logger);
     if (rc == 0)
         fprintf(stderr, "corehttpd: stopped\n");
     return rc;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "log.h"
 #include "mime.h"
 
 struct site *site_build(const struct cfg *cfg, void *(*alloc)(size_t),
@@ -83,6 +84,7 @@ struct site *site_build(const struct cfg *cfg, void *(*alloc)(size_t),
         .max_uri_bytes = cfg->max_uri_bytes,
         .max_body_bytes = cfg->max_body_bytes,
         .gzip_static = cfg->gzip_static,
+        .access_log = cfg->access_log[0] != '\0',
         .headers = s->headers,
         .headers_len = hl,
         .error_pages = s->pages,
@@ -102,4 +104,14 @@ void site_free(struct site *s)
     cache_free(s->cache);
     mime_map_free(s->mime);
     free(s);
+}
+
+void site_log_conf(const struct cfg *cfg, struct log_conf *out)
+{
+    *out = (struct log_conf){
+        .access_path = cfg->access_log,
+        .format = cfg->access_log_format == 1 ? LOG_JSON : LOG_COMBINED,
+        .error_path = cfg->error_log,
+        .level = (enum log_level)cfg->error_log_level,
+    };
 }

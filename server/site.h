@@ -37,6 +37,10 @@ struct site *site_build(const struct cfg *cfg, void *(*alloc)(size_t),
                         size_t errlen);
 void site_free(struct site *s);
 
+struct log_conf;
+/** The logger's settings in @p cfg (paths point into it). */
+void site_log_conf(const struct cfg *cfg, struct log_conf *out);
+
 /** Takes a reference (any thread). */
 static inline void site_hold(struct site *s)
 {

@@ -54,6 +54,7 @@ struct conn {
     int32_t tprev, tnext;
     uint64_t deadline_us;
     struct site *site; /* held: what hc answers from */
+    uint32_t peer_ip;
     size_t in_len;
     size_t hdr_off;
     unsigned piece;   /* body piece being written */
@@ -125,6 +126,21 @@ static unsigned idle_ms(const struct conn *c)
 {
     unsigned ms = c->hc.set->keepalive_timeout_ms;
     return ms ? ms : HTTP_KEEPALIVE_TIMEOUT_MS;
+}
+
+/* Hands the response just produced to the access log (a copy into this
+ * core's ring; a full ring counts the line as dropped, never waits). */
+static void conn_log(struct wstate *ws, struct conn *c)
+{
+    if (!ws->w->log || !c->hc.set->access_log)
+        return;
+    struct log_rec *rec = log_ring_claim(ws->w->log);
+    if (!rec)
+        return;
+    struct http_req_info info;
+    http_conn_info(&c->hc, &info);
+    log_rec_fill(rec, &info, c->peer_ip, c->resp.status, c->resp.body_len);
+    log_ring_commit(ws->w->log);
 }
 
 static struct conn *conn_get(struct wstate *ws, int fd)
@@ -254,6 +270,7 @@ static void conn_run(struct wstate *ws, struct conn *c)
             memmove(c->in, c->in + used, c->in_len - used);
             c->in_len -= used;
             if (rc == HTTP_OK) {
+                conn_log(ws, c);
                 c->busy = true;
                 c->hdr_off = 0;
                 c->piece = 0;
@@ -285,11 +302,14 @@ static void conn_run(struct wstate *ws, struct conn *c)
 static void accept_all(struct wstate *ws)
 {
     for (;;) {
-        int fd = ts_accept(ws->ctx, ws->w->listen_fd, NULL, NULL);
+        uint32_t peer = 0;
+        int fd = ts_accept(ws->ctx, ws->w->listen_fd, &peer, NULL);
         if (fd < 0)
             return;
         ws->w->accepted++;
         struct conn *c = conn_get(ws, fd);
+        if (c)
+            c->peer_ip = peer;
         if (c == NULL) {
             ws->w->refused++;
             ts_close(ws->ctx, fd);
@@ -323,6 +343,7 @@ static int expire_timeouts(struct wstate *ws)
             ws->w->timeouts++;
             if (l == TL_HEADER && (c->in_len > 0 || http_conn_partial(&c->hc))) {
                 http_conn_timeout(&c->hc, &c->resp);
+                conn_log(ws, c);
                 c->busy = true;
                 c->hdr_off = 0;
                 c->piece = 0;

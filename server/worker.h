@@ -14,6 +14,7 @@
 #include "cache.h"
 #include "config.h"
 #include "http.h"
+#include "log.h"
 #include "site.h"
 
 struct ts_ctx;
@@ -22,6 +23,7 @@ struct worker {
     struct ts_ctx *ctx;
     const struct cfg *cfg;
     struct site_live *live; /**< the site a new request is answered from */
+    struct log_ring *log;   /**< this core's access-log ring; NULL: none */
     unsigned core;
     /** set by cores_drain(): stop accepting, close idle connections, close
      *  the others once their response is queued */

@@ -227,6 +227,13 @@ static void test_key_families(void **state)
     assert_string_equal(c.error_page[0].key, "404");
     assert_string_equal(c.error_page[0].value, "/errors/404.html");
 
+    load_ok(REQUIRED "[http]\naccess_log = /var/log/a.log\naccess_log_format = json\n"
+                     "error_log = e.log\nerror_log_level = warn\n",
+            &c);
+    assert_string_equal(c.access_log, "/var/log/a.log");
+    assert_int_equal(c.access_log_format, 1);
+    assert_non_null(strstr(c.error_log, "/e.log"));
+    assert_int_equal(c.error_log_level, 1);
     load_ok(REQUIRED "[http]\nmime_types = types.txt\n", &c);
     assert_non_null(strstr(c.mime_types, "/types.txt"));
     assert_int_equal(c.mime_types[0], '/');
@@ -260,6 +267,10 @@ static void test_key_families(void **state)
                "page (400 404 405 412 413 414 416 431 500 501 505)");
     tail_fails("[http]\nerror_page.404 = x.html\n",
                ":6: [http] error_page.404: 'x.html' is not a URL path under the root");
+    tail_fails("[http]\naccess_log_format = clf\n",
+               ":6: [http] access_log_format: 'clf' is not one of combined, json");
+    tail_fails("[http]\nerror_log_level = debug\n",
+               ":6: [http] error_log_level: 'debug' is not one of error, warn, info");
     tail_fails("[http]\ngzip_static = sometimes\n",
                ":6: [http] gzip_static: 'sometimes' is not a boolean (use yes/no, "
                "true/false, on/off, 1/0)");
@@ -850,6 +861,10 @@ static void test_shipped_template(void **state)
         "shutdown_timeout_ms",
         "mime_types",
         "gzip_static",
+        "access_log",
+        "access_log_format",
+        "error_log",
+        "error_log_level",
         "max_uri_bytes",
         "max_body_bytes",
         "server_name",
