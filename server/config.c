@@ -227,8 +227,7 @@ static int parse_header_text(struct cfg_ctx *x, const struct cfg_key *k, const c
 }
 
 /* Blank-separated plain file names (no '/', not "." or ".."), at most 8. */
-static int parse_index_list(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
-                            char *why, size_t whylen)
+static int index_list_ok(const char *v, char *why, size_t whylen)
 {
     unsigned n = 0;
     for (const char *p = v;;) {
@@ -252,6 +251,14 @@ static int parse_index_list(struct cfg_ctx *x, const struct cfg_key *k, const ch
         snprintf(why, whylen, "empty value");
         return -1;
     }
+    return 0;
+}
+
+static int parse_index_list(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
+                            char *why, size_t whylen)
+{
+    if (index_list_ok(v, why, whylen) < 0)
+        return -1;
     return parse_text(x, k, v, why, whylen);
 }
 
@@ -434,10 +441,20 @@ bad:
 
 /* Relative to the ini file's folder; stored resolved when it exists (the
  * cache reports a missing root when it is built). */
+static int resolve_dir(struct cfg_ctx *x, const char *v, char *out, size_t cap, char *why,
+                       size_t whylen);
+
 static int parse_root(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
                       char *why, size_t whylen)
 {
     (void)k;
+    return resolve_dir(x, v, x->c->root, sizeof x->c->root, why, whylen);
+}
+
+/* A folder relative to the ini file's, stored resolved when it exists. */
+static int resolve_dir(struct cfg_ctx *x, const char *v, char *out, size_t cap, char *why,
+                       size_t whylen)
+{
     char joined[CFG_PATH_MAX];
     char resolved[PATH_MAX];
     int n;
@@ -454,10 +471,10 @@ static int parse_root(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
         snprintf(why, whylen, "path longer than %d bytes", CFG_PATH_MAX - 1);
         return -1;
     }
-    if (realpath(joined, resolved) && strlen(resolved) < sizeof x->c->root)
-        snprintf(x->c->root, sizeof x->c->root, "%s", resolved);
+    if (realpath(joined, resolved) && strlen(resolved) < cap)
+        snprintf(out, cap, "%s", resolved);
     else
-        memcpy(x->c->root, joined, (size_t)n + 1);
+        snprintf(out, cap, "%s", joined);
     return 0;
 }
 
@@ -584,8 +601,29 @@ static int key_index(const char *section, const char *name)
     return -1;
 }
 
+/* "vhost NAME": NAME of letters, digits, '-', '_', '.'. */
+static bool vhost_section(const char *name, size_t len)
+{
+    if (len <= 6 || strncmp(name, "vhost ", 6) != 0 || len - 6 >= 64)
+        return false;
+    for (size_t i = 6; i < len; i++)
+        if (!isalnum((unsigned char)name[i]) && !strchr("-_.", name[i]))
+            return false;
+    return true;
+}
+
+static struct cfg_vhost *vhost_find(struct cfg *c, const char *name, size_t len)
+{
+    for (unsigned i = 0; i < c->n_vhosts; i++)
+        if (strlen(c->vhost[i].name) == len && memcmp(c->vhost[i].name, name, len) == 0)
+            return &c->vhost[i];
+    return NULL;
+}
+
 static bool section_known(const char *name, size_t len)
 {
+    if (vhost_section(name, len))
+        return true;
     for (size_t i = 0; i < sizeof cfg_sections / sizeof cfg_sections[0]; i++)
         if (strlen(cfg_sections[i]) == len && memcmp(cfg_sections[i], name, len) == 0)
             return true;
@@ -809,6 +847,21 @@ static int check_line(struct cfg_ctx *x, const char *s)
         size_t len = (size_t)(end - s - 1);
         if (!section_known(s + 1, len))
             return fail(x, x->lineno, "[%.*s]: unknown section", (int)len, s + 1);
+        if (vhost_section(s + 1, len)) {
+            const char *name = s + 7;
+            size_t nl = len - 6;
+            struct cfg_vhost *v = vhost_find(x->c, name, nl);
+            if (v)
+                return fail(x, x->lineno, "[%.*s]: duplicate section (first on line %d)",
+                            (int)len, s + 1, v->line);
+            if (x->c->n_vhosts == CFG_MAX_VHOSTS)
+                return fail(x, x->lineno, "[%.*s]: more than %d virtual hosts", (int)len,
+                            s + 1, CFG_MAX_VHOSTS);
+            v = &x->c->vhost[x->c->n_vhosts++];
+            memset(v, 0, sizeof *v);
+            memcpy(v->name, name, nl);
+            v->line = x->lineno;
+        }
         const char *rest = end + 1;
         while (isspace((unsigned char)*rest))
             rest++;
@@ -863,6 +916,110 @@ static char *cfg_read_line(char *str, int num, void *stream)
     return str;
 }
 
+/* A host name as the Host header carries it: letters, digits, '-', '.',
+ * or an IPv4 address; stored lower-case without a trailing dot. */
+static bool host_name_ok(const char *h, size_t n)
+{
+    if (n == 0 || n > 253)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.')
+            return false;
+    return true;
+}
+
+/* A key of [vhost NAME]: hosts, root, index, header.NAME. */
+static int cfg_apply_vhost(struct cfg_ctx *x, const char *section, const char *name,
+                           const char *value)
+{
+    struct cfg_vhost *v = vhost_find(x->c, section + 6, strlen(section + 6));
+    char why[256] = "";
+    if (!v)
+        return fail(x, x->lineno, "[%s]: unknown section", section);
+    if (strcmp(name, "hosts") == 0) {
+        if (v->has_hosts)
+            return fail(x, x->lineno, "[%s] hosts: duplicate key", section);
+        v->has_hosts = true;
+        size_t o = 0;
+        for (const char *p = value;;) {
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (!*p)
+                break;
+            size_t n = strcspn(p, " \t");
+            size_t k = n;
+            if (k > 1 && p[k - 1] == '.')
+                k--;
+            if (!host_name_ok(p, k))
+                return fail(x, x->lineno, "[%s] hosts: '%.*s' is not a host name",
+                            section, (int)n, p);
+            if (o + k + 1 >= sizeof v->hosts)
+                return fail(x, x->lineno, "[%s] hosts: longer than %zu bytes", section,
+                            sizeof v->hosts - 1);
+            if (o)
+                v->hosts[o++] = ' ';
+            for (size_t i = 0; i < k; i++)
+                v->hosts[o++] = (char)tolower((unsigned char)p[i]);
+            v->hosts[o] = '\0';
+            p += n;
+        }
+        if (o == 0)
+            return fail(x, x->lineno, "[%s] hosts: empty value", section);
+        return 0;
+    }
+    if (strcmp(name, "root") == 0) {
+        if (v->has_root)
+            return fail(x, x->lineno, "[%s] root: duplicate key", section);
+        v->has_root = true;
+        if (resolve_dir(x, value, v->root, sizeof v->root, why, sizeof why) < 0)
+            return fail(x, x->lineno, "[%s] root: %s", section, why);
+        return 0;
+    }
+    if (strcmp(name, "index") == 0) {
+        if (v->index[0])
+            return fail(x, x->lineno, "[%s] index: duplicate key", section);
+        if (index_list_ok(value, why, sizeof why) < 0)
+            return fail(x, x->lineno, "[%s] index: %s", section, why);
+        if (strlen(value) >= sizeof v->index)
+            return fail(x, x->lineno, "[%s] index: longer than %zu bytes", section,
+                        sizeof v->index - 1);
+        snprintf(v->index, sizeof v->index, "%s", value);
+        return 0;
+    }
+    if (strncmp(name, "header.", 7) == 0) {
+        const char *tail = name + 7;
+        bool ok = *tail != '\0';
+        for (const char *p = tail; *p; p++)
+            ok = ok && cfg_tchar(*p);
+        if (!ok)
+            return fail(x, x->lineno, "[%s] %s: '%s' is not a header name", section, name,
+                        tail);
+        if (header_reserved(tail))
+            return fail(x, x->lineno, "[%s] %s: %s is written by corehttpd itself",
+                        section, name, tail);
+        if (*value == '\0')
+            return fail(x, x->lineno, "[%s] %s: empty value", section, name);
+        for (const char *p = value; *p; p++)
+            if (*p < 0x20 || *p > 0x7e)
+                return fail(x, x->lineno, "[%s] %s: only printable ASCII is allowed",
+                            section, name);
+        for (unsigned i = 0; i < v->n_header; i++)
+            if (strcasecmp(v->header[i].key, tail) == 0)
+                return fail(x, x->lineno, "[%s] %s: duplicate key", section, name);
+        if (v->n_header == CFG_VHOST_HEADERS)
+            return fail(x, x->lineno, "[%s] %s: more than %d headers", section, name,
+                        CFG_VHOST_HEADERS);
+        if (strlen(tail) >= sizeof v->header[0].key ||
+            strlen(value) >= sizeof v->header[0].value)
+            return fail(x, x->lineno, "[%s] %s: name or value too long", section, name);
+        snprintf(v->header[v->n_header].key, sizeof v->header[0].key, "%s", tail);
+        snprintf(v->header[v->n_header].value, sizeof v->header[0].value, "%s", value);
+        v->n_header++;
+        return 0;
+    }
+    return fail(x, x->lineno, "[%s] %s: unknown key", section, name);
+}
+
 /* One key = value: 0, or -1 with the error recorded. */
 static int cfg_apply(struct cfg_ctx *x, const char *section, const char *name,
                      const char *value)
@@ -873,6 +1030,8 @@ static int cfg_apply(struct cfg_ctx *x, const char *section, const char *name,
         return fail(x, x->lineno, "%s: key before the first [section]", name);
     if (!section_known(section, strlen(section)))
         return fail(x, x->lineno, "[%s]: unknown section", section);
+    if (strncmp(section, "vhost ", 6) == 0)
+        return cfg_apply_vhost(x, section, name, value);
     int fam = cfg_apply_family(x, section, name, value);
     if (fam <= 0)
         return fam;
@@ -920,6 +1079,29 @@ static int cfg_check(struct cfg_ctx *x)
         if ((c->gateway & c->netmask) != (c->ip & c->netmask))
             return fail(x, gw_line, "[net] gateway: %s is not in %s/%d", a, n,
                         __builtin_popcount(c->netmask));
+    }
+
+    for (unsigned i = 0; i < c->n_vhosts; i++) {
+        const struct cfg_vhost *v = &c->vhost[i];
+        if (!v->has_hosts)
+            return fail(x, v->line, "[vhost %s] hosts: missing required key", v->name);
+        if (!v->has_root)
+            return fail(x, v->line, "[vhost %s] root: missing required key", v->name);
+        /* a host name belongs to one virtual host */
+        for (const char *p = v->hosts; *p;) {
+            size_t n = strcspn(p, " ");
+            for (unsigned j = 0; j < i; j++) {
+                for (const char *q = c->vhost[j].hosts; *q;) {
+                    size_t m = strcspn(q, " ");
+                    if (m == n && memcmp(p, q, n) == 0)
+                        return fail(x, v->line,
+                                    "[vhost %s] hosts: %.*s is also a host of [vhost %s]",
+                                    v->name, (int)n, p, c->vhost[j].name);
+                    q += m + (q[m] == ' ');
+                }
+            }
+            p += n + (p[n] == ' ');
+        }
     }
 
     if (c->max_conns > c->max_flows) {

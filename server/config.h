@@ -35,6 +35,21 @@ struct cfg_expires {
     uint32_t secs;
 };
 
+/* [vhost NAME] sections */
+#define CFG_MAX_VHOSTS 16
+#define CFG_VHOST_HEADERS 16
+
+struct cfg_vhost {
+    char name[64];
+    int line;        /**< of its [vhost NAME] line */
+    char hosts[256]; /**< blank-separated host names, lower-case */
+    char root[CFG_PATH_MAX];
+    char index[256];                           /**< "" : [http] index */
+    struct cfg_rule header[CFG_VHOST_HEADERS]; /**< header.NAME, after [http]'s */
+    unsigned n_header;
+    bool has_hosts, has_root;
+};
+
 struct cfg {
     /* [dpdk] */
     char port[512];      /**< PCI address or vdev spec */
@@ -109,6 +124,10 @@ struct cfg {
     unsigned n_error_page;
     struct cfg_expires expires[CFG_MAX_RULES]; /**< expires.EXT or expires./prefix */
     unsigned n_expires;
+    /* [vhost NAME]: hosts named by the Host header, each with its own root
+     * and headers; [http] root is the default host */
+    struct cfg_vhost vhost[CFG_MAX_VHOSTS];
+    unsigned n_vhosts;
 };
 
 /** Sets every default. */

@@ -237,6 +237,8 @@ int http_date_parse(const char *s, size_t len, int64_t *out)
 /* Request target: origin-form or absolute-form to a normalised path   */
 
 struct http_target {
+    const char *authority; /* absolute-form only, else NULL */
+    size_t authority_len;
     size_t path_len;   /* path in the caller's buffer */
     const char *query; /* raw, after '?'; NULL when absent */
     size_t query_len;
@@ -311,6 +313,8 @@ static int http_target_parse(const char *url, size_t len, char *path,
 
     if (len == 0)
         return -1;
+    t->authority = NULL;
+    t->authority_len = 0;
     if (*p != '/') {
         /* absolute-form (RFC 9112 3.2.2): the path after the authority */
         size_t skip;
@@ -326,6 +330,8 @@ static int http_target_parse(const char *url, size_t len, char *path,
             p++;
         if (p == host)
             return -1;
+        t->authority = host;
+        t->authority_len = (size_t)(p - host);
     }
     const char *pe = p;
     while (pe < end && *pe != '?' && *pe != '#')
@@ -795,6 +801,8 @@ static void http_put_head(struct hbuf *b, const struct http_conn *hc,
         put_str(b, "Allow: GET, HEAD, OPTIONS\r\n");
     if (hc->set->headers_len)
         put(b, hc->set->headers, hc->set->headers_len);
+    if (hc->vh && hc->vh->headers_len)
+        put(b, hc->vh->headers, hc->vh->headers_len);
     put_str(b, "\r\n");
 }
 
@@ -888,10 +896,11 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
         rp.mime = rp.cf->mime;
     if (!rp_in)
         rp.max_age = -1;
-    for (size_t i = 0; i < set->n_error_pages && set->cache; i++) {
+    const struct cache *cache = hc->vh ? hc->vh->cache : set->cache;
+    for (size_t i = 0; i < set->n_error_pages && cache; i++) {
         const struct http_error_page *ep = &set->error_pages[i];
         if (ep->code == code) {
-            rp.page = cache_lookup(set->cache, ep->path, strlen(ep->path), NULL);
+            rp.page = cache_lookup(cache, ep->path, strlen(ep->path), NULL);
             break;
         }
     }
@@ -970,6 +979,39 @@ static int http_method_status(enum http_method m)
     }
 }
 
+/* The virtual host a request names (RFC 9112 3.2: the absolute-form's
+ * authority, else Host), without port or trailing dot, case-insensitive;
+ * NULL for the default host. */
+static const struct http_vhost *http_vhost_of(const struct http_conn *hc, const char *a,
+                                              size_t n)
+{
+    const struct http_settings *set = hc->set;
+    if (set->n_vhosts == 0)
+        return NULL;
+    if (!a) {
+        a = hc->host;
+        n = hc->host_len;
+    }
+    while (n && (a[0] == ' ' || a[0] == '\t'))
+        a++, n--;
+    size_t h = 0;
+    while (h < n && a[h] != ':' && a[h] != ' ' && a[h] != '\t')
+        h++;
+    if (h > 1 && a[h - 1] == '.')
+        h--;
+    if (h == 0)
+        return NULL;
+    for (size_t i = 0; i < set->n_vhosts; i++) {
+        for (const char *p = set->vhosts[i].names; *p;) {
+            size_t m = strcspn(p, " ");
+            if (m == h && strncasecmp(p, a, h) == 0)
+                return &set->vhosts[i];
+            p += m + (p[m] == ' ');
+        }
+    }
+    return NULL;
+}
+
 /* A complete, well-formed HTTP/1.x request: find what to send. */
 static void http_serve(struct http_conn *hc)
 {
@@ -978,6 +1020,7 @@ static void http_serve(struct http_conn *hc)
     int redirect = 0;
     enum http_method m = (enum http_method)hc->parser.method;
 
+    hc->vh = http_vhost_of(hc, NULL, 0); /* by Host, for every answer */
     int code = http_method_status(m);
     if (code) {
         http_respond(hc, code, NULL);
@@ -991,8 +1034,11 @@ static void http_serve(struct http_conn *hc)
         http_respond(hc, 400, NULL);
         return;
     }
+    if (t.authority) /* an absolute-form target names the host itself */
+        hc->vh = http_vhost_of(hc, t.authority, t.authority_len);
+    const struct cache *cache = hc->vh ? hc->vh->cache : hc->set->cache;
     const struct cache_file *cf =
-        hc->set->cache ? cache_lookup(hc->set->cache, path, t.path_len, &redirect) : NULL;
+        cache ? cache_lookup(cache, path, t.path_len, &redirect) : NULL;
     if (!cf) {
         http_respond(hc, 404, NULL);
     } else if (redirect) {
@@ -1319,6 +1365,7 @@ static void http_request_reset(struct http_conn *hc)
     hc->referer_len = 0;
     hc->ua_len = 0;
     hc->reset_pending = false;
+    hc->vh = NULL;
     hc->rl_state = RL_OFF;
     hc->rl_ver = 0;
     hc->rl_v1 = false;

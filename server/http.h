@@ -49,6 +49,16 @@ struct http_error_page {
     const char *path;
 };
 
+/** A virtual host: the requests whose Host (or absolute-form authority)
+ *  is one of @p names are answered from its cache, with its headers after
+ *  the settings' own. */
+struct http_vhost {
+    const char *names; /**< blank-separated, lower-case, no port */
+    const struct cache *cache;
+    const char *headers; /**< "Name: value\r\n" lines */
+    size_t headers_len;
+};
+
 struct http_settings {
     const struct cache *cache;
     const char *server_name; /**< Server header; NULL or "" omits it */
@@ -77,6 +87,10 @@ struct http_settings {
     size_t headers_len;
     const struct http_error_page *error_pages;
     size_t n_error_pages;
+    /** virtual hosts; a request naming none of them is the default host's
+     *  (cache and headers above) */
+    const struct http_vhost *vhosts;
+    size_t n_vhosts;
     /** current wall-clock seconds, supplied by the caller (no syscalls here) */
     int64_t (*wall_s)(void);
 };
@@ -176,6 +190,7 @@ struct http_conn {
     char ua[256];
     size_t ua_len;
     bool reset_pending; /* the answered request's fields stay until the next feed */
+    const struct http_vhost *vh; /* the request's virtual host; NULL: default */
     /* a method http-parser does not know: the rest of the request line is
      * checked in http.c (enum http_rl) to tell 501 from 400 */
     uint8_t rl_state;

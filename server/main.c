@@ -37,7 +37,7 @@ static const char usage[] =
     "  -h, --help         print this help and exit\n";
 
 static struct cfg g_cfg;
-static size_t g_files, g_bytes; /* of the site at start-up */
+static size_t g_files, g_bytes, g_vhosts; /* of the site at start-up */
 
 static void *cache_alloc(size_t n)
 {
@@ -49,8 +49,10 @@ static void on_ready(void)
     char ip[INET_ADDRSTRLEN];
     struct in_addr a = {.s_addr = htonl(g_cfg.ip)};
     inet_ntop(AF_INET, &a, ip, sizeof(ip));
-    printf("corehttpd: serving %s (%zu files, %zu bytes) on %s:%u\n", g_cfg.root, g_files,
-           g_bytes, ip, g_cfg.listen);
+    printf("corehttpd: serving %s (%zu files, %zu bytes)", g_cfg.root, g_files, g_bytes);
+    if (g_vhosts)
+        printf(" and %zu virtual hosts", g_vhosts);
+    printf(" on %s:%u\n", ip, g_cfg.listen);
     fflush(stdout);
 }
 
@@ -159,6 +161,7 @@ int main(int argc, char **argv)
         goto out;
     g_files = cache_count(site->cache);
     g_bytes = cache_bytes(site->cache);
+    g_vhosts = site->n_vhosts;
     site_hold(site); /* the live slot's reference */
     atomic_init(&live.cur, site);
     cs = cores_create(&g_cfg, port, &live, logger, err, sizeof(err));

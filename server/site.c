@@ -47,6 +47,32 @@ struct site *site_build(const struct cfg *cfg, void *(*alloc)(size_t),
     if (!s->cache)
         goto fail;
 
+    for (unsigned i = 0; i < cfg->n_vhosts; i++) {
+        const struct cfg_vhost *v = &cfg->vhost[i];
+        char verr[1024];
+        co.index = v->index[0] ? v->index : cfg->index;
+        s->vcache[i] = cache_build_opts(v->root, &co, verr, sizeof verr);
+        if (!s->vcache[i]) {
+            snprintf(err, errlen, "[vhost %s] %s", v->name, verr);
+            goto fail;
+        }
+        s->n_vhosts = i + 1;
+        size_t vl = 0;
+        for (unsigned k = 0; k < v->n_header; k++) {
+            int n = snprintf(s->vheaders[i] + vl, sizeof s->vheaders[i] - vl,
+                             "%s: %s\r\n", v->header[k].key, v->header[k].value);
+            if (n < 0 || (size_t)n >= sizeof s->vheaders[i] - vl) {
+                snprintf(err, errlen, "[vhost %s] header.%s: headers over %d bytes",
+                         v->name, v->header[k].key, CFG_HEADERS_MAX);
+                goto fail;
+            }
+            vl += (size_t)n;
+        }
+        snprintf(s->vnames[i], sizeof s->vnames[i], "%s", v->hosts);
+        s->vhosts[i] =
+            (struct http_vhost){s->vnames[i], s->vcache[i], s->vheaders[i], vl};
+    }
+
     size_t hl = 0;
     for (unsigned i = 0; i < cfg->n_header; i++) {
         int n = snprintf(s->headers + hl, sizeof s->headers - hl, "%s: %s\r\n",
@@ -89,6 +115,8 @@ struct site *site_build(const struct cfg *cfg, void *(*alloc)(size_t),
         .headers_len = hl,
         .error_pages = s->pages,
         .n_error_pages = cfg->n_error_page,
+        .vhosts = s->vhosts,
+        .n_vhosts = s->n_vhosts,
         .wall_s = wall_s,
     };
     return s;
@@ -102,6 +130,8 @@ void site_free(struct site *s)
     if (!s)
         return;
     cache_free(s->cache);
+    for (unsigned i = 0; i < s->n_vhosts; i++)
+        cache_free(s->vcache[i]);
     mime_map_free(s->mime);
     free(s);
 }

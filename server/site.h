@@ -28,6 +28,12 @@ struct site {
     struct http_error_page pages[CFG_MAX_ERROR_PAGES];
     char page_paths[CFG_MAX_ERROR_PAGES][192];
     struct cache_expires expires[CFG_MAX_RULES];
+    /* [vhost NAME] sections */
+    struct http_vhost vhosts[CFG_MAX_VHOSTS];
+    struct cache *vcache[CFG_MAX_VHOSTS];
+    char vnames[CFG_MAX_VHOSTS][256];
+    char vheaders[CFG_MAX_VHOSTS][CFG_HEADERS_MAX + 1];
+    unsigned n_vhosts;
 };
 
 /** Builds the site of @p cfg; @p alloc / @p release allocate the file bodies

@@ -278,6 +278,52 @@ static void test_key_families(void **state)
     tail_fails("[http]\nfoo.bar = 1\n", ":6: [http] foo.bar: unknown key");
 }
 
+/* [vhost NAME] sections */
+static void test_vhosts(void **state)
+{
+    (void)state;
+    static struct cfg c;
+    load_ok(REQUIRED "[http]\nroot = /srv/default\n"
+                     "[vhost blog]\n"
+                     "hosts = Blog.Example.org www.blog.example.org.\n"
+                     "root = /srv/blog\n"
+                     "header.X-Site = blog\n"
+                     "[vhost shop-2]\n"
+                     "hosts = shop.example.org 198.18.0.2\n"
+                     "root = shop\n"
+                     "index = home.html index.html\n",
+            &c);
+    assert_int_equal(c.n_vhosts, 2);
+    assert_string_equal(c.vhost[0].name, "blog");
+    assert_string_equal(c.vhost[0].hosts, "blog.example.org www.blog.example.org");
+    assert_string_equal(c.vhost[0].root, "/srv/blog");
+    assert_int_equal(c.vhost[0].n_header, 1);
+    assert_string_equal(c.vhost[0].header[0].key, "X-Site");
+    assert_string_equal(c.vhost[0].index, "");
+    assert_string_equal(c.vhost[1].name, "shop-2");
+    assert_string_equal(c.vhost[1].index, "home.html index.html");
+    assert_non_null(strstr(c.vhost[1].root, "/shop"));
+    assert_int_equal(c.vhost[1].root[0], '/');
+
+    tail_fails("[vhost a]\nroot = /x\n", ":5: [vhost a] hosts: missing required key");
+    tail_fails("[vhost a]\nhosts = a.org\n", ":5: [vhost a] root: missing required key");
+    tail_fails("[vhost a]\nhosts = a.org\nroot = /x\n[vhost a]\n",
+               ":8: [vhost a]: duplicate section (first on line 5)");
+    tail_fails("[vhost a]\nhosts = a.org\nroot = /x\n[vhost b]\nhosts = b.org "
+               "A.org\nroot = /y\n",
+               ":8: [vhost b] hosts: a.org is also a host of [vhost a]");
+    tail_fails("[vhost a]\nhosts = a_b.org\n",
+               ":6: [vhost a] hosts: 'a_b.org' is not a host name");
+    tail_fails("[vhost a]\nhosts =\n", ":6: [vhost a] hosts: empty value");
+    tail_fails("[vhost a]\nlisten = 80\n", ":6: [vhost a] listen: unknown key");
+    tail_fails("[vhost a]\nheader.Date = x\n",
+               ":6: [vhost a] header.Date: Date is written by corehttpd itself");
+    tail_fails("[vhost a]\nindex = a/b\n",
+               ":6: [vhost a] index: 'a/b' is not a plain file name");
+    tail_fails("[vhost a b]\n", ":5: [vhost a b]: unknown section");
+    tail_fails("[vhost]\n", ":5: [vhost]: unknown section");
+}
+
 static void test_unknown_key(void **state)
 {
     (void)state;
@@ -914,6 +960,7 @@ int main(void)
         cmocka_unit_test(test_minimal_file_keeps_defaults),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_key_families),
+        cmocka_unit_test(test_vhosts),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_unknown_section),
         cmocka_unit_test(test_bools),

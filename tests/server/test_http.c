@@ -617,6 +617,83 @@ static void test_408(void **state)
     assert_int_equal(http_conn_feed(&hc, (const uint8_t *)"x", 1, &used, &r), HTTP_ERROR);
 }
 
+/* Virtual hosts: Host (port, case and a trailing dot ignored) or the
+ * absolute-form authority picks the cache and adds its headers. */
+static void test_vhosts(void **state)
+{
+    (void)state;
+    char err[256], vroot[64];
+    snprintf(vroot, sizeof vroot, "/tmp/corehttpd-test-vhost-XXXXXX");
+    assert_non_null(mkdtemp(vroot));
+    char p[128];
+    snprintf(p, sizeof p, "%s/index.html", vroot);
+    FILE *f = fopen(p, "w");
+    fputs("blog home\n", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/only-blog.txt", vroot);
+    f = fopen(p, "w");
+    fputs("blog file\n", f);
+    fclose(f);
+    struct cache *vc = cache_build(vroot, NULL, NULL, NULL, err, sizeof err);
+    assert_non_null(vc);
+    static const char vh_headers[] = "X-Site: blog\r\n";
+    struct http_vhost vh = {"blog.example.org www.blog.example.org", vc, vh_headers,
+                            sizeof vh_headers - 1};
+    struct http_settings set = test_set();
+    set.vhosts = &vh;
+    set.n_vhosts = 1;
+    struct http_response r;
+
+    static const char *const blog[] = {
+        "GET / HTTP/1.1\r\nHost: blog.example.org\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: BLOG.Example.ORG:8080\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: www.blog.example.org.\r\n\r\n",
+        "GET http://blog.example.org/ HTTP/1.1\r\nHost: other\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof blog / sizeof blog[0]; i++) {
+        ask_with(&set, blog[i], &r);
+        assert_int_equal(r.status, 200);
+        assert_body(&r, "blog home\n");
+        assert_hdr(&r, "X-Site", "blog");
+    }
+    static const char *const dflt[] = {
+        "GET / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: blog.example.org.evil\r\n\r\n",
+        "GET / HTTP/1.0\r\n\r\n",
+        "GET http://t/ HTTP/1.1\r\nHost: blog.example.org\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof dflt / sizeof dflt[0]; i++) {
+        ask_with(&set, dflt[i], &r);
+        assert_int_equal(r.status, 200);
+        assert_body(&r, "<h1>home</h1>\n");
+        assert_hdr(&r, "X-Site", NULL);
+    }
+    ask_with(&set, "GET /only-blog.txt HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+    ask_with(&set, "GET /a.txt HTTP/1.1\r\nHost: blog.example.org\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+    assert_hdr(&r, "X-Site", "blog"); /* errors carry the host's headers too */
+    ask_with(&set, "POST / HTTP/1.1\r\nHost: blog.example.org\r\n\r\n", &r);
+    assert_int_equal(r.status, 405);
+    assert_hdr(&r, "X-Site", "blog");
+    /* pipelined requests for two hosts on one connection */
+    static const char two[] =
+        "GET /only-blog.txt HTTP/1.1\r\nHost: blog.example.org\r\n\r\n"
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n";
+    static struct run run;
+    drive(&set, two, sizeof two - 1, NULL, 0, &run);
+    assert_int_equal(run.n, 2);
+    assert_body(&run.r[0], "blog file\n");
+    assert_body(&run.r[1], "hello\n");
+    check_resumable(&set, two, sizeof two - 1);
+    cache_free(vc);
+    snprintf(p, sizeof p, "%s/index.html", vroot);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/only-blog.txt", vroot);
+    unlink(p);
+    rmdir(vroot);
+}
+
 static void test_505(void **state)
 {
     (void)state;
@@ -1747,6 +1824,7 @@ int main(void)
         cmocka_unit_test(test_400),
         cmocka_unit_test(test_501),
         cmocka_unit_test(test_408),
+        cmocka_unit_test(test_vhosts),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_limits_settings),
         cmocka_unit_test(test_505),

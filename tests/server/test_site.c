@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -95,6 +96,37 @@ static void test_site(void **state)
     assert_string_equal(s->http.server_name, c.server_name);
     assert_ptr_not_equal(s->http.server_name, c.server_name); /* its own copy */
     site_free(s);
+
+    /* a virtual host with its own root, index and headers */
+    char vdir[80];
+    snprintf(vdir, sizeof vdir, "%s/vh", root);
+    assert_int_equal(mkdir(vdir, 0755), 0);
+    put("vh/home.htm", "vh\n");
+    struct cfg_vhost *v = &c.vhost[0];
+    memset(v, 0, sizeof *v);
+    snprintf(v->name, sizeof v->name, "one");
+    snprintf(v->hosts, sizeof v->hosts, "a.example b.example");
+    snprintf(v->root, sizeof v->root, "%s", vdir);
+    snprintf(v->index, sizeof v->index, "home.htm");
+    snprintf(v->header[0].key, sizeof v->header[0].key, "X-V");
+    snprintf(v->header[0].value, sizeof v->header[0].value, "one");
+    v->n_header = 1;
+    c.n_vhosts = 1;
+    s = site_build(&c, NULL, NULL, NULL, err, sizeof err);
+    if (!s)
+        fail_msg("%s", err);
+    assert_int_equal(s->http.n_vhosts, 1);
+    assert_string_equal(s->http.vhosts[0].names, "a.example b.example");
+    assert_int_equal(s->http.vhosts[0].headers_len, strlen("X-V: one\r\n"));
+    assert_non_null(cache_lookup(s->http.vhosts[0].cache, "/", 1, NULL));
+    assert_null(cache_lookup(s->http.vhosts[0].cache, "/index.html", 11, NULL));
+    site_free(s);
+    snprintf(v->root, sizeof v->root, "%s/none", root);
+    assert_null(site_build(&c, NULL, NULL, NULL, err, sizeof err));
+    assert_int_equal(strncmp(err, "[vhost one] cache: root ", 24), 0);
+    c.n_vhosts = 0;
+    rm("vh/home.htm");
+    rmdir(vdir);
 
     /* an error page that is not a file of the site */
     rm("404.html");
