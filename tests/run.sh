@@ -13,7 +13,8 @@
 # anything failed.
 #
 # Environment: JOBS (build parallelism, default: number of CPUs),
-# ASAN_ITESTS (default "test_files test_badrequests test_pipeline test_lossy_loss").
+# ASAN_ITESTS (default "test_files test_badrequests test_pipeline test_lossy_loss
+# test_reload test_accesslog").
 set -u
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +26,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 JOBS=${JOBS:-$(nproc)}
-ASAN_ITESTS=${ASAN_ITESTS:-test_files test_badrequests test_pipeline test_lossy_loss}
+ASAN_ITESTS=${ASAN_ITESTS:-test_files test_badrequests test_pipeline test_lossy_loss test_reload test_accesslog}
 export CTEST_OUTPUT_ON_FAILURE=1
 
 summary=""
