@@ -85,8 +85,10 @@ struct log_conf {
 struct logger *log_create(unsigned n_rings, const struct log_conf *conf, char *err,
                           size_t errlen);
 struct log_ring *log_ring_of(struct logger *lg, unsigned i);
-/** Starts the log thread: 0 or an errno. */
-int log_start(struct logger *lg);
+/** Starts the log thread, on the @p n_cpus CPUs of @p cpus when there are
+ *  some (those that run no stack/worker pair, so that it never takes a
+ *  turn from them): 0 or an errno. */
+int log_start(struct logger *lg, const unsigned *cpus, unsigned n_cpus);
 /** Writes what the rings still hold, stops the thread. */
 void log_stop(struct logger *lg);
 void log_destroy(struct logger *lg);

@@ -7,8 +7,10 @@
  * that takes the signals (SIGHUP reloads, SIGTERM/SIGINT stop gracefully,
  * SIGUSR1 reopens the logs).
  */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +132,20 @@ int main(int argc, char **argv)
         return 1;
     }
 
+    /* the log thread goes on the CPUs that run no pair, when there are some
+     * (read before the EAL pins this thread to its main lcore) */
+    static unsigned spare[CPU_SETSIZE];
+    unsigned n_spare = 0;
+    cpu_set_t mine;
+    if (sched_getaffinity(0, sizeof(mine), &mine) == 0) {
+        for (unsigned i = 0; i < g_cfg.n_cores; i++)
+            if (g_cfg.cores[i] < CPU_SETSIZE)
+                CPU_CLR(g_cfg.cores[i], &mine);
+        for (unsigned cpu = 0; cpu < CPU_SETSIZE; cpu++)
+            if (CPU_ISSET(cpu, &mine))
+                spare[n_spare++] = cpu;
+    }
+
     /* before the EAL's threads exist: every thread inherits the mask, and
      * only the control thread takes these signals */
     control_block_signals();
@@ -174,7 +190,7 @@ int main(int argc, char **argv)
         goto out;
     }
     ctl_started = true;
-    e = log_start(logger);
+    e = log_start(logger, spare, n_spare);
     if (e != 0) {
         snprintf(err, sizeof(err), "cannot start the log thread: %s", strerror(e));
         goto out;

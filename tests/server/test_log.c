@@ -120,7 +120,7 @@ static void test_ring(void **state)
     assert_int_equal(dropped, 2);
     assert_int_equal(written, 0);
     /* no access log file: the thread drains the ring and counts them lost */
-    assert_int_equal(log_start(lg), 0);
+    assert_int_equal(log_start(lg, NULL, 0), 0);
     log_stop(lg);
     log_counts(lg, &written, &dropped);
     assert_int_equal(written, 0);
@@ -175,7 +175,7 @@ static void test_thread_reopen(void **state)
     struct logger *lg = log_create(2, &conf, err, sizeof err);
     if (!lg)
         fail_msg("%s", err);
-    assert_int_equal(log_start(lg), 0);
+    assert_int_equal(log_start(lg, NULL, 0), 0);
     push(log_ring_of(lg, 0), 3000, 0);
     push(log_ring_of(lg, 1), 1000, 3000);
     for (int i = 0; i < 2000 && count_lines(path, NULL, 0) < 4000; i++)
