@@ -126,9 +126,9 @@ void log_rec_fill(struct log_rec *rec, const struct http_req_info *in, uint32_t 
     rec->major = (uint8_t)in->major;
     rec->minor = (uint8_t)in->minor;
     rec->bytes = bytes;
-    rec->method[0] = '\0';
-    if (in->method)
-        snprintf(rec->method, sizeof rec->method, "%s", in->method);
+    size_t ml = in->method ? strnlen(in->method, sizeof rec->method - 1) : 0;
+    memcpy(rec->method, in->method ? in->method : "", ml);
+    rec->method[ml] = '\0';
     rec->target_len =
         clip_copy(rec->target, sizeof rec->target, in->target, in->target_len);
     rec->host_len = clip_copy(rec->host, sizeof rec->host, in->host, in->host_len);
