@@ -694,6 +694,7 @@ struct http_reply {
     bool vary;        /* a twin exists: the answer depends on Accept-Encoding */
     int64_t max_age;  /* Cache-Control / Expires, -1 for none */
     const struct cache_file *page; /* a custom error page */
+    bool bare; /* without the extra headers of the config (a fallback) */
 };
 
 static void put_range(struct hbuf *b, uint64_t first, uint64_t last, uint64_t size)
@@ -799,9 +800,9 @@ static void http_put_head(struct hbuf *b, const struct http_conn *hc,
         put_str(b, "Accept-Ranges: bytes\r\n");
     if (st->code == 405 || (st->code == 200 && !cf))
         put_str(b, "Allow: GET, HEAD, OPTIONS\r\n");
-    if (hc->set->headers_len)
+    if (hc->set->headers_len && !rp->bare)
         put(b, hc->set->headers, hc->set->headers_len);
-    if (hc->vh && hc->vh->headers_len)
+    if (hc->vh && hc->vh->headers_len && !rp->bare)
         put(b, hc->vh->headers, hc->vh->headers_len);
     put_str(b, "\r\n");
 }
@@ -918,13 +919,15 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
     struct hbuf b = {r->hdr, 0, sizeof r->hdr, false};
     http_put_head(&b, hc, st, &rp, keep);
     if (b.full) {
-        /* Only a 301 to a long directory name can get here: the URI is too
-         * long to redirect to. Anything else is a bug, told as 500. */
+        /* A 301 to a long directory name: the URI is too long to redirect
+         * to. Anything else (extra headers from the config that leave no
+         * room) is told as 500, without those headers. */
         st = http_status_get(code == 301 ? 414 : 500);
         keep = false;
         b = (struct hbuf){r->hdr, 0, sizeof r->hdr, false};
         rp = none;
         rp.max_age = -1;
+        rp.bare = true;
         http_put_head(&b, hc, st, &rp, keep);
         r->n_pieces = 0;
     }

@@ -694,6 +694,30 @@ static void test_vhosts(void **state)
     rmdir(vroot);
 }
 
+/* Extra headers that leave no room: a 500 without them, a whole header. */
+static void test_headers_overflow(void **state)
+{
+    (void)state;
+    static char pad[1901];
+    memcpy(pad, "X-Pad: ", 7);
+    memset(pad + 7, 'p', 1891);
+    memcpy(pad + 1898, "\r\n", 3);
+    struct http_settings set = test_set();
+    set.headers = pad;
+    set.headers_len = 1900;
+    struct http_response r;
+    ask_with(&set, "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 500);
+    assert_true(r.close_after);
+    assert_hdr(&r, "X-Pad", NULL);
+    assert_true(r.hdr_len > 4);
+    assert_memory_equal(r.hdr + r.hdr_len - 4, "\r\n\r\n", 4);
+    set.headers_len = 900; /* fits */
+    ask_with(&set, "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(memmem(r.hdr, r.hdr_len, "X-Pad: ppp", 10));
+}
+
 static void test_505(void **state)
 {
     (void)state;
@@ -1824,6 +1848,7 @@ int main(void)
         cmocka_unit_test(test_400),
         cmocka_unit_test(test_501),
         cmocka_unit_test(test_408),
+        cmocka_unit_test(test_headers_overflow),
         cmocka_unit_test(test_vhosts),
         cmocka_unit_test(test_options),
         cmocka_unit_test(test_limits_settings),
