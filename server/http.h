@@ -12,10 +12,11 @@
  * without slash), 304 (If-None-Match / If-Modified-Since), 400 (malformed),
  * 404, 405, 413 (request body over max_body_bytes), 414 (request-target
  * over max_uri_bytes), 431 (request line + headers over max_request_bytes),
- * 501, 505 (not HTTP/1.x). After a 4xx caused by a malformed or oversized
- * request (400, 413, 414, 431), a 501 and a 505 the connection is closed
- * once the response is sent. No allocation: every buffer lives in struct http_conn or
- * struct http_response, error pages are static strings.
+ * 501, 503 (the status page has no buffer free), 505 (not HTTP/1.x).
+ * After a 4xx caused by a malformed or oversized request (400, 413, 414,
+ * 431), a 501 and a 505 the connection is closed once the response is sent.
+ * No allocation: every buffer lives in struct http_conn or struct
+ * http_response, error pages are static strings.
  */
 #ifndef HTTP_H
 #define HTTP_H
@@ -126,7 +127,8 @@ struct http_range {
 };
 
 /** A piece of a response body: copied (part headers of a multipart body,
- *  held in the response) or sent by reference (the cache's bytes). */
+ *  held in the response; a generated page's body, lent until written) or
+ *  sent by reference (the cache's bytes). */
 struct http_piece {
     const uint8_t *p;
     size_t len;
