@@ -216,10 +216,12 @@ out:
     if (ctl_started)
         control_stop(&ctl);
     cores_destroy(cs); /* the stacks release the body references they held */
-    control_destroy(&ctl);
-    site_free(site ? atomic_load(&live.cur) : NULL);
+    /* frames still in the port's tx rings may point into a site's cache and
+     * release their reference when freed: close the port before the sites go */
     if (port)
         dpio_port_close(port);
+    control_destroy(&ctl);
+    site_free(site ? atomic_load(&live.cur) : NULL);
     rte_eal_cleanup();
     log_destroy(logger);
     if (rc == 0)
