@@ -17,7 +17,7 @@
 #
 # Environment: JOBS (build parallelism, default: number of CPUs),
 # ASAN_ITESTS (default "test_files test_badrequests test_pipeline test_lossy_loss test_memif
-# test_reload test_accesslog"; test_memif runs the ASan load generator of build-asan/ too).
+# test_reload test_accesslog test_status"; test_memif runs the ASan load generator of build-asan/ too).
 set -u
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +29,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 JOBS=${JOBS:-$(nproc)}
-ASAN_ITESTS=${ASAN_ITESTS:-test_files test_badrequests test_pipeline test_lossy_loss test_memif test_reload test_accesslog}
+ASAN_ITESTS=${ASAN_ITESTS:-test_files test_badrequests test_pipeline test_lossy_loss test_memif test_reload test_accesslog test_status}
 export CTEST_OUTPUT_ON_FAILURE=1
 
 summary=""
