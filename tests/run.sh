@@ -17,7 +17,8 @@
 #
 # Environment: JOBS (build parallelism, default: number of CPUs),
 # ASAN_ITESTS (default "test_files test_badrequests test_pipeline test_lossy_loss test_memif
-# test_reload test_accesslog test_status"; test_memif runs the ASan load generator of build-asan/ too).
+# test_reload test_accesslog test_status"; test_memif runs the ASan load generator of
+# build-asan/ too).
 set -u
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
