@@ -66,7 +66,8 @@ int dpio_pair_stack_loop(void *arg)
             ts_input(pr->ctx, pkts, n, now);
         ts_poll(pr->ctx, now);
         dpio_tx_flush(pr->q);
-        if (*pr->stop && !stopping) {
+        if (!stopping &&
+            (*pr->stop || (pr->stop_when && pr->stop_when(pr->stop_arg, now)))) {
             stopping = true;
             ts_ctx_stop(pr->ctx);
         }

@@ -38,6 +38,10 @@ struct dpio_pair {
     /** Once non-zero, the loop stops the pair (ts_ctx_stop) and returns
      *  when the worker has left. Async-signal-safe to set. */
     const volatile sig_atomic_t *stop;
+    /** Asked each turn of the loop, on the stack thread, when not NULL:
+     *  true stops the pair as *stop does (a server that has drained). */
+    bool (*stop_when)(void *arg, uint64_t now_us);
+    void *stop_arg;
     /** Never idle-sleep: poll the port all the time (a load generator on a
      *  core of its own; the server sleeps when idle). */
     bool busy_poll;

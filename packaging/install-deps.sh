@@ -4,7 +4,8 @@
 # Usage: packaging/install-deps.sh [LIST...]
 #   build  compilers, CMake and the libraries corehttpd links with
 #   test   what the integration tests and the demo run: ip, ping, curl, ab,
-#          nft, tcpdump, Debian's /usr/bin/python3, and promtool (package
+#          wrk, nft, tcpdump, Debian's /usr/bin/python3, media-types,
+#          chromium (the headless browser test), and promtool (package
 #          prometheus) for the status page's Prometheus format
 #   demo   the part of "test" that config/demo.sh itself uses (ip, curl)
 #   bench  what bench/ compares against and with: nginx, lighttpd, ethtool,
@@ -19,9 +20,9 @@
 set -eu
 
 build_pkgs="build-essential cmake pkg-config libdpdk-dev libnuma-dev
-            libhttp-parser-dev libinih-dev libcmocka-dev clang-format"
-test_pkgs="iproute2 iputils-ping curl apache2-utils nftables tcpdump python3
-           prometheus"
+            libhttp-parser-dev libinih-dev libcmocka-dev clang-format media-types"
+test_pkgs="iproute2 iputils-ping curl apache2-utils nftables tcpdump python3 media-types
+           wrk chromium prometheus"
 demo_pkgs="iproute2 curl"
 bench_pkgs="nginx-light lighttpd ethtool iproute2 curl apache2-utils nftables"
 package_pkgs="debhelper dpkg-dev fakeroot lintian blhc systemd logrotate man-db

@@ -7,16 +7,21 @@
  * load factor <= 1/2). After that nothing changes: lookups from any thread
  * only read.
  *
- * What is served: every regular file under the root, dot files included
- * (refusing ".." is the caller's normalisation). Symlinks to files are
- * followed wherever they point; symlinks to directories only when the
- * directory is inside the root and not one of its own ancestors (a loop).
+ * What is served: every regular file under the root (refusing ".." is the
+ * caller's normalisation). Names starting with '.' (".git", ".htpasswd")
+ * are left out unless serve_dotfiles is set, ".well-known" excepted (RFC
+ * 8615). Symlinks are followed only when their target, resolved with
+ * realpath(), is inside the root; a link to a directory also not when that
+ * directory is one of its own ancestors (a loop). So no URL can ever reach
+ * a file outside the root: the decision is taken here, once, and lookups
+ * only find what this walk loaded.
  * FIFOs, sockets, devices and dangling links are not files and are skipped.
  * Anything else that goes wrong (an unreadable file, a path too long) fails
  * the build with a message naming the file.
  */
 #include "cache.h"
 #include "http.h"
+#include "mime.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -46,8 +51,13 @@ struct cache {
     size_t bytes;
     struct cache_slot *slots;
     size_t mask; /* slot count - 1, a power of two minus one */
-    char index[256];
-    size_t index_len;
+    char index[CACHE_INDEX_MAX][256];
+    size_t index_len[CACHE_INDEX_MAX];
+    unsigned n_index;
+    bool dotfiles;
+    const struct mime_map *mime;
+    const struct cache_expires *expires;
+    size_t n_expires;
     void *(*alloc)(size_t);
     void (*release)(void *);
 };
@@ -213,6 +223,53 @@ __attribute__((format(printf, 2, 3))) static int walk_fail(struct cache_walk *w,
     return -1;
 }
 
+/* The expires rule for a URL path: the longest matching prefix, else the
+ * extension; -1 when none. */
+static int64_t cache_max_age(const struct cache *c, const char *path)
+{
+    int64_t age = -1;
+    size_t best = 0;
+    for (size_t i = 0; i < c->n_expires; i++) {
+        const char *m = c->expires[i].match;
+        size_t n = strlen(m);
+        if (m[0] == '/' && n > best && strncmp(path, m, n) == 0) {
+            best = n;
+            age = c->expires[i].secs;
+        }
+    }
+    if (best)
+        return age;
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base)
+        return -1;
+    for (size_t i = 0; i < c->n_expires; i++) {
+        const char *m = c->expires[i].match;
+        if (m[0] == '/')
+            continue;
+        if (m[0] == '.')
+            m++;
+        if (strcasecmp(m, dot + 1) == 0)
+            return c->expires[i].secs;
+    }
+    return -1;
+}
+
+/* Links every "x.gz" to "x" when both are there. */
+static void cache_link_gz(struct cache *c)
+{
+    for (size_t i = 0; i < c->n_files; i++) {
+        struct cache_file *gz = &c->files[i];
+        size_t n = strlen(gz->path);
+        if (n < 5 || strcmp(gz->path + n - 3, ".gz") != 0)
+            continue;
+        const struct cache_file *base = cache_find(c, gz->path, n - 3, "", 0, "", 0);
+        if (base)
+            ((struct cache_file *)base)->gz = gz;
+    }
+}
+
 static int cache_add(struct cache_walk *w, const uint8_t *data, const struct stat *st)
 {
     struct cache *c = w->c;
@@ -236,7 +293,10 @@ static int cache_add(struct cache_walk *w, const uint8_t *data, const struct sta
     f->path = path;
     f->data = data;
     f->size = (size_t)st->st_size;
-    f->mime = cache_mime_for(path);
+    f->mime = mime_map_find(c->mime, path);
+    if (!f->mime)
+        f->mime = cache_mime_for(path);
+    f->max_age = cache_max_age(c, path);
     f->mtime = st->st_mtim.tv_sec;
     snprintf(f->etag, sizeof f->etag, "\"%zx-%llx\"", f->size,
              (unsigned long long)f->mtime);
@@ -322,13 +382,13 @@ static int walk_entry(struct cache_walk *w, int dfd, const char *name)
     if (link && fstatat(dfd, name, &st, 0) < 0)
         return 0; /* dangling link: not a file */
 
+    if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        return 0;
+    if (link && !walk_inside_root(w))
+        return 0; /* resolves outside the root: never served */
     if (S_ISREG(st.st_mode))
         return walk_file(w, dfd, name);
-    if (!S_ISDIR(st.st_mode))
-        return 0;
 
-    if (link && !walk_inside_root(w))
-        return 0;
     for (int i = 0; i <= w->depth; i++)
         if (w->chain[i].dev == st.st_dev && w->chain[i].ino == st.st_ino)
             return 0; /* a link to an ancestor: following it never ends */
@@ -362,6 +422,8 @@ static int walk_dir(struct cache_walk *w, int fd)
     for (errno = 0; (de = readdir(d)) != NULL; errno = 0) {
         const char *name = de->d_name;
         if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            continue;
+        if (name[0] == '.' && !w->c->dotfiles && strcmp(name, ".well-known") != 0)
             continue;
         size_t len = strlen(name);
         size_t fs_len = w->fs_len, url_len = w->url_len;
@@ -406,26 +468,61 @@ static int cache_cmp_path(const void *a, const void *b)
 
 /* ---- public ---- */
 
+/* Splits the blank-separated index list into c->index[]. */
+static int cache_set_index(struct cache *c, const char *list, char *err, size_t errlen)
+{
+    const char *p = list;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            break;
+        size_t n = strcspn(p, " \t");
+        if (c->n_index == CACHE_INDEX_MAX) {
+            set_err(err, errlen, "cache: more than %d index names in '%s'",
+                    CACHE_INDEX_MAX, list);
+            return -1;
+        }
+        if (n >= sizeof c->index[0] || memchr(p, '/', n) || (n == 1 && p[0] == '.') ||
+            (n == 2 && p[0] == '.' && p[1] == '.')) {
+            set_err(err, errlen, "cache: index '%.*s' is not a plain file name", (int)n,
+                    p);
+            return -1;
+        }
+        memcpy(c->index[c->n_index], p, n);
+        c->index[c->n_index][n] = '\0';
+        c->index_len[c->n_index++] = n;
+        p += n;
+    }
+    if (c->n_index == 0) {
+        set_err(err, errlen, "cache: index '%s' names no file", list);
+        return -1;
+    }
+    return 0;
+}
+
 struct cache *cache_build(const char *root, const char *index, void *(*alloc)(size_t),
                           void (*release)(void *), char *err, size_t errlen)
+{
+    struct cache_opts o = {.index = index, .alloc = alloc, .release = release};
+    return cache_build_opts(root, &o, err, errlen);
+}
+
+struct cache *cache_build_opts(const char *root, const struct cache_opts *o, char *err,
+                               size_t errlen)
 {
     struct cache_walk *w = NULL;
     struct cache *c = NULL;
     struct stat st;
+    static const struct cache_opts defaults;
 
-    if (!index)
-        index = "index.html";
+    if (!o)
+        o = &defaults;
     if (!root || root[0] == '\0') {
         set_err(err, errlen, "cache: empty root path");
         return NULL;
     }
-    size_t index_len = strlen(index);
-    if (index_len == 0 || index_len >= sizeof c->index || strchr(index, '/') ||
-        strcmp(index, ".") == 0 || strcmp(index, "..") == 0) {
-        set_err(err, errlen, "cache: index '%s' is not a plain file name", index);
-        return NULL;
-    }
-    if (!alloc != !release) {
+    if (!o->alloc != !o->release) {
         set_err(err, errlen, "cache: give both alloc and release, or neither");
         return NULL;
     }
@@ -436,10 +533,14 @@ struct cache *cache_build(const char *root, const char *index, void *(*alloc)(si
         set_err(err, errlen, "cache: out of memory");
         goto fail;
     }
-    c->alloc = alloc ? alloc : malloc;
-    c->release = release ? release : free;
-    memcpy(c->index, index, index_len + 1);
-    c->index_len = index_len;
+    c->alloc = o->alloc ? o->alloc : malloc;
+    c->release = o->release ? o->release : free;
+    c->dotfiles = o->serve_dotfiles;
+    c->mime = o->mime;
+    c->expires = o->expires;
+    c->n_expires = o->n_expires;
+    if (cache_set_index(c, o->index ? o->index : "index.html", err, errlen) < 0)
+        goto fail;
     w->c = c;
     w->err = err;
     w->errlen = errlen;
@@ -475,6 +576,10 @@ struct cache *cache_build(const char *root, const char *index, void *(*alloc)(si
         qsort(c->files, c->n_files, sizeof *c->files, cache_cmp_path);
     if (cache_index_files(c, err, errlen) < 0)
         goto fail;
+    cache_link_gz(c);
+    c->mime = NULL; /* the caller's: not used after the build */
+    c->expires = NULL;
+    c->n_expires = 0;
     free(w);
     return c;
 
@@ -506,16 +611,26 @@ const struct cache_file *cache_lookup(const struct cache *c, const char *path, s
     if (!c || !path || len == 0 || path[0] != '/')
         return NULL;
 
-    if (path[len - 1] == '/')
-        return cache_find(c, path, len, c->index, c->index_len, "", 0);
-    const struct cache_file *f = cache_find(c, path, len, "", 0, "", 0);
+    const struct cache_file *f;
+    if (path[len - 1] == '/') {
+        for (unsigned i = 0; i < c->n_index; i++)
+            if ((f = cache_find(c, path, len, c->index[i], c->index_len[i], "", 0)))
+                return f;
+        return NULL;
+    }
+    f = cache_find(c, path, len, "", 0, "", 0);
     if (f)
         return f;
     /* "/docs": a directory named without its slash */
-    f = cache_find(c, path, len, "/", 1, c->index, c->index_len);
-    if (f && is_dir_redirect)
-        *is_dir_redirect = 1;
-    return f;
+    for (unsigned i = 0; i < c->n_index; i++) {
+        f = cache_find(c, path, len, "/", 1, c->index[i], c->index_len[i]);
+        if (f) {
+            if (is_dir_redirect)
+                *is_dir_redirect = 1;
+            return f;
+        }
+    }
+    return NULL;
 }
 
 size_t cache_count(const struct cache *c)

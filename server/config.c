@@ -226,14 +226,39 @@ static int parse_header_text(struct cfg_ctx *x, const struct cfg_key *k, const c
     return parse_text(x, k, v, why, whylen);
 }
 
-/* A plain file name inside a folder: no '/', not "." or "..". */
-static int parse_file_name(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
-                           char *why, size_t whylen)
+/* Blank-separated plain file names (no '/', not "." or ".."), at most 8. */
+static int index_list_ok(const char *v, char *why, size_t whylen)
 {
-    if (strchr(v, '/') || strcmp(v, ".") == 0 || strcmp(v, "..") == 0) {
-        snprintf(why, whylen, "'%s' is not a plain file name", v);
+    unsigned n = 0;
+    for (const char *p = v;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '\0')
+            break;
+        size_t len = strcspn(p, " \t");
+        if (memchr(p, '/', len) || (len == 1 && p[0] == '.') ||
+            (len == 2 && p[0] == '.' && p[1] == '.')) {
+            snprintf(why, whylen, "'%.*s' is not a plain file name", (int)len, p);
+            return -1;
+        }
+        if (++n > 8) {
+            snprintf(why, whylen, "more than 8 names");
+            return -1;
+        }
+        p += len;
+    }
+    if (n == 0) {
+        snprintf(why, whylen, "empty value");
         return -1;
     }
+    return 0;
+}
+
+static int parse_index_list(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
+                            char *why, size_t whylen)
+{
+    if (index_list_ok(v, why, whylen) < 0)
+        return -1;
     return parse_text(x, k, v, why, whylen);
 }
 
@@ -416,10 +441,20 @@ bad:
 
 /* Relative to the ini file's folder; stored resolved when it exists (the
  * cache reports a missing root when it is built). */
+static int resolve_dir(struct cfg_ctx *x, const char *v, char *out, size_t cap, char *why,
+                       size_t whylen);
+
 static int parse_root(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
                       char *why, size_t whylen)
 {
     (void)k;
+    return resolve_dir(x, v, x->c->root, sizeof x->c->root, why, whylen);
+}
+
+/* A folder relative to the ini file's, stored resolved when it exists. */
+static int resolve_dir(struct cfg_ctx *x, const char *v, char *out, size_t cap, char *why,
+                       size_t whylen)
+{
     char joined[CFG_PATH_MAX];
     char resolved[PATH_MAX];
     int n;
@@ -436,10 +471,10 @@ static int parse_root(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
         snprintf(why, whylen, "path longer than %d bytes", CFG_PATH_MAX - 1);
         return -1;
     }
-    if (realpath(joined, resolved) && strlen(resolved) < sizeof x->c->root)
-        snprintf(x->c->root, sizeof x->c->root, "%s", resolved);
+    if (realpath(joined, resolved) && strlen(resolved) < cap)
+        snprintf(out, cap, "%s", resolved);
     else
-        memcpy(x->c->root, joined, (size_t)n + 1);
+        snprintf(out, cap, "%s", joined);
     return 0;
 }
 
@@ -543,6 +578,55 @@ static int parse_status_allow(struct cfg_ctx *x, const struct cfg_key *k, const 
     return 0;
 }
 
+/* [http] mime_types: a file path (relative to the ini's folder), or empty. */
+static int parse_path_or_empty(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
+                               char *why, size_t whylen)
+{
+    char *field = (char *)x->c + k->off;
+    int n;
+    if (*v == '\0' || v[0] == '/')
+        n = snprintf(field, k->size, "%s", v);
+    else
+        n = snprintf(field, k->size, "%s/%s", x->dir, v);
+    if (n < 0 || (size_t)n >= k->size) {
+        snprintf(why, whylen, "path longer than %zu bytes", k->size - 1);
+        return -1;
+    }
+    return 0;
+}
+
+/* A word of a list, stored as its index in a uint8_t field. */
+static int parse_word(const char *v, const char *const *words, size_t n, uint8_t *out,
+                      char *why, size_t whylen)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(v, words[i]) == 0) {
+            *out = (uint8_t)i;
+            return 0;
+        }
+    }
+    int len = snprintf(why, whylen, "'%s' is not one of", v);
+    for (size_t i = 0; i < n && len > 0 && (size_t)len < whylen; i++)
+        len += snprintf(why + len, whylen - (size_t)len, "%s %s", i ? "," : "", words[i]);
+    return -1;
+}
+
+static int parse_log_format(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
+                            char *why, size_t whylen)
+{
+    static const char *const words[] = {"combined", "json"};
+    (void)k;
+    return parse_word(v, words, 2, &x->c->access_log_format, why, whylen);
+}
+
+static int parse_log_level(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
+                           char *why, size_t whylen)
+{
+    static const char *const words[] = {"error", "warn", "info"};
+    (void)k;
+    return parse_word(v, words, 3, &x->c->error_log_level, why, whylen);
+}
+
 #define FIELD(f) offsetof(struct cfg, f), sizeof(((struct cfg *)0)->f)
 
 static const struct cfg_key cfg_keys[] = {
@@ -586,13 +670,28 @@ static const struct cfg_key cfg_keys[] = {
     {"tcp", "keepalive_probes", parse_uint, FIELD(keepalive_probes), 1, 100, false},
     {"http", "listen", parse_uint, FIELD(listen), 1, 65535, false},
     {"http", "root", parse_root, 0, 0, 0, 0, false},
-    {"http", "index", parse_file_name, FIELD(index), 0, 0, false},
+    {"http", "index", parse_index_list, FIELD(index), 0, 0, false},
+    {"http", "serve_dotfiles", parse_bool, FIELD(serve_dotfiles), 0, 0, false},
     {"http", "keepalive", parse_bool, FIELD(keepalive), 0, 0, false},
     {"http", "keepalive_requests", parse_uint, FIELD(keepalive_requests), 1, 1000000,
      false},
+    {"http", "keepalive_timeout_ms", parse_uint, FIELD(keepalive_timeout_ms), 100,
+     3600000, false},
+    {"http", "header_timeout_ms", parse_uint, FIELD(header_timeout_ms), 100, 3600000,
+     false},
+    {"http", "shutdown_timeout_ms", parse_uint, FIELD(shutdown_timeout_ms), 0, 600000,
+     false},
     {"http", "max_request_bytes", parse_uint, FIELD(max_request_bytes), 512, 1048576,
      false},
+    {"http", "max_uri_bytes", parse_uint, FIELD(max_uri_bytes), 16, 2048, false},
+    {"http", "max_body_bytes", parse_uint, FIELD(max_body_bytes), 1, 1073741824, false},
     {"http", "server_name", parse_header_text, FIELD(server_name), 0, 0, false},
+    {"http", "mime_types", parse_path_or_empty, FIELD(mime_types), 0, 0, true},
+    {"http", "gzip_static", parse_bool, FIELD(gzip_static), 0, 0, false},
+    {"http", "access_log", parse_path_or_empty, FIELD(access_log), 0, 0, true},
+    {"http", "access_log_format", parse_log_format, 0, 0, 0, 0, false},
+    {"http", "error_log", parse_path_or_empty, FIELD(error_log), 0, 0, true},
+    {"http", "error_log_level", parse_log_level, 0, 0, 0, 0, false},
     {"http", "status_path", parse_status_path, 0, 0, 0, 0, true},
     {"http", "status_allow", parse_status_allow, 0, 0, 0, 0, true},
 };
@@ -608,8 +707,29 @@ static int key_index(const char *section, const char *name)
     return -1;
 }
 
+/* "vhost NAME": NAME of letters, digits, '-', '_', '.'. */
+static bool vhost_section(const char *name, size_t len)
+{
+    if (len <= 6 || strncmp(name, "vhost ", 6) != 0 || len - 6 >= 64)
+        return false;
+    for (size_t i = 6; i < len; i++)
+        if (!isalnum((unsigned char)name[i]) && !strchr("-_.", name[i]))
+            return false;
+    return true;
+}
+
+static struct cfg_vhost *vhost_find(struct cfg *c, const char *name, size_t len)
+{
+    for (unsigned i = 0; i < c->n_vhosts; i++)
+        if (strlen(c->vhost[i].name) == len && memcmp(c->vhost[i].name, name, len) == 0)
+            return &c->vhost[i];
+    return NULL;
+}
+
 static bool section_known(const char *name, size_t len)
 {
+    if (vhost_section(name, len))
+        return true;
     for (size_t i = 0; i < sizeof cfg_sections / sizeof cfg_sections[0]; i++)
         if (strlen(cfg_sections[i]) == len && memcmp(cfg_sections[i], name, len) == 0)
             return true;
@@ -640,6 +760,173 @@ __attribute__((format(printf, 3, 4))) static int fail(struct cfg_ctx *x, int lin
     return -1;
 }
 
+/* ---- key families: header.NAME, mime.EXT, expires.MATCH, error_page.CODE ---- */
+
+static bool cfg_tchar(char c)
+{
+    return isalnum((unsigned char)c) || (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static bool cfg_ext_ok(const char *e)
+{
+    if (*e == '\0' || strlen(e) > 32)
+        return false;
+    for (; *e; e++)
+        if (!isalnum((unsigned char)*e) && !strchr("-_+.~", *e))
+            return false;
+    return true;
+}
+
+/* Response headers corehttpd writes itself, or that frame the message. */
+static bool header_reserved(const char *n)
+{
+    static const char *const reserved[] = {"content-length", "transfer-encoding",
+                                           "connection",     "content-range",
+                                           "content-type",   "content-encoding",
+                                           "date",           "server",
+                                           "etag",           "last-modified",
+                                           "accept-ranges",  "location",
+                                           "allow",          "vary",
+                                           "keep-alive",     "upgrade"};
+    for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+        if (strcasecmp(n, reserved[i]) == 0)
+            return true;
+    return false;
+}
+
+/* "3600", "30s", "15m", "12h", "7d": seconds, at most 10 years. */
+static int parse_duration(const char *v, uint32_t *out)
+{
+    char *end;
+    if (!isdigit((unsigned char)*v))
+        return -1;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    unsigned long long mul = 1;
+    if (*end == 's')
+        end++;
+    else if (*end == 'm')
+        mul = 60, end++;
+    else if (*end == 'h')
+        mul = 3600, end++;
+    else if (*end == 'd')
+        mul = 86400, end++;
+    if (*end != '\0' || errno == ERANGE || n > 315360000ull / mul)
+        return -1;
+    *out = (uint32_t)(n * mul);
+    return 0;
+}
+
+static const int cfg_error_codes[] = {400, 404, 405, 412, 413, 414,
+                                      416, 431, 500, 501, 505};
+
+/* One key of a family: 0, 1 when @p name is not of a family, -1 on error. */
+static int cfg_apply_family(struct cfg_ctx *x, const char *section, const char *name,
+                            const char *value)
+{
+    struct cfg *c = x->c;
+    const char *dot = strchr(name, '.');
+    if (strcmp(section, "http") != 0 || !dot)
+        return 1;
+    size_t fl = (size_t)(dot - name);
+    const char *tail = dot + 1;
+    struct cfg_rule *rules = NULL;
+    unsigned *count = NULL, max = CFG_MAX_RULES;
+
+    if (fl == 6 && strncmp(name, "header", 6) == 0) {
+        for (const char *p = tail; *p; p++)
+            if (!cfg_tchar(*p))
+                return fail(x, x->lineno, "[http] %s: '%s' is not a header name", name,
+                            tail);
+        if (*tail == '\0')
+            return fail(x, x->lineno, "[http] %s: empty header name", name);
+        if (header_reserved(tail))
+            return fail(x, x->lineno, "[http] %s: %s is written by corehttpd itself",
+                        name, tail);
+        if (*value == '\0')
+            return fail(x, x->lineno, "[http] %s: empty value", name);
+        for (const char *p = value; *p; p++)
+            if (*p < 0x20 || *p > 0x7e)
+                return fail(x, x->lineno, "[http] %s: only printable ASCII is allowed",
+                            name);
+        size_t total = 0;
+        for (unsigned i = 0; i < c->n_header; i++)
+            total += strlen(c->header[i].key) + strlen(c->header[i].value) + 4;
+        if (total + strlen(tail) + strlen(value) + 4 > CFG_HEADERS_MAX)
+            return fail(x, x->lineno, "[http] %s: extra headers over %d bytes in all",
+                        name, CFG_HEADERS_MAX);
+        rules = c->header;
+        count = &c->n_header;
+    } else if (fl == 4 && strncmp(name, "mime", 4) == 0) {
+        if (!cfg_ext_ok(tail))
+            return fail(x, x->lineno, "[http] %s: '%s' is not a file extension", name,
+                        tail);
+        const char *sl = strchr(value, '/');
+        bool ok = sl && sl != value && sl[1] != '\0';
+        for (const char *p = value; ok && *p && *p != ';'; p++)
+            ok = cfg_tchar(*p) || *p == '/';
+        for (const char *p = value; ok && *p; p++)
+            ok = *p >= 0x20 && *p <= 0x7e;
+        if (!ok)
+            return fail(x, x->lineno, "[http] %s: '%s' is not a media type", name, value);
+        rules = c->mime;
+        count = &c->n_mime;
+    } else if (fl == 10 && strncmp(name, "error_page", 10) == 0) {
+        int code = -1;
+        for (size_t i = 0; i < sizeof cfg_error_codes / sizeof cfg_error_codes[0]; i++)
+            if (strlen(tail) == 3 && atoi(tail) == cfg_error_codes[i] &&
+                isdigit((unsigned char)tail[0]))
+                code = cfg_error_codes[i];
+        if (code < 0)
+            return fail(x, x->lineno,
+                        "[http] %s: '%s' is not a status corehttpd sends with a page "
+                        "(400 404 405 412 413 414 416 431 500 501 505)",
+                        name, tail);
+        if (value[0] != '/')
+            return fail(x, x->lineno, "[http] %s: '%s' is not a URL path under the root",
+                        name, value);
+        rules = c->error_page;
+        count = &c->n_error_page;
+        max = CFG_MAX_ERROR_PAGES;
+    } else if (fl == 7 && strncmp(name, "expires", 7) == 0) {
+        const char *m = tail[0] == '.' ? tail + 1 : tail;
+        if (!(tail[0] == '/' ? strlen(tail) < sizeof c->expires[0].match : cfg_ext_ok(m)))
+            return fail(
+                x, x->lineno,
+                "[http] %s: '%s' is neither a path prefix (/...) nor an extension", name,
+                tail);
+        uint32_t secs;
+        if (parse_duration(value, &secs) < 0)
+            return fail(x, x->lineno,
+                        "[http] %s: '%s' is not a duration (seconds, or N with s, m, h, "
+                        "d; at most 10 years)",
+                        name, value);
+        for (unsigned i = 0; i < c->n_expires; i++)
+            if (strcasecmp(c->expires[i].match, m) == 0)
+                return fail(x, x->lineno, "[http] %s: duplicate key", name);
+        if (c->n_expires == CFG_MAX_RULES)
+            return fail(x, x->lineno, "[http] %s: more than %d expires rules", name,
+                        CFG_MAX_RULES);
+        snprintf(c->expires[c->n_expires].match, sizeof c->expires[0].match, "%s", m);
+        c->expires[c->n_expires++].secs = secs;
+        return 0;
+    } else {
+        return 1;
+    }
+
+    for (unsigned i = 0; i < *count; i++)
+        if (strcasecmp(rules[i].key, tail) == 0)
+            return fail(x, x->lineno, "[http] %s: duplicate key", name);
+    if (*count == max)
+        return fail(x, x->lineno, "[http] %s: more than %u keys of this kind", name, max);
+    if (strlen(tail) >= sizeof rules[0].key || strlen(value) >= sizeof rules[0].value)
+        return fail(x, x->lineno, "[http] %s: name or value too long", name);
+    snprintf(rules[*count].key, sizeof rules[0].key, "%s", tail);
+    snprintf(rules[*count].value, sizeof rules[0].value, "%s", value);
+    (*count)++;
+    return 0;
+}
+
 /* ---- inih glue ---- */
 
 /* inih's find_chars_or_comment: the first of @p chars, or of an inline ';'
@@ -666,6 +953,21 @@ static int check_line(struct cfg_ctx *x, const char *s)
         size_t len = (size_t)(end - s - 1);
         if (!section_known(s + 1, len))
             return fail(x, x->lineno, "[%.*s]: unknown section", (int)len, s + 1);
+        if (vhost_section(s + 1, len)) {
+            const char *name = s + 7;
+            size_t nl = len - 6;
+            struct cfg_vhost *v = vhost_find(x->c, name, nl);
+            if (v)
+                return fail(x, x->lineno, "[%.*s]: duplicate section (first on line %d)",
+                            (int)len, s + 1, v->line);
+            if (x->c->n_vhosts == CFG_MAX_VHOSTS)
+                return fail(x, x->lineno, "[%.*s]: more than %d virtual hosts", (int)len,
+                            s + 1, CFG_MAX_VHOSTS);
+            v = &x->c->vhost[x->c->n_vhosts++];
+            memset(v, 0, sizeof *v);
+            memcpy(v->name, name, nl);
+            v->line = x->lineno;
+        }
         const char *rest = end + 1;
         while (isspace((unsigned char)*rest))
             rest++;
@@ -720,6 +1022,110 @@ static char *cfg_read_line(char *str, int num, void *stream)
     return str;
 }
 
+/* A host name as the Host header carries it: letters, digits, '-', '.',
+ * or an IPv4 address; stored lower-case without a trailing dot. */
+static bool host_name_ok(const char *h, size_t n)
+{
+    if (n == 0 || n > 253)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)h[i]) && h[i] != '-' && h[i] != '.')
+            return false;
+    return true;
+}
+
+/* A key of [vhost NAME]: hosts, root, index, header.NAME. */
+static int cfg_apply_vhost(struct cfg_ctx *x, const char *section, const char *name,
+                           const char *value)
+{
+    struct cfg_vhost *v = vhost_find(x->c, section + 6, strlen(section + 6));
+    char why[256] = "";
+    if (!v)
+        return fail(x, x->lineno, "[%s]: unknown section", section);
+    if (strcmp(name, "hosts") == 0) {
+        if (v->has_hosts)
+            return fail(x, x->lineno, "[%s] hosts: duplicate key", section);
+        v->has_hosts = true;
+        size_t o = 0;
+        for (const char *p = value;;) {
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (!*p)
+                break;
+            size_t n = strcspn(p, " \t");
+            size_t k = n;
+            if (k > 1 && p[k - 1] == '.')
+                k--;
+            if (!host_name_ok(p, k))
+                return fail(x, x->lineno, "[%s] hosts: '%.*s' is not a host name",
+                            section, (int)n, p);
+            if (o + k + 1 >= sizeof v->hosts)
+                return fail(x, x->lineno, "[%s] hosts: longer than %zu bytes", section,
+                            sizeof v->hosts - 1);
+            if (o)
+                v->hosts[o++] = ' ';
+            for (size_t i = 0; i < k; i++)
+                v->hosts[o++] = (char)tolower((unsigned char)p[i]);
+            v->hosts[o] = '\0';
+            p += n;
+        }
+        if (o == 0)
+            return fail(x, x->lineno, "[%s] hosts: empty value", section);
+        return 0;
+    }
+    if (strcmp(name, "root") == 0) {
+        if (v->has_root)
+            return fail(x, x->lineno, "[%s] root: duplicate key", section);
+        v->has_root = true;
+        if (resolve_dir(x, value, v->root, sizeof v->root, why, sizeof why) < 0)
+            return fail(x, x->lineno, "[%s] root: %s", section, why);
+        return 0;
+    }
+    if (strcmp(name, "index") == 0) {
+        if (v->index[0])
+            return fail(x, x->lineno, "[%s] index: duplicate key", section);
+        if (index_list_ok(value, why, sizeof why) < 0)
+            return fail(x, x->lineno, "[%s] index: %s", section, why);
+        if (strlen(value) >= sizeof v->index)
+            return fail(x, x->lineno, "[%s] index: longer than %zu bytes", section,
+                        sizeof v->index - 1);
+        snprintf(v->index, sizeof v->index, "%s", value);
+        return 0;
+    }
+    if (strncmp(name, "header.", 7) == 0) {
+        const char *tail = name + 7;
+        bool ok = *tail != '\0';
+        for (const char *p = tail; *p; p++)
+            ok = ok && cfg_tchar(*p);
+        if (!ok)
+            return fail(x, x->lineno, "[%s] %s: '%s' is not a header name", section, name,
+                        tail);
+        if (header_reserved(tail))
+            return fail(x, x->lineno, "[%s] %s: %s is written by corehttpd itself",
+                        section, name, tail);
+        if (*value == '\0')
+            return fail(x, x->lineno, "[%s] %s: empty value", section, name);
+        for (const char *p = value; *p; p++)
+            if (*p < 0x20 || *p > 0x7e)
+                return fail(x, x->lineno, "[%s] %s: only printable ASCII is allowed",
+                            section, name);
+        for (unsigned i = 0; i < v->n_header; i++)
+            if (strcasecmp(v->header[i].key, tail) == 0)
+                return fail(x, x->lineno, "[%s] %s: duplicate key", section, name);
+        if (v->n_header == CFG_VHOST_HEADERS)
+            return fail(x, x->lineno, "[%s] %s: more than %d headers", section, name,
+                        CFG_VHOST_HEADERS);
+        if (strlen(tail) >= sizeof v->header[0].key ||
+            strlen(value) >= sizeof v->header[0].value)
+            return fail(x, x->lineno, "[%s] %s: name or value too long", section, name);
+        snprintf(v->header[v->n_header].key, sizeof v->header[0].key, "%s", tail);
+        snprintf(v->header[v->n_header].value, sizeof v->header[0].value, "%s", value);
+        v->n_header++;
+        return 0;
+    }
+    return fail(x, x->lineno, "[%s] %s: unknown key", section, name);
+}
+
 /* One key = value: 0, or -1 with the error recorded. */
 static int cfg_apply(struct cfg_ctx *x, const char *section, const char *name,
                      const char *value)
@@ -730,6 +1136,11 @@ static int cfg_apply(struct cfg_ctx *x, const char *section, const char *name,
         return fail(x, x->lineno, "%s: key before the first [section]", name);
     if (!section_known(section, strlen(section)))
         return fail(x, x->lineno, "[%s]: unknown section", section);
+    if (strncmp(section, "vhost ", 6) == 0)
+        return cfg_apply_vhost(x, section, name, value);
+    int fam = cfg_apply_family(x, section, name, value);
+    if (fam <= 0)
+        return fam;
     int i = key_index(section, name);
     if (i < 0)
         return fail(x, x->lineno, "[%s] %s: unknown key", section, name);
@@ -774,6 +1185,29 @@ static int cfg_check(struct cfg_ctx *x)
         if ((c->gateway & c->netmask) != (c->ip & c->netmask))
             return fail(x, gw_line, "[net] gateway: %s is not in %s/%d", a, n,
                         __builtin_popcount(c->netmask));
+    }
+
+    for (unsigned i = 0; i < c->n_vhosts; i++) {
+        const struct cfg_vhost *v = &c->vhost[i];
+        if (!v->has_hosts)
+            return fail(x, v->line, "[vhost %s] hosts: missing required key", v->name);
+        if (!v->has_root)
+            return fail(x, v->line, "[vhost %s] root: missing required key", v->name);
+        /* a host name belongs to one virtual host */
+        for (const char *p = v->hosts; *p;) {
+            size_t n = strcspn(p, " ");
+            for (unsigned j = 0; j < i; j++) {
+                for (const char *q = c->vhost[j].hosts; *q;) {
+                    size_t m = strcspn(q, " ");
+                    if (m == n && memcmp(p, q, n) == 0)
+                        return fail(x, v->line,
+                                    "[vhost %s] hosts: %.*s is also a host of [vhost %s]",
+                                    v->name, (int)n, p, c->vhost[j].name);
+                    q += m + (q[m] == ' ');
+                }
+            }
+            p += n + (p[n] == ' ');
+        }
     }
 
     if (c->max_conns > c->max_flows) {
@@ -847,10 +1281,32 @@ void cfg_defaults(struct cfg *c)
     snprintf(c->index, sizeof c->index, "index.html");
     c->keepalive = true;
     c->keepalive_requests = 1000;
+    c->keepalive_timeout_ms = 30000;
+    c->header_timeout_ms = 10000;
+    c->shutdown_timeout_ms = 5000;
     c->max_request_bytes = 8192;
+    c->max_uri_bytes = 2048;
+    c->max_body_bytes = 1024 * 1024;
     snprintf(c->server_name, sizeof c->server_name, "corehttpd/%s", COREHTTPD_VERSION);
     snprintf(c->status_path, sizeof c->status_path, "/server-status");
     c->n_status_allow = 0; /* nobody: corehttpd has no loopback to trust */
+    snprintf(c->mime_types, sizeof c->mime_types, "/etc/mime.types");
+    c->error_log_level = 2; /* info */
+}
+
+bool cfg_same_status(const struct cfg *a, const struct cfg *b)
+{
+    return strcmp(a->status_path, b->status_path) == 0 &&
+           a->n_status_allow == b->n_status_allow &&
+           memcmp(a->status_allow, b->status_allow,
+                  a->n_status_allow * sizeof a->status_allow[0]) == 0;
+}
+
+void cfg_copy_status(struct cfg *to, const struct cfg *from)
+{
+    memcpy(to->status_path, from->status_path, sizeof to->status_path);
+    memcpy(to->status_allow, from->status_allow, sizeof to->status_allow);
+    to->n_status_allow = from->n_status_allow;
 }
 
 int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)

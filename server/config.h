@@ -20,6 +20,37 @@
 #define CFG_IMPAIR_RX 1u /* frames it receives */
 #define CFG_IMPAIR_TX 2u /* frames it sends */
 
+/* The keys of a family ("header.X-Frame-Options", "mime.md", ...): a tail
+ * and a value, checked when read. */
+#define CFG_MAX_RULES 32
+#define CFG_MAX_ERROR_PAGES 16
+#define CFG_HEADERS_MAX 1024 /* extra response header bytes in all */
+
+struct cfg_rule {
+    char key[64]; /**< the part after the dot */
+    char value[192];
+};
+
+struct cfg_expires {
+    char match[64]; /**< "/prefix" or an extension (no dot) */
+    uint32_t secs;
+};
+
+/* [vhost NAME] sections */
+#define CFG_MAX_VHOSTS 16
+#define CFG_VHOST_HEADERS 16
+
+struct cfg_vhost {
+    char name[64];
+    int line;        /**< of its [vhost NAME] line */
+    char hosts[256]; /**< blank-separated host names, lower-case */
+    char root[CFG_PATH_MAX];
+    char index[256];                           /**< "" : [http] index */
+    struct cfg_rule header[CFG_VHOST_HEADERS]; /**< header.NAME, after [http]'s */
+    unsigned n_header;
+    bool has_hosts, has_root;
+};
+
 struct cfg {
     /* [dpdk] */
     char port[512];      /**< PCI address or vdev spec */
@@ -69,21 +100,51 @@ struct cfg {
     uint32_t keepalive_interval_ms; /**< default 75000 */
     uint32_t keepalive_probes;      /**< default 9 */
 
-    /* [http] */
-    uint16_t listen;             /**< default 80 */
-    char root[CFG_PATH_MAX];     /**< relative paths are relative to the ini's folder */
-    char index[256];             /**< default index.html */
-    bool keepalive;              /**< default yes */
-    unsigned keepalive_requests; /**< per connection, default 1000 */
-    unsigned max_request_bytes;  /**< request line + headers, default 8192 */
-    char server_name[64];        /**< Server header, default corehttpd/VERSION */
+    /* [http]: keep these fields last, from listen on (a reload compares
+     * and keeps the bytes before listen, see control.c) */
+    uint16_t listen;               /**< default 80 */
+    char root[CFG_PATH_MAX];       /**< relative paths are relative to the ini's folder */
+    char index[256];               /**< blank-separated names, default index.html */
+    bool serve_dotfiles;           /**< default no */
+    bool keepalive;                /**< default yes */
+    unsigned keepalive_requests;   /**< per connection, default 1000 */
+    uint32_t keepalive_timeout_ms; /**< idle between requests, default 30000 */
+    uint32_t header_timeout_ms;    /**< a request must arrive within, default 10000 */
+    uint32_t shutdown_timeout_ms;  /**< graceful stop at most, default 5000 */
+    unsigned max_request_bytes;    /**< request line + headers, default 8192 */
+    unsigned max_uri_bytes;        /**< request-target, default 2048 */
+    uint32_t max_body_bytes;       /**< request body read and discarded, default 1 MiB */
+    char server_name[64];          /**< Server header, default corehttpd/VERSION */
+    char mime_types[CFG_PATH_MAX]; /**< default /etc/mime.types; "" for none */
+    char access_log[CFG_PATH_MAX]; /**< default "": no access log */
+    uint8_t access_log_format;     /**< 0 combined (default), 1 json (enum log_format) */
+    char error_log[CFG_PATH_MAX];  /**< default "": stderr */
+    uint8_t error_log_level; /**< 0 error, 1 warn, 2 info (default; enum log_level) */
+    bool gzip_static;        /**< default no */
+    struct cfg_rule mime[CFG_MAX_RULES]; /**< mime.EXT = type */
+    unsigned n_mime;
+    struct cfg_rule header[CFG_MAX_RULES]; /**< header.NAME = value */
+    unsigned n_header;
+    struct cfg_rule error_page[CFG_MAX_ERROR_PAGES]; /**< error_page.CODE = /path */
+    unsigned n_error_page;
+    struct cfg_expires expires[CFG_MAX_RULES]; /**< expires.EXT or expires./prefix */
+    unsigned n_expires;
     /* [http] status page (server/status.h) */
     char status_path[256]; /**< default /server-status; "" turns the page off */
     struct {
         uint32_t net, mask;               /**< host byte order */
     } status_allow[CFG_STATUS_ALLOW_MAX]; /**< clients that may see it; default none */
     unsigned n_status_allow;
+    /* [vhost NAME]: hosts named by the Host header, each with its own root
+     * and headers; [http] root is the default host */
+    struct cfg_vhost vhost[CFG_MAX_VHOSTS];
+    unsigned n_vhosts;
 };
+
+/** True when @p a and @p b have the same [http] status_path and status_allow. */
+bool cfg_same_status(const struct cfg *a, const struct cfg *b);
+/** Copies [http] status_path and status_allow from @p from to @p to. */
+void cfg_copy_status(struct cfg *to, const struct cfg *from);
 
 /** Sets every default. */
 void cfg_defaults(struct cfg *c);

@@ -3,12 +3,14 @@
  * One pair per core (see core.h), each run by dpdk/dpio_pair.c: the stack
  * thread's loop on the core's lcore, the HTTP worker a plain pthread pinned
  * to the same CPU; the two pass the core like a baton. This file builds the
- * contexts from the config, watches the workers' start-up and reports.
+ * contexts from the config, watches the workers' start-up, stops a core
+ * once it has drained (cores_drain()) and reports.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +45,47 @@ struct cores {
 };
 
 static volatile sig_atomic_t stop_requested;
+/* graceful stop: set by cores_drain(), read by every stack thread */
+static atomic_bool drain_on;
+static atomic_uint_fast64_t drain_deadline_us;
 
 void cores_stop(void)
 {
     stop_requested = 1;
+}
+
+void cores_drain(struct cores *cs, unsigned timeout_ms)
+{
+    atomic_store(&drain_deadline_us, dpio_now_us() + (uint64_t)timeout_ms * 1000);
+    for (unsigned i = 0; i < cs->n; i++)
+        atomic_store_explicit(&cs->c[i].w.drain, true, memory_order_release);
+    atomic_store_explicit(&drain_on, true, memory_order_release);
+}
+
+/* On its stack thread, each turn of the loop (dpio_pair's stop_when): a
+ * draining core may stop once its worker has closed every connection and
+ * the stack holds no more data of theirs (acknowledged, or given up), or
+ * at the deadline. */
+static bool core_drained(void *arg, uint64_t now)
+{
+    struct core *c = arg;
+    if (!atomic_load_explicit(&drain_on, memory_order_acquire))
+        return false;
+    if (now >= atomic_load(&drain_deadline_us))
+        return true;
+    if (!atomic_load_explicit(&c->w.drained, memory_order_acquire))
+        return false;
+    struct ts_stats st;
+    ts_ctx_stats(c->ctx, &st);
+    return st.bufs_in_use == 0;
+}
+
+size_t cores_worker_epochs(const struct cores *cs, uint64_t *out, size_t max)
+{
+    size_t n = cs->n < max ? cs->n : max;
+    for (size_t i = 0; i < n; i++)
+        out[i] = atomic_load_explicit(&cs->c[i].w.epoch, memory_order_acquire);
+    return n;
 }
 
 /* After each of a worker's turns, on its stack thread: a worker that
@@ -64,7 +103,8 @@ static void after_worker_turn(void *arg)
 }
 
 struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
-                           const struct cache *cache, char *err, size_t errlen)
+                           struct site_live *live, struct logger *logger, char *err,
+                           size_t errlen)
 {
     struct cores *cs = calloc(1, sizeof(*cs));
     if (cs == NULL) {
@@ -144,14 +184,11 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         c->w.cfg = cfg;
         c->w.core = i;
         c->w.listen_fd = -1;
-        c->w.http = (struct http_settings){
-            .cache = cache,
-            .server_name = cfg->server_name,
-            .keepalive = cfg->keepalive,
-            .keepalive_requests = cfg->keepalive_requests,
-            .max_request_bytes = cfg->max_request_bytes,
-            .wall_s = dpio_wall_s,
-        };
+        c->w.live = live;
+        c->w.log = log_ring_of(logger, i);
+        atomic_init(&c->w.drain, false);
+        atomic_init(&c->w.drained, false);
+        atomic_init(&c->w.epoch, 0);
         cs->status.core[i] =
             (struct status_core){.ctx = c->ctx, .w = &c->w, .q = q, .cpu = c->cpu};
         if (cfg->status_path[0] != '\0') {
@@ -162,9 +199,10 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
                 cores_destroy(cs);
                 return NULL;
             }
-            c->w.http.status_path = cfg->status_path;
-            c->w.http.status_page = status_page;
-            c->w.http.status_arg = c->status;
+            /* the path comes with each site (site.c), the same as at
+             * start-up across reloads (control.c) */
+            c->w.status_page = status_page;
+            c->w.status_arg = c->status;
         }
         c->pair = (struct dpio_pair){
             .ctx = c->ctx,
@@ -176,6 +214,8 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
             .after_turn = after_worker_turn,
             .after_arg = c,
             .stop = &stop_requested,
+            .stop_when = core_drained,
+            .stop_arg = c,
         };
     }
     return cs;
@@ -236,7 +276,8 @@ void cores_report(const struct cores *cs, FILE *out)
                 "no-memory resets %lu, flow other core %lu; payload bytes copied %lu, "
                 "by reference %lu; "
                 "no mbuf %lu, tx dropped %lu; http: accepted %lu, requests %lu, "
-                "refused %lu\n",
+                "refused %lu, timeouts %lu, responses 1xx %lu 2xx %lu 3xx %lu "
+                "4xx %lu 5xx %lu\n",
                 c->cpu, st.rx_frames, st.tx_frames, st.rx_bad_eth, st.rx_bad_ip,
                 st.rx_bad_cksum, st.rx_bad_tcp, st.rx_not_for_us, st.rx_unsupported,
                 st.rx_no_flow, st.arp_requests_rx, st.arp_replies_tx, st.arp_requests_tx,
@@ -249,7 +290,9 @@ void cores_report(const struct cores *cs, FILE *out)
                 st.tcp_tw_recycled, st.orphans_in_use, st.tcp_orphan_fin_timeouts,
                 st.tcp_orphan_drops, st.tcp_orphan_overflow, st.tcp_nobufs_resets,
                 st.tcp_flow_other_core, st.tx_bytes_copied, st.tx_bytes_ref, st.tx_nombuf,
-                dpio_tx_dropped(c->pair.q), c->w.accepted, c->w.requests, c->w.refused);
+                dpio_tx_dropped(c->pair.q), c->w.accepted, c->w.requests, c->w.refused,
+                c->w.timeouts, c->w.status_class[1], c->w.status_class[2],
+                c->w.status_class[3], c->w.status_class[4], c->w.status_class[5]);
     }
 }
 

@@ -13,12 +13,15 @@
 #include "cache.h"
 #include "config.h"
 #include "dpio.h"
+#include "log.h"
+#include "site.h"
 
 struct cores;
 
 /** Creates every core's context and worker; nothing runs yet. */
 struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
-                           const struct cache *cache, char *err, size_t errlen);
+                           struct site_live *live, struct logger *logger, char *err,
+                           size_t errlen);
 /** Runs every pair until cores_stop(); the calling thread (the EAL main
  *  lcore) is the first core's stack thread. @p on_ready runs once, on that
  *  thread, when the first worker listens. Returns 0, or -1 when a worker
@@ -26,6 +29,14 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
 int cores_run(struct cores *cs, void (*on_ready)(void), char *err, size_t errlen);
 /** Async-signal-safe: asks every pair to stop. */
 void cores_stop(void);
+/** Graceful stop (any thread): the workers stop accepting and close their
+ *  connections once the responses under way are queued; each core stops
+ *  when its connections are gone and their data acknowledged, or after
+ *  @p timeout_ms. cores_run() then returns. */
+void cores_drain(struct cores *cs, unsigned timeout_ms);
+/** Each worker's loop counter (see struct worker's epoch), for a grace
+ *  period; returns the number of cores written. */
+size_t cores_worker_epochs(const struct cores *cs, uint64_t *out, size_t max);
 /** Writes the stack and worker counters of every core. */
 void cores_report(const struct cores *cs, FILE *out);
 void cores_destroy(struct cores *cs);

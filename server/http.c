@@ -63,15 +63,20 @@ struct http_status_line {
 /* Reason phrases of RFC 9110 section 15. */
 static const struct http_status_line http_statuses[] = {
     {200, "200 OK", NULL, 0},
+    {206, "206 Partial Content", NULL, 0},
     HTTP_ST(301, "Moved Permanently"),
     {304, "304 Not Modified", NULL, 0},
     HTTP_ST(400, "Bad Request"),
     HTTP_ST(404, "Not Found"),
     HTTP_ST(405, "Method Not Allowed"),
+    HTTP_ST(408, "Request Timeout"),
     HTTP_ST(413, "Content Too Large"),
+    HTTP_ST(412, "Precondition Failed"),
     HTTP_ST(414, "URI Too Long"),
+    HTTP_ST(416, "Range Not Satisfiable"),
     HTTP_ST(431, "Request Header Fields Too Large"),
     HTTP_ST(500, "Internal Server Error"),
+    HTTP_ST(501, "Not Implemented"),
     HTTP_ST(503, "Service Unavailable"),
     HTTP_ST(505, "HTTP Version Not Supported"),
 };
@@ -89,8 +94,8 @@ static const struct http_status_line *http_status_get(int code)
  * of what follows is unknown or unwanted, so the connection closes. */
 static bool http_status_closes(int code)
 {
-    return code == 400 || code == 413 || code == 414 || code == 431 || code == 500 ||
-           code == 505;
+    return code == 400 || code == 408 || code == 413 || code == 414 || code == 431 ||
+           code == 500 || code == 501 || code == 505;
 }
 
 /* ------------------------------------------------------------------ */
@@ -234,6 +239,8 @@ int http_date_parse(const char *s, size_t len, int64_t *out)
 /* Request target: origin-form or absolute-form to a normalised path   */
 
 struct http_target {
+    const char *authority; /* absolute-form only, else NULL */
+    size_t authority_len;
     size_t path_len;   /* path in the caller's buffer */
     const char *query; /* raw, after '?'; NULL when absent */
     size_t query_len;
@@ -249,10 +256,55 @@ static int unhex(char c)
     return -1;
 }
 
+/* RFC 3629: strict UTF-8, no overlong forms, no surrogates, at most
+ * U+10FFFF. An overlong "." or "/" (C0 AE, C0 AF, E0 80 AE) would otherwise
+ * be a way around the dot-segment check for anything that decodes later. */
+static bool http_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned lo = 0x80, hi = 0xbf;
+        if (c >= 0xc2 && c <= 0xdf)
+            len = 2;
+        else if (c >= 0xe0 && c <= 0xef) {
+            len = 3;
+            if (c == 0xe0)
+                lo = 0xa0; /* overlong */
+            else if (c == 0xed)
+                hi = 0x9f; /* surrogates */
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            len = 4;
+            if (c == 0xf0)
+                lo = 0x90; /* overlong */
+            else if (c == 0xf4)
+                hi = 0x8f; /* above U+10FFFF */
+        } else {
+            return false; /* 80..C1 (C0, C1: overlong), F5..FF */
+        }
+        if (n - i < len)
+            return false;
+        if (p[i + 1] < lo || p[i + 1] > hi)
+            return false;
+        for (size_t k = 2; k < len; k++)
+            if (p[i + k] < 0x80 || p[i + k] > 0xbf)
+                return false;
+        i += len;
+    }
+    return true;
+}
+
 /*
  * Writes the decoded path of @p url into path[HTTP_URL_MAX + 1] with "//"
  * collapsed and "." and ".." resolved (RFC 3986 5.2.4); a ".." above the
- * root, a bad %-escape or %00 is an error (-1, answered 400), as in nginx.
+ * root, a bad %-escape, %00, a backslash (raw or escaped) or invalid UTF-8
+ * is an error (-1, answered 400), as in nginx.
  * Decoding comes first, so "%2e%2e" is a ".." and "%2f" a separator: the
  * result is exactly the file name the cache is asked for.
  */
@@ -263,6 +315,8 @@ static int http_target_parse(const char *url, size_t len, char *path,
 
     if (len == 0)
         return -1;
+    t->authority = NULL;
+    t->authority_len = 0;
     if (*p != '/') {
         /* absolute-form (RFC 9112 3.2.2): the path after the authority */
         size_t skip;
@@ -278,6 +332,8 @@ static int http_target_parse(const char *url, size_t len, char *path,
             p++;
         if (p == host)
             return -1;
+        t->authority = host;
+        t->authority_len = (size_t)(p - host);
     }
     const char *pe = p;
     while (pe < end && *pe != '?' && *pe != '#')
@@ -304,8 +360,12 @@ static int http_target_parse(const char *url, size_t len, char *path,
             c = (char)(hi << 4 | lo);
             p += 2;
         }
+        if (c == '\\')
+            return -1; /* a separator elsewhere: never part of a name here */
         path[n++] = c;
     }
+    if (!http_utf8_valid(path, n))
+        return -1; /* overlong forms ("%c0%ae") and other invalid UTF-8 */
 
     /* Remove dot segments in place: the write index never passes the read
      * index, and path[0] is '/' in both. */
@@ -341,11 +401,15 @@ static int http_target_parse(const char *url, size_t len, char *path,
 /* ------------------------------------------------------------------ */
 /* Conditional requests (RFC 9110 13.1.2, 13.1.3, 13.2.2)              */
 
-/* Weak comparison of each entity-tag in a list against ours; "*" matches
- * any current representation. An unparsable list matches nothing, which
- * only costs a full response. */
-static bool http_etag_match(const char *v, size_t n, const char *etag)
+/* Weak (If-None-Match) or strong (If-Match, RFC 9110 8.8.3.2: neither
+ * tag weak) comparison of each entity-tag in a list against ours; "*"
+ * matches any current representation. An unparsable list matches nothing:
+ * for If-None-Match that only costs a full response, for If-Match it is a
+ * 412, as it should be for a precondition the server cannot check. */
+static bool http_etag_match(const char *v, size_t n, const char *etag, bool strong)
 {
+    if (strong && etag[0] == 'W')
+        return false;
     if (etag[0] == 'W' && etag[1] == '/')
         etag += 2;
     size_t tl = strlen(etag);
@@ -358,7 +422,8 @@ static bool http_etag_match(const char *v, size_t n, const char *etag)
         }
         if (v[i] == '*')
             return true;
-        if (v[i] == 'W' && i + 1 < n && v[i + 1] == '/')
+        bool weak = v[i] == 'W' && i + 1 < n && v[i + 1] == '/';
+        if (weak)
             i += 2;
         if (i >= n || v[i] != '"')
             return false;
@@ -368,7 +433,7 @@ static bool http_etag_match(const char *v, size_t n, const char *etag)
         if (i >= n)
             return false;
         i++;
-        if (i - s == tl && memcmp(v + s, etag, tl) == 0)
+        if (i - s == tl && memcmp(v + s, etag, tl) == 0 && !(strong && weak))
             return true;
     }
     return false;
@@ -380,13 +445,179 @@ static bool http_etag_match(const char *v, size_t n, const char *etag)
 static bool http_not_modified(const struct http_conn *hc, const struct cache_file *cf)
 {
     if (hc->inm_seen)
-        return !hc->inm_long && http_etag_match(hc->inm, hc->inm_len, cf->etag);
+        return !hc->inm_long && http_etag_match(hc->inm, hc->inm_len, cf->etag, false);
     if (hc->ims_seen && !hc->ims_bad) {
         int64_t t;
         if (http_date_parse(hc->ims, hc->ims_len, &t) == 0 && t >= (int64_t)cf->mtime)
             return true;
     }
     return false;
+}
+
+/* RFC 9110 13.2.2, steps 1 to 4, for GET and HEAD: 412 when If-Match (or,
+ * without it, If-Unmodified-Since) fails, 304 when If-None-Match (or, without
+ * it, If-Modified-Since) says the client has it, else 0. An invalid
+ * If-Unmodified-Since date is ignored (13.1.4). */
+static int http_preconditions(const struct http_conn *hc, const struct cache_file *cf)
+{
+    if (hc->im_seen) {
+        if (hc->im_long || !http_etag_match(hc->im, hc->im_len, cf->etag, true))
+            return 412;
+    } else if (hc->ius_seen && !hc->ius_bad) {
+        int64_t t;
+        if (http_date_parse(hc->ius, hc->ius_len, &t) == 0 && (int64_t)cf->mtime > t)
+            return 412;
+    }
+    return http_not_modified(hc, cf) ? 304 : 0;
+}
+
+/* If-Range (RFC 9110 13.1.5): the range applies only when the validator is
+ * our strong ETag or exactly our Last-Modified date. */
+static bool http_if_range_holds(const struct http_conn *hc, const struct cache_file *cf)
+{
+    if (!hc->ifr_seen)
+        return true;
+    if (hc->ifr_bad || hc->ifr_len == 0)
+        return false;
+    if (hc->ifr[0] == '"' || hc->ifr[0] == 'W') {
+        size_t tl = strlen(cf->etag);
+        return cf->etag[0] == '"' && hc->ifr_len == tl &&
+               memcmp(hc->ifr, cf->etag, tl) == 0;
+    }
+    int64_t t;
+    return http_date_parse(hc->ifr, hc->ifr_len, &t) == 0 && t == (int64_t)cf->mtime;
+}
+
+static const char *skip_ows(const char *p, const char *e)
+{
+    while (p < e && (*p == ' ' || *p == '\t'))
+        p++;
+    return p;
+}
+
+/* Decimal digits at *pp; a value past 2^64 saturates (still a valid range:
+ * it only means "to the end"). */
+static int scan_u64(const char **pp, const char *e, uint64_t *out)
+{
+    const char *p = *pp;
+    uint64_t v = 0;
+    if (p == e || *p < '0' || *p > '9')
+        return -1;
+    for (; p < e && *p >= '0' && *p <= '9'; p++) {
+        unsigned d = (unsigned)(*p - '0');
+        v = v > (UINT64_MAX - d) / 10 ? UINT64_MAX : v * 10 + d;
+    }
+    *pp = p;
+    *out = v;
+    return 0;
+}
+
+int http_range_parse(const char *v, size_t n, uint64_t size, struct http_range *out,
+                     unsigned max)
+{
+    const char *p = v, *e = v + n;
+    unsigned listed = 0, k = 0;
+
+    p = skip_ows(p, e);
+    if (e - p < 6 || strncasecmp(p, "bytes=", 6) != 0)
+        return -1; /* another unit, or none: ignored */
+    p += 6;
+    for (;;) {
+        p = skip_ows(p, e);
+        if (p < e && *p == ',') { /* empty list elements are allowed (5.6.1) */
+            p++;
+            continue;
+        }
+        if (p == e)
+            break;
+        uint64_t first = 0, last = 0;
+        bool suffix = false, open = false;
+        if (*p == '-') {
+            p++;
+            if (scan_u64(&p, e, &last) < 0)
+                return -1;
+            suffix = true;
+        } else {
+            if (scan_u64(&p, e, &first) < 0 || p == e || *p != '-')
+                return -1;
+            p++;
+            if (p < e && *p >= '0' && *p <= '9') {
+                scan_u64(&p, e, &last);
+                if (last < first)
+                    return -1; /* invalid range-spec: the field is ignored */
+            } else {
+                open = true;
+            }
+        }
+        p = skip_ows(p, e);
+        if (p < e && *p != ',')
+            return -1;
+        if (++listed > max)
+            return -1;
+        if (suffix) { /* the last N bytes */
+            if (last == 0 || size == 0)
+                continue;
+            first = last >= size ? 0 : size - last;
+            last = size - 1;
+        } else {
+            if (first >= size)
+                continue; /* unsatisfiable: dropped */
+            if (open || last >= size)
+                last = size - 1;
+        }
+        out[k].first = first;
+        out[k].last = last;
+        k++;
+    }
+    return listed == 0 ? -1 : (int)k;
+}
+
+/* A qvalue (RFC 9110 12.4.2) is above 0 when any of its digits is not 0;
+ * one that does not parse counts as 1, as if absent. */
+static bool qvalue_positive(const char *p, const char *e)
+{
+    if (p == e || (*p != '0' && *p != '1'))
+        return true;
+    for (; p < e; p++)
+        if (*p >= '1' && *p <= '9')
+            return true;
+    return false;
+}
+
+bool http_accepts_gzip(const char *v, size_t n)
+{
+    const char *p = v, *e = v + n;
+    int gzip = -1, star = -1; /* -1 not named, 0 refused, 1 accepted */
+
+    while (p < e) {
+        const char *end = memchr(p, ',', (size_t)(e - p));
+        if (!end)
+            end = e;
+        const char *t = skip_ows(p, end);
+        const char *te = t;
+        while (te < end && *te != ';' && *te != ' ' && *te != '\t')
+            te++;
+        bool q = true;
+        for (const char *s = te; s < end; s++) {
+            if (*s != ';')
+                continue;
+            const char *a = skip_ows(s + 1, end);
+            if (end - a >= 2 && (a[0] == 'q' || a[0] == 'Q') && a[1] == '=') {
+                const char *qe = a + 2;
+                while (qe < end && *qe != ';' && *qe != ' ' && *qe != '\t')
+                    qe++;
+                q = qvalue_positive(a + 2, qe);
+            }
+        }
+        size_t tl = (size_t)(te - t);
+        if ((tl == 4 && strncasecmp(t, "gzip", 4) == 0) ||
+            (tl == 6 && strncasecmp(t, "x-gzip", 6) == 0))
+            gzip = gzip == 1 ? 1 : q;
+        else if (tl == 1 && *t == '*')
+            star = q;
+        p = end + 1;
+    }
+    return gzip >= 0 ? gzip == 1 : star == 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -452,19 +683,40 @@ static void put_escaped(struct hbuf *b, const char *s, size_t n, bool query)
 
 /* What a response needs beyond its status. */
 struct http_reply {
-    const struct cache_file *cf; /* 200, 304 */
+    const struct cache_file *cf; /* 200, 206, 304, 412, 416 */
     const char *loc;             /* 301: the decoded directory path */
     size_t loc_len;
     const struct http_target *target;
+    const struct http_range *ranges; /* 206 */
+    unsigned n_ranges;
+    char boundary[24]; /* 206 with several ranges */
+    uint64_t multipart_len;
+    const char *mime; /* of the representation (the .gz twin's is its base's) */
+    bool gzip;        /* cf is the precompressed twin */
+    bool vary;        /* a twin exists: the answer depends on Accept-Encoding */
+    int64_t max_age;  /* Cache-Control / Expires, -1 for none */
+    const struct cache_file *page; /* a custom error page */
+    bool bare; /* without the extra headers of the config (a fallback) */
     /* 200 of a generated page (the status page), instead of cf */
-    const struct http_page *page;
+    const struct http_page *gen;
 };
+
+static void put_range(struct hbuf *b, uint64_t first, uint64_t last, uint64_t size)
+{
+    put_str(b, "bytes ");
+    put_u64(b, first);
+    put_str(b, "-");
+    put_u64(b, last);
+    put_str(b, "/");
+    put_u64(b, size);
+}
 
 static void http_put_head(struct hbuf *b, const struct http_conn *hc,
                           const struct http_status_line *st, const struct http_reply *rp,
                           bool keep)
 {
     const char *name = hc->set->server_name;
+    const struct cache_file *cf = rp->cf;
 
     put_str(b, "HTTP/1.1 ");
     put_str(b, st->line);
@@ -477,26 +729,65 @@ static void http_put_head(struct hbuf *b, const struct http_conn *hc,
     put_str(b, "Date: ");
     put(b, hc->date, 29);
     put_str(b, "\r\n");
-    if (st->code == 200 && rp->page) {
+    if (st->code == 200 && rp->gen) {
         put_str(b, "Content-Type: ");
-        put_str(b, rp->page->ctype);
+        put_str(b, rp->gen->ctype);
         put_str(b, "\r\nContent-Length: ");
-        put_u64(b, rp->page->len);
+        put_u64(b, rp->gen->len);
         put_str(b, "\r\nCache-Control: no-store\r\n");
-    } else if (st->code == 200) {
+    } else if (st->code == 200 && !cf) {
+        put_str(b, "Content-Length: 0\r\n"); /* OPTIONS */
+    } else if (st->code == 200 || (st->code == 206 && rp->n_ranges == 1)) {
+        uint64_t len = cf->size;
         put_str(b, "Content-Type: ");
-        put_str(b, rp->cf->mime);
+        put_str(b, rp->mime);
+        if (st->code == 206) {
+            len = rp->ranges[0].last - rp->ranges[0].first + 1;
+            put_str(b, "\r\nContent-Range: ");
+            put_range(b, rp->ranges[0].first, rp->ranges[0].last, cf->size);
+        }
         put_str(b, "\r\nContent-Length: ");
-        put_u64(b, rp->cf->size);
+        put_u64(b, len);
+        put_str(b, "\r\n");
+    } else if (st->code == 206) {
+        put_str(b, "Content-Type: multipart/byteranges; boundary=");
+        put_str(b, rp->boundary);
+        put_str(b, "\r\nContent-Length: ");
+        put_u64(b, rp->multipart_len);
+        put_str(b, "\r\n");
+    } else if (st->page && rp->page) {
+        put_str(b, "Content-Type: ");
+        put_str(b, rp->page->mime);
+        put_str(b, "\r\nContent-Length: ");
+        put_u64(b, rp->page->size);
         put_str(b, "\r\n");
     } else if (st->page) {
         put_str(b, "Content-Type: text/html\r\nContent-Length: ");
         put_u64(b, st->page_len);
         put_str(b, "\r\n");
     }
-    if ((st->code == 200 || st->code == 304) && rp->cf) {
+    bool rep = (st->code == 200 || st->code == 206 || st->code == 304) && cf;
+    if (rep && rp->gzip && st->code != 304)
+        put_str(b, "Content-Encoding: gzip\r\n");
+    if (rep && rp->vary)
+        put_str(b, "Vary: Accept-Encoding\r\n");
+    if (rep && rp->max_age >= 0) {
+        char exp[30];
+        http_date(hc->date_s + rp->max_age, exp);
+        put_str(b, "Cache-Control: max-age=");
+        put_u64(b, (uint64_t)rp->max_age);
+        put_str(b, "\r\nExpires: ");
+        put(b, exp, 29);
+        put_str(b, "\r\n");
+    }
+    if (st->code == 416) {
+        put_str(b, "Content-Range: bytes */"); /* RFC 9110 15.5.17 */
+        put_u64(b, cf->size);
+        put_str(b, "\r\n");
+    }
+    if ((st->code == 200 || st->code == 206 || st->code == 304) && cf) {
         put_str(b, "Last-Modified: ");
-        put_str(b, rp->cf->last_modified);
+        put_str(b, cf->last_modified);
         put_str(b, "\r\n");
     }
     if (st->code == 301) {
@@ -510,15 +801,19 @@ static void http_put_head(struct hbuf *b, const struct http_conn *hc,
         put_str(b, "\r\n");
     }
     put_str(b, keep ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
-    if ((st->code == 200 || st->code == 304) && rp->cf) {
+    if ((st->code == 200 || st->code == 206 || st->code == 304) && cf) {
         put_str(b, "ETag: ");
-        put_str(b, rp->cf->etag);
+        put_str(b, cf->etag);
         put_str(b, "\r\n");
     }
-    if (st->code == 200 && rp->cf)
-        put_str(b, "Accept-Ranges: none\r\n");
-    if (st->code == 405)
-        put_str(b, "Allow: GET, HEAD\r\n");
+    if ((st->code == 200 || st->code == 206) && cf)
+        put_str(b, "Accept-Ranges: bytes\r\n");
+    if (st->code == 405 || (st->code == 200 && !cf && !rp->gen))
+        put_str(b, "Allow: GET, HEAD, OPTIONS\r\n");
+    if (hc->set->headers_len && !rp->bare)
+        put(b, hc->set->headers, hc->set->headers_len);
+    if (hc->vh && hc->vh->headers_len && !rp->bare)
+        put(b, hc->vh->headers, hc->vh->headers_len);
     put_str(b, "\r\n");
 }
 
@@ -528,16 +823,75 @@ static bool http_is_head(const struct http_conn *hc)
     return (hc->url_len > 0 || hc->url_too_long) && hc->parser.method == HTTP_HEAD;
 }
 
+static void piece_add(struct http_response *r, const void *p, size_t len, bool ref)
+{
+    if (len == 0)
+        return;
+    r->piece[r->n_pieces++] = (struct http_piece){(const uint8_t *)p, len, ref};
+}
+
+/* A multipart/byteranges body (RFC 9110 14.6): the part headers are written
+ * into r->parts and copied, the ranges go by reference. Returns -1 when the
+ * part headers do not fit (the caller then sends the whole file). */
+static int http_multipart(struct http_response *r, struct http_reply *rp)
+{
+    const struct cache_file *cf = rp->cf;
+    struct hbuf b = {r->parts, 0, sizeof r->parts, false};
+    uint64_t total = 0;
+
+    r->n_pieces = 0;
+    for (unsigned i = 0; i < rp->n_ranges; i++) {
+        size_t start = b.len;
+        put_str(&b, i ? "\r\n--" : "--");
+        put_str(&b, rp->boundary);
+        put_str(&b, "\r\nContent-Type: ");
+        put_str(&b, rp->mime);
+        put_str(&b, "\r\nContent-Range: ");
+        put_range(&b, rp->ranges[i].first, rp->ranges[i].last, cf->size);
+        put_str(&b, "\r\n\r\n");
+        if (b.full)
+            return -1;
+        uint64_t len = rp->ranges[i].last - rp->ranges[i].first + 1;
+        piece_add(r, r->parts + start, b.len - start, false);
+        piece_add(r, cf->data + rp->ranges[i].first, len, true);
+        total += b.len - start + len;
+    }
+    size_t start = b.len;
+    put_str(&b, "\r\n--");
+    put_str(&b, rp->boundary);
+    put_str(&b, "--\r\n");
+    if (b.full)
+        return -1;
+    piece_add(r, r->parts + start, b.len - start, false);
+    rp->multipart_len = total + (b.len - start);
+    return 0;
+}
+
+/* A boundary that differs per response; it cannot occur in a part's data by
+ * chance in any way that matters, since every part is framed by its
+ * Content-Range. */
+static void http_boundary(const struct http_conn *hc, const struct cache_file *cf,
+                          char out[24])
+{
+    static const char hex[] = "0123456789abcdef";
+    uint64_t h = 0xcbf29ce484222325ull ^ (uint64_t)hc->requests;
+    for (const char *p = cf->etag; *p; p++)
+        h = (h ^ (uint8_t)*p) * 0x100000001b3ull;
+    memcpy(out, "chttpd-", 7);
+    for (int i = 0; i < 16; i++)
+        out[7 + i] = hex[(h >> (60 - 4 * i)) & 15];
+    out[23] = '\0';
+}
+
 /* Writes the answer to the current request into hc->out. */
-static void http_respond(struct http_conn *hc, int code, const struct http_reply *rp)
+static void http_respond(struct http_conn *hc, int code, const struct http_reply *rp_in)
 {
     struct http_response *r = hc->out;
     const struct http_settings *set = hc->set;
     unsigned limit = set->keepalive_requests;
     static const struct http_reply none;
+    struct http_reply rp = rp_in ? *rp_in : none;
 
-    if (!rp)
-        rp = &none;
     bool keep = set->keepalive && !http_status_closes(code) && hc->headers_done &&
                 http_should_keep_alive(&hc->parser) &&
                 !(limit && hc->requests + 1 >= limit) &&
@@ -549,16 +903,43 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
         hc->date_s = now;
     }
 
+    if (!rp.mime && rp.cf)
+        rp.mime = rp.cf->mime;
+    if (!rp_in)
+        rp.max_age = -1;
+    const struct cache *cache = hc->vh ? hc->vh->cache : set->cache;
+    for (size_t i = 0; i < set->n_error_pages && cache; i++) {
+        const struct http_error_page *ep = &set->error_pages[i];
+        if (ep->code == code) {
+            rp.page = cache_lookup(cache, ep->path, strlen(ep->path), NULL);
+            break;
+        }
+    }
+
+    r->n_pieces = 0;
+    if (code == 206 && rp.n_ranges > 1) {
+        http_boundary(hc, rp.cf, rp.boundary);
+        if (http_multipart(r, &rp) < 0) {
+            code = 200; /* too many part headers to hold: the whole file */
+            r->n_pieces = 0;
+        }
+    }
+
     const struct http_status_line *st = http_status_get(code);
     struct hbuf b = {r->hdr, 0, sizeof r->hdr, false};
-    http_put_head(&b, hc, st, rp, keep);
+    http_put_head(&b, hc, st, &rp, keep);
     if (b.full) {
-        /* Only a 301 to a long directory name can get here: the URI is too
-         * long to redirect to. Anything else is a bug, told as 500. */
+        /* A 301 to a long directory name: the URI is too long to redirect
+         * to. Anything else (extra headers from the config that leave no
+         * room) is told as 500, without those headers. */
         st = http_status_get(code == 301 ? 414 : 500);
         keep = false;
         b = (struct hbuf){r->hdr, 0, sizeof r->hdr, false};
-        http_put_head(&b, hc, st, &none, keep);
+        rp = none;
+        rp.max_age = -1;
+        rp.bare = true;
+        http_put_head(&b, hc, st, &rp, keep);
+        r->n_pieces = 0;
     }
 
     r->hdr_len = b.len;
@@ -567,23 +948,91 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
     r->body = NULL;
     r->body_len = 0;
     r->page_slot = NULL;
-    if (!http_is_head(hc)) {
-        if (st->code == 200 && rp->page) {
-            r->body = rp->page->body;
-            r->body_len = rp->page->len;
-        } else if (st->code == 200) {
-            r->body = rp->cf->data;
-            r->body_len = rp->cf->size;
+    if (http_is_head(hc)) {
+        r->n_pieces = 0;
+    } else if (st->code == 206 && rp.n_ranges > 1) {
+        r->body_len = rp.multipart_len;
+    } else if (st->code == 200 && rp.gen) {
+        /* lent only until written: copied, never referenced */
+        r->body = rp.gen->body;
+        r->body_len = rp.gen->len;
+        piece_add(r, r->body, r->body_len, false);
+    } else {
+        if (st->code == 200 && rp.cf) {
+            r->body = rp.cf->data;
+            r->body_len = rp.cf->size;
+        } else if (st->code == 206) {
+            r->body = rp.cf->data + rp.ranges[0].first;
+            r->body_len = rp.ranges[0].last - rp.ranges[0].first + 1;
+        } else if (st->page && rp.page && st->code == code) {
+            r->body = rp.page->data;
+            r->body_len = rp.page->size;
         } else if (st->page) {
             r->body = (const uint8_t *)st->page;
             r->body_len = st->page_len;
         }
+        piece_add(r, r->body, r->body_len, true);
     }
     hc->produced = true;
 }
 
-/* The status page, when the path is its path and the client may see it.
- * Returns false to go on as for any other path. */
+/* What a method gets: 0 when served, else the status (RFC 9110 9.1: 405
+ * for a method the server knows but the target does not allow, 501 for one
+ * it does not implement at all). */
+static int http_method_status(enum http_method m)
+{
+    switch (m) {
+    case HTTP_GET:
+    case HTTP_HEAD:
+    case HTTP_OPTIONS:
+        return 0;
+    case HTTP_POST:
+    case HTTP_PUT:
+    case HTTP_DELETE:
+    case HTTP_CONNECT:
+    case HTTP_TRACE:
+    case HTTP_PATCH: /* RFC 5789 */
+        return 405;
+    default: /* WebDAV, UPnP and the like */
+        return 501;
+    }
+}
+
+/* The virtual host a request names (RFC 9112 3.2: the absolute-form's
+ * authority, else Host), without port or trailing dot, case-insensitive;
+ * NULL for the default host. */
+static const struct http_vhost *http_vhost_of(const struct http_conn *hc, const char *a,
+                                              size_t n)
+{
+    const struct http_settings *set = hc->set;
+    if (set->n_vhosts == 0)
+        return NULL;
+    if (!a) {
+        a = hc->host;
+        n = hc->host_len;
+    }
+    while (n && (a[0] == ' ' || a[0] == '\t'))
+        a++, n--;
+    size_t h = 0;
+    while (h < n && a[h] != ':' && a[h] != ' ' && a[h] != '\t')
+        h++;
+    if (h > 1 && a[h - 1] == '.')
+        h--;
+    if (h == 0)
+        return NULL;
+    for (size_t i = 0; i < set->n_vhosts; i++) {
+        for (const char *p = set->vhosts[i].names; *p;) {
+            size_t m = strcspn(p, " ");
+            if (m == h && strncasecmp(p, a, h) == 0)
+                return &set->vhosts[i];
+            p += m + (p[m] == ' ');
+        }
+    }
+    return NULL;
+}
+
+/* The status page, when the request is a GET or HEAD of its path and the
+ * client may see it. Returns false to go on as for any other path. */
 static bool http_serve_status(struct http_conn *hc, const char *path,
                               const struct http_target *t)
 {
@@ -591,6 +1040,7 @@ static bool http_serve_status(struct http_conn *hc, const char *path,
     struct http_page page;
 
     if (!set->status_page || !set->status_path ||
+        (hc->parser.method != HTTP_GET && hc->parser.method != HTTP_HEAD) ||
         strlen(set->status_path) != t->path_len ||
         memcmp(set->status_path, path, t->path_len) != 0)
         return false;
@@ -602,7 +1052,7 @@ static bool http_serve_status(struct http_conn *hc, const char *path,
         http_respond(hc, 503, NULL);
         return true;
     }
-    struct http_reply rp = {.page = &page};
+    struct http_reply rp = {.gen = &page, .max_age = -1};
     http_respond(hc, 200, &rp);
     hc->out->page_slot = page.slot; /* given back once written, whatever was sent */
     return true;
@@ -614,34 +1064,86 @@ static void http_serve(struct http_conn *hc)
     char path[HTTP_URL_MAX + 1];
     struct http_target t;
     int redirect = 0;
+    enum http_method m = (enum http_method)hc->parser.method;
 
-    if (hc->parser.method != HTTP_GET && hc->parser.method != HTTP_HEAD) {
-        http_respond(hc, 405, NULL);
+    hc->vh = http_vhost_of(hc, NULL, 0); /* by Host, for every answer */
+    int code = http_method_status(m);
+    if (code) {
+        http_respond(hc, code, NULL);
+        return;
+    }
+    if (m == HTTP_OPTIONS && hc->url_len == 1 && hc->url[0] == '*') {
+        http_respond(hc, 200, NULL); /* the server as a whole (RFC 9110 9.3.7) */
         return;
     }
     if (http_target_parse(hc->url, hc->url_len, path, &t) < 0) {
         http_respond(hc, 400, NULL);
         return;
     }
+    if (t.authority) /* an absolute-form target names the host itself */
+        hc->vh = http_vhost_of(hc, t.authority, t.authority_len);
     if (http_serve_status(hc, path, &t))
         return;
+    const struct cache *cache = hc->vh ? hc->vh->cache : hc->set->cache;
     const struct cache_file *cf =
-        hc->set->cache ? cache_lookup(hc->set->cache, path, t.path_len, &redirect) : NULL;
+        cache ? cache_lookup(cache, path, t.path_len, &redirect) : NULL;
     if (!cf) {
         http_respond(hc, 404, NULL);
     } else if (redirect) {
         struct http_reply rp = {.loc = path, .loc_len = t.path_len, .target = &t};
         http_respond(hc, 301, &rp);
+    } else if (m == HTTP_OPTIONS) {
+        http_respond(hc, 200, NULL);
     } else {
-        struct http_reply rp = {.cf = cf};
-        http_respond(hc, http_not_modified(hc, cf) ? 304 : 200, &rp);
+        struct http_reply rp = {.cf = cf, .mime = cf->mime, .max_age = cf->max_age};
+        if (hc->set->gzip_static && cf->gz) {
+            rp.vary = true;
+            if (!hc->ae_long && http_accepts_gzip(hc->ae, hc->ae_len)) {
+                rp.cf = cf = cf->gz; /* same type and caching, gzip-encoded */
+                rp.gzip = true;
+            }
+        }
+        int code = http_preconditions(hc, cf);
+        if (code == 0 && m == HTTP_GET && hc->range_seen && !hc->range_bad &&
+            http_if_range_holds(hc, cf)) {
+            /* RFC 9110 14.2: only GET has ranges; HEAD and a bad or
+             * oversized field get the whole representation */
+            struct http_range ranges[HTTP_RANGES_MAX];
+            int n = http_range_parse(hc->range, hc->range_len, cf->size, ranges,
+                                     HTTP_RANGES_MAX);
+            if (n == 0) {
+                code = 416;
+            } else if (n > 0) {
+                code = 206;
+                rp.ranges = ranges;
+                rp.n_ranges = (unsigned)n;
+            }
+            http_respond(hc, code ? code : 200, &rp);
+            return;
+        }
+        http_respond(hc, code ? code : 200, &rp);
     }
 }
 
 /* ------------------------------------------------------------------ */
 /* http-parser callbacks                                               */
 
-enum { HDR_OTHER, HDR_HOST, HDR_INM, HDR_IMS };
+enum {
+    HDR_OTHER,
+    HDR_HOST,
+    HDR_INM,
+    HDR_IMS,
+    HDR_IM,
+    HDR_IUS,
+    HDR_RANGE,
+    HDR_IFR,
+    HDR_AE,
+    HDR_REFERER,
+    HDR_UA
+};
+
+/* states of http_rl_scan() */
+enum http_rl { RL_OFF, RL_METHOD0, RL_METHOD, RL_TARGET0, RL_TARGET, RL_VERSION, RL_CR };
 
 static int on_message_begin(http_parser *p)
 {
@@ -653,7 +1155,10 @@ static int on_message_begin(http_parser *p)
 static int on_url(http_parser *p, const char *at, size_t len)
 {
     struct http_conn *hc = p->data;
-    if (hc->url_too_long || len > sizeof hc->url - hc->url_len) {
+    size_t max = hc->set->max_uri_bytes;
+    if (max == 0 || max > sizeof hc->url)
+        max = sizeof hc->url;
+    if (hc->url_too_long || len > max - hc->url_len) {
         hc->url_too_long = true;
         return 0;
     }
@@ -671,6 +1176,13 @@ static int http_hdr_kind(const struct http_conn *hc)
         {"host", HDR_HOST},
         {"if-none-match", HDR_INM},
         {"if-modified-since", HDR_IMS},
+        {"if-match", HDR_IM},
+        {"if-unmodified-since", HDR_IUS},
+        {"range", HDR_RANGE},
+        {"if-range", HDR_IFR},
+        {"accept-encoding", HDR_AE},
+        {"referer", HDR_REFERER},
+        {"user-agent", HDR_UA},
     };
     if (hc->field_long)
         return HDR_OTHER;
@@ -716,6 +1228,15 @@ static void append(char *buf, size_t cap, size_t *len, bool *overflow, const cha
     *len += n;
 }
 
+/* Appends what fits; the rest is cut (a log field, not a decision). */
+static void clip_append(char *buf, size_t cap, size_t *len, const char *s, size_t n)
+{
+    if (n > cap - *len)
+        n = cap - *len;
+    memcpy(buf + *len, s, n);
+    *len += n;
+}
+
 static int on_header_value(http_parser *p, const char *at, size_t len)
 {
     struct http_conn *hc = p->data;
@@ -737,6 +1258,27 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
             hc->ims_bad = hc->ims_seen;
             hc->ims_seen = true;
             break;
+        case HDR_IM:
+            if (hc->im_seen)
+                append(hc->im, sizeof hc->im, &hc->im_len, &hc->im_long, ",", 1);
+            hc->im_seen = true;
+            break;
+        case HDR_IUS:
+            hc->ius_bad = hc->ius_seen;
+            hc->ius_seen = true;
+            break;
+        case HDR_RANGE: /* two Range fields: ignore both (RFC 9110 5.3) */
+            hc->range_bad = hc->range_seen;
+            hc->range_seen = true;
+            break;
+        case HDR_IFR: /* two If-Range fields: the range is not used */
+            hc->ifr_bad = hc->ifr_seen;
+            hc->ifr_seen = true;
+            break;
+        case HDR_AE:
+            if (hc->ae_len)
+                append(hc->ae, sizeof hc->ae, &hc->ae_len, &hc->ae_long, ",", 1);
+            break;
         }
     }
     for (size_t i = 0; i < len; i++) {
@@ -748,7 +1290,28 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
         append(hc->inm, sizeof hc->inm, &hc->inm_len, &hc->inm_long, at, len);
     else if (hc->cur_hdr == HDR_IMS)
         append(hc->ims, sizeof hc->ims, &hc->ims_len, &hc->ims_bad, at, len);
+    else if (hc->cur_hdr == HDR_IM)
+        append(hc->im, sizeof hc->im, &hc->im_len, &hc->im_long, at, len);
+    else if (hc->cur_hdr == HDR_IUS)
+        append(hc->ius, sizeof hc->ius, &hc->ius_len, &hc->ius_bad, at, len);
+    else if (hc->cur_hdr == HDR_RANGE)
+        append(hc->range, sizeof hc->range, &hc->range_len, &hc->range_bad, at, len);
+    else if (hc->cur_hdr == HDR_IFR)
+        append(hc->ifr, sizeof hc->ifr, &hc->ifr_len, &hc->ifr_bad, at, len);
+    else if (hc->cur_hdr == HDR_AE)
+        append(hc->ae, sizeof hc->ae, &hc->ae_len, &hc->ae_long, at, len);
+    else if (hc->cur_hdr == HDR_HOST)
+        clip_append(hc->host, sizeof hc->host, &hc->host_len, at, len);
+    else if (hc->cur_hdr == HDR_REFERER)
+        clip_append(hc->referer, sizeof hc->referer, &hc->referer_len, at, len);
+    else if (hc->cur_hdr == HDR_UA)
+        clip_append(hc->ua, sizeof hc->ua, &hc->ua_len, at, len);
     return 0;
+}
+
+static uint64_t http_body_max(const struct http_conn *hc)
+{
+    return hc->set->max_body_bytes ? hc->set->max_body_bytes : HTTP_BODY_MAX;
 }
 
 /* Decides the answers that do not need the body, all of which close; for
@@ -768,7 +1331,7 @@ static int on_headers_complete(http_parser *p)
     else if (hc->bad_header || hc->host_count > 1 ||
              (p->http_minor >= 1 && hc->host_count == 0))
         code = 400; /* RFC 9112 3.2: exactly one Host in HTTP/1.1 */
-    else if ((p->flags & F_CONTENTLENGTH) && p->content_length > HTTP_BODY_MAX)
+    else if ((p->flags & F_CONTENTLENGTH) && p->content_length > http_body_max(hc))
         code = 413;
     hc->early_status = code;
     return code ? 1 : 0;
@@ -779,7 +1342,7 @@ static int on_body(http_parser *p, const char *at, size_t len)
     struct http_conn *hc = p->data;
     (void)at;
     hc->body_bytes += len;
-    if (hc->body_bytes > HTTP_BODY_MAX) { /* chunked: no length up front */
+    if (hc->body_bytes > http_body_max(hc)) { /* chunked: no length up front */
         http_respond(hc, 413, NULL);
         http_parser_pause(p, 1);
     }
@@ -832,6 +1395,28 @@ static void http_request_reset(struct http_conn *hc)
     hc->ims_len = 0;
     hc->ims_seen = false;
     hc->ims_bad = false;
+    hc->im_len = 0;
+    hc->im_seen = false;
+    hc->im_long = false;
+    hc->ius_len = 0;
+    hc->ius_seen = false;
+    hc->ius_bad = false;
+    hc->range_len = 0;
+    hc->range_seen = false;
+    hc->range_bad = false;
+    hc->ifr_len = 0;
+    hc->ifr_seen = false;
+    hc->ifr_bad = false;
+    hc->ae_len = 0;
+    hc->ae_long = false;
+    hc->host_len = 0;
+    hc->referer_len = 0;
+    hc->ua_len = 0;
+    hc->reset_pending = false;
+    hc->vh = NULL;
+    hc->rl_state = RL_OFF;
+    hc->rl_ver = 0;
+    hc->rl_v1 = false;
 }
 
 void http_conn_init(struct http_conn *hc, const struct http_settings *set)
@@ -846,6 +1431,73 @@ void http_conn_init(struct http_conn *hc, const struct http_settings *set)
     hc->closed = false;
     hc->date_s = INT64_MIN;
     http_request_reset(hc);
+}
+
+/* A method token http-parser does not know ("FOO", "get", "GETX"): it fails
+ * at the first byte that leaves its table, and the rest of the request line
+ * is checked here, byte by byte (resumable): a well-formed
+ * "token SP target SP HTTP/d.d CRLF" is 501 (RFC 9110 15.6.2), or 505 when
+ * the version is not 1.x (the HTTP/2 preface "PRI * HTTP/2.0"), anything
+ * else 400. The bytes before the failing one were method characters (or
+ * the empty lines a request may start with). */
+
+static bool http_tchar(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           (c != 0 && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Returns 501 or 400 once decided, 0 when every byte was used; *used is the
+ * bytes read. */
+static int http_rl_scan(struct http_conn *hc, const uint8_t *d, size_t n, size_t *used)
+{
+    static const char ver[] = "HTTP/d.d";
+    size_t i = 0;
+    int code = 0;
+
+    while (i < n && !code) {
+        unsigned char c = d[i++];
+        switch (hc->rl_state) {
+        case RL_METHOD0:
+        case RL_METHOD:
+            if (http_tchar(c))
+                hc->rl_state = RL_METHOD;
+            else if (c == ' ' && hc->rl_state == RL_METHOD)
+                hc->rl_state = RL_TARGET0;
+            else
+                code = 400;
+            break;
+        case RL_TARGET0:
+        case RL_TARGET:
+            if (c > 0x20 && c < 0x7f)
+                hc->rl_state = RL_TARGET;
+            else if (c == ' ' && hc->rl_state == RL_TARGET) {
+                hc->rl_state = RL_VERSION;
+                hc->rl_ver = 0;
+            } else
+                code = 400;
+            break;
+        case RL_VERSION:
+            if (ver[hc->rl_ver] == 'd' ? (c >= '0' && c <= '9') : c == ver[hc->rl_ver]) {
+                if (hc->rl_ver == 5)
+                    hc->rl_v1 = c == '1';
+                if (++hc->rl_ver == sizeof ver - 1)
+                    hc->rl_state = RL_CR;
+            } else
+                code = 400;
+            break;
+        case RL_CR:
+            if (c == '\n')
+                code = hc->rl_v1 ? 501 : 505;
+            else if (c != '\r' || hc->rl_ver++ != sizeof ver - 1)
+                code = 400; /* one CR, then LF */
+            break;
+        default:
+            code = 400;
+        }
+    }
+    *used = i;
+    return code;
 }
 
 /* What a parse error says to the client. */
@@ -864,10 +1516,26 @@ enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t le
     *consumed = 0;
     if (hc->closed)
         return HTTP_ERROR;
+    if (hc->reset_pending)
+        http_request_reset(hc);
     hc->out = resp;
     hc->produced = false;
 
     while (off < len) {
+        if (hc->rl_state != RL_OFF) {
+            size_t used, n = len - off;
+            if (n > limit - hc->req_bytes)
+                n = limit - hc->req_bytes;
+            int code = http_rl_scan(hc, data + off, n, &used);
+            off += used;
+            hc->req_bytes += used;
+            if (!code && hc->req_bytes >= limit)
+                code = 414; /* the request line alone is too long */
+            if (code)
+                http_respond(hc, code, NULL);
+            break;
+        }
+
         /* Until the headers end, feed no more than the limit allows, so
          * that the parser stops exactly at it. */
         size_t n = len - off;
@@ -884,6 +1552,10 @@ enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t le
             break;
 
         enum http_errno e = HTTP_PARSER_ERRNO(&hc->parser);
+        if (e == HPE_INVALID_METHOD && got < n) {
+            hc->rl_state = hc->in_message ? RL_METHOD : RL_METHOD0;
+            continue; /* the failing byte is scanned next */
+        }
         if (e != HPE_OK || got < n) {
             http_respond(hc, http_errno_status(e), NULL);
             break;
@@ -899,11 +1571,50 @@ enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t le
         return HTTP_AGAIN;
 
     hc->requests++;
-    if (resp->close_after)
+    if (resp->close_after) {
         hc->closed = true;
-    else
-        http_request_reset(hc);
+    } else {
+        hc->in_message = false; /* the rest waits for the access log */
+        hc->reset_pending = true;
+    }
     return HTTP_OK;
+}
+
+void http_conn_rebind(struct http_conn *hc, const struct http_settings *set)
+{
+    hc->set = set;
+}
+
+void http_conn_timeout(struct http_conn *hc, struct http_response *resp)
+{
+    hc->out = resp;
+    http_respond(hc, 408, NULL);
+    hc->requests++;
+    hc->closed = true;
+}
+
+void http_conn_info(const struct http_conn *hc, struct http_req_info *out)
+{
+    bool line = hc->url_len > 0 || hc->url_too_long;
+    *out = (struct http_req_info){
+        .method = line ? http_method_str((enum http_method)hc->parser.method) : NULL,
+        .target = hc->url,
+        .target_len = hc->url_len,
+        .major = hc->parser.http_major,
+        .minor = hc->parser.http_minor,
+        .host = hc->host,
+        .host_len = hc->host_len,
+        .referer = hc->referer,
+        .referer_len = hc->referer_len,
+        .ua = hc->ua,
+        .ua_len = hc->ua_len,
+        .date_s = hc->date_s,
+    };
+}
+
+unsigned http_conn_requests(const struct http_conn *hc)
+{
+    return hc->requests;
 }
 
 bool http_conn_partial(const struct http_conn *hc)

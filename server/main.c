@@ -2,11 +2,15 @@
  * @file main.c
  * corehttpd's command line: `-c FILE` runs the server, `-t` checks the
  * configuration and exits, `--version`, `--help`. Start-up order: config,
- * EAL, port, file cache (in DPDK memory, so bodies can be sent by
- * reference), one pair of threads per core; SIGINT/SIGTERM stop it.
+ * EAL, port, the site (its file cache in DPDK memory, so bodies can be
+ * sent by reference), one pair of threads per core, the control thread
+ * that takes the signals (SIGHUP reloads, SIGTERM/SIGINT stop gracefully,
+ * SIGUSR1 reopens the logs).
  */
+#define _GNU_SOURCE /* sched_getaffinity */
 #include <arpa/inet.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +23,9 @@
 #include "config.h"
 #include "core.h"
 #include "dpio.h"
+#include "site.h"
+#include "control.h"
+#include "log.h"
 
 static const char usage[] =
     "Usage: corehttpd [-t] -c FILE\n"
@@ -32,13 +39,7 @@ static const char usage[] =
     "  -h, --help         print this help and exit\n";
 
 static struct cfg g_cfg;
-static const struct cache *g_cache;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    cores_stop();
-}
+static size_t g_files, g_bytes, g_vhosts; /* of the site at start-up */
 
 static void *cache_alloc(size_t n)
 {
@@ -50,8 +51,10 @@ static void on_ready(void)
     char ip[INET_ADDRSTRLEN];
     struct in_addr a = {.s_addr = htonl(g_cfg.ip)};
     inet_ntop(AF_INET, &a, ip, sizeof(ip));
-    printf("corehttpd: serving %s (%zu files, %zu bytes) on %s:%u\n", g_cfg.root,
-           cache_count(g_cache), cache_bytes(g_cache), ip, g_cfg.listen);
+    printf("corehttpd: serving %s (%zu files, %zu bytes)", g_cfg.root, g_files, g_bytes);
+    if (g_vhosts)
+        printf(" and %zu virtual hosts", g_vhosts);
+    printf(" on %s:%u\n", ip, g_cfg.listen);
     fflush(stdout);
 }
 
@@ -121,45 +124,106 @@ int main(int argc, char **argv)
                         (g_cfg.impair_dirs & CFG_IMPAIR_TX ? DPIO_IMPAIR_TX : 0u),
             },
     };
-    if (dpio_eal_init(&ds, err, sizeof(err)) != 0) {
+    struct log_conf lc;
+    site_log_conf(&g_cfg, &lc);
+    struct logger *logger = log_create(g_cfg.n_cores, &lc, err, sizeof(err));
+    if (!logger) {
         fprintf(stderr, "corehttpd: %s\n", err);
         return 1;
     }
+
+    /* the log thread goes on the CPUs that run no pair, when there are some
+     * (read before the EAL pins this thread to its main lcore) */
+    static unsigned spare[CPU_SETSIZE];
+    unsigned n_spare = 0;
+    cpu_set_t mine;
+    if (sched_getaffinity(0, sizeof(mine), &mine) == 0) {
+        for (unsigned i = 0; i < g_cfg.n_cores; i++)
+            if (g_cfg.cores[i] < CPU_SETSIZE)
+                CPU_CLR(g_cfg.cores[i], &mine);
+        for (unsigned cpu = 0; cpu < CPU_SETSIZE; cpu++)
+            if (CPU_ISSET(cpu, &mine))
+                spare[n_spare++] = cpu;
+    }
+
+    /* before the EAL's threads exist: every thread inherits the mask, and
+     * only the control thread takes these signals */
+    control_block_signals();
+    signal(SIGPIPE, SIG_IGN);
+    if (dpio_eal_init(&ds, err, sizeof(err)) != 0) {
+        fprintf(stderr, "corehttpd: %s\n", err);
+        log_destroy(logger);
+        return 1;
+    }
     int rc = 1;
-    struct cache *cache = NULL;
+    struct site *site = NULL;
+    struct site_live live;
     struct cores *cs = NULL;
+    struct control ctl = {
+        .path = file,
+        .boot = &g_cfg,
+        .live = &live,
+        .alloc = cache_alloc,
+        .release = rte_free,
+        .wall_s = dpio_wall_s,
+        .logger = logger,
+    };
+    bool ctl_started = false;
     struct dpio_port *port = dpio_port_open(&ds, err, sizeof(err));
     if (port == NULL)
         goto out;
-    cache = cache_build(g_cfg.root, g_cfg.index, cache_alloc, rte_free, err, sizeof(err));
-    if (cache == NULL)
+    site = site_build(&g_cfg, cache_alloc, rte_free, dpio_wall_s, err, sizeof(err));
+    if (site == NULL)
         goto out;
-    g_cache = cache;
-    cs = cores_create(&g_cfg, port, cache, err, sizeof(err));
+    g_files = cache_count(site->cache);
+    g_bytes = cache_bytes(site->cache);
+    g_vhosts = site->n_vhosts;
+    site_hold(site); /* the live slot's reference */
+    atomic_init(&live.cur, site);
+    cs = cores_create(&g_cfg, port, &live, logger, err, sizeof(err));
     if (cs == NULL)
         goto out;
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    ctl.cores = cs;
+    int e = control_start(&ctl);
+    if (e != 0) {
+        snprintf(err, sizeof(err), "cannot start the control thread: %s", strerror(e));
+        goto out;
+    }
+    ctl_started = true;
+    e = log_start(logger, spare, n_spare);
+    if (e != 0) {
+        snprintf(err, sizeof(err), "cannot start the log thread: %s", strerror(e));
+        goto out;
+    }
 
     if (cores_run(cs, on_ready, err, sizeof(err)) == 0)
         rc = 0;
+    control_stop(&ctl);
+    ctl_started = false;
+    log_stop(logger); /* writes what the rings still hold */
     cores_report(cs, stderr);
+    uint64_t written, dropped;
+    log_counts(logger, &written, &dropped);
+    if (g_cfg.access_log[0] || written || dropped)
+        fprintf(stderr, "access log: %lu lines written, %lu dropped\n",
+                (unsigned long)written, (unsigned long)dropped);
     char stats[512];
     if (dpio_port_stats(port, stats, sizeof(stats)) >= 0)
         fprintf(stderr, "port: %s\n", stats);
 out:
     if (rc != 0)
         fprintf(stderr, "corehttpd: %s\n", err);
-    cores_destroy(cs);
-    cache_free(cache);
+    if (ctl_started)
+        control_stop(&ctl);
+    cores_destroy(cs); /* the stacks release the body references they held */
+    /* frames still in the port's tx rings may point into a site's cache and
+     * release their reference when freed: close the port before the sites go */
     if (port)
         dpio_port_close(port);
+    control_destroy(&ctl);
+    site_free(site ? atomic_load(&live.cur) : NULL);
     rte_eal_cleanup();
+    log_destroy(logger);
     if (rc == 0)
         fprintf(stderr, "corehttpd: stopped\n");
     return rc;

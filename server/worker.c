@@ -5,8 +5,36 @@
  * read into its input buffer, feed http.c, write the response (the header
  * copied, the body by reference into the cache), and go on with the next
  * pipelined request once the response is queued. A connection that cannot
- * write waits for EPOLLOUT; an idle keep-alive connection is closed after
- * WORKER_IDLE_US. All connection memory is allocated at start-up.
+ * write waits for EPOLLOUT. All connection memory is allocated at start-up.
+ *
+ * Timeouts ([http] keepalive_timeout_ms, header_timeout_ms): a connection
+ * waiting for a request sits on one of two lists, each in deadline order
+ * because every entry of a list got the same timeout when it was appended:
+ * - header: a request has begun (or the connection is new) and must be
+ *   complete within header_timeout_ms of its first byte (of the accept);
+ *   more bytes do not extend it, so a client dribbling a byte now and then
+ *   (slowloris) is closed, with a 408 when part of a request came;
+ * - idle: between requests, closed after keepalive_timeout_ms.
+ * A connection writing a response is on neither (TCP's own timers handle a
+ * peer that stops acknowledging). Checking a timeout costs a look at the
+ * two heads; nothing walks the connections.
+ *
+ * Reload: a connection holds a reference to the site it answers from and
+ * moves to the live one when it begins a new request; every body reference
+ * it queues holds one too, released by the stack once acknowledged. So a
+ * request in flight ends on the site it began with, and an old site is
+ * freed (by the control thread) only when nothing refers to it.
+ *
+ * The status page: each connection answers from its own copy of its site's
+ * settings, completed with this worker's status page hook and buffers
+ * (worker.h), which a site built by a reload cannot know of. A page's
+ * buffer is lent to the response: its body is copied into the socket and
+ * the buffer given back once the response is written or the connection is
+ * gone.
+ *
+ * Drain (graceful stop): the listening socket is closed, connections
+ * waiting for a request are closed, the others once their response is
+ * queued; then w->drained is set.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -21,21 +49,33 @@
 
 #define WORKER_EVENTS 256
 #define WORKER_IN_BYTES 8192
-#define WORKER_IDLE_US (30ull * 1000 * 1000) /* keep-alive idle timeout */
-#define WORKER_SWEEP_US (1000ull * 1000)
+#define WORKER_WAIT_MAX_MS 1000
+
+enum { TL_NONE, TL_HEADER, TL_IDLE, TL_N };
 
 struct conn {
     int fd;
     int32_t next_free;
     bool busy;     /* a response is being written */
     bool want_out; /* registered for EPOLLOUT */
-    uint64_t last_us;
+    uint8_t tlist; /* TL_*: the timeout list it is on */
+    int32_t tprev, tnext;
+    uint64_t deadline_us;
+    struct site *site; /* held: what hc answers from */
+    /* site->http with this worker's status page hook: what hc points at */
+    struct http_settings set;
+    uint32_t peer_ip;
     size_t in_len;
     size_t hdr_off;
-    size_t body_off;
+    unsigned piece;   /* body piece being written */
+    size_t piece_off; /* bytes of it written */
     struct http_response resp;
     struct http_conn hc;
     uint8_t in[WORKER_IN_BYTES];
+};
+
+struct tlist {
+    int32_t head, tail; /* -1 when empty */
 };
 
 struct wstate {
@@ -45,22 +85,81 @@ struct wstate {
     struct conn *conns;
     uint32_t nconns;
     int32_t free_head;
-    uint64_t last_sweep;
+    uint32_t open; /* connections in use */
+    bool draining;
+    struct tlist tl[TL_N];
 };
 
-static struct conn *conn_get(struct wstate *ws, int fd)
+/* ---- timeout lists ---- */
+
+static void tl_remove(struct wstate *ws, struct conn *c)
 {
-    if (ws->free_head < 0)
-        return NULL;
-    struct conn *c = &ws->conns[ws->free_head];
-    ws->free_head = c->next_free;
-    c->fd = fd;
-    c->busy = false;
-    c->want_out = false;
-    c->in_len = 0;
-    c->last_us = dpio_now_us();
-    http_conn_init(&c->hc, &ws->w->http);
-    return c;
+    if (c->tlist == TL_NONE)
+        return;
+    struct tlist *l = &ws->tl[c->tlist];
+    if (c->tprev >= 0)
+        ws->conns[c->tprev].tnext = c->tnext;
+    else
+        l->head = c->tnext;
+    if (c->tnext >= 0)
+        ws->conns[c->tnext].tprev = c->tprev;
+    else
+        l->tail = c->tprev;
+    c->tlist = TL_NONE;
+}
+
+/* Appends @p c to @p list with a deadline @p ms from now; the lists stay in
+ * deadline order since a list's timeout is the same for all its entries. */
+static void tl_append(struct wstate *ws, struct conn *c, uint8_t list, unsigned ms)
+{
+    tl_remove(ws, c);
+    struct tlist *l = &ws->tl[list];
+    int32_t i = (int32_t)(c - ws->conns);
+    c->tlist = list;
+    c->deadline_us = dpio_now_us() + (uint64_t)ms * 1000;
+    c->tprev = l->tail;
+    c->tnext = -1;
+    if (l->tail >= 0)
+        ws->conns[l->tail].tnext = i;
+    else
+        l->head = i;
+    l->tail = i;
+}
+
+static unsigned header_ms(const struct conn *c)
+{
+    unsigned ms = c->hc.set->header_timeout_ms;
+    return ms ? ms : HTTP_HEADER_TIMEOUT_MS;
+}
+
+static unsigned idle_ms(const struct conn *c)
+{
+    unsigned ms = c->hc.set->keepalive_timeout_ms;
+    return ms ? ms : HTTP_KEEPALIVE_TIMEOUT_MS;
+}
+
+/* Hands the response just produced to the access log (a copy into this
+ * core's ring; a full ring counts the line as dropped, never waits). */
+static void conn_log(struct wstate *ws, struct conn *c)
+{
+    if (!ws->w->log || !c->hc.set->access_log)
+        return;
+    struct log_rec *rec = log_ring_claim(ws->w->log);
+    if (!rec)
+        return;
+    struct http_req_info info;
+    http_conn_info(&c->hc, &info);
+    log_rec_fill(rec, &info, c->peer_ip, c->resp.status, c->resp.body_len);
+    log_ring_commit(ws->w->log);
+}
+
+/* Points the connection at @p site's settings, with the status page hook. */
+static void conn_bind(struct wstate *ws, struct conn *c, struct site *site)
+{
+    c->site = site;
+    c->set = site->http;
+    c->set.status_page = ws->w->status_page;
+    c->set.status_arg = ws->w->status_arg;
 }
 
 /* A status page's buffer goes back once its response is written (or the
@@ -73,11 +172,34 @@ static void conn_page_done(struct conn *c)
     }
 }
 
+static struct conn *conn_get(struct wstate *ws, int fd)
+{
+    if (ws->free_head < 0)
+        return NULL;
+    struct conn *c = &ws->conns[ws->free_head];
+    ws->free_head = c->next_free;
+    c->fd = fd;
+    c->busy = false;
+    c->want_out = false;
+    c->in_len = 0;
+    c->tlist = TL_NONE;
+    c->resp.page_slot = NULL;
+    conn_bind(ws, c, site_live_get(ws->w->live));
+    http_conn_init(&c->hc, &c->set);
+    ws->open++;
+    tl_append(ws, c, TL_HEADER, header_ms(c)); /* the first request */
+    return c;
+}
+
 static void conn_close(struct wstate *ws, struct conn *c)
 {
+    tl_remove(ws, c);
     conn_page_done(c);
     ts_close(ws->ctx, c->fd); /* graceful: queued bytes still go out */
+    site_release(c->site);
+    c->site = NULL;
     c->fd = -1;
+    ws->open--;
     c->next_free = ws->free_head;
     ws->free_head = (int32_t)(c - ws->conns);
 }
@@ -108,27 +230,48 @@ static int conn_send(struct wstate *ws, struct conn *c)
             return errno == EAGAIN ? 0 : -1;
         c->hdr_off += (size_t)n;
     }
-    while (c->body_off < r->body_len) {
-        /* the cache outlives every connection: no release callback needed;
-         * a status page's buffer is lent only until this write: copied */
-        ssize_t n = r->page_slot != NULL
-                        ? ts_write(ws->ctx, c->fd, r->body + c->body_off,
-                                   r->body_len - c->body_off)
-                        : ts_write_ref(ws->ctx, c->fd, r->body + c->body_off,
-                                       r->body_len - c->body_off, NULL);
+    while (c->piece < r->n_pieces) {
+        const struct http_piece *pc = &r->piece[c->piece];
+        ssize_t n;
+        if (pc->ref) {
+            /* the bytes belong to c->site: held until acknowledged */
+            struct ts_ref_owner owner = {site_release, c->site};
+            site_hold(c->site);
+            n = ts_write_ref(ws->ctx, c->fd, pc->p + c->piece_off, pc->len - c->piece_off,
+                             &owner);
+            if (n < 0)
+                site_release(c->site);
+        } else /* a multipart part header, held in the response */
+            n = ts_write(ws->ctx, c->fd, pc->p + c->piece_off, pc->len - c->piece_off);
         if (n < 0)
             return errno == EAGAIN ? 0 : -1;
-        c->body_off += (size_t)n;
+        c->piece_off += (size_t)n;
+        if (c->piece_off == pc->len) {
+            c->piece++;
+            c->piece_off = 0;
+        }
     }
     return 1;
+}
+
+/* Between requests: a reloaded site takes over for the next one. */
+static void conn_follow_reload(struct wstate *ws, struct conn *c)
+{
+    struct site *live = atomic_load_explicit(&ws->w->live->cur, memory_order_acquire);
+    if (live == c->site)
+        return;
+    site_hold(live);
+    site_release(c->site);
+    conn_bind(ws, c, live);
+    http_conn_rebind(&c->hc, &c->set);
 }
 
 /* Runs the connection as far as it can go without waiting. */
 static void conn_run(struct wstate *ws, struct conn *c)
 {
-    c->last_us = dpio_now_us();
     for (;;) {
         if (c->busy) {
+            tl_remove(ws, c);
             int rc = conn_send(ws, c);
             if (rc < 0) {
                 conn_close(ws, c);
@@ -143,13 +286,15 @@ static void conn_run(struct wstate *ws, struct conn *c)
             conn_want_out(ws, c, false);
             ws->w->requests++;
             ws->w->status_class[c->resp.status / 100 % 6]++;
-            if (c->resp.close_after) {
+            if (c->resp.close_after || ws->draining) {
                 conn_close(ws, c);
                 return;
             }
         }
         if (c->in_len > 0) {
             size_t used = 0;
+            if (!http_conn_partial(&c->hc))
+                conn_follow_reload(ws, c);
             enum http_rc rc = http_conn_feed(&c->hc, c->in, c->in_len, &used, &c->resp);
             if (rc == HTTP_ERROR) {
                 conn_close(ws, c);
@@ -158,9 +303,11 @@ static void conn_run(struct wstate *ws, struct conn *c)
             memmove(c->in, c->in + used, c->in_len - used);
             c->in_len -= used;
             if (rc == HTTP_OK) {
+                conn_log(ws, c);
                 c->busy = true;
                 c->hdr_off = 0;
-                c->body_off = 0;
+                c->piece = 0;
+                c->piece_off = 0;
                 continue;
             }
         }
@@ -169,8 +316,17 @@ static void conn_run(struct wstate *ws, struct conn *c)
             c->in_len += (size_t)n;
             continue;
         }
-        if (n < 0 && errno == EAGAIN)
+        if (n < 0 && errno == EAGAIN) {
+            /* waiting for a request: its first byte starts the header
+             * timeout, which more bytes do not extend */
+            bool partial = c->in_len > 0 || http_conn_partial(&c->hc) ||
+                           http_conn_requests(&c->hc) == 0;
+            if (partial && c->tlist != TL_HEADER)
+                tl_append(ws, c, TL_HEADER, header_ms(c));
+            else if (!partial && c->tlist != TL_IDLE)
+                tl_append(ws, c, TL_IDLE, idle_ms(c));
             return;
+        }
         conn_close(ws, c); /* end of stream or reset */
         return;
     }
@@ -179,18 +335,21 @@ static void conn_run(struct wstate *ws, struct conn *c)
 static void accept_all(struct wstate *ws)
 {
     for (;;) {
-        uint32_t peer_ip = 0;
-        int fd = ts_accept(ws->ctx, ws->w->listen_fd, &peer_ip, NULL);
+        uint32_t peer = 0;
+        int fd = ts_accept(ws->ctx, ws->w->listen_fd, &peer, NULL);
         if (fd < 0)
             return;
         ws->w->accepted++;
         struct conn *c = conn_get(ws, fd);
+        if (c) {
+            c->peer_ip = peer;
+            c->hc.peer_ip = peer;
+        }
         if (c == NULL) {
             ws->w->refused++;
             ts_close(ws->ctx, fd);
             continue;
         }
-        c->hc.peer_ip = peer_ip;
         struct ts_epoll_event ev = {.events = TS_EPOLLIN | TS_EPOLLRDHUP,
                                     .data = (uint64_t)(c - ws->conns)};
         if (ts_epoll_ctl(ws->ctx, ws->ep, TS_EPOLL_CTL_ADD, fd, &ev) != 0) {
@@ -201,17 +360,54 @@ static void accept_all(struct wstate *ws)
     }
 }
 
-/* Closes keep-alive connections that have been idle too long. */
-static void sweep_idle(struct wstate *ws)
+/* Acts on the timeouts that have passed: an idle connection, or one that
+ * sent nothing, is closed; one in the middle of a request gets a 408 first.
+ * Returns the ms until the next deadline (at most WORKER_WAIT_MAX_MS). */
+static int expire_timeouts(struct wstate *ws)
 {
-    uint64_t now = dpio_now_us();
-    if (now - ws->last_sweep < WORKER_SWEEP_US)
-        return;
-    ws->last_sweep = now;
-    for (uint32_t i = 0; i < ws->nconns; i++) {
+    uint64_t now = dpio_now_us(), next = now + WORKER_WAIT_MAX_MS * 1000ull;
+    for (int l = TL_HEADER; l < TL_N; l++) {
+        while (ws->tl[l].head >= 0) {
+            struct conn *c = &ws->conns[ws->tl[l].head];
+            if (c->deadline_us > now) {
+                if (c->deadline_us < next)
+                    next = c->deadline_us;
+                break;
+            }
+            tl_remove(ws, c);
+            ws->w->timeouts++;
+            if (l == TL_HEADER && (c->in_len > 0 || http_conn_partial(&c->hc))) {
+                http_conn_timeout(&c->hc, &c->resp);
+                conn_log(ws, c);
+                c->busy = true;
+                c->hdr_off = 0;
+                c->piece = 0;
+                c->piece_off = 0;
+                conn_run(ws, c); /* sends the 408, then closes */
+            } else {
+                conn_close(ws, c);
+            }
+        }
+    }
+    return (int)((next - now + 999) / 1000);
+}
+
+/* The first turn after cores_drain(): stop accepting, close every
+ * connection that is not in the middle of a request or a response. */
+static void worker_start_drain(struct wstate *ws)
+{
+    ws->draining = true;
+    if (ws->w->listen_fd >= 0) {
+        ts_close(ws->ctx, ws->w->listen_fd);
+        ws->w->listen_fd = -1;
+    }
+    while (ws->tl[TL_IDLE].head >= 0)
+        conn_close(ws, &ws->conns[ws->tl[TL_IDLE].head]);
+    for (int32_t i = ws->tl[TL_HEADER].head; i >= 0;) {
         struct conn *c = &ws->conns[i];
-        if (c->fd >= 0 && !c->busy && now - c->last_us > WORKER_IDLE_US)
-            conn_close(ws, c);
+        i = c->tnext;
+        if (c->in_len == 0 && !http_conn_partial(&c->hc))
+            conn_close(ws, c); /* a new connection that has sent nothing */
     }
 }
 
@@ -223,6 +419,8 @@ static int worker_setup(struct wstate *ws)
     if (ws->conns == NULL)
         return ENOMEM;
     ws->free_head = -1;
+    for (int l = 0; l < TL_N; l++)
+        ws->tl[l] = (struct tlist){-1, -1};
     for (uint32_t i = ws->nconns; i-- > 0;) {
         ws->conns[i].fd = -1;
         ws->conns[i].next_free = ws->free_head;
@@ -249,18 +447,26 @@ void *worker_main(void *arg)
     w->error = worker_setup(&ws);
     if (w->error == 0) {
         struct ts_epoll_event evs[WORKER_EVENTS];
+        int wait_ms = WORKER_WAIT_MAX_MS;
         while (!ts_ctx_stopping(w->ctx)) {
-            int n = ts_epoll_wait(w->ctx, ws.ep, evs, WORKER_EVENTS, 1000);
+            atomic_fetch_add_explicit(&w->epoch, 1, memory_order_release);
+            if (!ws.draining && atomic_load_explicit(&w->drain, memory_order_acquire))
+                worker_start_drain(&ws);
+            if (ws.draining && ws.open == 0)
+                atomic_store_explicit(&w->drained, true, memory_order_release);
+            int n = ts_epoll_wait(w->ctx, ws.ep, evs, WORKER_EVENTS, wait_ms);
+            atomic_fetch_add_explicit(&w->epoch, 1, memory_order_release);
             for (int i = 0; i < n; i++) {
                 if (evs[i].data == UINT64_MAX) {
-                    accept_all(&ws);
+                    if (!ws.draining)
+                        accept_all(&ws);
                     continue;
                 }
                 struct conn *c = &ws.conns[evs[i].data];
                 if (c->fd >= 0)
                     conn_run(&ws, c);
             }
-            sweep_idle(&ws);
+            wait_ms = expire_timeouts(&ws);
         }
     }
     ts_pair_worker_end(w->ctx);

@@ -7,25 +7,44 @@
 #ifndef WORKER_H
 #define WORKER_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cache.h"
 #include "config.h"
 #include "http.h"
+#include "log.h"
+#include "site.h"
 
 struct ts_ctx;
 
 struct worker {
     struct ts_ctx *ctx;
     const struct cfg *cfg;
-    struct http_settings http;
+    struct site_live *live; /**< the site a new request is answered from */
+    struct log_ring *log;   /**< this core's access-log ring; NULL: none */
     unsigned core;
+    /** set by cores_drain(): stop accepting, close idle connections, close
+     *  the others once their response is queued */
+    atomic_bool drain;
+    /** filled by the worker: every connection closed after a drain */
+    atomic_bool drained;
+    /** incremented by the worker each loop turn, outside any look at the
+     *  live site: the control thread's grace period before freeing one */
+    atomic_uint_fast64_t epoch;
+    /** the status page (status.h), set by core.c; status_page NULL: none.
+     *  Every connection's settings get these (a site knows only the path). */
+    int (*status_page)(void *arg, uint32_t peer_ip, const char *query, size_t query_len,
+                       struct http_page *page);
+    void *status_arg;
     /* filled by the worker */
     int listen_fd;
     int error; /* errno of a failed start-up, 0 when serving */
     uint64_t requests;
     uint64_t accepted;
-    uint64_t refused; /* connections closed for lack of a slot */
+    uint64_t refused;  /* connections closed for lack of a slot */
+    uint64_t timeouts; /* connections closed by the header or keep-alive timeout */
     /* responses written, by status / 100 (1..5) */
     uint64_t status_class[6];
 };

@@ -16,8 +16,9 @@
 # anything failed.
 #
 # Environment: JOBS (build parallelism, default: number of CPUs),
-# ASAN_ITESTS (default "test_files test_badrequests test_pipeline test_lossy_loss test_memif";
-# test_memif runs the ASan load generator of build-asan/ too).
+# ASAN_ITESTS (default "test_files test_badrequests test_pipeline test_lossy_loss test_memif
+# test_reload test_accesslog test_status"; test_memif runs the ASan load generator of
+# build-asan/ too).
 set -u
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,7 +30,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 JOBS=${JOBS:-$(nproc)}
-ASAN_ITESTS=${ASAN_ITESTS:-test_files test_badrequests test_pipeline test_lossy_loss test_memif}
+ASAN_ITESTS=${ASAN_ITESTS:-test_files test_badrequests test_pipeline test_lossy_loss test_memif test_reload test_accesslog test_status}
 export CTEST_OUTPUT_ON_FAILURE=1
 
 summary=""

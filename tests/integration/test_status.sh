@@ -8,7 +8,13 @@
 #    `promtool check metrics` with no problem reported, the same counters;
 #  - two pages in a row on one keep-alive connection, and HEAD;
 #  - a client outside status_allow (198.18.1.1, routed through the
-#    gateway) gets 404 there, while it is served files.
+#    gateway) gets 404 there, while it is served files;
+#  - a SIGHUP whose file changes status_path and widens status_allow: the
+#    log says they wait for the next start; a keep-alive connection that
+#    asked for the page before the reload gets it again after (its settings
+#    rebuilt from the new site keep the worker's page hook); the page stays
+#    at its path, its counters go on from where they were, 198.18.1.1 still
+#    gets 404 and the new path is nothing special.
 . "$(dirname "$0")/lib.sh"
 lib_init status "$@"
 need_cmd promtool
@@ -91,5 +97,62 @@ code=$(curl_ns --interface 198.18.1.1 -o /dev/null -w '%{http_code}' "$(url /ser
 assert_eq "outside status_allow: 404 for the status page" 404 "$code"
 code=$(curl_ns --interface 198.18.1.1 -o /dev/null -w '%{http_code}' "$(url '/server-status?format=prometheus')") || code=curl-failed
 assert_eq "outside status_allow: 404 for the Prometheus page" 404 "$code"
+
+# ---- SIGHUP: the page survives a reload; status_path and status_allow stay
+page=$(curl_ns "$(url /server-status)") || page=""
+a1=$(val accepted)
+cat >"$TMPD/keepalive.py" <<'PYEOF'
+import os, re, socket, sys, time
+ip, port, go1, go2 = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+s = socket.create_connection((ip, port), timeout=10)
+buf = b""
+def get():
+    global buf
+    s.sendall(b"GET /server-status HTTP/1.1\r\nHost: x\r\n\r\n")
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            return "closed", b""
+        buf += d
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    n = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+    while len(buf) < n:
+        d = s.recv(65536)
+        if not d:
+            return "short", b""
+        buf += d
+    body, buf = buf[:n], buf[n:]
+    return head.split(b" ")[1].decode(), body
+st, body = get()
+print("first=%s accepted_line=%d" % (st, body.count(b"\naccepted: ")))
+sys.stdout.flush()
+open(go1, "w").close()
+end = time.time() + 20
+while not os.path.exists(go2) and time.time() < end:
+    time.sleep(0.05)
+st, body = get()
+print("second=%s accepted_line=%d" % (st, body.count(b"\naccepted: ")))
+PYEOF
+nsx "$PY" "$TMPD/keepalive.py" "$SRV_IP" "$SRV_PORT" "$TMPD/go1" "$TMPD/go2" >"$TMPD/keepalive.out" 2>&1 &
+kpid=$!
+wait_until 10 "the keep-alive client's first page" test -e "$TMPD/go1"
+cfg_write "status_allow = 198.18.0.0/23
+status_path = /other-status"
+kill -HUP "$SRV_PID"
+wait_until 10 "the reload" grep -q 'reloaded .*: serving' "$LOG"
+touch "$TMPD/go2"
+wait "$kpid" || true
+ka=$(tr '\n' ' ' <"$TMPD/keepalive.out")
+assert_match "keep-alive connection: the page before the reload" 'first=200 accepted_line=1' "$ka"
+assert_match "keep-alive connection: the page again after the reload" 'second=200 accepted_line=1' "$ka"
+assert_match "reload: the log says status_path and status_allow wait for the next start" \
+    'reload: .*status_path, status_allow\); they take effect at the next start' "$(cat "$LOG")"
+page=$(curl_ns "$(url /server-status)") || page=""
+assert_eq "after the reload: the page at its start-up path, accepted going on (+2)" \
+    $((a1 + 2)) "$(val accepted)"
+code=$(curl_ns -o /dev/null -w '%{http_code}' "$(url /other-status)") || code=curl-failed
+assert_eq "after the reload: the new status_path is not the page" 404 "$code"
+code=$(curl_ns --interface 198.18.1.1 -o /dev/null -w '%{http_code}' "$(url /server-status)") || code=curl-failed
+assert_eq "after the reload: 198.18.1.1 still outside status_allow" 404 "$code"
 
 lib_finish

@@ -172,7 +172,7 @@ assert_match "$ini: the production profile (a PCI port, hugepages on)" \
     "$(keys "$ini" | grep -E '^(port|hugepages) ' | tr '\n' ' ' | sed 's/ $//')"
 logpath_lines=$(grep -F /var/log/corehttpd/access.log "$ini" || true)
 assert_match "$ini names /var/log/corehttpd/access.log" . "$logpath_lines"
-assert_eq "$ini names it only in comments (no such key in this server yet)" "" \
+assert_eq "$ini names it only in a comment (access_log stays empty by default)" "" \
     "$(printf '%s\n' "$logpath_lines" | grep -v '^[;#]' || true)"
 
 t_rc=0

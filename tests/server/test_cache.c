@@ -53,7 +53,9 @@ static struct site_file site[] = {
     {"/docs/guide.txt", "text/plain; charset=utf-8", TEXT("read me\n")},
     {"/docs/deep/nested/more/data.json", "application/json", TEXT("{\"a\":[1,2]}\n")},
     {"/noindex/file.wasm", "application/wasm", TEXT("\0asm\1\0\0\0")},
-    {"/.hidden", "application/octet-stream", TEXT("a dot file is served\n")},
+    {"/.hidden", "application/octet-stream", TEXT("a dot file, served on request\n")},
+    {"/.git/config", "application/octet-stream", TEXT("[core]\n")},
+    {"/.well-known/security.txt", "text/plain; charset=utf-8", TEXT("Contact: x\n")},
     {"/UPPER.HTML", "text/html; charset=utf-8", TEXT("<P>LOUD</P>\n")},
     {"/noext", "application/octet-stream", TEXT("no extension\n")},
     {"/a b%20c.txt", "text/plain; charset=utf-8", TEXT("blank and percent\n")},
@@ -136,6 +138,10 @@ static int make_site(void **state)
     link_at(".", "/loop");           /* the root itself: a loop */
     link_at("..", "/docs/deep/up");  /* an ancestor: a loop */
     link_at("nowhere", "/dangling"); /* nothing */
+    char target[PATH_MAX];
+    snprintf(target, sizeof target, "%s/secret.txt", outside);
+    link_at(target, "/secret-link.txt");               /* a file outside: not served */
+    link_at("../../../../../../../etc/passwd", "/pw"); /* relative, outside */
 
     char fifo[PATH_MAX];
     snprintf(fifo, sizeof fifo, "%s/pipe", root);
@@ -152,10 +158,12 @@ static int remove_site(void **state)
     return 0;
 }
 
+/* Dot files included: every file of site[] is there. */
 static struct cache *build_ok(const char *dir)
 {
     char err[512] = "";
-    struct cache *c = cache_build(dir, "index.html", NULL, NULL, err, sizeof err);
+    struct cache_opts o = {.index = "index.html", .serve_dotfiles = true};
+    struct cache *c = cache_build_opts(dir, &o, err, sizeof err);
     if (!c)
         fail_msg("cache_build: %s", err);
     return c;
@@ -313,6 +321,61 @@ static void test_other_index_name(void **state)
     assert_string_equal(f->path, "/docs/guide.txt");
     assert_int_equal(redirect, 1);
     cache_free(c);
+}
+
+/* The defaults: names starting with '.' are left out, ".well-known" is
+ * not; links resolving outside the root never load, whatever the mode. */
+static void test_hidden_and_outside(void **state)
+{
+    (void)state;
+    char err[512] = "";
+    struct cache *c = cache_build(root, NULL, NULL, NULL, err, sizeof err);
+    assert_non_null(c);
+    assert_null(lookup(c, "/.hidden", NULL));
+    assert_null(lookup(c, "/.git/config", NULL));
+    assert_non_null(lookup(c, "/.well-known/security.txt", NULL));
+    assert_non_null(lookup(c, "/index.html", NULL));
+    assert_int_equal(cache_count(c), N_SITE + N_LINKED - 2);
+    for (size_t i = 0; i < cache_count(c); i++) {
+        const struct cache_file *f = cache_at(c, i);
+        if (strncmp(f->path, "/.well-known/", 13) != 0 && strstr(f->path, "/."))
+            fail_msg("%s: a dot file served by default", f->path);
+    }
+    struct cache *all = build_ok(root);
+    static const char *const never[] = {"/secret-link.txt",    "/pw",
+                                        "/outside/secret.txt", "/loop/index.html",
+                                        "/dangling",           "/pipe"};
+    for (size_t i = 0; i < sizeof never / sizeof never[0]; i++) {
+        assert_null(lookup(c, never[i], NULL));
+        assert_null(lookup(all, never[i], NULL));
+    }
+    cache_free(all);
+    cache_free(c);
+}
+
+/* index = a list: the first name that exists in the folder wins. */
+static void test_index_list(void **state)
+{
+    (void)state;
+    char err[256];
+    struct cache *c =
+        cache_build(root, "nope.htm guide.txt  index.html", NULL, NULL, err, sizeof err);
+    assert_non_null(c);
+    int redirect;
+    const struct cache_file *f = lookup(c, "/docs/", &redirect);
+    assert_non_null(f);
+    assert_string_equal(f->path, "/docs/guide.txt");
+    f = lookup(c, "/", &redirect);
+    assert_non_null(f);
+    assert_string_equal(f->path, "/index.html");
+    f = lookup(c, "/docs", &redirect);
+    assert_string_equal(f->path, "/docs/guide.txt");
+    assert_int_equal(redirect, 1);
+    cache_free(c);
+    assert_null(cache_build(root, "a b c d e f g h i", NULL, NULL, err, sizeof err));
+    assert_non_null(strstr(err, "more than"));
+    assert_null(cache_build(root, "index.html ..", NULL, NULL, err, sizeof err));
+    assert_null(cache_build(root, "   ", NULL, NULL, err, sizeof err));
 }
 
 static void test_missing(void **state)
@@ -559,6 +622,8 @@ int main(void)
         cmocka_unit_test(test_mime),
         cmocka_unit_test(test_directories),
         cmocka_unit_test(test_other_index_name),
+        cmocka_unit_test(test_hidden_and_outside),
+        cmocka_unit_test(test_index_list),
         cmocka_unit_test(test_missing),
         cmocka_unit_test(test_lookup_by_length),
         cmocka_unit_test(test_empty_file),

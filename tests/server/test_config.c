@@ -155,7 +155,7 @@ static void test_full_file(void **state)
             "[http]\n"
             "listen = 8080\n"
             "root = /srv/site-that-does-not-exist\n"
-            "index = default.htm\n"
+            "index = default.htm index.htm\n"
             "keepalive = false\n"
             "keepalive_requests = 50\n"
             "max_request_bytes = 16384\n"
@@ -180,11 +180,148 @@ static void test_full_file(void **state)
     assert_int_equal(c.msl_ms, 1000);
     assert_int_equal(c.listen, 8080);
     assert_string_equal(c.root, "/srv/site-that-does-not-exist");
-    assert_string_equal(c.index, "default.htm");
+    assert_string_equal(c.index, "default.htm index.htm");
     assert_false(c.keepalive);
     assert_int_equal(c.keepalive_requests, 50);
     assert_int_equal(c.max_request_bytes, 16384);
     assert_string_equal(c.server_name, "test server/1.0");
+}
+
+/* [http] key families: header.NAME, mime.EXT, expires.MATCH, error_page.CODE */
+static void test_key_families(void **state)
+{
+    (void)state;
+    static struct cfg c;
+    load_ok(REQUIRED "[http]\n"
+                     "mime_types =\n"
+                     "gzip_static = on\n"
+                     "header.Strict-Transport-Security = max-age=63072000\n"
+                     "header.Content-Security-Policy = default-src 'self'; img-src *\n"
+                     "mime.md = text/markdown\n"
+                     "mime.WASM = application/wasm\n"
+                     "expires.css = 7d\n"
+                     "expires..js = 12h\n"
+                     "expires./static/ = 3600\n"
+                     "expires.png = 30m\n"
+                     "error_page.404 = /errors/404.html\n"
+                     "error_page.500 = /50x.html\n",
+            &c);
+    assert_string_equal(c.mime_types, "");
+    assert_true(c.gzip_static);
+    assert_int_equal(c.n_header, 2);
+    assert_string_equal(c.header[0].key, "Strict-Transport-Security");
+    assert_string_equal(c.header[0].value, "max-age=63072000");
+    assert_string_equal(c.header[1].value, "default-src 'self'; img-src *");
+    assert_int_equal(c.n_mime, 2);
+    assert_string_equal(c.mime[1].key, "WASM");
+    assert_string_equal(c.mime[1].value, "application/wasm");
+    assert_int_equal(c.n_expires, 4);
+    assert_string_equal(c.expires[0].match, "css");
+    assert_int_equal(c.expires[0].secs, 7 * 86400);
+    assert_string_equal(c.expires[1].match, "js");
+    assert_int_equal(c.expires[1].secs, 12 * 3600);
+    assert_string_equal(c.expires[2].match, "/static/");
+    assert_int_equal(c.expires[2].secs, 3600);
+    assert_int_equal(c.expires[3].secs, 1800);
+    assert_int_equal(c.n_error_page, 2);
+    assert_string_equal(c.error_page[0].key, "404");
+    assert_string_equal(c.error_page[0].value, "/errors/404.html");
+
+    load_ok(REQUIRED "[http]\naccess_log = /var/log/a.log\naccess_log_format = json\n"
+                     "error_log = e.log\nerror_log_level = warn\n",
+            &c);
+    assert_string_equal(c.access_log, "/var/log/a.log");
+    assert_int_equal(c.access_log_format, 1);
+    assert_non_null(strstr(c.error_log, "/e.log"));
+    assert_int_equal(c.error_log_level, 1);
+    load_ok(REQUIRED "[http]\nmime_types = types.txt\n", &c);
+    assert_non_null(strstr(c.mime_types, "/types.txt"));
+    assert_int_equal(c.mime_types[0], '/');
+
+    tail_fails("[http]\nheader.X Y = z\n",
+               ":6: [http] header.X Y: 'X Y' is not a header name");
+    tail_fails("[http]\nheader.Content-Length = 5\n",
+               ":6: [http] header.Content-Length: Content-Length is written by corehttpd "
+               "itself");
+    tail_fails("[http]\nheader.X-A = \n", ":6: [http] header.X-A: empty value");
+    tail_fails("[http]\nheader.X-A = 1\nheader.x-a = 2\n",
+               ":7: [http] header.x-a: duplicate key");
+    tail_fails("[http]\nmime.a/b = text/plain\n",
+               ":6: [http] mime.a/b: 'a/b' is not a file extension");
+    tail_fails("[http]\nmime.md = markdown\n",
+               ":6: [http] mime.md: 'markdown' is not a media type");
+    tail_fails(
+        "[http]\nexpires.css = forever\n",
+        ":6: [http] expires.css: 'forever' is not a duration (seconds, or N with s, "
+        "m, h, d; at most 10 years)");
+    tail_fails("[http]\nexpires.css = 4000d\n",
+               ":6: [http] expires.css: '4000d' is not a duration (seconds, or N with s, "
+               "m, h, d; at most 10 years)");
+    tail_fails("[http]\nexpires.css = 1d\nexpires..css = 2d\n",
+               ":7: [http] expires..css: duplicate key");
+    tail_fails("[http]\nexpires.a b = 1d\n",
+               ":6: [http] expires.a b: 'a b' is neither a path prefix (/...) nor an "
+               "extension");
+    tail_fails("[http]\nerror_page.200 = /x.html\n",
+               ":6: [http] error_page.200: '200' is not a status corehttpd sends with a "
+               "page (400 404 405 412 413 414 416 431 500 501 505)");
+    tail_fails("[http]\nerror_page.404 = x.html\n",
+               ":6: [http] error_page.404: 'x.html' is not a URL path under the root");
+    tail_fails("[http]\naccess_log_format = clf\n",
+               ":6: [http] access_log_format: 'clf' is not one of combined, json");
+    tail_fails("[http]\nerror_log_level = debug\n",
+               ":6: [http] error_log_level: 'debug' is not one of error, warn, info");
+    tail_fails("[http]\ngzip_static = sometimes\n",
+               ":6: [http] gzip_static: 'sometimes' is not a boolean (use yes/no, "
+               "true/false, on/off, 1/0)");
+    tail_fails("[tcp]\nheader.X-A = 1\n", ":6: [tcp] header.X-A: unknown key");
+    tail_fails("[http]\nfoo.bar = 1\n", ":6: [http] foo.bar: unknown key");
+}
+
+/* [vhost NAME] sections */
+static void test_vhosts(void **state)
+{
+    (void)state;
+    static struct cfg c;
+    load_ok(REQUIRED "[http]\nroot = /srv/default\n"
+                     "[vhost blog]\n"
+                     "hosts = Blog.Example.org www.blog.example.org.\n"
+                     "root = /srv/blog\n"
+                     "header.X-Site = blog\n"
+                     "[vhost shop-2]\n"
+                     "hosts = shop.example.org 198.18.0.2\n"
+                     "root = shop\n"
+                     "index = home.html index.html\n",
+            &c);
+    assert_int_equal(c.n_vhosts, 2);
+    assert_string_equal(c.vhost[0].name, "blog");
+    assert_string_equal(c.vhost[0].hosts, "blog.example.org www.blog.example.org");
+    assert_string_equal(c.vhost[0].root, "/srv/blog");
+    assert_int_equal(c.vhost[0].n_header, 1);
+    assert_string_equal(c.vhost[0].header[0].key, "X-Site");
+    assert_string_equal(c.vhost[0].index, "");
+    assert_string_equal(c.vhost[1].name, "shop-2");
+    assert_string_equal(c.vhost[1].index, "home.html index.html");
+    assert_non_null(strstr(c.vhost[1].root, "/shop"));
+    assert_int_equal(c.vhost[1].root[0], '/');
+
+    tail_fails("[vhost a]\nroot = /x\n", ":5: [vhost a] hosts: missing required key");
+    tail_fails("[vhost a]\nhosts = a.org\n", ":5: [vhost a] root: missing required key");
+    tail_fails("[vhost a]\nhosts = a.org\nroot = /x\n[vhost a]\n",
+               ":8: [vhost a]: duplicate section (first on line 5)");
+    tail_fails("[vhost a]\nhosts = a.org\nroot = /x\n[vhost b]\nhosts = b.org "
+               "A.org\nroot = /y\n",
+               ":8: [vhost b] hosts: a.org is also a host of [vhost a]");
+    tail_fails("[vhost a]\nhosts = a_b.org\n",
+               ":6: [vhost a] hosts: 'a_b.org' is not a host name");
+    tail_fails("[vhost a]\nhosts =\n", ":6: [vhost a] hosts: empty value");
+    tail_fails("[vhost a]\nlisten = 80\n", ":6: [vhost a] listen: unknown key");
+    tail_fails("[vhost a]\nheader.Date = x\n",
+               ":6: [vhost a] header.Date: Date is written by corehttpd itself");
+    tail_fails("[vhost a]\nindex = a/b\n",
+               ":6: [vhost a] index: 'a/b' is not a plain file name");
+    tail_fails("[vhost a b]\n", ":5: [vhost a b]: unknown section");
+    tail_fails("[vhost]\n", ":5: [vhost]: unknown section");
 }
 
 static void test_unknown_key(void **state)
@@ -554,6 +691,18 @@ static void test_strings(void **state)
     tail_fails("[http]\nindex = a/b.html\n",
                ":6: [http] index: 'a/b.html' is not a plain file name");
     tail_fails("[http]\nindex = ..\n", ":6: [http] index: '..' is not a plain file name");
+    tail_fails("[http]\nindex = a.html b/c.html\n",
+               ":6: [http] index: 'b/c.html' is not a plain file name");
+    tail_fails("[http]\nindex = a b c d e f g h i\n",
+               ":6: [http] index: more than 8 names");
+    tail_fails("[http]\nmax_uri_bytes = 4096\n",
+               ":6: [http] max_uri_bytes: 4096 is out of range 16..2048");
+    tail_fails("[http]\nmax_body_bytes = 0\n",
+               ":6: [http] max_body_bytes: 0 is out of range 1..1073741824");
+    tail_fails(
+        "[http]\nserve_dotfiles = maybe\n",
+        ":6: [http] serve_dotfiles: 'maybe' is not a boolean (use yes/no, true/false, "
+        "on/off, 1/0)");
     tail_fails("[http]\nserver_name = a\tb\n",
                ":6: [http] server_name: only printable ASCII is allowed");
     tail_fails("[http]\nserver_name = "
@@ -752,6 +901,18 @@ static void test_shipped_template(void **state)
         "keepalive",
         "keepalive_requests",
         "max_request_bytes",
+        "serve_dotfiles",
+        "keepalive_timeout_ms",
+        "header_timeout_ms",
+        "shutdown_timeout_ms",
+        "mime_types",
+        "gzip_static",
+        "access_log",
+        "access_log_format",
+        "error_log",
+        "error_log_level",
+        "max_uri_bytes",
+        "max_body_bytes",
         "server_name",
     };
     char path[PATH_MAX], err[512], line[256];
@@ -798,6 +959,8 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_minimal_file_keeps_defaults),
         cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_key_families),
+        cmocka_unit_test(test_vhosts),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_unknown_section),
         cmocka_unit_test(test_bools),

@@ -86,6 +86,10 @@ static int site_setup(void **state)
     assert_non_null(mkdtemp(test_root));
     put_file("index.html", "<h1>home</h1>\n");
     put_file("a.txt", "hello\n");
+    put_file("d.txt", "0123456789abcdefghij");
+    put_file("g.css", "plain{}\n");
+    put_file("g.css.gz", "GZIPPED");
+    put_file("oops.html", "<p>custom 404</p>\n");
     put_file("sp ace.txt", "space\n");
     put_file("empty.txt", "");
     put_dir("docs");
@@ -314,7 +318,7 @@ static void test_get_200_headers(void **state)
              "Last-Modified: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
              "Connection: keep-alive\r\n"
              "ETag: %s\r\n"
-             "Accept-Ranges: none\r\n"
+             "Accept-Ranges: bytes\r\n"
              "\r\n",
              cf->mime, cf->etag);
     assert_int_equal(r.status, 200);
@@ -415,13 +419,14 @@ static void test_405(void **state)
         "POST /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc",
         "PUT /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n",
         "DELETE /a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
-        "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n",
-        "PROPFIND / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "TRACE / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "PATCH /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx",
+        "POST /none HTTP/1.1\r\nHost: t\r\n\r\n",
     };
     for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
         ask(reqs[i], &r);
         assert_int_equal(r.status, 405);
-        assert_hdr(&r, "Allow", "GET, HEAD");
+        assert_hdr(&r, "Allow", "GET, HEAD, OPTIONS");
         assert_false(r.close_after);
         assert_true(r.body_len > 0);
     }
@@ -448,12 +453,17 @@ static void test_400(void **state)
         "GET / HTTP/1.1\r\nHost: t\r\nA: \x01\r\n\r\n",
         "GET foo HTTP/1.1\r\nHost: t\r\n\r\n",
         "GET http:///a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
-        "get / HTTP/1.1\r\nHost: t\r\n\r\n",
         "GET / http/1.1\r\nHost: t\r\n\r\n",
+        "FOO / HTTP/1.1 \r\nHost: t\r\n\r\n", /* unknown method, bad line */
+        "FOO  / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "FOO / HTTP/1\r\nHost: t\r\n\r\n",
+        "FOO /\x01 HTTP/1.1\r\nHost: t\r\n\r\n",
+        "FO(O / HTTP/1.1\r\nHost: t\r\n\r\n",
+        " / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GETX/ HTTP/1.1\r\nHost: t\r\n\r\n",
         "GET / HTTP/1.10\r\nHost: t\r\n\r\n",
         "GET /a b HTTP/1.1\r\nHost: t\r\n\r\n",
         "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", /* TLS hello */
-        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",             /* h2 preface */
     };
     for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
         struct http_settings set = test_set();
@@ -472,6 +482,240 @@ static void test_400(void **state)
                          HTTP_ERROR);
         assert_int_equal(used, 0);
     }
+}
+
+/* Methods nobody implements here: 501 when the request line is well
+ * formed, whatever http-parser knows of them. */
+static void test_501(void **state)
+{
+    (void)state;
+    struct http_response r;
+    static const char *const reqs[] = {
+        "FOO / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "get / HTTP/1.1\r\nHost: t\r\n\r\n", /* methods are case-sensitive */
+        "GETX /a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+        "BREW /pot HTTP/1.0\n\n",
+        "\r\nX-Y.Z~ * HTTP/1.1\r\n",
+        "PROPFIND / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "M-SEARCH * HTTP/1.1\r\nHost: t\r\n\r\n",
+        "MKCOL /new HTTP/1.1\r\nHost: t\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof reqs / sizeof reqs[0]; i++) {
+        struct http_settings set = test_set();
+        struct http_conn hc;
+        size_t used;
+        http_conn_init(&hc, &set);
+        enum http_rc rc =
+            http_conn_feed(&hc, (const uint8_t *)reqs[i], strlen(reqs[i]), &used, &r);
+        if (rc != HTTP_OK || r.status != 501)
+            fail_msg("request %zu: rc %d status %d", i, rc, r.status);
+        assert_true(r.close_after);
+        assert_hdr(&r, "Connection", "close");
+        assert_true(r.body_len > 0);
+        check_resumable(&set, reqs[i], strlen(reqs[i]));
+    }
+    /* an endless unknown request line is 414 at the header limit */
+    struct http_settings set = test_set();
+    set.max_request_bytes = 600;
+    char big[1000];
+    memcpy(big, "FOO /", 5);
+    memset(big + 5, 'a', sizeof big - 5);
+    struct http_conn hc;
+    size_t used;
+    http_conn_init(&hc, &set);
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)big, sizeof big, &used, &r),
+                     HTTP_OK);
+    assert_int_equal(r.status, 414);
+    assert_int_equal(used, 600);
+}
+
+static void test_options(void **state)
+{
+    (void)state;
+    struct http_response r;
+    static const char *const ok[] = {
+        "OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n",
+        "OPTIONS /a.txt HTTP/1.1\r\nHost: t\r\n\r\n",
+        "OPTIONS /docs/ HTTP/1.1\r\nHost: t\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        ask(ok[i], &r);
+        assert_int_equal(r.status, 200);
+        assert_hdr(&r, "Allow", "GET, HEAD, OPTIONS");
+        assert_hdr(&r, "Content-Length", "0");
+        assert_hdr(&r, "Content-Type", NULL);
+        assert_int_equal(r.body_len, 0);
+        assert_false(r.close_after);
+    }
+    ask("OPTIONS /none HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+}
+
+/* [http] max_uri_bytes and max_body_bytes */
+static void test_limits_settings(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    struct http_response r;
+    char req[512];
+
+    set.max_uri_bytes = 16;
+    ask_with(&set, "GET /0123456789abcde HTTP/1.1\r\nHost: t\r\n\r\n", &r); /* 16 */
+    assert_int_equal(r.status, 404);
+    ask_with(&set, "GET /0123456789abcdef HTTP/1.1\r\nHost: t\r\n\r\n", &r); /* 17 */
+    assert_int_equal(r.status, 414);
+    assert_true(r.close_after);
+
+    set = test_set();
+    set.max_body_bytes = 10;
+    ask_with(&set,
+             "GET /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\n0123456789",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_body(&r, "hello\n");
+    ask_with(&set, "GET /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\n", &r);
+    assert_int_equal(r.status, 413);
+    snprintf(req, sizeof req,
+             "GET /a.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+             "6\r\n012345\r\n5\r\n01234\r\n0\r\n\r\n");
+    struct http_conn hc;
+    size_t used;
+    http_conn_init(&hc, &set);
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)req, strlen(req), &used, &r),
+                     HTTP_OK);
+    assert_int_equal(r.status, 413);
+    assert_true(r.close_after);
+    /* a body on HEAD is read and skipped as well */
+    ask_with(&set, "HEAD /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nabcd",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.body_len, 0);
+}
+
+/* The worker's header timeout: a request half-read gets a 408 that closes. */
+static void test_408(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    struct http_conn hc;
+    struct http_response r;
+    size_t used;
+    static const char part[] = "GET /a.txt HTTP/1.1\r\nHo";
+    http_conn_init(&hc, &set);
+    assert_int_equal(http_conn_requests(&hc), 0);
+    assert_int_equal(
+        http_conn_feed(&hc, (const uint8_t *)part, sizeof part - 1, &used, &r),
+        HTTP_AGAIN);
+    assert_true(http_conn_partial(&hc));
+    http_conn_timeout(&hc, &r);
+    assert_int_equal(r.status, 408);
+    assert_true(r.close_after);
+    assert_hdr(&r, "Connection", "close");
+    assert_true(r.body_len > 0);
+    assert_int_equal(http_conn_requests(&hc), 1);
+    assert_false(http_conn_partial(&hc));
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)"x", 1, &used, &r), HTTP_ERROR);
+}
+
+/* Virtual hosts: Host (port, case and a trailing dot ignored) or the
+ * absolute-form authority picks the cache and adds its headers. */
+static void test_vhosts(void **state)
+{
+    (void)state;
+    char err[256], vroot[64];
+    snprintf(vroot, sizeof vroot, "/tmp/corehttpd-test-vhost-XXXXXX");
+    assert_non_null(mkdtemp(vroot));
+    char p[128];
+    snprintf(p, sizeof p, "%s/index.html", vroot);
+    FILE *f = fopen(p, "w");
+    fputs("blog home\n", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/only-blog.txt", vroot);
+    f = fopen(p, "w");
+    fputs("blog file\n", f);
+    fclose(f);
+    struct cache *vc = cache_build(vroot, NULL, NULL, NULL, err, sizeof err);
+    assert_non_null(vc);
+    static const char vh_headers[] = "X-Site: blog\r\n";
+    struct http_vhost vh = {"blog.example.org www.blog.example.org", vc, vh_headers,
+                            sizeof vh_headers - 1};
+    struct http_settings set = test_set();
+    set.vhosts = &vh;
+    set.n_vhosts = 1;
+    struct http_response r;
+
+    static const char *const blog[] = {
+        "GET / HTTP/1.1\r\nHost: blog.example.org\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: BLOG.Example.ORG:8080\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: www.blog.example.org.\r\n\r\n",
+        "GET http://blog.example.org/ HTTP/1.1\r\nHost: other\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof blog / sizeof blog[0]; i++) {
+        ask_with(&set, blog[i], &r);
+        assert_int_equal(r.status, 200);
+        assert_body(&r, "blog home\n");
+        assert_hdr(&r, "X-Site", "blog");
+    }
+    static const char *const dflt[] = {
+        "GET / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: blog.example.org.evil\r\n\r\n",
+        "GET / HTTP/1.0\r\n\r\n",
+        "GET http://t/ HTTP/1.1\r\nHost: blog.example.org\r\n\r\n",
+    };
+    for (size_t i = 0; i < sizeof dflt / sizeof dflt[0]; i++) {
+        ask_with(&set, dflt[i], &r);
+        assert_int_equal(r.status, 200);
+        assert_body(&r, "<h1>home</h1>\n");
+        assert_hdr(&r, "X-Site", NULL);
+    }
+    ask_with(&set, "GET /only-blog.txt HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+    ask_with(&set, "GET /a.txt HTTP/1.1\r\nHost: blog.example.org\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+    assert_hdr(&r, "X-Site", "blog"); /* errors carry the host's headers too */
+    ask_with(&set, "POST / HTTP/1.1\r\nHost: blog.example.org\r\n\r\n", &r);
+    assert_int_equal(r.status, 405);
+    assert_hdr(&r, "X-Site", "blog");
+    /* pipelined requests for two hosts on one connection */
+    static const char two[] =
+        "GET /only-blog.txt HTTP/1.1\r\nHost: blog.example.org\r\n\r\n"
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n";
+    static struct run run;
+    drive(&set, two, sizeof two - 1, NULL, 0, &run);
+    assert_int_equal(run.n, 2);
+    assert_body(&run.r[0], "blog file\n");
+    assert_body(&run.r[1], "hello\n");
+    check_resumable(&set, two, sizeof two - 1);
+    cache_free(vc);
+    snprintf(p, sizeof p, "%s/index.html", vroot);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/only-blog.txt", vroot);
+    unlink(p);
+    rmdir(vroot);
+}
+
+/* Extra headers that leave no room: a 500 without them, a whole header. */
+static void test_headers_overflow(void **state)
+{
+    (void)state;
+    static char pad[1901];
+    memcpy(pad, "X-Pad: ", 7);
+    memset(pad + 7, 'p', 1891);
+    memcpy(pad + 1898, "\r\n", 3);
+    struct http_settings set = test_set();
+    set.headers = pad;
+    set.headers_len = 1900;
+    struct http_response r;
+    ask_with(&set, "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 500);
+    assert_true(r.close_after);
+    assert_hdr(&r, "X-Pad", NULL);
+    assert_true(r.hdr_len > 4);
+    assert_memory_equal(r.hdr + r.hdr_len - 4, "\r\n\r\n", 4);
+    set.headers_len = 900; /* fits */
+    ask_with(&set, "GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(memmem(r.hdr, r.hdr_len, "X-Pad: ppp", 10));
 }
 
 static void test_505(void **state)
@@ -493,6 +737,16 @@ static void test_505(void **state)
     ask("GET /a.txt HTTP/1.7\r\nHost: t\r\n\r\n", &r);
     assert_int_equal(r.status, 200);
     assert_false(r.close_after);
+    /* the HTTP/2 preface: a method http-parser does not know, version 2 */
+    struct http_settings set = test_set();
+    struct http_conn hc;
+    size_t used;
+    static const char pri[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+    http_conn_init(&hc, &set);
+    assert_int_equal(http_conn_feed(&hc, (const uint8_t *)pri, sizeof pri - 1, &used, &r),
+                     HTTP_OK);
+    assert_int_equal(r.status, 505);
+    assert_true(r.close_after);
 }
 
 static void test_414(void **state)
@@ -638,6 +892,417 @@ static void test_413(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Ranges (RFC 9110 14) and preconditions (13.1, 13.2)                 */
+
+static void test_range_parse(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *v;
+        uint64_t size;
+        int n;
+        struct http_range r[3];
+    } cases[] = {
+        {"bytes=0-0", 20, 1, {{0, 0}}},
+        {"bytes=0-9", 20, 1, {{0, 9}}},
+        {"bytes=5-", 20, 1, {{5, 19}}},
+        {"bytes=-5", 20, 1, {{15, 19}}},
+        {"bytes=-25", 20, 1, {{0, 19}}},
+        {"bytes=10-99", 20, 1, {{10, 19}}},
+        {"bytes=19-19", 20, 1, {{19, 19}}},
+        {"BYTES=1-2", 20, 1, {{1, 2}}},
+        {" bytes=1-2 ", 20, 1, {{1, 2}}},
+        {"bytes=0-1,3-4", 20, 2, {{0, 1}, {3, 4}}},
+        {"bytes=0-1, -2 ,5-", 20, 3, {{0, 1}, {18, 19}, {5, 19}}},
+        {"bytes=,0-1,,", 20, 1, {{0, 1}}},
+        {"bytes=20-30,0-0", 20, 1, {{0, 0}}}, /* the unsatisfiable one dropped */
+        {"bytes=0-99999999999999999999999", 20, 1, {{0, 19}}},
+        {"bytes=20-", 20, 0, {{0, 0}}},
+        {"bytes=20-30", 20, 0, {{0, 0}}},
+        {"bytes=-0", 20, 0, {{0, 0}}},
+        {"bytes=0-", 0, 0, {{0, 0}}},
+        {"bytes=-1", 0, 0, {{0, 0}}},
+        {"bytes=5-4", 20, -1, {{0, 0}}},
+        {"bytes=", 20, -1, {{0, 0}}},
+        {"bytes=a-b", 20, -1, {{0, 0}}},
+        {"bytes=1", 20, -1, {{0, 0}}},
+        {"bytes=-", 20, -1, {{0, 0}}},
+        {"bytes=1-2-3", 20, -1, {{0, 0}}},
+        {"bytes=1 -2", 20, -1, {{0, 0}}},
+        {"bytes 1-2", 20, -1, {{0, 0}}},
+        {"items=1-2", 20, -1, {{0, 0}}},
+        {"", 20, -1, {{0, 0}}},
+        {"bytes=0-0,1-1,2-2,3-3,4-4,5-5,6-6,7-7,8-8", 20, -1, {{0, 0}}}, /* > max */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct http_range out[HTTP_RANGES_MAX];
+        int n = http_range_parse(cases[i].v, strlen(cases[i].v), cases[i].size, out,
+                                 HTTP_RANGES_MAX);
+        if (n != cases[i].n)
+            fail_msg("'%s': %d ranges, want %d", cases[i].v, n, cases[i].n);
+        for (int k = 0; k < n; k++)
+            if (out[k].first != cases[i].r[k].first || out[k].last != cases[i].r[k].last)
+                fail_msg("'%s' range %d: %lu-%lu", cases[i].v, k,
+                         (unsigned long)out[k].first, (unsigned long)out[k].last);
+    }
+}
+
+static void get_range(const char *range, const char *extra, struct http_response *r)
+{
+    char req[512];
+    snprintf(req, sizeof req, "GET /d.txt HTTP/1.1\r\nHost: t\r\nRange: %s\r\n%s\r\n",
+             range, extra ? extra : "");
+    ask(req, r);
+}
+
+/* The body a response would put on the wire, pieces joined. */
+static size_t wire_body(const struct http_response *r, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < r->n_pieces; i++) {
+        assert_true(n + r->piece[i].len <= cap);
+        memcpy(out + n, r->piece[i].p, r->piece[i].len);
+        n += r->piece[i].len;
+    }
+    return n;
+}
+
+static void test_206(void **state)
+{
+    (void)state;
+    struct http_response r;
+    const struct cache_file *cf = file("/d.txt");
+    char body[2048], want[2048];
+
+    get_range("bytes=2-5", NULL, &r);
+    assert_int_equal(r.status, 206);
+    assert_hdr(&r, "Content-Range", "bytes 2-5/20");
+    assert_hdr(&r, "Content-Length", "4");
+    assert_hdr(&r, "Accept-Ranges", "bytes");
+    assert_hdr(&r, "ETag", cf->etag);
+    assert_ptr_equal(r.body, cf->data + 2); /* by reference into the cache */
+    assert_body(&r, "2345");
+    assert_int_equal(r.n_pieces, 1);
+    assert_true(r.piece[0].ref);
+    assert_false(r.close_after);
+
+    get_range("bytes=-3", NULL, &r);
+    assert_hdr(&r, "Content-Range", "bytes 17-19/20");
+    assert_body(&r, "hij");
+    get_range("bytes=15-", NULL, &r);
+    assert_hdr(&r, "Content-Range", "bytes 15-19/20");
+    assert_body(&r, "fghij");
+    get_range("bytes=18-100", NULL, &r);
+    assert_body(&r, "ij");
+
+    /* several: multipart/byteranges, part headers copied, data by reference */
+    get_range("bytes=0-1,-2", NULL, &r);
+    assert_int_equal(r.status, 206);
+    char ct[128];
+    assert_non_null(hdr(&r, "Content-Type", ct, sizeof ct));
+    const char *bnd = strstr(ct, "boundary=");
+    assert_int_equal(strncmp(ct, "multipart/byteranges; boundary=", 31), 0);
+    assert_non_null(bnd);
+    bnd += 9;
+    assert_hdr(&r, "Content-Range", NULL);
+    size_t n = wire_body(&r, body, sizeof body);
+    int wl = snprintf(want, sizeof want,
+                      "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      "Content-Range: bytes 0-1/20\r\n\r\n01\r\n"
+                      "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                      "Content-Range: bytes 18-19/20\r\n\r\nij\r\n--%s--\r\n",
+                      bnd, bnd, bnd);
+    assert_int_equal(n, (size_t)wl);
+    assert_memory_equal(body, want, n);
+    assert_int_equal(r.body_len, n);
+    char cl[32];
+    snprintf(cl, sizeof cl, "%zu", n);
+    assert_hdr(&r, "Content-Length", cl);
+    assert_int_equal(r.n_pieces, 5);
+    assert_true(r.piece[1].ref && r.piece[3].ref);
+    assert_ptr_equal(r.piece[1].p, cf->data);
+    assert_ptr_equal(r.piece[3].p, cf->data + 18);
+    assert_false(r.piece[0].ref || r.piece[2].ref || r.piece[4].ref);
+
+    /* one satisfiable among several: a plain 206 */
+    get_range("bytes=50-60,3-3", NULL, &r);
+    assert_int_equal(r.status, 206);
+    assert_hdr(&r, "Content-Range", "bytes 3-3/20");
+    assert_body(&r, "3");
+
+    /* none satisfiable: 416 with the length */
+    get_range("bytes=20-", NULL, &r);
+    assert_int_equal(r.status, 416);
+    assert_hdr(&r, "Content-Range", "bytes */20");
+    assert_false(r.close_after);
+
+    /* ignored: bad syntax, another unit, too many, two fields, HEAD */
+    static const char *const ignored[] = {"bytes=5-1", "lines=1-2", "bytes=x",
+                                          "bytes=0-0,1-1,2-2,3-3,4-4,5-5,6-6,7-7,8-8"};
+    for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++) {
+        get_range(ignored[i], NULL, &r);
+        assert_int_equal(r.status, 200);
+        assert_body(&r, "0123456789abcdefghij");
+    }
+    get_range("bytes=0-1", "Range: bytes=2-3\r\n", &r);
+    assert_int_equal(r.status, 200);
+    ask("HEAD /d.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=0-1\r\n\r\n", &r);
+    assert_int_equal(r.status, 200);
+    assert_hdr(&r, "Content-Length", "20");
+    assert_int_equal(r.n_pieces, 0);
+
+    /* If-Range: the strong ETag or the exact date keeps the range */
+    char extra[256];
+    snprintf(extra, sizeof extra, "If-Range: %s\r\n", cf->etag);
+    get_range("bytes=0-1", extra, &r);
+    assert_int_equal(r.status, 206);
+    get_range("bytes=0-1", "If-Range: \"other\"\r\n", &r);
+    assert_int_equal(r.status, 200);
+    snprintf(extra, sizeof extra, "If-Range: W/%s\r\n", cf->etag);
+    get_range("bytes=0-1", extra, &r);
+    assert_int_equal(r.status, 200);
+    get_range("bytes=0-1", "If-Range: Sun, 06 Nov 1994 08:49:37 GMT\r\n", &r);
+    assert_int_equal(r.status, 206);
+    get_range("bytes=0-1", "If-Range: Sun, 06 Nov 1994 08:49:38 GMT\r\n", &r);
+    assert_int_equal(r.status, 200);
+    get_range("bytes=0-1", "If-Range: garbage\r\n", &r);
+    assert_int_equal(r.status, 200);
+
+    /* a range request split at every byte gives the same answer */
+    static const char req[] =
+        "GET /d.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=1-2,4-\r\n\r\n"
+        "GET /d.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=-1\r\n\r\n";
+    struct http_settings set = test_set();
+    check_resumable(&set, req, sizeof req - 1);
+}
+
+static void test_412(void **state)
+{
+    (void)state;
+    struct http_response r;
+    const struct cache_file *cf = file("/a.txt");
+    char req[512];
+
+    static const char *const fail412[] = {
+        "If-Match: \"nope\"",
+        "If-Match: W/\"nope\", \"x\"",
+        "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:36 GMT",
+        "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT",
+    };
+    for (size_t i = 0; i < sizeof fail412 / sizeof fail412[0]; i++) {
+        snprintf(req, sizeof req, "GET /a.txt HTTP/1.1\r\nHost: t\r\n%s\r\n\r\n",
+                 fail412[i]);
+        ask(req, &r);
+        if (r.status != 412)
+            fail_msg("%s: %d", fail412[i], r.status);
+        assert_false(r.close_after);
+        assert_true(r.body_len > 0);
+    }
+    /* a weak tag never matches If-Match (strong comparison) */
+    snprintf(req, sizeof req, "GET /a.txt HTTP/1.1\r\nHost: t\r\nIf-Match: W/%s\r\n\r\n",
+             cf->etag);
+    ask(req, &r);
+    assert_int_equal(r.status, 412);
+
+    const char *pass[] = {
+        "If-Match: *",
+        NULL, /* our tag, filled below */
+        "If-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT",
+        "If-Unmodified-Since: Tue, 14 Nov 2023 22:13:20 GMT",
+        "If-Unmodified-Since: not a date", /* invalid: ignored */
+    };
+    char mine[128];
+    snprintf(mine, sizeof mine, "If-Match: \"x\", %s", cf->etag);
+    pass[1] = mine;
+    for (size_t i = 0; i < sizeof pass / sizeof pass[0]; i++) {
+        snprintf(req, sizeof req, "GET /a.txt HTTP/1.1\r\nHost: t\r\n%s\r\n\r\n",
+                 pass[i]);
+        ask(req, &r);
+        if (r.status != 200)
+            fail_msg("%s: %d", pass[i], r.status);
+    }
+    /* If-Match wins over If-Unmodified-Since; a 412 comes before a 304 */
+    snprintf(req, sizeof req,
+             "GET /a.txt HTTP/1.1\r\nHost: t\r\nIf-Match: %s\r\n"
+             "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n\r\n",
+             cf->etag);
+    ask(req, &r);
+    assert_int_equal(r.status, 200);
+    snprintf(
+        req, sizeof req,
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\nIf-Match: \"no\"\r\nIf-None-Match: %s\r\n\r\n",
+        cf->etag);
+    ask(req, &r);
+    assert_int_equal(r.status, 412);
+    /* a precondition that holds, then a range */
+    snprintf(req, sizeof req,
+             "GET /a.txt HTTP/1.1\r\nHost: t\r\nIf-Match: %s\r\nRange: bytes=0-0\r\n\r\n",
+             cf->etag);
+    ask(req, &r);
+    assert_int_equal(r.status, 206);
+    assert_body(&r, "h");
+    /* and 304 wins over a range */
+    snprintf(
+        req, sizeof req,
+        "GET /a.txt HTTP/1.1\r\nHost: t\r\nIf-None-Match: %s\r\nRange: bytes=0-0\r\n\r\n",
+        cf->etag);
+    ask(req, &r);
+    assert_int_equal(r.status, 304);
+}
+
+/* ------------------------------------------------------------------ */
+/* Content: gzip twins, Cache-Control, extra headers, error pages      */
+
+static void test_accepts_gzip(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *v;
+        bool yes;
+    } cases[] = {
+        {"gzip", true},
+        {"GZIP", true},
+        {"x-gzip", true},
+        {"deflate, gzip;q=0.5", true},
+        {"gzip;q=1.0, br", true},
+        {"gzip ; q=0.001", true},
+        {"*", true},
+        {"*;q=0.1", true},
+        {"br, *", true},
+        {"", false},
+        {"br", false},
+        {"gzip;q=0", false},
+        {"gzip;q=0.000", false},
+        {"gzip;Q=0.0, *", false}, /* named and refused: the star does not bring it back */
+        {"*;q=0", false},
+        {"identity", false},
+        {"gzipx", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (http_accepts_gzip(cases[i].v, strlen(cases[i].v)) != cases[i].yes)
+            fail_msg("'%s': want %d", cases[i].v, cases[i].yes);
+}
+
+static void test_gzip_static(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    struct http_response r;
+    const struct cache_file *plain = file("/g.css"), *gz = file("/g.css.gz");
+    assert_ptr_equal(plain->gz, gz);
+    assert_null(file("/a.txt")->gz);
+
+    set.gzip_static = true;
+    ask_with(&set, "GET /g.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip, br\r\n\r\n",
+             &r);
+    assert_int_equal(r.status, 200);
+    assert_body(&r, "GZIPPED");
+    assert_hdr(&r, "Content-Encoding", "gzip");
+    assert_hdr(&r, "Content-Type", plain->mime); /* the type of what it encodes */
+    assert_hdr(&r, "Vary", "Accept-Encoding");
+    assert_hdr(&r, "ETag", gz->etag); /* another representation, another tag */
+
+    ask_with(&set, "GET /g.css HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_body(&r, "plain{}\n");
+    assert_hdr(&r, "Content-Encoding", NULL);
+    assert_hdr(&r, "Vary", "Accept-Encoding"); /* both forms carry Vary */
+    ask_with(&set, "GET /g.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip;q=0\r\n\r\n",
+             &r);
+    assert_body(&r, "plain{}\n");
+
+    /* a range applies to the gzip bytes; HEAD tells the gzip length */
+    ask_with(&set,
+             "GET /g.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nRange: "
+             "bytes=0-1\r\n\r\n",
+             &r);
+    assert_int_equal(r.status, 206);
+    assert_body(&r, "GZ");
+    assert_hdr(&r, "Content-Range", "bytes 0-1/7");
+    assert_hdr(&r, "Content-Encoding", "gzip");
+    ask_with(&set, "HEAD /g.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n",
+             &r);
+    assert_hdr(&r, "Content-Length", "7");
+    assert_int_equal(r.body_len, 0);
+    /* 304 against the gzip tag keeps Vary, drops the encoding */
+    char req[256];
+    snprintf(req, sizeof req,
+             "GET /g.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\nIf-None-Match: "
+             "%s\r\n\r\n",
+             gz->etag);
+    ask_with(&set, req, &r);
+    assert_int_equal(r.status, 304);
+    assert_hdr(&r, "Vary", "Accept-Encoding");
+    /* no twin: no Vary; gzip_static off: never the twin */
+    ask_with(&set, "GET /a.txt HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n", &r);
+    assert_hdr(&r, "Vary", NULL);
+    set.gzip_static = false;
+    ask_with(&set, "GET /g.css HTTP/1.1\r\nHost: t\r\nAccept-Encoding: gzip\r\n\r\n", &r);
+    assert_body(&r, "plain{}\n");
+    assert_hdr(&r, "Vary", NULL);
+    /* the twin itself is a file like any other */
+    ask_with(&set, "GET /g.css.gz HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_body(&r, "GZIPPED");
+    assert_hdr(&r, "Content-Type", "application/gzip");
+}
+
+static void test_expires_headers_pages(void **state)
+{
+    (void)state;
+    char err[256];
+    static const struct cache_expires rules[] = {
+        {"css", 3600},
+        {".TXT", 60},
+        {"/docs/", 86400},
+        {"/docs/x", 7},
+    };
+    struct cache_opts o = {.expires = rules, .n_expires = 4};
+    struct cache *c = cache_build_opts(test_root, &o, err, sizeof err);
+    assert_non_null(c);
+    assert_int_equal(cache_lookup(c, "/g.css", 6, NULL)->max_age, 3600);
+    assert_int_equal(cache_lookup(c, "/a.txt", 6, NULL)->max_age, 60);
+    assert_int_equal(cache_lookup(c, "/docs/index.html", 16, NULL)->max_age, 86400);
+    assert_int_equal(cache_lookup(c, "/docs/x.css", 11, NULL)->max_age, 7); /* longest */
+    assert_int_equal(cache_lookup(c, "/index.html", 11, NULL)->max_age, -1);
+
+    static const char extra[] = "Strict-Transport-Security: max-age=63072000\r\n"
+                                "X-Frame-Options: DENY\r\n";
+    static const struct http_error_page pages[] = {{404, "/oops.html"}};
+    struct http_settings set = test_set();
+    set.cache = c;
+    set.headers = extra;
+    set.headers_len = sizeof extra - 1;
+    set.error_pages = pages;
+    set.n_error_pages = 1;
+    struct http_response r;
+
+    ask_with(&set, "GET /g.css HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_hdr(&r, "Cache-Control", "max-age=3600");
+    assert_hdr(&r, "Expires", "Tue, 14 Nov 2023 23:13:20 GMT"); /* T_NOW + 1 h */
+    assert_hdr(&r, "Strict-Transport-Security", "max-age=63072000");
+    assert_hdr(&r, "X-Frame-Options", "DENY");
+    ask_with(&set, "GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_hdr(&r, "Cache-Control", NULL);
+    assert_hdr(&r, "Expires", NULL);
+
+    /* the custom 404 page, with its own type; other errors keep theirs */
+    ask_with(&set, "GET /nothing HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 404);
+    assert_body(&r, "<p>custom 404</p>\n");
+    assert_hdr(&r, "Content-Type", "text/html; charset=utf-8");
+    assert_hdr(&r, "Content-Length", "18");
+    assert_hdr(&r, "X-Frame-Options", "DENY"); /* on errors too */
+    assert_false(r.close_after);
+    ask_with(&set, "HEAD /nothing HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_hdr(&r, "Content-Length", "18");
+    assert_int_equal(r.body_len, 0);
+    ask_with(&set, "POST / HTTP/1.1\r\nHost: t\r\n\r\n", &r);
+    assert_int_equal(r.status, 405);
+    assert_hdr(&r, "Content-Type", "text/html");
+    assert_non_null(strstr((const char *)r.body, "405 Method Not Allowed"));
+    cache_free(c);
+}
+
+/* ------------------------------------------------------------------ */
 /* URL decoding and normalisation                                      */
 
 static void test_url_paths(void **state)
@@ -689,6 +1354,22 @@ static void test_url_paths(void **state)
         {"/a%00.txt", 400, NULL},
         {"/%g1", 400, NULL},
         {"ftp://example.com/a.txt", 400, NULL},
+        {"/docs\\x.css", 400, NULL},
+        {"/docs%5cx.css", 400, NULL},
+        {"/..%5c..%5ca.txt", 400, NULL},
+        {"/%c0%ae%c0%ae/a.txt", 400, NULL}, /* overlong "." */
+        {"/%c0%afa.txt", 400, NULL},        /* overlong "/" */
+        {"/%e0%80%ae%e0%80%ae/a.txt", 400, NULL},
+        {"/%c1%9c", 400, NULL},
+        {"/%ed%a0%80", 400, NULL}, /* a surrogate */
+        {"/%f4%90%80%80", 400, NULL},
+        {"/%ff", 400, NULL},
+        {"/%c3", 400, NULL},
+        {"/%c3%a9.txt", 404, NULL}, /* valid UTF-8, no such file */
+        {"/%25", 404, NULL},
+        {"/%2e%2e%2f%2e%2e%2fa.txt", 400, NULL},
+        {"/docs/%2e%2e%2f%2e%2e%2fa.txt", 400, NULL},
+        {"/docs/..%2f..%2f..%2fa.txt", 400, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct http_response r;
@@ -728,17 +1409,29 @@ static void test_301(void **state)
         assert_true(r.body_len > 0);
     }
 
-    /* Too long to redirect to within HTTP_HDR_MAX: 414. */
+    /* Too long to redirect to within HTTP_HDR_MAX (here with 900 bytes of
+     * extra headers from the config): 414. */
     char target[2 * (3 * LONG_DIR_CHARS + 1) + 2], *p = target;
     for (int d = 0; d < 2; d++) {
         *p++ = '/';
         for (int i = 0; i < LONG_DIR_CHARS; i++)
             p += sprintf(p, "%%25");
     }
+    static char pad[901];
+    memcpy(pad, "X-Pad: ", 7);
+    memset(pad + 7, 'p', 891);
+    memcpy(pad + 898, "\r\n", 3);
+    struct http_settings set = test_set();
+    set.headers = pad;
+    set.headers_len = 900;
     struct http_response r;
-    assert_int_equal(get_status(target, &r), 414);
+    char req[2 * sizeof target];
+    snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: t\r\n\r\n", target);
+    ask_with(&set, req, &r);
+    assert_int_equal(r.status, 414);
     assert_true(r.close_after);
     assert_true(strlen(target) + 1 < sizeof target);
+    assert_int_equal(get_status(target, &r), 301); /* fits without them */
     strcat(target, "/");
     assert_int_equal(get_status(target, &r), 200);
     assert_body(&r, "deep\n");
@@ -1153,10 +1846,22 @@ int main(void)
         cmocka_unit_test(test_404),
         cmocka_unit_test(test_405),
         cmocka_unit_test(test_400),
+        cmocka_unit_test(test_501),
+        cmocka_unit_test(test_408),
+        cmocka_unit_test(test_headers_overflow),
+        cmocka_unit_test(test_vhosts),
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_limits_settings),
         cmocka_unit_test(test_505),
         cmocka_unit_test(test_414),
         cmocka_unit_test(test_431),
         cmocka_unit_test(test_413),
+        cmocka_unit_test(test_range_parse),
+        cmocka_unit_test(test_206),
+        cmocka_unit_test(test_412),
+        cmocka_unit_test(test_accepts_gzip),
+        cmocka_unit_test(test_gzip_static),
+        cmocka_unit_test(test_expires_headers_pages),
         cmocka_unit_test(test_url_paths),
         cmocka_unit_test(test_301),
         cmocka_unit_test(test_304),
