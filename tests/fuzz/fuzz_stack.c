@@ -50,17 +50,17 @@
 #define FZ_ACTIVE_PORT 8080
 
 struct fz_conn {
-    uint16_t port;       /* peer's port */
-    uint16_t our_port;   /* ours: 80, or an ephemeral one for active opens */
-    int fd;              /* the application's descriptor, 0 when closed */
-    uint32_t peer_nxt;   /* next sequence number the peer sends */
-    uint32_t our_nxt;    /* highest sequence number the stack sent + 1 */
-    bool our_seen;       /* our_nxt known */
-    bool opts;           /* all options negotiated (timestamps: add TS) */
+    uint16_t port;     /* peer's port */
+    uint16_t our_port; /* ours: 80, or an ephemeral one for active opens */
+    int fd;            /* the application's descriptor, 0 when closed */
+    uint32_t peer_nxt; /* next sequence number the peer sends */
+    uint32_t our_nxt;  /* highest sequence number the stack sent + 1 */
+    bool our_seen;     /* our_nxt known */
+    bool opts;         /* all options negotiated (timestamps: add TS) */
 };
 
 struct fz {
-    struct th h; /* first: the output's argument */
+    struct th h;  /* first: the output's argument */
     bool capture; /* set-up: keep frames for the script; else check and free */
     int lfd, epfd;
     struct fz_conn c[FZ_CONNS];
@@ -100,10 +100,16 @@ static void fz_check_frame(struct rte_mbuf *m)
         fz_die("bad IPv4 header checksum sent");
     if ((uint32_t)tot + sizeof(*eh) > rte_pktmbuf_pkt_len(m))
         fz_die("IPv4 total length beyond the frame");
-    if (tot > 1500)
+    if (tot > 1500) {
+        const struct rte_tcp_hdr *t = (const struct rte_tcp_hdr *)(ip + 1);
+        fprintf(stderr,
+                "fuzz_stack: %u-byte datagram, protocol %u, TCP header %u bytes\n", tot,
+                ip->next_proto_id, (t->data_off >> 4) * 4u);
         fz_die("IPv4 datagram over the MTU");
+    }
     if (ip->next_proto_id == IPPROTO_TCP) {
-        if (rte_pktmbuf_data_len(m) < sizeof(*eh) + sizeof(*ip) + sizeof(struct rte_tcp_hdr))
+        if (rte_pktmbuf_data_len(m) <
+            sizeof(*eh) + sizeof(*ip) + sizeof(struct rte_tcp_hdr))
             fz_die("TCP header not in the first segment");
         struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(ip + 1);
         uint32_t doff = (t->data_off >> 4) * 4u;
@@ -135,8 +141,8 @@ static void fz_learn(struct fz *f)
             th_ip_of(f->h.out[i])->next_proto_id != IPPROTO_TCP)
             continue;
         struct th_seg s = th_out_tcp(&f->h, i);
-        uint32_t end = s.seq + s.len +
-                       !!(s.flags & RTE_TCP_SYN_FLAG) + !!(s.flags & RTE_TCP_FIN_FLAG);
+        uint32_t end = s.seq + s.len + !!(s.flags & RTE_TCP_SYN_FLAG) +
+                       !!(s.flags & RTE_TCP_FIN_FLAG);
         for (unsigned k = 0; k < f->nconn; k++) {
             struct fz_conn *c = &f->c[k];
             if (c->port != s.dport)
@@ -167,8 +173,10 @@ static void fz_send(struct fz *f, struct fz_conn *c, uint8_t flags, const void *
     if (syn) {
         opt[ol++] = 2, opt[ol++] = 4, opt[ol++] = 1460 >> 8, opt[ol++] = 1460 & 0xff;
         if (c->opts) {
-            opt[ol++] = 4, opt[ol++] = 2;                  /* SACK permitted */
-            opt[ol++] = 1, opt[ol++] = 3, opt[ol++] = 3, opt[ol++] = 7; /* wscale 7 */
+            /* SACK permitted, window scale 7 */
+            static const uint8_t more[8] = {1, 1, 4, 2, 1, 3, 3, 7};
+            memcpy(opt + ol, more, sizeof more);
+            ol += sizeof more;
         }
     }
     if (c->opts) {
@@ -333,7 +341,8 @@ static void fz_setup(struct fz *f)
     c = fz_new(f, false);
     c->port = FZ_ACTIVE_PORT;
     c->fd = ts_socket(f->h.ctx);
-    if (ts_connect(f->h.ctx, c->fd, TH_PEER_IP, FZ_ACTIVE_PORT) != -1 || errno != EINPROGRESS)
+    if (ts_connect(f->h.ctx, c->fd, TH_PEER_IP, FZ_ACTIVE_PORT) != -1 ||
+        errno != EINPROGRESS)
         fz_die("set-up: connect failed");
     th_advance(&f->h, 0);
     fz_learn(f);
@@ -493,7 +502,7 @@ static void fz_drain_events(struct fz *f)
         ;
 }
 
-static const uint64_t fz_steps_us[8] = {0,         1000,      10000,   40000,
+static const uint64_t fz_steps_us[8] = {0,      1000,    10000,   40000,
                                         200000, 1000000, 5000000, 60000000};
 
 static void fz_run(struct fz *f, const uint8_t *data, size_t size)
@@ -523,12 +532,21 @@ static void fz_run(struct fz *f, const uint8_t *data, size_t size)
         fz_check_limits(f);
         frames++;
     }
-    /* Let every timer run out: retransmissions give up, TIME_WAIT ends. */
-    for (int i = 0; i < 240; i++) {
-        f->h.now += 1000000;
+    /* Let the timers run 4 minutes on, from deadline to deadline:
+     * retransmissions give up, TIME_WAIT ends. */
+    uint64_t end = f->h.now + 240000000;
+    for (int i = 0; i < 4096; i++) {
+        uint64_t d = ts_next_deadline(f->h.ctx);
+        if (d > end)
+            break;
+        f->h.now = d > f->h.now ? d : f->h.now;
         ts_poll(f->h.ctx, f->h.now);
-        fz_drain_events(f);
+        if (i % 16 == 0)
+            fz_drain_events(f);
     }
+    f->h.now = end;
+    ts_poll(f->h.ctx, f->h.now);
+    fz_drain_events(f);
     fz_check_limits(f);
 }
 
