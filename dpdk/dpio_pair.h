@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -37,7 +38,7 @@ struct dpio_pair {
     void *after_arg;
     /** Once non-zero, the loop stops the pair (ts_ctx_stop) and returns
      *  when the worker has left. Async-signal-safe to set. */
-    const volatile sig_atomic_t *stop;
+    const _Atomic int *stop; /* set by a signal handler: atomic, not volatile */
     /** Never idle-sleep: poll the port all the time (a load generator on a
      *  core of its own; the server sleeps when idle). */
     bool busy_poll;
