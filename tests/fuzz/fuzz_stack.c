@@ -8,8 +8,8 @@
  * half-open connection, established connections with data in flight both
  * ways, connections in FIN_WAIT_1, FIN_WAIT_2, CLOSING, CLOSE_WAIT and
  * LAST_ACK, TIME_WAIT entries, and active opens in SYN_SENT and ESTABLISHED;
- * some negotiated every option (MSS, SACK, timestamps, window scale), some
- * only MSS. The set-up checks that each state was reached.
+ * some negotiated every option (MSS, SACK, timestamps, window scale), one MSS
+ * and SACK, some only MSS. The set-up checks that each state was reached.
  *
  * The input is a list of records, each one frame:
  *
@@ -21,8 +21,9 @@
  *   bit 0  IPv4 total length = frame length - 14, then the header checksum
  *   bit 1  TCP checksum
  *   bit 2  Ethernet and IPv4 addresses: peer -> us
- *   bit 3  relative to connection K: its ports, and seq / ack taken as
- *          offsets from the peer's next sequence number and ours
+ *   bit 3  relative to connection K: its ports, and seq, ack and SACK
+ *          block edges taken as offsets from the flow's RCV.NXT and SND.UNA
+ *          (from where the set-up left it when the flow has no socket)
  *   bits 4-7  K, the connection (0..15; see fz_setup)
  * act picks what happens after the frame:
  *   bits 0-2  the virtual clock advances 0, 1, 10, 40, 200 ms, 1, 5 or 60 s
@@ -49,6 +50,11 @@
 #define FZ_PEER_PORT0 40001
 #define FZ_ACTIVE_PORT 8080
 
+/* What a passive connection's peer offers in its SYN. */
+#define FZ_OPT_MSS 0  /* MSS only */
+#define FZ_OPT_ALL 1  /* MSS, SACK, timestamps, window scale 7 */
+#define FZ_OPT_SACK 2 /* MSS and SACK (as Windows: no timestamps) */
+
 struct fz_conn {
     uint16_t port;     /* peer's port */
     uint16_t our_port; /* ours: 80, or an ephemeral one for active opens */
@@ -56,7 +62,7 @@ struct fz_conn {
     uint32_t peer_nxt; /* next sequence number the peer sends */
     uint32_t our_nxt;  /* highest sequence number the stack sent + 1 */
     bool our_seen;     /* our_nxt known */
-    bool opts;         /* all options negotiated (timestamps: add TS) */
+    uint8_t opts;      /* FZ_OPT_*: what its SYN offered */
 };
 
 struct fz {
@@ -172,14 +178,15 @@ static void fz_send(struct fz *f, struct fz_conn *c, uint8_t flags, const void *
     bool syn = flags & RTE_TCP_SYN_FLAG;
     if (syn) {
         opt[ol++] = 2, opt[ol++] = 4, opt[ol++] = 1460 >> 8, opt[ol++] = 1460 & 0xff;
-        if (c->opts) {
+        if (c->opts != FZ_OPT_MSS) {
             /* SACK permitted, window scale 7 */
             static const uint8_t more[8] = {1, 1, 4, 2, 1, 3, 3, 7};
-            memcpy(opt + ol, more, sizeof more);
-            ol += sizeof more;
+            uint32_t n = c->opts == FZ_OPT_ALL ? 8 : 4;
+            memcpy(opt + ol, more, n);
+            ol += n;
         }
     }
-    if (c->opts) {
+    if (c->opts == FZ_OPT_ALL) {
         uint32_t val = rte_cpu_to_be_32(++f->ts_val), ecr = 0;
         opt[ol++] = 1, opt[ol++] = 1, opt[ol++] = 8, opt[ol++] = 10;
         memcpy(opt + ol, &val, 4), memcpy(opt + ol + 4, &ecr, 4);
@@ -194,7 +201,7 @@ static void fz_send(struct fz *f, struct fz_conn *c, uint8_t flags, const void *
     t->recv_ack = rte_cpu_to_be_32((flags & RTE_TCP_ACK_FLAG) ? c->our_nxt : 0);
     t->data_off = (uint8_t)(((sizeof(*t) + ol) / 4) << 4);
     t->tcp_flags = flags;
-    t->rx_win = rte_cpu_to_be_16(c->opts ? 512 : 65535); /* 64 KB either way */
+    t->rx_win = rte_cpu_to_be_16(c->opts == FZ_OPT_ALL ? 512 : 65535); /* 64 KB */
     memcpy(t + 1, opt, ol);
     if (len)
         memcpy((uint8_t *)(t + 1) + ol, data, len);
@@ -204,7 +211,7 @@ static void fz_send(struct fz *f, struct fz_conn *c, uint8_t flags, const void *
     fz_learn(f);
 }
 
-static struct fz_conn *fz_new(struct fz *f, bool opts)
+static struct fz_conn *fz_new(struct fz *f, uint8_t opts)
 {
     struct fz_conn *c = &f->c[f->nconn];
     *c = (struct fz_conn){
@@ -218,7 +225,7 @@ static struct fz_conn *fz_new(struct fz *f, bool opts)
 }
 
 /* Passive open: SYN, SYN-ACK, ACK, accept(). */
-static struct fz_conn *fz_open(struct fz *f, bool opts)
+static struct fz_conn *fz_open(struct fz *f, uint8_t opts)
 {
     struct fz_conn *c = fz_new(f, opts);
     fz_send(f, c, RTE_TCP_SYN_FLAG, NULL, 0);
@@ -285,9 +292,10 @@ static void fz_setup(struct fz *f)
     struct ts_epoll_event lev = {.events = TS_EPOLLIN, .data = (uint64_t)f->lfd};
     ts_epoll_ctl(f->h.ctx, f->epfd, TS_EPOLL_CTL_ADD, f->lfd, &lev);
 
-    /* 0, 1: ESTABLISHED, a request unread and a response partly acked */
+    /* 0, 1: ESTABLISHED, a request unread and a response partly acked; 0
+     * with every option, 1 with SACK but no timestamps */
     for (int i = 0; i < 2; i++) {
-        struct fz_conn *c = fz_open(f, i == 0);
+        struct fz_conn *c = fz_open(f, i == 0 ? FZ_OPT_ALL : FZ_OPT_SACK);
         fz_send(f, c, RTE_TCP_ACK_FLAG | RTE_TCP_PSH_FLAG, fz_req, sizeof fz_req - 1);
         if (ts_write(f->h.ctx, c->fd, fz_data, 6000) <= 0)
             fz_die("set-up: write failed");
@@ -300,23 +308,23 @@ static void fz_setup(struct fz *f)
             c->our_nxt = all;
     }
     /* 2: ESTABLISHED, idle */
-    fz_open(f, true);
+    fz_open(f, FZ_OPT_ALL);
     /* 3: CLOSE_WAIT */
-    struct fz_conn *c = fz_open(f, true);
+    struct fz_conn *c = fz_open(f, FZ_OPT_ALL);
     fz_send(f, c, RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, NULL, 0);
     /* 4: LAST_ACK */
-    c = fz_open(f, false);
+    c = fz_open(f, FZ_OPT_MSS);
     fz_send(f, c, RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, NULL, 0);
     fz_close(f, c);
     /* 5: FIN_WAIT_1 (an orphan): our FIN not acknowledged */
-    c = fz_open(f, true);
+    c = fz_open(f, FZ_OPT_ALL);
     fz_close(f, c);
     /* 6: FIN_WAIT_2 (an orphan) */
-    c = fz_open(f, false);
+    c = fz_open(f, FZ_OPT_MSS);
     fz_close(f, c);
     fz_send(f, c, RTE_TCP_ACK_FLAG, NULL, 0);
     /* 7: CLOSING: the peer's FIN crosses ours */
-    c = fz_open(f, true);
+    c = fz_open(f, FZ_OPT_ALL);
     uint32_t before_fin = c->our_nxt;
     fz_close(f, c);
     uint32_t our_fin_end = c->our_nxt;
@@ -325,20 +333,20 @@ static void fz_setup(struct fz *f)
     c->our_nxt = our_fin_end;
     /* 8, 9: TIME_WAIT (we closed first; one with timestamps, one without) */
     for (int i = 0; i < 2; i++) {
-        c = fz_open(f, i == 0);
+        c = fz_open(f, i == 0 ? FZ_OPT_ALL : FZ_OPT_MSS);
         fz_close(f, c);
         fz_send(f, c, RTE_TCP_FIN_FLAG | RTE_TCP_ACK_FLAG, NULL, 0);
     }
     /* 10: SYN_RCVD, half-open */
-    c = fz_new(f, true);
+    c = fz_new(f, FZ_OPT_ALL);
     fz_send(f, c, RTE_TCP_SYN_FLAG, NULL, 0);
     /* 11: ESTABLISHED with data out of order held in the receive buffer */
-    c = fz_open(f, true);
+    c = fz_open(f, FZ_OPT_ALL);
     c->peer_nxt += 500;
     fz_send(f, c, RTE_TCP_ACK_FLAG, fz_req, sizeof fz_req - 1);
     c->peer_nxt -= 500 + (uint32_t)(sizeof fz_req - 1);
     /* 12: active open, SYN_SENT */
-    c = fz_new(f, false);
+    c = fz_new(f, FZ_OPT_MSS);
     c->port = FZ_ACTIVE_PORT;
     c->fd = ts_socket(f->h.ctx);
     if (ts_connect(f->h.ctx, c->fd, TH_PEER_IP, FZ_ACTIVE_PORT) != -1 ||
@@ -347,7 +355,7 @@ static void fz_setup(struct fz *f)
     th_advance(&f->h, 0);
     fz_learn(f);
     /* 13: active open, ESTABLISHED */
-    c = fz_new(f, true);
+    c = fz_new(f, FZ_OPT_ALL);
     c->port = FZ_ACTIVE_PORT + 1;
     c->fd = ts_socket(f->h.ctx);
     if (ts_connect(f->h.ctx, c->fd, TH_PEER_IP, c->port) != -1 || errno != EINPROGRESS)
@@ -356,8 +364,8 @@ static void fz_setup(struct fz *f)
     fz_learn(f);
     fz_send(f, c, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, NULL, 0);
     /* 14, 15: ports with no flow (a new SYN, a stray segment) */
-    fz_new(f, true);
-    fz_new(f, false);
+    fz_new(f, FZ_OPT_ALL);
+    fz_new(f, FZ_OPT_MSS);
 
     /* Every state the fuzzer is to start from is there. */
     unsigned n[TCPS_TIME_WAIT + 1] = {0};
@@ -382,6 +390,19 @@ static void fz_setup(struct fz *f)
 }
 
 /* ------------------------------------------------------------ the input */
+
+/* The socket of connection @p c, if it still has one. */
+static const struct ts_sock *fz_sock_of(struct fz *f, const struct fz_conn *c)
+{
+    const struct ts_ctx *ctx = f->h.ctx;
+    for (uint32_t i = 0; i < ctx->nsocks; i++) {
+        const struct ts_sock *s = &ctx->socks[i];
+        if (s->kind == TS_KIND_TCP && s->state != TCPS_LISTEN && s->rport == c->port &&
+            s->lport == c->our_port)
+            return s;
+    }
+    return NULL;
+}
 
 static void fz_fixup(struct fz *f, uint8_t ctl, uint8_t *b, size_t len)
 {
@@ -415,10 +436,36 @@ static void fz_fixup(struct fz *f, uint8_t ctl, uint8_t *b, size_t len)
     struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)((uint8_t *)ip + ihl);
     if (ctl & 8) {
         const struct fz_conn *c = &f->c[ctl >> 4];
+        /* offsets from where the flow is now (RCV.NXT, SND.UNA), or, with
+         * no socket (TIME_WAIT, no flow), from where the set-up left it */
+        const struct ts_sock *so = fz_sock_of(f, c);
+        uint32_t seq0 = so ? so->rcv_nxt : c->peer_nxt;
+        uint32_t ack0 = so ? so->snd_una : c->our_nxt;
         t->src_port = rte_cpu_to_be_16(c->port);
         t->dst_port = rte_cpu_to_be_16(c->our_port);
-        t->sent_seq = rte_cpu_to_be_32(rte_be_to_cpu_32(t->sent_seq) + c->peer_nxt);
-        t->recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(t->recv_ack) + c->our_nxt);
+        t->sent_seq = rte_cpu_to_be_32(rte_be_to_cpu_32(t->sent_seq) + seq0);
+        t->recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(t->recv_ack) + ack0);
+        /* SACK block edges too, from SND.UNA */
+        size_t doff = (t->data_off >> 4) * 4u;
+        uint8_t *o = (uint8_t *)(t + 1), *end = (uint8_t *)t + doff;
+        if (doff < sizeof(*t) || (uint8_t *)t + doff > b + len)
+            end = o;
+        while (o < end && *o != 0) {
+            if (*o == 1) {
+                o++;
+                continue;
+            }
+            if (o + 2 > end || o[1] < 2 || o + o[1] > end)
+                break;
+            if (o[0] == 5)
+                for (uint8_t *e = o + 2; e + 4 <= o + o[1]; e += 4) {
+                    uint32_t v;
+                    memcpy(&v, e, 4);
+                    v = rte_cpu_to_be_32(rte_be_to_cpu_32(v) + ack0);
+                    memcpy(e, &v, 4);
+                }
+            o += o[1];
+        }
     }
     if (ctl & 2) {
         /* over what the IPv4 header says the segment is, as a receiver does */

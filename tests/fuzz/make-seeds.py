@@ -4,10 +4,11 @@ own tests (run from anywhere; the output is committed, rerun after the tests
 change):
 
   fuzz_stack      the inbound segments of every tests/tcpstack/scripts/*.pkt,
-                  as records of fuzz_stack.c (all fix-ups on, relative to one
-                  connection of the set-up per script; the script's time steps
-                  and application calls mapped to the record's act byte), plus
-                  an ARP request and an ICMP echo request
+                  as records of fuzz_stack.c (all fix-ups on, relative to a
+                  connection of the set-up, twice: one picked by the script's
+                  index, and the established one with data in flight; the
+                  script's time steps and application calls mapped to the
+                  record's act byte), plus an ARP request and an ICMP echo
   fuzz_http       the requests of tests/server/test_http.c and
                   tests/integration/test_badrequests.sh (C and shell string
                   literals holding "HTTP/"), each behind two settings headers
@@ -101,38 +102,49 @@ def step_of(dt):
     return best
 
 
+def stack_seed(name, text, conn):
+    """One script's inbound segments as records for connection @conn."""
+    lines = [l.split("//")[0].strip() for l in text.splitlines()]
+    lines = [l for l in lines if l and not l.startswith(("#", "%"))]
+    recs = []
+    prev_t = 0
+    for i, l in enumerate(lines):
+        t = time_us(l.split()[0], prev_t)
+        m = SEG.match(l)
+        if m:
+            flags = 0
+            for c in m.group(2):
+                flags |= FLAGS.get(c, 0)
+            seq = int(m.group(3)) - 1
+            ack = int(m.group(6)) - 1 if m.group(6) else 0
+            win = int(m.group(7) or 65535)
+            opts = tcp_options(m.group(8) or "")
+            f = frame(flags, seq, ack, win, opts, int(m.group(5)))
+            # the time to the next line, and an application call there
+            act = 0
+            if i + 1 < len(lines):
+                w = lines[i + 1].split()
+                act = step_of(max(0, time_us(w[0], t) - t))
+                if len(w) > 1 and w[1] in APP_OPS:
+                    act |= APP_OPS[w[1]] << 3
+            ctl = 0x0f | (conn << 4)
+            recs.append(struct.pack("!BBH", ctl, act, len(f)) + f)
+        prev_t = t
+    if recs:
+        save("fuzz_stack", name, b"".join(recs[:64]))
+
+
 def stack_seeds():
     scripts = sorted(glob.glob(os.path.join(REPO, "tests", "tcpstack", "scripts", "*.pkt")))
     for n, path in enumerate(scripts):
-        conn = n % 14
-        lines = [l.split("//")[0].strip() for l in open(path)]
-        lines = [l for l in lines if l and not l.startswith(("#", "%"))]
-        recs = []
-        prev_t = 0
-        for i, l in enumerate(lines):
-            t = time_us(l.split()[0], prev_t)
-            m = SEG.match(l)
-            if m:
-                flags = 0
-                for c in m.group(2):
-                    flags |= FLAGS.get(c, 0)
-                seq = int(m.group(3)) - 1
-                ack = int(m.group(6)) - 1 if m.group(6) else 0
-                win = int(m.group(7) or 65535)
-                opts = tcp_options(m.group(8) or "")
-                f = frame(flags, seq, ack, win, opts, int(m.group(5)))
-                # the time to the next line, and an application call there
-                act = 0
-                if i + 1 < len(lines):
-                    w = lines[i + 1].split()
-                    act = step_of(max(0, time_us(w[0], t) - t))
-                    if len(w) > 1 and w[1] in APP_OPS:
-                        act |= APP_OPS[w[1]] << 3
-                ctl = 0x0f | (conn << 4)
-                recs.append(struct.pack("!BBH", ctl, act, len(f)) + f)
-            prev_t = t
-        if recs:
-            save("fuzz_stack", os.path.basename(path)[:-4], b"".join(recs[:64]))
+        text = open(path).read()
+        name = os.path.basename(path)[:-4]
+        # once on a connection of the set-up picked by its index, once on the
+        # established one with data in flight and the same options (0 with
+        # timestamps, 1 with SACK only)
+        stack_seed(name, text, n % 14)
+        ts = "TS val" in text
+        stack_seed(name + (".c0" if ts else ".c1"), text, 0 if ts else 1)
     arp = (b"\xff" * 6 + bytes(6) + b"\x08\x06" +
            struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, b"\x02\x00\x00\x00\x00\x01",
                        bytes([198, 18, 0, 1]), bytes(6), bytes([198, 18, 0, 2])))
