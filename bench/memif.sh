@@ -108,7 +108,7 @@ if kill -0 "$SRV_PID" 2>/dev/null; then
     SRV_PID=""
     grep -E '^(core [0-9]+:|port:)' "$TMPD/server.log" | sed 's/^/memif.sh: server: /' >&2
     echo "memif.sh: server rss_kb=$rss hwm_kb=$hwm" >&2
-    if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$TMPD/server.log"; then
+    if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:' "$TMPD/server.log"; then
         echo "memif.sh: sanitizer report in the server log:" >&2
         cat "$TMPD/server.log" >&2
         rc=1

@@ -12,7 +12,7 @@
 #      (clang, libFuzzer, ASan + UBSan), replays every regression input,
 #      fuzzes each harness $FUZZ_SECONDS seconds
 #   8. builds build-tsan/ (clang, ThreadSanitizer) and runs its server under
-#      load (tests/tsan/test_load.sh)
+#      load (tests/tsan/test_load.sh) and through integration tests ($TSAN_ITESTS)
 #   9. the Debian package (tests/packaging/test_deb.sh): build it with
 #      dpkg-buildpackage, lintian, install it system-wide, serve, upgrade,
 #      remove and purge it (leaving nothing behind)
@@ -23,7 +23,9 @@
 #
 # Environment: JOBS (build parallelism, default: number of CPUs),
 # ASAN_ITESTS (default: every tests/integration/test_*.sh),
-# FUZZ_SECONDS (fuzzing time per harness, default 45).
+# FUZZ_SECONDS (fuzzing time per harness, default 45),
+# TSAN_ITESTS (integration tests also run against the TSan server, default
+# "test_pipeline test_badrequests test_bigfile").
 set -u
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -37,6 +39,7 @@ fi
 JOBS=${JOBS:-$(nproc)}
 ASAN_ITESTS=${ASAN_ITESTS:-$(cd tests/integration && ls test_*.sh | sed 's/\.sh$//' | tr '\n' ' ')}
 FUZZ_SECONDS=${FUZZ_SECONDS:-45}
+TSAN_ITESTS=${TSAN_ITESTS:-test_pipeline test_badrequests test_bigfile}
 export CTEST_OUTPUT_ON_FAILURE=1
 
 summary=""
@@ -136,19 +139,27 @@ fuzz_short() {
 }
 
 tsan_load() {
+    local t rc=0
     cmake -S . -B build-tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
         -DCOREHTTPD_TSAN=ON &&
-        cmake --build build-tsan --target corehttpd -j "$JOBS" &&
-        tests/tsan/test_load.sh "$repo/build-tsan/server/corehttpd" "$repo"
+        cmake --build build-tsan --target corehttpd -j "$JOBS" || return 1
+    tests/tsan/test_load.sh "$repo/build-tsan/server/corehttpd" "$repo" || rc=1
+    # TSan's exit code 66 and any report in the log fail srv_stop.
+    for t in $TSAN_ITESTS; do
+        echo "--- $t with build-tsan/server/corehttpd"
+        TSAN_OPTIONS="halt_on_error=0 exitcode=66 history_size=4 suppressions=$repo/tests/tsan/suppressions.txt" \
+            tests/integration/"$t".sh "$repo/build-tsan/server/corehttpd" "$repo" || rc=1
+    done
+    return "$rc"
 }
 
 if [ "$deps_ok" = 1 ]; then
     step "fuzz: regressions and ${FUZZ_SECONDS}s per harness (build-fuzz/)" \
         fuzz_short
-    step "TSan server under load (build-tsan/)" tsan_load
+    step "TSan server: under load, $TSAN_ITESTS (build-tsan/)" tsan_load
 else
     skip "fuzz: regressions and ${FUZZ_SECONDS}s per harness (build-fuzz/)" "dependencies missing"
-    skip "TSan server under load (build-tsan/)" "dependencies missing"
+    skip "TSan server: under load, $TSAN_ITESTS (build-tsan/)" "dependencies missing"
 fi
 
 if [ "$deps_ok" = 1 ]; then
