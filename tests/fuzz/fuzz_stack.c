@@ -24,7 +24,8 @@
  *   bit 3  relative to connection K: its ports, and seq, ack and SACK
  *          block edges taken as offsets from the flow's RCV.NXT and SND.UNA
  *          (from where the set-up left it when the flow has no socket)
- *   bits 4-7  K, the connection (0..15; see fz_setup)
+ *   bits 4-7  K, the connection (0..15; see fz_setup); 15 is a spread of
+ *          256 new peer ports (its port + the low byte of the frame's)
  * act picks what happens after the frame:
  *   bits 0-2  the virtual clock advances 0, 1, 10, 40, 200 ms, 1, 5 or 60 s
  *   bits 3-5  an application call on connection K: none, read, write,
@@ -363,7 +364,8 @@ static void fz_setup(struct fz *f)
     th_advance(&f->h, 0);
     fz_learn(f);
     fz_send(f, c, RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG, NULL, 0);
-    /* 14, 15: ports with no flow (a new SYN, a stray segment) */
+    /* 14, 15: ports with no flow (a new SYN, a stray segment); 15 spreads
+     * over 256 ports in the frames (fz_fixup) */
     fz_new(f, FZ_OPT_ALL);
     fz_new(f, FZ_OPT_MSS);
 
@@ -391,14 +393,14 @@ static void fz_setup(struct fz *f)
 
 /* ------------------------------------------------------------ the input */
 
-/* The socket of connection @p c, if it still has one. */
-static const struct ts_sock *fz_sock_of(struct fz *f, const struct fz_conn *c)
+/* The socket of a flow from the peer's @p rport to our @p lport, if any. */
+static const struct ts_sock *fz_sock_of(struct fz *f, uint16_t rport, uint16_t lport)
 {
     const struct ts_ctx *ctx = f->h.ctx;
     for (uint32_t i = 0; i < ctx->nsocks; i++) {
         const struct ts_sock *s = &ctx->socks[i];
-        if (s->kind == TS_KIND_TCP && s->state != TCPS_LISTEN && s->rport == c->port &&
-            s->lport == c->our_port)
+        if (s->kind == TS_KIND_TCP && s->state != TCPS_LISTEN && s->rport == rport &&
+            s->lport == lport)
             return s;
     }
     return NULL;
@@ -436,12 +438,17 @@ static void fz_fixup(struct fz *f, uint8_t ctl, uint8_t *b, size_t len)
     struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)((uint8_t *)ip + ihl);
     if (ctl & 8) {
         const struct fz_conn *c = &f->c[ctl >> 4];
+        /* connection 15 spreads over 256 peer ports (its port + the low
+         * byte of the frame's): new flows, enough to fill the backlog */
+        uint16_t rport = c->port;
+        if ((ctl >> 4) == FZ_CONNS - 1)
+            rport = (uint16_t)(rport + (rte_be_to_cpu_16(t->src_port) & 0xff));
         /* offsets from where the flow is now (RCV.NXT, SND.UNA), or, with
          * no socket (TIME_WAIT, no flow), from where the set-up left it */
-        const struct ts_sock *so = fz_sock_of(f, c);
+        const struct ts_sock *so = fz_sock_of(f, rport, c->our_port);
         uint32_t seq0 = so ? so->rcv_nxt : c->peer_nxt;
         uint32_t ack0 = so ? so->snd_una : c->our_nxt;
-        t->src_port = rte_cpu_to_be_16(c->port);
+        t->src_port = rte_cpu_to_be_16(rport);
         t->dst_port = rte_cpu_to_be_16(c->our_port);
         t->sent_seq = rte_cpu_to_be_32(rte_be_to_cpu_32(t->sent_seq) + seq0);
         t->recv_ack = rte_cpu_to_be_32(rte_be_to_cpu_32(t->recv_ack) + ack0);

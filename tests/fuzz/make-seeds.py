@@ -145,6 +145,13 @@ def stack_seeds():
         stack_seed(name, text, n % 14)
         ts = "TS val" in text
         stack_seed(name + (".c0" if ts else ".c1"), text, 0 if ts else 1)
+    # a SYN flood from 8 ports of connection 15's spread: past the backlog
+    recs = b""
+    for port in range(1, 9):
+        f = bytearray(frame(0x02, 0, 0, 65535, tcp_options("mss 1460,sackOK,nop,nop"), 0))
+        struct.pack_into("!H", f, 34, port)  # the spread takes the low byte
+        recs += struct.pack("!BBH", 0x0f | (15 << 4), 0, len(f)) + bytes(f)
+    save("fuzz_stack", "syn_flood", recs)
     arp = (b"\xff" * 6 + bytes(6) + b"\x08\x06" +
            struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, b"\x02\x00\x00\x00\x00\x01",
                        bytes([198, 18, 0, 1]), bytes(6), bytes([198, 18, 0, 2])))
