@@ -135,7 +135,7 @@ struct lg {
     _Atomic int running;
 };
 
-static volatile sig_atomic_t lg_stop;
+static _Atomic int lg_stop; /* set by a signal handler, read by the threads */
 
 static void on_signal(int sig)
 {

@@ -135,7 +135,7 @@ if kill -0 "$SRV_PID" 2>/dev/null; then
     # the server's resident memory: idle before the run, at its end, the
     # peak, and what each connection still open at the end added
     echo "memif.sh: server rss_idle_kb=$rss_idle rss_kb=$rss hwm_kb=$hwm$per$idle" >&2
-    if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$TMPD/server.log"; then
+    if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:' "$TMPD/server.log"; then
         echo "memif.sh: sanitizer report in the server log:" >&2
         cat "$TMPD/server.log" >&2
         rc=1

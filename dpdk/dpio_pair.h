@@ -16,6 +16,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -37,7 +38,7 @@ struct dpio_pair {
     void *after_arg;
     /** Once non-zero, the loop stops the pair (ts_ctx_stop) and returns
      *  when the worker has left. Async-signal-safe to set. */
-    const volatile sig_atomic_t *stop;
+    const _Atomic int *stop; /* set by a signal handler: atomic, not volatile */
     /** Asked each turn of the loop, on the stack thread, when not NULL:
      *  true stops the pair as *stop does (a server that has drained). */
     bool (*stop_when)(void *arg, uint64_t now_us);

@@ -14,6 +14,8 @@
 #          debhelper, dpkg-dev, fakeroot, lintian, blhc, systemd
 #          (systemd-analyze), logrotate, man-db, and the package's own
 #          dependencies (dpdk, its mempool, bus and TAP drivers)
+#   sanitize  clang 14 with libFuzzer and the sanitizer runtimes, llvm's
+#          tools (llvm-profdata, llvm-cov): tests/fuzz/ and build-tsan/
 # With no LIST, installs build and test. Runs apt-get (and its update) only
 # when something is missing, so a second run does nothing and needs no
 # network. Needs root.
@@ -28,6 +30,7 @@ bench_pkgs="nginx-light lighttpd ethtool iproute2 curl apache2-utils nftables"
 package_pkgs="debhelper dpkg-dev fakeroot lintian blhc systemd logrotate man-db
               binutils dpdk librte-mempool-ring23 librte-bus-pci23
               librte-bus-vdev23 librte-net-tap23 iproute2 curl"
+sanitize_pkgs="clang libclang-rt-14-dev llvm"
 
 usage() {
     sed -n '2,/^set -eu/{/^set -eu/d;s/^# \{0,1\}//;p}' "$0"
@@ -42,12 +45,13 @@ for list in "$@"; do
     demo) want="$want $demo_pkgs" ;;
     bench) want="$want $bench_pkgs" ;;
     package) want="$want $package_pkgs" ;;
+    sanitize) want="$want $sanitize_pkgs" ;;
     -h | --help)
         usage
         exit 0
         ;;
     *)
-        echo "install-deps.sh: unknown list '$list' (build, test, demo, bench, package)" >&2
+        echo "install-deps.sh: unknown list '$list' (build, test, demo, bench, package, sanitize)" >&2
         exit 2
         ;;
     esac

@@ -1011,14 +1011,18 @@ static char *cfg_read_line(char *str, int num, void *stream)
     size_t content = len;
     while (content > 0 && (s[content - 1] == '\n' || s[content - 1] == '\r'))
         content--;
-    /* inih's buffer must hold the line plus "\r\n\0" */
+    /* inih's buffer must hold the line plus "\n\0" */
     if (num < 3 || content > (size_t)num - 3) {
         fail(x, x->lineno, "line longer than %d bytes", num - 3);
         return NULL;
     }
     if (check_line(x, s) < 0)
         return NULL;
-    memcpy(str, s, len + 1);
+    /* the content and one newline: more CRs before it would overflow str */
+    memcpy(str, s, content);
+    if (len > content)
+        str[content++] = '\n';
+    str[content] = '\0';
     return str;
 }
 

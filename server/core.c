@@ -32,7 +32,9 @@ struct core {
     struct status_worker *status; /* the worker's status page buffers */
     bool ready;                   /* the worker is listening */
     void (*on_ready)(void);
-    unsigned cpu; /* the lcore (= CPU with -l) of its queue */
+    unsigned cpu;           /* the lcore (= CPU with -l) of its queue */
+    bool launched;          /* its stack loop runs on a worker lcore */
+    _Atomic bool loop_done; /* ... and has returned */
 } __rte_cache_aligned;
 
 struct cores {
@@ -44,7 +46,10 @@ struct cores {
     struct core c[CFG_MAX_CORES];
 };
 
-static volatile sig_atomic_t stop_requested;
+/* Set from a signal handler on the main thread, read by every stack thread:
+ * an atomic (lock-free, so async-signal-safe), not a volatile, which would be
+ * a data race between threads. */
+static _Atomic int stop_requested;
 /* graceful stop: set by cores_drain(), read by every stack thread */
 static atomic_bool drain_on;
 static atomic_uint_fast64_t drain_deadline_us;
@@ -221,6 +226,19 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
     return cs;
 }
 
+/* The stack loop of a core on a worker lcore. Its end is published with a
+ * release store that cores_run() acquires once rte_eal_mp_wait_lcore() has
+ * returned: that wait orders the lcore's last accesses before the main
+ * thread's teardown already, but inside librte_eal, which ThreadSanitizer
+ * does not see; this makes the order visible to it, at no cost. */
+static int core_stack_loop(void *arg)
+{
+    struct core *c = arg;
+    int rc = dpio_pair_stack_loop(&c->pair);
+    atomic_store_explicit(&c->loop_done, true, memory_order_release);
+    return rc;
+}
+
 int cores_run(struct cores *cs, void (*on_ready)(void), char *err, size_t errlen)
 {
     cs->c[0].on_ready = on_ready;
@@ -231,17 +249,24 @@ int cores_run(struct cores *cs, void (*on_ready)(void), char *err, size_t errlen
         }
     /* the stack threads, each on its queue's lcore: core 0's is the main
      * lcore (dpio makes the first listed core the main one), this thread */
-    for (unsigned i = 1; i < cs->n; i++)
-        if (cs->c[i].pair.started &&
-            rte_eal_remote_launch(dpio_pair_stack_loop, &cs->c[i].pair, cs->c[i].cpu) !=
-                0) {
+    for (unsigned i = 1; i < cs->n; i++) {
+        if (!cs->c[i].pair.started)
+            continue;
+        cs->c[i].launched =
+            rte_eal_remote_launch(core_stack_loop, &cs->c[i], cs->c[i].cpu) == 0;
+        if (!cs->c[i].launched) {
             snprintf(err, errlen, "core %u: cannot launch its stack thread",
                      cs->c[i].cpu);
             cores_stop();
         }
+    }
     if (cs->c[0].pair.started)
         dpio_pair_stack_loop(&cs->c[0].pair);
     rte_eal_mp_wait_lcore();
+    for (unsigned k = 1; k < cs->n; k++)
+        while (cs->c[k].launched &&
+               !atomic_load_explicit(&cs->c[k].loop_done, memory_order_acquire))
+            rte_pause(); /* never spins: the wait above saw the loop return */
     int rc = 0;
     for (unsigned k = 0; k < cs->n; k++) {
         struct core *c = &cs->c[k];

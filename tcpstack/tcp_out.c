@@ -75,12 +75,14 @@ static uint8_t *opt_sack(const struct ts_sock *s, uint8_t *o, unsigned room)
     return o;
 }
 
-/* Writes the options of a segment into @p o (40 bytes of room); returns
- * their length, a multiple of 4. A SYN offers what we support and the
- * peer asked for (RFC 7323 1.3, RFC 2018 2); other segments carry
- * timestamps when agreed and SACK blocks when data is out of order. */
+/* Writes the options of a segment carrying @p len bytes into @p o (40 bytes
+ * of room); returns their length, a multiple of 4. A SYN offers what we
+ * support and the peer asked for (RFC 7323 1.3, RFC 2018 2); other segments
+ * carry timestamps when agreed and SACK blocks when data is out of order, as
+ * many as fit beside the payload: options and data together stay within the
+ * peer's MSS (RFC 9293 3.7.1), which the segment size budgets timestamps in. */
 static uint32_t tcp_options(struct ts_ctx *ctx, const struct ts_sock *s, uint8_t flags,
-                            uint8_t *o)
+                            uint32_t len, uint8_t *o)
 {
     uint8_t *p = o;
     if (flags & RTE_TCP_SYN_FLAG) {
@@ -115,9 +117,13 @@ static uint32_t tcp_options(struct ts_ctx *ctx, const struct ts_sock *s, uint8_t
         *p++ = TCPOPT_NOP;
         p = opt_ts(ctx, s, p);
     }
+    unsigned used = (unsigned)(p - o);
+    unsigned room = 40 - used;
+    if (len)
+        room = RTE_MIN(room, s->mss > len + used ? s->mss - len - used : 0u);
     if ((s->tflags & TF_SACK_OK) && (flags & RTE_TCP_ACK_FLAG) &&
-        !(flags & RTE_TCP_RST_FLAG))
-        p = opt_sack(s, p, 40 - (unsigned)(p - o));
+        !(flags & RTE_TCP_RST_FLAG) && room >= 12)
+        p = opt_sack(s, p, room);
     return (uint32_t)(p - o);
 }
 
@@ -370,7 +376,7 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
     if (m == NULL)
         return; /* the retransmission timer recovers */
     uint8_t opts[40];
-    uint32_t optlen = tcp_options(ctx, s, flags, opts);
+    uint32_t optlen = tcp_options(ctx, s, flags, len, opts);
     uint32_t hlen = RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) +
                     sizeof(struct rte_tcp_hdr) + optlen;
     uint8_t *base = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)hlen);

@@ -1,13 +1,19 @@
 #!/bin/bash
 # tests/run.sh: everything CI runs, on a clean clone, as root.
 #
-#   1. installs the Debian packages (packaging/install-deps.sh build test package)
+#   1. installs the Debian packages (packaging/install-deps.sh build test
+#      package sanitize)
 #   2. generates the site's large files (packaging/gen-site-data.sh)
 #   3. builds build/ (Release) and build-asan/ (Debug, ASan + UBSan)
 #   4. ctest on build/: unit and integration tests
 #   5. ctest on build-asan/: unit tests
-#   6. the ASan server through integration tests ($ASAN_ITESTS)
-#   7. the Debian package (tests/packaging/test_deb.sh): build it with
+#   6. the ASan server through every integration test ($ASAN_ITESTS)
+#   7. the fuzzers (tests/fuzz/run.sh $FUZZ_SECONDS): builds build-fuzz/
+#      (clang, libFuzzer, ASan + UBSan), replays every regression input,
+#      fuzzes each harness $FUZZ_SECONDS seconds
+#   8. builds build-tsan/ (clang, ThreadSanitizer) and runs its server under
+#      load (tests/tsan/test_load.sh) and through integration tests ($TSAN_ITESTS)
+#   9. the Debian package (tests/packaging/test_deb.sh): build it with
 #      dpkg-buildpackage, lintian, install it system-wide, serve, upgrade,
 #      remove and purge it (leaving nothing behind)
 #
@@ -16,9 +22,10 @@
 # anything failed.
 #
 # Environment: JOBS (build parallelism, default: number of CPUs),
-# ASAN_ITESTS (default "test_files test_badrequests test_pipeline test_lossy_loss test_memif
-# test_reload test_accesslog test_status"; test_memif runs the ASan load generator of
-# build-asan/ too).
+# ASAN_ITESTS (default: every tests/integration/test_*.sh),
+# FUZZ_SECONDS (fuzzing time per harness, default 45),
+# TSAN_ITESTS (integration tests also run against the TSan server, default
+# "test_pipeline test_badrequests test_bigfile").
 set -u
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,7 +37,9 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 JOBS=${JOBS:-$(nproc)}
-ASAN_ITESTS=${ASAN_ITESTS:-test_files test_badrequests test_pipeline test_lossy_loss test_memif test_reload test_accesslog test_status}
+ASAN_ITESTS=${ASAN_ITESTS:-$(cd tests/integration && ls test_*.sh | sed 's/\.sh$//' | tr '\n' ' ')}
+FUZZ_SECONDS=${FUZZ_SECONDS:-45}
+TSAN_ITESTS=${TSAN_ITESTS:-test_pipeline test_badrequests test_bigfile}
 export CTEST_OUTPUT_ON_FAILURE=1
 
 summary=""
@@ -92,7 +101,7 @@ asan_itests() {
 }
 
 deps_ok=0
-step "install dependencies" packaging/install-deps.sh build test package && deps_ok=1
+step "install dependencies" packaging/install-deps.sh build test package sanitize && deps_ok=1
 step "generate site data" packaging/gen-site-data.sh
 
 rel_ok=0
@@ -123,6 +132,36 @@ else
     skip "ASan server: $ASAN_ITESTS" "no ASan build"
 fi
 
+fuzz_log=$(mktemp /tmp/corehttpd-fuzz-results.XXXXXX)
+fuzz_short() {
+    tests/fuzz/run.sh "$FUZZ_SECONDS" | tee "$fuzz_log"
+    return "${PIPESTATUS[0]}"
+}
+
+tsan_load() {
+    local t rc=0
+    cmake -S . -B build-tsan -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+        -DCOREHTTPD_TSAN=ON &&
+        cmake --build build-tsan --target corehttpd -j "$JOBS" || return 1
+    tests/tsan/test_load.sh "$repo/build-tsan/server/corehttpd" "$repo" || rc=1
+    # TSan's exit code 66 and any report in the log fail srv_stop.
+    for t in $TSAN_ITESTS; do
+        echo "--- $t with build-tsan/server/corehttpd"
+        TSAN_OPTIONS="halt_on_error=0 exitcode=66 history_size=4 suppressions=$repo/tests/tsan/suppressions.txt" \
+            tests/integration/"$t".sh "$repo/build-tsan/server/corehttpd" "$repo" || rc=1
+    done
+    return "$rc"
+}
+
+if [ "$deps_ok" = 1 ]; then
+    step "fuzz: regressions and ${FUZZ_SECONDS}s per harness (build-fuzz/)" \
+        fuzz_short
+    step "TSan server: under load, $TSAN_ITESTS (build-tsan/)" tsan_load
+else
+    skip "fuzz: regressions and ${FUZZ_SECONDS}s per harness (build-fuzz/)" "dependencies missing"
+    skip "TSan server: under load, $TSAN_ITESTS (build-tsan/)" "dependencies missing"
+fi
+
 if [ "$deps_ok" = 1 ]; then
     step "package: build, lintian, install, serve, upgrade, purge" tests/packaging/test_deb.sh "$repo"
 else
@@ -134,6 +173,8 @@ printf '\n=== summary (%s in all)\n%s' "$(fmt_ms "$total_ms")" "$summary"
 if [ "$ctest_ran" = 1 ]; then
     grep -h '^RESULT ' build/Testing/Temporary/LastTest.log 2>/dev/null | sed 's/^/  /'
 fi
+grep -h '^RESULT fuzz ' "$fuzz_log" 2>/dev/null | sed 's/^/  /'
+rm -f "$fuzz_log"
 # A step is skipped only when one it needs failed, so the run has failed.
 printf 'tests/run.sh: %d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
 [ "$failed" = 0 ] && [ "$skipped" = 0 ]

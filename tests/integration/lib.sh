@@ -552,7 +552,7 @@ srv_stop() {
     else
         fail "server exit status $rc (0 expected after SIGTERM)"
     fi
-    if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$LOG"; then
+    if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:' "$LOG"; then
         fail "sanitizer report in the server log"
     fi
 }

@@ -208,8 +208,11 @@ static bool ps_parse_time(struct ps_parser *ps, const char *tok, struct ps_event
     if (!isdigit((unsigned char)*p))
         return ps_error(ps, "a line starts with its time, not '%s'", tok);
     int64_t sec = 0, us = 0, scale = 100000;
-    while (isdigit((unsigned char)*p))
+    while (isdigit((unsigned char)*p)) {
         sec = sec * 10 + (*p++ - '0');
+        if (sec > 100000)
+            return ps_error(ps, "bad time '%s'", tok);
+    }
     if (*p == '.') {
         p++;
         while (isdigit((unsigned char)*p)) {
