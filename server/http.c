@@ -1580,6 +1580,13 @@ enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t le
     return HTTP_OK;
 }
 
+void http_conn_resume(struct http_conn *hc, const struct http_settings *set,
+                      unsigned requests)
+{
+    http_conn_init(hc, set);
+    hc->requests = requests;
+}
+
 void http_conn_rebind(struct http_conn *hc, const struct http_settings *set)
 {
     hc->set = set;

@@ -238,6 +238,11 @@ void http_conn_init(struct http_conn *hc, const struct http_settings *set);
 enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t len,
                             size_t *consumed, struct http_response *resp);
 
+/** Starts @p hc again for a connection that has had @p requests responses
+ *  (the worker let its parse state go while it sat idle between requests). */
+void http_conn_resume(struct http_conn *hc, const struct http_settings *set,
+                      unsigned requests);
+
 /** Points the connection at other settings (a reloaded site); only
  *  between requests (http_conn_partial() false). */
 void http_conn_rebind(struct http_conn *hc, const struct http_settings *set);

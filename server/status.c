@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_mempool.h>
 
@@ -128,6 +129,12 @@ static const struct status_def status_defs[ST_N] = {
                          "Packet buffers of the core's pool in use.", true},
     [ST_MBUFS_TOTAL] = {"mbufs_total", "mbufs_capacity", NULL,
                         "Packet buffers in the core's pool.", true},
+    [ST_HTTP_OPEN] = {"http_connections_open", "http_connections_open", NULL,
+                      "Connections the HTTP worker holds.", true},
+    [ST_HTTP_STATES] = {"http_request_states_in_use", "http_request_states_in_use", NULL,
+                        "Connections reading a request or writing a response, holding "
+                        "an input buffer and parse state (idle ones hold none).",
+                        true},
 };
 
 struct status_slot {
@@ -208,6 +215,10 @@ static void render_plain(struct sbuf *b, const struct status_meta *m, const uint
     sb_u64(b, m->uptime_s);
     sb_str(b, "\ncores: ");
     sb_u64(b, m->n);
+    sb_str(b, "\nmemory_rss_bytes: ");
+    sb_u64(b, m->rss_bytes);
+    sb_str(b, "\ndpdk_heap_in_use_bytes: ");
+    sb_u64(b, m->dpdk_heap_bytes);
     if (m->steering) {
         sb_str(b, "\nsteering: ");
         sb_str(b, m->steering);
@@ -263,6 +274,16 @@ static void render_prom(struct sbuf *b, const struct status_meta *m, const uint6
     sb_str(b, "corehttpd_uptime_seconds ");
     sb_u64(b, m->uptime_s);
     sb_str(b, "\n");
+    render_prom_head(b, "memory_rss_bytes", "The process's resident memory.", "gauge");
+    sb_str(b, "corehttpd_memory_rss_bytes ");
+    sb_u64(b, m->rss_bytes);
+    sb_str(b, "\n");
+    render_prom_head(b, "dpdk_heap_in_use_bytes",
+                     "Bytes allocated from DPDK's heaps (packet pools, the file cache).",
+                     "gauge");
+    sb_str(b, "corehttpd_dpdk_heap_in_use_bytes ");
+    sb_u64(b, m->dpdk_heap_bytes);
+    sb_str(b, "\n");
     for (unsigned k = 0; k < ST_N; k++) {
         const struct status_def *d = &status_defs[k];
         if (k == 0 || strcmp(status_defs[k - 1].family, d->family) != 0)
@@ -316,6 +337,19 @@ bool status_allowed(const struct cfg *cfg, uint32_t ip)
         if ((ip & cfg->status_allow[i].mask) == cfg->status_allow[i].net)
             return true;
     return false;
+}
+
+/* The process's resident memory: a read of /proc/self/statm, a few
+ * syscalls on the worker, only when someone asks for the page. */
+static uint64_t rss_bytes(void)
+{
+    unsigned long size, resident;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f == NULL)
+        return 0;
+    int n = fscanf(f, "%lu %lu", &size, &resident);
+    fclose(f);
+    return n == 2 ? (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE) : 0;
 }
 
 /* ---- collection ---- */
@@ -375,6 +409,8 @@ static void status_collect(const struct status_src *src, const struct status_cor
     v[ST_SOCKS_MAX] = src->cfg->max_flows;
     v[ST_MBUFS_IN_USE] = pool ? rte_mempool_in_use_count(pool) : 0;
     v[ST_MBUFS_TOTAL] = pool ? pool->size : 0;
+    v[ST_HTTP_OPEN] = __atomic_load_n(&w->open, __ATOMIC_RELAXED);
+    v[ST_HTTP_STATES] = __atomic_load_n(&w->states_in_use, __ATOMIC_RELAXED);
 }
 
 /* ---- the worker's side ---- */
@@ -436,6 +472,8 @@ int status_page(void *arg, uint32_t peer_ip, const char *query, size_t query_len
         .uptime_s = (dpio_now_us() - src->start_us) / 1000000,
         .n = src->n,
         .cpu = sw->cpu,
+        .rss_bytes = rss_bytes(),
+        .dpdk_heap_bytes = dpio_heap_in_use(),
     };
     long len = status_render(&m, sw->samples, f, slot->buf, sw->cap);
     if (len < 0)

@@ -100,6 +100,8 @@ enum status_metric {
     ST_SOCKS_MAX,
     ST_MBUFS_IN_USE,
     ST_MBUFS_TOTAL,
+    ST_HTTP_OPEN,
+    ST_HTTP_STATES,
     ST_N
 };
 
@@ -111,7 +113,9 @@ struct status_meta {
     const char *steering; /**< may be NULL */
     uint64_t uptime_s;
     unsigned n;
-    const unsigned *cpu; /**< n `core` labels */
+    const unsigned *cpu;      /**< n `core` labels */
+    uint64_t rss_bytes;       /**< the process's resident memory */
+    uint64_t dpdk_heap_bytes; /**< allocated from DPDK's heaps (pools, cache) */
 };
 
 /** Bytes a page of @p n_cores needs at most (every value at UINT64_MAX). */

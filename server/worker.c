@@ -53,6 +53,21 @@
 
 enum { TL_NONE, TL_HEADER, TL_IDLE, TL_N };
 
+/* What a connection holds only while it reads a request or writes a
+ * response. */
+struct conn_io {
+    int32_t next_free;
+    /* site->http with this worker's status page hook: what hc points at */
+    struct http_settings set;
+    size_t in_len;
+    size_t hdr_off;
+    unsigned piece;   /* body piece being written */
+    size_t piece_off; /* bytes of it written */
+    struct http_response resp;
+    struct http_conn hc;
+    uint8_t in[WORKER_IN_BYTES];
+};
+
 struct conn {
     int fd;
     int32_t next_free;
@@ -61,17 +76,10 @@ struct conn {
     uint8_t tlist; /* TL_*: the timeout list it is on */
     int32_t tprev, tnext;
     uint64_t deadline_us;
-    struct site *site; /* held: what hc answers from */
-    /* site->http with this worker's status page hook: what hc points at */
-    struct http_settings set;
+    struct site *site; /* held: what io->hc answers from */
     uint32_t peer_ip;
-    size_t in_len;
-    size_t hdr_off;
-    unsigned piece;   /* body piece being written */
-    size_t piece_off; /* bytes of it written */
-    struct http_response resp;
-    struct http_conn hc;
-    uint8_t in[WORKER_IN_BYTES];
+    unsigned requests;  /* answered so far (kept while io is let go) */
+    struct conn_io *io; /* NULL while idle */
 };
 
 struct tlist {
@@ -85,6 +93,11 @@ struct wstate {
     struct conn *conns;
     uint32_t nconns;
     int32_t free_head;
+    uint32_t conns_hwm; /* conns below this have been used */
+    struct conn_io *ios;
+    int32_t ios_free;
+    uint32_t ios_hwm;
+    uint32_t ios_used;
     uint32_t open; /* connections in use */
     bool draining;
     struct tlist tl[TL_N];
@@ -128,13 +141,13 @@ static void tl_append(struct wstate *ws, struct conn *c, uint8_t list, unsigned 
 
 static unsigned header_ms(const struct conn *c)
 {
-    unsigned ms = c->hc.set->header_timeout_ms;
+    unsigned ms = c->site->http.header_timeout_ms;
     return ms ? ms : HTTP_HEADER_TIMEOUT_MS;
 }
 
 static unsigned idle_ms(const struct conn *c)
 {
-    unsigned ms = c->hc.set->keepalive_timeout_ms;
+    unsigned ms = c->site->http.keepalive_timeout_ms;
     return ms ? ms : HTTP_KEEPALIVE_TIMEOUT_MS;
 }
 
@@ -142,51 +155,101 @@ static unsigned idle_ms(const struct conn *c)
  * core's ring; a full ring counts the line as dropped, never waits). */
 static void conn_log(struct wstate *ws, struct conn *c)
 {
-    if (!ws->w->log || !c->hc.set->access_log)
+    if (!ws->w->log || !c->io->hc.set->access_log)
         return;
     struct log_rec *rec = log_ring_claim(ws->w->log);
     if (!rec)
         return;
     struct http_req_info info;
-    http_conn_info(&c->hc, &info);
-    log_rec_fill(rec, &info, c->peer_ip, c->resp.status, c->resp.body_len);
+    http_conn_info(&c->io->hc, &info);
+    log_rec_fill(rec, &info, c->peer_ip, c->io->resp.status, c->io->resp.body_len);
     log_ring_commit(ws->w->log);
 }
 
-/* Points the connection at @p site's settings, with the status page hook. */
+/* Points the connection's settings at @p site's, with the status page
+ * hook. */
 static void conn_bind(struct wstate *ws, struct conn *c, struct site *site)
 {
     c->site = site;
-    c->set = site->http;
-    c->set.status_page = ws->w->status_page;
-    c->set.status_arg = ws->w->status_arg;
+    if (c->io == NULL)
+        return;
+    c->io->set = site->http;
+    c->io->set.status_page = ws->w->status_page;
+    c->io->set.status_arg = ws->w->status_arg;
 }
 
 /* A status page's buffer goes back once its response is written (or the
  * connection is gone). */
 static void conn_page_done(struct conn *c)
 {
-    if (c->resp.page_slot != NULL) {
-        status_page_release(c->resp.page_slot);
-        c->resp.page_slot = NULL;
+    if (c->io != NULL && c->io->resp.page_slot != NULL) {
+        status_page_release(c->io->resp.page_slot);
+        c->io->resp.page_slot = NULL;
     }
 }
 
-static struct conn *conn_get(struct wstate *ws, int fd)
+/* Gives @p c its reading and writing state, resumed where the connection
+ * is (the number of requests it has had); false when the pool is empty,
+ * which max_conns sizing rules out. */
+static bool conn_io_take(struct wstate *ws, struct conn *c)
 {
-    if (ws->free_head < 0)
+    if (c->io != NULL)
+        return true;
+    struct conn_io *io;
+    if (ws->ios_free >= 0) {
+        io = &ws->ios[ws->ios_free];
+        ws->ios_free = io->next_free;
+    } else if (ws->ios_hwm < ws->nconns) {
+        io = &ws->ios[ws->ios_hwm++];
+    } else {
+        return false;
+    }
+    ws->ios_used++;
+    __atomic_store_n(&ws->w->states_in_use, ws->ios_used, __ATOMIC_RELAXED);
+    c->io = io;
+    io->in_len = 0;
+    io->resp.page_slot = NULL;
+    conn_bind(ws, c, c->site);
+    http_conn_resume(&io->hc, &io->set, c->requests);
+    io->hc.peer_ip = c->peer_ip;
+    return true;
+}
+
+static void conn_io_put(struct wstate *ws, struct conn *c)
+{
+    struct conn_io *io = c->io;
+    if (io == NULL)
+        return;
+    conn_page_done(c);
+    c->requests = http_conn_requests(&io->hc);
+    io->next_free = ws->ios_free;
+    ws->ios_free = (int32_t)(io - ws->ios);
+    ws->ios_used--;
+    __atomic_store_n(&ws->w->states_in_use, ws->ios_used, __ATOMIC_RELAXED);
+    c->io = NULL;
+}
+
+static struct conn *conn_get(struct wstate *ws, int fd, uint32_t peer)
+{
+    struct conn *c;
+    if (ws->free_head >= 0) {
+        c = &ws->conns[ws->free_head];
+        ws->free_head = c->next_free;
+    } else if (ws->conns_hwm < ws->nconns) {
+        c = &ws->conns[ws->conns_hwm++];
+    } else {
         return NULL;
-    struct conn *c = &ws->conns[ws->free_head];
-    ws->free_head = c->next_free;
+    }
     c->fd = fd;
     c->busy = false;
     c->want_out = false;
-    c->in_len = 0;
     c->tlist = TL_NONE;
-    c->resp.page_slot = NULL;
-    conn_bind(ws, c, site_live_get(ws->w->live));
-    http_conn_init(&c->hc, &c->set);
+    c->peer_ip = peer;
+    c->requests = 0;
+    c->io = NULL;
+    c->site = site_live_get(ws->w->live);
     ws->open++;
+    __atomic_store_n(&ws->w->open, ws->open, __ATOMIC_RELAXED);
     tl_append(ws, c, TL_HEADER, header_ms(c)); /* the first request */
     return c;
 }
@@ -194,12 +257,13 @@ static struct conn *conn_get(struct wstate *ws, int fd)
 static void conn_close(struct wstate *ws, struct conn *c)
 {
     tl_remove(ws, c);
-    conn_page_done(c);
+    conn_io_put(ws, c);
     ts_close(ws->ctx, c->fd); /* graceful: queued bytes still go out */
     site_release(c->site);
     c->site = NULL;
     c->fd = -1;
     ws->open--;
+    __atomic_store_n(&ws->w->open, ws->open, __ATOMIC_RELAXED);
     c->next_free = ws->free_head;
     ws->free_head = (int32_t)(c - ws->conns);
 }
@@ -222,33 +286,34 @@ static void conn_want_out(struct wstate *ws, struct conn *c, bool on)
  * queued, 0 when the socket is full, -1 when the connection failed. */
 static int conn_send(struct wstate *ws, struct conn *c)
 {
-    struct http_response *r = &c->resp;
-    while (c->hdr_off < r->hdr_len) {
+    struct conn_io *io = c->io;
+    struct http_response *r = &io->resp;
+    while (io->hdr_off < r->hdr_len) {
         ssize_t n =
-            ts_write(ws->ctx, c->fd, r->hdr + c->hdr_off, r->hdr_len - c->hdr_off);
+            ts_write(ws->ctx, c->fd, r->hdr + io->hdr_off, r->hdr_len - io->hdr_off);
         if (n < 0)
             return errno == EAGAIN ? 0 : -1;
-        c->hdr_off += (size_t)n;
+        io->hdr_off += (size_t)n;
     }
-    while (c->piece < r->n_pieces) {
-        const struct http_piece *pc = &r->piece[c->piece];
+    while (io->piece < r->n_pieces) {
+        const struct http_piece *pc = &r->piece[io->piece];
         ssize_t n;
         if (pc->ref) {
             /* the bytes belong to c->site: held until acknowledged */
             struct ts_ref_owner owner = {site_release, c->site};
             site_hold(c->site);
-            n = ts_write_ref(ws->ctx, c->fd, pc->p + c->piece_off, pc->len - c->piece_off,
-                             &owner);
+            n = ts_write_ref(ws->ctx, c->fd, pc->p + io->piece_off,
+                             pc->len - io->piece_off, &owner);
             if (n < 0)
                 site_release(c->site);
         } else /* a multipart part header, held in the response */
-            n = ts_write(ws->ctx, c->fd, pc->p + c->piece_off, pc->len - c->piece_off);
+            n = ts_write(ws->ctx, c->fd, pc->p + io->piece_off, pc->len - io->piece_off);
         if (n < 0)
             return errno == EAGAIN ? 0 : -1;
-        c->piece_off += (size_t)n;
-        if (c->piece_off == pc->len) {
-            c->piece++;
-            c->piece_off = 0;
+        io->piece_off += (size_t)n;
+        if (io->piece_off == pc->len) {
+            io->piece++;
+            io->piece_off = 0;
         }
     }
     return 1;
@@ -263,12 +328,27 @@ static void conn_follow_reload(struct wstate *ws, struct conn *c)
     site_hold(live);
     site_release(c->site);
     conn_bind(ws, c, live);
-    http_conn_rebind(&c->hc, &c->set);
+    http_conn_rebind(&c->io->hc, &c->io->set);
+}
+
+/* The response is produced: write it from the start. */
+static void conn_respond(struct wstate *ws, struct conn *c)
+{
+    conn_log(ws, c);
+    c->busy = true;
+    c->io->hdr_off = 0;
+    c->io->piece = 0;
+    c->io->piece_off = 0;
 }
 
 /* Runs the connection as far as it can go without waiting. */
 static void conn_run(struct wstate *ws, struct conn *c)
 {
+    if (!conn_io_take(ws, c)) {
+        conn_close(ws, c);
+        return;
+    }
+    struct conn_io *io = c->io;
     for (;;) {
         if (c->busy) {
             tl_remove(ws, c);
@@ -285,46 +365,46 @@ static void conn_run(struct wstate *ws, struct conn *c)
             conn_page_done(c);
             conn_want_out(ws, c, false);
             ws->w->requests++;
-            ws->w->status_class[c->resp.status / 100 % 6]++;
-            if (c->resp.close_after || ws->draining) {
+            ws->w->status_class[io->resp.status / 100 % 6]++;
+            if (io->resp.close_after || ws->draining) {
                 conn_close(ws, c);
                 return;
             }
         }
-        if (c->in_len > 0) {
+        if (io->in_len > 0) {
             size_t used = 0;
-            if (!http_conn_partial(&c->hc))
+            if (!http_conn_partial(&io->hc))
                 conn_follow_reload(ws, c);
-            enum http_rc rc = http_conn_feed(&c->hc, c->in, c->in_len, &used, &c->resp);
+            enum http_rc rc =
+                http_conn_feed(&io->hc, io->in, io->in_len, &used, &io->resp);
             if (rc == HTTP_ERROR) {
                 conn_close(ws, c);
                 return;
             }
-            memmove(c->in, c->in + used, c->in_len - used);
-            c->in_len -= used;
+            memmove(io->in, io->in + used, io->in_len - used);
+            io->in_len -= used;
             if (rc == HTTP_OK) {
-                conn_log(ws, c);
-                c->busy = true;
-                c->hdr_off = 0;
-                c->piece = 0;
-                c->piece_off = 0;
+                conn_respond(ws, c);
                 continue;
             }
         }
-        ssize_t n = ts_read(ws->ctx, c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+        ssize_t n =
+            ts_read(ws->ctx, c->fd, io->in + io->in_len, sizeof(io->in) - io->in_len);
         if (n > 0) {
-            c->in_len += (size_t)n;
+            io->in_len += (size_t)n;
             continue;
         }
         if (n < 0 && errno == EAGAIN) {
             /* waiting for a request: its first byte starts the header
              * timeout, which more bytes do not extend */
-            bool partial = c->in_len > 0 || http_conn_partial(&c->hc) ||
-                           http_conn_requests(&c->hc) == 0;
+            bool begun = io->in_len > 0 || http_conn_partial(&io->hc);
+            bool partial = begun || http_conn_requests(&io->hc) == 0;
             if (partial && c->tlist != TL_HEADER)
                 tl_append(ws, c, TL_HEADER, header_ms(c));
             else if (!partial && c->tlist != TL_IDLE)
                 tl_append(ws, c, TL_IDLE, idle_ms(c));
+            if (!begun)
+                conn_io_put(ws, c); /* idle: its memory goes back */
             return;
         }
         conn_close(ws, c); /* end of stream or reset */
@@ -340,11 +420,7 @@ static void accept_all(struct wstate *ws)
         if (fd < 0)
             return;
         ws->w->accepted++;
-        struct conn *c = conn_get(ws, fd);
-        if (c) {
-            c->peer_ip = peer;
-            c->hc.peer_ip = peer;
-        }
+        struct conn *c = conn_get(ws, fd, peer);
         if (c == NULL) {
             ws->w->refused++;
             ts_close(ws->ctx, fd);
@@ -376,13 +452,10 @@ static int expire_timeouts(struct wstate *ws)
             }
             tl_remove(ws, c);
             ws->w->timeouts++;
-            if (l == TL_HEADER && (c->in_len > 0 || http_conn_partial(&c->hc))) {
-                http_conn_timeout(&c->hc, &c->resp);
-                conn_log(ws, c);
-                c->busy = true;
-                c->hdr_off = 0;
-                c->piece = 0;
-                c->piece_off = 0;
+            if (l == TL_HEADER && c->io != NULL &&
+                (c->io->in_len > 0 || http_conn_partial(&c->io->hc))) {
+                http_conn_timeout(&c->io->hc, &c->io->resp);
+                conn_respond(ws, c);
                 conn_run(ws, c); /* sends the 408, then closes */
             } else {
                 conn_close(ws, c);
@@ -406,7 +479,7 @@ static void worker_start_drain(struct wstate *ws)
     for (int32_t i = ws->tl[TL_HEADER].head; i >= 0;) {
         struct conn *c = &ws->conns[i];
         i = c->tnext;
-        if (c->in_len == 0 && !http_conn_partial(&c->hc))
+        if (c->io == NULL || (c->io->in_len == 0 && !http_conn_partial(&c->io->hc)))
             conn_close(ws, c); /* a new connection that has sent nothing */
     }
 }
@@ -415,17 +488,15 @@ static int worker_setup(struct wstate *ws)
 {
     struct worker *w = ws->w;
     ws->nconns = w->cfg->max_conns;
+    /* calloc'ed: pages are touched only as slots are first used */
     ws->conns = calloc(ws->nconns, sizeof(*ws->conns));
-    if (ws->conns == NULL)
+    ws->ios = calloc(ws->nconns, sizeof(*ws->ios));
+    if (ws->conns == NULL || ws->ios == NULL)
         return ENOMEM;
     ws->free_head = -1;
+    ws->ios_free = -1;
     for (int l = 0; l < TL_N; l++)
         ws->tl[l] = (struct tlist){-1, -1};
-    for (uint32_t i = ws->nconns; i-- > 0;) {
-        ws->conns[i].fd = -1;
-        ws->conns[i].next_free = ws->free_head;
-        ws->free_head = (int32_t)i;
-    }
     w->listen_fd = ts_socket(ws->ctx);
     if (w->listen_fd < 0 || ts_bind(ws->ctx, w->listen_fd, 0, w->cfg->listen) != 0 ||
         ts_listen(ws->ctx, w->listen_fd, (int)w->cfg->backlog) != 0)
@@ -463,7 +534,7 @@ void *worker_main(void *arg)
                     continue;
                 }
                 struct conn *c = &ws.conns[evs[i].data];
-                if (c->fd >= 0)
+                if (c->fd > 0)
                     conn_run(&ws, c);
             }
             wait_ms = expire_timeouts(&ws);
@@ -471,5 +542,6 @@ void *worker_main(void *arg)
     }
     ts_pair_worker_end(w->ctx);
     free(ws.conns);
+    free(ws.ios);
     return NULL;
 }

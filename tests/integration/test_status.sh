@@ -54,6 +54,11 @@ assert_ge "rx_packets grew (at least 3 per connection)" $((rx0 + 24)) "$(val cor
 size=$(stat -c %s "$WWW/index.html")
 assert_ge "tx_bytes grew by at least 5 bodies" $((tx0 + 5 * size)) "$(val core0.tx_bytes)"
 assert_eq "no flow on another core" 0 "$(val flow_other_core)"
+# memory follows use: of the connections held, only this page's holds
+# request state (the others' went back when they went idle or closed)
+assert_eq "request states in use: only the asking connection's" 1 "$(val http_request_states_in_use)"
+assert_ge "memory_rss_bytes shown" 1 "$(val memory_rss_bytes)"
+assert_ge "dpdk_heap_in_use_bytes shown" 1 "$(val dpdk_heap_in_use_bytes)"
 copied=$(val tx_payload_bytes_copied)
 referenced=$(val tx_payload_bytes_referenced)
 assert_ge "payload bytes counted (copied or referenced)" $((5 * size)) \

@@ -144,7 +144,9 @@ static struct status_meta meta2(void)
                                 .steering = "kernel",
                                 .uptime_s = 77,
                                 .n = 2,
-                                .cpu = cpus};
+                                .cpu = cpus,
+                                .rss_bytes = 123456,
+                                .dpdk_heap_bytes = 654321};
 }
 
 static bool has_line(const char *page, const char *line)
@@ -186,8 +188,10 @@ static void test_render_plain(void **state)
     assert_true(has_line(buf, want));
     snprintf(want, sizeof want, "mbufs_in_use: %u", 3000 + 2 * ST_MBUFS_IN_USE);
     assert_true(has_line(buf, want));
-    /* one line per total and per core value, plus 4 header lines */
-    assert_int_equal(count(buf, "\n"), 4 + 3 * ST_N);
+    assert_true(has_line(buf, "memory_rss_bytes: 123456"));
+    assert_true(has_line(buf, "dpdk_heap_in_use_bytes: 654321"));
+    /* one line per total and per core value, plus 6 header lines */
+    assert_int_equal(count(buf, "\n"), 6 + 3 * ST_N);
     for (const char *p = buf; *p; p = strchr(p, '\n') + 1)
         assert_non_null(strstr(p, ": ")); /* every line is key: value */
 }
@@ -245,7 +249,7 @@ static void test_render_prometheus(void **state)
         p = nl + 1;
     }
     assert_int_equal(helps, types);
-    assert_int_equal(samples, 2 + 2 * ST_N);
+    assert_int_equal(samples, 4 + 2 * ST_N);
     (void)counter;
 }
 
