@@ -377,7 +377,10 @@ static void *log_main(void *arg)
     struct logger *lg = arg;
     for (;;) {
         bool stopping = atomic_load(&lg->stop);
-        if (atomic_exchange(&lg->reconf, false) | atomic_exchange(&lg->reopen, false))
+        /* both flags are cleared, whichever was set */
+        bool reconf = atomic_exchange(&lg->reconf, false);
+        bool reopen = atomic_exchange(&lg->reopen, false);
+        if (reconf || reopen)
             log_reopen_now(lg);
         uint64_t most = log_turn(lg);
         if (most == 0 && stopping)
