@@ -76,6 +76,7 @@ sed -e "s|@SOCKET@|$TMPD/memif.sock|" -e "s|@PREFIX@|$PREFIX_S|" \
     -e "s|@MAX_CONNS@|${MEMIF_MAX_CONNS:-8192}|" \
     -e "s|@MAX_FLOWS@|${MEMIF_MAX_FLOWS:-65536}|" \
     -e "s|@MEMORY_MB@|${MEMIF_MEMORY_MB:-1024}|" \
+    -e "s|@KEEPALIVE_MS@|${MEMIF_KEEPALIVE_MS:-30000}|" \
     "$ROOT/bench/memif-server.ini" >"$TMPD/server.ini"
 
 "$SRV_BIN" -c "$TMPD/server.ini" >"$TMPD/server.log" 2>&1 &

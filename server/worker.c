@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "dpio.h"
 #include "status.h"
@@ -488,9 +489,14 @@ static int worker_setup(struct wstate *ws)
 {
     struct worker *w = ws->w;
     ws->nconns = w->cfg->max_conns;
-    /* calloc'ed: pages are touched only as slots are first used */
+    /* address space only: pages are committed as slots are first used
+     * (MAP_NORESERVE for the request states: a million connections are not
+     * refused for the memory they would take if all were busy at once) */
     ws->conns = calloc(ws->nconns, sizeof(*ws->conns));
-    ws->ios = calloc(ws->nconns, sizeof(*ws->ios));
+    ws->ios = mmap(NULL, ws->nconns * sizeof(*ws->ios), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (ws->ios == MAP_FAILED)
+        ws->ios = NULL;
     if (ws->conns == NULL || ws->ios == NULL)
         return ENOMEM;
     ws->free_head = -1;
@@ -542,6 +548,7 @@ void *worker_main(void *arg)
     }
     ts_pair_worker_end(w->ctx);
     free(ws.conns);
-    free(ws.ios);
+    if (ws.ios)
+        munmap(ws.ios, ws.nconns * sizeof(*ws.ios));
     return NULL;
 }

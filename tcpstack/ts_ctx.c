@@ -6,6 +6,7 @@
  * commands, deferred TCP output and event publication, in that order.
  */
 #include <string.h>
+#include <sys/mman.h>
 
 #include <rte_malloc.h>
 
@@ -82,8 +83,14 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
     ctx->bufs = calloc(p->max_bufs, sizeof(*ctx->bufs));
     size_t per = (size_t)ctx->p.rcvbuf + ctx->p.snd_copybuf +
                  TS_REFS_PER_SOCK * sizeof(struct ts_sref);
-    /* calloc maps untouched pages lazily: idle connections cost no memory */
-    ctx->buf_mem = calloc(p->max_bufs, per);
+    /* address space only: pages are committed as buffer sets are first
+     * used (MAP_NORESERVE: a limit of a million connections is not refused
+     * for the memory it would take if all were busy at once) */
+    ctx->buf_mem_len = (size_t)p->max_bufs * per;
+    ctx->buf_mem = mmap(NULL, ctx->buf_mem_len, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (ctx->buf_mem == MAP_FAILED)
+        ctx->buf_mem = NULL;
     /* at most one kick and one close per socket can be queued at once */
     size_t ring_n = pow2_at_least(2 * (p->max_flows < 4096 ? 4096 : p->max_flows));
     void *cmd_slots = calloc(ring_n, sizeof(struct ts_cmd));
@@ -149,7 +156,8 @@ void ts_ctx_destroy(struct ts_ctx *ctx)
     free(ctx->flow_buckets);
     free(ctx->listeners);
     free(ctx->bufs);
-    free(ctx->buf_mem);
+    if (ctx->buf_mem)
+        munmap(ctx->buf_mem, ctx->buf_mem_len);
     free(ctx);
 }
 

@@ -292,7 +292,8 @@ struct ts_ctx {
 
     /* buffer sets */
     struct ts_bufs *bufs;
-    uint8_t *buf_mem;
+    uint8_t *buf_mem; /* mmap'ed, buf_mem_len bytes */
+    size_t buf_mem_len;
     int32_t bufs_free; /* freed buffer sets, chained by next_free */
     uint32_t bufs_hwm; /* buffer sets below this have been used */
     uint32_t bufs_used;
