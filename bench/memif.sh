@@ -24,7 +24,8 @@
 # MEMIF_LOADGEN_CORE, MEMIF_MAX_CONNS (server [tcp] max_conns, 8192),
 # MEMIF_MAX_FLOWS (max_flows, 65536), MEMIF_MEMORY_MB (server EAL memory, 1024),
 # MEMIF_KEEP=1 (keep the temp dir and logs), MEMIF_IDLE_SECS=N (after the
-# load, the server's CPU over N idle seconds).
+# load, the server's CPU over N idle seconds), MEMIF_KEEPALIVE_MS (server
+# [http] keepalive_timeout_ms, 30000: a longer hold run needs more).
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
