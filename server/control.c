@@ -47,14 +47,20 @@ static void control_log(const struct control *ctl, enum log_level level, const c
     va_end(ap);
 }
 
+/* The signals the control thread takes (and every other thread blocks). */
+static void control_sigset(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGUSR1);
+}
+
 void control_block_signals(void)
 {
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGUSR1);
+    control_sigset(&set);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
 }
 
@@ -147,11 +153,7 @@ static void *control_main(void *arg)
 {
     struct control *ctl = arg;
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGUSR1);
+    control_sigset(&set);
     while (!atomic_load(&ctl->quit)) {
         struct timespec tick = {0, CONTROL_TICK_NS};
         int sig = sigtimedwait(&set, NULL, &tick);

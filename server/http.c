@@ -35,6 +35,7 @@
  *   "HTTP/1.10" is a parse error (400).
  */
 #include "http.h"
+#include "textbuf.h"
 
 #include <errno.h>
 #include <string.h>
@@ -623,38 +624,6 @@ bool http_accepts_gzip(const char *v, size_t n)
 /* ------------------------------------------------------------------ */
 /* Response header                                                     */
 
-struct hbuf {
-    char *p;
-    size_t len, cap;
-    bool full;
-};
-
-static void put(struct hbuf *b, const char *s, size_t n)
-{
-    if (b->full || n > b->cap - b->len) {
-        b->full = true;
-        return;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-static void put_str(struct hbuf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-static void put_u64(struct hbuf *b, uint64_t v)
-{
-    char tmp[20];
-    size_t i = sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put(b, tmp + i, sizeof tmp - i);
-}
-
 /* Bytes a Location may carry unescaped: unreserved, sub-delims, ':' '@'
  * and '/' (RFC 3986 3.3); in the query also '?' and '%' (already escaped
  * by the client). Everything else, CR and LF included, is %XX. */
@@ -667,16 +636,16 @@ static bool loc_plain(unsigned char c, bool query)
     return query && (c == '?' || c == '%');
 }
 
-static void put_escaped(struct hbuf *b, const char *s, size_t n, bool query)
+static void put_escaped(struct textbuf *b, const char *s, size_t n, bool query)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (loc_plain(c, query)) {
-            put(b, s + i, 1);
+            tb_put(b, s + i, 1);
         } else {
             char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-            put(b, e, 3);
+            tb_put(b, e, 3);
         }
     }
 }
@@ -701,120 +670,120 @@ struct http_reply {
     const struct http_page *gen;
 };
 
-static void put_range(struct hbuf *b, uint64_t first, uint64_t last, uint64_t size)
+static void put_range(struct textbuf *b, uint64_t first, uint64_t last, uint64_t size)
 {
-    put_str(b, "bytes ");
-    put_u64(b, first);
-    put_str(b, "-");
-    put_u64(b, last);
-    put_str(b, "/");
-    put_u64(b, size);
+    tb_str(b, "bytes ");
+    tb_u64(b, first);
+    tb_str(b, "-");
+    tb_u64(b, last);
+    tb_str(b, "/");
+    tb_u64(b, size);
 }
 
-static void http_put_head(struct hbuf *b, const struct http_conn *hc,
+static void http_put_head(struct textbuf *b, const struct http_conn *hc,
                           const struct http_status_line *st, const struct http_reply *rp,
                           bool keep)
 {
     const char *name = hc->set->server_name;
     const struct cache_file *cf = rp->cf;
 
-    put_str(b, "HTTP/1.1 ");
-    put_str(b, st->line);
-    put_str(b, "\r\n");
+    tb_str(b, "HTTP/1.1 ");
+    tb_str(b, st->line);
+    tb_str(b, "\r\n");
     if (name && *name) {
-        put_str(b, "Server: ");
-        put(b, name, strnlen(name, 64));
-        put_str(b, "\r\n");
+        tb_str(b, "Server: ");
+        tb_put(b, name, strnlen(name, 64));
+        tb_str(b, "\r\n");
     }
-    put_str(b, "Date: ");
-    put(b, hc->date, 29);
-    put_str(b, "\r\n");
+    tb_str(b, "Date: ");
+    tb_put(b, hc->date, 29);
+    tb_str(b, "\r\n");
     if (st->code == 200 && rp->gen) {
-        put_str(b, "Content-Type: ");
-        put_str(b, rp->gen->ctype);
-        put_str(b, "\r\nContent-Length: ");
-        put_u64(b, rp->gen->len);
-        put_str(b, "\r\nCache-Control: no-store\r\n");
+        tb_str(b, "Content-Type: ");
+        tb_str(b, rp->gen->ctype);
+        tb_str(b, "\r\nContent-Length: ");
+        tb_u64(b, rp->gen->len);
+        tb_str(b, "\r\nCache-Control: no-store\r\n");
     } else if (st->code == 200 && !cf) {
-        put_str(b, "Content-Length: 0\r\n"); /* OPTIONS */
+        tb_str(b, "Content-Length: 0\r\n"); /* OPTIONS */
     } else if (st->code == 200 || (st->code == 206 && rp->n_ranges == 1)) {
         uint64_t len = cf->size;
-        put_str(b, "Content-Type: ");
-        put_str(b, rp->mime);
+        tb_str(b, "Content-Type: ");
+        tb_str(b, rp->mime);
         if (st->code == 206) {
             len = rp->ranges[0].last - rp->ranges[0].first + 1;
-            put_str(b, "\r\nContent-Range: ");
+            tb_str(b, "\r\nContent-Range: ");
             put_range(b, rp->ranges[0].first, rp->ranges[0].last, cf->size);
         }
-        put_str(b, "\r\nContent-Length: ");
-        put_u64(b, len);
-        put_str(b, "\r\n");
+        tb_str(b, "\r\nContent-Length: ");
+        tb_u64(b, len);
+        tb_str(b, "\r\n");
     } else if (st->code == 206) {
-        put_str(b, "Content-Type: multipart/byteranges; boundary=");
-        put_str(b, rp->boundary);
-        put_str(b, "\r\nContent-Length: ");
-        put_u64(b, rp->multipart_len);
-        put_str(b, "\r\n");
+        tb_str(b, "Content-Type: multipart/byteranges; boundary=");
+        tb_str(b, rp->boundary);
+        tb_str(b, "\r\nContent-Length: ");
+        tb_u64(b, rp->multipart_len);
+        tb_str(b, "\r\n");
     } else if (st->page && rp->page) {
-        put_str(b, "Content-Type: ");
-        put_str(b, rp->page->mime);
-        put_str(b, "\r\nContent-Length: ");
-        put_u64(b, rp->page->size);
-        put_str(b, "\r\n");
+        tb_str(b, "Content-Type: ");
+        tb_str(b, rp->page->mime);
+        tb_str(b, "\r\nContent-Length: ");
+        tb_u64(b, rp->page->size);
+        tb_str(b, "\r\n");
     } else if (st->page) {
-        put_str(b, "Content-Type: text/html\r\nContent-Length: ");
-        put_u64(b, st->page_len);
-        put_str(b, "\r\n");
+        tb_str(b, "Content-Type: text/html\r\nContent-Length: ");
+        tb_u64(b, st->page_len);
+        tb_str(b, "\r\n");
     }
     bool rep = (st->code == 200 || st->code == 206 || st->code == 304) && cf;
     if (rep && rp->gzip && st->code != 304)
-        put_str(b, "Content-Encoding: gzip\r\n");
+        tb_str(b, "Content-Encoding: gzip\r\n");
     if (rep && rp->vary)
-        put_str(b, "Vary: Accept-Encoding\r\n");
+        tb_str(b, "Vary: Accept-Encoding\r\n");
     if (rep && rp->max_age >= 0) {
         char exp[30];
         http_date(hc->date_s + rp->max_age, exp);
-        put_str(b, "Cache-Control: max-age=");
-        put_u64(b, (uint64_t)rp->max_age);
-        put_str(b, "\r\nExpires: ");
-        put(b, exp, 29);
-        put_str(b, "\r\n");
+        tb_str(b, "Cache-Control: max-age=");
+        tb_u64(b, (uint64_t)rp->max_age);
+        tb_str(b, "\r\nExpires: ");
+        tb_put(b, exp, 29);
+        tb_str(b, "\r\n");
     }
     if (st->code == 416) {
-        put_str(b, "Content-Range: bytes */"); /* RFC 9110 15.5.17 */
-        put_u64(b, cf->size);
-        put_str(b, "\r\n");
+        tb_str(b, "Content-Range: bytes */"); /* RFC 9110 15.5.17 */
+        tb_u64(b, cf->size);
+        tb_str(b, "\r\n");
     }
     if ((st->code == 200 || st->code == 206 || st->code == 304) && cf) {
-        put_str(b, "Last-Modified: ");
-        put_str(b, cf->last_modified);
-        put_str(b, "\r\n");
+        tb_str(b, "Last-Modified: ");
+        tb_str(b, cf->last_modified);
+        tb_str(b, "\r\n");
     }
     if (st->code == 301) {
-        put_str(b, "Location: ");
+        tb_str(b, "Location: ");
         put_escaped(b, rp->loc, rp->loc_len, false);
-        put_str(b, "/");
+        tb_str(b, "/");
         if (rp->target->query && rp->target->query_len) {
-            put_str(b, "?");
+            tb_str(b, "?");
             put_escaped(b, rp->target->query, rp->target->query_len, true);
         }
-        put_str(b, "\r\n");
+        tb_str(b, "\r\n");
     }
-    put_str(b, keep ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
+    tb_str(b, keep ? "Connection: keep-alive\r\n" : "Connection: close\r\n");
     if ((st->code == 200 || st->code == 206 || st->code == 304) && cf) {
-        put_str(b, "ETag: ");
-        put_str(b, cf->etag);
-        put_str(b, "\r\n");
+        tb_str(b, "ETag: ");
+        tb_str(b, cf->etag);
+        tb_str(b, "\r\n");
     }
     if ((st->code == 200 || st->code == 206) && cf)
-        put_str(b, "Accept-Ranges: bytes\r\n");
+        tb_str(b, "Accept-Ranges: bytes\r\n");
     if (st->code == 405 || (st->code == 200 && !cf && !rp->gen))
-        put_str(b, "Allow: GET, HEAD, OPTIONS\r\n");
+        tb_str(b, "Allow: GET, HEAD, OPTIONS\r\n");
     if (hc->set->headers_len && !rp->bare)
-        put(b, hc->set->headers, hc->set->headers_len);
+        tb_put(b, hc->set->headers, hc->set->headers_len);
     if (hc->vh && hc->vh->headers_len && !rp->bare)
-        put(b, hc->vh->headers, hc->vh->headers_len);
-    put_str(b, "\r\n");
+        tb_put(b, hc->vh->headers, hc->vh->headers_len);
+    tb_str(b, "\r\n");
 }
 
 /* The method is known once the request-target has begun. */
@@ -836,19 +805,19 @@ static void piece_add(struct http_response *r, const void *p, size_t len, bool r
 static int http_multipart(struct http_response *r, struct http_reply *rp)
 {
     const struct cache_file *cf = rp->cf;
-    struct hbuf b = {r->parts, 0, sizeof r->parts, false};
+    struct textbuf b = {r->parts, 0, sizeof r->parts, false};
     uint64_t total = 0;
 
     r->n_pieces = 0;
     for (unsigned i = 0; i < rp->n_ranges; i++) {
         size_t start = b.len;
-        put_str(&b, i ? "\r\n--" : "--");
-        put_str(&b, rp->boundary);
-        put_str(&b, "\r\nContent-Type: ");
-        put_str(&b, rp->mime);
-        put_str(&b, "\r\nContent-Range: ");
+        tb_str(&b, i ? "\r\n--" : "--");
+        tb_str(&b, rp->boundary);
+        tb_str(&b, "\r\nContent-Type: ");
+        tb_str(&b, rp->mime);
+        tb_str(&b, "\r\nContent-Range: ");
         put_range(&b, rp->ranges[i].first, rp->ranges[i].last, cf->size);
-        put_str(&b, "\r\n\r\n");
+        tb_str(&b, "\r\n\r\n");
         if (b.full)
             return -1;
         uint64_t len = rp->ranges[i].last - rp->ranges[i].first + 1;
@@ -857,9 +826,9 @@ static int http_multipart(struct http_response *r, struct http_reply *rp)
         total += b.len - start + len;
     }
     size_t start = b.len;
-    put_str(&b, "\r\n--");
-    put_str(&b, rp->boundary);
-    put_str(&b, "--\r\n");
+    tb_str(&b, "\r\n--");
+    tb_str(&b, rp->boundary);
+    tb_str(&b, "--\r\n");
     if (b.full)
         return -1;
     piece_add(r, r->parts + start, b.len - start, false);
@@ -926,7 +895,7 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
     }
 
     const struct http_status_line *st = http_status_get(code);
-    struct hbuf b = {r->hdr, 0, sizeof r->hdr, false};
+    struct textbuf b = {r->hdr, 0, sizeof r->hdr, false};
     http_put_head(&b, hc, st, &rp, keep);
     if (b.full) {
         /* A 301 to a long directory name: the URI is too long to redirect
@@ -934,7 +903,7 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
          * room) is told as 500, without those headers. */
         st = http_status_get(code == 301 ? 414 : 500);
         keep = false;
-        b = (struct hbuf){r->hdr, 0, sizeof r->hdr, false};
+        b = (struct textbuf){r->hdr, 0, sizeof r->hdr, false};
         rp = none;
         rp.max_age = -1;
         rp.bare = true;

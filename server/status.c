@@ -6,6 +6,7 @@
  * buffers, lent to the response until status_page_release().
  */
 #include "status.h"
+#include "textbuf.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -152,49 +153,17 @@ struct status_worker {
 
 /* ---- output buffer ---- */
 
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool full;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->full || n > b->cap - b->len) {
-        b->full = true;
-        return;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_u64(struct sbuf *b, uint64_t v)
-{
-    char tmp[20];
-    size_t i = sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    sb_put(b, tmp + i, sizeof tmp - i);
-}
-
 /* A label value: backslash, double quote and line feed escaped (the text
  * format's rules). */
-static void sb_label_value(struct sbuf *b, const char *s)
+static void sb_label_value(struct textbuf *b, const char *s)
 {
     for (; *s; s++) {
         if (*s == '\\' || *s == '"')
-            sb_put(b, "\\", 1);
+            tb_put(b, "\\", 1);
         if (*s == '\n')
-            sb_str(b, "\\n");
+            tb_str(b, "\\n");
         else
-            sb_put(b, s, 1);
+            tb_put(b, s, 1);
     }
 }
 
@@ -207,100 +176,101 @@ size_t status_page_bytes(unsigned n_cores)
     return 4096 + (size_t)ST_N * 512 + (size_t)n_cores * ST_N * 256;
 }
 
-static void render_plain(struct sbuf *b, const struct status_meta *m, const uint64_t *v)
+static void render_plain(struct textbuf *b, const struct status_meta *m,
+                         const uint64_t *v)
 {
-    sb_str(b, "version: ");
-    sb_str(b, m->version);
-    sb_str(b, "\nuptime_seconds: ");
-    sb_u64(b, m->uptime_s);
-    sb_str(b, "\ncores: ");
-    sb_u64(b, m->n);
-    sb_str(b, "\nmemory_rss_bytes: ");
-    sb_u64(b, m->rss_bytes);
-    sb_str(b, "\ndpdk_heap_in_use_bytes: ");
-    sb_u64(b, m->dpdk_heap_bytes);
+    tb_str(b, "version: ");
+    tb_str(b, m->version);
+    tb_str(b, "\nuptime_seconds: ");
+    tb_u64(b, m->uptime_s);
+    tb_str(b, "\ncores: ");
+    tb_u64(b, m->n);
+    tb_str(b, "\nmemory_rss_bytes: ");
+    tb_u64(b, m->rss_bytes);
+    tb_str(b, "\ndpdk_heap_in_use_bytes: ");
+    tb_u64(b, m->dpdk_heap_bytes);
     if (m->steering) {
-        sb_str(b, "\nsteering: ");
-        sb_str(b, m->steering);
+        tb_str(b, "\nsteering: ");
+        tb_str(b, m->steering);
     }
-    sb_str(b, "\n");
+    tb_str(b, "\n");
     /* totals over the cores, then each core's own */
     for (unsigned k = 0; k < ST_N; k++) {
         uint64_t sum = 0;
         for (unsigned c = 0; c < m->n; c++)
             sum += v[(size_t)c * ST_N + k];
-        sb_str(b, status_defs[k].plain);
-        sb_str(b, ": ");
-        sb_u64(b, sum);
-        sb_str(b, "\n");
+        tb_str(b, status_defs[k].plain);
+        tb_str(b, ": ");
+        tb_u64(b, sum);
+        tb_str(b, "\n");
     }
     for (unsigned c = 0; c < m->n; c++) {
         for (unsigned k = 0; k < ST_N; k++) {
-            sb_str(b, "core");
-            sb_u64(b, m->cpu[c]);
-            sb_str(b, ".");
-            sb_str(b, status_defs[k].plain);
-            sb_str(b, ": ");
-            sb_u64(b, v[(size_t)c * ST_N + k]);
-            sb_str(b, "\n");
+            tb_str(b, "core");
+            tb_u64(b, m->cpu[c]);
+            tb_str(b, ".");
+            tb_str(b, status_defs[k].plain);
+            tb_str(b, ": ");
+            tb_u64(b, v[(size_t)c * ST_N + k]);
+            tb_str(b, "\n");
         }
     }
 }
 
-static void render_prom_head(struct sbuf *b, const char *family, const char *help,
+static void render_prom_head(struct textbuf *b, const char *family, const char *help,
                              const char *type)
 {
-    sb_str(b, "# HELP corehttpd_");
-    sb_str(b, family);
-    sb_str(b, " ");
-    sb_str(b, help);
-    sb_str(b, "\n# TYPE corehttpd_");
-    sb_str(b, family);
-    sb_str(b, " ");
-    sb_str(b, type);
-    sb_str(b, "\n");
+    tb_str(b, "# HELP corehttpd_");
+    tb_str(b, family);
+    tb_str(b, " ");
+    tb_str(b, help);
+    tb_str(b, "\n# TYPE corehttpd_");
+    tb_str(b, family);
+    tb_str(b, " ");
+    tb_str(b, type);
+    tb_str(b, "\n");
 }
 
-static void render_prom(struct sbuf *b, const struct status_meta *m, const uint64_t *v)
+static void render_prom(struct textbuf *b, const struct status_meta *m, const uint64_t *v)
 {
     render_prom_head(b, "info", "The server's version and how flows reach its cores.",
                      "gauge");
-    sb_str(b, "corehttpd_info{version=\"");
+    tb_str(b, "corehttpd_info{version=\"");
     sb_label_value(b, m->version);
-    sb_str(b, "\",steering=\"");
+    tb_str(b, "\",steering=\"");
     sb_label_value(b, m->steering ? m->steering : "");
-    sb_str(b, "\"} 1\n");
+    tb_str(b, "\"} 1\n");
     render_prom_head(b, "uptime_seconds", "Seconds since the server started.", "gauge");
-    sb_str(b, "corehttpd_uptime_seconds ");
-    sb_u64(b, m->uptime_s);
-    sb_str(b, "\n");
+    tb_str(b, "corehttpd_uptime_seconds ");
+    tb_u64(b, m->uptime_s);
+    tb_str(b, "\n");
     render_prom_head(b, "memory_rss_bytes", "The process's resident memory.", "gauge");
-    sb_str(b, "corehttpd_memory_rss_bytes ");
-    sb_u64(b, m->rss_bytes);
-    sb_str(b, "\n");
+    tb_str(b, "corehttpd_memory_rss_bytes ");
+    tb_u64(b, m->rss_bytes);
+    tb_str(b, "\n");
     render_prom_head(b, "dpdk_heap_in_use_bytes",
                      "Bytes allocated from DPDK's heaps (packet pools, the file cache).",
                      "gauge");
-    sb_str(b, "corehttpd_dpdk_heap_in_use_bytes ");
-    sb_u64(b, m->dpdk_heap_bytes);
-    sb_str(b, "\n");
+    tb_str(b, "corehttpd_dpdk_heap_in_use_bytes ");
+    tb_u64(b, m->dpdk_heap_bytes);
+    tb_str(b, "\n");
     for (unsigned k = 0; k < ST_N; k++) {
         const struct status_def *d = &status_defs[k];
         if (k == 0 || strcmp(status_defs[k - 1].family, d->family) != 0)
             render_prom_head(b, d->family, d->help, d->gauge ? "gauge" : "counter");
         for (unsigned c = 0; c < m->n; c++) {
-            sb_str(b, "corehttpd_");
-            sb_str(b, d->family);
-            sb_str(b, "{core=\"");
-            sb_u64(b, m->cpu[c]);
-            sb_str(b, "\"");
+            tb_str(b, "corehttpd_");
+            tb_str(b, d->family);
+            tb_str(b, "{core=\"");
+            tb_u64(b, m->cpu[c]);
+            tb_str(b, "\"");
             if (d->label) {
-                sb_str(b, ",");
-                sb_str(b, d->label);
+                tb_str(b, ",");
+                tb_str(b, d->label);
             }
-            sb_str(b, "} ");
-            sb_u64(b, v[(size_t)c * ST_N + k]);
-            sb_str(b, "\n");
+            tb_str(b, "} ");
+            tb_u64(b, v[(size_t)c * ST_N + k]);
+            tb_str(b, "\n");
         }
     }
 }
@@ -308,7 +278,7 @@ static void render_prom(struct sbuf *b, const struct status_meta *m, const uint6
 long status_render(const struct status_meta *m, const uint64_t *v, enum status_format f,
                    char *buf, size_t cap)
 {
-    struct sbuf b = {buf, 0, cap, false};
+    struct textbuf b = {buf, 0, cap, false};
     if (f == STATUS_PROMETHEUS)
         render_prom(&b, m, v);
     else
