@@ -166,6 +166,7 @@ cat <<EOF
     sudo ip netns exec $ns curl -o /dev/null -w '%{speed_download} B/s\n' ${site_url}files/big.bin
     sudo ip netns exec $ns ab -n 10000 -c 50 ${site_url}index.html
     sudo ip netns exec $ns ping -c 3 $srv_ip
+    sudo ip netns exec $ns curl ${site_url}server-status
 
   Press Ctrl-C to stop the server and delete the namespace.
   Server log (also in $log):
