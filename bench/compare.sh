@@ -37,14 +37,15 @@
 #
 # Usage: sudo bench/compare.sh [--quick] [-n RUNS] [-d SECONDS] [-o DIR]
 #   --quick   a smoke run: 1 run of 2 s per point, the 1 KB file only, 64
-#             connections, ab -n 20000 -c 1000, no profiles; the folder's
-#             name ends in -quick
+#             connections, ab -n 20000 -c 1000, 1 s of idle, no profiles;
+#             the folder's name ends in -quick (options after it still apply)
 #   -n RUNS   runs per point (BENCH_RUNS, default 3)
 #   -d SECS   seconds per run (BENCH_SECS, default 5)
 #   -o DIR    where the run's folder goes (BENCH_OUT, default bench/results)
 # More environment: BENCH_TARGETS (memif,tap,nginx,lighttpd), BENCH_FILES
 # (1k,64k,1m), BENCH_MODES (keepalive,close), BENCH_CONNS (64,1000),
-# BENCH_AB_N (200000), BENCH_AB_C (10000), BENCH_PROFILE (1; 0: none),
+# BENCH_AB_N (200000), BENCH_AB_C (10000), BENCH_IDLE_SECS (5: the idle
+# measure after each ab run), BENCH_PROFILE (1; 0: none),
 # COREHTTPD_BIN, LOADGEN_BIN, BENCH_KEEP=1 (keep the temp dir).
 #
 # Needs root (namespaces, DPDK), a Release build in build/ (the script builds
@@ -66,6 +67,7 @@ conns_list=${BENCH_CONNS:-64,1000}
 ab_n=${BENCH_AB_N:-200000}
 ab_c=${BENCH_AB_C:-10000}
 profile=${BENCH_PROFILE:-1}
+idle_secs=${BENCH_IDLE_SECS:-5}
 quick=0
 
 usage() {
@@ -83,6 +85,7 @@ while [ $# -gt 0 ]; do
         ab_n=20000
         ab_c=1000
         profile=0
+        idle_secs=1
         ;;
     -n)
         runs=$2
@@ -107,7 +110,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-for v in "$runs" "$secs" "$ab_n" "$ab_c"; do
+for v in "$runs" "$secs" "$ab_n" "$ab_c" "$idle_secs"; do
     case $v in '' | *[!0-9]* | 0)
         echo "compare.sh: runs, seconds and ab counts are positive integers (got '$v')" >&2
         exit 2
@@ -243,6 +246,7 @@ ns_make() {
         net.ipv4.tcp_max_syn_backlog=65535 net.ipv4.ip_local_port_range="1024 65535" \
         net.ipv4.tcp_tw_reuse=1
 }
+log "namespaces $nsc and $nss"
 ns_make "$nsc"
 ns_make "$nss"
 ip -n "$nsc" link add cmpa type veth peer name cmpb netns "$nss"
@@ -569,16 +573,15 @@ run_ab() {
         >"$o" 2>&1 || true
     # shellcheck disable=SC2086
     t1=$(cpu_ticks $pids)
-    # idle: the server's CPU over 5 s with no load
+    # idle: the server's CPU over idle_secs with no load, 1 s after it
+    local i0 i1
     sleep 1
     # shellcheck disable=SC2086
-    local i0 i1
-    # shellcheck disable=SC2086
     i0=$(cpu_ticks $pids)
-    sleep 5
+    sleep "$idle_secs"
     # shellcheck disable=SC2086
     i1=$(cpu_ticks $pids)
-    awk -v t="$t" -v r="$r" -v cpu=$((t1 - t0)) -v idle=$((i1 - i0)) -v hz="$clk_tck" '
+    awk -v t="$t" -v r="$r" -v cpu=$((t1 - t0)) -v idle=$((i1 - i0)) -v hz="$clk_tck" -v is="$idle_secs" '
         /^Complete requests:/ { done = $3 }
         /^Failed requests:/ { failed = $3 }
         /^Non-2xx responses:/ { non2xx = $3 }
@@ -587,7 +590,7 @@ run_ab() {
         END {
             if (rps == "") { printf "%s\t%s\tfail\t-\t-\t-\t-\t-\t-\t-\t-\t-\n", t, r; exit }
             printf "%s\t%s\t%.0f\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%.2f\t%.1f\n", t, r, rps, failed, non2xx, done,
-                p50, p90, p99, p100, done ? cpu * 1e6 / hz / done : 0, idle * 100 / hz / 5
+                p50, p90, p99, p100, done ? cpu * 1e6 / hz / done : 0, idle * 100 / hz / is
         }' "$o" >>"$ab_tsv"
     log "  ab $t run $r: $(tail -n 1 "$ab_tsv" | cut -f3-)"
     [ "$(tail -n 1 "$ab_tsv" | cut -f3)" != fail ] || log "  ab output: $(tail -n 5 "$o" | tr '\n' ' ')"
@@ -804,7 +807,7 @@ mem_gb=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 
     if [ "$(wc -l <"$ab_tsv")" -gt 1 ]; then
         printf '## `ab -n %s -c %s` (the mTCP paper'"'"'s seed experiment)\n\n' "$ab_n" "$ab_c"
-        printf 'ab (HTTP/1.0, a connection per request) on CPU %s in the TAP'"'"'s namespace fetches the 1 KB file: from corehttpd over the TAP, and from nginx in the server namespace over a veth pair. Latency in ms (ab'"'"'s percentile table); idle: the server'"'"'s CPU over the 5 s after the load, in %% of one CPU.\n\n' "$CLI_CORE"
+        printf 'ab (HTTP/1.0, a connection per request) on CPU %s in the TAP'"'"'s namespace fetches the 1 KB file: from corehttpd over the TAP, and from nginx in the server namespace over a veth pair. Latency in ms (ab'"'"'s percentile table); idle: the server'"'"'s CPU over %s s after the load (from 1 s after it), in %% of one CPU.\n\n' "$CLI_CORE" "$idle_secs"
         printf '| server | req/s | failed | non-2xx | p50 ms | p90 ms | p99 ms | p100 ms | CPU us/req | idle CPU %% |\n'
         printf '|---|---|---|---|---|---|---|---|---|---|\n'
         for t in tap nginx; do
