@@ -882,12 +882,12 @@ chart() {
         printf '\n' >>"$dat"
     done
     {
-        printf 'set terminal pngcairo size 1100,520 font ",10"\n'
+        printf 'set terminal pngcairo noenhanced size 1100,560 font ",10"\n'
         printf 'set output "%s"\n' "$out/$name.png"
         printf 'set title "%s"\nset ylabel "%s"\n' "$title" "$ylabel"
         printf 'set datafile missing "?"\nset style data histogram\n'
         printf 'set style histogram errorbars gap 1 lw 1\nset style fill solid 0.7 border -1\n'
-        printf 'set key top right\nset grid ytics\nset yrange [%s:*]\n' "$([ "$logscale" = 1 ] && echo 1 || echo 0)"
+        printf 'set key outside bottom center horizontal\nset grid ytics\nset yrange [%s:*]\n' "$([ "$logscale" = 1 ] && echo 1 || echo 0)"
         [ "$logscale" = 1 ] && printf 'set logscale y\n'
         printf 'plot '
         local i=0
