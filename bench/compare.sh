@@ -206,6 +206,8 @@ build_type=$(sed -n 's/^CMAKE_BUILD_TYPE:[^=]*=//p' "$(dirname "$(dirname "$srv_
 [ "$build_type" = Release ] || log "warning: $srv_bin is a '${build_type:-unknown}' build, not Release"
 # wrk -c 1000 and ab -c 10000 need the descriptors
 ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+nofile=$(ulimit -n)
+[ "$nofile" -ge 12000 ] || log "warning: only $nofile file descriptors: ab -c $ab_c may fail"
 
 commit=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$repo" diff --quiet HEAD 2>/dev/null || commit=$commit-dirty
@@ -322,12 +324,12 @@ nginx_up() {
 user root;
 worker_processes 1;
 worker_cpu_affinity $(printf '1%0*d' "$SRV_CORE" 0);
-worker_rlimit_nofile 200000;
+worker_rlimit_nofile $nofile;
 daemon off;
 pid $d/nginx.pid;
 error_log $d/error.log warn;
 events {
-    worker_connections 65536;
+    worker_connections $((nofile - 100));
     use epoll;
 }
 http {
@@ -373,8 +375,8 @@ server.event-handler = "linux-sysepoll"
 server.network-backend = "sendfile"
 server.stat-cache-engine = "inotify"
 server.max-worker = 0
-server.max-fds = 131072
-server.max-connections = 65536
+server.max-fds = $nofile
+server.max-connections = $((nofile / 2 - 100))
 server.listen-backlog = 16384
 server.max-keep-alive-idle = 30
 index-file.names = ( "index.html" )
