@@ -23,9 +23,13 @@
 # Environment: COREHTTPD_BIN, LOADGEN_BIN (other builds), MEMIF_SERVER_CORE,
 # MEMIF_LOADGEN_CORE, MEMIF_MAX_CONNS (server [tcp] max_conns, 8192),
 # MEMIF_MAX_FLOWS (max_flows, 65536), MEMIF_MEMORY_MB (server EAL memory, 1024),
-# MEMIF_KEEP=1 (keep the temp dir and logs), MEMIF_IDLE_SECS=N (after the
-# load, the server's CPU over N idle seconds), MEMIF_KEEPALIVE_MS (server
-# [http] keepalive_timeout_ms, 30000: a longer hold run needs more).
+# MEMIF_ROOT (the site the server serves, <repo>/www), MEMIF_KEEP=1 (keep the
+# temp dir and logs), MEMIF_IDLE_SECS=N (after the load, the server's CPU over
+# N idle seconds), MEMIF_KEEPALIVE_MS (server [http] keepalive_timeout_ms,
+# 30000: a longer hold run needs more).
+#
+# The server's line at the end also gives the CPU time it used while the load
+# generator ran (cpu_ms: utime + stime of all its threads, /proc/PID/stat).
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -73,7 +77,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 sed -e "s|@SOCKET@|$TMPD/memif.sock|" -e "s|@PREFIX@|$PREFIX_S|" \
-    -e "s|@CORE@|$SRV_CORE|" -e "s|@ROOT@|$ROOT/www|" \
+    -e "s|@CORE@|$SRV_CORE|" -e "s|@ROOT@|${MEMIF_ROOT:-$ROOT/www}|" \
     -e "s|@MAX_CONNS@|${MEMIF_MAX_CONNS:-8192}|" \
     -e "s|@MAX_FLOWS@|${MEMIF_MAX_FLOWS:-65536}|" \
     -e "s|@MEMORY_MB@|${MEMIF_MEMORY_MB:-1024}|" \
@@ -102,7 +106,12 @@ grep -q '^corehttpd: serving' "$TMPD/server.log" || {
 vm() { # FIELD: the server's /proc status value in kB
     sed -n "s/^$1:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$SRV_PID/status"
 }
+# cpu_ticks: the server's utime + stime, all threads, in clock ticks
+cpu_ticks() {
+    sed 's/^.*) //' "/proc/$SRV_PID/stat" | awk '{ print $12 + $13 }'
+}
 rss_idle=$(vm VmRSS)
+cpu0=$(cpu_ticks)
 
 set +e
 "$LG_BIN" --port "net_memif0,role=client,id=0,socket=$TMPD/memif.sock" \
@@ -112,6 +121,7 @@ rc=${PIPESTATUS[0]}
 set -e
 
 if kill -0 "$SRV_PID" 2>/dev/null; then
+    cpu_ms=$((($(cpu_ticks) - cpu0) * 1000 / $(getconf CLK_TCK)))
     rss=$(vm VmRSS)
     hwm=$(vm VmHWM)
     open=$(sed -n 's/^loadgen: requests=.* open=\([0-9]*\)$/\1/p' "$TMPD/loadgen.out")
@@ -136,7 +146,7 @@ if kill -0 "$SRV_PID" 2>/dev/null; then
     grep -E '^(core [0-9]+:|port:)' "$TMPD/server.log" | sed 's/^/memif.sh: server: /' >&2
     # the server's resident memory: idle before the run, at its end, the
     # peak, and what each connection still open at the end added
-    echo "memif.sh: server rss_idle_kb=$rss_idle rss_kb=$rss hwm_kb=$hwm$per$idle" >&2
+    echo "memif.sh: server rss_idle_kb=$rss_idle rss_kb=$rss hwm_kb=$hwm$per cpu_ms=$cpu_ms$idle" >&2
     if grep -Eq 'ERROR: (AddressSanitizer|LeakSanitizer)|WARNING: ThreadSanitizer|runtime error:' "$TMPD/server.log"; then
         echo "memif.sh: sanitizer report in the server log:" >&2
         cat "$TMPD/server.log" >&2

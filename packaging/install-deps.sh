@@ -9,7 +9,8 @@
 #          prometheus) for the status page's Prometheus format
 #   demo   the part of "test" that config/demo.sh itself uses (ip, curl)
 #   bench  what bench/ compares against and with: nginx, lighttpd, ethtool,
-#          curl, ab, nft
+#          curl, ab, wrk, nft, gnuplot (bench/compare.sh's charts), perf
+#          (linux-perf, for profiles) and util-linux (taskset)
 #   package  what packaging/build-deb.sh and tests/packaging/test_deb.sh use:
 #          debhelper, dpkg-dev, fakeroot, lintian, blhc, systemd
 #          (systemd-analyze), logrotate, man-db, and the package's own
@@ -26,7 +27,8 @@ build_pkgs="build-essential cmake pkg-config libdpdk-dev libnuma-dev
 test_pkgs="iproute2 iputils-ping curl apache2-utils nftables tcpdump python3 media-types
            wrk chromium prometheus"
 demo_pkgs="iproute2 curl"
-bench_pkgs="nginx-light lighttpd ethtool iproute2 curl apache2-utils nftables"
+bench_pkgs="nginx-light lighttpd ethtool iproute2 curl apache2-utils wrk nftables
+            gnuplot-nox linux-perf util-linux procps"
 package_pkgs="debhelper dpkg-dev fakeroot lintian blhc systemd logrotate man-db
               binutils dpdk librte-mempool-ring23 librte-bus-pci23
               librte-bus-vdev23 librte-net-tap23 iproute2 curl"

@@ -2,7 +2,8 @@
 # tests/run.sh: everything CI runs, on a clean clone, as root.
 #
 #   1. installs the Debian packages (packaging/install-deps.sh build test
-#      package sanitize)
+#      package sanitize bench; bench: nginx, lighttpd, wrk and gnuplot for
+#      test_compare)
 #   2. generates the site's large files (packaging/gen-site-data.sh)
 #   3. builds build/ (Release) and build-asan/ (Debug, ASan + UBSan)
 #   4. ctest on build/: unit and integration tests
@@ -101,7 +102,7 @@ asan_itests() {
 }
 
 deps_ok=0
-step "install dependencies" packaging/install-deps.sh build test package sanitize && deps_ok=1
+step "install dependencies" packaging/install-deps.sh build test package sanitize bench && deps_ok=1
 step "generate site data" packaging/gen-site-data.sh
 
 rel_ok=0
