@@ -207,7 +207,7 @@ void tcp_timer_fire(void *arg, struct ts_timer *t)
         ts_sock_maybe_free(ctx, s);
         return;
     }
-    if (t == &s->t_keep && s->state == TCPS_FIN_WAIT_2) {
+    if (t == &s->t_keep && s->state == TCPS_FIN_WAIT_2 && (s->tflags & TF_ORPHAN)) {
         /* an orphan whose peer never sends its FIN (Linux's tcp_fin_timeout) */
         ctx->st.tcp_orphan_fin_timeouts++;
         tcp_drop(ctx, s, ETIMEDOUT);

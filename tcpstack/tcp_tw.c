@@ -49,8 +49,11 @@ struct tcp_tw_table {
 static uint32_t tw_hash(const struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr,
                         uint16_t rport, uint16_t lport)
 {
+    /* a domain of its own in the PRF's input: tcp_isn() hashes the same
+     * 4-tuple, and an ISN must not tell a peer its bucket */
     return (uint32_t)ts_siphash(ctx->p.isn_key, (uint64_t)raddr << 32 | laddr,
-                                (uint64_t)rport << 16 | lport);
+                                (uint64_t)0x74775f68u << 32 | (uint32_t)rport << 16 |
+                                    lport);
 }
 
 int tcp_tw_init(struct ts_ctx *ctx)
@@ -237,7 +240,8 @@ bool tcp_tw_input(struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr, uint16_t r
     struct tcp_tw *e = &ctx->tw->ring[slot];
     uint8_t ctl = seg->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG);
     /* a new SYN beyond the old connection may take the pair over */
-    if (ctl == RTE_TCP_SYN_FLAG && tw_reusable(e, seg)) {
+    if (ctl == RTE_TCP_SYN_FLAG && !(seg->flags & RTE_TCP_FIN_FLAG) &&
+        tw_reusable(e, seg)) {
         tw_unlink(ctx, (uint32_t)slot);
         ctx->st.tcp_tw_reused++;
         return false;

@@ -346,9 +346,11 @@ static int write_check(struct ts_ctx *ctx, struct ts_sock *s)
         return EPIPE;
     if (!(sf & TS_SF_CONNECTED))
         return ENOTCONN;
+    /* no memory for the connection now: refused, not deferred (nothing
+     * would wake a writer waiting for another connection to give some back) */
     if (s->bufs == NULL && ts_sock_attach_bufs(ctx, s) != 0) {
         ctx->st.tcp_nobufs_writes++;
-        return EAGAIN;
+        return ENOBUFS;
     }
     return 0;
 }

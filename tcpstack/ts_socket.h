@@ -57,7 +57,8 @@ int ts_connect(struct ts_ctx *ctx, int fd, uint32_t ip, uint16_t port);
 /** Non-blocking; EAGAIN when nothing is queued. Peer address in host order. */
 int ts_accept(struct ts_ctx *ctx, int fd, uint32_t *peer_ip, uint16_t *peer_port);
 ssize_t ts_read(struct ts_ctx *ctx, int fd, void *buf, size_t len);
-/** Copies @p len bytes into the send buffer; short count or EAGAIN when full. */
+/** Copies @p len bytes into the send buffer; short count or EAGAIN when full;
+ *  ENOBUFS when an idle connection finds the core's buffer pool empty. */
 ssize_t ts_write(struct ts_ctx *ctx, int fd, const void *buf, size_t len);
 /** Queues @p len bytes by reference (no copy). The bytes must stay valid and
  *  unchanged until @p owner->release runs (when owner is non-NULL it is called
