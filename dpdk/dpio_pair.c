@@ -23,9 +23,9 @@ void dpio_pair_params(const struct dpio_port *port, struct dpio_queue *q,
 {
     dpio_port_mac(port, &p->mac);
     p->mtu = dpio_port_mtu(port);
-    p->offloads = dpio_port_offloads(port) & (TS_OFF_TX_IPV4_CKSUM | TS_OFF_TX_TCP_CKSUM |
-                                              TS_OFF_RX_IPV4_CKSUM | TS_OFF_RX_TCP_CKSUM |
-                                              TS_OFF_TX_MULTISEG);
+    p->offloads = dpio_port_offloads(port) &
+                  (TS_OFF_TX_IPV4_CKSUM | TS_OFF_TX_TCP_CKSUM | TS_OFF_RX_IPV4_CKSUM |
+                   TS_OFF_RX_TCP_CKSUM | TS_OFF_TX_MULTISEG);
     p->pool = dpio_queue_pool(q);
     p->output = dpio_tx_output;
     p->output_arg = q;

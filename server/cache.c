@@ -20,6 +20,7 @@
  * the build with a message naming the file.
  */
 #include "cache.h"
+#include "errmsg.h"
 #include "http.h"
 #include "mime.h"
 
@@ -81,17 +82,6 @@ struct cache_walk {
     char *err;
     size_t errlen;
 };
-
-__attribute__((format(printf, 3, 4))) static void set_err(char *err, size_t errlen,
-                                                          const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- MIME ---- */
 
@@ -191,7 +181,7 @@ static int cache_index_files(struct cache *c, char *err, size_t errlen)
         n *= 2;
     c->slots = calloc(n, sizeof *c->slots);
     if (!c->slots) {
-        set_err(err, errlen, "cache: out of memory for %zu slots", n);
+        errmsg(err, errlen, "cache: out of memory for %zu slots", n);
         return -1;
     }
     c->mask = n - 1;
@@ -479,14 +469,14 @@ static int cache_set_index(struct cache *c, const char *list, char *err, size_t 
             break;
         size_t n = strcspn(p, " \t");
         if (c->n_index == CACHE_INDEX_MAX) {
-            set_err(err, errlen, "cache: more than %d index names in '%s'",
-                    CACHE_INDEX_MAX, list);
+            errmsg(err, errlen, "cache: more than %d index names in '%s'",
+                   CACHE_INDEX_MAX, list);
             return -1;
         }
         if (n >= sizeof c->index[0] || memchr(p, '/', n) || (n == 1 && p[0] == '.') ||
             (n == 2 && p[0] == '.' && p[1] == '.')) {
-            set_err(err, errlen, "cache: index '%.*s' is not a plain file name", (int)n,
-                    p);
+            errmsg(err, errlen, "cache: index '%.*s' is not a plain file name", (int)n,
+                   p);
             return -1;
         }
         memcpy(c->index[c->n_index], p, n);
@@ -495,7 +485,7 @@ static int cache_set_index(struct cache *c, const char *list, char *err, size_t 
         p += n;
     }
     if (c->n_index == 0) {
-        set_err(err, errlen, "cache: index '%s' names no file", list);
+        errmsg(err, errlen, "cache: index '%s' names no file", list);
         return -1;
     }
     return 0;
@@ -519,18 +509,18 @@ struct cache *cache_build_opts(const char *root, const struct cache_opts *o, cha
     if (!o)
         o = &defaults;
     if (!root || root[0] == '\0') {
-        set_err(err, errlen, "cache: empty root path");
+        errmsg(err, errlen, "cache: empty root path");
         return NULL;
     }
     if (!o->alloc != !o->release) {
-        set_err(err, errlen, "cache: give both alloc and release, or neither");
+        errmsg(err, errlen, "cache: give both alloc and release, or neither");
         return NULL;
     }
 
     c = calloc(1, sizeof *c);
     w = calloc(1, sizeof *w);
     if (!c || !w) {
-        set_err(err, errlen, "cache: out of memory");
+        errmsg(err, errlen, "cache: out of memory");
         goto fail;
     }
     c->alloc = o->alloc ? o->alloc : malloc;
@@ -549,16 +539,16 @@ struct cache *cache_build_opts(const char *root, const struct cache_opts *o, cha
     while (root_len > 1 && root[root_len - 1] == '/')
         root_len--;
     if (root_len >= sizeof w->fs) {
-        set_err(err, errlen, "cache: root path longer than %d bytes", PATH_MAX - 1);
+        errmsg(err, errlen, "cache: root path longer than %d bytes", PATH_MAX - 1);
         goto fail;
     }
     int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
-        set_err(err, errlen, "cache: root %s: cannot open: %s", root, strerror(errno));
+        errmsg(err, errlen, "cache: root %s: cannot open: %s", root, strerror(errno));
         goto fail;
     }
     if (fstat(fd, &st) < 0 || !realpath(root, w->root_real)) {
-        set_err(err, errlen, "cache: root %s: %s", root, strerror(errno));
+        errmsg(err, errlen, "cache: root %s: %s", root, strerror(errno));
         close(fd);
         goto fail;
     }

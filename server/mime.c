@@ -7,6 +7,7 @@
  * Built off the hot path (start-up, reload); never changed afterwards.
  */
 #include "mime.h"
+#include "errmsg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,17 +29,6 @@ struct mime_map {
     struct mime_entry *e;
     size_t n, cap;
 };
-
-__attribute__((format(printf, 3, 4))) static void mime_err(char *err, size_t errlen,
-                                                           const char *fmt, ...)
-{
-    if (!err || errlen == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* "type/subtype" with RFC 9110 token characters, optionally parameters. */
 static bool mime_type_valid(const char *t)
@@ -101,7 +91,7 @@ static int mime_load_file(struct mime_map *m, const char *path, char *err, size_
 {
     FILE *f = fopen(path, "re");
     if (!f) {
-        mime_err(err, errlen, "mime types %s: cannot open: %s", path, strerror(errno));
+        errmsg(err, errlen, "mime types %s: cannot open: %s", path, strerror(errno));
         return -1;
     }
     char *line = NULL;
@@ -117,8 +107,8 @@ static int mime_load_file(struct mime_map *m, const char *path, char *err, size_
         if (!type)
             continue;
         if (!mime_type_valid(type)) {
-            mime_err(err, errlen, "mime types %s:%d: '%s' is not a media type", path,
-                     lineno, type);
+            errmsg(err, errlen, "mime types %s:%d: '%s' is not a media type", path,
+                   lineno, type);
             rc = -1;
             break;
         }
@@ -126,7 +116,7 @@ static int mime_load_file(struct mime_map *m, const char *path, char *err, size_
             if (!mime_ext_valid(x, strlen(x)))
                 continue; /* not an extension we could match: skip */
             if (mime_add(m, x, strlen(x), type, strlen(type), 1) < 0) {
-                mime_err(err, errlen, "mime types %s: out of memory", path);
+                errmsg(err, errlen, "mime types %s: out of memory", path);
                 rc = -1;
                 break;
             }
@@ -135,7 +125,7 @@ static int mime_load_file(struct mime_map *m, const char *path, char *err, size_
             break;
     }
     if (rc == 0 && ferror(f)) {
-        mime_err(err, errlen, "mime types %s: cannot read: %s", path, strerror(errno));
+        errmsg(err, errlen, "mime types %s: cannot read: %s", path, strerror(errno));
         rc = -1;
     }
     free(line);
@@ -159,7 +149,7 @@ struct mime_map *mime_map_load(const char *path, const struct mime_override *ove
 {
     struct mime_map *m = calloc(1, sizeof *m);
     if (!m) {
-        mime_err(err, errlen, "mime types: out of memory");
+        errmsg(err, errlen, "mime types: out of memory");
         return NULL;
     }
     for (size_t i = 0; i < n_over; i++) {
@@ -167,17 +157,17 @@ struct mime_map *mime_map_load(const char *path, const struct mime_override *ove
         if (x[0] == '.')
             x++;
         if (!mime_ext_valid(x, strlen(x))) {
-            mime_err(err, errlen, "mime type override: '%s' is not a file extension",
-                     over[i].ext);
+            errmsg(err, errlen, "mime type override: '%s' is not a file extension",
+                   over[i].ext);
             goto fail;
         }
         if (!mime_type_valid(over[i].type)) {
-            mime_err(err, errlen, "mime type override for %s: '%s' is not a media type",
-                     x, over[i].type);
+            errmsg(err, errlen, "mime type override for %s: '%s' is not a media type", x,
+                   over[i].type);
             goto fail;
         }
         if (mime_add(m, x, strlen(x), over[i].type, strlen(over[i].type), 0) < 0) {
-            mime_err(err, errlen, "mime types: out of memory");
+            errmsg(err, errlen, "mime types: out of memory");
             goto fail;
         }
     }
