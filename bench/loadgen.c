@@ -907,10 +907,12 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "loadgen: stack: rx %lu tx %lu frames, active opens %lu, retransmits %lu, "
             "timeouts %lu, rst out %lu, arp drops %lu, no mbuf %lu, tx dropped %lu; "
+            "rx dropped: bad checksum %lu, no flow %lu, no memory %lu, paws %lu; "
             "max rss %ld kB\n",
             st.rx_frames, st.tx_frames, st.tcp_active, st.tcp_retransmits,
             st.tcp_timeouts, st.tcp_rst_tx, st.arp_pending_drops, st.tx_nombuf,
-            dpio_tx_dropped(q), ru.ru_maxrss);
+            dpio_tx_dropped(q), st.rx_bad_cksum, st.rx_no_flow, st.tcp_nobufs_drops,
+            st.rx_paws_drops, ru.ru_maxrss);
     fflush(stderr);
     report(&g, stdout);
     fflush(stdout);

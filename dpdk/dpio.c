@@ -59,8 +59,8 @@
 #include <rte_malloc.h>
 #include <rte_pci.h>
 
-#define DPIO_TX_BUF 64           /* tx buffer entries per queue */
-#define DPIO_TX_RETRIES 8        /* extra bursts on a partial send */
+#define DPIO_TX_RING 1024u       /* frames a queue holds that the port has not taken */
+#define DPIO_TX_BURST 32u        /* frames buffered before a send */
 #define DPIO_RX_STASH 32         /* frames taken while checking before sleep */
 #define DPIO_RING_DEFAULT 1024   /* descriptors when the driver has no hint */
 #define DPIO_MBUFS_DEFAULT 8191  /* 2^13 - 1: the mempool's best size */
@@ -105,7 +105,8 @@ struct dpio_hold {
 struct dpio_queue {
     uint16_t port_id;
     uint16_t qid;
-    uint16_t tx_n;        /* frames waiting in tx_buf */
+    uint32_t tx_head; /* tx_ring[tx_head..tx_tail): frames waiting (free-running) */
+    uint32_t tx_tail;
     uint16_t rx_pos;      /* next frame to hand out of rx_stash */
     uint16_t rx_n;        /* frames in rx_stash */
     bool rx_intr;         /* sleep on the rx interrupt (else short sleeps) */
@@ -115,7 +116,7 @@ struct dpio_queue {
     uint64_t tx_dropped;
     struct dpio_hold *hold_rx; /* impairment stage, NULL when off */
     struct dpio_hold *hold_tx;
-    struct rte_mbuf *tx_buf[DPIO_TX_BUF];
+    struct rte_mbuf *tx_ring[DPIO_TX_RING];
     struct rte_mbuf *rx_stash[DPIO_RX_STASH];
     /* cold */
     struct rte_mempool *pool;
@@ -670,7 +671,7 @@ static int dpio_pools_create(struct dpio_port *p, int socket, uint16_t nb_rxd,
      * queues of the impairment stage, and the mempool caches of the lcores
      * that touch the pool. */
     unsigned need =
-        nb_rxd + nb_txd + DPIO_TX_BUF + DPIO_RX_STASH + DPIO_BURST_SLACK + p->hold_mbufs;
+        nb_rxd + nb_txd + DPIO_TX_RING + DPIO_RX_STASH + DPIO_BURST_SLACK + p->hold_mbufs;
     unsigned frame = p->mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + 2 * RTE_VLAN_HLEN;
     unsigned room =
         RTE_MAX((unsigned)RTE_MBUF_DEFAULT_BUF_SIZE, RTE_PKTMBUF_HEADROOM + frame);
@@ -1121,8 +1122,8 @@ void dpio_port_close(struct dpio_port *port)
     for (unsigned q = 0; q < port->n_queues; q++) {
         struct dpio_queue *dq = port->queues[q];
 
-        rte_pktmbuf_free_bulk(dq->tx_buf, dq->tx_n);
-        dq->tx_n = 0;
+        for (; dq->tx_head != dq->tx_tail; dq->tx_head++)
+            rte_pktmbuf_free(dq->tx_ring[dq->tx_head % DPIO_TX_RING]);
         rte_pktmbuf_free_bulk(dq->rx_stash + dq->rx_pos,
                               (unsigned)(dq->rx_n - dq->rx_pos));
         dq->rx_pos = dq->rx_n = 0;
@@ -1280,62 +1281,68 @@ static void dpio_count_drops(struct dpio_queue *q, unsigned n)
 }
 
 /* Lets the driver fix up offload metadata (e.g. pseudo-header checksums on
- * NICs that want them); a frame it rejects is dropped, the rest go on. */
-static uint16_t dpio_tx_prepare(struct dpio_queue *q, uint16_t n)
+ * NICs that want them); a frame it rejects is dropped, the rest go on.
+ * Returns how many of @p pkts remain, in order. */
+static uint16_t dpio_tx_prepare(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n)
 {
     uint16_t ok = 0;
 
     while (ok < n) {
-        ok = (uint16_t)(ok + rte_eth_tx_prepare(q->port_id, q->qid, q->tx_buf + ok,
+        ok = (uint16_t)(ok + rte_eth_tx_prepare(q->port_id, q->qid, pkts + ok,
                                                 (uint16_t)(n - ok)));
         if (ok < n) {
-            rte_pktmbuf_free(q->tx_buf[ok]);
+            rte_pktmbuf_free(pkts[ok]);
             dpio_count_drops(q, 1);
             n--;
-            memmove(q->tx_buf + ok, q->tx_buf + ok + 1, (n - ok) * sizeof(q->tx_buf[0]));
+            memmove(pkts + ok, pkts + ok + 1, (n - ok) * sizeof(pkts[0]));
         }
     }
     return n;
 }
 
-/* Sends the tx buffer. */
+/* Hands the port what it takes of the waiting frames, oldest first; the
+ * rest wait for the next call (the port's ring is full: no busy wait). */
 static void dpio_tx_send(struct dpio_queue *q)
 {
-    uint16_t n = q->tx_n, sent = 0;
+    while (q->tx_head != q->tx_tail) {
+        uint32_t at = q->tx_head % DPIO_TX_RING;
+        uint16_t n = (uint16_t)RTE_MIN(q->tx_tail - q->tx_head, DPIO_TX_RING - at);
+        uint16_t k = rte_eth_tx_burst(q->port_id, q->qid, q->tx_ring + at, n);
 
-    if (n == 0)
-        return;
-    q->tx_n = 0;
-    n = dpio_tx_prepare(q, n);
-    for (unsigned tries = 0; sent < n; tries++) {
-        uint16_t k =
-            rte_eth_tx_burst(q->port_id, q->qid, q->tx_buf + sent, (uint16_t)(n - sent));
-
-        sent = (uint16_t)(sent + k);
-        if (sent == n || tries == DPIO_TX_RETRIES)
-            break;
-        if (k == 0)
-            rte_delay_us_block(1); /* let the device drain its ring */
-    }
-    if (sent < n) {
-        rte_pktmbuf_free_bulk(q->tx_buf + sent, (unsigned)(n - sent));
-        dpio_count_drops(q, (unsigned)(n - sent));
+        q->tx_head += k;
+        if (k < n)
+            return;
     }
 }
 
-/* Tx impairment: moves the held frames that are due into the tx buffer,
- * sending it whenever it fills. */
+/* Appends @p n prepared frames to the tx ring; when it is full, what the
+ * port still does not take is dropped and counted. */
+static void dpio_tx_append(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n)
+{
+    for (uint16_t i = 0; i < n; i++) {
+        if (q->tx_tail - q->tx_head == DPIO_TX_RING) {
+            dpio_tx_send(q);
+            if (q->tx_tail - q->tx_head == DPIO_TX_RING) {
+                rte_pktmbuf_free_bulk(pkts + i, (unsigned)(n - i));
+                dpio_count_drops(q, (unsigned)(n - i));
+                return;
+            }
+        }
+        q->tx_ring[q->tx_tail++ % DPIO_TX_RING] = pkts[i];
+    }
+    if (q->tx_tail - q->tx_head >= DPIO_TX_BURST)
+        dpio_tx_send(q);
+}
+
+/* Tx impairment: moves the held frames that are due into the tx ring. */
 static void dpio_tx_release(struct dpio_queue *q)
 {
     uint64_t now = dpio_now_us();
+    struct rte_mbuf *due[DPIO_TX_BURST];
+    uint16_t n;
 
-    for (;;) {
-        q->tx_n = (uint16_t)(q->tx_n + dpio_hold_pop(q->hold_tx, now, q->tx_buf + q->tx_n,
-                                                     (uint16_t)(DPIO_TX_BUF - q->tx_n)));
-        if (q->tx_n < DPIO_TX_BUF)
-            return;
-        dpio_tx_send(q);
-    }
+    while ((n = dpio_hold_pop(q->hold_tx, now, due, DPIO_TX_BURST)) > 0)
+        dpio_tx_append(q, due, dpio_tx_prepare(q, due, n));
 }
 
 void dpio_tx_flush(struct dpio_queue *q)
@@ -1354,16 +1361,13 @@ void dpio_tx_enqueue(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n)
             dpio_hold_push(q->hold_tx, pkts[i], now);
         return;
     }
-    while (n > 0) {
-        uint16_t k = RTE_MIN(n, (uint16_t)(DPIO_TX_BUF - q->tx_n));
+    dpio_tx_append(q, pkts, dpio_tx_prepare(q, pkts, n));
+}
 
-        memcpy(q->tx_buf + q->tx_n, pkts, k * sizeof(*pkts));
-        q->tx_n = (uint16_t)(q->tx_n + k);
-        pkts += k;
-        n = (uint16_t)(n - k);
-        if (q->tx_n == DPIO_TX_BUF)
-            dpio_tx_send(q);
-    }
+unsigned dpio_tx_backlog(const void *q)
+{
+    const struct dpio_queue *dq = q;
+    return dq->tx_tail - dq->tx_head;
 }
 
 void dpio_tx_output(void *arg, struct rte_mbuf **pkts, uint16_t n)

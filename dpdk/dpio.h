@@ -141,16 +141,21 @@ unsigned dpio_queue_lcore(const struct dpio_queue *q);
  *  what the port delivered goes into the holding queue and what is due
  *  comes out. */
 uint16_t dpio_rx_burst(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n);
-/** Buffers @p n mbufs for transmission; sends when the buffer fills. Takes
- *  ownership of all of them: what the port does not accept is freed and
- *  counted. With tx impairment they go into the holding queue instead. */
+/** Queues @p n mbufs for transmission, in order, and sends once a burst is
+ *  queued. Takes ownership of all of them. Frames pass rte_eth_tx_prepare()
+ *  first, so offload requests need only ol_flags and l2/l3/l4_len; the
+ *  driver's own fix-ups (pseudo-header checksums on some NICs) are applied
+ *  here, and a frame the driver rejects is dropped and counted. What the
+ *  port's ring has no room for waits in the queue's tx ring (1,024 frames)
+ *  for a later send: dropped and counted only when that is full too. With
+ *  tx impairment they go into the holding queue instead. */
 void dpio_tx_enqueue(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n);
-/** Sends whatever is buffered (retrying a short while on a full ring), and
- *  with tx impairment first the held frames that are due. Frames
- *  pass rte_eth_tx_prepare() first, so offload requests need only ol_flags
- *  and l2/l3/l4_len; the driver's own fix-ups (pseudo-header checksums on
- *  some NICs) are applied here. A frame the driver rejects is dropped. */
+/** Hands the port what it takes of the waiting frames (never waits for
+ *  room), with tx impairment first moving in the held frames that are due. */
 void dpio_tx_flush(struct dpio_queue *q);
+/** Frames queued that the port has not taken yet (@p q is a struct
+ *  dpio_queue *: the tcpstack tx_backlog callback shape). Owner thread. */
+unsigned dpio_tx_backlog(const void *q);
 /** tcpstack output callback shape: arg is a struct dpio_queue *. */
 void dpio_tx_output(void *arg, struct rte_mbuf **pkts, uint16_t n);
 

@@ -29,6 +29,7 @@ void dpio_pair_params(const struct dpio_port *port, struct dpio_queue *q,
     p->pool = dpio_queue_pool(q);
     p->output = dpio_tx_output;
     p->output_arg = q;
+    p->tx_backlog = dpio_tx_backlog;
 }
 
 int dpio_pair_start(struct dpio_pair *pr, char *err, size_t errlen)

@@ -277,9 +277,22 @@ static int cache_add(struct cache_walk *w, const uint8_t *data, const struct sta
     char *path = strdup(w->url);
     if (!path)
         return -1;
+    /* checksums of the body for ports that cannot make them (small bodies
+     * are summed as fast as looked up) */
+    size_t size = (size_t)st->st_size;
+    uint16_t *sums = NULL;
+    if (size >= 2 * TS_CSUM_BLOCK) {
+        sums = malloc(ts_csum_map_entries(size) * sizeof *sums);
+        if (!sums) {
+            free(path);
+            return -1;
+        }
+    }
 
     struct cache_file *f = &c->files[c->n_files++];
     memset(f, 0, sizeof *f);
+    if (sums)
+        ts_csum_map_init(&f->csum, data, size, sums);
     f->path = path;
     f->data = data;
     f->size = (size_t)st->st_size;
@@ -587,6 +600,7 @@ void cache_free(struct cache *c)
         if (c->files[i].size > 0)
             c->release((void *)c->files[i].data);
         free((void *)c->files[i].path);
+        free((void *)c->files[i].csum.prefix);
     }
     free(c->files);
     free(c->slots);

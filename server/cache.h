@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "ts_csum.h"
+
 /** Longest URL path of a file (and longest path cache_lookup() matches);
  *  a file under the root with a longer path fails cache_build(). */
 #define CACHE_PATH_MAX 1024
@@ -31,6 +33,9 @@ struct cache_file {
     const struct cache_file *gz;
     /** Cache-Control max-age from the expires rules; -1 when none applies */
     int64_t max_age;
+    /** precomputed checksums of the body (an empty map for small bodies),
+     *  for segments sent by reference on ports without checksum offload */
+    struct ts_csum_map csum;
 };
 
 /** An expires rule: @p match is a URL path prefix ("/static/") or a file

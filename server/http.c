@@ -792,11 +792,12 @@ static bool http_is_head(const struct http_conn *hc)
     return (hc->url_len > 0 || hc->url_too_long) && hc->parser.method == HTTP_HEAD;
 }
 
-static void piece_add(struct http_response *r, const void *p, size_t len, bool ref)
+static void piece_add(struct http_response *r, const void *p, size_t len, bool ref,
+                      const struct ts_csum_map *csum)
 {
     if (len == 0)
         return;
-    r->piece[r->n_pieces++] = (struct http_piece){(const uint8_t *)p, len, ref};
+    r->piece[r->n_pieces++] = (struct http_piece){(const uint8_t *)p, len, ref, csum};
 }
 
 /* A multipart/byteranges body (RFC 9110 14.6): the part headers are written
@@ -821,8 +822,8 @@ static int http_multipart(struct http_response *r, struct http_reply *rp)
         if (b.full)
             return -1;
         uint64_t len = rp->ranges[i].last - rp->ranges[i].first + 1;
-        piece_add(r, r->parts + start, b.len - start, false);
-        piece_add(r, cf->data + rp->ranges[i].first, len, true);
+        piece_add(r, r->parts + start, b.len - start, false, NULL);
+        piece_add(r, cf->data + rp->ranges[i].first, len, true, &cf->csum);
         total += b.len - start + len;
     }
     size_t start = b.len;
@@ -831,7 +832,7 @@ static int http_multipart(struct http_response *r, struct http_reply *rp)
     tb_str(&b, "--\r\n");
     if (b.full)
         return -1;
-    piece_add(r, r->parts + start, b.len - start, false);
+    piece_add(r, r->parts + start, b.len - start, false, NULL);
     rp->multipart_len = total + (b.len - start);
     return 0;
 }
@@ -925,22 +926,26 @@ static void http_respond(struct http_conn *hc, int code, const struct http_reply
         /* lent only until written: copied, never referenced */
         r->body = rp.gen->body;
         r->body_len = rp.gen->len;
-        piece_add(r, r->body, r->body_len, false);
+        piece_add(r, r->body, r->body_len, false, NULL);
     } else {
+        const struct ts_csum_map *csum = NULL;
         if (st->code == 200 && rp.cf) {
             r->body = rp.cf->data;
             r->body_len = rp.cf->size;
+            csum = &rp.cf->csum;
         } else if (st->code == 206) {
             r->body = rp.cf->data + rp.ranges[0].first;
             r->body_len = rp.ranges[0].last - rp.ranges[0].first + 1;
+            csum = &rp.cf->csum;
         } else if (st->page && rp.page && st->code == code) {
             r->body = rp.page->data;
             r->body_len = rp.page->size;
+            csum = &rp.page->csum;
         } else if (st->page) {
             r->body = (const uint8_t *)st->page;
             r->body_len = st->page_len;
         }
-        piece_add(r, r->body, r->body_len, true);
+        piece_add(r, r->body, r->body_len, true, csum);
     }
     hc->produced = true;
 }

@@ -133,6 +133,8 @@ struct http_piece {
     const uint8_t *p;
     size_t len;
     bool ref;
+    /** a cached file's checksums when p points into its body, else NULL */
+    const struct ts_csum_map *csum;
 };
 
 /** One response ready to write: hdr[0..hdr_len) then the pieces in order.

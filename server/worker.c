@@ -301,7 +301,7 @@ static int conn_send(struct wstate *ws, struct conn *c)
         ssize_t n;
         if (pc->ref) {
             /* the bytes belong to c->site: held until acknowledged */
-            struct ts_ref_owner owner = {site_release, c->site};
+            struct ts_ref_owner owner = {site_release, c->site, pc->csum};
             site_hold(c->site);
             n = ts_write_ref(ws->ctx, c->fd, pc->p + io->piece_off,
                              pc->len - io->piece_off, &owner);

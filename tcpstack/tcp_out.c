@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "ts_priv.h"
+#include "ts_csum.h"
 
 #define TCPOPT_NOP 1
 #define TCPOPT_MSS 2
@@ -236,28 +237,6 @@ static struct rte_mbuf *ext_mbuf(struct ts_ctx *ctx, struct ts_sref *r, uint32_t
     return x;
 }
 
-/* The TCP checksum of a chained frame, from byte @p l4_off of its first
- * mbuf on. Each piece's sum counts from an even offset: one that starts at
- * an odd offset of the segment has its bytes swapped (RFC 1071 2(B)).
- * (DPDK 22.11's rte_ipv4_udptcp_cksum_mbuf got such a chain wrong in our
- * test: a 61-byte first piece.) */
-static uint16_t cksum_chain(const struct rte_mbuf *m, const struct rte_ipv4_hdr *ip,
-                            uint32_t l4_off)
-{
-    uint32_t sum = rte_ipv4_phdr_cksum(ip, 0);
-    uint32_t done = 0;
-    for (const struct rte_mbuf *seg = m; seg; seg = seg->next, l4_off = 0) {
-        uint32_t n = seg->data_len - l4_off;
-        uint16_t part =
-            rte_raw_cksum(rte_pktmbuf_mtod_offset(seg, const uint8_t *, l4_off), n);
-        sum += (done & 1) ? rte_bswap16(part) : part;
-        done += n;
-    }
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}
-
 static void chain_append(struct rte_mbuf *m, struct rte_mbuf **tail, struct rte_mbuf *x)
 {
     (*tail)->next = x;
@@ -286,9 +265,11 @@ static bool chain_copy(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_mbuf *
  * holds: copied, or by reference. Every mbuf but the last ends at an even
  * offset of the TCP segment, so that checksums summed a piece at a time
  * need no byte swapping (some drivers' software offload gets that wrong:
- * DPDK 22.11's net_tap). False when out of mbufs. */
+ * DPDK 22.11's net_tap). When @p psum is not NULL, adds the payload's
+ * ones'-complement sum to it, from the references' precomputed checksums
+ * where they have them. False when out of mbufs. */
 static bool snd_payload(struct ts_ctx *ctx, struct ts_sock *s, struct rte_mbuf *m,
-                        uint32_t seq, uint32_t len)
+                        uint32_t seq, uint32_t len, uint32_t *psum)
 {
     struct rte_mbuf *tail = m;
     uint32_t done = 0; /* payload bytes placed; the TCP header is even */
@@ -301,6 +282,8 @@ static bool snd_payload(struct ts_ctx *ctx, struct ts_sock *s, struct rte_mbuf *
             i++;
             continue;
         }
+        const uint8_t *start = r->p + off;
+        uint32_t done0 = done;
         uint32_t n = RTE_MIN(len, r->len - off);
         struct rte_mbuf *x = NULL;
         if (r->iova != RTE_BAD_IOVA && n >= TS_ZC_MIN &&
@@ -323,6 +306,10 @@ static bool snd_payload(struct ts_ctx *ctx, struct ts_sock *s, struct rte_mbuf *
         off += n;
         len -= n;
         done += n;
+        if (psum) { /* a piece at an odd offset of the segment: bytes swapped */
+            uint16_t part = ts_csum_range(r->csum, start, done - done0);
+            *psum += (done0 & 1) ? rte_bswap16(part) : part;
+        }
     }
     return true;
 }
@@ -384,8 +371,10 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
     struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(base + RTE_ETHER_HDR_LEN);
     struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)(ip + 1);
     memcpy(th + 1, opts, optlen);
+    bool sw_cksum = !(ctx->p.offloads & TS_OFF_TX_TCP_CKSUM);
+    uint32_t sum = 0; /* of the payload, when the checksum is ours to make */
     if (len) {
-        if (!snd_payload(ctx, s, m, seq, len)) {
+        if (!snd_payload(ctx, s, m, seq, len, sw_cksum ? &sum : NULL)) {
             rte_pktmbuf_free(m);
             return; /* the retransmission timer recovers */
         }
@@ -422,13 +411,16 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
     uint16_t l4 = (uint16_t)(sizeof(*th) + optlen + len);
     ts_ipv4_fill(ctx, m, s->laddr, s->raddr, IPPROTO_TCP, l4);
     m->l4_len = (uint8_t)(sizeof(*th) + optlen);
-    if (ctx->p.offloads & TS_OFF_TX_TCP_CKSUM) {
+    if (!sw_cksum) {
         m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
         th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
-    } else if (m->nb_segs > 1) {
-        th->cksum = cksum_chain(m, ip, RTE_ETHER_HDR_LEN + sizeof(*ip));
     } else {
-        th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+        /* header and options (even length) then the payload's sum */
+        sum += rte_ipv4_phdr_cksum(ip, 0);
+        sum += rte_raw_cksum(th, sizeof(*th) + optlen);
+        sum = (sum & 0xffff) + (sum >> 16);
+        sum = (sum & 0xffff) + (sum >> 16);
+        th->cksum = (uint16_t)~sum;
     }
     if (flags & RTE_TCP_ACK_FLAG) {
         s->tflags &= ~TF_ACKNOW;

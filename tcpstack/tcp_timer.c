@@ -10,9 +10,14 @@
  */
 #include "ts_priv.h"
 
+#define TS_TX_WAIT_RECHECK_US 20 /* output waiting for the device: look again */
+
 uint64_t ts_next_deadline(const struct ts_ctx *ctx)
 {
-    return RTE_MIN(ts_wheel_next(&ctx->wheel), tcp_tw_next_deadline(ctx));
+    uint64_t t = RTE_MIN(ts_wheel_next(&ctx->wheel), tcp_tw_next_deadline(ctx));
+    if (ctx->out_head >= 0)
+        t = RTE_MIN(t, ctx->now + TS_TX_WAIT_RECHECK_US);
+    return t;
 }
 
 /* --------------------------------------------------------------- TCP */

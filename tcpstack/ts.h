@@ -75,12 +75,23 @@ struct ts_params {
     struct rte_mempool *pool; /**< mbufs for frames we build */
     ts_output_fn output;
     void *output_arg;
+    /** Frames given to output that the device has not taken yet (called
+     *  with output_arg), or NULL. While they reach TS_TX_BACKLOG_HIGH, the
+     *  sockets' queued output waits for the device to drain: a full device
+     *  ring delays segments instead of dropping them (the idea of Linux's
+     *  TCP Small Queues, at the port). */
+    unsigned (*tx_backlog)(const void *arg);
     struct ts_arp_table *arp; /**< shared by all contexts; see ts_arp_table_create */
     unsigned core_id;         /**< for logs and stats; the flow map's index */
     /** Shared by the contexts of one port (ts_flowmap_create), or NULL: the
      *  check that counts tcp_flow_other_core. */
     struct ts_flowmap *flowmap;
 };
+
+/** Output held back while this many frames wait for the device; what one
+ *  socket sends at once comes on top, so the output function's queue must
+ *  hold more (dpio's holds 1,024). */
+#define TS_TX_BACKLOG_HIGH 256u
 
 /** Fills @p p with the defaults for everything but addresses, pool, output. */
 void ts_params_default(struct ts_params *p);
@@ -115,7 +126,8 @@ void ts_input(struct ts_ctx *ctx, struct rte_mbuf **pkts, uint16_t n, uint64_t n
  *  event publication. Call after every input burst and when idle. */
 void ts_poll(struct ts_ctx *ctx, uint64_t now_us);
 
-/** Absolute time (us) of the next timer, UINT64_MAX when none is armed. */
+/** Absolute time (us) of the next timer, UINT64_MAX when none is armed;
+ *  soon (tens of us) while output waits for the device to drain. */
 uint64_t ts_next_deadline(const struct ts_ctx *ctx);
 
 struct ts_stats {
@@ -137,6 +149,7 @@ struct ts_stats {
     uint64_t tcp_fast_retransmits, tcp_syncookies_sent, tcp_syncookies_ok,
         tcp_syncookies_bad;
     uint64_t tx_nombuf;
+    uint64_t tx_backlog_waits;        /* polls whose output waited for the device */
     uint64_t tcp_time_wait;           /* connections that entered TIME_WAIT */
     uint64_t tcp_tw_recycled;         /* TIME_WAIT entries recycled before their time */
     uint64_t tcp_tw_reused;           /* TIME_WAIT pairs taken over by a new SYN */

@@ -230,8 +230,13 @@ void ts_poll(struct ts_ctx *ctx, uint64_t now_us)
     tcp_tw_expire(ctx, now_us);
     ts_arp_tick(ctx);
     ts_cmds_run(ctx);
-    /* deferred output: each socket touched in this batch sends once */
+    /* deferred output: each socket touched in this batch sends once, while
+     * the device keeps up; the rest stay queued for a later poll */
     while (ctx->out_head >= 0) {
+        if (ts_tx_backlogged(ctx)) {
+            ctx->st.tx_backlog_waits++;
+            break;
+        }
         struct ts_sock *s = &ctx->socks[ctx->out_head];
         ctx->out_head = s->out_next;
         s->tflags &= ~TF_OUT_QUEUED;
@@ -241,6 +246,12 @@ void ts_poll(struct ts_ctx *ctx, uint64_t now_us)
     }
     ts_events_publish(ctx);
     ts_emit_flush(ctx);
+}
+
+bool ts_tx_backlogged(const struct ts_ctx *ctx)
+{
+    return ctx->p.tx_backlog &&
+           ctx->p.tx_backlog(ctx->p.output_arg) + ctx->ntx >= TS_TX_BACKLOG_HIGH;
 }
 
 void ts_sock_want_output(struct ts_ctx *ctx, struct ts_sock *s)

@@ -81,9 +81,10 @@ struct ts_sref {
     uint32_t len;
     uint32_t copied; /* 1: p points into the copy ring; advance it on ack */
     struct ts_ref_owner owner;
-    rte_iova_t iova;     /* of p, for frames that point at it; RTE_BAD_IOVA:
-                            not device memory, copy (set by the stack) */
-    struct ts_xhold *xh; /* once frames point at the bytes: their hold */
+    const struct ts_csum_map *csum; /* from the owner; NULL: sum the bytes */
+    rte_iova_t iova;                /* of p, for frames that point at it; RTE_BAD_IOVA:
+                                       not device memory, copy (set by the stack) */
+    struct ts_xhold *xh;            /* once frames point at the bytes: their hold */
 };
 
 /* Buffers of a connection that moves data; released at TIME_WAIT/close. */
@@ -515,6 +516,8 @@ uint32_t tcp_rcv_window(const struct ts_ctx *ctx, const struct ts_sock *s);
 /* events and deferred output */
 void ts_sock_event(struct ts_ctx *ctx, struct ts_sock *s, uint32_t events);
 void ts_sock_want_output(struct ts_ctx *ctx, struct ts_sock *s);
+/* The device has TS_TX_BACKLOG_HIGH frames or more to take: output waits. */
+bool ts_tx_backlogged(const struct ts_ctx *ctx);
 void ts_events_publish(struct ts_ctx *ctx);
 void ts_cmds_run(struct ts_ctx *ctx);
 

@@ -397,6 +397,8 @@ static void push_ref(struct ts_sock *s, const uint8_t *p, uint32_t len, uint32_t
     r->copied = copied;
     r->owner.release = owner ? owner->release : NULL;
     r->owner.arg = owner ? owner->arg : NULL;
+    r->owner.csum = NULL;
+    r->csum = owner ? owner->csum : NULL;
     r->iova = RTE_BAD_IOVA;
     r->xh = NULL;
     ts_sring_push(&s->bufs->refs);

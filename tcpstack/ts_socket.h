@@ -38,11 +38,17 @@ struct ts_epoll_event {
     uint64_t data;
 };
 
+struct ts_csum_map;
+
 /** Reference-held send: the stack calls release(arg) once every byte of the
- *  reference is acknowledged or the connection is gone. */
+ *  reference is acknowledged or the connection is gone. @p csum, when not
+ *  NULL, holds precomputed checksums of a region around the bytes (valid as
+ *  long as the bytes): a port without checksum offload sums a segment from
+ *  it instead of reading every byte. */
 struct ts_ref_owner {
     void (*release)(void *arg);
     void *arg;
+    const struct ts_csum_map *csum;
 };
 
 int ts_socket(struct ts_ctx *ctx);

@@ -10,6 +10,7 @@
 #include <rte_malloc.h>
 
 #include "harness.h"
+#include "ts_csum.h"
 
 #define ACK RTE_TCP_ACK_FLAG
 #define SYN RTE_TCP_SYN_FLAG
@@ -625,10 +626,11 @@ static bool zc_points_into(struct th *h, unsigned i, const uint8_t *base, uint32
 /* A body in DPDK memory goes out by reference: frames chain external
  * buffers pointing into it (no copy), the header is copied, the bytes on
  * the wire are right, a retransmission points into it again, and its owner
- * is released only when it is acknowledged and no frame points at it. */
-static void body_by_reference(void **state)
+ * is released only when it is acknowledged and no frame points at it.
+ * With @p sums, the body comes with precomputed checksums (as a cached
+ * file does): every frame's checksum, summed from them, must verify. */
+static void by_reference(bool sums)
 {
-    (void)state;
     struct th h;
     struct th_conn c;
     th_init(&h, zc_tune);
@@ -643,7 +645,13 @@ static void body_by_reference(void **state)
     static const char hdr[] = "HTTP/1.1 200 OK\r\nContent-Length: 4000\r\n\r\n";
     const uint32_t hl = sizeof(hdr) - 1;
     zc_released = 0;
-    struct ts_ref_owner own = {zc_release, NULL};
+    struct ts_ref_owner own = {.release = zc_release};
+    struct ts_csum_map map;
+    uint16_t table[ts_csum_map_entries(4000)];
+    if (sums) {
+        ts_csum_map_init(&map, body, n, table);
+        own.csum = &map;
+    }
     assert_int_equal(ts_write(h.ctx, c.fd, hdr, hl), hl);
     assert_int_equal(ts_write_ref(h.ctx, c.fd, body, n, &own), n);
     th_advance(&h, 1000);
@@ -684,6 +692,18 @@ static void body_by_reference(void **state)
     rte_free(body);
 }
 
+static void body_by_reference(void **state)
+{
+    (void)state;
+    by_reference(false);
+}
+
+static void body_by_reference_with_sums(void **state)
+{
+    (void)state;
+    by_reference(true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -705,6 +725,7 @@ int main(void)
         cmocka_unit_test(simultaneous_open),
         cmocka_unit_test(epoll_reports_readiness),
         cmocka_unit_test(body_by_reference),
+        cmocka_unit_test(body_by_reference_with_sums),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
