@@ -704,6 +704,65 @@ static void body_by_reference_with_sums(void **state)
     by_reference(true);
 }
 
+/* ------------------------------------------------------- back-pressure */
+
+static unsigned fake_backlog; /* frames the "device" has not taken */
+
+static unsigned fake_tx_backlog(const void *arg)
+{
+    (void)arg;
+    return fake_backlog;
+}
+
+static void bp_tune(struct ts_params *p)
+{
+    p->tx_backlog = fake_tx_backlog;
+}
+
+/* While the device has TS_TX_BACKLOG_HIGH frames to take, a write's
+ * segments wait in the send queue (nothing is emitted, so nothing can be
+ * dropped), the stack asks to run again soon, and once the device drains
+ * every byte goes out in order; below the mark, output flows at once. */
+static void output_waits_for_the_device(void **state)
+{
+    (void)state;
+    struct th h;
+    struct th_conn c;
+    th_init(&h, bp_tune);
+    th_peer_arp(&h);
+    c.lfd = th_listen(&h);
+    fake_backlog = 0;
+    th_open(&h, &c, TH_PEER_PORT);
+    static uint8_t body[3000];
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (uint8_t)(i * 13 + 1);
+
+    fake_backlog = TS_TX_BACKLOG_HIGH;
+    uint64_t waits = th_stats(&h).tx_backlog_waits;
+    assert_int_equal(ts_write(h.ctx, c.fd, body, sizeof body), (ssize_t)sizeof body);
+    th_advance(&h, 10);
+    assert_int_equal(h.nout, 0);
+    assert_true(th_stats(&h).tx_backlog_waits > waits);
+    assert_true(ts_next_deadline(h.ctx) <= h.now + 1000);
+    th_advance(&h, 500);
+    assert_int_equal(h.nout, 0);
+
+    fake_backlog = TS_TX_BACKLOG_HIGH - 1;
+    th_advance(&h, 10);
+    assert_true(h.nout >= 2);
+    uint32_t got = 0;
+    for (unsigned i = 0; i < h.nout; i++) {
+        struct th_seg sg = th_out_tcp(&h, i);
+        assert_int_equal(sg.seq, c.rcv_nxt + got);
+        assert_memory_equal(sg.data, body + got, sg.len);
+        got += sg.len;
+    }
+    assert_int_equal(got, sizeof body);
+    assert_int_equal(th_stats(&h).tcp_retransmits, 0);
+    fake_backlog = 0;
+    th_fini(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -726,6 +785,7 @@ int main(void)
         cmocka_unit_test(epoll_reports_readiness),
         cmocka_unit_test(body_by_reference),
         cmocka_unit_test(body_by_reference_with_sums),
+        cmocka_unit_test(output_waits_for_the_device),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
