@@ -122,6 +122,7 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
     ctx->bufs_per = per;
     ctx->ev_head = -1;
     ctx->out_head = -1;
+    ctx->out_tail = -1;
     ctx->ep.fd = -1;
     ctx->ep.ready_head = -1;
     ctx->ep.ready_tail = -1;
@@ -239,6 +240,8 @@ void ts_poll(struct ts_ctx *ctx, uint64_t now_us)
         }
         struct ts_sock *s = &ctx->socks[ctx->out_head];
         ctx->out_head = s->out_next;
+        if (ctx->out_head < 0)
+            ctx->out_tail = -1;
         s->tflags &= ~TF_OUT_QUEUED;
         tcp_output(ctx, s);
         tcp_bufs_maybe_release(ctx, s);
@@ -258,9 +261,15 @@ void ts_sock_want_output(struct ts_ctx *ctx, struct ts_sock *s)
 {
     if (s->tflags & TF_OUT_QUEUED)
         return;
+    /* first in, first out: output that waited for the device goes before
+     * sockets queued after it, so none waits for long */
     s->tflags |= TF_OUT_QUEUED;
-    s->out_next = ctx->out_head;
-    ctx->out_head = ts_fd(ctx, s);
+    s->out_next = -1;
+    if (ctx->out_tail >= 0)
+        ctx->socks[ctx->out_tail].out_next = ts_fd(ctx, s);
+    else
+        ctx->out_head = ts_fd(ctx, s);
+    ctx->out_tail = ts_fd(ctx, s);
 }
 
 void ts_ctx_stats(const struct ts_ctx *ctx, struct ts_stats *st)

@@ -316,7 +316,8 @@ struct ts_ctx {
 
     /* sockets with events to publish / output to run, this batch */
     int32_t ev_head;
-    int32_t out_head;
+    int32_t out_head; /* sockets with output to run, oldest first */
+    int32_t out_tail;
 
     /* ARP */
     struct ts_arp_table *arp;

@@ -763,6 +763,59 @@ static void output_waits_for_the_device(void **state)
     th_fini(&h);
 }
 
+/* Output that waited goes first: two connections write while the device is
+ * backlogged; when there is room for one socket's output per poll, the one
+ * that wrote first sends first, then the other (a stack of waiting sockets
+ * would serve the newest first, and under steady load starve the oldest). */
+static unsigned bp_seen_out; /* frames emitted, as if the device took none */
+
+static unsigned counting_tx_backlog(const void *arg)
+{
+    const struct th *h = arg;
+    return fake_backlog + h->nout - bp_seen_out;
+}
+
+static void bp_count_tune(struct ts_params *p)
+{
+    p->tx_backlog = counting_tx_backlog;
+}
+
+static void held_output_keeps_its_order(void **state)
+{
+    (void)state;
+    struct th h;
+    struct th_conn a, b;
+    th_init(&h, bp_count_tune);
+    th_peer_arp(&h);
+    a.lfd = th_listen(&h);
+    fake_backlog = 0;
+    bp_seen_out = 0;
+    th_open(&h, &a, TH_PEER_PORT);
+    b.lfd = a.lfd;
+    th_open(&h, &b, TH_PEER_PORT + 1);
+    th_clear(&h);
+
+    static const char msg[] = "hello";
+    fake_backlog = TS_TX_BACKLOG_HIGH;
+    assert_int_equal(ts_write(h.ctx, a.fd, msg, 5), 5);
+    th_advance(&h, 10);
+    assert_int_equal(ts_write(h.ctx, b.fd, msg, 5), 5);
+    th_advance(&h, 10);
+    assert_int_equal(h.nout, 0);
+
+    /* room for one socket's output: the first to write goes first */
+    fake_backlog = TS_TX_BACKLOG_HIGH - 1;
+    th_advance(&h, 10);
+    assert_int_equal(h.nout, 1);
+    assert_int_equal(th_out_tcp(&h, 0).dport, TH_PEER_PORT);
+    bp_seen_out = h.nout;
+    th_advance(&h, 10);
+    assert_int_equal(h.nout, 2);
+    assert_int_equal(th_out_tcp(&h, 1).dport, TH_PEER_PORT + 1);
+    fake_backlog = 0;
+    th_fini(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -786,6 +839,7 @@ int main(void)
         cmocka_unit_test(body_by_reference),
         cmocka_unit_test(body_by_reference_with_sums),
         cmocka_unit_test(output_waits_for_the_device),
+        cmocka_unit_test(held_output_keeps_its_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
