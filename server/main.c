@@ -26,6 +26,7 @@
 #include "site.h"
 #include "control.h"
 #include "log.h"
+#include "tls.h"
 
 static const char usage[] =
     "Usage: corehttpd [-t] -c FILE\n"
@@ -54,7 +55,10 @@ static void on_ready(void)
     printf("corehttpd: serving %s (%zu files, %zu bytes)", g_cfg.root, g_files, g_bytes);
     if (g_vhosts)
         printf(" and %zu virtual hosts", g_vhosts);
-    printf(" on %s:%u\n", ip, g_cfg.listen);
+    printf(" on %s:%u", ip, g_cfg.listen);
+    if (g_cfg.tls_listen)
+        printf(" and https on %s:%u", ip, g_cfg.tls_listen);
+    printf("\n");
     fflush(stdout);
 }
 
@@ -97,6 +101,10 @@ int main(int argc, char **argv)
     char err[1024];
     cfg_defaults(&g_cfg);
     if (cfg_load(&g_cfg, file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "corehttpd: %s\n", err);
+        return 1;
+    }
+    if (tls_check(&g_cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "corehttpd: %s\n", err);
         return 1;
     }
@@ -159,6 +167,7 @@ int main(int argc, char **argv)
     struct site *site = NULL;
     struct site_live live;
     struct cores *cs = NULL;
+    struct tls_tickets *tickets = NULL;
     struct control ctl = {
         .path = file,
         .boot = &g_cfg,
@@ -180,7 +189,15 @@ int main(int argc, char **argv)
     g_vhosts = site->n_vhosts;
     site_hold(site); /* the live slot's reference */
     atomic_init(&live.cur, site);
-    cs = cores_create(&g_cfg, port, &live, logger, err, sizeof(err));
+    if (g_cfg.tls_listen) {
+        tickets = tls_tickets_create(g_cfg.tls_ticket_rotate_s);
+        if (tickets == NULL) {
+            snprintf(err, sizeof(err), "TLS: no random bytes for the ticket keys");
+            goto out;
+        }
+        ctl.tickets = tickets;
+    }
+    cs = cores_create(&g_cfg, port, &live, logger, tickets, err, sizeof(err));
     if (cs == NULL)
         goto out;
     ctl.cores = cs;
@@ -222,6 +239,7 @@ out:
         dpio_port_close(port);
     control_destroy(&ctl);
     site_free(site ? atomic_load(&live.cur) : NULL);
+    tls_tickets_free(tickets);
     rte_eal_cleanup();
     log_destroy(logger);
     if (rc == 0)
