@@ -91,6 +91,19 @@ enum status_metric {
     ST_SYNCOOKIES_SENT,
     ST_ACCEPT_OVERFLOW,
     ST_NOMEM_RESETS,
+    ST_TLS_HS_FULL,
+    ST_TLS_HS_RESUMED,
+    ST_TLS_V13,
+    ST_TLS_V12,
+    ST_TLS_FAIL_PROTOCOL,
+    ST_TLS_FAIL_CIPHER,
+    ST_TLS_FAIL_HTTP,
+    ST_TLS_FAIL_ALPN,
+    ST_TLS_FAIL_ALERT,
+    ST_TLS_FAIL_CLOSED,
+    ST_TLS_FAIL_TIMEOUT,
+    ST_TLS_FAIL_MALFORMED,
+    ST_TLS_TICKET_ROTATIONS,
     /* gauges */
     ST_OPEN,
     ST_TIME_WAIT,
@@ -102,6 +115,7 @@ enum status_metric {
     ST_MBUFS_TOTAL,
     ST_HTTP_OPEN,
     ST_HTTP_STATES,
+    ST_TLS_OPEN,
     ST_N
 };
 
