@@ -669,11 +669,22 @@ static int parse_tls_protocols(struct cfg_ctx *x, const struct cfg_key *k, const
     return 0;
 }
 
+/* Mozilla's "intermediate" TLS 1.2 suites (server side TLS, version 5.7):
+ * [tls] ciphers' default, also by the name "intermediate" (the list is
+ * longer than an ini line may be). */
+#define CFG_TLS_INTERMEDIATE                                                             \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                         \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                         \
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
+
 /* An OpenSSL list (ciphers, groups): printable, no blanks; OpenSSL itself
  * checks the names when the contexts are built. */
 static int parse_tls_list(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
                           char *why, size_t whylen)
 {
+    if (k->off == offsetof(struct cfg, tls_ciphers) && strcmp(v, "intermediate") == 0)
+        v = CFG_TLS_INTERMEDIATE;
     for (const char *p = v; *p; p++) {
         if (*p <= 0x20 || *p > 0x7e) {
             snprintf(why, whylen, "'%s': a list separated by ':' without blanks", v);
@@ -762,7 +773,7 @@ static const struct cfg_key cfg_keys[] = {
     {"tls", "ticket_key_rotation_s", parse_uint, FIELD(tls_ticket_rotate_s), 1, 604800,
      false},
     {"tls", "ocsp_response", parse_path_or_empty, FIELD(tls_ocsp), 0, 0, true},
-    {"tls", "sndbuf", parse_uint, FIELD(tls_sndbuf), 8192, 4194304, false},
+    {"tls", "sndbuf_copied", parse_uint, FIELD(tls_sndbuf), 8192, 4194304, false},
 };
 
 #define CFG_N_KEYS (sizeof cfg_keys / sizeof cfg_keys[0])
@@ -1268,11 +1279,13 @@ static int cfg_check_tls(struct cfg_ctx *x)
     int redirect_line = x->key_line[key_index("http", "redirect_https")];
 
     if (c->tls_listen == 0) {
-        for (size_t i = 0; i < CFG_N_KEYS; i++)
-            if (strcmp(cfg_keys[i].section, "tls") == 0 && x->key_line[i])
-                return fail(x, x->key_line[i],
-                            "[tls] %s: needs [tls] listen (the HTTPS port)",
-                            cfg_keys[i].name);
+        /* the other keys may stay at their values, as in the template */
+        if (c->tls_line[CFG_TLS_LINE_CERT] || c->tls_line[CFG_TLS_LINE_KEY])
+            return fail(x,
+                        c->tls_line[CFG_TLS_LINE_CERT] ? c->tls_line[CFG_TLS_LINE_CERT]
+                                                       : c->tls_line[CFG_TLS_LINE_KEY],
+                        "[tls] %s: needs [tls] listen (the HTTPS port)",
+                        c->tls_line[CFG_TLS_LINE_CERT] ? "certificate" : "key");
         for (unsigned i = 0; i < c->n_vhosts; i++)
             if (c->vhost[i].cert_line || c->vhost[i].key_line)
                 return fail(
@@ -1441,12 +1454,7 @@ void cfg_defaults(struct cfg *c)
     c->tls_ticket_rotate_s = 3600;
     c->tls_protocols = CFG_TLS12 | CFG_TLS13;
     /* Mozilla's "intermediate" profile (server side TLS, version 5.7) */
-    snprintf(c->tls_ciphers, sizeof c->tls_ciphers, "%s",
-             "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-             "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-             "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-             "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:"
-             "DHE-RSA-CHACHA20-POLY1305");
+    snprintf(c->tls_ciphers, sizeof c->tls_ciphers, "%s", CFG_TLS_INTERMEDIATE);
     snprintf(c->tls_ciphersuites, sizeof c->tls_ciphersuites, "%s",
              "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
              "TLS_CHACHA20_POLY1305_SHA256");

@@ -118,7 +118,8 @@ static const struct status_def status_defs[ST_N] = {
     [ST_TLS_HS_RESUMED] = {"tls_handshakes_resumed", "tls_handshakes_total",
                            "kind=\"resumed\"", NULL, false},
     [ST_TLS_V13] = {"tls_version_1_3", "tls_version_handshakes_total",
-                    "version=\"TLSv1.3\"", "TLS handshakes completed, by version.", false},
+                    "version=\"TLSv1.3\"", "TLS handshakes completed, by version.",
+                    false},
     [ST_TLS_V12] = {"tls_version_1_2", "tls_version_handshakes_total",
                     "version=\"TLSv1.2\"", NULL, false},
     [ST_TLS_FAIL_PROTOCOL] = {"tls_fail_protocol", "tls_handshake_failures_total",
@@ -169,9 +170,9 @@ static const struct status_def status_defs[ST_N] = {
                         "Connections reading a request or writing a response, holding "
                         "an input buffer and parse state (idle ones hold none).",
                         true},
-    [ST_TLS_OPEN] = {"tls_connections_open", "tls_connections_open", NULL,
-                     "TLS connections the HTTP worker holds (handshaking or established).",
-                     true},
+    [ST_TLS_OPEN] =
+        {"tls_connections_open", "tls_connections_open", NULL,
+         "TLS connections the HTTP worker holds (handshaking or established).", true},
 };
 
 struct status_slot {
