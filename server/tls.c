@@ -354,6 +354,11 @@ fail:
     return NULL;
 }
 
+SSL_CTX *tls_site_ctx(const struct tls_site *t, unsigned core)
+{
+    return core < t->n_cores ? t->core[core].ctx[0] : NULL;
+}
+
 int tls_check(const struct cfg *cfg, char *err, size_t errlen)
 {
     if (cfg->tls_listen == 0)

@@ -46,6 +46,9 @@ struct tls_site *tls_site_build(const struct cfg *cfg, unsigned n_cores, char *e
 void tls_site_free(struct tls_site *t);
 /** Certificates in the set (the default one and the virtual hosts'). */
 unsigned tls_site_certs(const struct tls_site *t);
+/** The default certificate's context of @p core (tests drive it over
+ *  memory BIOs; SSL_set_app_data() must then name a struct tls_worker). */
+struct ssl_ctx_st *tls_site_ctx(const struct tls_site *t, unsigned core);
 /** `corehttpd -t`: loads everything as a start would and frees it. */
 int tls_check(const struct cfg *cfg, char *err, size_t errlen);
 
