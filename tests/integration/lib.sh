@@ -415,6 +415,44 @@ lossy_case() {
     say "$(grep -m1 '^port: ' "$LOG" | sed 's/^port: //')"
 }
 
+# ---------------------------------------------------------------- TLS
+
+# tls_pki DIR: a test PKI in DIR made with openssl (EC P-256 keys, quick to
+# make): ca.pem (a root) and int.pem (an intermediate it signed); then
+# mk_leaf NAME DIR/PREFIX makes PREFIX.key and PREFIX.pem (the leaf for NAME
+# signed by the intermediate, then the intermediate: a full chain).
+tls_pki() {
+    PKI_DIR=$1
+    mkdir -p "$PKI_DIR"
+    mk_key "$PKI_DIR/ca.key"
+    openssl req -x509 -new -key "$PKI_DIR/ca.key" -subj "/CN=corehttpd test root" -days 2 \
+        -addext "basicConstraints=critical,CA:true" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$PKI_DIR/ca.pem" 2>/dev/null
+    mk_key "$PKI_DIR/int.key"
+    openssl req -new -key "$PKI_DIR/int.key" -subj "/CN=corehttpd test intermediate" \
+        -out "$PKI_DIR/int.csr" 2>/dev/null
+    printf 'basicConstraints=critical,CA:true,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n' \
+        >"$PKI_DIR/int.ext"
+    openssl x509 -req -in "$PKI_DIR/int.csr" -CA "$PKI_DIR/ca.pem" -CAkey "$PKI_DIR/ca.key" \
+        -CAcreateserial -days 2 -extfile "$PKI_DIR/int.ext" -out "$PKI_DIR/int.pem" 2>/dev/null
+    [ -s "$PKI_DIR/int.pem" ] || die "openssl could not make the test PKI in $PKI_DIR"
+}
+
+mk_key() {
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null
+}
+
+mk_leaf() { # NAME FILE-PREFIX
+    mk_key "$2.key"
+    openssl req -new -key "$2.key" -subj "/CN=$1" -out "$2.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:false\n' \
+        "$1" >"$2.ext"
+    openssl x509 -req -in "$2.csr" -CA "$PKI_DIR/int.pem" -CAkey "$PKI_DIR/int.key" \
+        -CAcreateserial -days 2 -extfile "$2.ext" -out "$2.crt" 2>/dev/null
+    cat "$2.crt" "$PKI_DIR/int.pem" >"$2.pem"
+    [ -s "$2.crt" ] || die "openssl could not make the certificate of $1"
+}
+
 # ---------------------------------------------------------------- life cycle
 
 # lib_init NAME "$@": checks the arguments and the machine, names everything

@@ -27,26 +27,8 @@ OTHER=other.example.test
 PKI=$TMPD/pki
 mkdir -p "$PKI"
 
-# ---- the PKI (EC P-256 keys: quick to make)
-mk_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-mk_key "$PKI/ca.key"
-openssl req -x509 -new -key "$PKI/ca.key" -subj "/CN=corehttpd test root" -days 2 \
-    -addext "basicConstraints=critical,CA:true" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-    -out "$PKI/ca.pem" 2>/dev/null
-mk_key "$PKI/int.key"
-openssl req -new -key "$PKI/int.key" -subj "/CN=corehttpd test intermediate" -out "$PKI/int.csr" 2>/dev/null
-printf 'basicConstraints=critical,CA:true,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n' >"$PKI/int.ext"
-openssl x509 -req -in "$PKI/int.csr" -CA "$PKI/ca.pem" -CAkey "$PKI/ca.key" -CAcreateserial \
-    -days 2 -extfile "$PKI/int.ext" -out "$PKI/int.pem" 2>/dev/null
-mk_leaf() { # NAME FILE-PREFIX
-    mk_key "$2.key"
-    openssl req -new -key "$2.key" -subj "/CN=$1" -out "$2.csr" 2>/dev/null
-    printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:false\n' \
-        "$1" >"$2.ext"
-    openssl x509 -req -in "$2.csr" -CA "$PKI/int.pem" -CAkey "$PKI/int.key" -CAcreateserial \
-        -days 2 -extfile "$2.ext" -out "$2.crt" 2>/dev/null
-    cat "$2.crt" "$PKI/int.pem" >"$2.pem" # the full chain
-}
+# ---- the PKI (lib.sh: root, intermediate, leaves with full chains)
+tls_pki "$PKI"
 mk_leaf "$NAME" "$PKI/www"
 mk_leaf "$OTHER" "$PKI/other"
 mk_leaf "$NAME" "$PKI/www2" # a second certificate for the same name (reload)
@@ -112,6 +94,13 @@ assert_match "TLS 1.3 by default" "SSL connection using TLSv1.3" "$v"
 v=$(curl_tls -v --tls-max 1.2 -o /dev/null "https://$NAME/" 2>&1)
 assert_match "TLS 1.2: an ECDHE AEAD suite of the intermediate profile" \
     "SSL connection using TLSv1.2 / ECDHE-ECDSA-(AES128-GCM-SHA256|AES256-GCM-SHA384|CHACHA20-POLY1305)" "$v"
+
+# pipelining: three requests in one record, three answers in order
+r=$(printf 'GET /files/edge/1459.bin HTTP/1.1\r\nHost: %s\r\n\r\nGET /files/edge/65537.bin HTTP/1.1\r\nHost: %s\r\n\r\nGET /style.css HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' \
+    "$NAME" "$NAME" "$NAME" | nsx timeout 10 openssl s_client -connect "$SRV_IP:443" \
+    -servername "$NAME" -quiet -ign_eof 2>/dev/null | grep -a '^Content-Length' | tr -d '\r' | tr '\n' ' ')
+assert_eq "pipelining over TLS: three answers in order" \
+    "Content-Length: 1459 Content-Length: 65537 Content-Length: $(stat -c %s "$WWW/style.css") " "$r"
 
 # ---- SNI
 subject() { # SERVERNAME|-  -> the subject CN the server shows
