@@ -18,22 +18,30 @@ build=${1:-$repo/build}
 lib_init testssl "$build/server/corehttpd" "$repo"
 need_cmd testssl openssl jq
 NAME=www.example.test
+export TLS_PKI_DAYS=400 # testssl rates a certificate that expires within 30 days HIGH
 tls_pki "$TMPD/pki"
 if [ "${TESTSSL_RSA:-0}" = 1 ]; then
     openssl req -new -newkey rsa:2048 -nodes -keyout "$TMPD/pki/www.key" -subj "/CN=$NAME" \
         -out "$TMPD/pki/www.csr" 2>/dev/null
     printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\n' "$NAME" >"$TMPD/pki/www.ext"
+    printf 'authorityInfoAccess=OCSP;URI:http://198.18.0.1/ocsp\n' >>"$TMPD/pki/www.ext"
     openssl x509 -req -in "$TMPD/pki/www.csr" -CA "$TMPD/pki/int.pem" -CAkey "$TMPD/pki/int.key" \
-        -CAcreateserial -days 2 -extfile "$TMPD/pki/www.ext" -out "$TMPD/pki/www.crt" 2>/dev/null
+        -CAcreateserial -days 400 -extfile "$TMPD/pki/www.ext" -out "$TMPD/pki/www.crt" 2>/dev/null
     cat "$TMPD/pki/www.crt" "$TMPD/pki/int.pem" >"$TMPD/pki/www.pem"
 else
     mk_leaf "$NAME" "$TMPD/pki/www"
 fi
+tls_ocsp "$TMPD/pki/www" "$TMPD/pki/www.ocsp"
+# the headers a site would set (testssl's security_headers finding)
 cfg_write "header.Strict-Transport-Security = max-age=63072000
+header.X-Content-Type-Options = nosniff
+header.X-Frame-Options = DENY
+header.Content-Security-Policy = default-src 'self'
 [tls]
 listen = 443
 certificate = $TMPD/pki/www.pem
-key = $TMPD/pki/www.key"
+key = $TMPD/pki/www.key
+ocsp_response = $TMPD/pki/www.ocsp"
 srv_start
 OUT=${TESTSSL_OUT:-$build/test-artifacts}
 mkdir -p "$OUT"

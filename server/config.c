@@ -770,6 +770,7 @@ static const struct cfg_key cfg_keys[] = {
     {"tls", "ciphersuites", parse_tls_list, FIELD(tls_ciphersuites), 0, 0, false},
     {"tls", "groups", parse_tls_list, FIELD(tls_groups), 0, 0, false},
     {"tls", "session_tickets", parse_bool, FIELD(tls_tickets), 0, 0, false},
+    {"tls", "prefer_server_ciphers", parse_bool, FIELD(tls_server_order), 0, 0, false},
     {"tls", "ticket_key_rotation_s", parse_uint, FIELD(tls_ticket_rotate_s), 1, 604800,
      false},
     {"tls", "ocsp_response", parse_path_or_empty, FIELD(tls_ocsp), 0, 0, true},
@@ -1460,6 +1461,7 @@ void cfg_defaults(struct cfg *c)
              "TLS_CHACHA20_POLY1305_SHA256");
     snprintf(c->tls_groups, sizeof c->tls_groups, "X25519:prime256v1:secp384r1");
     c->tls_tickets = true;
+    c->tls_server_order = true;
 }
 
 bool cfg_same_status(const struct cfg *a, const struct cfg *b)

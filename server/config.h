@@ -174,6 +174,8 @@ struct cfg {
     char tls_ciphersuites[256];  /**< TLS 1.3 suites */
     char tls_groups[128];        /**< key exchange groups */
     bool tls_tickets;            /**< session tickets, default yes */
+    bool tls_server_order; /**< our cipher order (ChaCha20 for clients putting it first),
+                              default yes */
     char tls_ocsp[CFG_PATH_MAX]; /**< DER OCSP response to staple; "" none */
     char path[CFG_PATH_MAX];     /**< the ini file, for messages */
     int tls_line[CFG_TLS_LINES]; /**< line of each key (CFG_TLS_LINE_*) */

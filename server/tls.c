@@ -237,10 +237,16 @@ static SSL_CTX *tls_ctx_new(const struct cfg *cfg, struct tls_site *t, unsigned 
     }
     SSL_CTX_set_dh_auto(ctx, 1); /* RFC 7919 groups for the DHE suites */
     /* no renegotiation (a client-triggered CPU cost), no compression
-     * (CRIME); the client's cipher order (Mozilla intermediate: they all
-     * are strong, and a phone without AES-NI prefers ChaCha20) */
+     * (CRIME) */
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                  SSL_OP_IGNORE_UNEXPECTED_EOF);
+    /* Our order (AES-GCM first), except that a client putting ChaCha20
+     * first (a phone without AES instructions) gets it; Mozilla's profile
+     * leaves the order to the client, which is as safe since every suite
+     * is strong, but scanners flag it */
+    if (cfg->tls_server_order)
+        SSL_CTX_set_options(ctx,
+                            SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_PRIORITIZE_CHACHA);
     SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);

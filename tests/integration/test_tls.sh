@@ -5,7 +5,7 @@
 # demo site on 443 next to the plain port 80.
 # - every file of the site byte for byte with curl --cacert (the root only:
 #   the server must send the chain), over TLS 1.3 and with --tls-max 1.2;
-#   ALPN http/1.1;
+#   ALPN http/1.1; pipelining; the OCSP response of the file stapled;
 # - SNI: other.example.test gets its certificate, an unknown name and no
 #   name the default one;
 # - TLS 1.0 and 1.1 refused (protocol_version), plain HTTP to 443 told so in
@@ -33,6 +33,7 @@ mk_leaf "$NAME" "$PKI/www"
 mk_leaf "$OTHER" "$PKI/other"
 mk_leaf "$NAME" "$PKI/www2" # a second certificate for the same name (reload)
 [ -s "$PKI/www.pem" ] && [ -s "$PKI/other.pem" ] || die "openssl could not make the test PKI"
+tls_ocsp "$PKI/www" "$PKI/www.ocsp"
 cp "$PKI/www.pem" "$PKI/live.pem"
 cp "$PKI/www.key" "$PKI/live.key"
 
@@ -46,6 +47,7 @@ listen = 443
 certificate = $PKI/live.pem
 key = $PKI/live.key
 ticket_key_rotation_s = 2
+ocsp_response = $PKI/www.ocsp
 
 [vhost other]
 hosts = $OTHER
@@ -101,6 +103,11 @@ r=$(printf 'GET /files/edge/1459.bin HTTP/1.1\r\nHost: %s\r\n\r\nGET /files/edge
     -servername "$NAME" -quiet -ign_eof 2>/dev/null | grep -a '^Content-Length' | tr -d '\r' | tr '\n' ' ')
 assert_eq "pipelining over TLS: three answers in order" \
     "Content-Length: 1459 Content-Length: 65537 Content-Length: $(stat -c %s "$WWW/style.css") " "$r"
+
+# OCSP stapling from the file
+r=$(nsx timeout 10 openssl s_client -connect "$SRV_IP:443" -servername "$NAME" -status </dev/null 2>&1 || true)
+assert_match "OCSP stapling: the response from ocsp_response is stapled" "OCSP Response Status: successful" "$r"
+assert_match "OCSP stapling: it says the certificate is good" "Cert Status: good" "$r"
 
 # ---- SNI
 subject() { # SERVERNAME|-  -> the subject CN the server shows

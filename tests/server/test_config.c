@@ -969,6 +969,7 @@ static void test_shipped_template(void **state)
         "tls.ciphersuites",
         "tls.groups",
         "tls.session_tickets",
+        "tls.prefer_server_ciphers",
         "tls.ticket_key_rotation_s",
         "tls.ocsp_response",
         "tls.sndbuf_copied",
