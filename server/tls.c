@@ -88,6 +88,17 @@ tls_err(char *err, size_t errlen, const struct cfg *cfg, int line, const char *k
         strcat(err, ")");
 }
 
+/* An encrypted key is refused, never asked for: OpenSSL's default would
+ * prompt on the terminal, and a service has none. */
+static int tls_no_passphrase(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)u;
+    return -1;
+}
+
 static int tls_load_cert(struct tls_cert *tc, const struct cfg *cfg, const char *cert,
                          int cert_line, const char *certkey, const char *keyf,
                          int key_line, const char *keykey, char *err, size_t errlen)
@@ -98,7 +109,7 @@ static int tls_load_cert(struct tls_cert *tc, const struct cfg *cfg, const char 
                 strerror(errno ? errno : EIO));
         return -1;
     }
-    tc->leaf = PEM_read_bio_X509_AUX(b, NULL, NULL, NULL);
+    tc->leaf = PEM_read_bio_X509_AUX(b, NULL, tls_no_passphrase, NULL);
     if (!tc->leaf) {
         BIO_free(b);
         tls_err(err, errlen, cfg, cert_line, certkey, cert,
@@ -107,7 +118,7 @@ static int tls_load_cert(struct tls_cert *tc, const struct cfg *cfg, const char 
     }
     tc->chain = sk_X509_new_null();
     X509 *x;
-    while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+    while ((x = PEM_read_bio_X509(b, NULL, tls_no_passphrase, NULL)) != NULL)
         sk_X509_push(tc->chain, x);
     /* the end of the file is the expected way out of the loop */
     unsigned long e = ERR_peek_last_error();
@@ -125,7 +136,7 @@ static int tls_load_cert(struct tls_cert *tc, const struct cfg *cfg, const char 
                 strerror(errno ? errno : EIO));
         return -1;
     }
-    tc->key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    tc->key = PEM_read_bio_PrivateKey(b, NULL, tls_no_passphrase, NULL);
     BIO_free(b);
     if (!tc->key) {
         tls_err(err, errlen, cfg, key_line, keykey, keyf,

@@ -199,6 +199,19 @@ static void test_load(void **state)
     build_fails(&c, "a.pem: no private key in it");
     tls_cfg(&c, cert, other);
     build_fails(&c, "b.key: does not match the certificate");
+    /* an encrypted key is refused, not asked for */
+    char enc[128];
+    path_of(enc, sizeof enc, "enc.key");
+    EVP_PKEY *k = EVP_EC_gen("P-256");
+    FILE *f = fopen(enc, "w");
+    assert_non_null(f);
+    PEM_write_PrivateKey(f, k, EVP_aes_128_cbc(), (unsigned char *)"secret", 6, NULL,
+                         NULL);
+    fclose(f);
+    EVP_PKEY_free(k);
+    tls_cfg(&c, cert, enc);
+    build_fails(&c, "enc.key: no private key in it (PEM expected, without a passphrase)");
+    unlink(enc);
     tls_cfg(&c, cert, key);
     snprintf(c.tls_ciphers, sizeof c.tls_ciphers, "NO-SUCH-CIPHER");
     build_fails(&c, "/etc/test.ini:13: [tls] ciphers: 'NO-SUCH-CIPHER': no cipher");
