@@ -111,10 +111,11 @@ struct wstate {
 #define WORKER_EV_LISTEN_TLS (UINT64_MAX - 1)
 
 /* What a client that speaks plain HTTP to the TLS port is told. */
+#define TLS_PLAIN_BODY "This port speaks HTTPS: use an https:// URL.\n"
 static const char tls_plain_reply[] =
     "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
-    "Content-Length: 47\r\nConnection: close\r\n\r\n"
-    "This port speaks HTTPS: use an https:// URL.\r\n\r\n";
+    "Content-Length: 45\r\nConnection: close\r\n\r\n" TLS_PLAIN_BODY;
+_Static_assert(sizeof TLS_PLAIN_BODY - 1 == 45, "tls_plain_reply's Content-Length");
 
 /* ---- timeout lists ---- */
 

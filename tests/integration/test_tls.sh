@@ -131,6 +131,9 @@ done
 r=$(curl_ns -s "http://$SRV_IP:443/" -D - 2>&1 || true)
 assert_match "plain HTTP to 443: a plain-text 400" "^HTTP/1.1 400" "$r"
 assert_contains "plain HTTP to 443: says to use https" "use an https:// URL" "$r"
+b=$(curl_ns -s "http://$SRV_IP:443/" -o "$TMPD/plain.body" -w '%{size_download}' 2>&1 || true)
+assert_eq "plain HTTP to 443: the body is its Content-Length" \
+    "$(grep -i '^Content-Length' <<<"$r" | tr -dc 0-9)" "$b"
 r=$(nsx timeout 10 openssl s_client -connect "$SRV_IP:443" -alpn h2 </dev/null 2>&1 || true)
 assert_match "ALPN h2 only: no_application_protocol" "no application protocol|alert number 120" "$r"
 h=$(curl_ns -s -o /dev/null -D - -H "Host: $NAME" "$(url '/docs/index.html?a=1')" | tr -d '\r')
