@@ -15,9 +15,9 @@
 # Both serve the same certificate (an ECDSA P-256 leaf and its intermediate,
 # lib.sh's tls_pki) and a 1 KB file. Points (TLSB_SECS seconds each, 5):
 #   handshakes  wrk -t1 -c 32 with `Connection: close`: a new connection and
-#               a full TLS 1.3 handshake (X25519, ECDSA P-256) per request
-#               (wrk does not resume sessions; corehttpd's status page
-#               counts them to check);
+#               a TLS 1.3 handshake (X25519, ECDSA P-256) per request; wrk
+#               offers its last session again, so about half of them are
+#               resumed (corehttpd's status page prints the split);
 #   keepalive   wrk -t1 -c 64 on keep-alive connections: 1 KB requests/s
 #               (AES-128-GCM records).
 # For each: requests/s, the server's CPU over the run (utime + stime from
@@ -80,7 +80,10 @@ http {
     }
 }
 EOF
-nsx taskset -c "$SRV_CPU" nginx -c "$ND/nginx.conf" -p "$ND" </dev/null >"$ND/out.log" 2>&1 &
+# not through nsx (a function: its pid would be a subshell's): ip netns exec
+# and taskset exec nginx, so $! is nginx's master
+ip netns exec "$NS" taskset -c "$SRV_CPU" nginx -c "$ND/nginx.conf" -p "$ND" </dev/null \
+    >"$ND/out.log" 2>&1 &
 NGINX_PID=$!
 wait_until 10 "nginx on 127.0.0.1:8443" nsx curl -sk -o /dev/null --max-time 2 https://127.0.0.1:8443/1k.bin ||
     die "nginx did not start: $(cat "$ND/out.log" "$ND/error.log" 2>/dev/null)"
