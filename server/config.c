@@ -774,6 +774,7 @@ static const struct cfg_key cfg_keys[] = {
     {"tls", "ticket_key_rotation_s", parse_uint, FIELD(tls_ticket_rotate_s), 1, 604800,
      false},
     {"tls", "ocsp_response", parse_path_or_empty, FIELD(tls_ocsp), 0, 0, true},
+    {"tls", "record_buffers", parse_uint, FIELD(tls_record_buffers), 0, 1048576, false},
     {"tls", "sndbuf_copied", parse_uint, FIELD(tls_sndbuf), 8192, 4194304, false},
 };
 
@@ -1453,6 +1454,7 @@ void cfg_defaults(struct cfg *c)
     c->error_log_level = 2; /* info */
     c->tls_sndbuf = 65536;
     c->tls_ticket_rotate_s = 3600;
+    c->tls_record_buffers = 1024;
     c->tls_protocols = CFG_TLS12 | CFG_TLS13;
     /* Mozilla's "intermediate" profile (server side TLS, version 5.7) */
     snprintf(c->tls_ciphers, sizeof c->tls_ciphers, "%s", CFG_TLS_INTERMEDIATE);

@@ -122,6 +122,8 @@ struct cfg {
     uint32_t tls_sndbuf;          /**< copied send buffer per connection when TLS
                                        is on, default 65536 */
     uint32_t tls_ticket_rotate_s; /**< ticket key rotation, default 3600 */
+    uint32_t tls_record_buffers;  /**< record buffers per core (DPDK memory),
+                                       default 1024 */
 
     /* [http]: keep these fields last, from listen on (a reload compares
      * and keeps the bytes before listen, see control.c) */

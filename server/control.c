@@ -94,11 +94,12 @@ int control_reload(struct control *ctl)
     }
     if (memcmp(nc, ctl->boot, fixed) != 0 || nc->listen != ctl->boot->listen ||
         nc->tls_listen != ctl->boot->tls_listen || !cfg_same_status(nc, ctl->boot))
-        control_log(ctl, LOG_WARN,
-                    "reload: %s changes keys outside [http] and [tls] (or [tls] listen, "
-                    "sndbuf_copied, ticket_key_rotation_s, [http] listen, "
-                    "status_path, status_allow); they take effect at the next start",
-                    ctl->path);
+        control_log(
+            ctl, LOG_WARN,
+            "reload: %s changes keys outside [http] and [tls] (or [tls] listen, "
+            "record_buffers, sndbuf_copied, ticket_key_rotation_s, [http] listen, "
+            "status_path, status_allow); they take effect at the next start",
+            ctl->path);
     memcpy(nc, ctl->boot, fixed);
     nc->listen = ctl->boot->listen;
     nc->tls_listen = ctl->boot->tls_listen;

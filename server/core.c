@@ -109,7 +109,8 @@ static void after_worker_turn(void *arg)
 
 struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
                            struct site_live *live, struct logger *logger,
-                           struct tls_tickets *tickets, char *err, size_t errlen)
+                           struct tls_tickets *tickets, struct rte_mempool **tls_records,
+                           char *err, size_t errlen)
 {
     struct cores *cs = calloc(1, sizeof(*cs));
     if (cs == NULL) {
@@ -195,6 +196,7 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         c->w.listen_fd = -1;
         c->w.tls_listen_fd = -1;
         c->w.tickets = tickets;
+        c->w.tls_records = tls_records ? tls_records[i] : NULL;
         c->w.live = live;
         c->w.log = log_ring_of(logger, i);
         atomic_init(&c->w.drain, false);

@@ -17,7 +17,10 @@
 #include <string.h>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_mempool.h>
 
 #include "cache.h"
 #include "config.h"
@@ -168,6 +171,8 @@ int main(int argc, char **argv)
     struct site_live live;
     struct cores *cs = NULL;
     struct tls_tickets *tickets = NULL;
+    /* freed after the port: frames in its tx rings may point into them */
+    struct rte_mempool *tls_records[CFG_MAX_CORES] = {NULL};
     struct control ctl = {
         .path = file,
         .boot = &g_cfg,
@@ -196,8 +201,25 @@ int main(int argc, char **argv)
             goto out;
         }
         ctl.tickets = tickets;
+        for (unsigned i = 0; i < g_cfg.n_cores && g_cfg.tls_record_buffers; i++) {
+            char name[RTE_MEMPOOL_NAMESIZE];
+            unsigned lcore = dpio_queue_lcore(dpio_port_queue(port, i));
+            snprintf(name, sizeof(name), "chttpd_tlsrec%u", i);
+            tls_records[i] = rte_mempool_create(
+                name, g_cfg.tls_record_buffers, TLS_RECORD_WIRE, 0, 0, NULL, NULL, NULL,
+                NULL, (int)rte_lcore_to_socket_id(lcore), 0);
+            if (tls_records[i] == NULL) {
+                snprintf(err, sizeof(err),
+                         "[tls] record_buffers: cannot allocate %u buffers of %d bytes "
+                         "for core %u (raise [dpdk] memory_mb): %s",
+                         g_cfg.tls_record_buffers, TLS_RECORD_WIRE, lcore,
+                         rte_strerror(rte_errno));
+                goto out;
+            }
+        }
     }
-    cs = cores_create(&g_cfg, port, &live, logger, tickets, err, sizeof(err));
+    cs =
+        cores_create(&g_cfg, port, &live, logger, tickets, tls_records, err, sizeof(err));
     if (cs == NULL)
         goto out;
     ctl.cores = cs;
@@ -237,6 +259,8 @@ out:
      * release their reference when freed: close the port before the sites go */
     if (port)
         dpio_port_close(port);
+    for (unsigned i = 0; i < CFG_MAX_CORES; i++)
+        rte_mempool_free(tls_records[i]);
     control_destroy(&ctl);
     site_free(site ? atomic_load(&live.cur) : NULL);
     tls_tickets_free(tickets);

@@ -146,6 +146,14 @@ static const struct status_def status_defs[ST_N] = {
     [ST_TLS_TICKET_ROTATIONS] = {"tls_ticket_key_rotations",
                                  "tls_ticket_key_rotations_total", NULL,
                                  "Session ticket keys this core has taken up.", false},
+    [ST_TLS_RECORDS_REF] =
+        {"tls_records_referenced", "tls_records_total", "how=\"referenced\"",
+         "TLS records handed to the stack: by reference from a record "
+         "buffer, or copied into the socket (no buffer free, or no room "
+         "for the whole record).",
+         false},
+    [ST_TLS_RECORDS_COPIED] = {"tls_records_copied", "tls_records_total",
+                               "how=\"copied\"", NULL, false},
     [ST_OPEN] = {"sockets_open", "sockets_open", NULL,
                  "Sockets in use: connections in every state but TIME-WAIT, and the "
                  "listener.",
@@ -425,6 +433,8 @@ static void status_collect(const struct status_src *src, const struct status_cor
     for (unsigned i = 0; i < TLS_FAIL_N; i++)
         v[ST_TLS_FAIL_PROTOCOL + i] = rd64(&w->tls.fail[i]);
     v[ST_TLS_TICKET_ROTATIONS] = rd64(&w->tls.ticket_rotations);
+    v[ST_TLS_RECORDS_REF] = rd64(&w->tls.records_ref);
+    v[ST_TLS_RECORDS_COPIED] = rd64(&w->tls.records_copied);
     v[ST_TLS_OPEN] = __atomic_load_n(&w->tls.open, __ATOMIC_RELAXED);
 }
 

@@ -104,6 +104,8 @@ enum status_metric {
     ST_TLS_FAIL_TIMEOUT,
     ST_TLS_FAIL_MALFORMED,
     ST_TLS_TICKET_ROTATIONS,
+    ST_TLS_RECORDS_REF,
+    ST_TLS_RECORDS_COPIED,
     /* gauges */
     ST_OPEN,
     ST_TIME_WAIT,

@@ -37,6 +37,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <rte_mempool.h>
+
 #include "ts_socket.h"
 
 #define TLS_MAX_CERTS (1 + CFG_MAX_VHOSTS)
@@ -439,7 +441,7 @@ bool tls_tickets_tick(struct tls_tickets *tk, uint64_t now_us)
 /* A connection: its SSL object and what the BIO needs. */
 struct tls_slot {
     SSL *ssl;
-    struct ts_ctx *ctx;
+    struct tls_worker *tw;
     int fd;
     int32_t next_free;
     bool established;
@@ -456,20 +458,51 @@ struct tls_worker {
     struct tls_ticket_key cur, prev; /* prev valid when gen > 1 */
     BIO_METHOD *bio;
     EVP_CIPHER *aes; /* fetched once: no provider lookup per ticket */
+    struct rte_mempool *records;
     struct tls_slot *slots;
     uint32_t n, hwm;
     int32_t free_head;
     uint8_t scratch[TLS_RECORD];
 };
 
+/* A record buffer goes back to its pool (on the stack thread, once the
+ * stack is done with its bytes). */
+static void tls_record_release(void *buf)
+{
+    rte_mempool_put(rte_mempool_from_obj(buf), buf);
+}
+
 /* The BIO over a stack socket: its data is the connection's slot (slots
  * never move). EAGAIN becomes a retry, which SSL_* report as WANT_READ or
- * WANT_WRITE; the end of the stream and errors end the connection. */
+ * WANT_WRITE; the end of the stream and errors end the connection.
+ *
+ * Writes: OpenSSL hands over a whole record (or what is left of one). When
+ * the socket has room for all of it and a record buffer is free, the bytes
+ * are copied into the buffer and queued by reference: the frames point into
+ * it, so the ciphertext is copied once, not twice (into the socket's copy
+ * ring, then into the frames). Otherwise they are copied into the socket. */
 static int tls_sock_write(BIO *b, const char *buf, int len)
 {
     struct tls_slot *s = BIO_get_data(b);
+    struct tls_worker *tw = s->tw;
     BIO_clear_retry_flags(b);
-    ssize_t n = ts_write(s->ctx, s->fd, buf, (size_t)len);
+    void *rec;
+    ssize_t n;
+    if (tw->records && len >= 512 && (size_t)len <= TLS_RECORD_WIRE &&
+        ts_send_space(tw->ctx, s->fd) >= (size_t)len &&
+        rte_mempool_get(tw->records, &rec) == 0) {
+        memcpy(rec, buf, (size_t)len);
+        struct ts_ref_owner owner = {tls_record_release, rec};
+        n = ts_write_ref(tw->ctx, s->fd, rec, (size_t)len, &owner);
+        if (n < 0)
+            rte_mempool_put(tw->records, rec);
+        else
+            tw->st->records_ref++;
+    } else {
+        n = ts_write(tw->ctx, s->fd, buf, (size_t)len);
+        if (n > 0)
+            tw->st->records_copied++;
+    }
     if (n >= 0)
         return (int)n;
     if (errno == EAGAIN)
@@ -481,7 +514,7 @@ static int tls_sock_read(BIO *b, char *buf, int len)
 {
     struct tls_slot *s = BIO_get_data(b);
     BIO_clear_retry_flags(b);
-    ssize_t n = ts_read(s->ctx, s->fd, buf, (size_t)len);
+    ssize_t n = ts_read(s->tw->ctx, s->fd, buf, (size_t)len);
     if (n > 0) {
         if (!s->first_read) {
             /* a TLS connection starts with a handshake record (22); a
@@ -552,7 +585,8 @@ static int tls_ticket_cb(SSL *s, unsigned char key_name[16], unsigned char *iv,
 }
 
 struct tls_worker *tls_worker_create(struct ts_ctx *ctx, struct tls_tickets *tickets,
-                                     uint32_t max_conns, struct tls_stats *stats)
+                                     uint32_t max_conns, struct tls_stats *stats,
+                                     struct rte_mempool *records)
 {
     struct tls_worker *tw = calloc(1, sizeof *tw);
     if (!tw)
@@ -560,6 +594,7 @@ struct tls_worker *tls_worker_create(struct ts_ctx *ctx, struct tls_tickets *tic
     tw->ctx = ctx;
     tw->st = stats;
     tw->pub = tickets;
+    tw->records = records;
     tw->n = max_conns;
     tw->free_head = -1;
     tw->bio = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
@@ -644,7 +679,7 @@ int32_t tls_conn_new(struct tls_worker *tw, const struct tls_site *t, unsigned c
         tw->free_head = s->next_free;
     else
         tw->hwm++;
-    *s = (struct tls_slot){.ssl = ssl, .ctx = tw->ctx, .fd = fd, .next_free = -1};
+    *s = (struct tls_slot){.ssl = ssl, .tw = tw, .fd = fd, .next_free = -1};
     BIO_set_data(b, s);
     SSL_set_bio(ssl, b, b);
     SSL_set_app_data(ssl, tw);

@@ -101,6 +101,10 @@ struct tls_stats {
     uint64_t fail[TLS_FAIL_N];
     uint64_t tls12, tls13; /**< handshakes completed, by version */
     uint64_t ticket_rotations;
+    /** records handed to the stack by reference (in a record buffer), and
+     *  copied into the socket (no buffer free, or no room for the whole
+     *  record) */
+    uint64_t records_ref, records_copied;
     uint32_t open; /**< TLS connections held */
 };
 
@@ -111,15 +115,25 @@ struct tls_stats {
 
 /** Largest record payload (RFC 8446 5.1): the size of the write chunks. */
 #define TLS_RECORD 16384
+/** Room for a whole record on the wire: header, payload, the AEAD's tag and
+ *  TLS 1.3's content type, and OpenSSL's allowance for both versions
+ *  (SSL3_RT_MAX_ENCRYPTED_OVERHEAD). The size of a record buffer. */
+#define TLS_RECORD_WIRE (5 + TLS_RECORD + 256)
 
 struct tls_worker;
 
+struct rte_mempool;
 /** The worker's side: its BIO method, its ticket keys (copied from
  *  @p tickets), its pool of @p max_conns connection slots (address space,
- *  committed as used) and the counters it keeps in @p stats. NULL on
- *  failure. */
+ *  committed as used) and the counters it keeps in @p stats. @p records:
+ *  buffers of TLS_RECORD_WIRE bytes in DPDK memory, or NULL: the BIO
+ *  copies a record that OpenSSL made into one and queues it by reference
+ *  (the stack's frames point into it; it goes back to the pool, from the
+ *  stack thread, once acknowledged), else it copies the record into the
+ *  socket. NULL on failure. */
 struct tls_worker *tls_worker_create(struct ts_ctx *ctx, struct tls_tickets *tickets,
-                                     uint32_t max_conns, struct tls_stats *stats);
+                                     uint32_t max_conns, struct tls_stats *stats,
+                                     struct rte_mempool *records);
 /** Frees the SSL objects of the connections still open, then the rest. */
 void tls_worker_free(struct tls_worker *tw);
 /** Each loop turn: picks up a newly published ticket key. */

@@ -670,7 +670,8 @@ static int worker_setup(struct wstate *ws)
     if (ts_epoll_ctl(ws->ctx, ws->ep, TS_EPOLL_CTL_ADD, w->listen_fd, &ev) != 0)
         return errno;
     if (w->cfg->tls_listen) {
-        ws->tls = tls_worker_create(ws->ctx, w->tickets, ws->nconns, &w->tls);
+        ws->tls =
+            tls_worker_create(ws->ctx, w->tickets, ws->nconns, &w->tls, w->tls_records);
         if (ws->tls == NULL)
             return ENOMEM;
         w->tls_listen_fd = ts_socket(ws->ctx);

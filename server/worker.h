@@ -42,6 +42,8 @@ struct worker {
     /** [tls]: the ticket keys the control thread publishes; NULL without
      *  TLS */
     struct tls_tickets *tickets;
+    /** [tls] record_buffers of this core (tls.h); NULL: records are copied */
+    struct rte_mempool *tls_records;
     /* filled by the worker */
     int listen_fd;
     int tls_listen_fd; /* -1 without TLS */

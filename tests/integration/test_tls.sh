@@ -5,7 +5,8 @@
 # demo site on 443 next to the plain port 80.
 # - every file of the site byte for byte with curl --cacert (the root only:
 #   the server must send the chain), over TLS 1.3 and with --tls-max 1.2;
-#   ALPN http/1.1; pipelining; the OCSP response of the file stapled;
+#   ALPN http/1.1; pipelining; the OCSP response of the file stapled; the
+#   records sent by reference from the record buffers (the exit report);
 # - SNI: other.example.test gets its certificate, an unknown name and no
 #   name the default one;
 # - TLS 1.0 and 1.1 refused (protocol_version), plain HTTP to 443 told so in
@@ -228,5 +229,15 @@ assert_ge "status: ALPN refused" 1 "$(stat_value tls_fail_alpn)"
 assert_eq "status: no failure of another kind" 0 "$(stat_value tls_fail_other)"
 P=$(curl_ns "$(url '/server-status?format=prometheus')")
 assert_match "prometheus: tls_handshakes_total by kind" 'corehttpd_tls_handshakes_total\{core="0",kind="resumed"\} [1-9]' "$P"
+assert_ge "status: records by reference from the record buffers" 1000 "$(stat_value tls_records_referenced)"
+
+# ---- the ciphertext goes to the frames by reference (record buffers):
+# the site went out twice over TLS, the 10 MB file included
+srv_stop
+ref=$(srv_report_value 'by reference')
+copied=$(srv_report_value 'payload bytes copied')
+say "payload bytes by reference $ref, copied $copied"
+site=$(du -sb --apparent-size "$WWW" | cut -f1)
+assert_ge "TLS records by reference: at least 90% of twice the site's $site bytes" $((site * 2 / 10 * 9)) "$ref"
 
 lib_finish

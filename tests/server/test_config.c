@@ -972,6 +972,7 @@ static void test_shipped_template(void **state)
         "tls.prefer_server_ciphers",
         "tls.ticket_key_rotation_s",
         "tls.ocsp_response",
+        "tls.record_buffers",
         "tls.sndbuf_copied",
     };
     char path[PATH_MAX], err[512], line[256];

@@ -314,7 +314,7 @@ static void test_sessions(void **state)
     struct tls_site *t = tls_site_build(&c, 1, err, sizeof err);
     struct tls_tickets *tk = tls_tickets_create(60);
     struct tls_stats st = {0};
-    struct tls_worker *tw = tls_worker_create(NULL, tk, 8, &st);
+    struct tls_worker *tw = tls_worker_create(NULL, tk, 8, &st, NULL);
     g_server = 0;
     assert_non_null(t);
     assert_non_null(tw);
@@ -393,7 +393,7 @@ static void test_sessions(void **state)
         tls_tickets_free(tk);
         tk = tls_tickets_create(60);
         tls_worker_free(tw);
-        tw = tls_worker_create(NULL, tk, 8, &st);
+        tw = tls_worker_create(NULL, tk, 8, &st, NULL);
     }
     assert_int_equal(st.ticket_rotations, 4); /* two per version */
 
