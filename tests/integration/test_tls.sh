@@ -5,7 +5,8 @@
 # demo site on 443 next to the plain port 80.
 # - every file of the site byte for byte with curl --cacert (the root only:
 #   the server must send the chain), over TLS 1.3 and with --tls-max 1.2;
-#   ALPN http/1.1; pipelining; the OCSP response of the file stapled; the
+#   ALPN http/1.1; pipelining; a client sending its handshake and request a
+#   byte per segment; the OCSP response of the file stapled; the
 #   records sent by reference from the record buffers (the exit report);
 # - SNI: other.example.test gets its certificate, an unknown name and no
 #   name the default one;
@@ -104,6 +105,13 @@ r=$(printf 'GET /files/edge/1459.bin HTTP/1.1\r\nHost: %s\r\n\r\nGET /files/edge
     -servername "$NAME" -quiet -ign_eof 2>/dev/null | grep -a '^Content-Length' | tr -d '\r' | tr '\n' ' ')
 assert_eq "pipelining over TLS: three answers in order" \
     "Content-Length: 1459 Content-Length: 65537 Content-Length: $(stat -c %s "$WWW/style.css") " "$r"
+
+# the handshake and the request split at every byte (a segment per byte)
+r=$(nsx "$PY" "$LIB_DIR/tls_bytewise.py" "$SRV_IP" 443 "$NAME" "$PKI/ca.pem" /style.css 2>&1 || true)
+assert_match "a byte per segment: the handshake completes, TLS 1.3" "^version=TLSv1.3" "$r"
+assert_match "a byte per segment: the request is answered whole" \
+    "status=200.body_bytes=$(stat -c %s "$WWW/style.css")" "$(printf '%s' "$r" | tr '\n' '.')"
+say "byte-wise client: $(printf '%s' "$r" | tr '\n' ' ')"
 
 # OCSP stapling from the file
 r=$(nsx timeout 10 openssl s_client -connect "$SRV_IP:443" -servername "$NAME" -status </dev/null 2>&1 || true)
