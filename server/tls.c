@@ -266,7 +266,9 @@ static SSL_CTX *tls_ctx_new(const struct cfg *cfg, struct tls_site *t, unsigned 
     SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"corehttpd", 9);
     if (cfg->tls_tickets) {
         SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx, tls_ticket_cb);
-        SSL_CTX_set_timeout(ctx, (long)cfg->tls_ticket_rotate_s);
+        /* a ticket opens while its key is the current or the previous
+         * one: at most two periods (the lifetime hint clients get) */
+        SSL_CTX_set_timeout(ctx, 2 * (long)cfg->tls_ticket_rotate_s);
         SSL_CTX_set_num_tickets(ctx, 1);
     } else {
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
