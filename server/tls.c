@@ -6,17 +6,19 @@
  * Data path: the worker hands tls_conn_write() plaintext straight from the
  * file cache (or its header); OpenSSL encrypts it (AES-GCM on AES-NI, or
  * ChaCha20-Poly1305) into its record buffer, and our BIO copies the record
- * into the socket's send buffer (ts_write). Incoming records are read from
- * the socket by the BIO (ts_read) and decrypted into the worker's input
- * buffer. Record and BIO buffers are released while a connection is idle
- * (SSL_MODE_RELEASE_BUFFERS), so an idle connection keeps only its SSL
- * object, its session and its cipher states.
+ * into a record buffer of the core's pool (DPDK memory) queued by reference
+ * (ts_write_ref: the frames point into it until it is acknowledged), or,
+ * with none free, into the socket's send buffer (ts_write). Incoming
+ * records are read from the socket by the BIO (ts_read) and decrypted into
+ * the worker's input buffer. OpenSSL's own buffers are released while a
+ * connection is idle (SSL_MODE_RELEASE_BUFFERS), so an idle connection
+ * keeps only its SSL object, its session and its cipher states.
  *
  * Sessions: no server-side cache; resumption is by session ticket
  * (stateless: the session encrypted under the ticket key) for TLS 1.3 and
  * 1.2. Tickets are sealed with AES-256-CBC + HMAC-SHA256 under the current
  * key and accepted under the current and the previous one, so a ticket
- * lives one to two rotation periods.
+ * lives one to two rotation periods (its session's timeout is two).
  */
 #include "tls.h"
 
@@ -385,8 +387,9 @@ int tls_check(const struct cfg *cfg, char *err, size_t errlen)
     if (cfg->tls_listen == 0)
         return 0;
     struct tls_site *t = tls_site_build(cfg, 1, err, errlen);
+    int rc = t ? 0 : -1;
     tls_site_free(t);
-    return t ? 0 : -1;
+    return rc;
 }
 
 /* ---- ticket keys ---- */
