@@ -15,7 +15,8 @@
 # - [http] redirect_https: 301 to the https URL on port 80;
 # - session resumption by ticket (openssl s_client -sess_out/-sess_in) on
 #   TLS 1.3 and 1.2; the ticket keys rotate (every 2 s here): a ticket two
-#   rotations old is not accepted, a fresh one is;
+#   rotations old is not accepted, a fresh one is; a client that goes
+#   silent in its handshake is closed at header_timeout_ms;
 # - SIGHUP with a broken certificate keeps the old one (and -t names the
 #   file), with a new good one serves it;
 # - the status page counts the handshakes, versions and failures by reason;
@@ -41,6 +42,7 @@ cp "$PKI/www.key" "$PKI/live.key"
 
 ALOG=$TMPD/access.log
 cfg_write "redirect_https = yes
+header_timeout_ms = 3000
 status_allow = $HOST_IP
 access_log = $ALOG
 
@@ -164,6 +166,16 @@ for p in tls1_3 tls1_2; do
     assert_match "$p: a saved session resumes (Reused)" "^Reused, TLSv1\.[23]" "$r"
     assert_match "$p: and the response comes" "HTTP/1.1 200 OK" "$r"
 done
+# meanwhile, a client that begins a handshake record and goes silent: closed
+# at header_timeout_ms (3 s), counted as a handshake timeout
+nsx "$PY" -c '
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 443), timeout=20)
+s.sendall(b"\x16\x03\x01\x00\x50")
+t = time.time()
+d = s.recv(100)
+print("closed_after=%.1f bytes=%d" % (time.time() - t, len(d)))' "$SRV_IP" >"$TMPD/silent.out" 2>&1 &
+SILENT=$!
 STATUS=$(status)
 rot0=$(stat_value tls_ticket_key_rotations)
 s_get "$TMPD/s_old" "" -tls1_3 >/dev/null
@@ -174,6 +186,13 @@ assert_match "a ticket two rotations old is refused (full handshake)" "^New, TLS
 s_get "$TMPD/s_fresh" "" -tls1_3 >/dev/null
 r=$(s_get "$TMPD/s_fresh2" "$TMPD/s_fresh" -tls1_3)
 assert_match "a fresh ticket under the new key resumes" "^Reused, TLSv1\.3" "$r"
+
+wait "$SILENT" || true
+r=$(cat "$TMPD/silent.out")
+assert_match "a silent handshake: closed, nothing sent" "bytes=0" "$r"
+assert_match "a silent handshake: closed at about header_timeout_ms (3 s)" "closed_after=(2\.[5-9]|3\.[0-9]|4\.[0-9])" "$r"
+STATUS=$(status)
+assert_ge "status: the silent handshake counted as a timeout" 1 "$(stat_value tls_fail_timeout)"
 
 # ---- reload: a broken certificate keeps the old one, a good one replaces it
 fp() { nsx timeout 10 openssl s_client -connect "$SRV_IP:443" -servername "$NAME" </dev/null 2>/dev/null |
