@@ -49,6 +49,7 @@ JSON=$OUT/testssl-$([ "${TESTSSL_RSA:-0}" = 1 ] && echo rsa || echo ecdsa).json
 rm -f "$JSON"
 # --ip: no name lookup; the CA file: the chain is checked against our root
 set +e
+# shellcheck disable=SC2086 # TESTSSL_ARGS: options, split on purpose
 nsx timeout 900 testssl --quiet --color 0 --warnings off --openssl-timeout 10 \
     --ip "$SRV_IP" --add-ca "$TMPD/pki/ca.pem" --jsonfile "$JSON" ${TESTSSL_ARGS:-} \
     "https://$NAME/"

@@ -35,7 +35,6 @@ tls_pki "$PKI"
 mk_leaf "$NAME" "$PKI/www"
 mk_leaf "$OTHER" "$PKI/other"
 mk_leaf "$NAME" "$PKI/www2" # a second certificate for the same name (reload)
-[ -s "$PKI/www.pem" ] && [ -s "$PKI/other.pem" ] || die "openssl could not make the test PKI"
 tls_ocsp "$PKI/www" "$PKI/www.ocsp"
 cp "$PKI/www.pem" "$PKI/live.pem"
 cp "$PKI/www.key" "$PKI/live.key"
@@ -265,6 +264,6 @@ ref=$(srv_report_value 'by reference')
 copied=$(srv_report_value 'payload bytes copied')
 say "payload bytes by reference $ref, copied $copied"
 site=$(du -sb --apparent-size "$WWW" | cut -f1)
-assert_ge "TLS records by reference: at least 90% of twice the site's $site bytes" $((site * 2 / 10 * 9)) "$ref"
+assert_ge "TLS records by reference: at least 90% of twice the site's $site bytes" $((site * 2 * 9 / 10)) "$ref"
 
 lib_finish

@@ -41,7 +41,7 @@ s_get() { # SESS-OUT [SESS-IN] opts: s_client's output of one GET
 reused=0
 for p in tls1_3 tls1_2; do
     s_get "$TMPD/s_$p" "" "-$p" >/dev/null
-    for i in $(seq 20); do
+    for _ in $(seq 20); do
         s_get "$TMPD/x" "$TMPD/s_$p" "-$p" | grep -q '^Reused, TLSv1' && reused=$((reused + 1))
     done
 done
