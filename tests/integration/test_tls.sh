@@ -178,7 +178,7 @@ SILENT=$!
 STATUS=$(status)
 rot0=$(stat_value tls_ticket_key_rotations)
 s_get "$TMPD/s_old" "" -tls1_3 >/dev/null
-wait_until 15 "two ticket key rotations" sh -c \
+wait_until 40 "two ticket key rotations" sh -c \
     "[ \$(ip netns exec $NS curl -s --max-time 2 $(url /server-status) | sed -n 's/^tls_ticket_key_rotations: //p') -ge $((rot0 + 3)) ]"
 r=$(s_get "$TMPD/s_new" "$TMPD/s_old" -tls1_3)
 assert_match "a ticket two rotations old is refused (full handshake)" "^New, TLSv1\.3" "$r"
@@ -189,7 +189,10 @@ assert_match "a fresh ticket under the new key resumes" "^Reused, TLSv1\.3" "$r"
 wait "$SILENT" || true
 r=$(cat "$TMPD/silent.out")
 assert_match "a silent handshake: closed, nothing sent" "bytes=0" "$r"
-assert_match "a silent handshake: closed at about header_timeout_ms (3 s)" "closed_after=(2\.[5-9]|3\.[0-9]|4\.[0-9])" "$r"
+# (3 s; the bound allows for a loaded machine: without the timeout the
+# client would give up at 20 s)
+assert_match "a silent handshake: closed at header_timeout_ms (3 s), not before" \
+    "closed_after=([3-9]|1[01]|2\.[5-9])\.?[0-9]* " "$r "
 STATUS=$(status)
 assert_ge "status: the silent handshake counted as a timeout" 1 "$(stat_value tls_fail_timeout)"
 
