@@ -5,12 +5,15 @@
 #   build  compilers, CMake and the libraries corehttpd links with
 #   test   what the integration tests and the demo run: ip, ping, curl, ab,
 #          wrk, nft, tcpdump, Debian's /usr/bin/python3, media-types,
-#          chromium (the headless browser test), and promtool (package
-#          prometheus) for the status page's Prometheus format
+#          chromium (the headless browser test), promtool (package
+#          prometheus) for the status page's Prometheus format, openssl and
+#          certutil (libnss3-tools) for the HTTPS test's PKI and Chromium's
+#          trust store
 #   demo   the part of "test" that config/demo.sh itself uses (ip, curl)
 #   bench  what bench/ compares against and with: nginx, lighttpd, ethtool,
 #          curl, ab, wrk, nft, gnuplot (bench/compare.sh's charts), perf
-#          (linux-perf, for profiles) and util-linux (taskset)
+#          (linux-perf, for profiles), util-linux (taskset), and for the
+#          HTTPS benches openssl, testssl.sh, jq and h2load (nghttp2-client)
 #   package  what packaging/build-deb.sh and tests/packaging/test_deb.sh use:
 #          debhelper, dpkg-dev, fakeroot, lintian, blhc, systemd
 #          (systemd-analyze), logrotate, man-db, and the package's own
@@ -23,12 +26,14 @@
 set -eu
 
 build_pkgs="build-essential cmake pkg-config libdpdk-dev libnuma-dev
-            libhttp-parser-dev libinih-dev libcmocka-dev clang-format media-types"
+            libhttp-parser-dev libinih-dev libcmocka-dev libssl-dev clang-format
+            media-types"
 test_pkgs="iproute2 iputils-ping curl apache2-utils nftables tcpdump python3 media-types
-           wrk chromium prometheus"
+           wrk chromium prometheus openssl libnss3-tools"
 demo_pkgs="iproute2 curl"
 bench_pkgs="nginx-light lighttpd ethtool iproute2 curl apache2-utils wrk nftables
-            gnuplot-nox linux-perf util-linux procps"
+            gnuplot-nox linux-perf util-linux procps openssl testssl.sh jq
+            nghttp2-client"
 package_pkgs="debhelper dpkg-dev fakeroot lintian blhc systemd logrotate man-db
               binutils dpdk librte-mempool-ring23 librte-bus-pci23
               librte-bus-vdev23 librte-net-tap23 iproute2 curl"

@@ -71,7 +71,7 @@ struct cfg_key {
     bool allow_empty;       /* strings only */
 };
 
-static const char *const cfg_sections[] = {"dpdk", "net", "cores", "tcp", "http"};
+static const char *const cfg_sections[] = {"dpdk", "net", "cores", "tcp", "http", "tls"};
 
 /* ---- values ---- */
 
@@ -627,6 +627,73 @@ static int parse_log_level(struct cfg_ctx *x, const struct cfg_key *k, const cha
     return parse_word(v, words, 3, &x->c->error_log_level, why, whylen);
 }
 
+/* [tls] protocols: TLSv1.2 and/or TLSv1.3, blank-separated; older ones
+ * are refused by name (they are deprecated, RFC 8996). */
+static int parse_tls_protocols(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
+                               char *why, size_t whylen)
+{
+    (void)k;
+    uint8_t bits = 0;
+    for (const char *p = v;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (!*p)
+            break;
+        size_t n = strcspn(p, " \t");
+        if (n == 7 && strncmp(p, "TLSv1.2", n) == 0) {
+            bits |= CFG_TLS12;
+        } else if (n == 7 && strncmp(p, "TLSv1.3", n) == 0) {
+            bits |= CFG_TLS13;
+        } else if ((n == 5 && strncmp(p, "TLSv1", n) == 0) ||
+                   (n == 7 && strncmp(p, "TLSv1.1", n) == 0) ||
+                   (n == 7 && strncmp(p, "TLSv1.0", n) == 0) ||
+                   (n == 5 && strncmp(p, "SSLv3", n) == 0) ||
+                   (n == 5 && strncmp(p, "SSLv2", n) == 0)) {
+            snprintf(why, whylen,
+                     "%.*s is not supported (deprecated, RFC 8996): use "
+                     "TLSv1.2 and TLSv1.3",
+                     (int)n, p);
+            return -1;
+        } else {
+            snprintf(why, whylen, "'%.*s' is not a protocol (use TLSv1.2 and TLSv1.3)",
+                     (int)n, p);
+            return -1;
+        }
+        p += n;
+    }
+    if (bits == 0) {
+        snprintf(why, whylen, "empty value (use TLSv1.2 and TLSv1.3)");
+        return -1;
+    }
+    x->c->tls_protocols = bits;
+    return 0;
+}
+
+/* Mozilla's "intermediate" TLS 1.2 suites (server side TLS, version 5.7):
+ * [tls] ciphers' default, also by the name "intermediate" (the list is
+ * longer than an ini line may be). */
+#define CFG_TLS_INTERMEDIATE                                                             \
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"                         \
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"                         \
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"                         \
+    "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
+
+/* An OpenSSL list (ciphers, groups): printable, no blanks; OpenSSL itself
+ * checks the names when the contexts are built. */
+static int parse_tls_list(struct cfg_ctx *x, const struct cfg_key *k, const char *v,
+                          char *why, size_t whylen)
+{
+    if (k->off == offsetof(struct cfg, tls_ciphers) && strcmp(v, "intermediate") == 0)
+        v = CFG_TLS_INTERMEDIATE;
+    for (const char *p = v; *p; p++) {
+        if (*p <= 0x20 || *p > 0x7e) {
+            snprintf(why, whylen, "'%s': a list separated by ':' without blanks", v);
+            return -1;
+        }
+    }
+    return parse_text(x, k, v, why, whylen);
+}
+
 #define FIELD(f) offsetof(struct cfg, f), sizeof(((struct cfg *)0)->f)
 
 static const struct cfg_key cfg_keys[] = {
@@ -694,6 +761,21 @@ static const struct cfg_key cfg_keys[] = {
     {"http", "error_log_level", parse_log_level, 0, 0, 0, 0, false},
     {"http", "status_path", parse_status_path, 0, 0, 0, 0, true},
     {"http", "status_allow", parse_status_allow, 0, 0, 0, 0, true},
+    {"http", "redirect_https", parse_bool, FIELD(redirect_https), 0, 0, false},
+    {"tls", "listen", parse_uint, FIELD(tls_listen), 1, 65535, false},
+    {"tls", "certificate", parse_path_or_empty, FIELD(tls_cert), 0, 0, false},
+    {"tls", "key", parse_path_or_empty, FIELD(tls_key), 0, 0, false},
+    {"tls", "protocols", parse_tls_protocols, 0, 0, 0, 0, false},
+    {"tls", "ciphers", parse_tls_list, FIELD(tls_ciphers), 0, 0, false},
+    {"tls", "ciphersuites", parse_tls_list, FIELD(tls_ciphersuites), 0, 0, false},
+    {"tls", "groups", parse_tls_list, FIELD(tls_groups), 0, 0, false},
+    {"tls", "session_tickets", parse_bool, FIELD(tls_tickets), 0, 0, false},
+    {"tls", "prefer_server_ciphers", parse_bool, FIELD(tls_server_order), 0, 0, false},
+    {"tls", "ticket_key_rotation_s", parse_uint, FIELD(tls_ticket_rotate_s), 1, 604800,
+     false},
+    {"tls", "ocsp_response", parse_path_or_empty, FIELD(tls_ocsp), 0, 0, true},
+    {"tls", "record_buffers", parse_uint, FIELD(tls_record_buffers), 0, 1048576, false},
+    {"tls", "sndbuf_copied", parse_uint, FIELD(tls_sndbuf), 8192, 4194304, false},
 };
 
 #define CFG_N_KEYS (sizeof cfg_keys / sizeof cfg_keys[0])
@@ -1096,6 +1178,23 @@ static int cfg_apply_vhost(struct cfg_ctx *x, const char *section, const char *n
         snprintf(v->index, sizeof v->index, "%s", value);
         return 0;
     }
+    if (strcmp(name, "certificate") == 0 || strcmp(name, "key") == 0) {
+        bool cert = name[0] == 'c';
+        char *field = cert ? v->cert : v->key;
+        int *line = cert ? &v->cert_line : &v->key_line;
+        if (*line)
+            return fail(x, x->lineno, "[%s] %s: duplicate key (first set on line %d)",
+                        section, name, *line);
+        if (*value == '\0')
+            return fail(x, x->lineno, "[%s] %s: empty value", section, name);
+        int n = value[0] == '/' ? snprintf(field, CFG_PATH_MAX, "%s", value)
+                                : snprintf(field, CFG_PATH_MAX, "%s/%s", x->dir, value);
+        if (n < 0 || n >= CFG_PATH_MAX)
+            return fail(x, x->lineno, "[%s] %s: path longer than %d bytes", section, name,
+                        CFG_PATH_MAX - 1);
+        *line = x->lineno;
+        return 0;
+    }
     if (strncmp(name, "header.", 7) == 0) {
         const char *tail = name + 7;
         bool ok = *tail != '\0';
@@ -1166,6 +1265,60 @@ static int cfg_on_key(void *user, const char *section, const char *name,
     return !x->failed && cfg_apply(x, section, name, value) == 0;
 }
 
+/* [tls] and the virtual hosts' certificates: complete and consistent (the
+ * files themselves are read by tls.c when the contexts are built). */
+static int cfg_check_tls(struct cfg_ctx *x)
+{
+    struct cfg *c = x->c;
+    static const char *const lined[CFG_TLS_LINES] = {
+        [CFG_TLS_LINE_CERT] = "certificate", [CFG_TLS_LINE_KEY] = "key",
+        [CFG_TLS_LINE_CIPHERS] = "ciphers",  [CFG_TLS_LINE_SUITES] = "ciphersuites",
+        [CFG_TLS_LINE_GROUPS] = "groups",    [CFG_TLS_LINE_OCSP] = "ocsp_response",
+    };
+    for (int i = 0; i < CFG_TLS_LINES; i++)
+        c->tls_line[i] = x->key_line[key_index("tls", lined[i])];
+    int listen_line = x->key_line[key_index("tls", "listen")];
+    int redirect_line = x->key_line[key_index("http", "redirect_https")];
+
+    if (c->tls_listen == 0) {
+        /* the other keys may stay at their values, as in the template */
+        if (c->tls_line[CFG_TLS_LINE_CERT] || c->tls_line[CFG_TLS_LINE_KEY])
+            return fail(x,
+                        c->tls_line[CFG_TLS_LINE_CERT] ? c->tls_line[CFG_TLS_LINE_CERT]
+                                                       : c->tls_line[CFG_TLS_LINE_KEY],
+                        "[tls] %s: needs [tls] listen (the HTTPS port)",
+                        c->tls_line[CFG_TLS_LINE_CERT] ? "certificate" : "key");
+        for (unsigned i = 0; i < c->n_vhosts; i++)
+            if (c->vhost[i].cert_line || c->vhost[i].key_line)
+                return fail(
+                    x,
+                    c->vhost[i].cert_line ? c->vhost[i].cert_line : c->vhost[i].key_line,
+                    "[vhost %s] %s: needs [tls] listen (the HTTPS port)",
+                    c->vhost[i].name, c->vhost[i].cert_line ? "certificate" : "key");
+        if (c->redirect_https)
+            return fail(x, redirect_line,
+                        "[http] redirect_https: needs [tls] listen (the HTTPS port)");
+        return 0;
+    }
+    if (c->tls_listen == c->listen)
+        return fail(x, listen_line, "[tls] listen: %u is also [http] listen",
+                    c->tls_listen);
+    if (!c->tls_line[CFG_TLS_LINE_CERT])
+        return fail(x, listen_line, "[tls] certificate: missing required key");
+    if (!c->tls_line[CFG_TLS_LINE_KEY])
+        return fail(x, listen_line, "[tls] key: missing required key");
+    for (unsigned i = 0; i < c->n_vhosts; i++) {
+        const struct cfg_vhost *v = &c->vhost[i];
+        if (v->cert_line && !v->key_line)
+            return fail(x, v->cert_line, "[vhost %s] key: missing (certificate is set)",
+                        v->name);
+        if (v->key_line && !v->cert_line)
+            return fail(x, v->key_line, "[vhost %s] certificate: missing (key is set)",
+                        v->name);
+    }
+    return 0;
+}
+
 /* Rules that span keys, checked once the whole file is read. */
 static int cfg_check(struct cfg_ctx *x)
 {
@@ -1213,6 +1366,9 @@ static int cfg_check(struct cfg_ctx *x)
             p += n + (p[n] == ' ');
         }
     }
+
+    if (cfg_check_tls(x) < 0)
+        return -1;
 
     if (c->max_conns > c->max_flows) {
         int conns_line = x->key_line[key_index("tcp", "max_conns")];
@@ -1296,6 +1452,18 @@ void cfg_defaults(struct cfg *c)
     c->n_status_allow = 0; /* nobody: corehttpd has no loopback to trust */
     snprintf(c->mime_types, sizeof c->mime_types, "/etc/mime.types");
     c->error_log_level = 2; /* info */
+    c->tls_sndbuf = 65536;
+    c->tls_ticket_rotate_s = 3600;
+    c->tls_record_buffers = 1024;
+    c->tls_protocols = CFG_TLS12 | CFG_TLS13;
+    /* Mozilla's "intermediate" profile (server side TLS, version 5.7) */
+    snprintf(c->tls_ciphers, sizeof c->tls_ciphers, "%s", CFG_TLS_INTERMEDIATE);
+    snprintf(c->tls_ciphersuites, sizeof c->tls_ciphersuites, "%s",
+             "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:"
+             "TLS_CHACHA20_POLY1305_SHA256");
+    snprintf(c->tls_groups, sizeof c->tls_groups, "X25519:prime256v1:secp384r1");
+    c->tls_tickets = true;
+    c->tls_server_order = true;
 }
 
 bool cfg_same_status(const struct cfg *a, const struct cfg *b)
@@ -1362,6 +1530,7 @@ int cfg_load(struct cfg *c, const char *path, char *err, size_t errlen)
     if (x.failed || cfg_check(&x) < 0)
         goto out;
 
+    snprintf(x.c->path, sizeof x.c->path, "%s", path);
     memcpy(c, x.c, sizeof *c);
     rc = 0;
 out:

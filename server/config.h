@@ -40,6 +40,21 @@ struct cfg_expires {
 #define CFG_MAX_VHOSTS 16
 #define CFG_VHOST_HEADERS 16
 
+/* [tls] protocols */
+#define CFG_TLS12 1u
+#define CFG_TLS13 2u
+/* the lines of the [tls] keys whose files or lists are checked when the
+ * contexts are built (tls.c), for its messages */
+enum {
+    CFG_TLS_LINE_CERT,
+    CFG_TLS_LINE_KEY,
+    CFG_TLS_LINE_CIPHERS,
+    CFG_TLS_LINE_SUITES,
+    CFG_TLS_LINE_GROUPS,
+    CFG_TLS_LINE_OCSP,
+    CFG_TLS_LINES
+};
+
 struct cfg_vhost {
     char name[64];
     int line;        /**< of its [vhost NAME] line */
@@ -49,6 +64,9 @@ struct cfg_vhost {
     struct cfg_rule header[CFG_VHOST_HEADERS]; /**< header.NAME, after [http]'s */
     unsigned n_header;
     bool has_hosts, has_root;
+    char cert[CFG_PATH_MAX]; /**< certificate for these names (SNI); "" none */
+    char key[CFG_PATH_MAX];
+    int cert_line, key_line;
 };
 
 struct cfg {
@@ -100,6 +118,13 @@ struct cfg {
     uint32_t keepalive_interval_ms; /**< default 75000 */
     uint32_t keepalive_probes;      /**< default 9 */
 
+    /* [tls], the keys read at start-up only */
+    uint32_t tls_sndbuf;          /**< copied send buffer per connection when TLS
+                                       is on, default 65536 */
+    uint32_t tls_ticket_rotate_s; /**< ticket key rotation, default 3600 */
+    uint32_t tls_record_buffers;  /**< record buffers per core (DPDK memory),
+                                       default 1024 */
+
     /* [http]: keep these fields last, from listen on (a reload compares
      * and keeps the bytes before listen, see control.c) */
     uint16_t listen;               /**< default 80 */
@@ -139,6 +164,23 @@ struct cfg {
      * and headers; [http] root is the default host */
     struct cfg_vhost vhost[CFG_MAX_VHOSTS];
     unsigned n_vhosts;
+    bool redirect_https; /**< [http] redirect_https: 301 to https, default no */
+
+    /* [tls]: HTTPS (server/tls.h); listen is read at start-up only, the
+     * rest again on SIGHUP */
+    uint16_t tls_listen;         /**< 0 (default): no TLS */
+    char tls_cert[CFG_PATH_MAX]; /**< PEM: the certificate, then its chain */
+    char tls_key[CFG_PATH_MAX];  /**< PEM private key */
+    uint8_t tls_protocols;       /**< CFG_TLS12 | CFG_TLS13 (default both) */
+    char tls_ciphers[512];       /**< TLS 1.2 suites (OpenSSL list) */
+    char tls_ciphersuites[256];  /**< TLS 1.3 suites */
+    char tls_groups[128];        /**< key exchange groups */
+    bool tls_tickets;            /**< session tickets, default yes */
+    bool tls_server_order; /**< our cipher order (ChaCha20 for clients putting it first),
+                              default yes */
+    char tls_ocsp[CFG_PATH_MAX]; /**< DER OCSP response to staple; "" none */
+    char path[CFG_PATH_MAX];     /**< the ini file, for messages */
+    int tls_line[CFG_TLS_LINES]; /**< line of each key (CFG_TLS_LINE_*) */
 };
 
 /** True when @p a and @p b have the same [http] status_path and status_allow. */

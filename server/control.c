@@ -32,6 +32,7 @@
 #include <time.h>
 
 #include "cache.h"
+#include "tls.h"
 
 #define CONTROL_TICK_NS 100000000L /* 100 ms */
 
@@ -92,13 +93,16 @@ int control_reload(struct control *ctl)
         return -1;
     }
     if (memcmp(nc, ctl->boot, fixed) != 0 || nc->listen != ctl->boot->listen ||
-        !cfg_same_status(nc, ctl->boot))
-        control_log(ctl, LOG_WARN,
-                    "reload: %s changes keys outside [http] (or [http] listen, "
-                    "status_path, status_allow); they take effect at the next start",
-                    ctl->path);
+        nc->tls_listen != ctl->boot->tls_listen || !cfg_same_status(nc, ctl->boot))
+        control_log(
+            ctl, LOG_WARN,
+            "reload: %s changes keys outside [http] and [tls] (or [tls] listen, "
+            "record_buffers, sndbuf_copied, ticket_key_rotation_s, [http] listen, "
+            "status_path, status_allow); they take effect at the next start",
+            ctl->path);
     memcpy(nc, ctl->boot, fixed);
     nc->listen = ctl->boot->listen;
+    nc->tls_listen = ctl->boot->tls_listen;
     cfg_copy_status(nc, ctl->boot);
 
     struct site *site =
@@ -122,8 +126,13 @@ int control_reload(struct control *ctl)
     struct log_conf lc;
     site_log_conf(nc, &lc);
     log_reconfigure(ctl->logger, &lc);
-    control_log(ctl, LOG_INFO, "reloaded %s: serving %s (%zu files, %zu bytes)",
-                ctl->path, nc->root, cache_count(site->cache), cache_bytes(site->cache));
+    char certs[48] = "";
+    if (site->tls)
+        snprintf(certs, sizeof certs, ", %u TLS certificate(s)",
+                 tls_site_certs(site->tls));
+    control_log(ctl, LOG_INFO, "reloaded %s: serving %s (%zu files, %zu bytes)%s",
+                ctl->path, nc->root, cache_count(site->cache), cache_bytes(site->cache),
+                certs);
     return 0;
 }
 
@@ -188,6 +197,13 @@ static void *control_main(void *arg)
             break;
         }
         control_collect(ctl);
+        if (ctl->tickets) {
+            struct timespec now;
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (tls_tickets_tick(ctl->tickets, (uint64_t)now.tv_sec * 1000000 +
+                                                   (uint64_t)now.tv_nsec / 1000))
+                control_log(ctl, LOG_INFO, "TLS: new session ticket key published");
+        }
     }
     return NULL;
 }

@@ -31,7 +31,8 @@ struct control {
     void *(*alloc)(size_t); /**< file body allocator of new sites */
     void (*release)(void *);
     int64_t (*wall_s)(void);
-    struct logger *logger; /**< error log, SIGUSR1 reopen; may be NULL */
+    struct logger *logger;       /**< error log, SIGUSR1 reopen; may be NULL */
+    struct tls_tickets *tickets; /**< rotated here on their timer; NULL: no TLS */
     /* the control thread's own */
     struct cfg *http_cfg; /**< the [http] part in force (the rest is boot's) */
     pthread_t thread;

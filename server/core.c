@@ -108,8 +108,9 @@ static void after_worker_turn(void *arg)
 }
 
 struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
-                           struct site_live *live, struct logger *logger, char *err,
-                           size_t errlen)
+                           struct site_live *live, struct logger *logger,
+                           struct tls_tickets *tickets, struct rte_mempool **tls_records,
+                           char *err, size_t errlen)
 {
     struct cores *cs = calloc(1, sizeof(*cs));
     if (cs == NULL) {
@@ -156,6 +157,10 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         p.max_bufs = cfg->max_conns;
         p.rcvbuf = cfg->rcvbuf;
         p.sndbuf = cfg->sndbuf;
+        /* TLS records are copied into the socket (never referenced): give
+         * the copied part of the send buffer room for several records */
+        if (cfg->tls_listen && cfg->tls_sndbuf > p.snd_copybuf)
+            p.snd_copybuf = cfg->tls_sndbuf;
         p.msl_ms = cfg->msl_ms;
         p.max_time_wait = cfg->max_time_wait;
         p.fin_timeout_ms = cfg->fin_timeout_ms;
@@ -189,6 +194,9 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         c->w.cfg = cfg;
         c->w.core = i;
         c->w.listen_fd = -1;
+        c->w.tls_listen_fd = -1;
+        c->w.tickets = tickets;
+        c->w.tls_records = tls_records ? tls_records[i] : NULL;
         c->w.live = live;
         c->w.log = log_ring_of(logger, i);
         atomic_init(&c->w.drain, false);
@@ -274,8 +282,10 @@ int cores_run(struct cores *cs, void (*on_ready)(void), char *err, size_t errlen
             continue;
         dpio_pair_join(&c->pair);
         if (c->w.error && rc == 0) {
-            snprintf(err, errlen, "core %u: the worker could not listen on port %u: %s",
-                     c->cpu, cs->cfg->listen, strerror(c->w.error));
+            snprintf(err, errlen, "core %u: the worker could not listen on port %u%s: %s",
+                     c->cpu, cs->cfg->listen,
+                     cs->cfg->tls_listen ? " (or its TLS port)" : "",
+                     strerror(c->w.error));
             rc = -1;
         }
     }
@@ -318,6 +328,20 @@ void cores_report(const struct cores *cs, FILE *out)
                 dpio_tx_dropped(c->pair.q), c->w.accepted, c->w.requests, c->w.refused,
                 c->w.timeouts, c->w.status_class[1], c->w.status_class[2],
                 c->w.status_class[3], c->w.status_class[4], c->w.status_class[5]);
+        if (cs->cfg->tls_listen) {
+            const struct tls_stats *t = &c->w.tls;
+            fprintf(out,
+                    "core %u tls: handshakes full %lu, resumed %lu; TLSv1.3 %lu, TLSv1.2 "
+                    "%lu; failed: protocol %lu, cipher %lu, plain http %lu, alpn %lu, "
+                    "alert %lu, closed %lu, timeout %lu, malformed %lu; ticket key "
+                    "rotations %lu\n",
+                    c->cpu, t->hs_full, t->hs_resumed, t->tls13, t->tls12,
+                    t->fail[TLS_FAIL_PROTOCOL], t->fail[TLS_FAIL_CIPHER],
+                    t->fail[TLS_FAIL_HTTP], t->fail[TLS_FAIL_ALPN],
+                    t->fail[TLS_FAIL_ALERT], t->fail[TLS_FAIL_CLOSED],
+                    t->fail[TLS_FAIL_TIMEOUT], t->fail[TLS_FAIL_MALFORMED],
+                    t->ticket_rotations);
+        }
     }
 }
 

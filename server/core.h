@@ -19,9 +19,14 @@
 struct cores;
 
 /** Creates every core's context and worker; nothing runs yet. */
+struct tls_tickets;
+struct rte_mempool;
+/** @p tickets: the TLS ticket keys ([tls]), or NULL without TLS;
+ *  @p tls_records: each core's TLS record buffers (NULL entries: none). */
 struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
-                           struct site_live *live, struct logger *logger, char *err,
-                           size_t errlen);
+                           struct site_live *live, struct logger *logger,
+                           struct tls_tickets *tickets, struct rte_mempool **tls_records,
+                           char *err, size_t errlen);
 /** Runs every pair until cores_stop(); the calling thread (the EAL main
  *  lcore) is the first core's stack thread. @p on_ready runs once, on that
  *  thread, when the first worker listens. Returns 0, or -1 when a worker

@@ -37,6 +37,7 @@
 #include "http.h"
 #include "textbuf.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -655,6 +656,9 @@ struct http_reply {
     const struct cache_file *cf; /* 200, 206, 304, 412, 416 */
     const char *loc;             /* 301: the decoded directory path */
     size_t loc_len;
+    const char *https_host; /* 301 to https: the host (loc: the whole path) */
+    size_t https_host_len;
+    uint16_t https_port;
     const struct http_target *target;
     const struct http_range *ranges; /* 206 */
     unsigned n_ranges;
@@ -759,7 +763,20 @@ static void http_put_head(struct textbuf *b, const struct http_conn *hc,
         tb_str(b, cf->last_modified);
         tb_str(b, "\r\n");
     }
-    if (st->code == 301) {
+    if (st->code == 301 && rp->https_host) {
+        tb_str(b, "Location: https://");
+        tb_put(b, rp->https_host, rp->https_host_len);
+        if (rp->https_port != 443) {
+            tb_str(b, ":");
+            tb_u64(b, rp->https_port);
+        }
+        put_escaped(b, rp->loc, rp->loc_len, false);
+        if (rp->target->query && rp->target->query_len) {
+            tb_str(b, "?");
+            put_escaped(b, rp->target->query, rp->target->query_len, true);
+        }
+        tb_str(b, "\r\n");
+    } else if (st->code == 301) {
         tb_str(b, "Location: ");
         put_escaped(b, rp->loc, rp->loc_len, false);
         tb_str(b, "/");
@@ -1032,6 +1049,35 @@ static bool http_serve_status(struct http_conn *hc, const char *path,
     return true;
 }
 
+/* [http] redirect_https: 301 to the same host and target over https. The
+ * host is the request's authority or Host without its port; a request
+ * naming no usable host gets a 400 (there is nowhere to send it). */
+static void http_redirect_https(struct http_conn *hc, const char *path,
+                                const struct http_target *t)
+{
+    const char *a = t->authority ? t->authority : hc->host;
+    size_t n = t->authority ? t->authority_len : hc->host_len;
+    while (n && (a[0] == ' ' || a[0] == '\t'))
+        a++, n--;
+    size_t h = 0;
+    while (h < n && a[h] != ':' && a[h] != ' ' && a[h] != '\t')
+        h++;
+    bool ok = h > 0;
+    for (size_t i = 0; ok && i < h; i++)
+        ok = isalnum((unsigned char)a[i]) || a[i] == '-' || a[i] == '.';
+    if (!ok) {
+        http_respond(hc, 400, NULL);
+        return;
+    }
+    struct http_reply rp = {.loc = path,
+                            .loc_len = t->path_len,
+                            .target = t,
+                            .https_host = a,
+                            .https_host_len = h,
+                            .https_port = hc->set->redirect_https_port};
+    http_respond(hc, 301, &rp);
+}
+
 /* A complete, well-formed HTTP/1.x request: find what to send. */
 static void http_serve(struct http_conn *hc)
 {
@@ -1058,6 +1104,10 @@ static void http_serve(struct http_conn *hc)
         hc->vh = http_vhost_of(hc, t.authority, t.authority_len);
     if (http_serve_status(hc, path, &t))
         return;
+    if (hc->set->redirect_https_port) {
+        http_redirect_https(hc, path, &t);
+        return;
+    }
     const struct cache *cache = hc->vh ? hc->vh->cache : hc->set->cache;
     const struct cache_file *cf =
         cache ? cache_lookup(cache, path, t.path_len, &redirect) : NULL;

@@ -114,6 +114,10 @@ struct http_settings {
     int (*status_page)(void *arg, uint32_t peer_ip, const char *query, size_t query_len,
                        struct http_page *page);
     void *status_arg;
+    /** Non-zero: every request but the status page's is answered with a 301
+     *  to https://HOST[:port]/target on this port ([http] redirect_https;
+     *  the worker clears it on TLS connections). */
+    uint16_t redirect_https_port;
 };
 
 /** Most ranges of one request served; a request with more is answered

@@ -17,7 +17,10 @@
 #include <string.h>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
 #include <rte_malloc.h>
+#include <rte_mempool.h>
 
 #include "cache.h"
 #include "config.h"
@@ -26,6 +29,7 @@
 #include "site.h"
 #include "control.h"
 #include "log.h"
+#include "tls.h"
 
 static const char usage[] =
     "Usage: corehttpd [-t] -c FILE\n"
@@ -54,7 +58,10 @@ static void on_ready(void)
     printf("corehttpd: serving %s (%zu files, %zu bytes)", g_cfg.root, g_files, g_bytes);
     if (g_vhosts)
         printf(" and %zu virtual hosts", g_vhosts);
-    printf(" on %s:%u\n", ip, g_cfg.listen);
+    printf(" on %s:%u", ip, g_cfg.listen);
+    if (g_cfg.tls_listen)
+        printf(" and https on %s:%u", ip, g_cfg.tls_listen);
+    printf("\n");
     fflush(stdout);
 }
 
@@ -97,6 +104,10 @@ int main(int argc, char **argv)
     char err[1024];
     cfg_defaults(&g_cfg);
     if (cfg_load(&g_cfg, file, err, sizeof(err)) != 0) {
+        fprintf(stderr, "corehttpd: %s\n", err);
+        return 1;
+    }
+    if (tls_check(&g_cfg, err, sizeof(err)) != 0) {
         fprintf(stderr, "corehttpd: %s\n", err);
         return 1;
     }
@@ -159,6 +170,9 @@ int main(int argc, char **argv)
     struct site *site = NULL;
     struct site_live live;
     struct cores *cs = NULL;
+    struct tls_tickets *tickets = NULL;
+    /* freed after the port: frames in its tx rings may point into them */
+    struct rte_mempool *tls_records[CFG_MAX_CORES] = {NULL};
     struct control ctl = {
         .path = file,
         .boot = &g_cfg,
@@ -180,7 +194,32 @@ int main(int argc, char **argv)
     g_vhosts = site->n_vhosts;
     site_hold(site); /* the live slot's reference */
     atomic_init(&live.cur, site);
-    cs = cores_create(&g_cfg, port, &live, logger, err, sizeof(err));
+    if (g_cfg.tls_listen) {
+        tickets = tls_tickets_create(g_cfg.tls_ticket_rotate_s);
+        if (tickets == NULL) {
+            snprintf(err, sizeof(err), "TLS: no random bytes for the ticket keys");
+            goto out;
+        }
+        ctl.tickets = tickets;
+        for (unsigned i = 0; i < g_cfg.n_cores && g_cfg.tls_record_buffers; i++) {
+            char name[RTE_MEMPOOL_NAMESIZE];
+            unsigned lcore = dpio_queue_lcore(dpio_port_queue(port, i));
+            snprintf(name, sizeof(name), "chttpd_tlsrec%u", i);
+            tls_records[i] = rte_mempool_create(
+                name, g_cfg.tls_record_buffers, TLS_RECORD_WIRE, 0, 0, NULL, NULL, NULL,
+                NULL, (int)rte_lcore_to_socket_id(lcore), 0);
+            if (tls_records[i] == NULL) {
+                snprintf(err, sizeof(err),
+                         "[tls] record_buffers: cannot allocate %u buffers of %d bytes "
+                         "for core %u (raise [dpdk] memory_mb): %s",
+                         g_cfg.tls_record_buffers, TLS_RECORD_WIRE, lcore,
+                         rte_strerror(rte_errno));
+                goto out;
+            }
+        }
+    }
+    cs =
+        cores_create(&g_cfg, port, &live, logger, tickets, tls_records, err, sizeof(err));
     if (cs == NULL)
         goto out;
     ctl.cores = cs;
@@ -220,8 +259,11 @@ out:
      * release their reference when freed: close the port before the sites go */
     if (port)
         dpio_port_close(port);
+    for (unsigned i = 0; i < CFG_MAX_CORES; i++)
+        rte_mempool_free(tls_records[i]);
     control_destroy(&ctl);
     site_free(site ? atomic_load(&live.cur) : NULL);
+    tls_tickets_free(tickets);
     rte_eal_cleanup();
     log_destroy(logger);
     if (rc == 0)

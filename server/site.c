@@ -14,6 +14,7 @@
 #include "cache.h"
 #include "log.h"
 #include "mime.h"
+#include "tls.h"
 
 struct site *site_build(const struct cfg *cfg, void *(*alloc)(size_t),
                         void (*release)(void *), int64_t (*wall_s)(void), char *err,
@@ -97,6 +98,12 @@ struct site *site_build(const struct cfg *cfg, void *(*alloc)(size_t),
             (struct http_error_page){atoi(cfg->error_page[i].key), s->page_paths[i]};
     }
 
+    if (cfg->tls_listen) {
+        s->tls = tls_site_build(cfg, cfg->n_cores, err, errlen);
+        if (!s->tls)
+            goto fail;
+    }
+
     atomic_init(&s->refs, 0);
     snprintf(s->server_name, sizeof s->server_name, "%s", cfg->server_name);
     snprintf(s->status_path, sizeof s->status_path, "%s", cfg->status_path);
@@ -120,6 +127,7 @@ struct site *site_build(const struct cfg *cfg, void *(*alloc)(size_t),
         .n_vhosts = s->n_vhosts,
         .wall_s = wall_s,
         .status_path = s->status_path,
+        .redirect_https_port = cfg->redirect_https ? cfg->tls_listen : 0,
     };
     return s;
 fail:
@@ -135,6 +143,7 @@ void site_free(struct site *s)
     for (unsigned i = 0; i < s->n_vhosts; i++)
         cache_free(s->vcache[i]);
     mime_map_free(s->mime);
+    tls_site_free(s->tls);
     free(s);
 }
 

@@ -35,6 +35,9 @@ struct site {
     char vnames[CFG_MAX_VHOSTS][256];
     char vheaders[CFG_MAX_VHOSTS][CFG_HEADERS_MAX + 1];
     unsigned n_vhosts;
+    /** [tls]: per core, the contexts of the certificates (tls.h); NULL
+     *  without TLS. Reloaded with the rest of the site. */
+    struct tls_site *tls;
 };
 
 /** Builds the site of @p cfg; @p alloc / @p release allocate the file bodies

@@ -116,6 +116,48 @@ static const struct status_def status_defs[ST_N] = {
                             "Handshakes dropped: the accept queue was full.", false},
     [ST_NOMEM_RESETS] = {"tcp_no_memory_resets", "tcp_no_memory_resets_total", NULL,
                          "Handshakes reset: no connection buffers left.", false},
+    [ST_TLS_HS_FULL] = {"tls_handshakes_full", "tls_handshakes_total", "kind=\"full\"",
+                        "TLS handshakes completed, full or resumed (session ticket).",
+                        false},
+    [ST_TLS_HS_RESUMED] = {"tls_handshakes_resumed", "tls_handshakes_total",
+                           "kind=\"resumed\"", NULL, false},
+    [ST_TLS_V13] = {"tls_version_1_3", "tls_version_handshakes_total",
+                    "version=\"TLSv1.3\"", "TLS handshakes completed, by version.",
+                    false},
+    [ST_TLS_V12] = {"tls_version_1_2", "tls_version_handshakes_total",
+                    "version=\"TLSv1.2\"", NULL, false},
+    [ST_TLS_FAIL_PROTOCOL] = {"tls_fail_protocol", "tls_handshake_failures_total",
+                              "reason=\"protocol\"",
+                              "TLS handshakes failed, by reason: protocol version, no "
+                              "common cipher or group, plain HTTP to the TLS port, ALPN "
+                              "without http/1.1, an alert from the client, closed by the "
+                              "client, timeout, anything else.",
+                              false},
+    [ST_TLS_FAIL_CIPHER] = {"tls_fail_cipher", "tls_handshake_failures_total",
+                            "reason=\"cipher\"", NULL, false},
+    [ST_TLS_FAIL_HTTP] = {"tls_fail_plain_http", "tls_handshake_failures_total",
+                          "reason=\"plain_http\"", NULL, false},
+    [ST_TLS_FAIL_ALPN] = {"tls_fail_alpn", "tls_handshake_failures_total",
+                          "reason=\"alpn\"", NULL, false},
+    [ST_TLS_FAIL_ALERT] = {"tls_fail_client_alert", "tls_handshake_failures_total",
+                           "reason=\"client_alert\"", NULL, false},
+    [ST_TLS_FAIL_CLOSED] = {"tls_fail_closed", "tls_handshake_failures_total",
+                            "reason=\"closed\"", NULL, false},
+    [ST_TLS_FAIL_TIMEOUT] = {"tls_fail_timeout", "tls_handshake_failures_total",
+                             "reason=\"timeout\"", NULL, false},
+    [ST_TLS_FAIL_MALFORMED] = {"tls_fail_other", "tls_handshake_failures_total",
+                               "reason=\"other\"", NULL, false},
+    [ST_TLS_TICKET_ROTATIONS] = {"tls_ticket_key_rotations",
+                                 "tls_ticket_key_rotations_total", NULL,
+                                 "Session ticket keys this core has taken up.", false},
+    [ST_TLS_RECORDS_REF] =
+        {"tls_records_referenced", "tls_records_total", "how=\"referenced\"",
+         "TLS records handed to the stack: by reference from a record "
+         "buffer, or copied into the socket (no buffer free, or no room "
+         "for the whole record).",
+         false},
+    [ST_TLS_RECORDS_COPIED] = {"tls_records_copied", "tls_records_total",
+                               "how=\"copied\"", NULL, false},
     [ST_OPEN] = {"sockets_open", "sockets_open", NULL,
                  "Sockets in use: connections in every state but TIME-WAIT, and the "
                  "listener.",
@@ -140,6 +182,9 @@ static const struct status_def status_defs[ST_N] = {
                         "Connections reading a request or writing a response, holding "
                         "an input buffer and parse state (idle ones hold none).",
                         true},
+    [ST_TLS_OPEN] =
+        {"tls_connections_open", "tls_connections_open", NULL,
+         "TLS connections the HTTP worker holds (handshaking or established).", true},
 };
 
 struct status_slot {
@@ -386,7 +431,21 @@ static void status_collect(const struct status_src *src, const struct status_cor
     v[ST_MBUFS_TOTAL] = pool ? pool->size : 0;
     v[ST_HTTP_OPEN] = __atomic_load_n(&w->open, __ATOMIC_RELAXED);
     v[ST_HTTP_STATES] = __atomic_load_n(&w->states_in_use, __ATOMIC_RELAXED);
+    v[ST_TLS_HS_FULL] = rd64(&w->tls.hs_full);
+    v[ST_TLS_HS_RESUMED] = rd64(&w->tls.hs_resumed);
+    v[ST_TLS_V13] = rd64(&w->tls.tls13);
+    v[ST_TLS_V12] = rd64(&w->tls.tls12);
+    for (unsigned i = 0; i < TLS_FAIL_N; i++)
+        v[ST_TLS_FAIL_PROTOCOL + i] = rd64(&w->tls.fail[i]);
+    v[ST_TLS_TICKET_ROTATIONS] = rd64(&w->tls.ticket_rotations);
+    v[ST_TLS_RECORDS_REF] = rd64(&w->tls.records_ref);
+    v[ST_TLS_RECORDS_COPIED] = rd64(&w->tls.records_copied);
+    v[ST_TLS_OPEN] = __atomic_load_n(&w->tls.open, __ATOMIC_RELAXED);
 }
+
+_Static_assert(ST_TLS_FAIL_MALFORMED - ST_TLS_FAIL_PROTOCOL == TLS_FAIL_MALFORMED &&
+                   TLS_FAIL_N == TLS_FAIL_MALFORMED + 1,
+               "the status page's TLS failure metrics follow enum tls_fail");
 
 /* ---- the worker's side ---- */
 

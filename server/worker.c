@@ -44,6 +44,7 @@
 
 #include "dpio.h"
 #include "status.h"
+#include "tls.h"
 #include "ts_pair.h"
 #include "ts_socket.h"
 #include "worker.h"
@@ -76,6 +77,7 @@ struct conn {
     bool want_out; /* registered for EPOLLOUT */
     uint8_t tlist; /* TL_*: the timeout list it is on */
     int32_t tprev, tnext;
+    int32_t tls; /* its TLS slot (tls.h), -1 for plain HTTP */
     uint64_t deadline_us;
     struct site *site; /* held: what io->hc answers from */
     uint32_t peer_ip;
@@ -102,7 +104,18 @@ struct wstate {
     uint32_t open; /* connections in use */
     bool draining;
     struct tlist tl[TL_N];
+    struct tls_worker *tls; /* NULL without [tls] */
 };
+
+#define WORKER_EV_LISTEN UINT64_MAX
+#define WORKER_EV_LISTEN_TLS (UINT64_MAX - 1)
+
+/* What a client that speaks plain HTTP to the TLS port is told. */
+#define TLS_PLAIN_BODY "This port speaks HTTPS: use an https:// URL.\n"
+static const char tls_plain_reply[] =
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    "Content-Length: 45\r\nConnection: close\r\n\r\n" TLS_PLAIN_BODY;
+_Static_assert(sizeof TLS_PLAIN_BODY - 1 == 45, "tls_plain_reply's Content-Length");
 
 /* ---- timeout lists ---- */
 
@@ -177,6 +190,8 @@ static void conn_bind(struct wstate *ws, struct conn *c, struct site *site)
     c->io->set = site->http;
     c->io->set.status_page = ws->w->status_page;
     c->io->set.status_arg = ws->w->status_arg;
+    if (c->tls >= 0)
+        c->io->set.redirect_https_port = 0; /* already there */
 }
 
 /* A status page's buffer goes back once its response is written (or the
@@ -230,7 +245,7 @@ static void conn_io_put(struct wstate *ws, struct conn *c)
     c->io = NULL;
 }
 
-static struct conn *conn_get(struct wstate *ws, int fd, uint32_t peer)
+static struct conn *conn_get(struct wstate *ws, int fd, uint32_t peer, bool tls)
 {
     struct conn *c;
     if (ws->free_head >= 0) {
@@ -242,6 +257,7 @@ static struct conn *conn_get(struct wstate *ws, int fd, uint32_t peer)
         return NULL;
     }
     c->fd = fd;
+    c->tls = -1;
     c->busy = false;
     c->want_out = false;
     c->tlist = TL_NONE;
@@ -249,6 +265,15 @@ static struct conn *conn_get(struct wstate *ws, int fd, uint32_t peer)
     c->requests = 0;
     c->io = NULL;
     c->site = site_live_get(ws->w->live);
+    if (tls) {
+        c->tls = tls_conn_new(ws->tls, c->site->tls, ws->w->core, fd);
+        if (c->tls < 0) {
+            site_release(c->site);
+            c->next_free = ws->free_head;
+            ws->free_head = (int32_t)(c - ws->conns);
+            return NULL;
+        }
+    }
     ws->open++;
     __atomic_store_n(&ws->w->open, ws->open, __ATOMIC_RELAXED);
     tl_append(ws, c, TL_HEADER, header_ms(c)); /* the first request */
@@ -259,6 +284,10 @@ static void conn_close(struct wstate *ws, struct conn *c)
 {
     tl_remove(ws, c);
     conn_io_put(ws, c);
+    if (c->tls >= 0) {
+        tls_conn_close(ws->tls, c->tls);
+        c->tls = -1;
+    }
     ts_close(ws->ctx, c->fd); /* graceful: queued bytes still go out */
     site_release(c->site);
     c->site = NULL;
@@ -283,10 +312,94 @@ static void conn_want_out(struct wstate *ws, struct conn *c, bool on)
     c->want_out = on;
 }
 
+/* Moves the write position of the current response @p n bytes on. */
+static void conn_advance(struct conn_io *io, size_t n)
+{
+    struct http_response *r = &io->resp;
+    while (n > 0) {
+        if (io->hdr_off < r->hdr_len) {
+            size_t k = r->hdr_len - io->hdr_off < n ? r->hdr_len - io->hdr_off : n;
+            io->hdr_off += k;
+            n -= k;
+            continue;
+        }
+        const struct http_piece *pc = &r->piece[io->piece];
+        size_t k = pc->len - io->piece_off < n ? pc->len - io->piece_off : n;
+        io->piece_off += k;
+        n -= k;
+        if (io->piece_off == pc->len) {
+            io->piece++;
+            io->piece_off = 0;
+        }
+    }
+    while (io->hdr_off == r->hdr_len && io->piece < r->n_pieces &&
+           io->piece_off == r->piece[io->piece].len) {
+        io->piece++; /* empty pieces */
+        io->piece_off = 0;
+    }
+}
+
+/* Gathers up to TLS_RECORD bytes of the response from the write position
+ * into @p buf; returns the count. */
+static size_t conn_gather(const struct conn_io *io, uint8_t *buf)
+{
+    const struct http_response *r = &io->resp;
+    size_t n = 0;
+    if (io->hdr_off < r->hdr_len) {
+        size_t k = r->hdr_len - io->hdr_off;
+        k = k < TLS_RECORD ? k : TLS_RECORD;
+        memcpy(buf, r->hdr + io->hdr_off, k);
+        n = k;
+    }
+    for (unsigned i = io->piece; i < r->n_pieces && n < TLS_RECORD; i++) {
+        size_t off = i == io->piece ? io->piece_off : 0;
+        size_t k = r->piece[i].len - off;
+        k = k < TLS_RECORD - n ? k : TLS_RECORD - n;
+        memcpy(buf + n, r->piece[i].p + off, k);
+        n += k;
+    }
+    return n;
+}
+
+/* The TLS form of conn_send(): the body is encrypted from the cache into
+ * records (one record per call). A position with less than a record left
+ * in its piece (the header, a small body, a body's tail) is gathered with
+ * what follows into one record, so a small response is one record, not a
+ * record for its header and another for its body. */
+static int conn_send_tls(struct wstate *ws, struct conn *c)
+{
+    struct conn_io *io = c->io;
+    struct http_response *r = &io->resp;
+    while (io->hdr_off < r->hdr_len || io->piece < r->n_pieces) {
+        const uint8_t *p;
+        size_t n;
+        if (io->hdr_off < r->hdr_len) {
+            p = (const uint8_t *)r->hdr + io->hdr_off;
+            n = r->hdr_len - io->hdr_off;
+        } else {
+            p = r->piece[io->piece].p + io->piece_off;
+            n = r->piece[io->piece].len - io->piece_off;
+        }
+        if (n < TLS_RECORD) {
+            p = tls_worker_scratch(ws->tls);
+            n = conn_gather(io, tls_worker_scratch(ws->tls));
+        }
+        ssize_t k = tls_conn_write(ws->tls, c->tls, p, n);
+        if (k == TLS_WANT_WRITE || k == TLS_WANT_READ)
+            return 0;
+        if (k <= 0)
+            return -1;
+        conn_advance(io, (size_t)k);
+    }
+    return 1;
+}
+
 /* Writes what is left of the current response. Returns 1 when all of it is
  * queued, 0 when the socket is full, -1 when the connection failed. */
 static int conn_send(struct wstate *ws, struct conn *c)
 {
+    if (c->tls >= 0)
+        return conn_send_tls(ws, c);
     struct conn_io *io = c->io;
     struct http_response *r = &io->resp;
     while (io->hdr_off < r->hdr_len) {
@@ -342,9 +455,41 @@ static void conn_respond(struct wstate *ws, struct conn *c)
     c->io->piece_off = 0;
 }
 
+/* Reads request bytes: from the socket, or decrypted. -1 with EAGAIN when
+ * nothing is there, TLS_WANT_WRITE when TLS must write before it reads. */
+static ssize_t conn_recv(struct wstate *ws, struct conn *c, uint8_t *buf, size_t len)
+{
+    if (c->tls < 0)
+        return ts_read(ws->ctx, c->fd, buf, len);
+    ssize_t n = tls_conn_read(ws->tls, c->tls, buf, len);
+    if (n == TLS_WANT_READ) {
+        errno = EAGAIN;
+        return -1;
+    }
+    if (n == TLS_ERROR) {
+        errno = ECONNRESET;
+        return -1;
+    }
+    return n;
+}
+
 /* Runs the connection as far as it can go without waiting. */
 static void conn_run(struct wstate *ws, struct conn *c)
 {
+    if (c->tls >= 0 && !tls_conn_established(ws->tls, c->tls)) {
+        int rc = tls_conn_handshake(ws->tls, c->tls);
+        if (rc == TLS_WANT_READ || rc == TLS_WANT_WRITE) {
+            conn_want_out(ws, c, rc == TLS_WANT_WRITE);
+            return; /* still on the header list: the handshake is timed */
+        }
+        if (rc != 1) {
+            if (tls_conn_plain_http(ws->tls, c->tls))
+                ts_write(ws->ctx, c->fd, tls_plain_reply, sizeof tls_plain_reply - 1);
+            conn_close(ws, c);
+            return;
+        }
+        conn_want_out(ws, c, false);
+    }
     if (!conn_io_take(ws, c)) {
         conn_close(ws, c);
         return;
@@ -389,13 +534,18 @@ static void conn_run(struct wstate *ws, struct conn *c)
                 continue;
             }
         }
-        ssize_t n =
-            ts_read(ws->ctx, c->fd, io->in + io->in_len, sizeof(io->in) - io->in_len);
+        ssize_t n = conn_recv(ws, c, io->in + io->in_len, sizeof(io->in) - io->in_len);
         if (n > 0) {
             io->in_len += (size_t)n;
             continue;
         }
+        if (n == TLS_WANT_WRITE) { /* TLS: a record must leave first */
+            conn_want_out(ws, c, true);
+            return;
+        }
         if (n < 0 && errno == EAGAIN) {
+            if (c->tls >= 0)
+                conn_want_out(ws, c, false);
             /* waiting for a request: its first byte starts the header
              * timeout, which more bytes do not extend */
             bool begun = io->in_len > 0 || http_conn_partial(&io->hc);
@@ -413,15 +563,15 @@ static void conn_run(struct wstate *ws, struct conn *c)
     }
 }
 
-static void accept_all(struct wstate *ws)
+static void accept_all(struct wstate *ws, int lfd, bool tls)
 {
     for (;;) {
         uint32_t peer = 0;
-        int fd = ts_accept(ws->ctx, ws->w->listen_fd, &peer, NULL);
+        int fd = ts_accept(ws->ctx, lfd, &peer, NULL);
         if (fd < 0)
             return;
         ws->w->accepted++;
-        struct conn *c = conn_get(ws, fd, peer);
+        struct conn *c = conn_get(ws, fd, peer, tls);
         if (c == NULL) {
             ws->w->refused++;
             ts_close(ws->ctx, fd);
@@ -453,6 +603,8 @@ static int expire_timeouts(struct wstate *ws)
             }
             tl_remove(ws, c);
             ws->w->timeouts++;
+            if (c->tls >= 0)
+                tls_conn_fail(ws->tls, c->tls, TLS_FAIL_TIMEOUT);
             if (l == TL_HEADER && c->io != NULL &&
                 (c->io->in_len > 0 || http_conn_partial(&c->io->hc))) {
                 http_conn_timeout(&c->io->hc, &c->io->resp);
@@ -474,6 +626,10 @@ static void worker_start_drain(struct wstate *ws)
     if (ws->w->listen_fd >= 0) {
         ts_close(ws->ctx, ws->w->listen_fd);
         ws->w->listen_fd = -1;
+    }
+    if (ws->w->tls_listen_fd >= 0) {
+        ts_close(ws->ctx, ws->w->tls_listen_fd);
+        ws->w->tls_listen_fd = -1;
     }
     while (ws->tl[TL_IDLE].head >= 0)
         conn_close(ws, &ws->conns[ws->tl[TL_IDLE].head]);
@@ -510,9 +666,23 @@ static int worker_setup(struct wstate *ws)
     ws->ep = ts_epoll_create(ws->ctx);
     if (ws->ep < 0)
         return errno;
-    struct ts_epoll_event ev = {.events = TS_EPOLLIN, .data = UINT64_MAX};
+    struct ts_epoll_event ev = {.events = TS_EPOLLIN, .data = WORKER_EV_LISTEN};
     if (ts_epoll_ctl(ws->ctx, ws->ep, TS_EPOLL_CTL_ADD, w->listen_fd, &ev) != 0)
         return errno;
+    if (w->cfg->tls_listen) {
+        ws->tls =
+            tls_worker_create(ws->ctx, w->tickets, ws->nconns, &w->tls, w->tls_records);
+        if (ws->tls == NULL)
+            return ENOMEM;
+        w->tls_listen_fd = ts_socket(ws->ctx);
+        if (w->tls_listen_fd < 0 ||
+            ts_bind(ws->ctx, w->tls_listen_fd, 0, w->cfg->tls_listen) != 0 ||
+            ts_listen(ws->ctx, w->tls_listen_fd, (int)w->cfg->backlog) != 0)
+            return errno;
+        ev = (struct ts_epoll_event){.events = TS_EPOLLIN, .data = WORKER_EV_LISTEN_TLS};
+        if (ts_epoll_ctl(ws->ctx, ws->ep, TS_EPOLL_CTL_ADD, w->tls_listen_fd, &ev) != 0)
+            return errno;
+    }
     return 0;
 }
 
@@ -533,10 +703,16 @@ void *worker_main(void *arg)
                 atomic_store_explicit(&w->drained, true, memory_order_release);
             int n = ts_epoll_wait(w->ctx, ws.ep, evs, WORKER_EVENTS, wait_ms);
             atomic_fetch_add_explicit(&w->epoch, 1, memory_order_release);
+            if (ws.tls)
+                tls_worker_poll(ws.tls); /* a new ticket key, if published */
             for (int i = 0; i < n; i++) {
-                if (evs[i].data == UINT64_MAX) {
+                if (evs[i].data == WORKER_EV_LISTEN ||
+                    evs[i].data == WORKER_EV_LISTEN_TLS) {
                     if (!ws.draining)
-                        accept_all(&ws);
+                        accept_all(&ws,
+                                   evs[i].data == WORKER_EV_LISTEN ? w->listen_fd
+                                                                   : w->tls_listen_fd,
+                                   evs[i].data == WORKER_EV_LISTEN_TLS);
                     continue;
                 }
                 struct conn *c = &ws.conns[evs[i].data];
@@ -547,6 +723,7 @@ void *worker_main(void *arg)
         }
     }
     ts_pair_worker_end(w->ctx);
+    tls_worker_free(ws.tls); /* the SSL objects of connections still open */
     free(ws.conns);
     if (ws.ios)
         munmap(ws.ios, ws.nconns * sizeof(*ws.ios));

@@ -16,6 +16,7 @@
 #include "http.h"
 #include "log.h"
 #include "site.h"
+#include "tls.h"
 
 struct ts_ctx;
 
@@ -38,8 +39,15 @@ struct worker {
     int (*status_page)(void *arg, uint32_t peer_ip, const char *query, size_t query_len,
                        struct http_page *page);
     void *status_arg;
+    /** [tls]: the ticket keys the control thread publishes; NULL without
+     *  TLS */
+    struct tls_tickets *tickets;
+    /** [tls] record_buffers of this core (tls.h); NULL: records are copied */
+    struct rte_mempool *tls_records;
     /* filled by the worker */
     int listen_fd;
+    int tls_listen_fd; /* -1 without TLS */
+    struct tls_stats tls;
     int error; /* errno of a failed start-up, 0 when serving */
     uint64_t requests;
     uint64_t accepted;

@@ -33,8 +33,15 @@ static void fc_check(const struct cfg *c)
 {
     if (!FC_TERMINATED(c->port) || !FC_TERMINATED(c->eal_args) ||
         !FC_TERMINATED(c->root) || !FC_TERMINATED(c->index) ||
-        !FC_TERMINATED(c->server_name))
+        !FC_TERMINATED(c->server_name) || !FC_TERMINATED(c->tls_cert) ||
+        !FC_TERMINATED(c->tls_key) || !FC_TERMINATED(c->tls_ciphers) ||
+        !FC_TERMINATED(c->tls_ciphersuites) || !FC_TERMINATED(c->tls_groups) ||
+        !FC_TERMINATED(c->tls_ocsp))
         fc_die("a string value is not terminated");
+    if (c->tls_protocols == 0 || (c->tls_protocols & ~(CFG_TLS12 | CFG_TLS13)))
+        fc_die("[tls] protocols bits");
+    if (c->tls_listen && (c->tls_listen == c->listen || !c->tls_cert[0]))
+        fc_die("[tls] listen without its certificate, or on [http] listen");
     if (c->n_cores == 0 || c->n_cores > CFG_MAX_CORES)
         fc_die("core count");
     if (c->mtu < 68 || c->mtu > 9000)

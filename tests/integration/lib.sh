@@ -415,6 +415,65 @@ lossy_case() {
     say "$(grep -m1 '^port: ' "$LOG" | sed 's/^port: //')"
 }
 
+# ---------------------------------------------------------------- TLS
+
+# tls_pki DIR: a test PKI in DIR made with openssl (EC P-256 keys, quick to
+# make): ca.pem (a root) and int.pem (an intermediate it signed); then
+# mk_leaf NAME DIR/PREFIX makes PREFIX.key, PREFIX.crt and PREFIX.pem (the
+# leaf for NAME signed by the intermediate, then the intermediate: a full
+# chain), naming an OCSP responder and a CRL (in 198.18.0.0/15, never
+# fetched by the tests); tls_ocsp DIR/PREFIX OUT writes a DER OCSP response
+# ("good", signed by the intermediate) for that leaf. Certificates are valid
+# TLS_PKI_DAYS days (2).
+tls_pki() {
+    PKI_DIR=$1
+    local days=${TLS_PKI_DAYS:-2}
+    mkdir -p "$PKI_DIR"
+    mk_key "$PKI_DIR/ca.key"
+    openssl req -x509 -new -key "$PKI_DIR/ca.key" -subj "/CN=corehttpd test root" -days "$days" \
+        -addext "basicConstraints=critical,CA:true" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" -out "$PKI_DIR/ca.pem" 2>/dev/null
+    mk_key "$PKI_DIR/int.key"
+    openssl req -new -key "$PKI_DIR/int.key" -subj "/CN=corehttpd test intermediate" \
+        -out "$PKI_DIR/int.csr" 2>/dev/null
+    printf 'basicConstraints=critical,CA:true,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n' \
+        >"$PKI_DIR/int.ext"
+    openssl x509 -req -in "$PKI_DIR/int.csr" -CA "$PKI_DIR/ca.pem" -CAkey "$PKI_DIR/ca.key" \
+        -CAcreateserial -days "$days" -extfile "$PKI_DIR/int.ext" -out "$PKI_DIR/int.pem" 2>/dev/null
+    [ -s "$PKI_DIR/int.pem" ] || die "openssl could not make the test PKI in $PKI_DIR"
+}
+
+mk_key() {
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null
+}
+
+mk_leaf() { # NAME FILE-PREFIX
+    mk_key "$2.key"
+    openssl req -new -key "$2.key" -subj "/CN=$1" -out "$2.csr" 2>/dev/null
+    printf 'subjectAltName=DNS:%s\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\nbasicConstraints=CA:false\n' \
+        "$1" >"$2.ext"
+    printf 'authorityInfoAccess=OCSP;URI:http://198.18.0.1/ocsp\ncrlDistributionPoints=URI:http://198.18.0.1/int.crl\n' \
+        >>"$2.ext"
+    openssl x509 -req -in "$2.csr" -CA "$PKI_DIR/int.pem" -CAkey "$PKI_DIR/int.key" \
+        -CAcreateserial -days "${TLS_PKI_DAYS:-2}" -extfile "$2.ext" -out "$2.crt" 2>/dev/null
+    cat "$2.crt" "$PKI_DIR/int.pem" >"$2.pem"
+    [ -s "$2.crt" ] || die "openssl could not make the certificate of $1"
+}
+
+tls_ocsp() { # LEAF-PREFIX OUT-DER
+    local serial end subj
+    serial=$(openssl x509 -in "$1.crt" -noout -serial | cut -d= -f2)
+    end=$(date -u -d "$(openssl x509 -in "$1.crt" -noout -enddate | cut -d= -f2)" +%y%m%d%H%M%SZ)
+    subj=$(openssl x509 -in "$1.crt" -noout -subject -nameopt compat | sed 's/^subject=//')
+    printf 'V\t%s\t\t%s\tunknown\t%s\n' "$end" "$serial" "$subj" >"$PKI_DIR/index.txt"
+    openssl ocsp -issuer "$PKI_DIR/int.pem" -cert "$1.crt" -no_nonce -reqout "$1.ocspreq" \
+        >/dev/null 2>&1
+    openssl ocsp -index "$PKI_DIR/index.txt" -rsigner "$PKI_DIR/int.pem" \
+        -rkey "$PKI_DIR/int.key" -CA "$PKI_DIR/int.pem" -reqin "$1.ocspreq" -respout "$2" \
+        -ndays 1 >/dev/null 2>&1
+    [ -s "$2" ] || die "openssl could not make an OCSP response for $1.crt"
+}
+
 # ---------------------------------------------------------------- life cycle
 
 # lib_init NAME "$@": checks the arguments and the machine, names everything

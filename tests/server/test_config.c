@@ -126,7 +126,52 @@ static void test_minimal_file_keeps_defaults(void **state)
     cfg_defaults(&d);
     snprintf(d.port, sizeof d.port, "net_tap0");
     d.ip = IP(198, 18, 0, 2);
+    memcpy(d.path, c.path, sizeof d.path); /* the file's name, for messages */
     assert_memory_equal(&c, &d, sizeof c);
+}
+
+static void test_tls(void **state)
+{
+    (void)state;
+    struct cfg c;
+    char text[2048];
+    snprintf(
+        text, sizeof text,
+        "%s[tls]\nlisten = 443\ncertificate = /etc/x.pem\nkey = /etc/x.key\n"
+        "protocols = TLSv1.3\nciphers = intermediate\nticket_key_rotation_s = 60\n"
+        "[http]\nredirect_https = yes\n"
+        "[vhost a]\nhosts = a.test\nroot = /tmp\ncertificate = a.pem\nkey = /a.key\n",
+        REQUIRED);
+    load_ok(text, &c);
+    assert_int_equal(c.tls_listen, 443);
+    assert_string_equal(c.tls_cert, "/etc/x.pem");
+    assert_int_equal(c.tls_line[CFG_TLS_LINE_CERT], 7);
+    assert_int_equal(c.tls_line[CFG_TLS_LINE_KEY], 8);
+    assert_int_equal(c.tls_protocols, CFG_TLS13);
+    assert_non_null(strstr(c.tls_ciphers, "ECDHE-RSA-AES128-GCM-SHA256:"));
+    assert_int_equal(c.tls_ticket_rotate_s, 60);
+    assert_true(c.redirect_https);
+    assert_string_equal(c.vhost[0].cert, "/tmp/a.pem"); /* relative to the ini */
+    assert_int_equal(c.vhost[0].key_line, 18);
+
+    tail_fails("[tls]\ncertificate = /x.pem\n",
+               ":6: [tls] certificate: needs [tls] listen (the HTTPS port)");
+    tail_fails("[tls]\nlisten = 443\nkey = /x.key\n",
+               ":6: [tls] certificate: missing required key");
+    tail_fails("[tls]\nlisten = 80\ncertificate = /x\nkey = /y\n",
+               ":6: [tls] listen: 80 is also [http] listen");
+    tail_fails(
+        "[tls]\nprotocols = TLSv1.2 TLSv1.1\n",
+        ":6: [tls] protocols: TLSv1.1 is not supported (deprecated, RFC 8996): use "
+        "TLSv1.2 and TLSv1.3");
+    tail_fails(
+        "[tls]\nprotocols = TLSv1.4\n",
+        ":6: [tls] protocols: 'TLSv1.4' is not a protocol (use TLSv1.2 and TLSv1.3)");
+    tail_fails("[http]\nredirect_https = yes\n",
+               ":6: [http] redirect_https: needs [tls] listen (the HTTPS port)");
+    tail_fails("[tls]\nlisten = 443\ncertificate = /x\nkey = /y\n"
+               "[vhost a]\nhosts = a\nroot = /tmp\ncertificate = /a.pem\n",
+               ":12: [vhost a] key: missing (certificate is set)");
 }
 
 static void test_full_file(void **state)
@@ -914,6 +959,21 @@ static void test_shipped_template(void **state)
         "max_uri_bytes",
         "max_body_bytes",
         "server_name",
+        "redirect_https",
+        /* [tls]: "tls." + the key (listen is also a key of [http]) */
+        "tls.listen",
+        "tls.certificate",
+        "tls.key",
+        "tls.protocols",
+        "tls.ciphers",
+        "tls.ciphersuites",
+        "tls.groups",
+        "tls.session_tickets",
+        "tls.prefer_server_ciphers",
+        "tls.ticket_key_rotation_s",
+        "tls.ocsp_response",
+        "tls.record_buffers",
+        "tls.sndbuf_copied",
     };
     char path[PATH_MAX], err[512], line[256];
     struct cfg c, d;
@@ -931,6 +991,8 @@ static void test_shipped_template(void **state)
     d.ip = c.ip;
     d.netmask = c.netmask;
     memcpy(d.root, c.root, sizeof d.root);
+    memcpy(d.path, c.path, sizeof d.path);
+    memcpy(d.tls_line, c.tls_line, sizeof d.tls_line);
     assert_memory_equal(&c, &d, sizeof c);
     assert_int_equal(strncmp(c.root, "/", 1), 0);
 
@@ -939,11 +1001,19 @@ static void test_shipped_template(void **state)
     FILE *f = fopen(path, "r");
     assert_non_null(f);
     unsigned seen[sizeof keys / sizeof keys[0]] = {0};
+    bool in_tls = false;
     while (fgets(line, sizeof line, f)) {
+        if (line[0] == '[')
+            in_tls = strncmp(line, "[tls]", 5) == 0;
         const char *p = line[0] == ';' ? line + 1 : line;
         for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-            size_t n = strlen(keys[i]);
-            if (strncmp(p, keys[i], n) == 0 && (p[n] == ' ' || p[n] == '='))
+            const char *k = keys[i];
+            if (in_tls != (strncmp(k, "tls.", 4) == 0))
+                continue;
+            size_t n = strlen(in_tls ? k + 4 : k);
+            if (in_tls)
+                k += 4;
+            if (strncmp(p, k, n) == 0 && (p[n] == ' ' || p[n] == '='))
                 seen[i]++;
         }
     }
@@ -961,6 +1031,7 @@ int main(void)
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_key_families),
         cmocka_unit_test(test_vhosts),
+        cmocka_unit_test(test_tls),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_unknown_section),
         cmocka_unit_test(test_bools),

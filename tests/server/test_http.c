@@ -1836,6 +1836,32 @@ static void test_http_date_parse(void **state)
     assert_int_equal(t, INT64_C(2145916800));
 }
 
+/* [http] redirect_https: every request to the same host and target over
+ * https, the port shown unless 443; no usable host is a 400. */
+static void test_redirect_https(void **state)
+{
+    (void)state;
+    struct http_settings set = test_set();
+    struct http_response r;
+    set.redirect_https_port = 443;
+    ask_with(&set,
+             "GET /docs/a%20b.html?x=1&y HTTP/1.1\r\nHost: WWW.Example.test:80\r\n\r\n",
+             &r);
+    assert_int_equal(r.status, 301);
+    assert_hdr(&r, "Location", "https://WWW.Example.test/docs/a%20b.html?x=1&y");
+    assert_false(r.close_after);
+    ask_with(&set, "GET http://h.test:8080/x HTTP/1.1\r\nHost: other.test\r\n\r\n", &r);
+    assert_hdr(&r, "Location", "https://h.test/x");
+    set.redirect_https_port = 8443;
+    ask_with(&set, "HEAD /index.html HTTP/1.1\r\nHost: h.test\r\n\r\n", &r);
+    assert_int_equal(r.status, 301);
+    assert_hdr(&r, "Location", "https://h.test:8443/index.html");
+    ask_with(&set, "GET / HTTP/1.0\r\n\r\n", &r); /* no Host at all */
+    assert_int_equal(r.status, 400);
+    ask_with(&set, "GET / HTTP/1.1\r\nHost: a@b\r\n\r\n", &r);
+    assert_int_equal(r.status, 400);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1876,6 +1902,7 @@ int main(void)
         cmocka_unit_test(test_split_errors),
         cmocka_unit_test(test_http_date),
         cmocka_unit_test(test_http_date_parse),
+        cmocka_unit_test(test_redirect_https),
     };
     return cmocka_run_group_tests(tests, site_setup, site_teardown);
 }
