@@ -497,7 +497,7 @@ static int tls_sock_write(BIO *b, const char *buf, int len)
         ts_send_space(tw->ctx, s->fd) >= (size_t)len &&
         rte_mempool_get(tw->records, &rec) == 0) {
         memcpy(rec, buf, (size_t)len);
-        struct ts_ref_owner owner = {tls_record_release, rec};
+        struct ts_ref_owner owner = {.release = tls_record_release, .arg = rec};
         n = ts_write_ref(tw->ctx, s->fd, rec, (size_t)len, &owner);
         if (n < 0)
             rte_mempool_put(tw->records, rec);
