@@ -11,9 +11,11 @@
  * Data path (one stack thread per queue): frames enter through
  * dpio_rx_burst(), which first drains the small rx stash that
  * dpio_queue_sleep() may have filled while checking for pending frames, then
- * the port. Frames leave through a 64-entry tx buffer that is sent when full
- * and on dpio_tx_flush(); what the port refuses after a few retries is freed
- * and counted, never leaked.
+ * the port. Frames leave through a 1,024-entry tx ring per queue, sent a
+ * burst at a time and on dpio_tx_flush(); what the port's own ring has no
+ * room for waits there for a later send (the stack holds its output back
+ * meanwhile, see dpio_tx_backlog()), and only what overflows it is freed and
+ * counted, never leaked.
  *
  * Idle: dpio_queue_sleep() arms the queue's rx interrupt (registered lazily in
  * the calling thread's own epoll instance, as RTE_EPOLL_PER_THREAD is per
@@ -69,6 +71,7 @@
 #define DPIO_SLEEP_CAP_US 100000 /* longest single sleep */
 #define DPIO_POLL_SLEEP_US 1000  /* sleep slice without rx interrupts */
 #define DPIO_POLL_GRACE_US 500   /* ... and how long to poll after a frame first */
+#define DPIO_TX_WAIT_US 20       /* nap while frames wait for the port's ring */
 #define DPIO_LINK_WAIT_MS 3000   /* how long start-up waits for link up */
 #define DPIO_LINK_POLL_MS 100
 #define DPIO_CLOCK_SHIFT 44 /* fixed-point shift of the TSC multiplier */
@@ -1310,8 +1313,9 @@ static void dpio_tx_send(struct dpio_queue *q)
         uint16_t k = rte_eth_tx_burst(q->port_id, q->qid, q->tx_ring + at, n);
 
         q->tx_head += k;
-        if (k < n)
-            return;
+        if (k == 0)
+            return; /* full; a driver may also take fewer per call, so
+                       only nothing taken ends the attempt */
     }
 }
 
@@ -1418,6 +1422,12 @@ void dpio_queue_sleep(struct dpio_queue *q, uint64_t timeout_us)
     if (timeout_us == 0)
         return;
     dpio_tx_flush(q);
+    if (q->tx_head != q->tx_tail) {
+        /* frames still wait for the port: look again soon, not after a
+         * whole sleep (a full ring drains in microseconds) */
+        nanosleep(&(struct timespec){0, DPIO_TX_WAIT_US * 1000}, NULL);
+        return;
+    }
     if (timeout_us > DPIO_SLEEP_CAP_US)
         timeout_us = DPIO_SLEEP_CAP_US;
     if (unlikely(q->hold_rx != NULL || q->hold_tx != NULL)) {

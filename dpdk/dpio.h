@@ -162,10 +162,11 @@ void dpio_tx_output(void *arg, struct rte_mbuf **pkts, uint16_t n);
 /** Idles the calling stack thread until a packet arrives on @p q or
  *  @p timeout_us passes: rx interrupt where the port has it, else a short
  *  sleep (at most 1 ms per call), and on such a port (net_memif) none at
- *  all within 500 us of the last frame received: the caller polls on. Returns at once if
- * packets are already waiting, and early on a signal. Flushes the tx buffer first. A
- * single sleep is capped at 100 ms (UINT64_MAX is fine), and ends by the time the
- *  impairment stage's next held frame is due. The first call registers
+ *  all within 500 us of the last frame received: the caller polls on. Returns at
+ *  once if packets are already waiting, and early on a signal. Flushes the tx
+ *  ring first; while frames still wait there for the port, naps only 20 us. A
+ *  single sleep is capped at 100 ms (UINT64_MAX is fine), and ends by the time
+ *  the impairment stage's next held frame is due. The first call registers
  *  the queue's interrupt with the calling thread's own epoll instance: call
  *  it from the owning thread only. */
 void dpio_queue_sleep(struct dpio_queue *q, uint64_t timeout_us);
