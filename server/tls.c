@@ -199,11 +199,15 @@ static int tls_alpn_cb(SSL *s, const unsigned char **out, unsigned char *outlen,
 }
 
 /* OCSP stapling (RFC 6066 8): the response read from [tls] ocsp_response,
- * a copy per handshake that asks (OpenSSL frees it). */
+ * a copy per handshake that asks (OpenSSL frees it). The response is about
+ * the [tls] certificate only: a handshake that SNI moved to a virtual
+ * host's certificate gets none (the callback runs once the certificate is
+ * chosen), as a response for another certificate would fail the client's
+ * check, or worse, mislead it. */
 static int tls_status_cb(SSL *s, void *arg)
 {
     const struct tls_site *t = arg;
-    if (!t->ocsp)
+    if (!t->ocsp || SSL_get_certificate(s) != t->cert[0].leaf)
         return SSL_TLSEXT_ERR_NOACK;
     unsigned char *copy = OPENSSL_memdup(t->ocsp, (size_t)t->ocsp_len);
     if (!copy)

@@ -19,6 +19,7 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -224,8 +225,8 @@ struct pair {
     SSL *srv, *cli;
 };
 
-static void pair_open(struct pair *p, SSL_CTX *sctx, SSL_CTX *cctx, struct tls_worker *tw,
-                      SSL_SESSION *sess)
+static void pair_open_sni(struct pair *p, SSL_CTX *sctx, SSL_CTX *cctx,
+                          struct tls_worker *tw, SSL_SESSION *sess, const char *sni)
 {
     BIO *bs, *bc;
     /* the pair's buffers stand for the sockets: not counted */
@@ -238,10 +239,16 @@ static void pair_open(struct pair *p, SSL_CTX *sctx, SSL_CTX *cctx, struct tls_w
     g_server = 0;
     p->cli = SSL_new(cctx);
     SSL_set_bio(p->cli, bc, bc);
-    SSL_set_tlsext_host_name(p->cli, "a.test");
+    SSL_set_tlsext_host_name(p->cli, sni);
     if (sess)
         SSL_set_session(p->cli, sess);
     SSL_set_connect_state(p->cli);
+}
+
+static void pair_open(struct pair *p, SSL_CTX *sctx, SSL_CTX *cctx, struct tls_worker *tw,
+                      SSL_SESSION *sess)
+{
+    pair_open_sni(p, sctx, cctx, tw, sess, "a.test");
 }
 
 /* Runs both sides until the handshake is done (1) or fails (0). */
@@ -411,6 +418,89 @@ static void test_sessions(void **state)
     tls_site_free(t);
 }
 
+/* OCSP stapling: the response of [tls] ocsp_response belongs to the [tls]
+ * certificate; a handshake that SNI moved to a virtual host's certificate
+ * gets none, one naming the default (or no known) host gets it. */
+static void test_ocsp_per_cert(void **state)
+{
+    (void)state;
+    char cert[128], key[128], bcert[128], bkey[128], ocsp[128], err[1024];
+    struct cfg c;
+    path_of(cert, sizeof cert, "a.pem");
+    path_of(key, sizeof key, "a.key");
+    path_of(bcert, sizeof bcert, "b.pem");
+    path_of(bkey, sizeof bkey, "b.key");
+    path_of(ocsp, sizeof ocsp, "a.ocsp");
+    /* any well-formed response will do: the server staples it as it is */
+    OCSP_RESPONSE *r = OCSP_response_create(OCSP_RESPONSE_STATUS_TRYLATER, NULL);
+    assert_non_null(r);
+    unsigned char *der = NULL;
+    int der_len = i2d_OCSP_RESPONSE(r, &der);
+    assert_true(der_len > 0);
+    FILE *f = fopen(ocsp, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(der, 1, (size_t)der_len, f), (size_t)der_len);
+    fclose(f);
+    OPENSSL_free(der);
+    OCSP_RESPONSE_free(r);
+
+    tls_cfg(&c, cert, key);
+    snprintf(c.tls_ocsp, sizeof c.tls_ocsp, "%s", ocsp);
+    c.n_vhosts = 1;
+    snprintf(c.vhost[0].name, sizeof c.vhost[0].name, "b");
+    snprintf(c.vhost[0].hosts, sizeof c.vhost[0].hosts, "b.test");
+    snprintf(c.vhost[0].cert, sizeof c.vhost[0].cert, "%s", bcert);
+    snprintf(c.vhost[0].key, sizeof c.vhost[0].key, "%s", bkey);
+    struct tls_site *t = tls_site_build(&c, 2, err, sizeof err);
+    if (!t)
+        fail_msg("%s", err);
+    assert_int_equal(tls_site_certs(t), 2);
+    struct tls_tickets *tk = tls_tickets_create(60);
+    struct tls_stats st = {0};
+    struct tls_worker *tw = tls_worker_create(NULL, tk, 8, &st, NULL);
+    assert_non_null(tw);
+    SSL_CTX *cctx = client_ctx(NULL, 0, 0);
+    const struct {
+        const char *sni, *cn;
+        bool stapled;
+    } cases[] = {{"a.test", "a.test", true},
+                 {"b.test", "b.test", false},
+                 {"B.TEST.", "b.test", false},
+                 {"nosuch.test", "a.test", true}};
+    for (unsigned core = 0; core < 2; core++) {
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            struct pair p;
+            pair_open_sni(&p, tls_site_ctx(t, core), cctx, tw, NULL, cases[i].sni);
+            SSL_set_tlsext_status_type(p.cli, TLSEXT_STATUSTYPE_ocsp);
+            assert_int_equal(pair_handshake(&p), 1);
+            X509 *peer = SSL_get1_peer_certificate(p.cli);
+            assert_non_null(peer);
+            char cn[64] = "";
+            X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn,
+                                      sizeof cn);
+            X509_free(peer);
+            assert_string_equal(cn, cases[i].cn);
+            const unsigned char *resp = NULL;
+            long len = SSL_get_tlsext_status_ocsp_resp(p.cli, &resp);
+            if (cases[i].stapled) {
+                if (len != der_len)
+                    fail_msg("SNI %s: stapled %ld bytes, expected the %d of the file",
+                             cases[i].sni, len, der_len);
+            } else if (len > 0 && resp != NULL) {
+                fail_msg("SNI %s (certificate %s): stapled the [tls] certificate's "
+                         "OCSP response (%ld bytes)",
+                         cases[i].sni, cn, len);
+            }
+            pair_close(&p);
+        }
+    }
+    SSL_CTX_free(cctx);
+    tls_worker_free(tw);
+    tls_tickets_free(tk);
+    tls_site_free(t);
+    unlink(ocsp);
+}
+
 int main(void)
 {
     /* before OpenSSL allocates anything */
@@ -418,6 +508,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load),
         cmocka_unit_test(test_sessions),
+        cmocka_unit_test(test_ocsp_per_cert),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
