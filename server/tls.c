@@ -47,8 +47,9 @@
 
 /* ---- contexts ---- */
 
-/* One certificate of the set, parsed once and shared by every core's
- * context (read-only: OpenSSL counts references). */
+/* One certificate of the set, parsed once: the certificates are shared by
+ * every core's context (read-only: OpenSSL counts references), the key is
+ * copied into each (tls_ctx_new). */
 struct tls_cert {
     X509 *leaf;
     STACK_OF(X509) * chain;
@@ -229,7 +230,19 @@ static SSL_CTX *tls_ctx_new(const struct cfg *cfg, struct tls_site *t, unsigned 
     }
     const struct tls_cert *c = &t->cert[i];
     const char *what = "[tls] certificate";
-    if (SSL_CTX_use_cert_and_key(ctx, c->leaf, c->key, c->chain, 1) != 1) {
+    /* The key is this core's own copy: OpenSSL 3.0 takes the key's locks
+     * (RSA blinding, the provider's key data) while it signs, so a key
+     * shared by every core's context would be a lock taken across cores on
+     * every full handshake. The certificates are only read: shared. */
+    EVP_PKEY *key = EVP_PKEY_dup(c->key);
+    if (!key) {
+        tls_err(err, errlen, cfg, cfg->tls_line[CFG_TLS_LINE_KEY], "[tls] key", NULL,
+                "cannot copy the private key for core %u", (unsigned)(core - t->core));
+        goto fail;
+    }
+    int used = SSL_CTX_use_cert_and_key(ctx, c->leaf, key, c->chain, 1);
+    EVP_PKEY_free(key); /* the context holds its reference */
+    if (used != 1) {
         tls_err(err, errlen, cfg, cfg->tls_line[CFG_TLS_LINE_CERT], what, NULL,
                 "OpenSSL refused the certificate and key");
         goto fail;

@@ -7,7 +7,9 @@
  *   certificates off the hot path (start-up, SIGHUP) as part of a site:
  *   one SSL_CTX per core and certificate, so a worker never shares a
  *   context (and its locks and counters) with another core; the
- *   certificates and keys are parsed once and shared read-only;
+ *   certificates are parsed once and shared read-only, each core's
+ *   contexts sign with their own copy of the private key (OpenSSL locks a
+ *   key while it signs);
  * - the session ticket keys (struct tls_tickets): the control thread makes
  *   a new random key every [tls] ticket_key_rotation_s and publishes it;
  *   each worker picks it up on its next loop turn (its own rotation, no

@@ -186,6 +186,14 @@ static void test_load(void **state)
     assert_int_equal(tls_site_certs(t), 1);
     assert_non_null(tls_site_ctx(t, 1));
     assert_ptr_not_equal(tls_site_ctx(t, 0), tls_site_ctx(t, 1)); /* per core */
+    /* each core signs with its own copy of the key (no lock shared across
+     * cores), the same key */
+    EVP_PKEY *k0 = SSL_CTX_get0_privatekey(tls_site_ctx(t, 0));
+    EVP_PKEY *k1 = SSL_CTX_get0_privatekey(tls_site_ctx(t, 1));
+    assert_non_null(k0);
+    assert_non_null(k1);
+    assert_ptr_not_equal(k0, k1);
+    assert_int_equal(EVP_PKEY_eq(k0, k1), 1);
     tls_site_free(t);
     assert_int_equal(tls_check(&c, err, sizeof err), 0);
 
