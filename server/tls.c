@@ -476,8 +476,9 @@ struct tls_worker {
     struct ts_ctx *ctx;
     struct tls_stats *st;
     struct tls_tickets *pub;
-    uint64_t gen;
-    struct tls_ticket_key cur, prev; /* prev valid when gen > 1 */
+    uint64_t gen;                    /* of cur; 0: none yet */
+    struct tls_ticket_key cur, prev; /* keys of generations gen and gen - 1 */
+    bool prev_valid;                 /* gen > 1: prev was published */
     BIO_METHOD *bio;
     EVP_CIPHER *aes; /* fetched once: no provider lookup per ticket */
     struct rte_mempool *records;
@@ -588,7 +589,7 @@ static int tls_ticket_cb(SSL *s, unsigned char key_name[16], unsigned char *iv,
     } else {
         if (memcmp(key_name, tw->cur.name, 16) == 0) {
             k = &tw->cur;
-        } else if (tw->gen > 1 && memcmp(key_name, tw->prev.name, 16) == 0) {
+        } else if (tw->prev_valid && memcmp(key_name, tw->prev.name, 16) == 0) {
             k = &tw->prev;
             rc = 2;
         } else {
@@ -657,6 +658,12 @@ void tls_worker_free(struct tls_worker *tw)
     free(tw);
 }
 
+/* The keys of generations g and g - 1 as published, whatever this worker
+ * saw before: a worker that missed a rotation (a long loop turn) still
+ * opens the tickets other cores sealed under g - 1, and a worker that
+ * starts after a rotation knows g - 1 too. Slot g - 1 is written again
+ * when g + 3 is published (its bytes while gen is g + 2): a copy made while
+ * gen moved that far may be torn, and is made again. */
 void tls_worker_poll(struct tls_worker *tw)
 {
     if (!tw->pub)
@@ -664,11 +671,19 @@ void tls_worker_poll(struct tls_worker *tw)
     uint64_t g = atomic_load_explicit(&tw->pub->gen, memory_order_acquire);
     if (g == tw->gen)
         return;
-    if (tw->gen != 0) {
-        tw->prev = tw->cur;
-        tw->st->ticket_rotations++;
+    for (;;) {
+        tw->cur = tw->pub->slot[g % TLS_TICKET_SLOTS];
+        tw->prev_valid = g > 1;
+        if (tw->prev_valid)
+            tw->prev = tw->pub->slot[(g - 1) % TLS_TICKET_SLOTS];
+        atomic_thread_fence(memory_order_acquire);
+        uint64_t now = atomic_load_explicit(&tw->pub->gen, memory_order_acquire);
+        if (now < g + 2)
+            break;
+        g = now;
     }
-    tw->cur = tw->pub->slot[g % TLS_TICKET_SLOTS];
+    if (tw->gen != 0)
+        tw->st->ticket_rotations++;
     tw->gen = g;
 }
 

@@ -22,6 +22,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/params.h>
 #include <openssl/x509v3.h>
 
 #include "config.h"
@@ -426,6 +427,131 @@ static void test_sessions(void **state)
     tls_site_free(t);
 }
 
+/* A server of the test's own that seals its tickets with an all-zero key
+ * named by sixteen zero bytes: what a worker must never open. */
+static int zero_ticket_cb(SSL *s, unsigned char key_name[16], unsigned char *iv,
+                          EVP_CIPHER_CTX *ctx, EVP_MAC_CTX *hctx, int enc)
+{
+    (void)s;
+    static const unsigned char zero[32];
+    if (!enc)
+        return 0;
+    memset(key_name, 0, 16);
+    memset(iv, 0x5a, 16);
+    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, zero, iv) != 1)
+        return -1;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    return EVP_MAC_init(hctx, zero, sizeof zero, params) == 1 ? 1 : -1;
+}
+
+/* A session the client got from @p sctx (a full handshake and an
+ * exchange, so that the ticket is read). */
+static SSL_SESSION *session_from(SSL_CTX *sctx, SSL_CTX *cctx, struct tls_worker *tw)
+{
+    struct pair p;
+    pair_open(&p, sctx, cctx, tw, NULL);
+    assert_int_equal(pair_handshake(&p), 1);
+    pair_exchange(&p);
+    SSL_SESSION *sess = SSL_get1_session(p.cli);
+    pair_close(&p);
+    assert_non_null(sess);
+    assert_int_equal(SSL_SESSION_is_resumable(sess), 1);
+    return sess;
+}
+
+/* 1 when @p sess resumes on @p sctx with worker @p tw, 0 for a full
+ * handshake. */
+static int resumes(SSL_CTX *sctx, SSL_CTX *cctx, struct tls_worker *tw, SSL_SESSION *sess)
+{
+    struct pair p;
+    pair_open(&p, sctx, cctx, tw, sess);
+    assert_int_equal(pair_handshake(&p), 1);
+    int r = SSL_session_reused(p.srv);
+    pair_close(&p);
+    return r;
+}
+
+/* Ticket keys are the published generations g and g - 1, whatever a worker
+ * saw before: a worker that missed a rotation opens what another core
+ * sealed under g - 1, and a worker whose first look finds g > 1 has a real
+ * g - 1 key, never an unset (all-zero) one. */
+static void test_ticket_generations(void **state)
+{
+    (void)state;
+    char cert[128], key[128], err[1024];
+    struct cfg c;
+    path_of(cert, sizeof cert, "a.pem");
+    path_of(key, sizeof key, "a.key");
+    tls_cfg(&c, cert, key);
+    struct tls_site *t = tls_site_build(&c, 2, err, sizeof err);
+    if (!t)
+        fail_msg("%s", err);
+    struct tls_tickets *tk = tls_tickets_create(60);
+    struct tls_stats sa = {0}, sb = {0};
+    struct tls_worker *a = tls_worker_create(NULL, tk, 8, &sa, NULL);
+    struct tls_worker *b = tls_worker_create(NULL, tk, 8, &sb, NULL);
+    assert_non_null(a);
+    assert_non_null(b);
+    SSL_CTX *ca = tls_site_ctx(t, 0), *cb = tls_site_ctx(t, 1);
+
+    uint64_t now = 1000;
+    assert_false(tls_tickets_tick(tk, now)); /* the first tick starts the period */
+    for (int v = 0; v < 2; v++) {
+        SSL_CTX *cctx = client_ctx(NULL, 0, v == 0 ? TLS1_3_VERSION : TLS1_2_VERSION);
+        /* a new generation: core b takes it up and seals a ticket; core a
+         * is busy and misses it */
+        now += 60000000ull;
+        assert_true(tls_tickets_tick(tk, now));
+        tls_worker_poll(b);
+        SSL_SESSION *sess = session_from(cb, cctx, b);
+        /* the next one: a takes it up, two generations on from its own */
+        now += 60000000ull;
+        assert_true(tls_tickets_tick(tk, now));
+        tls_worker_poll(a);
+        tls_worker_poll(b);
+        if (!resumes(ca, cctx, a, sess))
+            fail_msg("TLS 1.%d: a ticket core b sealed under the previous key does not "
+                     "resume on core a, which missed that key's rotation",
+                     v == 0 ? 3 : 2);
+        SSL_SESSION_free(sess);
+        SSL_CTX_free(cctx);
+    }
+    assert_int_equal(sa.ticket_rotations, 2); /* a took up 3 and 5 */
+    assert_int_equal(sb.ticket_rotations, 4);
+
+    /* a worker starting at generation 5: a ticket sealed under an all-zero
+     * key named by zeros is not opened (a full handshake) */
+    struct tls_stats sc = {0};
+    struct tls_worker *w = tls_worker_create(NULL, tk, 8, &sc, NULL);
+    assert_non_null(w);
+    SSL_CTX *forger = SSL_CTX_new(TLS_server_method());
+    assert_int_equal(SSL_CTX_use_certificate_file(forger, cert, SSL_FILETYPE_PEM), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey_file(forger, key, SSL_FILETYPE_PEM), 1);
+    SSL_CTX_set_session_id_context(forger, (const unsigned char *)"corehttpd", 9);
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(forger, zero_ticket_cb);
+    SSL_CTX_set_session_cache_mode(forger, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_alpn_select_cb(forger, NULL, NULL);
+    for (int v = 0; v < 2; v++) {
+        SSL_CTX *cctx = client_ctx(NULL, 0, v == 0 ? TLS1_3_VERSION : TLS1_2_VERSION);
+        SSL_SESSION *sess = session_from(forger, cctx, NULL);
+        if (resumes(ca, cctx, w, sess))
+            fail_msg("TLS 1.%d: a ticket under an all-zero key resumed", v == 0 ? 3 : 2);
+        SSL_SESSION_free(sess);
+        SSL_CTX_free(cctx);
+    }
+    assert_int_equal(sc.hs_resumed, 0);
+    SSL_CTX_free(forger);
+    ERR_clear_error();
+    tls_worker_free(w);
+    tls_worker_free(a);
+    tls_worker_free(b);
+    tls_tickets_free(tk);
+    tls_site_free(t);
+}
+
 /* OCSP stapling: the response of [tls] ocsp_response belongs to the [tls]
  * certificate; a handshake that SNI moved to a virtual host's certificate
  * gets none, one naming the default (or no known) host gets it. */
@@ -516,6 +642,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load),
         cmocka_unit_test(test_sessions),
+        cmocka_unit_test(test_ticket_generations),
         cmocka_unit_test(test_ocsp_per_cert),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
