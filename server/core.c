@@ -197,6 +197,8 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         c->w.tls_listen_fd = -1;
         c->w.tickets = tickets;
         c->w.tls_records = tls_records ? tls_records[i] : NULL;
+        c->w.sndbuf = p.sndbuf;
+        c->w.snd_copybuf = p.snd_copybuf;
         c->w.live = live;
         c->w.log = log_ring_of(logger, i);
         atomic_init(&c->w.drain, false);

@@ -469,7 +469,8 @@ struct tls_slot {
     bool established;
     bool first_read; /* the BIO has read the first byte */
     bool plain_http;
-    bool failed; /* counted already */
+    bool failed;  /* counted already */
+    bool closing; /* close_notify: written whole or not at all */
 };
 
 struct tls_worker {
@@ -482,6 +483,9 @@ struct tls_worker {
     BIO_METHOD *bio;
     EVP_CIPHER *aes; /* fetched once: no provider lookup per ticket */
     struct rte_mempool *records;
+    /* the socket's send buffer less its copy ring (tls_worker_sndbuf()):
+     * a copy of n bytes fits whole once ts_send_space() >= n + copy_slack */
+    size_t copy_slack;
     struct tls_slot *slots;
     uint32_t n, hwm;
     int32_t free_head;
@@ -504,6 +508,40 @@ static void tls_record_release(void *buf)
  * are copied into the buffer and queued by reference: the frames point into
  * it, so the ciphertext is copied once, not twice (into the socket's copy
  * ring, then into the frames). Otherwise they are copied into the socket. */
+/* close_notify (tls_conn_close): nothing calls again to send the rest of
+ * it, so it goes whole or not at all; a part of it followed by the FIN
+ * would be a truncated record to the client, an error where a skipped
+ * alert is only an end of stream. By reference in a record buffer when one
+ * is free (ts_write_ref takes it whole once the send buffer has room), else
+ * copied when the copy ring surely has room: its bytes are a part of the
+ * unacknowledged ones, so it has at least ts_send_space() - copy_slack
+ * free. */
+static ssize_t tls_sock_write_whole(struct tls_slot *s, const char *buf, size_t len)
+{
+    struct tls_worker *tw = s->tw;
+    size_t space = ts_send_space(tw->ctx, s->fd);
+    void *rec;
+    ssize_t n = -1;
+    errno = EAGAIN;
+    if (space < len)
+        return -1;
+    if (tw->records && len <= TLS_RECORD_WIRE &&
+        rte_mempool_get(tw->records, &rec) == 0) {
+        memcpy(rec, buf, len);
+        struct ts_ref_owner owner = {.release = tls_record_release, .arg = rec};
+        n = ts_write_ref(tw->ctx, s->fd, rec, len, &owner);
+        if (n < 0)
+            rte_mempool_put(tw->records, rec);
+        else
+            tw->st->records_ref++;
+    } else if (tw->copy_slack <= space - len) {
+        n = ts_write(tw->ctx, s->fd, buf, len);
+        if (n > 0)
+            tw->st->records_copied++;
+    }
+    return n;
+}
+
 static int tls_sock_write(BIO *b, const char *buf, int len)
 {
     struct tls_slot *s = BIO_get_data(b);
@@ -511,6 +549,14 @@ static int tls_sock_write(BIO *b, const char *buf, int len)
     BIO_clear_retry_flags(b);
     void *rec;
     ssize_t n;
+    if (s->closing) {
+        n = tls_sock_write_whole(s, buf, (size_t)len);
+        if (n >= 0)
+            return (int)n;
+        if (errno == EAGAIN)
+            BIO_set_retry_write(b);
+        return -1;
+    }
     if (tw->records && len >= 512 && (size_t)len <= TLS_RECORD_WIRE &&
         ts_send_space(tw->ctx, s->fd) >= (size_t)len &&
         rte_mempool_get(tw->records, &rec) == 0) {
@@ -619,6 +665,7 @@ struct tls_worker *tls_worker_create(struct ts_ctx *ctx, struct tls_tickets *tic
     tw->pub = tickets;
     tw->records = records;
     tw->n = max_conns;
+    tw->copy_slack = SIZE_MAX; /* unknown: close_notify by reference only */
     tw->free_head = -1;
     tw->bio = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
                            "corehttpd stack socket");
@@ -687,6 +734,11 @@ void tls_worker_poll(struct tls_worker *tw)
     tw->gen = g;
 }
 
+void tls_worker_sndbuf(struct tls_worker *tw, size_t sndbuf, size_t copied)
+{
+    tw->copy_slack = sndbuf > copied ? sndbuf - copied : 0;
+}
+
 uint8_t *tls_worker_scratch(struct tls_worker *tw)
 {
     return tw->scratch;
@@ -728,8 +780,10 @@ int32_t tls_conn_new(struct tls_worker *tw, const struct tls_site *t, unsigned c
 void tls_conn_close(struct tls_worker *tw, int32_t id)
 {
     struct tls_slot *s = &tw->slots[id];
-    if (s->established)
-        SSL_shutdown(s->ssl); /* close_notify, if the socket takes it */
+    if (s->established) {
+        s->closing = true;
+        SSL_shutdown(s->ssl); /* close_notify, if the socket takes all of it */
+    }
     SSL_free(s->ssl);
     ERR_clear_error();
     s->ssl = NULL;

@@ -140,6 +140,10 @@ struct tls_worker *tls_worker_create(struct ts_ctx *ctx, struct tls_tickets *tic
 void tls_worker_free(struct tls_worker *tw);
 /** Each loop turn: picks up a newly published ticket key. */
 void tls_worker_poll(struct tls_worker *tw);
+/** The sizes of the worker's sockets: [tcp] sndbuf and the copy ring
+ * (ts_params snd_copybuf, as configured). Without them close_notify goes
+ * only by reference (it must go whole, and only then is room for it sure). */
+void tls_worker_sndbuf(struct tls_worker *tw, size_t sndbuf, size_t copied);
 /** A gather buffer of TLS_RECORD bytes for small writes. */
 uint8_t *tls_worker_scratch(struct tls_worker *tw);
 
@@ -147,8 +151,9 @@ uint8_t *tls_worker_scratch(struct tls_worker *tw);
  *  @p core: its slot index, or -1 (no memory). */
 int32_t tls_conn_new(struct tls_worker *tw, const struct tls_site *t, unsigned core,
                      int fd);
-/** Sends close_notify when the connection is established (best effort),
- *  frees the SSL object and the slot. The caller closes the socket. */
+/** Sends close_notify when the connection is established and the socket
+ *  has room for the whole record (else none: never a part of it), frees
+ *  the SSL object and the slot. The caller closes the socket. */
 void tls_conn_close(struct tls_worker *tw, int32_t id);
 bool tls_conn_established(const struct tls_worker *tw, int32_t id);
 /** Runs the handshake on: 1 when done (counted), TLS_WANT_*, or TLS_ERROR

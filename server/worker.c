@@ -674,6 +674,7 @@ static int worker_setup(struct wstate *ws)
             tls_worker_create(ws->ctx, w->tickets, ws->nconns, &w->tls, w->tls_records);
         if (ws->tls == NULL)
             return ENOMEM;
+        tls_worker_sndbuf(ws->tls, w->sndbuf, w->snd_copybuf);
         w->tls_listen_fd = ts_socket(ws->ctx);
         if (w->tls_listen_fd < 0 ||
             ts_bind(ws->ctx, w->tls_listen_fd, 0, w->cfg->tls_listen) != 0 ||
