@@ -45,6 +45,11 @@
 
 #define TLS_MAX_CERTS (1 + CFG_MAX_VHOSTS)
 
+_Static_assert(TLS_RECORD == SSL3_RT_MAX_PLAIN_LENGTH &&
+                   TLS_RECORD_WIRE == SSL3_RT_HEADER_LENGTH + SSL3_RT_MAX_PLAIN_LENGTH +
+                                          SSL3_RT_MAX_ENCRYPTED_OVERHEAD,
+               "TLS_RECORD_WIRE holds the largest record OpenSSL writes");
+
 /* ---- contexts ---- */
 
 /* One certificate of the set, parsed once: the certificates are shared by
@@ -122,9 +127,20 @@ static int tls_load_cert(struct tls_cert *tc, const struct cfg *cfg, const char 
         return -1;
     }
     tc->chain = sk_X509_new_null();
+    if (!tc->chain) {
+        BIO_free(b);
+        tls_err(err, errlen, cfg, cert_line, certkey, cert, "out of memory");
+        return -1;
+    }
     X509 *x;
-    while ((x = PEM_read_bio_X509(b, NULL, tls_no_passphrase, NULL)) != NULL)
-        sk_X509_push(tc->chain, x);
+    while ((x = PEM_read_bio_X509(b, NULL, tls_no_passphrase, NULL)) != NULL) {
+        if (sk_X509_push(tc->chain, x) <= 0) {
+            X509_free(x);
+            BIO_free(b);
+            tls_err(err, errlen, cfg, cert_line, certkey, cert, "out of memory");
+            return -1;
+        }
+    }
     /* the end of the file is the expected way out of the loop */
     unsigned long e = ERR_peek_last_error();
     if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)

@@ -117,10 +117,12 @@ struct tls_stats {
 
 /** Largest record payload (RFC 8446 5.1): the size of the write chunks. */
 #define TLS_RECORD 16384
-/** Room for a whole record on the wire: header, payload, the AEAD's tag and
- *  TLS 1.3's content type, and OpenSSL's allowance for both versions
- *  (SSL3_RT_MAX_ENCRYPTED_OVERHEAD). The size of a record buffer. */
-#define TLS_RECORD_WIRE (5 + TLS_RECORD + 256)
+/** Room for a whole record on the wire: the header, the payload and
+ *  OpenSSL's allowance for what encryption adds
+ *  (SSL3_RT_MAX_ENCRYPTED_OVERHEAD: 256 + a MAC of up to 64 bytes, for a
+ *  CBC suite's IV, padding and MAC; an AEAD adds 17 to 24). The size of a
+ *  record buffer (16,709 bytes); tls.c checks it against OpenSSL's. */
+#define TLS_RECORD_WIRE (5 + TLS_RECORD + 320)
 
 struct tls_worker;
 
