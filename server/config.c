@@ -1452,7 +1452,7 @@ void cfg_defaults(struct cfg *c)
     c->n_status_allow = 0; /* nobody: corehttpd has no loopback to trust */
     snprintf(c->mime_types, sizeof c->mime_types, "/etc/mime.types");
     c->error_log_level = 2; /* info */
-    c->tls_sndbuf = 65536;
+    c->tls_sndbuf = 8192;
     c->tls_ticket_rotate_s = 3600;
     c->tls_record_buffers = 1024;
     c->tls_protocols = CFG_TLS12 | CFG_TLS13;

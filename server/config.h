@@ -120,7 +120,7 @@ struct cfg {
 
     /* [tls], the keys read at start-up only */
     uint32_t tls_sndbuf;          /**< copied send buffer per connection when TLS
-                                       is on, default 65536 */
+                                       is on, default 8192 */
     uint32_t tls_ticket_rotate_s; /**< ticket key rotation, default 3600 */
     uint32_t tls_record_buffers;  /**< record buffers per core (DPDK memory),
                                        default 1024 */

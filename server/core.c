@@ -107,6 +107,19 @@ static void after_worker_turn(void *arg)
     }
 }
 
+/* TLS records go to the frames by reference from the record buffers; one
+ * is copied into the socket when none is free (or it is under 512 bytes).
+ * The copy ring is every connection's, plain ones too (the stack sizes one
+ * buffer set for all): sndbuf_copied's default (8192) is the stack's own,
+ * so TLS costs a plain connection nothing; more helps TLS only when the
+ * record buffers run out. */
+uint32_t cores_snd_copybuf(const struct cfg *cfg, uint32_t stack_default)
+{
+    if (cfg->tls_listen && cfg->tls_sndbuf > stack_default)
+        return cfg->tls_sndbuf;
+    return stack_default;
+}
+
 struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
                            struct site_live *live, struct logger *logger,
                            struct tls_tickets *tickets, struct rte_mempool **tls_records,
@@ -157,10 +170,7 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         p.max_bufs = cfg->max_conns;
         p.rcvbuf = cfg->rcvbuf;
         p.sndbuf = cfg->sndbuf;
-        /* TLS records are copied into the socket (never referenced): give
-         * the copied part of the send buffer room for several records */
-        if (cfg->tls_listen && cfg->tls_sndbuf > p.snd_copybuf)
-            p.snd_copybuf = cfg->tls_sndbuf;
+        p.snd_copybuf = cores_snd_copybuf(cfg, p.snd_copybuf);
         p.msl_ms = cfg->msl_ms;
         p.max_time_wait = cfg->max_time_wait;
         p.fin_timeout_ms = cfg->fin_timeout_ms;
@@ -197,6 +207,8 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         c->w.tls_listen_fd = -1;
         c->w.tickets = tickets;
         c->w.tls_records = tls_records ? tls_records[i] : NULL;
+        c->w.sndbuf = p.sndbuf;
+        c->w.snd_copybuf = p.snd_copybuf;
         c->w.live = live;
         c->w.log = log_ring_of(logger, i);
         atomic_init(&c->w.drain, false);

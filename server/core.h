@@ -18,6 +18,10 @@
 
 struct cores;
 
+/** The copy ring every connection of a core gets ([tls] sndbuf_copied while
+ *  TLS is on, never less than the stack's default @p stack_default). */
+uint32_t cores_snd_copybuf(const struct cfg *cfg, uint32_t stack_default);
+
 /** Creates every core's context and worker; nothing runs yet. */
 struct tls_tickets;
 struct rte_mempool;

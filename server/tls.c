@@ -45,10 +45,16 @@
 
 #define TLS_MAX_CERTS (1 + CFG_MAX_VHOSTS)
 
+_Static_assert(TLS_RECORD == SSL3_RT_MAX_PLAIN_LENGTH &&
+                   TLS_RECORD_WIRE == SSL3_RT_HEADER_LENGTH + SSL3_RT_MAX_PLAIN_LENGTH +
+                                          SSL3_RT_MAX_ENCRYPTED_OVERHEAD,
+               "TLS_RECORD_WIRE holds the largest record OpenSSL writes");
+
 /* ---- contexts ---- */
 
-/* One certificate of the set, parsed once and shared by every core's
- * context (read-only: OpenSSL counts references). */
+/* One certificate of the set, parsed once: the certificates are shared by
+ * every core's context (read-only: OpenSSL counts references), the key is
+ * copied into each (tls_ctx_new). */
 struct tls_cert {
     X509 *leaf;
     STACK_OF(X509) * chain;
@@ -121,9 +127,20 @@ static int tls_load_cert(struct tls_cert *tc, const struct cfg *cfg, const char 
         return -1;
     }
     tc->chain = sk_X509_new_null();
+    if (!tc->chain) {
+        BIO_free(b);
+        tls_err(err, errlen, cfg, cert_line, certkey, cert, "out of memory");
+        return -1;
+    }
     X509 *x;
-    while ((x = PEM_read_bio_X509(b, NULL, tls_no_passphrase, NULL)) != NULL)
-        sk_X509_push(tc->chain, x);
+    while ((x = PEM_read_bio_X509(b, NULL, tls_no_passphrase, NULL)) != NULL) {
+        if (sk_X509_push(tc->chain, x) <= 0) {
+            X509_free(x);
+            BIO_free(b);
+            tls_err(err, errlen, cfg, cert_line, certkey, cert, "out of memory");
+            return -1;
+        }
+    }
     /* the end of the file is the expected way out of the loop */
     unsigned long e = ERR_peek_last_error();
     if (ERR_GET_LIB(e) == ERR_LIB_PEM && ERR_GET_REASON(e) == PEM_R_NO_START_LINE)
@@ -199,11 +216,15 @@ static int tls_alpn_cb(SSL *s, const unsigned char **out, unsigned char *outlen,
 }
 
 /* OCSP stapling (RFC 6066 8): the response read from [tls] ocsp_response,
- * a copy per handshake that asks (OpenSSL frees it). */
+ * a copy per handshake that asks (OpenSSL frees it). The response is about
+ * the [tls] certificate only: a handshake that SNI moved to a virtual
+ * host's certificate gets none (the callback runs once the certificate is
+ * chosen), as a response for another certificate would fail the client's
+ * check, or worse, mislead it. */
 static int tls_status_cb(SSL *s, void *arg)
 {
     const struct tls_site *t = arg;
-    if (!t->ocsp)
+    if (!t->ocsp || SSL_get_certificate(s) != t->cert[0].leaf)
         return SSL_TLSEXT_ERR_NOACK;
     unsigned char *copy = OPENSSL_memdup(t->ocsp, (size_t)t->ocsp_len);
     if (!copy)
@@ -225,7 +246,19 @@ static SSL_CTX *tls_ctx_new(const struct cfg *cfg, struct tls_site *t, unsigned 
     }
     const struct tls_cert *c = &t->cert[i];
     const char *what = "[tls] certificate";
-    if (SSL_CTX_use_cert_and_key(ctx, c->leaf, c->key, c->chain, 1) != 1) {
+    /* The key is this core's own copy: OpenSSL 3.0 takes the key's locks
+     * (RSA blinding, the provider's key data) while it signs, so a key
+     * shared by every core's context would be a lock taken across cores on
+     * every full handshake. The certificates are only read: shared. */
+    EVP_PKEY *key = EVP_PKEY_dup(c->key);
+    if (!key) {
+        tls_err(err, errlen, cfg, cfg->tls_line[CFG_TLS_LINE_KEY], "[tls] key", NULL,
+                "cannot copy the private key for core %u", (unsigned)(core - t->core));
+        goto fail;
+    }
+    int used = SSL_CTX_use_cert_and_key(ctx, c->leaf, key, c->chain, 1);
+    EVP_PKEY_free(key); /* the context holds its reference */
+    if (used != 1) {
         tls_err(err, errlen, cfg, cfg->tls_line[CFG_TLS_LINE_CERT], what, NULL,
                 "OpenSSL refused the certificate and key");
         goto fail;
@@ -452,18 +485,23 @@ struct tls_slot {
     bool established;
     bool first_read; /* the BIO has read the first byte */
     bool plain_http;
-    bool failed; /* counted already */
+    bool failed;  /* counted already */
+    bool closing; /* close_notify: written whole or not at all */
 };
 
 struct tls_worker {
     struct ts_ctx *ctx;
     struct tls_stats *st;
     struct tls_tickets *pub;
-    uint64_t gen;
-    struct tls_ticket_key cur, prev; /* prev valid when gen > 1 */
+    uint64_t gen;                    /* of cur; 0: none yet */
+    struct tls_ticket_key cur, prev; /* keys of generations gen and gen - 1 */
+    bool prev_valid;                 /* gen > 1: prev was published */
     BIO_METHOD *bio;
     EVP_CIPHER *aes; /* fetched once: no provider lookup per ticket */
     struct rte_mempool *records;
+    /* the socket's send buffer less its copy ring (tls_worker_sndbuf()):
+     * a copy of n bytes fits whole once ts_send_space() >= n + copy_slack */
+    size_t copy_slack;
     struct tls_slot *slots;
     uint32_t n, hwm;
     int32_t free_head;
@@ -486,6 +524,40 @@ static void tls_record_release(void *buf)
  * are copied into the buffer and queued by reference: the frames point into
  * it, so the ciphertext is copied once, not twice (into the socket's copy
  * ring, then into the frames). Otherwise they are copied into the socket. */
+/* close_notify (tls_conn_close): nothing calls again to send the rest of
+ * it, so it goes whole or not at all; a part of it followed by the FIN
+ * would be a truncated record to the client, an error where a skipped
+ * alert is only an end of stream. By reference in a record buffer when one
+ * is free (ts_write_ref takes it whole once the send buffer has room), else
+ * copied when the copy ring surely has room: its bytes are a part of the
+ * unacknowledged ones, so it has at least ts_send_space() - copy_slack
+ * free. */
+static ssize_t tls_sock_write_whole(struct tls_slot *s, const char *buf, size_t len)
+{
+    struct tls_worker *tw = s->tw;
+    size_t space = ts_send_space(tw->ctx, s->fd);
+    void *rec;
+    ssize_t n = -1;
+    errno = EAGAIN;
+    if (space < len)
+        return -1;
+    if (tw->records && len <= TLS_RECORD_WIRE &&
+        rte_mempool_get(tw->records, &rec) == 0) {
+        memcpy(rec, buf, len);
+        struct ts_ref_owner owner = {.release = tls_record_release, .arg = rec};
+        n = ts_write_ref(tw->ctx, s->fd, rec, len, &owner);
+        if (n < 0)
+            rte_mempool_put(tw->records, rec);
+        else
+            tw->st->records_ref++;
+    } else if (tw->copy_slack <= space - len) {
+        n = ts_write(tw->ctx, s->fd, buf, len);
+        if (n > 0)
+            tw->st->records_copied++;
+    }
+    return n;
+}
+
 static int tls_sock_write(BIO *b, const char *buf, int len)
 {
     struct tls_slot *s = BIO_get_data(b);
@@ -493,6 +565,14 @@ static int tls_sock_write(BIO *b, const char *buf, int len)
     BIO_clear_retry_flags(b);
     void *rec;
     ssize_t n;
+    if (s->closing) {
+        n = tls_sock_write_whole(s, buf, (size_t)len);
+        if (n >= 0)
+            return (int)n;
+        if (errno == EAGAIN)
+            BIO_set_retry_write(b);
+        return -1;
+    }
     if (tw->records && len >= 512 && (size_t)len <= TLS_RECORD_WIRE &&
         ts_send_space(tw->ctx, s->fd) >= (size_t)len &&
         rte_mempool_get(tw->records, &rec) == 0) {
@@ -571,7 +651,7 @@ static int tls_ticket_cb(SSL *s, unsigned char key_name[16], unsigned char *iv,
     } else {
         if (memcmp(key_name, tw->cur.name, 16) == 0) {
             k = &tw->cur;
-        } else if (tw->gen > 1 && memcmp(key_name, tw->prev.name, 16) == 0) {
+        } else if (tw->prev_valid && memcmp(key_name, tw->prev.name, 16) == 0) {
             k = &tw->prev;
             rc = 2;
         } else {
@@ -601,6 +681,7 @@ struct tls_worker *tls_worker_create(struct ts_ctx *ctx, struct tls_tickets *tic
     tw->pub = tickets;
     tw->records = records;
     tw->n = max_conns;
+    tw->copy_slack = SIZE_MAX; /* unknown: close_notify by reference only */
     tw->free_head = -1;
     tw->bio = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK,
                            "corehttpd stack socket");
@@ -640,6 +721,12 @@ void tls_worker_free(struct tls_worker *tw)
     free(tw);
 }
 
+/* The keys of generations g and g - 1 as published, whatever this worker
+ * saw before: a worker that missed a rotation (a long loop turn) still
+ * opens the tickets other cores sealed under g - 1, and a worker that
+ * starts after a rotation knows g - 1 too. Slot g - 1 is written again
+ * when g + 3 is published (its bytes while gen is g + 2): a copy made while
+ * gen moved that far may be torn, and is made again. */
 void tls_worker_poll(struct tls_worker *tw)
 {
     if (!tw->pub)
@@ -647,12 +734,25 @@ void tls_worker_poll(struct tls_worker *tw)
     uint64_t g = atomic_load_explicit(&tw->pub->gen, memory_order_acquire);
     if (g == tw->gen)
         return;
-    if (tw->gen != 0) {
-        tw->prev = tw->cur;
-        tw->st->ticket_rotations++;
+    for (;;) {
+        tw->cur = tw->pub->slot[g % TLS_TICKET_SLOTS];
+        tw->prev_valid = g > 1;
+        if (tw->prev_valid)
+            tw->prev = tw->pub->slot[(g - 1) % TLS_TICKET_SLOTS];
+        atomic_thread_fence(memory_order_acquire);
+        uint64_t now = atomic_load_explicit(&tw->pub->gen, memory_order_acquire);
+        if (now < g + 2)
+            break;
+        g = now;
     }
-    tw->cur = tw->pub->slot[g % TLS_TICKET_SLOTS];
+    if (tw->gen != 0)
+        tw->st->ticket_rotations++;
     tw->gen = g;
+}
+
+void tls_worker_sndbuf(struct tls_worker *tw, size_t sndbuf, size_t copied)
+{
+    tw->copy_slack = sndbuf > copied ? sndbuf - copied : 0;
 }
 
 uint8_t *tls_worker_scratch(struct tls_worker *tw)
@@ -696,8 +796,10 @@ int32_t tls_conn_new(struct tls_worker *tw, const struct tls_site *t, unsigned c
 void tls_conn_close(struct tls_worker *tw, int32_t id)
 {
     struct tls_slot *s = &tw->slots[id];
-    if (s->established)
-        SSL_shutdown(s->ssl); /* close_notify, if the socket takes it */
+    if (s->established) {
+        s->closing = true;
+        SSL_shutdown(s->ssl); /* close_notify, if the socket takes all of it */
+    }
     SSL_free(s->ssl);
     ERR_clear_error();
     s->ssl = NULL;

@@ -7,7 +7,9 @@
  *   certificates off the hot path (start-up, SIGHUP) as part of a site:
  *   one SSL_CTX per core and certificate, so a worker never shares a
  *   context (and its locks and counters) with another core; the
- *   certificates and keys are parsed once and shared read-only;
+ *   certificates are parsed once and shared read-only, each core's
+ *   contexts sign with their own copy of the private key (OpenSSL locks a
+ *   key while it signs);
  * - the session ticket keys (struct tls_tickets): the control thread makes
  *   a new random key every [tls] ticket_key_rotation_s and publishes it;
  *   each worker picks it up on its next loop turn (its own rotation, no
@@ -115,10 +117,12 @@ struct tls_stats {
 
 /** Largest record payload (RFC 8446 5.1): the size of the write chunks. */
 #define TLS_RECORD 16384
-/** Room for a whole record on the wire: header, payload, the AEAD's tag and
- *  TLS 1.3's content type, and OpenSSL's allowance for both versions
- *  (SSL3_RT_MAX_ENCRYPTED_OVERHEAD). The size of a record buffer. */
-#define TLS_RECORD_WIRE (5 + TLS_RECORD + 256)
+/** Room for a whole record on the wire: the header, the payload and
+ *  OpenSSL's allowance for what encryption adds
+ *  (SSL3_RT_MAX_ENCRYPTED_OVERHEAD: 256 + a MAC of up to 64 bytes, for a
+ *  CBC suite's IV, padding and MAC; an AEAD adds 17 to 24). The size of a
+ *  record buffer (16,709 bytes); tls.c checks it against OpenSSL's. */
+#define TLS_RECORD_WIRE (5 + TLS_RECORD + 320)
 
 struct tls_worker;
 
@@ -138,6 +142,10 @@ struct tls_worker *tls_worker_create(struct ts_ctx *ctx, struct tls_tickets *tic
 void tls_worker_free(struct tls_worker *tw);
 /** Each loop turn: picks up a newly published ticket key. */
 void tls_worker_poll(struct tls_worker *tw);
+/** The sizes of the worker's sockets: [tcp] sndbuf and the copy ring
+ * (ts_params snd_copybuf, as configured). Without them close_notify goes
+ * only by reference (it must go whole, and only then is room for it sure). */
+void tls_worker_sndbuf(struct tls_worker *tw, size_t sndbuf, size_t copied);
 /** A gather buffer of TLS_RECORD bytes for small writes. */
 uint8_t *tls_worker_scratch(struct tls_worker *tw);
 
@@ -145,8 +153,9 @@ uint8_t *tls_worker_scratch(struct tls_worker *tw);
  *  @p core: its slot index, or -1 (no memory). */
 int32_t tls_conn_new(struct tls_worker *tw, const struct tls_site *t, unsigned core,
                      int fd);
-/** Sends close_notify when the connection is established (best effort),
- *  frees the SSL object and the slot. The caller closes the socket. */
+/** Sends close_notify when the connection is established and the socket
+ *  has room for the whole record (else none: never a part of it), frees
+ *  the SSL object and the slot. The caller closes the socket. */
 void tls_conn_close(struct tls_worker *tw, int32_t id);
 bool tls_conn_established(const struct tls_worker *tw, int32_t id);
 /** Runs the handshake on: 1 when done (counted), TLS_WANT_*, or TLS_ERROR

@@ -299,13 +299,17 @@ static void conn_close(struct wstate *ws, struct conn *c)
 }
 
 /* A connection whose response is blocked waits for EPOLLOUT only: reading
- * more requests before the answers can leave would only spin. */
+ * more requests before the answers can leave would only spin. So would
+ * EPOLLRDHUP, level-triggered and set for good once the peer has sent its
+ * FIN (a client may half-close after its request): it is asked for again
+ * with EPOLLIN once the response is queued, and the end of the stream is
+ * then read. A reset (EPOLLERR, EPOLLHUP) is reported either way. */
 static void conn_want_out(struct wstate *ws, struct conn *c, bool on)
 {
     if (c->want_out == on)
         return;
     struct ts_epoll_event ev = {
-        .events = TS_EPOLLRDHUP | (on ? TS_EPOLLOUT : TS_EPOLLIN),
+        .events = on ? TS_EPOLLOUT : TS_EPOLLIN | TS_EPOLLRDHUP,
         .data = (uint64_t)(c - ws->conns),
     };
     ts_epoll_ctl(ws->ctx, ws->ep, TS_EPOLL_CTL_MOD, c->fd, &ev);
@@ -362,10 +366,12 @@ static size_t conn_gather(const struct conn_io *io, uint8_t *buf)
 }
 
 /* The TLS form of conn_send(): the body is encrypted from the cache into
- * records (one record per call). A position with less than a record left
- * in its piece (the header, a small body, a body's tail) is gathered with
- * what follows into one record, so a small response is one record, not a
- * record for its header and another for its body. */
+ * records (one record per call); SSL_write may have to read first (a
+ * handshake message), then the connection waits for EPOLLIN. A position
+ * with less than a record left in its piece (the header, a small body, a
+ * body's tail) is gathered with what follows into one record, so a small
+ * response is one record, not a record for its header and another for its
+ * body. */
 static int conn_send_tls(struct wstate *ws, struct conn *c)
 {
     struct conn_io *io = c->io;
@@ -385,8 +391,10 @@ static int conn_send_tls(struct wstate *ws, struct conn *c)
             n = conn_gather(io, tls_worker_scratch(ws->tls));
         }
         ssize_t k = tls_conn_write(ws->tls, c->tls, p, n);
-        if (k == TLS_WANT_WRITE || k == TLS_WANT_READ)
+        if (k == TLS_WANT_WRITE)
             return 0;
+        if (k == TLS_WANT_READ)
+            return 2;
         if (k <= 0)
             return -1;
         conn_advance(io, (size_t)k);
@@ -395,7 +403,8 @@ static int conn_send_tls(struct wstate *ws, struct conn *c)
 }
 
 /* Writes what is left of the current response. Returns 1 when all of it is
- * queued, 0 when the socket is full, -1 when the connection failed. */
+ * queued, 0 when the socket is full, 2 when TLS must read before it writes
+ * on, -1 when the connection failed. */
 static int conn_send(struct wstate *ws, struct conn *c)
 {
     if (c->tls >= 0)
@@ -503,8 +512,9 @@ static void conn_run(struct wstate *ws, struct conn *c)
                 conn_close(ws, c);
                 return;
             }
-            if (rc == 0) {
-                conn_want_out(ws, c, true);
+            if (rc == 0 || rc == 2) {
+                /* 2: waiting for EPOLLOUT, ready already, would spin */
+                conn_want_out(ws, c, rc == 0);
                 return;
             }
             c->busy = false;
@@ -674,6 +684,7 @@ static int worker_setup(struct wstate *ws)
             tls_worker_create(ws->ctx, w->tickets, ws->nconns, &w->tls, w->tls_records);
         if (ws->tls == NULL)
             return ENOMEM;
+        tls_worker_sndbuf(ws->tls, w->sndbuf, w->snd_copybuf);
         w->tls_listen_fd = ts_socket(ws->ctx);
         if (w->tls_listen_fd < 0 ||
             ts_bind(ws->ctx, w->tls_listen_fd, 0, w->cfg->tls_listen) != 0 ||

@@ -44,6 +44,9 @@ struct worker {
     struct tls_tickets *tickets;
     /** [tls] record_buffers of this core (tls.h); NULL: records are copied */
     struct rte_mempool *tls_records;
+    /** the stack's send buffer and its copied part (ts_params sndbuf and
+     *  snd_copybuf) */
+    uint32_t sndbuf, snd_copybuf;
     /* filled by the worker */
     int listen_fd;
     int tls_listen_fd; /* -1 without TLS */

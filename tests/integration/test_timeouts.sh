@@ -3,7 +3,9 @@
 # Connection: close), keepalive_timeout_ms (an idle connection is closed,
 # not before), header_timeout_ms (a client dribbling a request gets a 408
 # and is closed; one that says nothing is closed silently), pipelined
-# requests answered in order; the server serves on afterwards.
+# requests answered in order; a client that half-closes after its request
+# and reads slowly gets its whole body without the worker spinning while it
+# waits, then is closed at once; the server serves on afterwards.
 . "$(dirname "$0")/lib.sh"
 lib_init timeout "$@"
 need_cmd curl
@@ -72,6 +74,64 @@ out=$(raw_http --close-wait 8 --timeout 8 --send '')
 ms=$((($(date +%s%N) - t0) / 1000000))
 assert_eq "silent client: no response, closed" "0 1 0" "$(kv "$out" count) $(kv "$out" closed) $(kv "$out" trailing)"
 assert_match "silent client: after about 1.5 s (${ms} ms)" '^(1[4-9][0-9]{2}|[23][0-9]{3})$' "$ms"
+
+# ---- a client that half-closes after its request and reads slowly: the
+# worker waits for room without spinning (EPOLLRDHUP, level-triggered, is
+# not asked for while it waits), the whole body comes, and the end of the
+# client's stream is then read: the server closes at once, not at
+# keepalive_timeout_ms
+HC=$TMPD/halfclose.out
+nsx "$PY" - "$SRV_IP" "$(url /files/big.bin)" >"$HC" 2>&1 <<'PYEOF' &
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.settimeout(30)
+s.connect((sys.argv[1], 80))
+path = "/" + sys.argv[2].split("/", 3)[3]
+s.sendall(("GET %s HTTP/1.1\r\nHost: t\r\n\r\n" % path).encode())
+s.shutdown(socket.SHUT_WR)
+print("sent", flush=True)
+time.sleep(3.5)  # the server's send buffer fills; it waits for room
+got = b""
+while b"\r\n\r\n" not in got:
+    got += s.recv(65536)
+head, body = got.split(b"\r\n\r\n", 1)
+want = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+n = len(body)
+while n < want:
+    d = s.recv(1 << 20)
+    if not d:
+        break
+    n += len(d)
+t = time.monotonic()
+try:
+    eof = s.recv(1) == b""
+except socket.timeout:
+    eof = False
+print("body=%d want=%d eof=%s eof_ms=%d" % (n, want, eof, (time.monotonic() - t) * 1000), flush=True)
+PYEOF
+HCPID=$!
+wait_until 10 "the half-closing client's request" grep -q '^sent' "$HC"
+sleep 0.5
+cpu_ticks() { sed 's/^.*) //' "/proc/$SRV_PID/stat" | awk '{ print $12 + $13 }'; }
+c0=$(cpu_ticks)
+t0=$(date +%s%N)
+sleep 2
+c1=$(cpu_ticks)
+t1=$(date +%s%N)
+pct=$(awk -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v ns="$((t1 - t0))" \
+    'BEGIN { printf "%.0f", c / hz / (ns / 1e9) * 100 }')
+wait "$HCPID" || true
+r=$(tail -n 1 "$HC")
+say "half-closed client: server CPU ${pct}% of one CPU while blocked; $r"
+if [ "$pct" -lt 25 ]; then
+    ok "blocked on a half-closed client: the worker does not spin (${pct}% of one CPU)"
+else
+    fail "blocked on a half-closed client: the server used ${pct}% of one CPU (limit 25%)"
+fi
+assert_match "half-closed client: the whole body" '^body=([0-9]+) want=\1 ' "$r"
+assert_match "half-closed client: then closed at once (the FIN read, not the keep-alive timeout)" \
+    'eof=True eof_ms=([0-9]|[1-9][0-9]|[1-4][0-9][0-9])$' "$r"
 
 code=$(curl_ns -o /dev/null -w '%{http_code}' "$(url /)") || code="curl failed"
 assert_eq "still serving" 200 "$code"

@@ -6,7 +6,8 @@
 # - every file of the site byte for byte with curl --cacert (the root only:
 #   the server must send the chain), over TLS 1.3 and with --tls-max 1.2;
 #   ALPN http/1.1; pipelining; a client sending its handshake and request a
-#   byte per segment; the OCSP response of the file stapled; the
+#   byte per segment; the OCSP response of the file stapled (to the default
+#   certificate only, not to a virtual host's); the
 #   records sent by reference from the record buffers (the exit report);
 # - SNI: other.example.test gets its certificate, an unknown name and no
 #   name the default one;
@@ -118,6 +119,9 @@ say "byte-wise client: $(printf '%s' "$r" | tr '\n' ' ')"
 r=$(nsx timeout 10 openssl s_client -connect "$SRV_IP:443" -servername "$NAME" -status </dev/null 2>&1 || true)
 assert_match "OCSP stapling: the response from ocsp_response is stapled" "OCSP Response Status: successful" "$r"
 assert_match "OCSP stapling: it says the certificate is good" "Cert Status: good" "$r"
+# the response is the [tls] certificate's: a virtual host's gets none
+r=$(nsx timeout 10 openssl s_client -connect "$SRV_IP:443" -servername "$OTHER" -status </dev/null 2>&1 || true)
+assert_match "OCSP stapling: SNI $OTHER (its own certificate) gets no response" "OCSP response: no response sent" "$r"
 
 # ---- SNI
 subject() { # SERVERNAME|-  -> the subject CN the server shows

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "core.h"
+#include "ts.h"
 
 /* Lines 1-4 of most test files: the two required keys. */
 #define REQUIRED "[dpdk]\nport = net_tap0\n[net]\naddress = 198.18.0.2/24\n"
@@ -1023,6 +1025,33 @@ static void test_shipped_template(void **state)
             fail_msg("key %s appears %u times in corehttpd.ini", keys[i], seen[i]);
 }
 
+/* [tls] sndbuf_copied sizes the copy ring of every connection of a core,
+ * plain HTTP too (a context has one buffer set size: rcvbuf + copy ring +
+ * references, ts_ctx.c). By default TLS leaves it at the stack's own, so a
+ * plain connection's buffer set (what it commits while busy; an idle one
+ * gives it back) is the same with TLS on as without; an operator may raise
+ * it. */
+static void test_tls_copy_ring(void **state)
+{
+    (void)state;
+    struct ts_params p;
+    ts_params_default(&p);
+    struct cfg c;
+    cfg_defaults(&c);
+    uint32_t plain = cores_snd_copybuf(&c, p.snd_copybuf);
+    assert_int_equal(plain, p.snd_copybuf);
+    c.tls_listen = 443;
+    uint32_t tls = cores_snd_copybuf(&c, p.snd_copybuf);
+    if (tls != plain)
+        fail_msg("TLS on with the default sndbuf_copied: a %u-byte copy ring per "
+                 "connection, %u without TLS",
+                 tls, plain);
+    c.tls_sndbuf = 65536;
+    assert_int_equal(cores_snd_copybuf(&c, p.snd_copybuf), 65536);
+    c.tls_listen = 0;
+    assert_int_equal(cores_snd_copybuf(&c, p.snd_copybuf), plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1032,6 +1061,7 @@ int main(void)
         cmocka_unit_test(test_key_families),
         cmocka_unit_test(test_vhosts),
         cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_tls_copy_ring),
         cmocka_unit_test(test_unknown_key),
         cmocka_unit_test(test_unknown_section),
         cmocka_unit_test(test_bools),

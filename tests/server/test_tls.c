@@ -19,8 +19,10 @@
 
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
+#include <openssl/params.h>
 #include <openssl/x509v3.h>
 
 #include "config.h"
@@ -185,6 +187,14 @@ static void test_load(void **state)
     assert_int_equal(tls_site_certs(t), 1);
     assert_non_null(tls_site_ctx(t, 1));
     assert_ptr_not_equal(tls_site_ctx(t, 0), tls_site_ctx(t, 1)); /* per core */
+    /* each core signs with its own copy of the key (no lock shared across
+     * cores), the same key */
+    EVP_PKEY *k0 = SSL_CTX_get0_privatekey(tls_site_ctx(t, 0));
+    EVP_PKEY *k1 = SSL_CTX_get0_privatekey(tls_site_ctx(t, 1));
+    assert_non_null(k0);
+    assert_non_null(k1);
+    assert_ptr_not_equal(k0, k1);
+    assert_int_equal(EVP_PKEY_eq(k0, k1), 1);
     tls_site_free(t);
     assert_int_equal(tls_check(&c, err, sizeof err), 0);
 
@@ -224,8 +234,8 @@ struct pair {
     SSL *srv, *cli;
 };
 
-static void pair_open(struct pair *p, SSL_CTX *sctx, SSL_CTX *cctx, struct tls_worker *tw,
-                      SSL_SESSION *sess)
+static void pair_open_sni(struct pair *p, SSL_CTX *sctx, SSL_CTX *cctx,
+                          struct tls_worker *tw, SSL_SESSION *sess, const char *sni)
 {
     BIO *bs, *bc;
     /* the pair's buffers stand for the sockets: not counted */
@@ -238,10 +248,16 @@ static void pair_open(struct pair *p, SSL_CTX *sctx, SSL_CTX *cctx, struct tls_w
     g_server = 0;
     p->cli = SSL_new(cctx);
     SSL_set_bio(p->cli, bc, bc);
-    SSL_set_tlsext_host_name(p->cli, "a.test");
+    SSL_set_tlsext_host_name(p->cli, sni);
     if (sess)
         SSL_set_session(p->cli, sess);
     SSL_set_connect_state(p->cli);
+}
+
+static void pair_open(struct pair *p, SSL_CTX *sctx, SSL_CTX *cctx, struct tls_worker *tw,
+                      SSL_SESSION *sess)
+{
+    pair_open_sni(p, sctx, cctx, tw, sess, "a.test");
 }
 
 /* Runs both sides until the handshake is done (1) or fails (0). */
@@ -411,6 +427,214 @@ static void test_sessions(void **state)
     tls_site_free(t);
 }
 
+/* A server of the test's own that seals its tickets with an all-zero key
+ * named by sixteen zero bytes: what a worker must never open. */
+static int zero_ticket_cb(SSL *s, unsigned char key_name[16], unsigned char *iv,
+                          EVP_CIPHER_CTX *ctx, EVP_MAC_CTX *hctx, int enc)
+{
+    (void)s;
+    static const unsigned char zero[32];
+    if (!enc)
+        return 0;
+    memset(key_name, 0, 16);
+    memset(iv, 0x5a, 16);
+    if (EVP_EncryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, zero, iv) != 1)
+        return -1;
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+        OSSL_PARAM_construct_end(),
+    };
+    return EVP_MAC_init(hctx, zero, sizeof zero, params) == 1 ? 1 : -1;
+}
+
+/* A session the client got from @p sctx (a full handshake and an
+ * exchange, so that the ticket is read). */
+static SSL_SESSION *session_from(SSL_CTX *sctx, SSL_CTX *cctx, struct tls_worker *tw)
+{
+    struct pair p;
+    pair_open(&p, sctx, cctx, tw, NULL);
+    assert_int_equal(pair_handshake(&p), 1);
+    pair_exchange(&p);
+    SSL_SESSION *sess = SSL_get1_session(p.cli);
+    pair_close(&p);
+    assert_non_null(sess);
+    assert_int_equal(SSL_SESSION_is_resumable(sess), 1);
+    return sess;
+}
+
+/* 1 when @p sess resumes on @p sctx with worker @p tw, 0 for a full
+ * handshake. */
+static int resumes(SSL_CTX *sctx, SSL_CTX *cctx, struct tls_worker *tw, SSL_SESSION *sess)
+{
+    struct pair p;
+    pair_open(&p, sctx, cctx, tw, sess);
+    assert_int_equal(pair_handshake(&p), 1);
+    int r = SSL_session_reused(p.srv);
+    pair_close(&p);
+    return r;
+}
+
+/* Ticket keys are the published generations g and g - 1, whatever a worker
+ * saw before: a worker that missed a rotation opens what another core
+ * sealed under g - 1, and a worker whose first look finds g > 1 has a real
+ * g - 1 key, never an unset (all-zero) one. */
+static void test_ticket_generations(void **state)
+{
+    (void)state;
+    char cert[128], key[128], err[1024];
+    struct cfg c;
+    path_of(cert, sizeof cert, "a.pem");
+    path_of(key, sizeof key, "a.key");
+    tls_cfg(&c, cert, key);
+    struct tls_site *t = tls_site_build(&c, 2, err, sizeof err);
+    if (!t)
+        fail_msg("%s", err);
+    struct tls_tickets *tk = tls_tickets_create(60);
+    struct tls_stats sa = {0}, sb = {0};
+    struct tls_worker *a = tls_worker_create(NULL, tk, 8, &sa, NULL);
+    struct tls_worker *b = tls_worker_create(NULL, tk, 8, &sb, NULL);
+    assert_non_null(a);
+    assert_non_null(b);
+    SSL_CTX *ca = tls_site_ctx(t, 0), *cb = tls_site_ctx(t, 1);
+
+    uint64_t now = 1000;
+    assert_false(tls_tickets_tick(tk, now)); /* the first tick starts the period */
+    for (int v = 0; v < 2; v++) {
+        SSL_CTX *cctx = client_ctx(NULL, 0, v == 0 ? TLS1_3_VERSION : TLS1_2_VERSION);
+        /* a new generation: core b takes it up and seals a ticket; core a
+         * is busy and misses it */
+        now += 60000000ull;
+        assert_true(tls_tickets_tick(tk, now));
+        tls_worker_poll(b);
+        SSL_SESSION *sess = session_from(cb, cctx, b);
+        /* the next one: a takes it up, two generations on from its own */
+        now += 60000000ull;
+        assert_true(tls_tickets_tick(tk, now));
+        tls_worker_poll(a);
+        tls_worker_poll(b);
+        if (!resumes(ca, cctx, a, sess))
+            fail_msg("TLS 1.%d: a ticket core b sealed under the previous key does not "
+                     "resume on core a, which missed that key's rotation",
+                     v == 0 ? 3 : 2);
+        SSL_SESSION_free(sess);
+        SSL_CTX_free(cctx);
+    }
+    assert_int_equal(sa.ticket_rotations, 2); /* a took up 3 and 5 */
+    assert_int_equal(sb.ticket_rotations, 4);
+
+    /* a worker starting at generation 5: a ticket sealed under an all-zero
+     * key named by zeros is not opened (a full handshake) */
+    struct tls_stats sc = {0};
+    struct tls_worker *w = tls_worker_create(NULL, tk, 8, &sc, NULL);
+    assert_non_null(w);
+    SSL_CTX *forger = SSL_CTX_new(TLS_server_method());
+    assert_int_equal(SSL_CTX_use_certificate_file(forger, cert, SSL_FILETYPE_PEM), 1);
+    assert_int_equal(SSL_CTX_use_PrivateKey_file(forger, key, SSL_FILETYPE_PEM), 1);
+    SSL_CTX_set_session_id_context(forger, (const unsigned char *)"corehttpd", 9);
+    SSL_CTX_set_tlsext_ticket_key_evp_cb(forger, zero_ticket_cb);
+    SSL_CTX_set_session_cache_mode(forger, SSL_SESS_CACHE_OFF);
+    SSL_CTX_set_alpn_select_cb(forger, NULL, NULL);
+    for (int v = 0; v < 2; v++) {
+        SSL_CTX *cctx = client_ctx(NULL, 0, v == 0 ? TLS1_3_VERSION : TLS1_2_VERSION);
+        SSL_SESSION *sess = session_from(forger, cctx, NULL);
+        if (resumes(ca, cctx, w, sess))
+            fail_msg("TLS 1.%d: a ticket under an all-zero key resumed", v == 0 ? 3 : 2);
+        SSL_SESSION_free(sess);
+        SSL_CTX_free(cctx);
+    }
+    assert_int_equal(sc.hs_resumed, 0);
+    SSL_CTX_free(forger);
+    ERR_clear_error();
+    tls_worker_free(w);
+    tls_worker_free(a);
+    tls_worker_free(b);
+    tls_tickets_free(tk);
+    tls_site_free(t);
+}
+
+/* OCSP stapling: the response of [tls] ocsp_response belongs to the [tls]
+ * certificate; a handshake that SNI moved to a virtual host's certificate
+ * gets none, one naming the default (or no known) host gets it. */
+static void test_ocsp_per_cert(void **state)
+{
+    (void)state;
+    char cert[128], key[128], bcert[128], bkey[128], ocsp[128], err[1024];
+    struct cfg c;
+    path_of(cert, sizeof cert, "a.pem");
+    path_of(key, sizeof key, "a.key");
+    path_of(bcert, sizeof bcert, "b.pem");
+    path_of(bkey, sizeof bkey, "b.key");
+    path_of(ocsp, sizeof ocsp, "a.ocsp");
+    /* any well-formed response will do: the server staples it as it is */
+    OCSP_RESPONSE *r = OCSP_response_create(OCSP_RESPONSE_STATUS_TRYLATER, NULL);
+    assert_non_null(r);
+    unsigned char *der = NULL;
+    int der_len = i2d_OCSP_RESPONSE(r, &der);
+    assert_true(der_len > 0);
+    FILE *f = fopen(ocsp, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(der, 1, (size_t)der_len, f), (size_t)der_len);
+    fclose(f);
+    OPENSSL_free(der);
+    OCSP_RESPONSE_free(r);
+
+    tls_cfg(&c, cert, key);
+    snprintf(c.tls_ocsp, sizeof c.tls_ocsp, "%s", ocsp);
+    c.n_vhosts = 1;
+    snprintf(c.vhost[0].name, sizeof c.vhost[0].name, "b");
+    snprintf(c.vhost[0].hosts, sizeof c.vhost[0].hosts, "b.test");
+    snprintf(c.vhost[0].cert, sizeof c.vhost[0].cert, "%s", bcert);
+    snprintf(c.vhost[0].key, sizeof c.vhost[0].key, "%s", bkey);
+    struct tls_site *t = tls_site_build(&c, 2, err, sizeof err);
+    if (!t)
+        fail_msg("%s", err);
+    assert_int_equal(tls_site_certs(t), 2);
+    struct tls_tickets *tk = tls_tickets_create(60);
+    struct tls_stats st = {0};
+    struct tls_worker *tw = tls_worker_create(NULL, tk, 8, &st, NULL);
+    assert_non_null(tw);
+    SSL_CTX *cctx = client_ctx(NULL, 0, 0);
+    const struct {
+        const char *sni, *cn;
+        bool stapled;
+    } cases[] = {{"a.test", "a.test", true},
+                 {"b.test", "b.test", false},
+                 {"B.TEST.", "b.test", false},
+                 {"nosuch.test", "a.test", true}};
+    for (unsigned core = 0; core < 2; core++) {
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            struct pair p;
+            pair_open_sni(&p, tls_site_ctx(t, core), cctx, tw, NULL, cases[i].sni);
+            SSL_set_tlsext_status_type(p.cli, TLSEXT_STATUSTYPE_ocsp);
+            assert_int_equal(pair_handshake(&p), 1);
+            X509 *peer = SSL_get1_peer_certificate(p.cli);
+            assert_non_null(peer);
+            char cn[64] = "";
+            X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn,
+                                      sizeof cn);
+            X509_free(peer);
+            assert_string_equal(cn, cases[i].cn);
+            const unsigned char *resp = NULL;
+            long len = SSL_get_tlsext_status_ocsp_resp(p.cli, &resp);
+            if (cases[i].stapled) {
+                if (len != der_len)
+                    fail_msg("SNI %s: stapled %ld bytes, expected the %d of the file",
+                             cases[i].sni, len, der_len);
+            } else if (len > 0 && resp != NULL) {
+                fail_msg("SNI %s (certificate %s): stapled the [tls] certificate's "
+                         "OCSP response (%ld bytes)",
+                         cases[i].sni, cn, len);
+            }
+            pair_close(&p);
+        }
+    }
+    SSL_CTX_free(cctx);
+    tls_worker_free(tw);
+    tls_tickets_free(tk);
+    tls_site_free(t);
+    unlink(ocsp);
+}
+
 int main(void)
 {
     /* before OpenSSL allocates anything */
@@ -418,6 +642,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_load),
         cmocka_unit_test(test_sessions),
+        cmocka_unit_test(test_ticket_generations),
+        cmocka_unit_test(test_ocsp_per_cert),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
