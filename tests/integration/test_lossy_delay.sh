@@ -18,7 +18,9 @@ rtt=$(nsx ping -n -q -c 20 -i 0.05 -W 2 "$SRV_IP" | sed -n 's|^rtt [^=]*= \([0-9
 say "ping rtt min/avg/max: ${rtt:-none} ms"
 read -r rmin _ rmax <<<"${rtt:-0 0 999}"
 assert_ge "round trip at least 2 x 10 ms" 20 "${rmin%.*}"
-assert_match "no round trip beyond 25 ms (held frames released on time)" '^(2[0-4]|[0-9])$' "${rmax%.*}"
+# (the bound is far from the 100 ms sleep it guards against, and leaves a few
+# ms for a loaded 2-core machine's scheduling: 25 ms failed there at times)
+assert_match "no round trip beyond 40 ms (held frames released on time)" '^([0-3][0-9]|[0-9])$' "${rmax%.*}"
 
 lossy_case "" "" "10 ms delay each way (dpdk stage)" 30 300
 assert_eq "the stage never overflowed on receive" 0 "$(port_report_value impair_rx_overflow)"
