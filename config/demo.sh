@@ -5,11 +5,14 @@
 #   sudo config/demo.sh
 #
 # Steps: installs the build packages if missing, generates the site's large
-# files, builds build/ (Release), makes the namespace corehttpd-demo
-# (replacing one left by an earlier run), starts build/server/corehttpd -c
-# config/demo.ini inside it, gives the kernel side of its TAP 198.18.0.1/24,
-# waits until the site answers, then follows the server log. Ctrl-C (or
-# SIGTERM) stops the server and deletes the namespace.
+# files, builds build/ (Release), makes a self-signed certificate for the
+# server's address in build/demo-tls/ (kept while valid), makes the namespace
+# corehttpd-demo (replacing one left by an earlier run), starts
+# build/server/corehttpd inside it on config/demo.ini plus a [tls] section
+# (HTTPS on 443 with that certificate; the run's config is written next to
+# the certificate), gives the kernel side of its TAP 198.18.0.1/24, waits
+# until the site answers over HTTP and HTTPS, then follows the server log.
+# Ctrl-C (or SIGTERM) stops the server and deletes the namespace.
 #
 # Works from any directory. Environment: JOBS (build parallelism).
 set -eu
@@ -53,6 +56,25 @@ cmake -S "$repo" -B "$repo/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$repo/build" --target corehttpd -j "${JOBS:-$(nproc)}"
 [ -x "$bin" ] || die "build produced no $bin"
 "$bin" -t -c "$ini" || die "$ini does not pass corehttpd -t"
+
+# ---- HTTPS: a self-signed certificate for the server's address, and the
+# run's config: demo.ini with the site root made absolute and a [tls] section
+tlsdir=$repo/build/demo-tls
+cert=$tlsdir/cert.pem
+key=$tlsdir/key.pem
+run_ini=$tlsdir/demo.ini
+mkdir -p "$tlsdir"
+if ! openssl x509 -in "$cert" -noout -checkend 86400 >/dev/null 2>&1 ||
+    ! openssl x509 -in "$cert" -noout -ext subjectAltName 2>/dev/null | grep -q "IP Address:$srv_ip\$"; then
+    say "making a self-signed certificate for $srv_ip in $tlsdir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+        -keyout "$key" -out "$cert" -days 30 -subj "/CN=corehttpd demo" \
+        -addext "subjectAltName=IP:$srv_ip" 2>/dev/null || die "openssl could not make $cert"
+    chmod 600 "$key"
+fi
+sed "s|^\([[:space:]]*root[[:space:]]*=[[:space:]]*\)\.\./|\1$repo/|" "$ini" >"$run_ini"
+printf '\n[tls]\nlisten = 443\ncertificate = %s\nkey = %s\n' "$cert" "$key" >>"$run_ini"
+"$bin" -t -c "$run_ini" || die "$run_ini does not pass corehttpd -t"
 
 # ---- the namespace
 srv_pid=""
@@ -128,8 +150,8 @@ ip -n "$ns" link set lo up
 # ---- the server
 logdir=$(mktemp -d /tmp/corehttpd-demo.XXXXXX)
 log=$logdir/corehttpd.log
-say "starting $bin -c $ini in namespace $ns"
-ip netns exec "$ns" "$bin" -c "$ini" </dev/null >"$log" 2>&1 &
+say "starting $bin -c $run_ini in namespace $ns"
+ip netns exec "$ns" "$bin" -c "$run_ini" </dev/null >"$log" 2>&1 &
 srv_pid=$!
 
 # wait_for SECONDS WHAT CMD...
@@ -154,10 +176,12 @@ ip -n "$ns" addr add "$host_ip" dev "$tap"
 ip -n "$ns" link set "$tap" up
 wait_for 30 "$site_url to answer" \
     ip netns exec "$ns" curl -s --noproxy '*' --max-time 2 -o /dev/null "$site_url"
+wait_for 30 "https://$srv_ip/ to answer" \
+    ip netns exec "$ns" curl -sf --noproxy '*' --max-time 2 --cacert "$cert" -o /dev/null "https://$srv_ip/"
 
 cat <<EOF
 
-  corehttpd is serving $repo/www at $site_url
+  corehttpd is serving $repo/www at $site_url and https://$srv_ip/
   inside the network namespace $ns (pid $srv_pid).
 
   Try, from another terminal:
@@ -167,6 +191,7 @@ cat <<EOF
     sudo ip netns exec $ns ab -n 10000 -c 50 ${site_url}index.html
     sudo ip netns exec $ns ping -c 3 $srv_ip
     sudo ip netns exec $ns curl ${site_url}server-status
+    sudo ip netns exec $ns curl --cacert $cert https://$srv_ip/
 
   Press Ctrl-C to stop the server and delete the namespace.
   Server log (also in $log):

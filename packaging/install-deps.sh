@@ -30,7 +30,7 @@ build_pkgs="build-essential cmake pkg-config libdpdk-dev libnuma-dev
             media-types"
 test_pkgs="iproute2 iputils-ping curl apache2-utils nftables tcpdump python3 media-types
            wrk chromium prometheus openssl libnss3-tools"
-demo_pkgs="iproute2 curl"
+demo_pkgs="iproute2 curl openssl"
 bench_pkgs="nginx-light lighttpd ethtool iproute2 curl apache2-utils wrk nftables
             gnuplot-nox linux-perf util-linux procps openssl testssl.sh jq
             nghttp2-client"
