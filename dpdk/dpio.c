@@ -72,6 +72,7 @@
 #define DPIO_POLL_SLEEP_US 1000  /* sleep slice without rx interrupts */
 #define DPIO_POLL_GRACE_US 500   /* ... and how long to poll after a frame first */
 #define DPIO_TX_WAIT_US 20       /* nap while frames wait for the port's ring */
+#define DPIO_TX_STUCK_US 10000   /* a port that takes nothing this long: drop its head */
 #define DPIO_LINK_WAIT_MS 3000   /* how long start-up waits for link up */
 #define DPIO_LINK_POLL_MS 100
 #define DPIO_CLOCK_SHIFT 44 /* fixed-point shift of the TSC multiplier */
@@ -110,10 +111,11 @@ struct dpio_queue {
     uint16_t qid;
     uint32_t tx_head; /* tx_ring[tx_head..tx_tail): frames waiting (free-running) */
     uint32_t tx_tail;
-    uint16_t rx_pos;      /* next frame to hand out of rx_stash */
-    uint16_t rx_n;        /* frames in rx_stash */
-    bool rx_intr;         /* sleep on the rx interrupt (else short sleeps) */
-    bool rx_intr_reg;     /* registered in the owner thread's epoll instance */
+    uint64_t tx_stuck_since; /* when the port last took nothing; 0: it did */
+    uint16_t rx_pos;         /* next frame to hand out of rx_stash */
+    uint16_t rx_n;           /* frames in rx_stash */
+    bool rx_intr;            /* sleep on the rx interrupt (else short sleeps) */
+    bool rx_intr_reg;        /* registered in the owner thread's epoll instance */
     bool rx_seen;         /* frames came since the last sleep (ports without rx intr) */
     uint64_t awake_until; /* no sleep before this (ports without rx intr) */
     uint64_t tx_dropped;
@@ -1313,9 +1315,24 @@ static void dpio_tx_send(struct dpio_queue *q)
         uint16_t k = rte_eth_tx_burst(q->port_id, q->qid, q->tx_ring + at, n);
 
         q->tx_head += k;
-        if (k == 0)
-            return; /* full; a driver may also take fewer per call, so
-                       only nothing taken ends the attempt */
+        if (k > 0) {
+            q->tx_stuck_since = 0;
+            continue; /* a driver may take fewer per call than it has room */
+        }
+        /* Nothing taken: the port's ring is full, or the driver refuses the
+         * first frame outright (net_tap returns rather than dropping a frame
+         * it cannot send). A head that has not moved for DPIO_TX_STUCK_US is
+         * dropped and counted, so that one frame cannot stop the queue. */
+        uint64_t now = dpio_now_us();
+        if (q->tx_stuck_since == 0 || now - q->tx_stuck_since < DPIO_TX_STUCK_US) {
+            if (q->tx_stuck_since == 0)
+                q->tx_stuck_since = now;
+            return;
+        }
+        rte_pktmbuf_free(q->tx_ring[at]);
+        q->tx_head++;
+        dpio_count_drops(q, 1);
+        q->tx_stuck_since = now;
     }
 }
 

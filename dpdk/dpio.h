@@ -147,8 +147,10 @@ uint16_t dpio_rx_burst(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n)
  *  driver's own fix-ups (pseudo-header checksums on some NICs) are applied
  *  here, and a frame the driver rejects is dropped and counted. What the
  *  port's ring has no room for waits in the queue's tx ring (1,024 frames)
- *  for a later send: dropped and counted only when that is full too. With
- *  tx impairment they go into the holding queue instead. */
+ *  for a later send: dropped and counted only when that is full too, or
+ *  when the port has taken nothing for 10 ms (then its oldest frame goes,
+ *  one per 10 ms: a frame a driver refuses forever cannot stop the queue).
+ *  With tx impairment they go into the holding queue instead. */
 void dpio_tx_enqueue(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n);
 /** Hands the port what it takes of the waiting frames (never waits for
  *  room), with tx impairment first moving in the held frames that are due. */
