@@ -679,6 +679,7 @@ static const struct cfg_key cfg_keys[] = {
      3600000, false},
     {"http", "header_timeout_ms", parse_uint, FIELD(header_timeout_ms), 100, 3600000,
      false},
+    {"http", "max_conns_per_ip", parse_uint, FIELD(max_conns_per_ip), 0, 16777216, false},
     {"http", "shutdown_timeout_ms", parse_uint, FIELD(shutdown_timeout_ms), 0, 600000,
      false},
     {"http", "max_request_bytes", parse_uint, FIELD(max_request_bytes), 512, 1048576,

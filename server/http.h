@@ -88,6 +88,9 @@ struct http_settings {
      *  HTTP_*_TIMEOUT_MS default */
     unsigned keepalive_timeout_ms;
     unsigned header_timeout_ms;
+    /** for the worker: connections one client address may hold on this
+     *  core; a new one past it is closed at once. 0: no limit */
+    unsigned max_conns_per_ip;
     /** serve "x.gz" for "x" to clients accepting gzip, with
      *  Content-Encoding: gzip; both forms say Vary: Accept-Encoding */
     bool gzip_static;

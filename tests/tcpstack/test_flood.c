@@ -1,0 +1,112 @@
+/**
+ * @file test_flood.c
+ * The receive burst under a SYN flood (ts_ctx.c): a burst's established
+ * traffic is taken before its SYNs, at most syn_budget SYNs of a burst are
+ * answered, the rest are shed and counted, and a shed SYN that comes again
+ * (a real client retransmitting) is answered.
+ */
+#include "harness.h"
+
+#define NSYN 40
+
+/* A burst: a data segment of an open connection last, after NSYN SYNs
+ * from ports 20000.. of the peer. */
+static unsigned burst(struct th *h, struct th_conn *c, struct rte_mbuf **pkts)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < NSYN; i++)
+        pkts[n++] = th_tcp_frame(h, (uint16_t)(20000 + i), TH_PORT, RTE_TCP_SYN_FLAG,
+                                 7000 + i, 0, 65535, NULL, 0, 1460);
+    pkts[n++] = th_tcp_frame(h, TH_PEER_PORT, TH_PORT, RTE_TCP_ACK_FLAG, c->snd_nxt,
+                             c->rcv_nxt, 65535, "GET", 3, 0);
+    return n;
+}
+
+static void established_first_and_syn_budget(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_peer_arp(&h);
+    struct th_conn c = {.lfd = th_listen(&h)};
+    th_open(&h, &c, TH_PEER_PORT);
+
+    struct rte_mbuf *pkts[NSYN + 1];
+    unsigned n = burst(&h, &c, pkts);
+    ts_input(h.ctx, pkts, (uint16_t)n, h.now);
+    ts_poll(h.ctx, h.now);
+    /* the data went in before any SYN was looked at */
+    char buf[8];
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof buf), 3);
+    struct ts_stats st = th_stats(&h);
+    assert_int_equal(st.rx_syn_shed, NSYN - 16);
+    unsigned synacks = 0;
+    for (unsigned i = 0; i < h.nout; i++) {
+        struct th_seg s = th_out_tcp(&h, i);
+        if (s.flags == (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG)) {
+            /* the first 16 SYNs of the burst, in order */
+            assert_int_equal(s.dport, 20000 + synacks);
+            synacks++;
+        }
+    }
+    assert_int_equal(synacks, 16);
+    th_clear(&h);
+
+    /* the same SYNs again (retransmissions): the shed ones are answered
+     * now, past the budget; the others are duplicates of half-open
+     * connections or cookies, answered as before */
+    c.snd_nxt += 3;
+    n = burst(&h, &c, pkts);
+    ts_input(h.ctx, pkts, (uint16_t)n, h.now);
+    ts_poll(h.ctx, h.now);
+    st = th_stats(&h);
+    assert_int_equal(st.rx_syn_shed_retried, NSYN - 16);
+    assert_int_equal(st.rx_syn_shed, NSYN - 16);
+    synacks = 0;
+    for (unsigned i = 0; i < h.nout; i++)
+        if (th_out_tcp(&h, i).flags == (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG))
+            synacks++;
+    assert_int_equal(synacks, NSYN);
+    th_clear(&h);
+    ts_close(h.ctx, c.fd);
+    ts_close(h.ctx, c.lfd);
+    th_fini(&h);
+}
+
+static void no_budget(struct ts_params *p)
+{
+    p->syn_budget = 0;
+}
+
+static void budget_off_answers_all(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, no_budget);
+    th_peer_arp(&h);
+    struct th_conn c = {.lfd = th_listen(&h)};
+    th_open(&h, &c, TH_PEER_PORT);
+    struct rte_mbuf *pkts[NSYN + 1];
+    unsigned n = burst(&h, &c, pkts);
+    ts_input(h.ctx, pkts, (uint16_t)n, h.now);
+    ts_poll(h.ctx, h.now);
+    assert_int_equal(th_stats(&h).rx_syn_shed, 0);
+    unsigned synacks = 0;
+    for (unsigned i = 0; i < h.nout; i++)
+        if (th_out_tcp(&h, i).flags == (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG))
+            synacks++;
+    assert_int_equal(synacks, NSYN);
+    th_clear(&h);
+    ts_close(h.ctx, c.fd);
+    ts_close(h.ctx, c.lfd);
+    th_fini(&h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(established_first_and_syn_budget),
+        cmocka_unit_test(budget_off_answers_all),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
