@@ -71,10 +71,11 @@ struct ts_params {
     uint32_t keepalive_probes;
     uint8_t cc_algo;     /**< enum tcp_cc_algo */
     bool syncookies;     /**< RFC 4987 SYN cookies when a listener's backlog is full */
-    uint16_t syn_budget; /**< SYNs answered per ts_input() burst, after the
-                            burst's other frames; the rest are shed (a SYN
-                            shed once is answered when it comes again);
-                            0: no budget. Default 16. */
+    uint16_t syn_budget; /**< SYNs answered per ts_input() burst once 256
+                            bursts in a row have held more (a queue backed
+                            up with SYNs); the rest are shed (a SYN shed
+                            once is answered when it comes again); 0: no
+                            budget. Default 16. */
 
     struct rte_mempool *pool; /**< mbufs for frames we build */
     ts_output_fn output;

@@ -270,11 +270,14 @@ static bool syn_shed(struct ts_ctx *ctx, const struct rte_mbuf *m,
 }
 
 /* A burst is taken in two passes: first every frame but connection
- * requests (segments of established flows, ARP, ICMP), then the SYNs, at
- * most syn_budget of them answered per burst. A flood of SYNs thus neither
- * delays nor, by the work its answers cost, crowds out the traffic of
- * connections already made; a burst holding more SYNs than the budget
- * means the receive queue is backed up, and the SYNs past it are shed. */
+ * requests (segments of established flows, ARP, ICMP), then the SYNs. A
+ * flood of SYNs thus does not delay the traffic of connections already
+ * made. Bursts holding more SYNs than syn_budget mean the receive queue is
+ * backed up with them; when TS_SYN_SHED_AFTER such bursts come in a row
+ * (the core has fallen behind for good, not for a moment: a queue that
+ * would overflow anyway), the SYNs past the budget are shed, so that the
+ * work their answers would cost goes to draining the queue, where the
+ * segments of established flows wait too. */
 void ts_input(struct ts_ctx *ctx, struct rte_mbuf **pkts, uint16_t n, uint64_t now_us)
 {
     struct rte_mbuf *syns[TS_BURST];
@@ -291,9 +294,13 @@ void ts_input(struct ts_ctx *ctx, struct rte_mbuf **pkts, uint16_t n, uint64_t n
                 ts_frame_input(ctx, pkts[i]);
             }
         }
+        if (ctx->p.syn_budget && nsyn > ctx->p.syn_budget)
+            ctx->syn_over++;
+        else
+            ctx->syn_over = 0;
+        bool shed = ctx->syn_over > TS_SYN_SHED_AFTER;
         for (uint16_t i = 0; i < nsyn; i++) {
-            if (ctx->p.syn_budget && i >= ctx->p.syn_budget &&
-                syn_shed(ctx, syns[i], ths[i])) {
+            if (shed && i >= ctx->p.syn_budget && syn_shed(ctx, syns[i], ths[i])) {
                 ctx->st.rx_frames++;
                 ctx->st.rx_bytes += rte_pktmbuf_pkt_len(syns[i]);
                 rte_pktmbuf_free(syns[i]);

@@ -1,21 +1,24 @@
 /**
  * @file test_flood.c
  * The receive burst under a SYN flood (ts_ctx.c): a burst's established
- * traffic is taken before its SYNs, at most syn_budget SYNs of a burst are
- * answered, the rest are shed and counted, and a shed SYN that comes again
- * (a real client retransmitting) is answered.
+ * traffic is taken before its SYNs; once more than TS_SYN_SHED_AFTER
+ * bursts in a row have held more than syn_budget SYNs, at most syn_budget
+ * of a burst are answered, the rest are shed and counted, and a shed SYN
+ * that comes again (a real client retransmitting) is answered.
  */
 #include "harness.h"
+#include "ts_priv.h"
 
 #define NSYN 40
 
 /* A burst: a data segment of an open connection last, after NSYN SYNs
- * from ports 20000.. of the peer. */
-static unsigned burst(struct th *h, struct th_conn *c, struct rte_mbuf **pkts)
+ * from ports @p base.. of the peer. */
+static unsigned burst(struct th *h, struct th_conn *c, struct rte_mbuf **pkts,
+                      uint16_t base)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < NSYN; i++)
-        pkts[n++] = th_tcp_frame(h, (uint16_t)(20000 + i), TH_PORT, RTE_TCP_SYN_FLAG,
+        pkts[n++] = th_tcp_frame(h, (uint16_t)(base + i), TH_PORT, RTE_TCP_SYN_FLAG,
                                  7000 + i, 0, 65535, NULL, 0, 1460);
     pkts[n++] = th_tcp_frame(h, TH_PEER_PORT, TH_PORT, RTE_TCP_ACK_FLAG, c->snd_nxt,
                              c->rcv_nxt, 65535, "GET", 3, 0);
@@ -32,11 +35,27 @@ static void established_first_and_syn_budget(void **state)
     th_open(&h, &c, TH_PEER_PORT);
 
     struct rte_mbuf *pkts[NSYN + 1];
-    unsigned n = burst(&h, &c, pkts);
+    char buf[8];
+    /* a queue backed up for a moment: every SYN answered */
+    for (unsigned b = 0; b < TS_SYN_SHED_AFTER; b++) {
+        unsigned n = burst(&h, &c, pkts, (uint16_t)(1024 + b * NSYN));
+        ts_input(h.ctx, pkts, (uint16_t)n, h.now);
+        ts_poll(h.ctx, h.now);
+        assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof buf), 3);
+        c.snd_nxt += 3;
+        assert_int_equal(th_stats(&h).rx_syn_shed, 0);
+        unsigned synacks = 0;
+        for (unsigned i = 0; i < h.nout; i++)
+            if (th_out_tcp(&h, i).flags == (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG))
+                synacks++;
+        assert_int_equal(synacks, NSYN);
+        th_clear(&h);
+    }
+    /* and for good: SYNs past the budget shed */
+    unsigned n = burst(&h, &c, pkts, 20000);
     ts_input(h.ctx, pkts, (uint16_t)n, h.now);
     ts_poll(h.ctx, h.now);
     /* the data went in before any SYN was looked at */
-    char buf[8];
     assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof buf), 3);
     struct ts_stats st = th_stats(&h);
     assert_int_equal(st.rx_syn_shed, NSYN - 16);
@@ -56,7 +75,7 @@ static void established_first_and_syn_budget(void **state)
      * now, past the budget; the others are duplicates of half-open
      * connections or cookies, answered as before */
     c.snd_nxt += 3;
-    n = burst(&h, &c, pkts);
+    n = burst(&h, &c, pkts, 20000);
     ts_input(h.ctx, pkts, (uint16_t)n, h.now);
     ts_poll(h.ctx, h.now);
     st = th_stats(&h);
@@ -87,9 +106,13 @@ static void budget_off_answers_all(void **state)
     struct th_conn c = {.lfd = th_listen(&h)};
     th_open(&h, &c, TH_PEER_PORT);
     struct rte_mbuf *pkts[NSYN + 1];
-    unsigned n = burst(&h, &c, pkts);
-    ts_input(h.ctx, pkts, (uint16_t)n, h.now);
-    ts_poll(h.ctx, h.now);
+    unsigned n = 0;
+    for (unsigned b = 0; b <= TS_SYN_SHED_AFTER; b++) {
+        th_clear(&h);
+        n = burst(&h, &c, pkts, (uint16_t)(20000 + b * NSYN));
+        ts_input(h.ctx, pkts, (uint16_t)n, h.now);
+        ts_poll(h.ctx, h.now);
+    }
     assert_int_equal(th_stats(&h).rx_syn_shed, 0);
     unsigned synacks = 0;
     for (unsigned i = 0; i < h.nout; i++)
