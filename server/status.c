@@ -148,6 +148,11 @@ static const struct status_def status_defs[ST_N] = {
                              "SYNs shed once (past a burst's budget) and answered when "
                              "they came again.",
                              false},
+    [ST_HTTP_TIMEOUTS] = {"timeouts", "connections_timed_out_total", NULL,
+                          "Connections closed by the header timeout (a request too slow "
+                          "to arrive, 408 when part of it came) or the keep-alive "
+                          "timeout.",
+                          false},
     [ST_CONNS_PER_IP_REFUSED] = {"refused_per_ip", "connections_refused_per_ip_total",
                                  NULL,
                                  "Connections closed at once: their address held "
@@ -385,6 +390,7 @@ static void status_collect(const struct status_src *src, const struct status_cor
     v[ST_DROP_OUT_OF_WINDOW] = st.rx_out_of_window;
     v[ST_DROP_SYN_BUDGET] = st.rx_syn_shed;
     v[ST_SYN_SHED_RETRIED] = st.rx_syn_shed_retried;
+    v[ST_HTTP_TIMEOUTS] = rd64(&w->timeouts);
     v[ST_CONNS_PER_IP_REFUSED] = rd64(&w->refused_per_ip);
     v[ST_SLOW_SHED] = rd64(&w->slow_shed);
     v[ST_TXDROP_NO_MBUF] = st.tx_nombuf;

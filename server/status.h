@@ -107,6 +107,7 @@ enum status_metric {
     ST_HTTP_OPEN,
     ST_HTTP_STATES,
     ST_SYN_SHED_RETRIED,
+    ST_HTTP_TIMEOUTS,
     ST_CONNS_PER_IP_REFUSED,
     ST_SLOW_SHED,
     ST_N
