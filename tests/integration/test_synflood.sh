@@ -9,8 +9,9 @@
 # the TAP's kernel side with a packet socket at SYNFLOOD_PPS frames/s
 # (default 100000, a quarter of what hping3 --flood sends here: the TAP
 # costs the server two system calls per frame, and the machine runs the
-# flood, curl and the server on two cores) for SYNFLOOD_SECS seconds (default 20; the max_conns
-# phase floods half as long). Its SYN-ACKs go to hosts that do not exist:
+# flood, curl and the server on two cores) for SYNFLOOD_SECS seconds
+# (default 20; the max_conns phase floods 2/5 as long, to keep the suite
+# short). Its SYN-ACKs go to hosts that do not exist:
 # addresses of the TAP's /24 are ARPed for in vain, the rest go to the
 # gateway (the kernel side, which drops them: it does not forward).
 #
