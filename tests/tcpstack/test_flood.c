@@ -4,7 +4,9 @@
  * traffic is taken before its SYNs; once more than TS_SYN_SHED_AFTER
  * bursts in a row have held more than syn_budget SYNs, at most syn_budget
  * of a burst are answered, the rest are shed and counted, and a shed SYN
- * that comes again (a real client retransmitting) is answered.
+ * that comes again (a real client retransmitting) is answered. And the
+ * mbuf pool running dry: what cannot be sent is counted (tx_nombuf), the
+ * stack goes on, and once mbufs return its timers send it all.
  */
 #include "harness.h"
 #include "ts_priv.h"
@@ -125,11 +127,74 @@ static void budget_off_answers_all(void **state)
     th_fini(&h);
 }
 
+/* Takes every mbuf left in the pool into @p held (of the pool's size) from
+ * index @p k on; returns the new count. */
+static unsigned drain_pool(struct rte_mempool *pool, struct rte_mbuf **held, unsigned k)
+{
+    while ((held[k] = rte_pktmbuf_alloc(pool)) != NULL)
+        k++;
+    return k;
+}
+
+static void pool_exhaustion_drops_and_recovers(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_peer_arp(&h);
+    struct th_conn c = {.lfd = th_listen(&h)};
+    th_open(&h, &c, TH_PEER_PORT);
+    /* the frame a new client sends, built while there are mbufs */
+    struct rte_mbuf *syn =
+        th_tcp_frame(&h, 41000, TH_PORT, RTE_TCP_SYN_FLAG, 5000, 0, 65535, NULL, 0, 1460);
+    struct rte_mbuf **held = calloc(h.pool->size + 1, sizeof(*held));
+    assert_non_null(held);
+    unsigned nheld = drain_pool(h.pool, held, 0);
+    assert_true(nheld > 0);
+
+    th_inject(&h, syn); /* its SYN-ACK finds no mbuf */
+    /* (the SYN's own mbuf went back to the pool: keep it dry) */
+    nheld = drain_pool(h.pool, held, nheld);
+    assert_int_equal(ts_write(h.ctx, c.fd, "hello", 5), 5); /* nor this data */
+    th_advance(&h, 10000);
+    assert_int_equal(h.nout, 0);
+    uint64_t nombuf = th_stats(&h).tx_nombuf;
+    assert_true(nombuf >= 2);
+    /* timers fire with the pool still dry: counted again, nothing breaks */
+    for (int i = 0; i < 30; i++)
+        th_advance(&h, 100000);
+    assert_int_equal(h.nout, 0);
+    assert_true(th_stats(&h).tx_nombuf > nombuf);
+
+    /* memory returns: the retransmission timers send what was owed */
+    for (unsigned i = 0; i < nheld; i++)
+        rte_pktmbuf_free(held[i]);
+    free(held);
+    bool synack = false, data = false;
+    for (int i = 0; i < 80 && !(synack && data); i++) {
+        th_advance(&h, 100000);
+        for (unsigned k = 0; k < h.nout; k++) {
+            struct th_seg s = th_out_tcp(&h, k);
+            if (s.dport == 41000 && s.flags == (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG))
+                synack = true;
+            if (s.dport == TH_PEER_PORT && s.len == 5 && memcmp(s.data, "hello", 5) == 0)
+                data = true;
+        }
+        th_clear(&h);
+    }
+    assert_true(synack);
+    assert_true(data);
+    ts_close(h.ctx, c.fd);
+    ts_close(h.ctx, c.lfd);
+    th_fini(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(established_first_and_syn_budget),
         cmocka_unit_test(budget_off_answers_all),
+        cmocka_unit_test(pool_exhaustion_drops_and_recovers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
