@@ -6,8 +6,9 @@ Run inside the test's namespace with Debian's /usr/bin/python3 (scapy). It
 watches one frame each way of a live connection (the kernel's download from
 SERVER-IP:80 to CLIENT-IP:CLIENT-PORT) to learn its sequence numbers, then
 writes damaged and hostile frames to IFACE (the TAP's kernel side), each
-aimed at one drop reason of the stack, and prints how many it sent per
-reason as key=value lines:
+aimed at one drop reason of the stack (those on the connection first), and
+prints how many it sent per reason as key=value lines, and alive_after=1
+when the server still sent on the connection after the last of them:
 
     bad_ip, bad_checksum, bad_tcp, bad_tcp_options, fragment:
         malformed frames: truncated headers, bad lengths, bad checksums,
@@ -28,7 +29,7 @@ import socket
 import struct
 import sys
 
-from scapy.all import IP, TCP, Ether, Raw, conf, sendp, sniff
+from scapy.all import IP, TCP, Ether, Raw, conf, sniff
 from scapy.utils import checksum
 
 conf.verb = 0
@@ -74,10 +75,11 @@ def main():
 
     eth = Ether(dst=smac, type=0x0800)
     sent = {}
+    sock = conf.L2socket(iface=iface)
 
     def send(reason, frames):
         for f in frames:
-            sendp(f, iface=iface)
+            sock.send(f)
         sent[reason] = sent.get(reason, 0) + len(frames)
 
     def ip(payload, **kw):
@@ -88,6 +90,23 @@ def main():
 
     syn_ip = bytes(IP(src=cip, dst=sip, proto=6) / Raw(new_syn(41000)))
 
+    # ---- the live connection, blind: guessed sequence numbers
+    def seg(flags, seq, ack, data=b""):
+        return ip(tcp(cip, sip, cport, 80, flags, seq=seq, ack=ack, data=data))
+
+    far = [rcv_nxt + 1000000 + rng.randrange(2**30) for _ in range(3)]
+    send("out_of_window", [
+        seg("R", far[0], 0),                             # RST, guessed
+        seg("S", far[1], 0),                             # SYN, guessed
+        seg("PA", far[2], srv_seq, b"GET /evil HTTP/1.1\r\n\r\n"),  # data, guessed
+        seg("PA", rcv_nxt - 200, srv_seq, b"A" * 100),   # old data, overlapping
+        seg("A", rcv_nxt + 70000, srv_seq, b"B" * 100),  # past the window
+    ])
+    send("challenge", [
+        seg("R", rcv_nxt + 100, 0),                      # RST in the window, not exact
+        seg("S", rcv_nxt + 100, 0),                      # SYN in the window
+        seg("PA", rcv_nxt, srv_seq - 2**31, b"C" * 10),  # ACK far below snd_una
+    ])
     # ---- IP
     send("bad_ip", [
         eth / Raw(syn_ip[:12]),                          # a truncated header
@@ -118,23 +137,11 @@ def main():
                opts=b"\x01\x05\x00\x00")),
     ])
 
-    # ---- the live connection, blind: guessed sequence numbers
-    def seg(flags, seq, ack, data=b""):
-        return ip(tcp(cip, sip, cport, 80, flags, seq=seq, ack=ack, data=data))
-
-    far = [rcv_nxt + 1000000 + rng.randrange(2**30) for _ in range(3)]
-    send("out_of_window", [
-        seg("R", far[0], 0),                             # RST, guessed
-        seg("S", far[1], 0),                             # SYN, guessed
-        seg("PA", far[2], srv_seq, b"GET /evil HTTP/1.1\r\n\r\n"),  # data, guessed
-        seg("PA", rcv_nxt - 200, srv_seq, b"A" * 100),   # old data, overlapping
-        seg("A", rcv_nxt + 70000, srv_seq, b"B" * 100),  # past the window
-    ])
-    send("challenge", [
-        seg("R", rcv_nxt + 100, 0),                      # RST in the window, not exact
-        seg("S", rcv_nxt + 100, 0),                      # SYN in the window
-        seg("PA", rcv_nxt, srv_seq - 2**31, b"C" * 10),  # ACK far below snd_una
-    ])
+    # the connection still moves: a frame of it from the server after all
+    after = sniff(iface=iface, count=1, timeout=3,
+                  lfilter=lambda p: TCP in p and p[IP].src == sip and p[TCP].dport == cport)
+    print(f"alive_after={len(after)}")
+    sock.close()
     for k, v in sorted(sent.items()):
         print(f"{k}={v}")
     return 0

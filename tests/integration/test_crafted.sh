@@ -29,8 +29,8 @@ done
 mac=$(nsx ip neigh show "$SRV_IP" dev "$TAP" | awk '{ print $3 }')
 [ -n "$mac" ] || die "no neighbour entry for $SRV_IP"
 
-# a download slow enough to be live while the frames go (10 MB at 2 MB/s)
-nsx curl -sS --noproxy '*' --max-time 30 --limit-rate 2M -o "$TMPD/big.out" \
+# a download slow enough to be live while the frames go (10 MB at 1 MB/s)
+nsx curl -sS --noproxy '*' --max-time 30 --limit-rate 1M -o "$TMPD/big.out" \
     -w '%{http_code}' "$(url /files/big.bin)" >"$TMPD/big.res" 2>&1 &
 dl=$!
 port=""
@@ -46,6 +46,7 @@ sleep 1
 out=$(nsx "$PY" "$LIB_DIR/crafted.py" "$TAP" "$mac" "$SRV_IP" "$HOST_IP" "$port" 2>&1) ||
     fail "crafted.py failed: $out"
 say "crafted.py: $(printf '%s' "$out" | tr '\n' ' ')"
+assert_eq "the connection still sent after the last frame" 1 "$(kv "$out" alive_after)"
 wait "$dl" || true
 assert_eq "the download under attack: 200" 200 "$(cat "$TMPD/big.res")"
 assert_same_file "the download under attack: byte-exact" "$big" "$TMPD/big.out"
