@@ -29,9 +29,28 @@ done
 mac=$(nsx ip neigh show "$SRV_IP" dev "$TAP" | awk '{ print $3 }')
 [ -n "$mac" ] || die "no neighbour entry for $SRV_IP"
 
-# a download slow enough to be live while the frames go (10 MB at 1 MB/s)
-nsx curl -sS --noproxy '*' --max-time 30 --limit-rate 1M -o "$TMPD/big.out" \
-    -w '%{http_code}' "$(url /files/big.bin)" >"$TMPD/big.res" 2>&1 &
+# a download slow enough to be live while the frames go: 10 MB read at
+# about 1.3 MB/s through a 64 KB receive buffer, so that its frames keep
+# flowing (curl --limit-rate lets the kernel's buffer fill and the wire go
+# quiet for seconds)
+nsx "$PY" - "$SRV_IP" "$SRV_PORT" "$TMPD/big.out" >"$TMPD/big.res" 2>&1 <<'PYEOF' &
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.settimeout(30)
+s.connect((sys.argv[1], int(sys.argv[2])))
+s.sendall(b"GET /files/big.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    data += d
+    time.sleep(0.05)
+head, _, body = data.partition(b"\r\n\r\n")
+open(sys.argv[3], "wb").write(body)
+print(head.split(b" ")[1].decode())
+PYEOF
 dl=$!
 port=""
 for _ in $(seq 50); do
