@@ -212,7 +212,8 @@ for rate in ${rates//,/ }; do
     rows+="| $rate | corehttpd, DPDK net_tap | $c_pps | $c_f of $c_n | $c_50 | $c_99 | $c_max |"$'\n'
     rows+="| $rate | nginx, kernel TCP, veth | $n_pps | $n_f of $n_n | $n_50 | $n_99 | $n_max |"$'\n'
 done
-kill -TERM "$srv_pid" && wait "$srv_pid" || true
+kill -TERM "$srv_pid"
+wait "$srv_pid" || true
 srv_pid=""
 grep -m1 '^core 0' "$tmp/corehttpd.log" | grep -oE 'syncookies [0-9/]+|syn budget [0-9]+ \(answered when repeated [0-9]+\)' | tr '\n' ' ' >&2
 echo >&2

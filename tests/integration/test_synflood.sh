@@ -41,7 +41,7 @@ status_page() { page=$(curl_ns "$(url /server-status)") || page=""; }
 
 # flood_phase WHAT SECONDS [download]: the flood and the probes side by side.
 flood_phase() {
-    local what=$1 secs=$2 mac n out res codes bad p50 p99 pmax
+    local what=$1 secs=$2 mac n out codes bad p50 p99 pmax
     curl_ns -o /dev/null "$(url /)" || fail "$what: a fetch before the flood"
     mac=$(nsx ip neigh show "$SRV_IP" dev "$TAP" | awk '{ print $3 }')
     [ -n "$mac" ] || die "$what: no neighbour entry for $SRV_IP"
