@@ -117,6 +117,7 @@ list = 0
 
 [http]
 root = $repo/www
+status_allow = $HOST_IP
 EOF
     ip netns exec "$nsa" "$bin" -c "$tmp/corehttpd.ini" </dev/null >"$tmp/corehttpd.log" 2>&1 &
     srv_pid=$!
@@ -173,11 +174,24 @@ EOF
     wait_http "$nsc" nginx
 }
 
+# stat NS KEY: a value of corehttpd's status page ("-" for nginx).
+stat() {
+    [ "$1" = "$nsa" ] || {
+        echo -
+        return
+    }
+    ip netns exec "$1" curl -s --noproxy '*' "http://$SRV_IP/server-status" |
+        sed -n "s/^$2: //p"
+}
+
 # run NS IFACE RATE: the flood and the probes side by side; prints
-# "sent probes failed p50 p99 max" (ms).
+# "sent probes failed over1s p50 p99 max rx shed" (ms; rx: frames the
+# server received, shed: SYNs it shed; corehttpd only).
 run() {
-    local ns=$1 ifc=$2 rate=$3 mac n args=() out=$tmp/probes fpid
+    local ns=$1 ifc=$2 rate=$3 mac n args=() out=$tmp/probes fpid rx0 shed0
     ip netns exec "$ns" curl -s --noproxy '*' -o /dev/null "http://$SRV_IP/"
+    rx0=$(stat "$ns" rx_packets)
+    shed0=$(stat "$ns" rx_drop_syn_budget)
     mac=$(ip -n "$ns" neigh show "$SRV_IP" dev "$ifc" | awk '{ print $3 }')
     [ -n "$mac" ] || die "no neighbour entry for $SRV_IP in $ns"
     ip netns exec "$ns" taskset -c 1 "$tmp/synflood" "$ifc" "$mac" "$SRV_IP" 80 \
@@ -191,13 +205,20 @@ run() {
     ip netns exec "$ns" taskset -c 1 curl -s --noproxy '*' --max-time 3 --rate 10/s \
         -H 'Connection: close' -w '%{http_code} %{time_total}\n' "${args[@]}" >"$out" 2>/dev/null || true
     wait "$fpid"
-    local sent failed
+    local sent failed over rx=- shed=-
     sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$tmp/flood.out")
     failed=$(grep -vc '^200 ' "$out" || true)
-    awk '{ print $2 * 1000 }' "$out" | sort -n | awk -v sent="$sent" -v n="$n" -v f="$failed" -v s="$secs" '
+    over=$(awk '$2 >= 1 { n++ } END { print n + 0 }' "$out")
+    if [ "$rx0" != - ]; then
+        rx=$(($(stat "$ns" rx_packets) - rx0))
+        shed=$(($(stat "$ns" rx_drop_syn_budget) - shed0))
+    fi
+    awk '{ print $2 * 1000 }' "$out" | sort -n | awk -v sent="$sent" -v n="$n" -v f="$failed" \
+        -v s="$secs" -v o="$over" -v rx="$rx" -v shed="$shed" '
         { v[NR] = $1 } END { i50 = int(NR * 0.5 + 0.5); i99 = int(NR * 0.99 + 0.5)
             if (i50 < 1) i50 = 1; if (i99 < 1) i99 = 1
-            printf "%d %d %d %.1f %.1f %.1f\n", sent / s, n, f, v[i50], v[i99], v[NR] }'
+            printf "%d %d %d %d %.1f %.1f %.1f %s %s %d\n", sent / s, n, f, o, v[i50], v[i99],
+                v[NR], rx, shed, sent }'
 }
 
 log "corehttpd $bin; nginx $(nginx -v 2>&1 | sed 's/.*: //'); ${secs}s per flood; kernel $(uname -r)"
@@ -205,12 +226,12 @@ corehttpd_up
 nginx_up
 rows=""
 for rate in ${rates//,/ }; do
-    read -r c_pps c_n c_f c_50 c_99 c_max < <(run "$nsa" "$tap" "$rate")
-    log "rate $rate: corehttpd sent $c_pps/s, $c_f of $c_n failed, p50 $c_50 p99 $c_99 max $c_max ms"
-    read -r n_pps n_n n_f n_50 n_99 n_max < <(run "$nsc" nbc "$rate")
-    log "rate $rate: nginx sent $n_pps/s, $n_f of $n_n failed, p50 $n_50 p99 $n_99 max $n_max ms"
-    rows+="| $rate | corehttpd, DPDK net_tap | $c_pps | $c_f of $c_n | $c_50 | $c_99 | $c_max |"$'\n'
-    rows+="| $rate | nginx, kernel TCP, veth | $n_pps | $n_f of $n_n | $n_50 | $n_99 | $n_max |"$'\n'
+    read -r c_pps c_n c_f c_o c_50 c_99 c_max c_rx c_shed c_sent < <(run "$nsa" "$tap" "$rate")
+    log "rate $rate: corehttpd sent $c_pps/s, $c_f of $c_n failed, $c_o over 1 s, p50 $c_50 p99 $c_99 max $c_max ms; received $c_rx of $c_sent frames, shed $c_shed SYNs"
+    read -r n_pps n_n n_f n_o n_50 n_99 n_max _ _ _ < <(run "$nsc" nbc "$rate")
+    log "rate $rate: nginx sent $n_pps/s, $n_f of $n_n failed, $n_o over 1 s, p50 $n_50 p99 $n_99 max $n_max ms"
+    rows+="| $rate | corehttpd, DPDK net_tap | $c_pps | $c_f of $c_n | $c_o | $c_50 | $c_99 | $c_max | $c_rx of $c_sent, $c_shed shed |"$'\n'
+    rows+="| $rate | nginx, kernel TCP, veth | $n_pps | $n_f of $n_n | $n_o | $n_50 | $n_99 | $n_max | |"$'\n'
 done
 kill -TERM "$srv_pid"
 wait "$srv_pid" || true
@@ -218,6 +239,6 @@ srv_pid=""
 grep -m1 '^core 0' "$tmp/corehttpd.log" | grep -oE 'syncookies [0-9/]+|syn budget [0-9]+ \(answered when repeated [0-9]+\)' | tr '\n' ' ' >&2
 echo >&2
 printf '\nSYN flood of %s s from random sources in 198.18.0.0/15; curl --rate 10/s, a new connection per fetch, --max-time 3; times in ms (curl time_total).\n\n' "$secs"
-printf '| flood rate asked, frames/s | server | flood sent, frames/s | probes failed | p50 ms | p99 ms | max ms |\n'
-printf '|---|---|---|---|---|---|---|\n'
+printf '| flood rate asked, frames/s | server | flood sent, frames/s | probes failed | probes over 1 s | p50 ms | p99 ms | max ms | frames the server received of those sent; SYNs it shed (corehttpd) |\n'
+printf '|---|---|---|---|---|---|---|---|---|\n'
 printf '%s' "$rows"
