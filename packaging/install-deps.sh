@@ -5,8 +5,9 @@
 #   build  compilers, CMake and the libraries corehttpd links with
 #   test   what the integration tests and the demo run: ip, ping, curl, ab,
 #          wrk, nft, tcpdump, Debian's /usr/bin/python3, media-types,
-#          chromium (the headless browser test), and promtool (package
-#          prometheus) for the status page's Prometheus format
+#          chromium (the headless browser test), promtool (package
+#          prometheus) for the status page's Prometheus format, slowhttptest
+#          (test_slowloris) and python3-scapy (test_crafted)
 #   demo   the part of "test" that config/demo.sh itself uses (ip, curl)
 #   bench  what bench/ compares against and with: nginx, lighttpd, ethtool,
 #          curl, ab, wrk, nft, gnuplot (bench/compare.sh's charts), perf
@@ -25,7 +26,7 @@ set -eu
 build_pkgs="build-essential cmake pkg-config libdpdk-dev libnuma-dev
             libhttp-parser-dev libinih-dev libcmocka-dev clang-format media-types"
 test_pkgs="iproute2 iputils-ping curl apache2-utils nftables tcpdump python3 media-types
-           wrk chromium prometheus"
+           wrk chromium prometheus slowhttptest python3-scapy"
 demo_pkgs="iproute2 curl"
 bench_pkgs="nginx-light lighttpd ethtool iproute2 curl apache2-utils wrk nftables
             gnuplot-nox linux-perf util-linux procps"
