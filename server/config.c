@@ -659,6 +659,7 @@ static const struct cfg_key cfg_keys[] = {
     {"tcp", "sack", parse_bool, FIELD(sack), 0, 0, false},
     {"tcp", "syncookies", parse_bool, FIELD(syncookies), 0, 0, false},
     {"tcp", "backlog", parse_uint, FIELD(backlog), 1, 65535, false},
+    {"tcp", "syn_budget", parse_uint, FIELD(syn_budget), 0, 64, false},
     {"tcp", "delayed_ack_ms", parse_uint, FIELD(delayed_ack_ms), 0, 500, false},
     {"tcp", "rto_min_ms", parse_uint, FIELD(rto_min_ms), 1, 60000, false},
     {"tcp", "rto_max_ms", parse_uint, FIELD(rto_max_ms), 100, 120000, false},
@@ -1273,6 +1274,7 @@ void cfg_defaults(struct cfg *c)
     c->sack = true;
     c->syncookies = true;
     c->backlog = 4096;
+    c->syn_budget = 16;
     c->delayed_ack_ms = 40;
     c->rto_min_ms = 200;
     c->rto_max_ms = 60000;

@@ -91,6 +91,7 @@ struct cfg {
     bool sack;               /**< RFC 2018, default yes */
     bool syncookies;         /**< RFC 4987 when the SYN backlog is full, default yes */
     unsigned backlog;        /**< listen backlog per core, default 4096 */
+    unsigned syn_budget;     /**< SYNs answered per burst when behind, default 16 */
     uint32_t delayed_ack_ms; /**< default 40; 0 acknowledges at once */
     uint32_t rto_min_ms;     /**< default 200 */
     uint32_t rto_max_ms;     /**< default 60000 */

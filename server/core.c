@@ -166,6 +166,7 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         p.opt_timestamps = cfg->timestamps;
         p.opt_sack = cfg->sack;
         p.syncookies = cfg->syncookies;
+        p.syn_budget = (uint16_t)cfg->syn_budget;
         p.delack_ms = cfg->delayed_ack_ms;
         p.rto_min_ms = cfg->rto_min_ms;
         p.rto_max_ms = cfg->rto_max_ms;
