@@ -8,7 +8,8 @@
 #          chromium (the headless browser test), promtool (package
 #          prometheus) for the status page's Prometheus format, openssl and
 #          certutil (libnss3-tools) for the HTTPS test's PKI and Chromium's
-#          trust store
+#          trust store, slowhttptest (test_slowloris) and python3-scapy
+#          (test_crafted)
 #   demo   the part of "test" that config/demo.sh itself uses (ip, curl)
 #   bench  what bench/ compares against and with: nginx, lighttpd, ethtool,
 #          curl, ab, wrk, nft, gnuplot (bench/compare.sh's charts), perf
@@ -29,7 +30,7 @@ build_pkgs="build-essential cmake pkg-config libdpdk-dev libnuma-dev
             libhttp-parser-dev libinih-dev libcmocka-dev libssl-dev clang-format
             media-types"
 test_pkgs="iproute2 iputils-ping curl apache2-utils nftables tcpdump python3 media-types
-           wrk chromium prometheus openssl libnss3-tools"
+           wrk chromium prometheus openssl libnss3-tools slowhttptest python3-scapy"
 demo_pkgs="iproute2 curl openssl"
 bench_pkgs="nginx-light lighttpd ethtool iproute2 curl apache2-utils wrk nftables
             gnuplot-nox linux-perf util-linux procps openssl testssl.sh jq

@@ -726,6 +726,7 @@ static const struct cfg_key cfg_keys[] = {
     {"tcp", "sack", parse_bool, FIELD(sack), 0, 0, false},
     {"tcp", "syncookies", parse_bool, FIELD(syncookies), 0, 0, false},
     {"tcp", "backlog", parse_uint, FIELD(backlog), 1, 65535, false},
+    {"tcp", "syn_budget", parse_uint, FIELD(syn_budget), 0, 64, false},
     {"tcp", "delayed_ack_ms", parse_uint, FIELD(delayed_ack_ms), 0, 500, false},
     {"tcp", "rto_min_ms", parse_uint, FIELD(rto_min_ms), 1, 60000, false},
     {"tcp", "rto_max_ms", parse_uint, FIELD(rto_max_ms), 100, 120000, false},
@@ -746,6 +747,7 @@ static const struct cfg_key cfg_keys[] = {
      3600000, false},
     {"http", "header_timeout_ms", parse_uint, FIELD(header_timeout_ms), 100, 3600000,
      false},
+    {"http", "max_conns_per_ip", parse_uint, FIELD(max_conns_per_ip), 0, 16777216, false},
     {"http", "shutdown_timeout_ms", parse_uint, FIELD(shutdown_timeout_ms), 0, 600000,
      false},
     {"http", "max_request_bytes", parse_uint, FIELD(max_request_bytes), 512, 1048576,
@@ -1428,6 +1430,7 @@ void cfg_defaults(struct cfg *c)
     c->sack = true;
     c->syncookies = true;
     c->backlog = 4096;
+    c->syn_budget = 16;
     c->delayed_ack_ms = 40;
     c->rto_min_ms = 200;
     c->rto_max_ms = 60000;

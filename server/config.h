@@ -109,6 +109,7 @@ struct cfg {
     bool sack;               /**< RFC 2018, default yes */
     bool syncookies;         /**< RFC 4987 when the SYN backlog is full, default yes */
     unsigned backlog;        /**< listen backlog per core, default 4096 */
+    unsigned syn_budget;     /**< SYNs answered per burst when behind, default 16 */
     uint32_t delayed_ack_ms; /**< default 40; 0 acknowledges at once */
     uint32_t rto_min_ms;     /**< default 200 */
     uint32_t rto_max_ms;     /**< default 60000 */
@@ -135,6 +136,7 @@ struct cfg {
     unsigned keepalive_requests;   /**< per connection, default 1000 */
     uint32_t keepalive_timeout_ms; /**< idle between requests, default 30000 */
     uint32_t header_timeout_ms;    /**< a request must arrive within, default 10000 */
+    unsigned max_conns_per_ip;     /**< per core and client address; 0: no limit */
     uint32_t shutdown_timeout_ms;  /**< graceful stop at most, default 5000 */
     unsigned max_request_bytes;    /**< request line + headers, default 8192 */
     unsigned max_uri_bytes;        /**< request-target, default 2048 */

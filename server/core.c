@@ -181,6 +181,7 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         p.opt_timestamps = cfg->timestamps;
         p.opt_sack = cfg->sack;
         p.syncookies = cfg->syncookies;
+        p.syn_budget = (uint16_t)cfg->syn_budget;
         p.delack_ms = cfg->delayed_ack_ms;
         p.rto_min_ms = cfg->rto_min_ms;
         p.rto_max_ms = cfg->rto_max_ms;
@@ -313,7 +314,9 @@ void cores_report(const struct cores *cs, FILE *out)
         fprintf(out,
                 "core %u: rx %lu tx %lu frames; dropped: bad eth %lu, bad ip %lu, "
                 "bad checksum %lu, bad tcp %lu, not for us %lu, unsupported %lu, "
-                "no flow %lu; arp: requests in %lu, replies out %lu, requests out %lu, "
+                "no flow %lu, fragments %lu, bad tcp options %lu, out of window %lu, "
+                "syn budget %lu (answered when repeated %lu); arp: requests in %lu, "
+                "replies out %lu, requests out %lu, "
                 "pending drops %lu; icmp echo %lu; tcp: passive %lu, established %lu, "
                 "accept overflow %lu, retransmits %lu, timeouts %lu, rst out %lu, "
                 "fast retransmits %lu, tail probes %lu, lost retransmits %lu, "
@@ -323,11 +326,14 @@ void cores_report(const struct cores *cs, FILE *out)
                 "no-memory resets %lu, flow other core %lu; payload bytes copied %lu, "
                 "by reference %lu; "
                 "no mbuf %lu, tx dropped %lu; http: accepted %lu, requests %lu, "
-                "refused %lu, timeouts %lu, responses 1xx %lu 2xx %lu 3xx %lu "
+                "refused %lu, refused per ip %lu, shed %lu, timeouts %lu, responses 1xx "
+                "%lu 2xx %lu 3xx %lu "
                 "4xx %lu 5xx %lu\n",
                 c->cpu, st.rx_frames, st.tx_frames, st.rx_bad_eth, st.rx_bad_ip,
                 st.rx_bad_cksum, st.rx_bad_tcp, st.rx_not_for_us, st.rx_unsupported,
-                st.rx_no_flow, st.arp_requests_rx, st.arp_replies_tx, st.arp_requests_tx,
+                st.rx_no_flow, st.rx_fragments, st.rx_bad_tcp_options,
+                st.rx_out_of_window, st.rx_syn_shed, st.rx_syn_shed_retried,
+                st.arp_requests_rx, st.arp_replies_tx, st.arp_requests_tx,
                 st.arp_pending_drops, st.icmp_echo_rx, st.tcp_passive, st.tcp_established,
                 st.tcp_accept_overflow, st.tcp_retransmits, st.tcp_timeouts,
                 st.tcp_rst_tx, st.tcp_fast_retransmits, st.tcp_tlp_probes,
@@ -338,8 +344,9 @@ void cores_report(const struct cores *cs, FILE *out)
                 st.tcp_orphan_drops, st.tcp_orphan_overflow, st.tcp_nobufs_resets,
                 st.tcp_flow_other_core, st.tx_bytes_copied, st.tx_bytes_ref, st.tx_nombuf,
                 dpio_tx_dropped(c->pair.q), c->w.accepted, c->w.requests, c->w.refused,
-                c->w.timeouts, c->w.status_class[1], c->w.status_class[2],
-                c->w.status_class[3], c->w.status_class[4], c->w.status_class[5]);
+                c->w.refused_per_ip, c->w.slow_shed, c->w.timeouts, c->w.status_class[1],
+                c->w.status_class[2], c->w.status_class[3], c->w.status_class[4],
+                c->w.status_class[5]);
         if (cs->cfg->tls_listen) {
             const struct tls_stats *t = &c->w.tls;
             fprintf(out,

@@ -803,10 +803,18 @@ static void http_put_head(struct textbuf *b, const struct http_conn *hc,
     tb_str(b, "\r\n");
 }
 
-/* The method is known once the request-target has begun. */
+/* The method is known once the request-target has begun, or once the
+ * parser failed past the method token (in the target, say, before any of
+ * it was handed over): a HEAD gets no body whichever byte was wrong and
+ * wherever the request was split. */
+static bool http_method_known(const struct http_conn *hc)
+{
+    return hc->url_len > 0 || hc->url_too_long || hc->method_known;
+}
+
 static bool http_is_head(const struct http_conn *hc)
 {
-    return (hc->url_len > 0 || hc->url_too_long) && hc->parser.method == HTTP_HEAD;
+    return http_method_known(hc) && hc->parser.method == HTTP_HEAD;
 }
 
 static void piece_add(struct http_response *r, const void *p, size_t len, bool ref,
@@ -1405,6 +1413,7 @@ static void http_request_reset(struct http_conn *hc)
     hc->line_done = false;
     hc->headers_done = false;
     hc->url_too_long = false;
+    hc->method_known = false;
     hc->in_value = false;
     hc->bad_header = false;
     hc->early_status = 0;
@@ -1581,6 +1590,9 @@ enum http_rc http_conn_feed(struct http_conn *hc, const uint8_t *data, size_t le
             continue; /* the failing byte is scanned next */
         }
         if (e != HPE_OK || got < n) {
+            /* only HPE_INVALID_METHOD stops the parser inside the method */
+            if (e != HPE_OK && e != HPE_INVALID_METHOD && hc->in_message)
+                hc->method_known = true;
             http_respond(hc, http_errno_status(e), NULL);
             break;
         }
@@ -1626,7 +1638,7 @@ void http_conn_timeout(struct http_conn *hc, struct http_response *resp)
 
 void http_conn_info(const struct http_conn *hc, struct http_req_info *out)
 {
-    bool line = hc->url_len > 0 || hc->url_too_long;
+    bool line = http_method_known(hc);
     *out = (struct http_req_info){
         .method = line ? http_method_str((enum http_method)hc->parser.method) : NULL,
         .target = hc->url,

@@ -88,6 +88,9 @@ struct http_settings {
      *  HTTP_*_TIMEOUT_MS default */
     unsigned keepalive_timeout_ms;
     unsigned header_timeout_ms;
+    /** for the worker: connections one client address may hold on this
+     *  core; a new one past it is closed at once. 0: no limit */
+    unsigned max_conns_per_ip;
     /** serve "x.gz" for "x" to clients accepting gzip, with
      *  Content-Encoding: gzip; both forms say Vary: Accept-Encoding */
     bool gzip_static;
@@ -183,10 +186,11 @@ struct http_conn {
     bool line_done;  /* request line finished (a header field began) */
     bool headers_done;
     bool url_too_long;
-    bool in_value;    /* last header callback was a value */
-    bool bad_header;  /* a field name http-parser let through but RFC 9110 forbids */
-    int early_status; /* answer decided at end of headers, body skipped */
-    int cur_hdr;      /* header whose value is being collected */
+    bool method_known; /* the method token ended: parser.method is final */
+    bool in_value;     /* last header callback was a value */
+    bool bad_header;   /* a field name http-parser let through but RFC 9110 forbids */
+    int early_status;  /* answer decided at end of headers, body skipped */
+    int cur_hdr;       /* header whose value is being collected */
     unsigned host_count;
     char url[HTTP_URL_MAX];
     size_t url_len;

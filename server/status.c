@@ -78,6 +78,14 @@ static const struct status_def status_defs[ST_N] = {
                            "reason=\"no_memory\"", NULL, false},
     [ST_DROP_ARP_PENDING] = {"rx_drop_arp_pending", "rx_dropped_total",
                              "reason=\"arp_pending\"", NULL, false},
+    [ST_DROP_FRAGMENT] = {"rx_drop_fragment", "rx_dropped_total", "reason=\"fragment\"",
+                          NULL, false},
+    [ST_DROP_BAD_OPTIONS] = {"rx_drop_bad_tcp_options", "rx_dropped_total",
+                             "reason=\"bad_tcp_options\"", NULL, false},
+    [ST_DROP_OUT_OF_WINDOW] = {"rx_drop_out_of_window", "rx_dropped_total",
+                               "reason=\"out_of_window\"", NULL, false},
+    [ST_DROP_SYN_BUDGET] = {"rx_drop_syn_budget", "rx_dropped_total",
+                            "reason=\"syn_budget\"", NULL, false},
     [ST_TXDROP_NO_MBUF] = {"tx_drop_no_mbuf", "tx_dropped_total", "reason=\"no_mbuf\"",
                            "Frames not sent, by reason.", false},
     [ST_TX_BACKLOG_WAITS] = {"tx_backlog_waits", "tx_backlog_waits_total", NULL,
@@ -185,6 +193,25 @@ static const struct status_def status_defs[ST_N] = {
     [ST_TLS_OPEN] =
         {"tls_connections_open", "tls_connections_open", NULL,
          "TLS connections the HTTP worker holds (handshaking or established).", true},
+    [ST_SYN_SHED_RETRIED] = {"tcp_syn_shed_retried", "tcp_syn_shed_retried_total", NULL,
+                             "SYNs shed once (past a burst's budget) and answered when "
+                             "they came again.",
+                             false},
+    [ST_HTTP_TIMEOUTS] = {"timeouts", "connections_timed_out_total", NULL,
+                          "Connections closed by the header timeout (a request too slow "
+                          "to arrive, 408 when part of it came) or the keep-alive "
+                          "timeout.",
+                          false},
+    [ST_CONNS_PER_IP_REFUSED] = {"refused_per_ip", "connections_refused_per_ip_total",
+                                 NULL,
+                                 "Connections closed at once: their address held "
+                                 "[http] max_conns_per_ip already.",
+                                 false},
+    [ST_SLOW_SHED] = {"slow_shed", "connections_slow_shed_total", NULL,
+                      "Connections still reading their request, the longest waiting "
+                      "first, closed to make room for a new one when the worker was "
+                      "full.",
+                      false},
 };
 
 struct status_slot {
@@ -407,6 +434,14 @@ static void status_collect(const struct status_src *src, const struct status_cor
     v[ST_DROP_PAWS] = st.rx_paws_drops;
     v[ST_DROP_NO_MEMORY] = st.tcp_nobufs_drops;
     v[ST_DROP_ARP_PENDING] = st.arp_pending_drops;
+    v[ST_DROP_FRAGMENT] = st.rx_fragments;
+    v[ST_DROP_BAD_OPTIONS] = st.rx_bad_tcp_options;
+    v[ST_DROP_OUT_OF_WINDOW] = st.rx_out_of_window;
+    v[ST_DROP_SYN_BUDGET] = st.rx_syn_shed;
+    v[ST_SYN_SHED_RETRIED] = st.rx_syn_shed_retried;
+    v[ST_HTTP_TIMEOUTS] = rd64(&w->timeouts);
+    v[ST_CONNS_PER_IP_REFUSED] = rd64(&w->refused_per_ip);
+    v[ST_SLOW_SHED] = rd64(&w->slow_shed);
     v[ST_TXDROP_NO_MBUF] = st.tx_nombuf;
     v[ST_TXDROP_PORT] = dpio_tx_dropped(sc->q);
     v[ST_TX_BACKLOG_WAITS] = st.tx_backlog_waits;

@@ -35,6 +35,14 @@
  * Drain (graceful stop): the listening socket is closed, connections
  * waiting for a request are closed, the others once their response is
  * queued; then w->drained is set.
+ *
+ * Hostile clients: a table of open connections by client address (open
+ * addressing, sized for max_conns) lets a new connection past [http]
+ * max_conns_per_ip be closed at once. When every slot is taken (max_conns),
+ * a new connection takes the slot of the one that has waited longest for
+ * its request (the head of the header list, if it has waited at least
+ * WORKER_SHED_MIN_MS), else of the longest idle one: a slowloris holding
+ * every slot is shed oldest first while new clients are served.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -52,6 +60,7 @@
 #define WORKER_EVENTS 256
 #define WORKER_IN_BYTES 8192
 #define WORKER_WAIT_MAX_MS 1000
+#define WORKER_SHED_MIN_MS 1000 /* a reader younger than this is never shed */
 
 enum { TL_NONE, TL_HEADER, TL_IDLE, TL_N };
 
@@ -89,6 +98,12 @@ struct tlist {
     int32_t head, tail; /* -1 when empty */
 };
 
+/* Open connections of one client address; ip 0: an empty slot. */
+struct ipcount {
+    uint32_t ip;
+    uint32_t n;
+};
+
 struct wstate {
     struct worker *w;
     struct ts_ctx *ctx;
@@ -105,6 +120,9 @@ struct wstate {
     bool draining;
     struct tlist tl[TL_N];
     struct tls_worker *tls; /* NULL without [tls] */
+    struct ipcount *ipc; /* power-of-2 slots, at least twice nconns */
+    uint32_t ipc_mask;
+    size_t ipc_bytes;
 };
 
 #define WORKER_EV_LISTEN UINT64_MAX
@@ -116,6 +134,53 @@ static const char tls_plain_reply[] =
     "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
     "Content-Length: 45\r\nConnection: close\r\n\r\n" TLS_PLAIN_BODY;
 _Static_assert(sizeof TLS_PLAIN_BODY - 1 == 45, "tls_plain_reply's Content-Length");
+
+/* ---- connections by client address ---- */
+
+static uint32_t ipc_home(const struct wstate *ws, uint32_t ip)
+{
+    uint32_t h = ip * 0x9e3779b1u;
+    return (h ^ h >> 15) & ws->ipc_mask;
+}
+
+static uint32_t ipc_slot(const struct wstate *ws, uint32_t ip)
+{
+    uint32_t i = ipc_home(ws, ip);
+    while (ws->ipc[i].ip != 0 && ws->ipc[i].ip != ip)
+        i = (i + 1) & ws->ipc_mask;
+    return i; /* ip's slot, or the empty one where it would go */
+}
+
+static uint32_t ipc_count(const struct wstate *ws, uint32_t ip)
+{
+    return ws->ipc[ipc_slot(ws, ip)].n;
+}
+
+static void ipc_inc(struct wstate *ws, uint32_t ip)
+{
+    struct ipcount *e = &ws->ipc[ipc_slot(ws, ip)];
+    e->ip = ip;
+    e->n++;
+}
+
+/* Linear probing with backward-shift deletion: no tombstones, so a lookup
+ * stays short however many addresses came and went. */
+static void ipc_dec(struct wstate *ws, uint32_t ip)
+{
+    uint32_t i = ipc_slot(ws, ip);
+    if (ws->ipc[i].ip == 0 || --ws->ipc[i].n > 0)
+        return;
+    for (uint32_t j = (i + 1) & ws->ipc_mask; ws->ipc[j].ip != 0;
+         j = (j + 1) & ws->ipc_mask) {
+        uint32_t home = ipc_home(ws, ws->ipc[j].ip);
+        /* j's entry may move to i when its home is not in (i, j] */
+        if (((j - home) & ws->ipc_mask) >= ((j - i) & ws->ipc_mask)) {
+            ws->ipc[i] = ws->ipc[j];
+            i = j;
+        }
+    }
+    ws->ipc[i] = (struct ipcount){0, 0};
+}
 
 /* ---- timeout lists ---- */
 
@@ -274,6 +339,7 @@ static struct conn *conn_get(struct wstate *ws, int fd, uint32_t peer, bool tls)
             return NULL;
         }
     }
+    ipc_inc(ws, peer); /* conn_close() takes it off */
     ws->open++;
     __atomic_store_n(&ws->w->open, ws->open, __ATOMIC_RELAXED);
     tl_append(ws, c, TL_HEADER, header_ms(c)); /* the first request */
@@ -289,6 +355,7 @@ static void conn_close(struct wstate *ws, struct conn *c)
         c->tls = -1;
     }
     ts_close(ws->ctx, c->fd); /* graceful: queued bytes still go out */
+    ipc_dec(ws, c->peer_ip);
     site_release(c->site);
     c->site = NULL;
     c->fd = -1;
@@ -573,6 +640,32 @@ static void conn_run(struct wstate *ws, struct conn *c)
     }
 }
 
+/* Every slot is taken: closes the connection that has waited longest for
+ * its request (if it has waited WORKER_SHED_MIN_MS), else the longest idle
+ * one. False when neither exists (every connection is writing a response,
+ * or the readers are all young). */
+static bool shed_one(struct wstate *ws)
+{
+    uint64_t now = dpio_now_us();
+    int32_t h = ws->tl[TL_HEADER].head;
+    if (h >= 0) {
+        struct conn *c = &ws->conns[h];
+        uint64_t since = c->deadline_us - (uint64_t)header_ms(c) * 1000;
+        if (now >= since + WORKER_SHED_MIN_MS * 1000ull) {
+            ws->w->slow_shed++;
+            conn_close(ws, c);
+            return true;
+        }
+    }
+    h = ws->tl[TL_IDLE].head;
+    if (h >= 0) {
+        ws->w->slow_shed++;
+        conn_close(ws, &ws->conns[h]);
+        return true;
+    }
+    return false;
+}
+
 static void accept_all(struct wstate *ws, int lfd, bool tls)
 {
     for (;;) {
@@ -581,7 +674,18 @@ static void accept_all(struct wstate *ws, int lfd, bool tls)
         if (fd < 0)
             return;
         ws->w->accepted++;
+        /* read during the turn: the live site cannot be freed under it */
+        const struct site *live =
+            atomic_load_explicit(&ws->w->live->cur, memory_order_acquire);
+        unsigned per_ip = live->http.max_conns_per_ip;
+        if (per_ip && ipc_count(ws, peer) >= per_ip) {
+            ws->w->refused_per_ip++;
+            ts_close(ws->ctx, fd);
+            continue;
+        }
         struct conn *c = conn_get(ws, fd, peer, tls);
+        if (c == NULL && shed_one(ws))
+            c = conn_get(ws, fd, peer, tls);
         if (c == NULL) {
             ws->w->refused++;
             ts_close(ws->ctx, fd);
@@ -663,7 +767,16 @@ static int worker_setup(struct wstate *ws)
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (ws->ios == MAP_FAILED)
         ws->ios = NULL;
-    if (ws->conns == NULL || ws->ios == NULL)
+    uint32_t slots = 16;
+    while (slots < 2 * ws->nconns)
+        slots <<= 1;
+    ws->ipc_mask = slots - 1;
+    ws->ipc_bytes = (size_t)slots * sizeof(*ws->ipc);
+    ws->ipc = mmap(NULL, ws->ipc_bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (ws->ipc == MAP_FAILED)
+        ws->ipc = NULL;
+    if (ws->conns == NULL || ws->ios == NULL || ws->ipc == NULL)
         return ENOMEM;
     ws->free_head = -1;
     ws->ios_free = -1;
@@ -738,5 +851,7 @@ void *worker_main(void *arg)
     free(ws.conns);
     if (ws.ios)
         munmap(ws.ios, ws.nconns * sizeof(*ws.ios));
+    if (ws.ipc)
+        munmap(ws.ipc, ws.ipc_bytes);
     return NULL;
 }

@@ -54,10 +54,12 @@ struct worker {
     int error; /* errno of a failed start-up, 0 when serving */
     uint64_t requests;
     uint64_t accepted;
-    uint64_t refused;       /* connections closed for lack of a slot */
-    uint64_t timeouts;      /* connections closed by the header or keep-alive timeout */
-    uint32_t open;          /* connections held */
-    uint32_t states_in_use; /* of them, reading a request or writing a response */
+    uint64_t refused;        /* connections closed for lack of a slot */
+    uint64_t refused_per_ip; /* closed at once: [http] max_conns_per_ip reached */
+    uint64_t slow_shed;      /* closed to make room: the longest waiting for a request */
+    uint64_t timeouts;       /* connections closed by the header or keep-alive timeout */
+    uint32_t open;           /* connections held */
+    uint32_t states_in_use;  /* of them, reading a request or writing a response */
     /* responses written, by status / 100 (1..5) */
     uint64_t status_class[6];
 };

@@ -26,9 +26,11 @@ static uint32_t get32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-/* RFC 9293 3.1 option list; a malformed option ends the parse (what was
- * read so far stands), unknown options are skipped by their length. */
-static void parse_options(const uint8_t *opt, uint32_t len, struct tcp_seg *seg)
+/* RFC 9293 3.1 option list; unknown options are skipped by their length.
+ * Returns false for a malformed list (a length under 2, which would loop,
+ * or one that runs past the header): RFC 1122 4.2.2.5 asks that an illegal
+ * length be handled without harm; the segment is dropped. */
+static bool parse_options(const uint8_t *opt, uint32_t len, struct tcp_seg *seg)
 {
     uint32_t i = 0;
     while (i < len) {
@@ -40,7 +42,7 @@ static void parse_options(const uint8_t *opt, uint32_t len, struct tcp_seg *seg)
             continue;
         }
         if (i + 1 >= len || opt[i + 1] < 2 || i + opt[i + 1] > len)
-            break;
+            return false;
         uint8_t olen = opt[i + 1];
         const uint8_t *v = opt + i + 2;
         switch (kind) {
@@ -77,6 +79,7 @@ static void parse_options(const uint8_t *opt, uint32_t len, struct tcp_seg *seg)
         }
         i += olen;
     }
+    return true;
 }
 
 /* RFC 6298 2.2-2.4, with the clock granularity G taken as 1 ms. */
@@ -713,6 +716,7 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
     }
     /* first: sequence number */
     if (!seq_acceptable(ctx, s, seg)) {
+        ctx->st.rx_out_of_window++;
         if (!(seg->flags & RTE_TCP_RST_FLAG))
             ack_now(ctx, s);
         return;
@@ -860,8 +864,11 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
         .wscale = -1,
         .data = (const uint8_t *)th + doff,
     };
-    if (doff > sizeof(*th))
-        parse_options((const uint8_t *)(th + 1), doff - sizeof(*th), &seg);
+    if (doff > sizeof(*th) &&
+        !parse_options((const uint8_t *)(th + 1), doff - sizeof(*th), &seg)) {
+        ctx->st.rx_bad_tcp_options++;
+        goto drop;
+    }
 
     uint32_t laddr = rte_be_to_cpu_32(ip->dst_addr);
     uint32_t raddr = rte_be_to_cpu_32(ip->src_addr);

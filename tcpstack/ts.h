@@ -69,8 +69,13 @@ struct ts_params {
     uint32_t keepalive_ms; /**< idle time before probing; 0: off */
     uint32_t keepalive_intvl_ms;
     uint32_t keepalive_probes;
-    uint8_t cc_algo; /**< enum tcp_cc_algo */
-    bool syncookies; /**< RFC 4987 SYN cookies when a listener's backlog is full */
+    uint8_t cc_algo;     /**< enum tcp_cc_algo */
+    bool syncookies;     /**< RFC 4987 SYN cookies when a listener's backlog is full */
+    uint16_t syn_budget; /**< SYNs answered per ts_input() burst once 256
+                            bursts in a row have held more (a queue backed
+                            up with SYNs); the rest are shed (a SYN shed
+                            once is answered when it comes again); 0: no
+                            budget. Default 16. */
 
     struct rte_mempool *pool; /**< mbufs for frames we build */
     ts_output_fn output;
@@ -140,6 +145,11 @@ struct ts_stats {
                                      4-tuple another context holds */
     uint64_t rx_bad_eth, rx_bad_ip, rx_not_for_us, rx_bad_cksum;
     uint64_t rx_bad_tcp, rx_no_flow, rx_unsupported;
+    uint64_t rx_fragments;        /* IP fragments (no reassembly) */
+    uint64_t rx_bad_tcp_options;  /* malformed TCP option lists */
+    uint64_t rx_out_of_window;    /* segments outside the receive window (acked) */
+    uint64_t rx_syn_shed;         /* SYNs past a burst's budget, not answered */
+    uint64_t rx_syn_shed_retried; /* SYNs shed before and answered when repeated */
     uint64_t arp_requests_rx, arp_replies_tx, arp_requests_tx, arp_pending_drops;
     uint64_t icmp_echo_rx;
     uint64_t tcp_active, tcp_passive, tcp_accept_overflow, tcp_retransmits;

@@ -4,6 +4,12 @@
  * learns from requests and replies addressed to us, resolves next hops, and
  * holds a few frames per context while a resolution is under way.
  *
+ * A flood from spoofed on-link addresses (whose SYN-ACKs need an ARP
+ * answer that never comes) must not starve a real neighbour of the few
+ * pending slots: when they are full, the oldest held frame and the oldest
+ * request give way to the new ones, so a real neighbour's request goes out
+ * and is answered long before the flood pushes it out in turn.
+ *
  * The table is shared by every core's context and is read-mostly. Each
  * entry is a seqlock: a writer makes the sequence odd with a compare-and-swap,
  * writes, and makes it even again; a reader retries while it sees an odd or
@@ -252,15 +258,22 @@ static uint32_t next_hop(const struct ts_ctx *ctx, uint32_t dst)
 static void arp_request(struct ts_ctx *ctx, uint32_t hop)
 {
     struct ts_arp_pending *p = ctx->arp_pend;
-    int slot = -1;
+    int slot = -1, oldest = 0;
     for (int i = 0; i < ARP_PENDING; i++) {
         if (p->req_ip[i] == hop)
             return; /* already asking */
         if (p->req_ip[i] == 0 && slot < 0)
             slot = i;
+        if (p->req_us[i] < p->req_us[oldest])
+            oldest = i;
     }
-    if (slot < 0)
-        return;
+    if (slot < 0) {
+        /* every slot asks already: the oldest request gives way (its held
+         * frames are dropped and counted), as a flood of addresses that
+         * never answer would otherwise hold them all */
+        arp_pending_take(ctx, p->req_ip[oldest], NULL);
+        slot = oldest;
+    }
     p->req_ip[slot] = hop;
     p->nreq++;
     p->req_us[slot] = ctx->now;
@@ -282,15 +295,18 @@ void ts_arp_output(struct ts_ctx *ctx, struct rte_mbuf *m, uint32_t dst)
         return;
     }
     struct ts_arp_pending *p = ctx->arp_pend;
-    if (p->n == ARP_PENDING) {
-        ctx->st.arp_pending_drops++;
-        rte_pktmbuf_free(m);
-    } else {
-        p->m[p->n] = m;
-        p->dst[p->n] = hop;
-        p->n++;
-    }
     arp_request(ctx, hop);
+    if (p->n == ARP_PENDING) {
+        /* full: the oldest held frame gives way */
+        ctx->st.arp_pending_drops++;
+        rte_pktmbuf_free(p->m[0]);
+        memmove(&p->m[0], &p->m[1], (ARP_PENDING - 1) * sizeof(p->m[0]));
+        memmove(&p->dst[0], &p->dst[1], (ARP_PENDING - 1) * sizeof(p->dst[0]));
+        p->n--;
+    }
+    p->m[p->n] = m;
+    p->dst[p->n] = hop;
+    p->n++;
 }
 
 void ts_arp_tick(struct ts_ctx *ctx)

@@ -39,6 +39,7 @@ void ts_params_default(struct ts_params *p)
     p->keepalive_probes = 9;
     p->cc_algo = TCP_CC_CUBIC;
     p->syncookies = true;
+    p->syn_budget = 16;
 }
 
 static uint32_t pow2_at_least(uint32_t v)
@@ -188,38 +189,128 @@ void ts_emit(struct ts_ctx *ctx, struct rte_mbuf *m)
     ctx->txq[ctx->ntx++] = m;
 }
 
+static void ts_frame_input(struct ts_ctx *ctx, struct rte_mbuf *m)
+{
+    ctx->st.rx_frames++;
+    ctx->st.rx_bytes += rte_pktmbuf_pkt_len(m);
+    if (rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN) {
+        ctx->st.rx_bad_eth++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+    bool to_us = rte_is_same_ether_addr(&eh->dst_addr, &ctx->p.mac) ||
+                 rte_is_broadcast_ether_addr(&eh->dst_addr);
+    if (!to_us) {
+        ctx->st.rx_not_for_us++;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    switch (rte_be_to_cpu_16(eh->ether_type)) {
+    case RTE_ETHER_TYPE_ARP:
+        ts_arp_input(ctx, m);
+        break;
+    case RTE_ETHER_TYPE_IPV4:
+        ts_ipv4_input(ctx, m);
+        break;
+    default:
+        ctx->st.rx_unsupported++;
+        rte_pktmbuf_free(m);
+        break;
+    }
+}
+
+/* A glance, before any validation, at whether @p m looks like a TCP SYN
+ * without ACK (a connection request): its TCP header, or NULL. The real
+ * checks come later, in the layers. */
+static const struct rte_tcp_hdr *syn_peek(const struct rte_mbuf *m)
+{
+    uint32_t len = rte_pktmbuf_data_len(m);
+    if (len <
+        RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_tcp_hdr))
+        return NULL;
+    const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+    const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eh + 1);
+    if (eh->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
+        ip->next_proto_id != IPPROTO_TCP)
+        return NULL;
+    uint32_t ihl = (ip->version_ihl & 0x0f) * 4u;
+    if (ihl < sizeof(*ip) || RTE_ETHER_HDR_LEN + ihl + sizeof(struct rte_tcp_hdr) > len)
+        return NULL;
+    const struct rte_tcp_hdr *th =
+        (const struct rte_tcp_hdr *)((const uint8_t *)ip + ihl);
+    if ((th->tcp_flags & (RTE_TCP_SYN_FLAG | RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG)) !=
+        RTE_TCP_SYN_FLAG)
+        return NULL;
+    return th;
+}
+
+/* A SYN past the burst's budget is shed, unless the same SYN (4-tuple and
+ * sequence number: a retransmission) was shed before, so that a real
+ * client, which sends its SYN again, is answered the second time while a
+ * flood of spoofed SYNs, which never repeat, is not. The table remembers
+ * keyed hashes, so a flood cannot aim at a client's entry. */
+static bool syn_shed(struct ts_ctx *ctx, const struct rte_mbuf *m,
+                     const struct rte_tcp_hdr *th)
+{
+    const struct rte_ipv4_hdr *ip =
+        rte_pktmbuf_mtod_offset(m, const struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+    uint64_t m0 = (uint64_t)ip->src_addr << 32 | th->sent_seq;
+    uint64_t m1 = (uint64_t)th->src_port << 16 | th->dst_port;
+    uint32_t h = (uint32_t)ts_siphash(ctx->p.isn_key, m0, m1 ^ 0x73796e0000000000ull);
+    h |= 1; /* 0 marks an empty slot */
+    uint32_t *slot = &ctx->syn_shed[(h >> 1) & (TS_SYN_SHED_SLOTS - 1)];
+    if (*slot == h) {
+        *slot = 0;
+        ctx->st.rx_syn_shed_retried++;
+        return false;
+    }
+    *slot = h;
+    ctx->st.rx_syn_shed++;
+    return true;
+}
+
+/* A burst is taken in two passes: first every frame but connection
+ * requests (segments of established flows, ARP, ICMP), then the SYNs. A
+ * flood of SYNs thus does not delay the traffic of connections already
+ * made. Bursts holding more SYNs than syn_budget mean the receive queue is
+ * backed up with them; when TS_SYN_SHED_AFTER such bursts come in a row
+ * (the core has fallen behind for good, not for a moment: a queue that
+ * would overflow anyway), the SYNs past the budget are shed, so that the
+ * work their answers would cost goes to draining the queue, where the
+ * segments of established flows wait too. */
 void ts_input(struct ts_ctx *ctx, struct rte_mbuf **pkts, uint16_t n, uint64_t now_us)
 {
+    struct rte_mbuf *syns[TS_BURST];
+    const struct rte_tcp_hdr *ths[TS_BURST];
     ctx->now = now_us;
-    for (uint16_t i = 0; i < n; i++) {
-        struct rte_mbuf *m = pkts[i];
-        ctx->st.rx_frames++;
-        ctx->st.rx_bytes += rte_pktmbuf_pkt_len(m);
-        if (rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN) {
-            ctx->st.rx_bad_eth++;
-            rte_pktmbuf_free(m);
-            continue;
+    while (n > 0) {
+        uint16_t chunk = n < TS_BURST ? n : TS_BURST, nsyn = 0;
+        for (uint16_t i = 0; i < chunk; i++) {
+            const struct rte_tcp_hdr *th = syn_peek(pkts[i]);
+            if (th) {
+                syns[nsyn] = pkts[i];
+                ths[nsyn++] = th;
+            } else {
+                ts_frame_input(ctx, pkts[i]);
+            }
         }
-        const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
-        bool to_us = rte_is_same_ether_addr(&eh->dst_addr, &ctx->p.mac) ||
-                     rte_is_broadcast_ether_addr(&eh->dst_addr);
-        if (!to_us) {
-            ctx->st.rx_not_for_us++;
-            rte_pktmbuf_free(m);
-            continue;
+        if (ctx->p.syn_budget && nsyn > ctx->p.syn_budget)
+            ctx->syn_over++;
+        else
+            ctx->syn_over = 0;
+        bool shed = ctx->syn_over > TS_SYN_SHED_AFTER;
+        for (uint16_t i = 0; i < nsyn; i++) {
+            if (shed && i >= ctx->p.syn_budget && syn_shed(ctx, syns[i], ths[i])) {
+                ctx->st.rx_frames++;
+                ctx->st.rx_bytes += rte_pktmbuf_pkt_len(syns[i]);
+                rte_pktmbuf_free(syns[i]);
+                continue;
+            }
+            ts_frame_input(ctx, syns[i]);
         }
-        switch (rte_be_to_cpu_16(eh->ether_type)) {
-        case RTE_ETHER_TYPE_ARP:
-            ts_arp_input(ctx, m);
-            break;
-        case RTE_ETHER_TYPE_IPV4:
-            ts_ipv4_input(ctx, m);
-            break;
-        default:
-            ctx->st.rx_unsupported++;
-            rte_pktmbuf_free(m);
-            break;
-        }
+        pkts += chunk;
+        n = (uint16_t)(n - chunk);
     }
 }
 

@@ -36,7 +36,7 @@ void ts_ipv4_input(struct ts_ctx *ctx, struct rte_mbuf *m)
      * counted and dropped (MF set or a non-zero offset). */
     if (rte_be_to_cpu_16(ip->fragment_offset) &
         (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) {
-        ctx->st.rx_unsupported++;
+        ctx->st.rx_fragments++;
         goto drop;
     }
     /* Ethernet pads short frames: keep exactly the datagram. */

@@ -39,6 +39,8 @@
     } while (0)
 
 #define TS_BURST 64
+#define TS_SYN_SHED_SLOTS 4096 /* SYNs shed and remembered (power of 2) */
+#define TS_SYN_SHED_AFTER 256  /* bursts in a row over the SYN budget before shedding */
 #define TS_HDR_ROOM (RTE_ETHER_HDR_LEN + 20 + 60)
 
 /* Sequence arithmetic modulo 2^32 (RFC 9293 3.4). */
@@ -337,6 +339,8 @@ struct ts_ctx {
     uint32_t flow_key;      /* flow hash secret, per context and boot */
     uint64_t chal_epoch_us; /* challenge ACK rate limit (RFC 5961 7) */
     uint32_t chal_count;
+    uint32_t syn_shed[TS_SYN_SHED_SLOTS]; /* hashes of SYNs shed (ts_input) */
+    uint32_t syn_over;                    /* bursts in a row over syn_budget */
 
     /* the pair (ts_pair.c) */
     bool threaded;

@@ -328,6 +328,12 @@ ssize_t ts_read(struct ts_ctx *ctx, int fd, void *buf, size_t len)
     }
     if (sf & TS_SF_RDCLOSED)
         return 0;
+    /* nothing left to read: an idle connection's buffers go back to the
+     * pool now (the worker holds the turn, so the pool is its to touch),
+     * not when the stack next looks at it; a client dribbling a request
+     * (slowloris) then holds none between its bytes */
+    if (s->bufs != NULL)
+        tcp_bufs_maybe_release(ctx, s);
     errno = EAGAIN;
     return -1;
 }

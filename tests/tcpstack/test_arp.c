@@ -122,6 +122,44 @@ static void entry_expires(void **state)
     th_fini(&h);
 }
 
+/* An echo request from @p src (an on-link address nobody answers for). */
+static struct rte_mbuf *echo_from(struct th *h, uint32_t src)
+{
+    struct rte_icmp_hdr *ic;
+    struct rte_mbuf *m =
+        th_ipv4(h, src, TH_US_IP, IPPROTO_ICMP, sizeof(*ic), (void **)&ic);
+    ic->icmp_type = RTE_IP_ICMP_ECHO_REQUEST;
+    ic->icmp_cksum = (uint16_t)~rte_raw_cksum(ic, sizeof(*ic));
+    return m;
+}
+
+/* A flood from spoofed on-link addresses fills every pending slot; a real
+ * neighbour's frame still gets its request out and goes once answered. */
+static void flood_of_unresolved_cannot_starve_a_neighbour(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    for (uint32_t i = 0; i < 40; i++) {
+        th_inject(&h, echo_from(&h, 0xc6120010u + i)); /* 198.18.0.16.. */
+        th_advance(&h, 1000);
+    }
+    assert_int_equal(th_stats(&h).arp_requests_tx, 40);
+    assert_int_equal(th_stats(&h).arp_pending_drops, 8);
+    th_clear(&h);
+    th_inject(&h, th_echo_request(&h, 7, 7, "real"));
+    assert_int_equal(h.nout, 1);
+    struct rte_arp_hdr *a = out_arp(&h, 0);
+    assert_int_equal(rte_be_to_cpu_32(a->arp_data.arp_tip), TH_PEER_IP);
+    th_clear(&h);
+    th_inject(&h, th_arp(&h, RTE_ARP_OP_REPLY, TH_PEER_IP, TH_US_IP));
+    assert_int_equal(h.nout, 1); /* the held echo reply */
+    struct rte_ether_hdr *eh = rte_pktmbuf_mtod(h.out[0], struct rte_ether_hdr *);
+    assert_int_equal(rte_be_to_cpu_16(eh->ether_type), RTE_ETHER_TYPE_IPV4);
+    assert_memory_equal(&eh->dst_addr, &th_peer_mac, 6);
+    th_fini(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +169,7 @@ int main(void)
         cmocka_unit_test(resolves_then_releases_held_frame),
         cmocka_unit_test(gives_up_after_three_requests),
         cmocka_unit_test(entry_expires),
+        cmocka_unit_test(flood_of_unresolved_cannot_starve_a_neighbour),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
