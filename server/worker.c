@@ -120,7 +120,7 @@ struct wstate {
     bool draining;
     struct tlist tl[TL_N];
     struct tls_worker *tls; /* NULL without [tls] */
-    struct ipcount *ipc; /* power-of-2 slots, at least twice nconns */
+    struct ipcount *ipc;    /* power-of-2 slots, at least twice nconns */
     uint32_t ipc_mask;
     size_t ipc_bytes;
 };
