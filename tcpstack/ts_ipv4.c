@@ -1,7 +1,7 @@
 /**
  * @file ts_ipv4.c
  * IPv4 (RFC 791, RFC 1122 3.2.1): validates what arrives (version, header
- * and total length, checksum, fragments, destination), trims link padding,
+ * and total length, checksum, destination, source, fragments), trims link padding,
  * and hands ICMP and TCP to their layers; fills the header of what leaves.
  * Every dropped datagram is counted under a reason.
  */
@@ -30,6 +30,20 @@ void ts_ipv4_input(struct ts_ctx *ctx, struct rte_mbuf *m)
     }
     if (!ts_addr_local(ctx, rte_be_to_cpu_32(ip->dst_addr))) {
         ctx->st.rx_not_for_us++;
+        goto drop;
+    }
+    /* A source no host can have (RFC 1122 3.2.1.3, RFC 6890): "this
+     * network" 0/8, loopback 127/8, multicast and reserved 224/3 (broadcast
+     * included), our subnet's broadcast, or one of our own addresses. Such
+     * a peer could only be spoofed, and 0.0.0.0 means "no address" to the
+     * layers above. */
+    uint32_t src = rte_be_to_cpu_32(ip->src_addr);
+    uint32_t host = ~ctx->p.netmask;
+    if ((src >> 24) == 0 || (src >> 24) == 127 || (src >> 29) == 7 ||
+        (host != 0 && (src & ctx->p.netmask) == (ctx->p.ip & ctx->p.netmask) &&
+         (src & host) == host) ||
+        ts_addr_local(ctx, src)) {
+        ctx->st.rx_bad_ip++;
         goto drop;
     }
     /* No reassembly: a server's peers send small requests; fragments are

@@ -331,8 +331,10 @@ ssize_t ts_read(struct ts_ctx *ctx, int fd, void *buf, size_t len)
     /* nothing left to read: an idle connection's buffers go back to the
      * pool now (the worker holds the turn, so the pool is its to touch),
      * not when the stack next looks at it; a client dribbling a request
-     * (slowloris) then holds none between its bytes */
-    if (s->bufs != NULL)
+     * (slowloris) then holds none between its bytes. Not while a kick is
+     * pending: it may owe the peer a window update, which the stack works
+     * out from the buffers (and then releases them itself). */
+    if (s->bufs != NULL && atomic_load_explicit(&s->kick, memory_order_acquire) == 0)
         tcp_bufs_maybe_release(ctx, s);
     errno = EAGAIN;
     return -1;

@@ -189,12 +189,128 @@ static void pool_exhaustion_drops_and_recovers(void **state)
     th_fini(&h);
 }
 
+/* The reader drains a buffer that was more than half full, then reads
+ * again and finds nothing: the window update it owes the peer still goes
+ * out (the read that finds nothing gives idle buffers back, but not before
+ * the stack has worked out that update from them). */
+static void window_update_after_drain(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_peer_arp(&h);
+    struct th_conn c = {.lfd = th_listen(&h)};
+    th_open(&h, &c, TH_PEER_PORT);
+    static char data[1000];
+    memset(data, 'x', sizeof data);
+    for (int i = 0; i < 17; i++) {
+        th_tcp(&h, TH_PEER_PORT, TH_PORT, RTE_TCP_ACK_FLAG, c.snd_nxt, c.rcv_nxt, 65535,
+               data, sizeof data);
+        c.snd_nxt += sizeof data;
+    }
+    th_advance(&h, 300000);
+    uint16_t lastwin = 0xffff;
+    for (unsigned i = 0; i < h.nout; i++)
+        lastwin = th_out_tcp(&h, i).win;
+    assert_true(lastwin < 4096); /* the buffer is nearly full */
+    th_clear(&h);
+    char buf[32768];
+    ssize_t n, total = 0;
+    while ((n = ts_read(h.ctx, c.fd, buf, sizeof buf)) > 0)
+        total += n;
+    assert_true(total >= 15000); /* what the window let in */
+    assert_int_equal(errno, EAGAIN);
+    th_advance(&h, 1000);
+    unsigned updates = 0;
+    for (unsigned i = 0; i < h.nout; i++)
+        if (th_out_tcp(&h, i).win > 4 * lastwin + 1)
+            updates++;
+    assert_int_equal(updates, 1);
+    th_clear(&h);
+    ts_close(h.ctx, c.fd);
+    ts_close(h.ctx, c.lfd);
+    th_advance(&h, 10000000);
+    th_clear(&h);
+    th_fini(&h);
+}
+
+/* SYNs from sources no host can have are dropped and counted, not
+ * answered: 0.0.0.0, loopback, multicast, the limited and the subnet
+ * broadcast, our own address. */
+static void impossible_sources_dropped(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_peer_arp(&h);
+    int lfd = th_listen(&h);
+    const uint32_t srcs[] = {
+        0,       0x7f000001u, 0xe0000001u, 0xffffffffu, (TH_US_IP & 0xffffff00u) | 0xffu,
+        TH_US_IP};
+    uint64_t bad = th_stats(&h).rx_bad_ip;
+    for (size_t k = 0; k < sizeof srcs / sizeof srcs[0]; k++) {
+        struct rte_mbuf *m = th_tcp_frame(&h, (uint16_t)(5555 + k), TH_PORT,
+                                          RTE_TCP_SYN_FLAG, 100, 0, 65535, NULL, 0, 1460);
+        struct rte_ipv4_hdr *ip = th_ip_of(m);
+        struct rte_tcp_hdr *t = (struct rte_tcp_hdr *)(ip + 1);
+        ip->src_addr = rte_cpu_to_be_32(srcs[k]);
+        ip->hdr_checksum = 0;
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+        t->cksum = 0;
+        t->cksum = rte_ipv4_udptcp_cksum(ip, t);
+        th_inject(&h, m);
+        assert_int_equal(h.nout, 0);
+    }
+    assert_int_equal(th_stats(&h).rx_bad_ip, bad + sizeof srcs / sizeof srcs[0]);
+    /* a real neighbour is still answered */
+    th_tcp(&h, 6000, TH_PORT, RTE_TCP_SYN_FLAG, 100, 0, 65535, NULL, 0);
+    assert_int_equal(h.nout, 1);
+    th_clear(&h);
+    ts_close(h.ctx, lfd);
+    th_advance(&h, 10000000);
+    th_clear(&h);
+    th_fini(&h);
+}
+
+/* One burst of 40 SYNs then an out-of-order segment of an open
+ * connection (answered at once with a duplicate ACK): that ACK leaves
+ * before any SYN-ACK. */
+static void established_ack_before_synacks(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_peer_arp(&h);
+    struct th_conn c = {.lfd = th_listen(&h)};
+    th_open(&h, &c, TH_PEER_PORT);
+    struct rte_mbuf *pkts[NSYN + 1];
+    unsigned n = 0;
+    for (unsigned i = 0; i < NSYN; i++)
+        pkts[n++] = th_tcp_frame(&h, (uint16_t)(2000 + i), TH_PORT, RTE_TCP_SYN_FLAG,
+                                 7000 + i, 0, 65535, NULL, 0, 1460);
+    pkts[n++] = th_tcp_frame(&h, TH_PEER_PORT, TH_PORT, RTE_TCP_ACK_FLAG, c.snd_nxt + 10,
+                             c.rcv_nxt, 65535, "GET", 3, 0);
+    ts_input(h.ctx, pkts, (uint16_t)n, h.now);
+    ts_poll(h.ctx, h.now);
+    assert_true(h.nout > 1);
+    assert_int_equal(th_out_tcp(&h, 0).dport, TH_PEER_PORT);
+    th_clear(&h);
+    ts_close(h.ctx, c.fd);
+    ts_close(h.ctx, c.lfd);
+    th_advance(&h, 100000000);
+    th_clear(&h);
+    th_fini(&h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(established_first_and_syn_budget),
         cmocka_unit_test(budget_off_answers_all),
         cmocka_unit_test(pool_exhaustion_drops_and_recovers),
+        cmocka_unit_test(window_update_after_drain),
+        cmocka_unit_test(impossible_sources_dropped),
+        cmocka_unit_test(established_ack_before_synacks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
