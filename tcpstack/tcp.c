@@ -70,6 +70,9 @@ int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s)
         b->sndcopy.mask = ctx->p.snd_copybuf - 1;
         b->refs.slots = mem + ctx->p.rcvbuf + ctx->p.snd_copybuf;
         b->refs.elt = sizeof(struct ts_sref);
+        b->rec.seg = (struct tcp_txseg *)(b->refs.slots +
+                                          TS_REFS_PER_SOCK * sizeof(struct ts_sref));
+        b->rec.mask = tcp_rec_slots(ctx->p.sndbuf) - 1;
     } else {
         return -ENOBUFS;
     }
@@ -78,6 +81,12 @@ int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s)
     ts_bring_init(&b->sndcopy, b->sndcopy.buf, b->sndcopy.mask + 1);
     ts_sring_init(&b->refs, b->refs.slots, TS_REFS_PER_SOCK, sizeof(struct ts_sref));
     tcp_sb_reset(&b->sb);
+    struct tcp_txseg *seg = b->rec.seg;
+    uint32_t mask = b->rec.mask;
+    memset(&b->rec, 0, sizeof(b->rec));
+    b->rec.seg = seg;
+    b->rec.mask = mask;
+    b->rec.fack = s->snd_una;
     s->bufs = b;
     return 0;
 }

@@ -134,6 +134,15 @@ struct ts_stats {
     uint64_t tcp_rst_tx, tcp_timeouts, tcp_established;
     uint64_t rx_paws_drops, tcp_challenge_acks, tcp_keepalive_drops;
     uint64_t tcp_tlp_probes, tcp_lost_retransmits;
+    uint64_t tcp_rack_losses;      /* segments RACK marked lost (RFC 8985 6.2) */
+    uint64_t tcp_timeouts_min_rto; /* timeouts that waited only the minimum RTO */
+    uint64_t tcp_dsack_rx;         /* D-SACK blocks received (RFC 2883) */
+    uint64_t tcp_dsack_tx;         /* D-SACK blocks sent for duplicates received */
+    uint64_t tcp_spurious_rexmits; /* retransmissions a D-SACK showed needless */
+    uint64_t tcp_undo_recovery;    /* fast recoveries undone as spurious (RFC 3708) */
+    uint64_t tcp_undo_rto;         /* timeouts undone as spurious (RFC 4015) */
+    uint64_t tcp_tlp_recoveries;   /* probes that repaired a tail loss (RFC 8985 7.4) */
+    uint64_t tcp_hystart_exits;    /* slow starts left by HyStart++ (RFC 9406) */
     uint64_t tcp_fast_retransmits, tcp_syncookies_sent, tcp_syncookies_ok,
         tcp_syncookies_bad;
     uint64_t tx_nombuf;

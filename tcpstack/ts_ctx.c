@@ -82,7 +82,8 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
     ctx->epi = calloc(ctx->nsocks, sizeof(*ctx->epi));
     ctx->bufs = calloc(p->max_bufs, sizeof(*ctx->bufs));
     size_t per = (size_t)ctx->p.rcvbuf + ctx->p.snd_copybuf +
-                 TS_REFS_PER_SOCK * sizeof(struct ts_sref);
+                 TS_REFS_PER_SOCK * sizeof(struct ts_sref) +
+                 tcp_rec_slots(ctx->p.sndbuf) * sizeof(struct tcp_txseg);
     /* address space only: pages are committed as buffer sets are first
      * used (MAP_NORESERVE: a limit of a million connections is not refused
      * for the memory it would take if all were busy at once) */
