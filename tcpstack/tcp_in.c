@@ -449,16 +449,25 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             delivered += tcp_rack_ack(ctx, s, seg);
             tcp_rec_check_ts(ctx, s, seg, prev_una);
         }
+        uint32_t hs_rtt = 0; /* for HyStart++: the best sample of this ACK */
         if ((s->tflags & TF_RTT_TIMING) && SEQ_GT(seg->ack, s->rtt_seq)) {
             s->tflags &= ~TF_RTT_TIMING;
-            rtt_sample(ctx, s, (uint32_t)(ctx->now - s->rtt_start_us));
+            hs_rtt = (uint32_t)(ctx->now - s->rtt_start_us);
+            rtt_sample(ctx, s, hs_rtt);
         } else if ((s->tflags & TF_TS_OK) && seg->has_ts && seg->tsecr != 0) {
             /* RFC 7323 4.1: the echoed timestamp times every ACK that
              * advances the window, retransmissions included */
             uint32_t ms = tcp_ts_now(ctx) - seg->tsecr;
-            if (ms < 60000)
-                rtt_sample(ctx, s, ms * 1000 + 500);
+            if (ms < 60000) {
+                hs_rtt = ms * 1000 + 500;
+                rtt_sample(ctx, s, hs_rtt);
+            }
         }
+        if (sack && s->bufs->rec.ack_rtt_us)
+            hs_rtt = s->bufs->rec.ack_rtt_us; /* per segment, in microseconds */
+        if (!(s->tflags & TF_IN_RECOVERY) &&
+            tcp_cc_hystart(&s->cc, seg->ack, s->snd_max, hs_rtt))
+            ctx->st.tcp_hystart_exits++;
         if (s->tflags & TF_LOSS) {
             /* after a timeout the window slow-starts (RFC 5681 3.1) while
              * the segments marked lost are sent again; the ACK that ends

@@ -146,8 +146,10 @@ static void rack_deliver(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp
             return;
         if (rtt < s->min_rtt_us)
             return;
-    } else if (s->min_rtt_us == 0 || rtt < s->min_rtt_us) {
-        s->min_rtt_us = rtt ? rtt : 1;
+    } else {
+        if (s->min_rtt_us == 0 || rtt < s->min_rtt_us)
+            s->min_rtt_us = rtt ? rtt : 1;
+        r->ack_rtt_us = rtt ? rtt : 1;
     }
     r->rack_rtt_us = rtt;
     if (!r->rack_valid || sent_after(g->xmit_us, g->end, r->rack_xmit_us, r->rack_end)) {
@@ -166,6 +168,7 @@ static void rack_deliver(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp
 uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg)
 {
     struct tcp_rec *r = &s->bufs->rec;
+    r->ack_rtt_us = 0;
     if (SEQ_LT(r->fack, s->snd_una) && r->n == 0)
         r->fack = s->snd_una;
     /* cumulatively acknowledged */
