@@ -91,6 +91,11 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
     uint32_t now = (uint32_t)ctx->now;
     /* the part below snd_max is sent again */
     uint32_t old_end = SEQ_LT(end, s->snd_max) ? end : s->snd_max;
+    if (SEQ_LT(seq, old_end)) {
+        struct tcp_sack_block *h = &r->rxt_hist[r->rxt_hist_next++ % TCP_RXT_HIST];
+        h->start = seq;
+        h->end = old_end;
+    }
     for (uint32_t i = rec_find(r, seq); i < r->n && SEQ_LT(seq, old_end); i++) {
         struct tcp_txseg *g = rec_at(r, i);
         if (!SEQ_LT(g->start, old_end))
@@ -378,11 +383,17 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
             s->reo_wnd_mult = (uint8_t)(RTE_MAX(s->reo_wnd_mult, (uint8_t)1) + 1);
         s->reo_wnd_persist = RACK_REO_PERSIST;
     }
-    /* a duplicate of what this episode sent again: that retransmission was
-     * not needed (RFC 3708 3.2); all of them so: undo */
+    /* a duplicate of a retransmission: that retransmission was not needed
+     * (RFC 3708 3.2); when all of this episode's were so: undo */
+    bool ours = false;
+    for (unsigned i = 0; i < TCP_RXT_HIST && !ours; i++)
+        ours = SEQ_GEQ(start, r->rxt_hist[i].start) && SEQ_LEQ(end, r->rxt_hist[i].end) &&
+               SEQ_LT(r->rxt_hist[i].start, r->rxt_hist[i].end);
+    if (!ours)
+        return; /* the network duplicated a segment */
+    ctx->st.tcp_spurious_rexmits++;
     if (!r->undo_on || SEQ_LT(start, r->undo_marker) || SEQ_GT(end, s->snd_max))
         return;
-    ctx->st.tcp_spurious_rexmits++;
     uint32_t segsz = tcp_seg_size(s);
     r->undo_retrans -= (int32_t)((end - start + segsz - 1) / segsz);
     if (r->undo_retrans <= 0)

@@ -137,7 +137,10 @@ void tcp_arm_rto(struct ts_ctx *ctx, struct ts_sock *s)
 static uint64_t tlp_timeout(const struct ts_sock *s)
 {
     uint32_t flight = s->snd_max - s->snd_una;
-    bool data_state = s->state == TCPS_ESTABLISHED || s->state == TCPS_CLOSE_WAIT;
+    /* our data or FIN outstanding: a response's tail after close() too */
+    bool data_state = s->state == TCPS_ESTABLISHED || s->state == TCPS_CLOSE_WAIT ||
+                      s->state == TCPS_FIN_WAIT_1 || s->state == TCPS_CLOSING ||
+                      s->state == TCPS_LAST_ACK;
     if (!(s->tflags & TF_SACK_OK) || s->srtt_us == 0 || flight == 0 || !data_state ||
         (s->tflags & TF_TLP_SENT) || s->rexmt_shift != 0 ||
         ((s->tflags & TF_IN_RECOVERY) && s->bufs == NULL))

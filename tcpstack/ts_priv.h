@@ -99,6 +99,8 @@ struct tcp_txseg {
 #define TXS_RETRANS (1u << 2)      /* a retransmission of it is outstanding */
 #define TXS_EVER_RETRANS (1u << 3) /* sent more than once: ambiguous RTT */
 
+#define TCP_RXT_HIST 16
+
 /* Loss recovery state of a connection that moves data (tcp_rack.c): the
  * segments in flight, RACK, the undo of spurious recoveries, PRR. It lives
  * with the buffers, so an idle connection costs none of it. */
@@ -126,6 +128,10 @@ struct tcp_rec {
     uint32_t undo_tsval;  /* TSval of the episode's first retransmission */
     bool undo_tsval_set;
     struct tcp_cc cc_prior;
+    /* the latest retransmissions, to tell a D-SACK of one (spurious) from
+     * one of a duplicate the network made */
+    struct tcp_sack_block rxt_hist[TCP_RXT_HIST];
+    uint8_t rxt_hist_next;
     /* PRR (RFC 6937) */
     uint32_t prr_delivered, prr_out, recover_fs;
 };

@@ -223,10 +223,14 @@ static void transfer(const struct impair *imp, uint64_t seed, bool sack, uint8_t
     ts_ctx_stats(ss, &s);
     print_message(
         "    %zu bytes in %lu ms virtual, %lu frames, %lu dropped, %lu duplicated, "
-        "server retransmits %lu (fast %lu, timeouts %lu)\n",
+        "server retransmits %lu (fast %lu, timeouts %lu, probes %lu, rack losses %lu, "
+        "spurious %lu, undo %lu/%lu, hystart %lu)\n",
         len, (unsigned long)took_ms, (unsigned long)w->sent, (unsigned long)w->dropped,
         (unsigned long)w->duplicated, (unsigned long)s.tcp_retransmits,
-        (unsigned long)s.tcp_fast_retransmits, (unsigned long)s.tcp_timeouts);
+        (unsigned long)s.tcp_fast_retransmits, (unsigned long)s.tcp_timeouts,
+        (unsigned long)s.tcp_tlp_probes, (unsigned long)s.tcp_rack_losses,
+        (unsigned long)s.tcp_spurious_rexmits, (unsigned long)s.tcp_undo_recovery,
+        (unsigned long)s.tcp_undo_rto, (unsigned long)s.tcp_hystart_exits);
     if (imp->loss_pct == 0 && imp->dup_pct == 0 && imp->reorder_pct == 0)
         assert_int_equal(s.tcp_retransmits, 0); /* nothing spurious on a clean wire */
     assert_int_equal(c.socks_in_use, 0);
