@@ -118,6 +118,16 @@ void tcp_bufs_maybe_release(struct ts_ctx *ctx, struct ts_sock *s)
         s->snd_una != s->snd_max || (s->tflags & (TF_IN_RECOVERY | TF_FIN_OOO)))
         return;
     TS_ASSERT(s->refs_seen == 0 && s->una_off == 0);
+    /* the D-SACKs that may show the last recovery spurious come after its
+     * end: its undo state is kept a while (two round trips, the RACK
+     * timer's job), then the buffers go */
+    if (b->rec.undo_on) {
+        if (!ts_timer_armed(&s->t_reo))
+            ts_timer_arm(ctx, &s->t_reo,
+                         ctx->now +
+                             RTE_MAX(2ull * s->srtt_us, (uint64_t)TCP_UNDO_HOLD_US));
+        return;
+    }
     ts_sock_release_bufs(ctx, s);
     ctx->st.tcp_bufs_idle_releases++;
 }

@@ -139,6 +139,23 @@ static uint32_t tcp_options(struct ts_ctx *ctx, const struct ts_sock *s, uint8_t
     return (uint32_t)(p - o);
 }
 
+/* True when the options built by tcp_options hold a SACK option. */
+static bool has_sack(const uint8_t *o, uint32_t len)
+{
+    for (uint32_t i = 0; i < len;) {
+        if (o[i] == TCPOPT_NOP) {
+            i++;
+            continue;
+        }
+        if (o[i] == TCPOPT_SACK)
+            return true;
+        if (i + 1 >= len || o[i + 1] < 2)
+            return false;
+        i += o[i + 1];
+    }
+    return false;
+}
+
 /* ----------------------------------------------------------- zero copy */
 
 #define TS_ZC_MIN 512u        /* smaller pieces are copied: cheaper than an mbuf */
@@ -445,7 +462,7 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
     } else {
         th->cksum = rte_ipv4_udptcp_cksum(ip, th);
     }
-    if ((s->tflags & TF_DSACK) && optlen > 12 && !(flags & RTE_TCP_SYN_FLAG)) {
+    if ((s->tflags & TF_DSACK) && !(flags & RTE_TCP_SYN_FLAG) && has_sack(opts, optlen)) {
         s->tflags &= ~TF_DSACK; /* reported once (RFC 2883 4) */
         ctx->st.tcp_dsack_tx++;
     }

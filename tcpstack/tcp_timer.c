@@ -234,6 +234,10 @@ void tcp_timer_fire(void *arg, struct ts_timer *t)
                 tcp_enter_recovery(ctx, s);
             tcp_prr_ack(ctx, s, 0);
             tcp_output(ctx, s);
+        } else if (s->bufs && s->snd_una == s->snd_max && s->bufs->rec.undo_on) {
+            /* idle since the last recovery: its undo is no longer awaited */
+            s->bufs->rec.undo_on = false;
+            tcp_bufs_maybe_release(ctx, s);
         }
         ts_sock_maybe_free(ctx, s);
         return;
