@@ -156,6 +156,7 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         p.max_bufs = cfg->max_conns;
         p.rcvbuf = cfg->rcvbuf;
         p.sndbuf = cfg->sndbuf;
+        p.sndbuf_max = cfg->sndbuf_max;
         p.msl_ms = cfg->msl_ms;
         p.max_time_wait = cfg->max_time_wait;
         p.fin_timeout_ms = cfg->fin_timeout_ms;

@@ -72,7 +72,7 @@ int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s)
         b->refs.elt = sizeof(struct ts_sref);
         b->rec.seg = (struct tcp_txseg *)(b->refs.slots +
                                           TS_REFS_PER_SOCK * sizeof(struct ts_sref));
-        b->rec.mask = tcp_rec_slots(ctx->p.sndbuf) - 1;
+        b->rec.mask = tcp_rec_slots(RTE_MAX(ctx->p.sndbuf, ctx->p.sndbuf_max)) - 1;
     } else {
         return -ENOBUFS;
     }

@@ -329,6 +329,26 @@ static bool seq_acceptable(const struct ts_ctx *ctx, const struct ts_sock *s,
            (SEQ_LEQ(s->rcv_nxt, last) && SEQ_LT(last, end));
 }
 
+/* Send buffer autotuning, Linux's model (tcp_sndbuf_expand): room for
+ * twice the congestion window, so that a window's worth waits queued
+ * behind the window in flight, up to sndbuf_max. The bytes are the
+ * application's (references into the file cache, and the small copy ring):
+ * growing costs no buffer memory, only the records of a larger flight. */
+static void tcp_snd_autotune(const struct ts_ctx *ctx, struct ts_sock *s)
+{
+    if (ctx->p.sndbuf_max <= ctx->p.sndbuf)
+        return;
+    uint32_t cur = atomic_load_explicit(&s->snd_limit, memory_order_relaxed);
+    if (cur == 0)
+        cur = ctx->p.sndbuf;
+    uint64_t want = 2ull * s->cc.cwnd;
+    if (want <= cur || cur >= ctx->p.sndbuf_max)
+        return;
+    if (want > ctx->p.sndbuf_max)
+        want = ctx->p.sndbuf_max;
+    atomic_store_explicit(&s->snd_limit, (uint32_t)want, memory_order_relaxed);
+}
+
 /* A data state in which a loss can be repaired. */
 static bool can_recover(const struct ts_sock *s)
 {
@@ -506,6 +526,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         s->dupacks = 0;
         s->rexmt_shift = 0;
         s->tflags &= ~TF_TLP_SENT;
+        tcp_snd_autotune(ctx, s);
         if (s->snd_una == s->snd_max)
             ts_timer_cancel(ctx, &s->t_rexmt);
         else

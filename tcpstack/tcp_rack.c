@@ -27,10 +27,11 @@
 
 uint32_t tcp_rec_slots(uint32_t sndbuf)
 {
-    /* one record per 512 bytes in flight: full-sized segments use a third
-     * of them; a sender of smaller segments waits for ACKs when they run
-     * out (tcp_rec_full) */
-    uint32_t want = sndbuf / 512 < 64 ? 64 : sndbuf / 512;
+    /* one record per KB in flight: full-sized segments use 70% of them; a
+     * sender of smaller segments waits for ACKs when they run out
+     * (tcp_rec_full). 64 KB of address space for a 4 MB buffer, committed
+     * as a connection's flight first reaches that far. */
+    uint32_t want = sndbuf / 1024 < 64 ? 64 : sndbuf / 1024;
     uint32_t p = 1;
     while (p < want)
         p <<= 1;

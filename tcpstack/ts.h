@@ -47,7 +47,10 @@ struct ts_params {
     unsigned max_flows;      /**< sockets of this context (TIME_WAIT is apart) */
     unsigned max_bufs;       /**< connections holding buffers at once */
     uint32_t rcvbuf;         /**< bytes per connection */
-    uint32_t sndbuf;         /**< bytes per connection (copied + referenced) */
+    uint32_t sndbuf;         /**< bytes per connection (copied + referenced), at first */
+    uint32_t sndbuf_max;     /**< the send buffer grows with cwnd up to this
+                                (Linux's autotuning: twice the window); at or
+                                below sndbuf: no growth */
     uint32_t snd_copybuf;    /**< bytes of copied send data per connection */
     uint32_t msl_ms;         /**< TIME_WAIT lasts 2*MSL */
     uint32_t max_time_wait;  /**< TIME_WAIT entries; the oldest is recycled

@@ -20,6 +20,7 @@ void ts_params_default(struct ts_params *p)
     p->max_bufs = 4096;
     p->rcvbuf = 16384;
     p->sndbuf = 262144;
+    p->sndbuf_max = 4194304;
     p->snd_copybuf = 8192;
     p->msl_ms = 30000;
     p->max_time_wait = 262144;
@@ -83,7 +84,8 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
     ctx->bufs = calloc(p->max_bufs, sizeof(*ctx->bufs));
     size_t per = (size_t)ctx->p.rcvbuf + ctx->p.snd_copybuf +
                  TS_REFS_PER_SOCK * sizeof(struct ts_sref) +
-                 tcp_rec_slots(ctx->p.sndbuf) * sizeof(struct tcp_txseg);
+                 tcp_rec_slots(RTE_MAX(ctx->p.sndbuf, ctx->p.sndbuf_max)) *
+                     sizeof(struct tcp_txseg);
     /* address space only: pages are committed as buffer sets are first
      * used (MAP_NORESERVE: a limit of a million connections is not refused
      * for the memory it would take if all were busy at once) */

@@ -269,6 +269,7 @@ struct ts_sock {
     _Atomic int so_error;
     _Atomic uint64_t acked_total; /* bytes of send data acknowledged */
     _Atomic uint32_t kick;        /* worker asks the stack to look at this socket */
+    _Atomic uint32_t snd_limit;   /* send buffer now (autotuned); 0: sndbuf */
 
     /* --- worker side (set when the worker takes the fd) --- */
     uint64_t written_total __rte_cache_aligned;

@@ -355,13 +355,21 @@ static int write_check(struct ts_ctx *ctx, struct ts_sock *s)
     return 0;
 }
 
+/* The send buffer as the stack has grown it (tcp_snd_autotune). */
+static uint32_t snd_limit(const struct ts_ctx *ctx, struct ts_sock *s)
+{
+    uint32_t l = atomic_load_explicit(&s->snd_limit, memory_order_relaxed);
+    return l ? l : ctx->p.sndbuf;
+}
+
 static size_t send_space(struct ts_ctx *ctx, struct ts_sock *s)
 {
     uint64_t acked = atomic_load_explicit(&s->acked_total, memory_order_acquire);
     uint64_t used = s->written_total - acked;
-    if (used >= ctx->p.sndbuf)
+    uint32_t limit = snd_limit(ctx, s);
+    if (used >= limit)
         return 0;
-    return ctx->p.sndbuf - used;
+    return limit - used;
 }
 
 size_t ts_send_space(struct ts_ctx *ctx, int fd)
@@ -384,7 +392,7 @@ bool ts_writable(struct ts_ctx *ctx, struct ts_sock *s)
         return ctx->bufs_used < ctx->p.max_bufs;
     if (ts_sring_count(&s->bufs->refs) + 3 > TS_REFS_PER_SOCK)
         return false;
-    return send_space(ctx, s) >= ctx->p.sndbuf / 4 &&
+    return send_space(ctx, s) >= snd_limit(ctx, s) / 4 &&
            ts_bring_free(&s->bufs->sndcopy) >= (s->bufs->sndcopy.mask + 1) / 4;
 }
 

@@ -894,6 +894,7 @@ static void test_shipped_template(void **state)
         "max_conns",
         "rcvbuf",
         "sndbuf",
+        "sndbuf_max",
         "msl_ms",
         "listen",
         "root",

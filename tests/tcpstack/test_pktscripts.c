@@ -11,7 +11,7 @@
  *   // comment (also: a line starting with #)
  *   %param NAME VALUE     a struct ts_params field, before the first event:
  *                         delack_ms opt_wscale opt_timestamps opt_sack rcvbuf
- *                         sndbuf snd_copybuf msl_ms rto_min_ms rto_max_ms
+ *                         sndbuf sndbuf_max snd_copybuf msl_ms rto_min_ms rto_max_ms
  *                         syn_retries data_retries keepalive_ms
  *                         keepalive_intvl_ms keepalive_probes cc_algo
  *                         (newreno|cubic|number) syncookies mtu max_bufs
@@ -168,6 +168,7 @@ static const struct ps_field ps_params[] = {
     PS_FIELD(ts_params, max_bufs),
     PS_FIELD(ts_params, rcvbuf),
     PS_FIELD(ts_params, sndbuf),
+    PS_FIELD(ts_params, sndbuf_max),
     PS_FIELD(ts_params, snd_copybuf),
     PS_FIELD(ts_params, msl_ms),
     PS_FIELD(ts_params, rto_min_ms),
