@@ -466,7 +466,10 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             s->snd_nxt = s->snd_una;
         if (sack) {
             tcp_sb_update(&s->bufs->sb, s->snd_una, s->snd_max, seg->sack, seg->nsack);
+            /* RFC 6937 DeliveredData: what snd_una passed, less what was
+             * SACKed before (delivered then), plus what is SACKed now */
             delivered += tcp_rack_ack(ctx, s, seg);
+            delivered -= RTE_MIN(delivered, s->bufs->rec.ack_sacked);
             tcp_rec_check_ts(ctx, s, seg, prev_una);
         }
         uint32_t hs_rtt = 0; /* for HyStart++: the best sample of this ACK */

@@ -175,14 +175,16 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
 {
     struct tcp_rec *r = &s->bufs->rec;
     r->ack_rtt_us = 0;
+    r->ack_sacked = 0;
     if (SEQ_LT(r->fack, s->snd_una) && r->n == 0)
         r->fack = s->snd_una;
     /* cumulatively acknowledged */
     while (r->n > 0 && SEQ_LEQ(rec_at(r, 0)->end, s->snd_una)) {
         struct tcp_txseg *g = rec_at(r, 0);
-        if (g->flags & TXS_SACKED)
+        if (g->flags & TXS_SACKED) {
             r->sacked_segs--;
-        else
+            r->ack_sacked += g->end - g->start;
+        } else
             rack_deliver(ctx, s, g, seg);
         rec_uncount(r, g, g->end - g->start);
         r->head = (r->head + 1) & r->mask;

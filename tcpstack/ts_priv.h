@@ -115,6 +115,7 @@ struct tcp_rec {
     uint32_t rack_end;     /* RACK.end_seq */
     uint32_t rack_rtt_us;  /* RACK.rtt */
     uint32_t ack_rtt_us;   /* this ACK's sample from a segment sent once; 0: none */
+    uint32_t ack_sacked;   /* bytes this ACK acknowledged that were SACKed before */
     uint32_t fack;         /* RACK.fack: highest delivered end */
     bool dsack_round_on;
     uint32_t dsack_round; /* RACK.dsack_round */
