@@ -529,6 +529,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         s->dupacks = 0;
         s->rexmt_shift = 0;
         s->tflags &= ~TF_TLP_SENT;
+        s->tlp_count = 0;
         tcp_snd_autotune(ctx, s);
         if (s->snd_una == s->snd_max)
             ts_timer_cancel(ctx, &s->t_rexmt);

@@ -127,13 +127,16 @@ void tcp_arm_rto(struct ts_ctx *ctx, struct ts_sock *s)
     ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
 }
 
-/* RFC 8985 7.2: with SACK, an RTT sample, data in flight and no probe out
- * yet, a probe timeout of 2 * SRTT (a lone segment may also wait for a
- * delayed ACK); 0 when no probe applies. Unlike RFC 8985, a probe may go in
- * recovery too, once per ACK that makes progress: when the retransmissions
- * in flight are lost again and PRR holds everything else back, nothing
- * sent later would be SACKed to show RACK the loss, and only the RTO (its
- * 200 ms floor is thousands of round trips on a LAN) would end the wait. */
+/* RFC 8985 7.2: with SACK, an RTT sample, data in flight and fewer than
+ * TCP_TLP_MAX probes out, a probe timeout of 2 * SRTT (a lone segment may
+ * also wait for a delayed ACK), doubled for the second probe; 0 when no
+ * probe applies. RFC 8985 sends one probe: on a lossy LAN the SACKs that
+ * answer it are lost often enough (5% of ACKs: a few times per 10 MB) that
+ * a second one, still far before the RTO, saves those timeouts. Unlike RFC 8985, a probe
+ * may go in recovery too, once per ACK that makes progress: when the retransmissions in
+ * flight are lost again and PRR holds everything else back, nothing sent later would be
+ * SACKed to show RACK the loss, and only the RTO (its 200 ms floor is thousands of round
+ * trips on a LAN) would end the wait. */
 static uint64_t tlp_timeout(const struct ts_sock *s)
 {
     uint32_t flight = s->snd_max - s->snd_una;
@@ -148,6 +151,7 @@ static uint64_t tlp_timeout(const struct ts_sock *s)
     uint64_t pto = RTE_MAX(2ull * s->srtt_us, (uint64_t)TLP_MIN_US);
     if (flight <= tcp_seg_size(s))
         pto += TLP_WC_DELACK_US;
+    pto <<= s->tlp_count; /* a second probe waits twice as long */
     return pto < s->rto_us ? pto : 0;
 }
 
@@ -184,7 +188,8 @@ void tcp_sent_new_data(struct ts_ctx *ctx, struct ts_sock *s)
 static void tlp_fire(struct ts_ctx *ctx, struct ts_sock *s)
 {
     s->tflags &= ~TF_TLP_ARMED;
-    s->tflags |= TF_TLP_SENT;
+    if (++s->tlp_count >= TCP_TLP_MAX)
+        s->tflags |= TF_TLP_SENT;
     ctx->st.tcp_tlp_probes++;
     tcp_snd_collect(ctx, s);
     uint32_t before = s->snd_max;
@@ -198,7 +203,7 @@ static void tlp_fire(struct ts_ctx *ctx, struct ts_sock *s)
         tcp_rexmit_tail(ctx, s);
     if (s->bufs)
         tcp_tlp_sent(s, retrans);
-    tcp_arm_rto(ctx, s);
+    tcp_arm_rexmt(ctx, s); /* the second probe, or the RTO */
 }
 
 static bool can_recover(const struct ts_sock *s)

@@ -173,12 +173,13 @@ struct ts_bufs {
 #define TF_SACK_OK (1u << 13)   /* SACK permitted both ways (RFC 2018) */
 #define TF_FIN_OOO (1u << 14)   /* a FIN arrived beyond a gap: rcv_fin_seq */
 #define TF_TLP_ARMED (1u << 15) /* t_rexmt is a probe timeout (RFC 8985 7) */
-#define TF_TLP_SENT (1u << 16)  /* a probe is out; no other until new data is acked */
-#define TF_TLP_NEW (1u << 17)   /* the probe may send one new segment past cwnd */
-#define TF_LOSS (1u << 18)      /* TF_IN_RECOVERY after a timeout (RFC 8985 6.3) */
-#define TF_ORPHAN (1u << 19)    /* closed by the application, counted in n_orphans */
-#define TF_REORDER (1u << 20)   /* RACK.reordering_seen */
-#define TF_DSACK (1u << 21)     /* a D-SACK block to send: dsack_start, dsack_end */
+#define TF_TLP_SENT                                                                      \
+    (1u << 16) /* TCP_TLP_MAX probes out; no other until an ACK of new data */
+#define TF_TLP_NEW (1u << 17) /* the probe may send one new segment past cwnd */
+#define TF_LOSS (1u << 18)    /* TF_IN_RECOVERY after a timeout (RFC 8985 6.3) */
+#define TF_ORPHAN (1u << 19)  /* closed by the application, counted in n_orphans */
+#define TF_REORDER (1u << 20) /* RACK.reordering_seen */
+#define TF_DSACK (1u << 21)   /* a D-SACK block to send: dsack_start, dsack_end */
 
 /* Worker-private flags. */
 #define AF_OPEN (1u << 0)
@@ -234,6 +235,7 @@ struct ts_sock {
     struct ts_timer t_reo;  /* RACK's reordering timer (RFC 8985 6.2 step 5) */
     uint64_t last_rx_us;    /* for keep-alive */
     uint8_t keep_probes;
+    uint8_t tlp_count; /* tail loss probes since the last ACK of new data */
 
     /* --- options (RFC 7323, RFC 2018) --- */
     uint8_t snd_wscale; /* the peer's shift */
@@ -515,6 +517,7 @@ void tcp_prr_ack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t delivered);
 void tcp_tlp_sent(struct ts_sock *s, bool retrans);
 void tcp_tlp_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
                  bool dsack, bool una_moved);
+#define TCP_TLP_MAX 2           /* probes before the RTO (RFC 8985 7: one) */
 #define TCP_UNDO_HOLD_US 10000u /* least time an idle connection keeps its undo state */
 /** Records a duplicate [start, end) to report in a D-SACK block. */
 void tcp_dsack_note(struct ts_sock *s, uint32_t start, uint32_t end);
