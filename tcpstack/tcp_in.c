@@ -481,13 +481,15 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             /* RFC 7323 4.1: the echoed timestamp times every ACK that
              * advances the window, retransmissions included */
             uint32_t ms = tcp_ts_now(ctx) - seg->tsecr;
-            if (ms < 60000) {
-                hs_rtt = ms * 1000 + 500;
-                rtt_sample(ctx, s, hs_rtt);
-            }
+            if (ms < 60000)
+                rtt_sample(ctx, s, ms * 1000 + 500);
         }
-        if (sack && s->bufs->rec.ack_rtt_us)
-            hs_rtt = s->bufs->rec.ack_rtt_us; /* per segment, in microseconds */
+        /* HyStart++ takes per-segment samples (RACK's, of the newest segment
+         * the ACK delivers, sent once): an echoed timestamp times the oldest
+         * segment the ACK covers, delayed ACK and hole fills included, in
+         * milliseconds, and would end slow start for nothing */
+        if (sack)
+            hs_rtt = s->bufs->rec.ack_rtt_us;
         if (!(s->tflags & TF_IN_RECOVERY) &&
             tcp_cc_hystart(&s->cc, seg->ack, s->snd_max, hs_rtt))
             ctx->st.tcp_hystart_exits++;
@@ -509,8 +511,11 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
                     tcp_cc_on_recovery_exit(&s->cc, s->snd_max - s->snd_una);
                 else if (!loss)
                     s->cc.cwnd = s->cc.ssthresh;
-                if (s->reo_wnd_persist && --s->reo_wnd_persist == 0)
+                if (s->reo_wnd_persist && --s->reo_wnd_persist == 0) {
                     s->reo_wnd_mult = 1;
+                    if (s->bufs)
+                        s->bufs->rec.reo_extent_us = 0;
+                }
             } else if (!sack) {
                 /* RFC 6582 3.2 step 5: a partial ACK retransmits the next
                  * hole and deflates the window by what it acknowledged */

@@ -93,9 +93,11 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
     /* the part below snd_max is sent again */
     uint32_t old_end = SEQ_LT(end, s->snd_max) ? end : s->snd_max;
     if (SEQ_LT(seq, old_end)) {
-        struct tcp_sack_block *h = &r->rxt_hist[r->rxt_hist_next++ % TCP_RXT_HIST];
-        h->start = seq;
-        h->end = old_end;
+        uint32_t i = rec_find(r, seq);
+        uint32_t k = r->rxt_hist_next++ % TCP_RXT_HIST;
+        r->rxt_hist[k].start = seq;
+        r->rxt_hist[k].end = old_end;
+        r->rxt_hist[k].prev_us = i < r->n ? rec_at(r, i)->xmit_us : now;
     }
     for (uint32_t i = rec_find(r, seq); i < r->n && SEQ_LT(seq, old_end); i++) {
         struct tcp_txseg *g = rec_at(r, i);
@@ -233,6 +235,11 @@ static uint32_t reo_wnd(const struct ts_sock *s)
     uint64_t w = (uint64_t)s->min_rtt_us * RTE_MAX(s->reo_wnd_mult, (uint8_t)1) / 4;
     if (s->srtt_us && w > s->srtt_us)
         w = s->srtt_us;
+    /* reordering D-SACKs measured (tcp_rec_dsack), while they last; never
+     * beyond half the RTO, which must stay the slower way to find a loss */
+    uint32_t extent = RTE_MIN(s->bufs->rec.reo_extent_us, s->rto_us / 2);
+    if (s->reo_wnd_mult > 1 && extent > w)
+        w = extent;
     return (uint32_t)w;
 }
 
@@ -388,13 +395,24 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
     }
     /* a duplicate of a retransmission: that retransmission was not needed
      * (RFC 3708 3.2); when all of this episode's were so: undo */
-    bool ours = false;
-    for (unsigned i = 0; i < TCP_RXT_HIST && !ours; i++)
-        ours = SEQ_GEQ(start, r->rxt_hist[i].start) && SEQ_LEQ(end, r->rxt_hist[i].end) &&
-               SEQ_LT(r->rxt_hist[i].start, r->rxt_hist[i].end);
-    if (!ours)
+    unsigned i = 0;
+    for (; i < TCP_RXT_HIST; i++)
+        if (SEQ_GEQ(start, r->rxt_hist[i].start) && SEQ_LEQ(end, r->rxt_hist[i].end) &&
+            SEQ_LT(r->rxt_hist[i].start, r->rxt_hist[i].end))
+            break;
+    if (i == TCP_RXT_HIST)
         return; /* the network duplicated a segment */
     ctx->st.tcp_spurious_rexmits++;
+    /* the copy sent before was late by about the time since it left, less
+     * a round trip: a reordering window that long would have waited for it
+     * (with an eighth more). Past SRTT, where RFC 8985 caps the window:
+     * RACK.min_RTT / 4 steps of one per round trip cannot reach a reordering
+     * that lasts hundreds of minimum RTTs (a LAN path with a slow lane). */
+    uint32_t late = (uint32_t)ctx->now - r->rxt_hist[i].prev_us;
+    late = late > s->min_rtt_us ? late - s->min_rtt_us : 0;
+    late += late / 8;
+    if (late > r->reo_extent_us)
+        r->reo_extent_us = late;
     if (!r->undo_on || SEQ_LT(start, r->undo_marker) || SEQ_GT(end, s->snd_max))
         return;
     uint32_t segsz = tcp_seg_size(s);

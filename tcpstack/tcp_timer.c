@@ -118,7 +118,7 @@ static void keepalive_timeout(struct ts_ctx *ctx, struct ts_sock *s)
     ts_timer_arm(ctx, &s->t_keep, ctx->now + (uint64_t)ctx->p.keepalive_intvl_ms * 1000);
 }
 
-#define TLP_MIN_US 10000u        /* a floor under 2 * SRTT, as Linux uses */
+#define TLP_MIN_US 2000u /* a floor under 2 * SRTT: Linux's 2 jiffies at HZ=1000 */
 #define TLP_WC_DELACK_US 200000u /* RFC 8985 7.2 WCDelAckT */
 
 void tcp_arm_rto(struct ts_ctx *ctx, struct ts_sock *s)

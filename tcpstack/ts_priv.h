@@ -131,8 +131,12 @@ struct tcp_rec {
     struct tcp_cc cc_prior;
     /* the latest retransmissions, to tell a D-SACK of one (spurious) from
      * one of a duplicate the network made */
-    struct tcp_sack_block rxt_hist[TCP_RXT_HIST];
+    struct {
+        uint32_t start, end;
+        uint32_t prev_us; /* when the copy before this retransmission left */
+    } rxt_hist[TCP_RXT_HIST];
     uint8_t rxt_hist_next;
+    uint32_t reo_extent_us; /* reordering measured by D-SACKs (0: none) */
     /* PRR (RFC 6937) */
     uint32_t prr_delivered, prr_out, recover_fs;
 };
