@@ -105,6 +105,12 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
             break;
         if (g->flags & TXS_SACKED)
             continue;
+        if (SEQ_LT(g->start, seq)) {
+            /* sent again from its middle on: its start was not, so it
+             * keeps its time, but an ACK of it is ambiguous now */
+            g->flags |= TXS_EVER_RETRANS;
+            continue;
+        }
         g->xmit_us = now;
         if (!(g->flags & TXS_RETRANS))
             r->retrans += g->end - g->start;
@@ -304,6 +310,17 @@ bool tcp_rec_next_lost(const struct ts_sock *s, uint32_t *seq, uint32_t *len)
         }
     }
     return false;
+}
+
+bool tcp_rec_last(const struct ts_sock *s, uint32_t *seq, uint32_t *len)
+{
+    const struct tcp_rec *r = &s->bufs->rec;
+    if (r->n == 0)
+        return false;
+    const struct tcp_txseg *g = rec_at(r, r->n - 1);
+    *seq = g->start;
+    *len = g->end - g->start;
+    return true;
 }
 
 bool tcp_rec_first_unsacked(const struct ts_sock *s, uint32_t *seq, uint32_t *len)
