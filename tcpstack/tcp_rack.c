@@ -384,6 +384,7 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s)
         ctx->st.tcp_undo_recovery++;
     s->cc = r->cc_prior;
     s->cc.cwnd = cwnd;
+    s->cc.epoch_start_us = 0; /* CUBIC's curve starts again from here */
     r->undo_on = false;
     if (s->tflags & TF_IN_RECOVERY) {
         s->tflags &= ~(TF_IN_RECOVERY | TF_LOSS);
