@@ -473,7 +473,13 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             tcp_rec_check_ts(ctx, s, seg, prev_una);
         }
         uint32_t hs_rtt = 0; /* for HyStart++: the best sample of this ACK */
-        if ((s->tflags & TF_RTT_TIMING) && SEQ_GT(seg->ack, s->rtt_seq)) {
+        if (sack && s->bufs->rec.ack_rtt_us) {
+            /* a segment sent once, timed to the microsecond (RFC 8985's
+             * per-segment clock; a timestamp counts whole milliseconds) */
+            if ((s->tflags & TF_RTT_TIMING) && SEQ_GT(seg->ack, s->rtt_seq))
+                s->tflags &= ~TF_RTT_TIMING;
+            rtt_sample(ctx, s, s->bufs->rec.ack_rtt_us);
+        } else if ((s->tflags & TF_RTT_TIMING) && SEQ_GT(seg->ack, s->rtt_seq)) {
             s->tflags &= ~TF_RTT_TIMING;
             hs_rtt = (uint32_t)(ctx->now - s->rtt_start_us);
             rtt_sample(ctx, s, hs_rtt);

@@ -193,7 +193,11 @@ static void tlp_fire(struct ts_ctx *ctx, struct ts_sock *s)
     ctx->st.tcp_tlp_probes++;
     tcp_snd_collect(ctx, s);
     uint32_t before = s->snd_max;
-    if (SEQ_LT(s->snd_nxt, s->snd_end)) {
+    /* the second probe resends the last segment whatever is waiting: a
+     * receiver that has it answers a duplicate at once (RFC 5681 4.2),
+     * where new data in order may wait for its delayed-ACK timer (40 ms
+     * on Linux) when what was lost were ACKs */
+    if (SEQ_LT(s->snd_nxt, s->snd_end) && s->tlp_count < TCP_TLP_MAX) {
         s->tflags |= TF_TLP_NEW;
         tcp_output(ctx, s);
         s->tflags &= ~TF_TLP_NEW;
