@@ -364,6 +364,12 @@ void tcp_rec_episode(struct ts_ctx *ctx, struct ts_sock *s)
 {
     (void)ctx;
     struct tcp_rec *r = &s->bufs->rec;
+    /* a recovery that starts while the one before may still prove
+     * spurious joins it: undo then needs all their retransmissions shown
+     * needless, and goes back to before the first (reordering beyond the
+     * window makes such chains, each cutting cwnd again) */
+    if (r->undo_on && r->undo_retrans > 0)
+        return;
     r->undo_on = true;
     r->undo_marker = s->snd_una;
     r->undo_retrans = 0;
@@ -378,6 +384,15 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s)
 {
     struct tcp_rec *r = &s->bufs->rec;
     uint32_t cwnd = RTE_MAX(s->cc.cwnd, r->cc_prior.cwnd);
+    {
+        FILE *dbgf = fopen("/tmp/loss/ack.log", "a");
+        if (dbgf) {
+            fprintf(dbgf, "UNDO t=%lu cwnd=%u prior=%u ssth=%u\n",
+                    (unsigned long)ctx->now, s->cc.cwnd, r->cc_prior.cwnd,
+                    r->cc_prior.ssthresh);
+            fclose(dbgf);
+        }
+    }
     if (s->tflags & TF_LOSS)
         ctx->st.tcp_undo_rto++;
     else
@@ -414,7 +429,7 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
     /* a duplicate of a retransmission: that retransmission was not needed
      * (RFC 3708 3.2); when all of this episode's were so: undo */
     unsigned i = 0;
-    for (; i < TCP_RXT_HIST; i++)
+    for (; i < TCP_RXT_HIST; i++) /* the latest first would be faster; rare */
         if (SEQ_GEQ(start, r->rxt_hist[i].start) && SEQ_LEQ(end, r->rxt_hist[i].end) &&
             SEQ_LT(r->rxt_hist[i].start, r->rxt_hist[i].end))
             break;

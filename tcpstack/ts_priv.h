@@ -99,7 +99,7 @@ struct tcp_txseg {
 #define TXS_RETRANS (1u << 2)      /* a retransmission of it is outstanding */
 #define TXS_EVER_RETRANS (1u << 3) /* sent more than once: ambiguous RTT */
 
-#define TCP_RXT_HIST 16
+#define TCP_RXT_HIST 64
 
 /* Loss recovery state of a connection that moves data (tcp_rack.c): the
  * segments in flight, RACK, the undo of spurious recoveries, PRR. It lives
