@@ -57,7 +57,8 @@ void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss,
 
 /** New data acknowledged outside loss recovery. @p acked bytes, @p flight the
  *  bytes outstanding before this ACK, @p srtt_us the smoothed RTT (0 when
- *  none yet). Slow start below ssthresh (cwnd += min(acked, SMSS)), else the
+ *  none yet). Slow start below ssthresh (cwnd += min(acked, L * SMSS), L = 8
+ *  in HyStart++'s first slow start (RFC 9406), 1 after a loss), else the
  *  algorithm's congestion avoidance. cwnd never grows when flight < cwnd/2
  *  (application-limited: RFC 7661's idea, so an idle sender keeps no
  *  unearned window). */

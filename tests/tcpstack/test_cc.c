@@ -105,14 +105,19 @@ static void slow_start_to_ssthresh(enum tcp_cc_algo algo)
 {
     struct tcp_cc cc;
     tcp_cc_init(&cc, algo, RMSS, 10 * RMSS);
-    /* a delayed ACK of two segments still adds one SMSS */
+    /* the first slow start is HyStart++'s: an ACK adds what it
+     * acknowledges, up to L = 8 SMSS (RFC 9406 4.2), so a delayed ACK of two
+     * segments adds two */
     tcp_cc_on_ack(&cc, 2 * RMSS, cc.cwnd, 0, T0);
-    assert_int_equal(cc.cwnd, 11 * RMSS);
+    assert_int_equal(cc.cwnd, 12 * RMSS);
+    tcp_cc_on_ack(&cc, 20 * RMSS, cc.cwnd, 0, T0);
+    assert_int_equal(cc.cwnd, 20 * RMSS);
     /* a short ACK adds what it acknowledges */
     tcp_cc_on_ack(&cc, 500, cc.cwnd, 0, T0);
-    assert_int_equal(cc.cwnd, 11 * RMSS + 500);
+    assert_int_equal(cc.cwnd, 20 * RMSS + 500);
 
-    /* after a timeout, from 1 SMSS up to ssthresh = 32/2 segments */
+    /* after a timeout, from 1 SMSS up to ssthresh = 32/2 segments, one SMSS
+     * per ACK at most (RFC 5681 3.1) */
     tcp_cc_init(&cc, algo, RMSS, 10 * RMSS);
     tcp_cc_on_rto(&cc, 32 * RMSS, T0);
     uint32_t ssthresh = algo == TCP_CC_CUBIC ? 32 * RMSS * 7 / 10 : 16 * RMSS;
