@@ -155,6 +155,8 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         p.max_flows = cfg->max_flows;
         p.max_bufs = cfg->max_conns;
         p.rcvbuf = cfg->rcvbuf;
+        p.rcvbuf_max = cfg->rcvbuf_max;
+        p.rcvbuf_grown = cfg->rcvbuf_grown;
         p.sndbuf = cfg->sndbuf;
         p.sndbuf_max = cfg->sndbuf_max;
         p.msl_ms = cfg->msl_ms;

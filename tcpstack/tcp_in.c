@@ -724,6 +724,7 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
         n = seg->len; /* nobody will read it: acknowledge and discard */
         s->rcv_nxt += n;
     } else {
+        tcp_rcvbuf_autotune(ctx, s, seg); /* may move the ring while empty */
         n = ts_bring_put(&s->bufs->rx, seg->data, seg->len);
         s->rcv_nxt += n;
         if (s->n_ooo) {

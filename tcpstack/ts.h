@@ -46,7 +46,13 @@ struct ts_params {
 
     unsigned max_flows;      /**< sockets of this context (TIME_WAIT is apart) */
     unsigned max_bufs;       /**< connections holding buffers at once */
-    uint32_t rcvbuf;         /**< bytes per connection */
+    uint32_t rcvbuf;         /**< bytes per connection, at first */
+    uint32_t rcvbuf_max;     /**< the receive buffer grows to twice what the
+                                application reads per round trip (Linux's
+                                model) up to this; at or below rcvbuf: fixed */
+    uint32_t rcvbuf_grown;   /**< connections of this context that may hold a
+                                grown receive buffer at once (their memory,
+                                rcvbuf_max each, is the budget) */
     uint32_t sndbuf;         /**< bytes per connection (copied + referenced), at first */
     uint32_t sndbuf_max;     /**< the send buffer grows with cwnd up to this
                                 (Linux's autotuning: twice the window); at or
@@ -146,6 +152,8 @@ struct ts_stats {
     uint64_t tcp_undo_rto;         /* timeouts undone as spurious (RFC 4015) */
     uint64_t tcp_tlp_recoveries;   /* probes that repaired a tail loss (RFC 8985 7.4) */
     uint64_t tcp_hystart_exits;    /* slow starts left by HyStart++ (RFC 9406) */
+    uint64_t tcp_rcvbuf_grows;     /* receive buffers grown by autotuning */
+    uint32_t rcvbuf_grown_in_use;  /* grown receive buffers held now */
     uint64_t tcp_fast_retransmits, tcp_syncookies_sent, tcp_syncookies_ok,
         tcp_syncookies_bad;
     uint64_t tx_nombuf;

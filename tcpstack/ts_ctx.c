@@ -19,6 +19,8 @@ void ts_params_default(struct ts_params *p)
     p->max_flows = 65536;
     p->max_bufs = 4096;
     p->rcvbuf = 16384;
+    p->rcvbuf_max = 0; /* fixed unless asked */
+    p->rcvbuf_grown = 32;
     p->sndbuf = 262144;
     p->sndbuf_max = 4194304;
     p->snd_copybuf = 8192;
@@ -70,8 +72,15 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
     ctx->p.snd_copybuf = pow2_at_least(p->snd_copybuf);
     if (!p->opt_wscale && ctx->p.rcvbuf > 65536) /* 16-bit windows */
         ctx->p.rcvbuf = 65536;
-    /* RFC 7323 2.3: the smallest shift that lets the window cover rcvbuf */
-    while (ctx->rcv_wscale < 14 && (ctx->p.rcvbuf >> ctx->rcv_wscale) > 65535)
+    /* grown receive buffers: powers of two up to rcvbuf_max, from a pool of
+     * rcvbuf_grown of them (address space; pages committed as used) */
+    if (ctx->p.rcvbuf_max <= ctx->p.rcvbuf || ctx->p.rcvbuf_grown == 0 || !p->opt_wscale)
+        ctx->p.rcvbuf_max = ctx->p.rcvbuf;
+    else
+        ctx->p.rcvbuf_max = pow2_at_least(ctx->p.rcvbuf_max);
+    /* RFC 7323 2.3: the smallest shift that lets the window cover the
+     * largest receive buffer */
+    while (ctx->rcv_wscale < 14 && (ctx->p.rcvbuf_max >> ctx->rcv_wscale) > 65535)
         ctx->rcv_wscale++;
     ctx->arp = p->arp;
 
@@ -94,13 +103,14 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (ctx->buf_mem == MAP_FAILED)
         ctx->buf_mem = NULL;
+    int big = tcp_rcvbig_init(ctx);
     /* at most one kick and one close per socket can be queued at once */
     size_t ring_n = pow2_at_least(2 * (p->max_flows < 4096 ? 4096 : p->max_flows));
     void *cmd_slots = calloc(ring_n, sizeof(struct ts_cmd));
     void *ev_slots = calloc(ring_n, sizeof(struct ts_evt));
     if (!ctx->socks || !ctx->epi || !ctx->flow_buckets || !ctx->listeners || !ctx->bufs ||
-        !ctx->buf_mem || !cmd_slots || !ev_slots || ts_arp_ctx_init(ctx) != 0 ||
-        tcp_tw_init(ctx) != 0 || tcp_zc_init(ctx) != 0) {
+        !ctx->buf_mem || big != 0 || !cmd_slots || !ev_slots ||
+        ts_arp_ctx_init(ctx) != 0 || tcp_tw_init(ctx) != 0 || tcp_zc_init(ctx) != 0) {
         free(cmd_slots);
         free(ev_slots);
         ts_ctx_destroy(ctx);
@@ -161,6 +171,7 @@ void ts_ctx_destroy(struct ts_ctx *ctx)
     free(ctx->bufs);
     if (ctx->buf_mem)
         munmap(ctx->buf_mem, ctx->buf_mem_len);
+    tcp_rcvbig_fini(ctx);
     free(ctx);
 }
 
@@ -260,6 +271,7 @@ void ts_ctx_stats(const struct ts_ctx *ctx, struct ts_stats *st)
     *st = ctx->st;
     st->socks_in_use = ctx->nsocks - 1 - ctx->nfree;
     st->bufs_in_use = ctx->bufs_used;
+    st->rcvbuf_grown_in_use = ctx->rbig_used;
     st->tw_in_use = tcp_tw_count(ctx);
     st->orphans_in_use = ctx->n_orphans;
 }

@@ -149,6 +149,10 @@ struct ts_bufs {
     struct tcp_scoreboard sb; /* what the peer SACKed of our data */
     struct tcp_rec rec;       /* segments in flight, RACK, undo, PRR */
     int32_t next_free;
+    /* receive buffer autotuning (Linux's dynamic right-sizing) */
+    uint8_t *rx_home;       /* the set's own receive ring (rcvbuf bytes) */
+    int32_t rx_big;         /* the grown ring held (ctx->rbig_*), -1: none */
+    uint32_t rx_want;       /* a size waiting for the ring to be empty */
 };
 
 #define TS_REFS_PER_SOCK 64u
@@ -253,6 +257,11 @@ struct ts_sock {
      * past its head, sorted by start --- */
     uint32_t rcv_fin_seq;
     uint32_t dsack_start, dsack_end; /* a duplicate to report (RFC 2883) */
+    /* receive buffer autotuning (tcp_rcvbuf_autotune); kept while idle
+     * connections give their buffers back between reads */
+    uint32_t rcv_rtt_us;    /* the receiver's RTT estimate */
+    uint32_t rcv_epoch_us;  /* this measurement round began (low 32 bits) ... */
+    uint32_t rcv_epoch_seq; /* ... at this rcv_nxt */
     uint8_t n_ooo;
     uint8_t ooo_last; /* range holding the latest segment (first SACK block) */
     struct {
@@ -362,6 +371,13 @@ struct ts_ctx {
     size_t bufs_per; /* bytes of buf_mem per set */
 
     uint32_t n_orphans; /* sockets with TF_ORPHAN */
+
+    /* grown receive buffers (tcp_rcvbuf_autotune): rcvbuf_grown rings of
+     * rcvbuf_max bytes, mmap'ed, taken and given back by index */
+    uint8_t *rbig_mem;
+    int32_t *rbig_next; /* free list links */
+    int32_t rbig_free;
+    uint32_t rbig_used;
 
     /* zero-copy send (tcp_out.c): mbufs with no data room that point into
      * the application's bytes, and the holds that keep those bytes alive
@@ -527,6 +543,14 @@ void tcp_tlp_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *se
 #define TCP_UNDO_HOLD_US 10000u /* least time an idle connection keeps its undo state */
 /** Records a duplicate [start, end) to report in a D-SACK block. */
 void tcp_dsack_note(struct ts_sock *s, uint32_t start, uint32_t end);
+/** The pool of grown receive buffers: 0 or -1 (out of memory). */
+int tcp_rcvbig_init(struct ts_ctx *ctx);
+void tcp_rcvbig_fini(struct ts_ctx *ctx);
+/** Receive buffer autotuning after in-order data or a read: measures the
+ *  bytes received per round trip and grows the ring (when it is empty) to
+ *  twice that, up to rcvbuf_max. */
+void tcp_rcvbuf_autotune(struct ts_ctx *ctx, struct ts_sock *s,
+                         const struct tcp_seg *seg);
 /** Records per buffer set for a send buffer of @p sndbuf bytes. */
 uint32_t tcp_rec_slots(uint32_t sndbuf);
 /** Retransmits one segment from snd_una (fast retransmit); returns the

@@ -114,6 +114,7 @@ static void cmd_kick(struct ts_ctx *ctx, struct ts_sock *s)
     if (s->kind != TS_KIND_TCP || s->bufs == NULL)
         return;
     tcp_snd_collect(ctx, s);
+    tcp_rcvbuf_autotune(ctx, s, NULL); /* the read may have emptied the ring */
     /* window update once the reader has freed a useful amount (RFC 9293
      * 3.8.6.2.2: receiver SWS avoidance) */
     uint32_t edge = s->rcv_nxt + tcp_rcv_window(ctx, s);
@@ -314,7 +315,7 @@ ssize_t ts_read(struct ts_ctx *ctx, int fd, void *buf, size_t len)
         uint32_t before = ts_bring_used(rx);
         uint32_t n = ts_bring_get(rx, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
         if (n > 0) {
-            if (before >= (rx->mask + 1) / 2)
+            if (before >= (ts_bring_mask(rx) + 1) / 2)
                 kick(ctx, s); /* the window may have been closing */
             return n;
         }

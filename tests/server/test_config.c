@@ -893,6 +893,8 @@ static void test_shipped_template(void **state)
         "max_flows",
         "max_conns",
         "rcvbuf",
+        "rcvbuf_max",
+        "rcvbuf_grown",
         "sndbuf",
         "sndbuf_max",
         "msl_ms",

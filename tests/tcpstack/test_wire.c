@@ -98,6 +98,7 @@ static void end_init(struct wire *w, int side, bool sack, uint8_t cc)
     p.max_flows = 64;
     p.max_bufs = 16;
     p.rcvbuf = 65536;
+    p.rcvbuf_max = 1 << 20;
     p.sndbuf = 1 << 20;
     p.msl_ms = 500;
     p.opt_sack = sack;
