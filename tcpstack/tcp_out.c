@@ -513,6 +513,7 @@ static void tcp_output_recovery(struct ts_ctx *ctx, struct ts_sock *s)
     /* a tail loss probe in recovery: one new segment past cwnd, whose SACK
      * shows RACK which retransmissions were lost again */
     bool probe = s->tflags & TF_TLP_NEW;
+    bool una_rexmit = false;
     s->tflags &= ~TF_TLP_NEW;
     for (unsigned guard = 0; guard < TS_BURST; guard++) {
         uint32_t pipe = tcp_rec_pipe(s);
@@ -549,10 +550,7 @@ static void tcp_output_recovery(struct ts_ctx *ctx, struct ts_sock *s)
         sent = true;
         if (rexmit) {
             ctx->st.tcp_retransmits++;
-            /* the timer restarts with the oldest segment's repair (as
-             * RFC 6298 5.3 would on its ACK): a probe or the RTO after it */
-            if (seq == s->snd_una)
-                tcp_arm_rexmt(ctx, s);
+            una_rexmit |= seq == s->snd_una;
         } else {
             s->snd_max = seq + took;
             s->snd_nxt = s->snd_max;
@@ -562,6 +560,13 @@ static void tcp_output_recovery(struct ts_ctx *ctx, struct ts_sock *s)
     }
     if (!sent && (s->tflags & TF_ACKNOW))
         tcp_send_ctl(ctx, s, RTE_TCP_ACK_FLAG, s->snd_max);
+    /* the timer restarts with the oldest segment's repair (as RFC 6298 5.3
+     * would on its ACK), once the flight it covers is known: a probe or the
+     * RTO after it; new data alone may bring a probe forward */
+    if (una_rexmit && !probe)
+        tcp_arm_rexmt(ctx, s);
+    else if (sent && !probe)
+        tcp_sent_new_data(ctx, s);
     if (!ts_timer_armed(&s->t_rexmt))
         tcp_arm_rto(ctx, s);
 }

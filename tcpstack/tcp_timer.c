@@ -129,10 +129,12 @@ void tcp_arm_rto(struct ts_ctx *ctx, struct ts_sock *s)
 
 /* RFC 8985 7.2: with SACK, an RTT sample, data in flight and fewer than
  * TCP_TLP_MAX probes out, a probe timeout of 2 * SRTT (a lone segment may
- * also wait for a delayed ACK), doubled for the second probe; 0 when no
- * probe applies. RFC 8985 sends one probe: on a lossy LAN the SACKs that
- * answer it are lost often enough (5% of ACKs: a few times per 10 MB) that
- * a second one, still far before the RTO, saves those timeouts. Unlike RFC 8985, a probe
+ * also wait for a delayed ACK), doubled for each further probe (as QUIC's
+ * PTO backs off); 0 when no probe applies. RFC 8985 sends one probe: on the
+ * lossy TAP path of bench/lossy_goodput.sh the answers to a probe fail to
+ * come about once per 10 MB (5% ACK loss, and ACKs that reach the stack
+ * only once it sends again), and each later probe, still far before the
+ * RTO, saves a 200 ms timeout and the loss window that follows it. Unlike RFC 8985, a probe
  * may go in recovery too, once per ACK that makes progress: when the retransmissions in
  * flight are lost again and PRR holds everything else back, nothing sent later would be
  * SACKed to show RACK the loss, and only the RTO (its 200 ms floor is thousands of round
@@ -149,9 +151,12 @@ static uint64_t tlp_timeout(const struct ts_sock *s)
         ((s->tflags & TF_IN_RECOVERY) && s->bufs == NULL))
         return 0;
     uint64_t pto = RTE_MAX(2ull * s->srtt_us, (uint64_t)TLP_MIN_US);
-    if (flight <= tcp_seg_size(s))
+    /* a lone segment may wait for a delayed ACK; a lone FIN does not: it is
+     * acknowledged at once (RFC 9293 3.10.7.4, eighth check) */
+    bool fin_only = (s->tflags & TF_FIN_SENT) && flight == 1;
+    if (flight <= tcp_seg_size(s) && !fin_only)
         pto += TLP_WC_DELACK_US;
-    pto <<= s->tlp_count; /* a second probe waits twice as long */
+    pto <<= s->tlp_count; /* each further probe waits twice as long */
     return pto < s->rto_us ? pto : 0;
 }
 
@@ -193,11 +198,11 @@ static void tlp_fire(struct ts_ctx *ctx, struct ts_sock *s)
     ctx->st.tcp_tlp_probes++;
     tcp_snd_collect(ctx, s);
     uint32_t before = s->snd_max;
-    /* the second probe resends the last segment whatever is waiting: a
+    /* later probes resend the last segment whatever is waiting: a
      * receiver that has it answers a duplicate at once (RFC 5681 4.2),
      * where new data in order may wait for its delayed-ACK timer (40 ms
      * on Linux) when what was lost were ACKs */
-    if (SEQ_LT(s->snd_nxt, s->snd_end) && s->tlp_count < TCP_TLP_MAX) {
+    if (SEQ_LT(s->snd_nxt, s->snd_end) && s->tlp_count == 1) {
         s->tflags |= TF_TLP_NEW;
         tcp_output(ctx, s);
         s->tflags &= ~TF_TLP_NEW;

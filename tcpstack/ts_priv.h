@@ -539,7 +539,7 @@ void tcp_prr_ack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t delivered);
 void tcp_tlp_sent(struct ts_sock *s, bool retrans);
 void tcp_tlp_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
                  bool dsack, bool una_moved);
-#define TCP_TLP_MAX 2           /* probes before the RTO (RFC 8985 7: one) */
+#define TCP_TLP_MAX 4           /* probes before the RTO (RFC 8985 7: one) */
 #define TCP_UNDO_HOLD_US 10000u /* least time an idle connection keeps its undo state */
 /** Records a duplicate [start, end) to report in a D-SACK block. */
 void tcp_dsack_note(struct ts_sock *s, uint32_t start, uint32_t end);
