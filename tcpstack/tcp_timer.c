@@ -118,7 +118,7 @@ static void keepalive_timeout(struct ts_ctx *ctx, struct ts_sock *s)
     ts_timer_arm(ctx, &s->t_keep, ctx->now + (uint64_t)ctx->p.keepalive_intvl_ms * 1000);
 }
 
-#define TLP_MIN_US 2000u /* a floor under 2 * SRTT: Linux's 2 jiffies at HZ=1000 */
+#define TLP_MIN_US 1000u         /* a floor under 2 * SRTT: one tick of the timer wheel */
 #define TLP_WC_DELACK_US 200000u /* RFC 8985 7.2 WCDelAckT */
 
 void tcp_arm_rto(struct ts_ctx *ctx, struct ts_sock *s)
@@ -134,11 +134,11 @@ void tcp_arm_rto(struct ts_ctx *ctx, struct ts_sock *s)
  * lossy TAP path of bench/lossy_goodput.sh the answers to a probe fail to
  * come about once per 10 MB (5% ACK loss, and ACKs that reach the stack
  * only once it sends again), and each later probe, still far before the
- * RTO, saves a 200 ms timeout and the loss window that follows it. Unlike RFC 8985, a probe
- * may go in recovery too, once per ACK that makes progress: when the retransmissions in
- * flight are lost again and PRR holds everything else back, nothing sent later would be
- * SACKed to show RACK the loss, and only the RTO (its 200 ms floor is thousands of round
- * trips on a LAN) would end the wait. */
+ * RTO, saves a 200 ms timeout and the loss window that follows it. Unlike RFC 8985, a
+ * probe may go in recovery too, once per ACK that makes progress: when the
+ * retransmissions in flight are lost again and PRR holds everything else back, nothing
+ * sent later would be SACKed to show RACK the loss, and only the RTO (its 200 ms floor is
+ * thousands of round trips on a LAN) would end the wait. */
 static uint64_t tlp_timeout(const struct ts_sock *s)
 {
     uint32_t flight = s->snd_max - s->snd_una;
