@@ -150,9 +150,9 @@ struct ts_bufs {
     struct tcp_rec rec;       /* segments in flight, RACK, undo, PRR */
     int32_t next_free;
     /* receive buffer autotuning (Linux's dynamic right-sizing) */
-    uint8_t *rx_home;       /* the set's own receive ring (rcvbuf bytes) */
-    int32_t rx_big;         /* the grown ring held (ctx->rbig_*), -1: none */
-    uint32_t rx_want;       /* a size waiting for the ring to be empty */
+    uint8_t *rx_home; /* the set's own receive ring (rcvbuf bytes) */
+    int32_t rx_big;   /* the grown ring held (ctx->rbig_*), -1: none */
+    uint32_t rx_want; /* a size waiting for the ring to be empty */
 };
 
 #define TS_REFS_PER_SOCK 64u
