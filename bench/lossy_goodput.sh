@@ -122,6 +122,15 @@ impair_ini() {
     delay) printf 'impair_delay_ms = 10\n' ;;
     esac
 }
+# tcp_ini CASE: [tcp] keys for the case. The delay stage holds at most 2048
+# frames a direction: a send buffer autotuned to 4 MB (sndbuf_max) would let
+# a 20 ms window of 2,900 segments overflow it, a drop the modelled link does
+# not have; 2 MB keeps within it.
+tcp_ini() {
+    case $1 in
+    delay) printf '[tcp]\nsndbuf_max = 2097152\n' ;;
+    esac
+}
 describe() {
     case $1 in
     none) echo "none" ;;
@@ -249,6 +258,8 @@ gateway = $HOST_IP
 
 [cores]
 list = 0
+
+$(tcp_ini "$1")
 
 [http]
 listen = 80

@@ -714,7 +714,10 @@ static const struct cfg_key cfg_keys[] = {
     {"tcp", "max_flows", parse_uint, FIELD(max_flows), 16, 16777216, false},
     {"tcp", "max_conns", parse_uint, FIELD(max_conns), 1, 16777216, false},
     {"tcp", "rcvbuf", parse_uint, FIELD(rcvbuf), 1024, 67108864, false},
+    {"tcp", "rcvbuf_max", parse_uint, FIELD(rcvbuf_max), 0, 67108864, false},
+    {"tcp", "rcvbuf_grown", parse_uint, FIELD(rcvbuf_grown), 0, 65536, false},
     {"tcp", "sndbuf", parse_uint, FIELD(sndbuf), 1024, 67108864, false},
+    {"tcp", "sndbuf_max", parse_uint, FIELD(sndbuf_max), 0, 67108864, false},
     {"tcp", "msl_ms", parse_uint, FIELD(msl_ms), 1, 120000, false},
     {"tcp", "max_time_wait", parse_uint, FIELD(max_time_wait), 0, 16777216, false},
     {"tcp", "fin_timeout_ms", parse_uint, FIELD(fin_timeout_ms), 1000, 600000, false},
@@ -1418,7 +1421,10 @@ void cfg_defaults(struct cfg *c)
     c->max_flows = 65536;
     c->max_conns = 8192;
     c->rcvbuf = 16384;
+    c->rcvbuf_max = 1048576;
+    c->rcvbuf_grown = 32;
     c->sndbuf = 262144;
+    c->sndbuf_max = 4194304;
     c->msl_ms = 30000;
     c->max_time_wait = 262144;
     c->fin_timeout_ms = 60000;

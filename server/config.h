@@ -97,7 +97,10 @@ struct cfg {
     unsigned max_flows;      /**< per core, default 65536 */
     unsigned max_conns;      /**< open connections per core, default 8192 */
     uint32_t rcvbuf;         /**< default 16384 */
+    uint32_t rcvbuf_max;     /**< receive autotuning's bound, default 1048576 */
+    uint32_t rcvbuf_grown;   /**< grown receive buffers per core, default 32 */
     uint32_t sndbuf;         /**< default 262144 */
+    uint32_t sndbuf_max;     /**< autotuning's bound, default 4194304 */
     uint32_t msl_ms;         /**< default 30000 */
     uint32_t max_time_wait;  /**< TIME_WAIT entries per core, default 262144 */
     uint32_t fin_timeout_ms; /**< orphans in FIN_WAIT_2, default 60000 */

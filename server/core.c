@@ -169,8 +169,11 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         p.max_flows = cfg->max_flows;
         p.max_bufs = cfg->max_conns;
         p.rcvbuf = cfg->rcvbuf;
+        p.rcvbuf_max = cfg->rcvbuf_max;
+        p.rcvbuf_grown = cfg->rcvbuf_grown;
         p.sndbuf = cfg->sndbuf;
         p.snd_copybuf = cores_snd_copybuf(cfg, p.snd_copybuf);
+        p.sndbuf_max = cfg->sndbuf_max;
         p.msl_ms = cfg->msl_ms;
         p.max_time_wait = cfg->max_time_wait;
         p.fin_timeout_ms = cfg->fin_timeout_ms;
@@ -320,6 +323,9 @@ void cores_report(const struct cores *cs, FILE *out)
                 "pending drops %lu; icmp echo %lu; tcp: passive %lu, established %lu, "
                 "accept overflow %lu, retransmits %lu, timeouts %lu, rst out %lu, "
                 "fast retransmits %lu, tail probes %lu, lost retransmits %lu, "
+                "rack losses %lu, rto-min expiries %lu, spurious rexmits %lu, "
+                "dsack in %lu out %lu, undo recovery %lu rto %lu, tlp recoveries %lu, "
+                "hystart exits %lu, "
                 "paws drops %lu, challenge acks %lu, syncookies %lu/%lu/%lu, "
                 "sockets %u, buffers %u, time-wait %u (entered %lu, recycled %lu), "
                 "orphans %u (fin timeouts %lu, given up %lu, reset %lu), "
@@ -337,7 +343,10 @@ void cores_report(const struct cores *cs, FILE *out)
                 st.arp_pending_drops, st.icmp_echo_rx, st.tcp_passive, st.tcp_established,
                 st.tcp_accept_overflow, st.tcp_retransmits, st.tcp_timeouts,
                 st.tcp_rst_tx, st.tcp_fast_retransmits, st.tcp_tlp_probes,
-                st.tcp_lost_retransmits, st.rx_paws_drops, st.tcp_challenge_acks,
+                st.tcp_lost_retransmits, st.tcp_rack_losses, st.tcp_timeouts_min_rto,
+                st.tcp_spurious_rexmits, st.tcp_dsack_rx, st.tcp_dsack_tx,
+                st.tcp_undo_recovery, st.tcp_undo_rto, st.tcp_tlp_recoveries,
+                st.tcp_hystart_exits, st.rx_paws_drops, st.tcp_challenge_acks,
                 st.tcp_syncookies_sent, st.tcp_syncookies_ok, st.tcp_syncookies_bad,
                 st.socks_in_use, st.bufs_in_use, st.tw_in_use, st.tcp_time_wait,
                 st.tcp_tw_recycled, st.orphans_in_use, st.tcp_orphan_fin_timeouts,

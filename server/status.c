@@ -104,6 +104,33 @@ static const struct status_def status_defs[ST_N] = {
                         NULL, false},
     [ST_RXT_SEGMENTS] = {"retransmitted_segments", "retransmitted_segments_total", NULL,
                          "Segments sent again, of every kind.", false},
+    [ST_RXT_TIMEOUT_MIN_RTO] = {"retransmit_timeout_min_rto",
+                                "retransmission_timeouts_min_rto_total", NULL,
+                                "Retransmission timeouts that waited only the minimum "
+                                "RTO.",
+                                false},
+    [ST_LOSS_RACK] = {"loss_rack", "segments_lost_total", "found_by=\"rack\"",
+                      "Segments found lost, by how: RACK by time (RFC 8985), or a "
+                      "retransmission found lost again.",
+                      false},
+    [ST_LOSS_REXMIT_LOST] = {"loss_retransmission_lost", "segments_lost_total",
+                             "found_by=\"retransmission_lost\"", NULL, false},
+    [ST_TLP_RECOVERIES] = {"tail_probe_recoveries", "tail_probe_recoveries_total", NULL,
+                           "Tail loss probes that repaired a loss (RFC 8985 7.4).",
+                           false},
+    [ST_SPURIOUS_REXMITS] = {"spurious_retransmissions", "spurious_retransmissions_total",
+                             NULL, "Retransmissions a D-SACK showed needless (RFC 3708).",
+                             false},
+    [ST_DSACK_RX] = {"dsack_received", "dsack_blocks_total", "dir=\"received\"",
+                     "D-SACK blocks (RFC 2883), received and sent.", false},
+    [ST_DSACK_TX] = {"dsack_sent", "dsack_blocks_total", "dir=\"sent\"", NULL, false},
+    [ST_UNDO_RECOVERY] = {"undo_fast_recovery", "undo_total", "kind=\"fast_recovery\"",
+                          "Loss recoveries undone as spurious, by kind (RFC 3708, "
+                          "RFC 4015).",
+                          false},
+    [ST_UNDO_TIMEOUT] = {"undo_timeout", "undo_total", "kind=\"timeout\"", NULL, false},
+    [ST_HYSTART_EXITS] = {"hystart_exits", "hystart_exits_total", NULL,
+                          "Slow starts ended by HyStart++ (RFC 9406).", false},
     [ST_PAYLOAD_REF] = {"tx_payload_bytes_referenced", "tx_payload_bytes_total",
                         "how=\"referenced\"",
                         "TCP payload bytes put in segments, by reference into the file "
@@ -449,6 +476,16 @@ static void status_collect(const struct status_src *src, const struct status_cor
     v[ST_RXT_TAIL_PROBE] = st.tcp_tlp_probes;
     v[ST_RXT_TIMEOUT] = st.tcp_timeouts;
     v[ST_RXT_SEGMENTS] = st.tcp_retransmits;
+    v[ST_RXT_TIMEOUT_MIN_RTO] = st.tcp_timeouts_min_rto;
+    v[ST_LOSS_RACK] = st.tcp_rack_losses;
+    v[ST_LOSS_REXMIT_LOST] = st.tcp_lost_retransmits;
+    v[ST_TLP_RECOVERIES] = st.tcp_tlp_recoveries;
+    v[ST_SPURIOUS_REXMITS] = st.tcp_spurious_rexmits;
+    v[ST_DSACK_RX] = st.tcp_dsack_rx;
+    v[ST_DSACK_TX] = st.tcp_dsack_tx;
+    v[ST_UNDO_RECOVERY] = st.tcp_undo_recovery;
+    v[ST_UNDO_TIMEOUT] = st.tcp_undo_rto;
+    v[ST_HYSTART_EXITS] = st.tcp_hystart_exits;
     v[ST_PAYLOAD_REF] = st.tx_bytes_ref;
     v[ST_PAYLOAD_COPIED] = st.tx_bytes_copied;
     v[ST_FLOW_OTHER_CORE] = st.tcp_flow_other_core;

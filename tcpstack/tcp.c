@@ -8,6 +8,7 @@
  * tcp_timer.c, the application calls in ts_socket.c.
  */
 #include <string.h>
+#include <sys/mman.h>
 
 #include "ts_priv.h"
 
@@ -55,6 +56,8 @@ void ts_sock_free(struct ts_ctx *ctx, struct ts_sock *s)
     ctx->nfree++;
 }
 
+static void rcvbuf_grow(struct ts_ctx *ctx, struct ts_sock *s, bool again);
+
 int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s)
 {
     struct ts_bufs *b;
@@ -64,20 +67,41 @@ int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s)
     } else if (ctx->bufs_hwm < ctx->p.max_bufs) {
         b = &ctx->bufs[ctx->bufs_hwm];
         uint8_t *mem = ctx->buf_mem + ctx->bufs_per * ctx->bufs_hwm++;
-        b->rx.buf = mem;
-        b->rx.mask = ctx->p.rcvbuf - 1;
+        b->rx_home = mem;
         b->sndcopy.buf = mem + ctx->p.rcvbuf;
         b->sndcopy.mask = ctx->p.snd_copybuf - 1;
         b->refs.slots = mem + ctx->p.rcvbuf + ctx->p.snd_copybuf;
         b->refs.elt = sizeof(struct ts_sref);
+        b->rec.seg = (struct tcp_txseg *)(b->refs.slots +
+                                          TS_REFS_PER_SOCK * sizeof(struct ts_sref));
+        b->rec.mask = tcp_rec_slots(RTE_MAX(ctx->p.sndbuf, ctx->p.sndbuf_max)) - 1;
     } else {
         return -ENOBUFS;
     }
     ctx->bufs_used++;
-    ts_bring_init(&b->rx, b->rx.buf, b->rx.mask + 1);
+    ts_bring_init(&b->rx, b->rx_home, ctx->p.rcvbuf);
+    b->rx_big = -1;
+    b->rx_want = 0;
+    s->bufs = b;
+    /* a window advertised from a grown ring before the buffers went back
+     * (idle) still stands (its edge never moves left): a grown ring again */
+    uint32_t edge = s->rcv_adv - s->rcv_nxt;
+    if (ctx->p.rcvbuf_max > ctx->p.rcvbuf && edge > ctx->p.rcvbuf &&
+        edge <= ctx->p.rcvbuf_max) {
+        b->rx_want = ctx->p.rcvbuf;
+        while (b->rx_want < edge)
+            b->rx_want <<= 1;
+        rcvbuf_grow(ctx, s, true);
+    }
     ts_bring_init(&b->sndcopy, b->sndcopy.buf, b->sndcopy.mask + 1);
     ts_sring_init(&b->refs, b->refs.slots, TS_REFS_PER_SOCK, sizeof(struct ts_sref));
     tcp_sb_reset(&b->sb);
+    struct tcp_txseg *seg = b->rec.seg;
+    uint32_t mask = b->rec.mask;
+    memset(&b->rec, 0, sizeof(b->rec));
+    b->rec.seg = seg;
+    b->rec.mask = mask;
+    b->rec.fack = s->snd_una;
     s->bufs = b;
     return 0;
 }
@@ -91,10 +115,112 @@ void ts_sock_release_bufs(struct ts_ctx *ctx, struct ts_sock *s)
         tcp_sref_release(ctx, r);
         ts_sring_pop(&b->refs, 1);
     }
+    if (b->rx_big >= 0) { /* the grown ring goes back to the pool */
+        ctx->rbig_next[b->rx_big] = ctx->rbig_free;
+        ctx->rbig_free = b->rx_big;
+        ctx->rbig_used--;
+        b->rx_big = -1;
+    }
     b->next_free = ctx->bufs_free;
     ctx->bufs_free = (int32_t)(b - ctx->bufs);
     ctx->bufs_used--;
     s->bufs = NULL;
+}
+
+/* ------------------------------------------- receive buffer autotuning */
+
+int tcp_rcvbig_init(struct ts_ctx *ctx)
+{
+    ctx->rbig_free = -1;
+    if (ctx->p.rcvbuf_max <= ctx->p.rcvbuf)
+        return 0;
+    size_t len = (size_t)ctx->p.rcvbuf_grown * ctx->p.rcvbuf_max;
+    void *mem = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    ctx->rbig_next = malloc(sizeof(int32_t) * ctx->p.rcvbuf_grown);
+    if (mem == MAP_FAILED || ctx->rbig_next == NULL) {
+        if (mem != MAP_FAILED)
+            munmap(mem, len);
+        free(ctx->rbig_next);
+        ctx->rbig_next = NULL;
+        return -1;
+    }
+    ctx->rbig_mem = mem;
+    for (uint32_t i = ctx->p.rcvbuf_grown; i-- > 0;) {
+        ctx->rbig_next[i] = ctx->rbig_free;
+        ctx->rbig_free = (int32_t)i;
+    }
+    return 0;
+}
+
+void tcp_rcvbig_fini(struct ts_ctx *ctx)
+{
+    if (ctx->rbig_mem)
+        munmap(ctx->rbig_mem, (size_t)ctx->p.rcvbuf_grown * ctx->p.rcvbuf_max);
+    free(ctx->rbig_next);
+    ctx->rbig_mem = NULL;
+    ctx->rbig_next = NULL;
+}
+
+/* Moves the (empty) receive ring to rx_want bytes: the connection's grown
+ * ring, taken from the pool the first time. */
+static void rcvbuf_grow(struct ts_ctx *ctx, struct ts_sock *s, bool again)
+{
+    struct ts_bufs *b = s->bufs;
+    if (ts_bring_used(&b->rx) != 0 || s->n_ooo != 0 || (s->tflags & TF_FIN_OOO))
+        return; /* only an empty ring moves: the worker reads it meanwhile */
+    if (b->rx_big < 0) {
+        if (ctx->rbig_free < 0)
+            return; /* the budget is spent: the ring stays as it is */
+        b->rx_big = ctx->rbig_free;
+        ctx->rbig_free = ctx->rbig_next[b->rx_big];
+        ctx->rbig_used++;
+    }
+    ts_bring_move(&b->rx, ctx->rbig_mem + (size_t)b->rx_big * ctx->p.rcvbuf_max,
+                  b->rx_want);
+    b->rx_want = 0;
+    if (!again)
+        ctx->st.tcp_rcvbuf_grows++;
+}
+
+void tcp_rcvbuf_autotune(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg)
+{
+    struct ts_bufs *b = s->bufs;
+    if (b == NULL || ctx->p.rcvbuf_max <= ctx->p.rcvbuf)
+        return;
+    /* the receiver's RTT: what the peer's data echoes of our timestamps
+     * (Linux's tcp_rcv_rtt_measure_ts), else the sender's SRTT */
+    if (seg && seg->len && (s->tflags & TF_TS_OK) && seg->has_ts && seg->tsecr != 0) {
+        uint32_t ms = tcp_ts_now(ctx) - seg->tsecr;
+        if (ms < 10000) {
+            uint32_t r = ms * 1000 + 1000;
+            s->rcv_rtt_us = s->rcv_rtt_us ? (7 * s->rcv_rtt_us + r) / 8 : r;
+        }
+    }
+    uint32_t rtt = s->rcv_rtt_us ? s->rcv_rtt_us : s->srtt_us;
+    if (rtt == 0)
+        return;
+    uint32_t now = (uint32_t)ctx->now;
+    if (s->rcv_epoch_us == 0) {
+        s->rcv_epoch_us = now ? now : 1;
+        s->rcv_epoch_seq = s->rcv_nxt;
+    } else if (now - s->rcv_epoch_us >= rtt) {
+        /* Linux's dynamic right-sizing: room for twice what came in the
+         * last round trip, so the sender can keep growing */
+        uint64_t need = 2ull * (s->rcv_nxt - s->rcv_epoch_seq);
+        uint32_t size = ts_bring_mask(&b->rx) + 1;
+        if (need > size && size < ctx->p.rcvbuf_max) {
+            uint32_t want = size;
+            while (want < need && want < ctx->p.rcvbuf_max)
+                want <<= 1;
+            if (want > b->rx_want)
+                b->rx_want = want;
+        }
+        s->rcv_epoch_us = now ? now : 1;
+        s->rcv_epoch_seq = s->rcv_nxt;
+    }
+    if (b->rx_want > ts_bring_mask(&b->rx) + 1)
+        rcvbuf_grow(ctx, s, false);
 }
 
 void tcp_bufs_maybe_release(struct ts_ctx *ctx, struct ts_sock *s)
@@ -109,6 +235,16 @@ void tcp_bufs_maybe_release(struct ts_ctx *ctx, struct ts_sock *s)
         s->snd_una != s->snd_max || (s->tflags & (TF_IN_RECOVERY | TF_FIN_OOO)))
         return;
     TS_ASSERT(s->refs_seen == 0 && s->una_off == 0);
+    /* the D-SACKs that may show the last recovery spurious come after its
+     * end: its undo state is kept a while (two round trips, the RACK
+     * timer's job), then the buffers go */
+    if (b->rec.undo_on) {
+        if (!ts_timer_armed(&s->t_reo))
+            ts_timer_arm(ctx, &s->t_reo,
+                         ctx->now +
+                             RTE_MAX(2ull * s->srtt_us, (uint64_t)TCP_UNDO_HOLD_US));
+        return;
+    }
     ts_sock_release_bufs(ctx, s);
     ctx->st.tcp_bufs_idle_releases++;
 }

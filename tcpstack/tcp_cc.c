@@ -66,6 +66,75 @@ void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss,
     cc->mss = mss;
     cc->cwnd = init_cwnd;
     cc->ssthresh = UINT32_MAX;
+    cc->hs_state = TCP_HS_SS;
+    cc->hs_last_min_us = UINT32_MAX;
+    cc->hs_cur_min_us = UINT32_MAX;
+    cc->hs_css_base_us = UINT32_MAX;
+}
+
+/* RFC 9406 4.3 constants */
+#define HS_MIN_RTT_THRESH_US 4000u
+#define HS_MAX_RTT_THRESH_US 16000u
+#define HS_MIN_RTT_DIVISOR 8u
+#define HS_N_RTT_SAMPLE 8u
+#define HS_CSS_GROWTH_DIVISOR 4u
+#define HS_CSS_ROUNDS 5u
+#define HS_L 8u /* segments slow start may grow by per ACK, unpaced */
+
+static int32_t seq_diff(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b);
+}
+
+bool tcp_cc_hystart(struct tcp_cc *cc, uint32_t ack, uint32_t snd_nxt, uint32_t rtt_us)
+{
+    if (cc->hs_state == TCP_HS_OFF || cc->cwnd >= cc->ssthresh)
+        return false;
+    /* a round ends when the data sent at its start is acknowledged */
+    if (cc->hs_window_end == 0 || seq_diff(ack, cc->hs_window_end) >= 0) {
+        if (cc->hs_window_end != 0) {
+            cc->hs_last_min_us = cc->hs_cur_min_us;
+            if (cc->hs_state == TCP_HS_CSS && ++cc->hs_css_rounds >= HS_CSS_ROUNDS) {
+                /* enough conservative rounds: congestion avoidance */
+                cc->ssthresh = cc->cwnd;
+                cc->hs_state = TCP_HS_OFF;
+                return false;
+            }
+        }
+        cc->hs_window_end = snd_nxt ? snd_nxt : 1;
+        cc->hs_cur_min_us = UINT32_MAX;
+        cc->hs_samples = 0;
+    }
+    if (rtt_us == 0)
+        return false;
+    if (rtt_us < cc->hs_cur_min_us)
+        cc->hs_cur_min_us = rtt_us;
+    if (cc->hs_samples < UINT8_MAX)
+        cc->hs_samples++;
+    if (cc->hs_samples < HS_N_RTT_SAMPLE || cc->hs_cur_min_us == UINT32_MAX)
+        return false;
+    if (cc->hs_state == TCP_HS_CSS) {
+        /* the RTT came back down: the rise was noise, slow start again */
+        if (cc->hs_cur_min_us < cc->hs_css_base_us) {
+            cc->hs_css_base_us = UINT32_MAX;
+            cc->hs_state = TCP_HS_SS;
+        }
+        return false;
+    }
+    if (cc->hs_last_min_us == UINT32_MAX)
+        return false;
+    uint32_t thresh = cc->hs_last_min_us / HS_MIN_RTT_DIVISOR;
+    if (thresh < HS_MIN_RTT_THRESH_US)
+        thresh = HS_MIN_RTT_THRESH_US;
+    if (thresh > HS_MAX_RTT_THRESH_US)
+        thresh = HS_MAX_RTT_THRESH_US;
+    if ((uint64_t)cc->hs_cur_min_us < (uint64_t)cc->hs_last_min_us + thresh)
+        return false;
+    /* the queue is building: conservative slow start (RFC 9406 4.2) */
+    cc->hs_css_base_us = cc->hs_cur_min_us;
+    cc->hs_state = TCP_HS_CSS;
+    cc->hs_css_rounds = 0;
+    return true;
 }
 
 /* RFC 5681 3.1, byte counting: once the bytes acknowledged in congestion
@@ -167,8 +236,18 @@ void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t 
         return;
     }
     if (cc->cwnd < cc->ssthresh) {
-        /* RFC 5681 3.1 (2); RFC 9438 4.10 keeps standard slow start */
-        cc->cwnd = add_sat(cc->cwnd, min_u32(acked, cc->mss));
+        /* RFC 5681 3.1 (2); RFC 9438 4.10 keeps standard slow start;
+         * HyStart++'s conservative slow start grows a quarter as fast,
+         * the fraction kept in bytes_acked */
+        uint32_t grow = min_u32(acked, cc->mss);
+        if (cc->hs_state != TCP_HS_OFF) /* RFC 9406 4.2: L = 8 without pacing */
+            grow = min_u32(acked, HS_L * cc->mss);
+        if (cc->hs_state == TCP_HS_CSS) {
+            cc->bytes_acked = add_sat(cc->bytes_acked, grow);
+            grow = cc->bytes_acked / HS_CSS_GROWTH_DIVISOR;
+            cc->bytes_acked -= grow * HS_CSS_GROWTH_DIVISOR;
+        }
+        cc->cwnd = add_sat(cc->cwnd, grow);
         return;
     }
     if (cc->algo == TCP_CC_CUBIC)
@@ -196,6 +275,7 @@ static void cubic_reduce(struct tcp_cc *cc)
 
 void tcp_cc_on_loss(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
 {
+    cc->hs_state = TCP_HS_OFF; /* RFC 9406 4.2: a loss ends slow start */
     /* The epoch starts at the first ACK after the loss, not at the loss. */
     (void)now_us;
     if (cc->algo == TCP_CC_CUBIC)
@@ -215,6 +295,7 @@ void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight)
 
 void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
 {
+    cc->hs_state = TCP_HS_OFF;
     (void)now_us;
     if (cc->algo == TCP_CC_CUBIC) {
         /* RFC 9438 4.8: Reno's loss window but 4.6's ssthresh, from the

@@ -7,12 +7,14 @@
  *
  * Algorithms: NewReno (RFC 5681 growth, RFC 6582 reduction, beta 1/2) and
  * CUBIC (RFC 9438: beta 0.7, C 0.4, fast convergence, the Reno-friendly
- * region, HyStart not included). Pure functions of their inputs: time comes
+ * region) and, for both, HyStart++ (RFC 9406) in slow start. Pure functions
+ * of their inputs: time comes
  * in as an argument, so tests drive them with a virtual clock.
  */
 #ifndef TCP_CC_H
 #define TCP_CC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 enum tcp_cc_algo { TCP_CC_NEWRENO = 0, TCP_CC_CUBIC = 1 };
@@ -32,6 +34,20 @@ struct tcp_cc {
     double k_s;              /* K in seconds */
     double w_est;            /* Reno-friendly estimate (4.3), bytes */
     uint32_t cwnd_prior;     /* cwnd before the last reduction */
+    /* HyStart++ (RFC 9406 4.2): per round of one window, the least RTT */
+    uint8_t hs_state;      /* enum tcp_hs_state */
+    uint8_t hs_css_rounds; /* rounds spent in conservative slow start */
+    uint8_t hs_samples;    /* rttSampleCount */
+    uint32_t hs_window_end;
+    uint32_t hs_last_min_us; /* lastRoundMinRTT; UINT32_MAX: none */
+    uint32_t hs_cur_min_us;  /* currentRoundMinRTT */
+    uint32_t hs_css_base_us; /* cssBaselineMinRtt */
+};
+
+enum tcp_hs_state {
+    TCP_HS_OFF = 0, /* not started (no round yet) or done */
+    TCP_HS_SS,      /* slow start, watching the RTT */
+    TCP_HS_CSS,     /* conservative slow start */
 };
 
 /** Initial state: cwnd = @p init_cwnd bytes (RFC 6928: 10 segments),
@@ -41,12 +57,20 @@ void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss,
 
 /** New data acknowledged outside loss recovery. @p acked bytes, @p flight the
  *  bytes outstanding before this ACK, @p srtt_us the smoothed RTT (0 when
- *  none yet). Slow start below ssthresh (cwnd += min(acked, SMSS)), else the
+ *  none yet). Slow start below ssthresh (cwnd += min(acked, L * SMSS), L = 8
+ *  in HyStart++'s first slow start (RFC 9406), 1 after a loss), else the
  *  algorithm's congestion avoidance. cwnd never grows when flight < cwnd/2
  *  (application-limited: RFC 7661's idea, so an idle sender keeps no
  *  unearned window). */
 void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t srtt_us,
                    uint64_t now_us);
+
+/** HyStart++ (RFC 9406 4.2), on every ACK before tcp_cc_on_ack: @p ack and
+ *  @p snd_nxt mark the rounds, @p rtt_us is the ACK's RTT sample (0: none).
+ *  Returns true when it just ended slow start (entered conservative slow
+ *  start), where cwnd then grows by a quarter as fast, and after
+ *  CSS_ROUNDS rounds of it ssthresh becomes cwnd. */
+bool tcp_cc_hystart(struct tcp_cc *cc, uint32_t ack, uint32_t snd_nxt, uint32_t rtt_us);
 
 /** A loss detected by duplicate ACKs or SACK: entering fast recovery.
  *  Sets ssthresh (NewReno: max(flight/2, 2*SMSS); CUBIC: cwnd*beta, with

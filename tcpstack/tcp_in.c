@@ -332,31 +332,32 @@ static bool seq_acceptable(const struct ts_ctx *ctx, const struct ts_sock *s,
            (SEQ_LEQ(s->rcv_nxt, last) && SEQ_LT(last, end));
 }
 
-/* A retransmission lost again (the idea of RFC 8985's RACK, for the one
- * case plain RFC 6675 leaves to the RTO): once data sent after the
- * retransmission is SACKed while the retransmitted bytes are still missing,
- * they are lost once more; HighRxt goes back so NextSeg sends them again. */
-static void rexmit_lost_check(struct ts_ctx *ctx, struct ts_sock *s)
+/* Send buffer autotuning, Linux's model (tcp_sndbuf_expand): room for
+ * twice the congestion window, so that a window's worth waits queued
+ * behind the window in flight, up to sndbuf_max. The bytes are the
+ * application's (references into the file cache, and the small copy ring):
+ * growing costs no buffer memory, only the records of a larger flight. */
+static void tcp_snd_autotune(const struct ts_ctx *ctx, struct ts_sock *s)
 {
-    if (!(s->tflags & TF_RXT_WATCH))
+    if (ctx->p.sndbuf_max <= ctx->p.sndbuf)
         return;
-    if (!(s->tflags & TF_IN_RECOVERY)) {
-        s->tflags &= ~TF_RXT_WATCH;
+    uint32_t cur = atomic_load_explicit(&s->snd_limit, memory_order_relaxed);
+    if (cur == 0)
+        cur = ctx->p.sndbuf;
+    uint64_t want = 2ull * s->cc.cwnd;
+    if (want <= cur || cur >= ctx->p.sndbuf_max)
         return;
-    }
-    if (SEQ_GT(s->snd_una, s->rxt_seq)) {
-        /* it arrived; watch the next retransmission still outstanding */
-        s->tflags &= ~TF_RXT_WATCH;
-        if (SEQ_GT(s->bufs->sb.high_rxt, s->snd_una))
-            tcp_rxt_watch(ctx, s, s->snd_una);
-        return;
-    }
-    if (SEQ_GT(tcp_sb_high_sacked(&s->bufs->sb, s->snd_una), s->rxt_mark)) {
-        s->tflags &= ~TF_RXT_WATCH;
-        s->bufs->sb.high_rxt = s->snd_una;
-        ctx->st.tcp_lost_retransmits++;
-        ts_sock_want_output(ctx, s);
-    }
+    if (want > ctx->p.sndbuf_max)
+        want = ctx->p.sndbuf_max;
+    atomic_store_explicit(&s->snd_limit, (uint32_t)want, memory_order_relaxed);
+}
+
+/* A data state in which a loss can be repaired. */
+static bool can_recover(const struct ts_sock *s)
+{
+    return s->state == TCPS_ESTABLISHED || s->state == TCPS_CLOSE_WAIT ||
+           s->state == TCPS_FIN_WAIT_1 || s->state == TCPS_CLOSING ||
+           s->state == TCPS_LAST_ACK;
 }
 
 void tcp_enter_recovery(struct ts_ctx *ctx, struct ts_sock *s)
@@ -365,24 +366,69 @@ void tcp_enter_recovery(struct ts_ctx *ctx, struct ts_sock *s)
     uint32_t segsz = tcp_seg_size(s);
     /* loss: enter recovery (RFC 6675 5 step 4, RFC 6582 3.2 step 2) */
     s->recover = s->snd_max;
-    s->tflags |= TF_IN_RECOVERY;
-    s->tflags &= ~TF_RTT_TIMING;
-    ts_timer_cancel(ctx, &s->t_reo);
-    s->tflags &= ~TF_RXT_WATCH;
+    s->tflags &= ~(TF_RTT_TIMING | TF_LOSS);
     ctx->st.tcp_fast_retransmits++;
+    if (tcp_rack_on(s)) {
+        /* RFC 6937 3: PRR paces what goes out until the recovery ends;
+         * what the ACKs showed lost goes first (tcp_output) */
+        struct tcp_rec *r = &s->bufs->rec;
+        if (!(s->tflags & TF_IN_RECOVERY))
+            tcp_rec_episode(ctx, s);
+        s->tflags |= TF_IN_RECOVERY;
+        tcp_cc_on_loss(&s->cc, flight, ctx->now);
+        r->prr_delivered = 0;
+        r->prr_out = 0;
+        r->recover_fs = flight;
+        ts_sock_want_output(ctx, s);
+        return;
+    }
+    s->tflags |= TF_IN_RECOVERY;
     tcp_cc_on_loss(&s->cc, flight, ctx->now);
     ctx->st.tcp_retransmits++;
-    if ((s->tflags & TF_SACK_OK) && s->bufs) {
-        /* RFC 6675 5 step 4.3: the first hole goes at once, whatever the
-         * pipe; the rest as cwnd - pipe allows */
-        tcp_sb_recovery_begin(&s->bufs->sb);
-        tcp_sb_sent(&s->bufs->sb, s->snd_una, tcp_rexmit_una(ctx, s));
-        tcp_rxt_watch(ctx, s, s->snd_una);
+    tcp_rexmit_una(ctx, s);
+    s->cc.cwnd = s->cc.ssthresh + TCP_DUPTHRESH * segsz;
+}
+
+/* RFC 2883 4: the first SACK block reports a duplicate when it lies at or
+ * below the ACK, or inside the second block. Sanity as for any block: it
+ * must lie within what was sent, and not so far below snd_una that no
+ * window ever held it. */
+static bool dsack_block(const struct ts_sock *s, const struct tcp_seg *seg)
+{
+    if (seg->nsack == 0)
+        return false;
+    const struct tcp_sack_block *d = &seg->sack[0];
+    if (!SEQ_LT(d->start, d->end) || SEQ_GT(d->end, s->snd_max) ||
+        SEQ_LT(d->start, s->snd_una - RTE_MAX(s->max_snd_wnd, 65535u)))
+        return false;
+    if (SEQ_LEQ(d->end, seg->ack))
+        return true;
+    return seg->nsack >= 2 && SEQ_GEQ(d->start, seg->sack[1].start) &&
+           SEQ_LEQ(d->end, seg->sack[1].end);
+}
+
+/* What RACK (RFC 8985 6.2) makes of an ACK once its cumulative and
+ * selective parts are taken: the reordering window, the tail loss probe's
+ * episode, the losses found by time, recovery and PRR. */
+static void tcp_rack_input(struct ts_ctx *ctx, struct ts_sock *s,
+                           const struct tcp_seg *seg, uint32_t prev_una,
+                           uint32_t delivered, bool dsack)
+{
+    struct tcp_rec *r = &s->bufs->rec;
+    if (dsack)
+        tcp_rec_dsack(ctx, s, seg->sack[0].start, seg->sack[0].end);
+    tcp_tlp_ack(ctx, s, seg, dsack, s->snd_una != prev_una);
+    uint32_t lost = 0;
+    if (r->sacked_segs > 0 || r->retrans > 0)
+        lost = tcp_rack_detect(ctx, s);
+    else if (ts_timer_armed(&s->t_reo))
+        ts_timer_cancel(ctx, &s->t_reo);
+    if (lost && !(s->tflags & TF_IN_RECOVERY) && can_recover(s))
+        tcp_enter_recovery(ctx, s);
+    if (lost)
         ts_sock_want_output(ctx, s);
-    } else {
-        tcp_rexmit_una(ctx, s);
-        s->cc.cwnd = s->cc.ssthresh + TCP_DUPTHRESH * segsz;
-    }
+    if (s->tflags & TF_IN_RECOVERY)
+        tcp_prr_ack(ctx, s, delivered);
 }
 
 /* Duplicate ACKs that start recovery: DupThresh, or fewer when so few
@@ -407,11 +453,15 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         ack_now(ctx, s); /* acks something not yet sent */
         return false;
     }
-    bool sack = (s->tflags & TF_SACK_OK) && s->bufs != NULL;
+    bool sack = tcp_rack_on(s);
     uint32_t flight = s->snd_max - s->snd_una;
     uint32_t segsz = tcp_seg_size(s);
+    uint32_t prev_una = s->snd_una;
+    uint32_t delivered = 0; /* bytes newly acknowledged or SACKed (RFC 6937) */
+    bool dsack = sack && dsack_block(s, seg);
     if (SEQ_GT(seg->ack, s->snd_una)) {
         uint32_t acked = seg->ack - s->snd_una;
+        delivered = acked;
         bool fin_acked = (s->tflags & TF_FIN_SENT) && seg->ack == s->snd_end + 1;
         tcp_snd_release(ctx, s, acked - fin_acked);
         s->snd_una = seg->ack;
@@ -419,11 +469,23 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             s->snd_nxt = s->snd_una;
         if (sack) {
             tcp_sb_update(&s->bufs->sb, s->snd_una, s->snd_max, seg->sack, seg->nsack);
-            rexmit_lost_check(ctx, s);
+            /* RFC 6937 DeliveredData: what snd_una passed, less what was
+             * SACKed before (delivered then), plus what is SACKed now */
+            delivered += tcp_rack_ack(ctx, s, seg);
+            delivered -= RTE_MIN(delivered, s->bufs->rec.ack_sacked);
+            tcp_rec_check_ts(ctx, s, seg, prev_una);
         }
-        if ((s->tflags & TF_RTT_TIMING) && SEQ_GT(seg->ack, s->rtt_seq)) {
+        uint32_t hs_rtt = 0; /* for HyStart++: the best sample of this ACK */
+        if (sack && s->bufs->rec.ack_rtt_us) {
+            /* a segment sent once, timed to the microsecond (RFC 8985's
+             * per-segment clock; a timestamp counts whole milliseconds) */
+            if ((s->tflags & TF_RTT_TIMING) && SEQ_GT(seg->ack, s->rtt_seq))
+                s->tflags &= ~TF_RTT_TIMING;
+            rtt_sample(ctx, s, s->bufs->rec.ack_rtt_us);
+        } else if ((s->tflags & TF_RTT_TIMING) && SEQ_GT(seg->ack, s->rtt_seq)) {
             s->tflags &= ~TF_RTT_TIMING;
-            rtt_sample(ctx, s, (uint32_t)(ctx->now - s->rtt_start_us));
+            hs_rtt = (uint32_t)(ctx->now - s->rtt_start_us);
+            rtt_sample(ctx, s, hs_rtt);
         } else if ((s->tflags & TF_TS_OK) && seg->has_ts && seg->tsecr != 0) {
             /* RFC 7323 4.1: the echoed timestamp times every ACK that
              * advances the window, retransmissions included */
@@ -431,11 +493,38 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             if (ms < 60000)
                 rtt_sample(ctx, s, ms * 1000 + 500);
         }
-        if (s->tflags & TF_IN_RECOVERY) {
+        /* HyStart++ takes per-segment samples (RACK's, of the newest segment
+         * the ACK delivers, sent once): an echoed timestamp times the oldest
+         * segment the ACK covers, delayed ACK and hole fills included, in
+         * milliseconds, and would end slow start for nothing */
+        if (sack)
+            hs_rtt = s->bufs->rec.ack_rtt_us;
+        if (!(s->tflags & TF_IN_RECOVERY) &&
+            tcp_cc_hystart(&s->cc, seg->ack, s->snd_max, hs_rtt))
+            ctx->st.tcp_hystart_exits++;
+        if (s->tflags & TF_LOSS) {
+            /* after a timeout the window slow-starts (RFC 5681 3.1) while
+             * the segments marked lost are sent again; the ACK that ends
+             * it counts too */
+            tcp_cc_on_ack(&s->cc, acked, flight, s->srtt_us, ctx->now);
+        }
+        if ((s->tflags & TF_LOSS) && SEQ_LT(seg->ack, s->recover)) {
+            /* still repairing */
+        } else if (s->tflags & TF_IN_RECOVERY) {
             if (SEQ_GEQ(seg->ack, s->recover)) {
-                /* a full ACK ends recovery (RFC 6582 3.2 step 3, RFC 6675 5) */
-                s->tflags &= ~TF_IN_RECOVERY;
-                tcp_cc_on_recovery_exit(&s->cc, s->snd_max - s->snd_una);
+                /* a full ACK ends recovery (RFC 6582 3.2 step 3, RFC 6675 5);
+                 * after PRR, cwnd is ssthresh (RFC 6937 3) */
+                bool loss = s->tflags & TF_LOSS;
+                s->tflags &= ~(TF_IN_RECOVERY | TF_LOSS);
+                if (!sack)
+                    tcp_cc_on_recovery_exit(&s->cc, s->snd_max - s->snd_una);
+                else if (!loss)
+                    s->cc.cwnd = s->cc.ssthresh;
+                if (s->reo_wnd_persist && --s->reo_wnd_persist == 0) {
+                    s->reo_wnd_mult = 1;
+                    if (s->bufs)
+                        s->bufs->rec.reo_extent_us = 0;
+                }
             } else if (!sack) {
                 /* RFC 6582 3.2 step 5: a partial ACK retransmits the next
                  * hole and deflates the window by what it acknowledged */
@@ -454,6 +543,8 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         s->dupacks = 0;
         s->rexmt_shift = 0;
         s->tflags &= ~TF_TLP_SENT;
+        s->tlp_count = 0;
+        tcp_snd_autotune(ctx, s);
         if (s->snd_una == s->snd_max)
             ts_timer_cancel(ctx, &s->t_rexmt);
         else
@@ -489,9 +580,9 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
          * without it RFC 5681 section 2's definition */
         bool dup;
         if (sack) {
-            dup = tcp_sb_update(&s->bufs->sb, s->snd_una, s->snd_max, seg->sack,
-                                seg->nsack) > 0;
-            rexmit_lost_check(ctx, s);
+            tcp_sb_update(&s->bufs->sb, s->snd_una, s->snd_max, seg->sack, seg->nsack);
+            delivered = tcp_rack_ack(ctx, s, seg);
+            dup = delivered > 0;
         } else
             dup = seg->len == 0 && !(seg->flags & RTE_TCP_FIN_FLAG) &&
                   ((uint32_t)seg->wnd << s->snd_wscale) == s->snd_wnd;
@@ -499,19 +590,18 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             if (!sack)
                 s->cc.cwnd += segsz; /* RFC 6582 3.2 step 4 */
             ts_sock_want_output(ctx, s);
-        } else if (dup && ++s->dupacks < dup_threshold(s, flight, segsz) &&
-                   !(sack && tcp_sb_is_lost(&s->bufs->sb, s->snd_una, segsz))) {
-            ts_sock_want_output(ctx, s); /* limited transmit (RFC 3042) */
+        } else if (dup && (sack || ++s->dupacks < dup_threshold(s, flight, segsz))) {
+            /* limited transmit (RFC 3042); with SACK, RACK decides what
+             * is lost, by time, not by counting (RFC 8985 6.2) */
+            if (sack && s->dupacks < UINT8_MAX)
+                s->dupacks++;
+            ts_sock_want_output(ctx, s);
         } else if (dup) {
             tcp_enter_recovery(ctx, s);
         }
     }
-    /* RACK's idea (RFC 8985 6.2): data sent after a hole has been SACKed;
-     * if the hole is still missing a reordering window later, it is lost,
-     * however few duplicate ACKs came */
-    if (sack && !(s->tflags & TF_IN_RECOVERY) && s->bufs->sb.n > 0 &&
-        !ts_timer_armed(&s->t_reo))
-        ts_timer_arm(ctx, &s->t_reo, ctx->now + RTE_MAX(s->srtt_us / 4, TS_TICK_US));
+    if (sack)
+        tcp_rack_input(ctx, s, seg, prev_una, delivered, dsack);
     /* send window update (RFC 9293 3.10.7.4, SND.WL1/WL2 rule) */
     if (SEQ_LT(s->snd_wl1, seg->seq) ||
         (s->snd_wl1 == seg->seq && SEQ_LEQ(s->snd_wl2, seg->ack))) {
@@ -596,6 +686,8 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
         return;                         /* the peer has sent its FIN already: ignore */
     if (SEQ_LT(seg->seq, s->rcv_nxt)) { /* trim what we have */
         uint32_t skip = s->rcv_nxt - seg->seq;
+        /* RFC 2883 4.1.1: report the duplicate bytes in a D-SACK block */
+        tcp_dsack_note(s, seg->seq, skip >= seg->len ? seg->seq + seg->len : s->rcv_nxt);
         if (skip >= seg->len) {
             ack_now(ctx, s);
             return;
@@ -614,6 +706,11 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
     if (seg->seq != s->rcv_nxt) {
         uint32_t off = seg->seq - s->rcv_nxt;
         uint32_t room = reader ? ts_bring_free(&s->bufs->rx) : 0;
+        /* RFC 2883 4.1.2: a duplicate of data held out of order */
+        for (unsigned i = 0; i < s->n_ooo; i++)
+            if (SEQ_GEQ(seg->seq, s->ooo[i].start) &&
+                SEQ_LEQ(seg->seq + seg->len, s->ooo[i].end))
+                tcp_dsack_note(s, seg->seq, seg->seq + seg->len);
         if (off < room) {
             uint32_t n = RTE_MIN(seg->len, room - off);
             ts_bring_write_at(&s->bufs->rx, off, seg->data, n);
@@ -630,6 +727,7 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
         n = seg->len; /* nobody will read it: acknowledge and discard */
         s->rcv_nxt += n;
     } else {
+        tcp_rcvbuf_autotune(ctx, s, seg); /* may move the ring while empty */
         n = ts_bring_put(&s->bufs->rx, seg->data, seg->len);
         s->rcv_nxt += n;
         if (s->n_ooo) {
@@ -717,6 +815,10 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
     /* first: sequence number */
     if (!seq_acceptable(ctx, s, seg)) {
         ctx->st.rx_out_of_window++;
+        /* data all below rcv_nxt: a duplicate, reported (RFC 2883 4.1.1) */
+        if (seg->len && SEQ_LEQ(seg->seq + seg->len, s->rcv_nxt) &&
+            !(seg->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG)))
+            tcp_dsack_note(s, seg->seq, seg->seq + seg->len);
         if (!(seg->flags & RTE_TCP_RST_FLAG))
             ack_now(ctx, s);
         return;

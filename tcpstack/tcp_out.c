@@ -50,29 +50,41 @@ static uint8_t *opt_ts(struct ts_ctx *ctx, const struct ts_sock *s, uint8_t *o)
 
 /* SACK blocks for what sits out of order (RFC 2018 4): the block holding
  * the latest segment first, then the others, as many as fit. */
+static uint8_t *opt_sack_block(uint8_t *o, uint32_t start, uint32_t end)
+{
+    uint32_t a = rte_cpu_to_be_32(start);
+    uint32_t b = rte_cpu_to_be_32(end);
+    memcpy(o, &a, 4);
+    memcpy(o + 4, &b, 4);
+    return o + 8;
+}
+
+/* A D-SACK block (RFC 2883 4), when a duplicate arrived, goes first. */
 static uint8_t *opt_sack(const struct ts_sock *s, uint8_t *o, unsigned room)
 {
     unsigned max = (room - 4) / 8;
-    unsigned n = RTE_MIN((unsigned)s->n_ooo, max);
+    bool dsack = s->tflags & TF_DSACK;
+    unsigned n = RTE_MIN((unsigned)s->n_ooo + dsack, max);
     if (n == 0)
         return o;
     *o++ = TCPOPT_NOP;
     *o++ = TCPOPT_NOP;
     *o++ = TCPOPT_SACK;
     *o++ = (uint8_t)(2 + 8 * n);
-    unsigned order[TCP_OOO_MAX];
     unsigned k = 0;
-    order[k++] = s->ooo_last;
-    for (unsigned i = 0; i < s->n_ooo && k < n; i++)
-        if (i != s->ooo_last)
-            order[k++] = i;
-    for (unsigned i = 0; i < n; i++) {
-        uint32_t a = rte_cpu_to_be_32(s->ooo[order[i]].start);
-        uint32_t b = rte_cpu_to_be_32(s->ooo[order[i]].end);
-        memcpy(o, &a, 4);
-        memcpy(o + 4, &b, 4);
-        o += 8;
+    if (dsack) {
+        o = opt_sack_block(o, s->dsack_start, s->dsack_end);
+        k++;
     }
+    if (k < n && s->n_ooo) {
+        o = opt_sack_block(o, s->ooo[s->ooo_last].start, s->ooo[s->ooo_last].end);
+        k++;
+    }
+    for (unsigned i = 0; i < s->n_ooo && k < n; i++)
+        if (i != s->ooo_last) {
+            o = opt_sack_block(o, s->ooo[i].start, s->ooo[i].end);
+            k++;
+        }
     return o;
 }
 
@@ -126,6 +138,23 @@ static uint32_t tcp_options(struct ts_ctx *ctx, const struct ts_sock *s, uint8_t
         !(flags & RTE_TCP_RST_FLAG) && room >= 12)
         p = opt_sack(s, p, room);
     return (uint32_t)(p - o);
+}
+
+/* True when the options built by tcp_options hold a SACK option. */
+static bool has_sack(const uint8_t *o, uint32_t len)
+{
+    for (uint32_t i = 0; i < len;) {
+        if (o[i] == TCPOPT_NOP) {
+            i++;
+            continue;
+        }
+        if (o[i] == TCPOPT_SACK)
+            return true;
+        if (i + 1 >= len || o[i + 1] < 2)
+            return false;
+        i += o[i + 1];
+    }
+    return false;
 }
 
 /* ----------------------------------------------------------- zero copy */
@@ -359,6 +388,11 @@ void tcp_snd_release(struct ts_ctx *ctx, struct ts_sock *s, uint32_t n)
 static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint32_t seq,
                      uint32_t len)
 {
+    /* every segment that takes sequence space is recorded, sent or not
+     * (an mbuf shortage is a loss like any other) */
+    if (tcp_rack_on(s) && (len || (flags & RTE_TCP_FIN_FLAG)) &&
+        !(flags & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG)))
+        tcp_rec_sent(ctx, s, seq, seq + len + !!(flags & RTE_TCP_FIN_FLAG));
     struct rte_mbuf *m = ts_alloc(ctx);
     if (m == NULL)
         return; /* the retransmission timer recovers */
@@ -378,8 +412,6 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
             rte_pktmbuf_free(m);
             return; /* the retransmission timer recovers */
         }
-        if (SEQ_LT(seq, s->snd_max))
-            s->rxt_us = ctx->now;
     }
 
     /* the window of a SYN is never scaled (RFC 7323 2.2); the right edge
@@ -422,6 +454,10 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
         sum = (sum & 0xffff) + (sum >> 16);
         th->cksum = (uint16_t)~sum;
     }
+    if ((s->tflags & TF_DSACK) && !(flags & RTE_TCP_SYN_FLAG) && has_sack(opts, optlen)) {
+        s->tflags &= ~TF_DSACK; /* reported once (RFC 2883 4) */
+        ctx->st.tcp_dsack_tx++;
+    }
     if (flags & RTE_TCP_ACK_FLAG) {
         s->tflags &= ~TF_ACKNOW;
         s->last_ack_sent = s->rcv_nxt;
@@ -457,57 +493,72 @@ void tcp_send_rst_reply(struct ts_ctx *ctx, const struct rte_ipv4_hdr *ip,
     tcp_emit(ctx, &tmp, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0, 0);
 }
 
-void tcp_rxt_watch(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq)
+/* Loss recovery with SACK: while cwnd (which PRR sets, RFC 6937) leaves
+ * room beside the pipe, what RACK marked lost goes first, in sequence
+ * order, then new data (RFC 8985 6.2 and RFC 6675 5 (C) with the marks for
+ * IsLost). A tail with nothing marked is left to the probe timer. */
+static void tcp_output_recovery(struct ts_ctx *ctx, struct ts_sock *s)
 {
-    if (s->tflags & TF_RXT_WATCH)
-        return;
-    s->tflags |= TF_RXT_WATCH;
-    s->rxt_seq = seq;
-    s->rxt_mark = s->snd_max;
-    uint64_t wait = (uint64_t)s->srtt_us + RTE_MAX(s->srtt_us / 4, TS_TICK_US);
-    ts_timer_arm(ctx, &s->t_reo, ctx->now + RTE_MAX(wait, (uint64_t)TCP_RXT_MIN_US));
-}
-
-/* RFC 6675 5 (C): while cwnd - pipe >= 1 SMSS, send what NextSeg picks:
- * lost holes first, then new data, then other holes, then a rescue. */
-static void tcp_output_sack_recovery(struct ts_ctx *ctx, struct ts_sock *s)
-{
-    struct tcp_scoreboard *sb = &s->bufs->sb;
+    struct tcp_rec *r = &s->bufs->rec;
     uint32_t segsz = tcp_seg_size(s);
     bool sent = false;
+    /* a tail loss probe in recovery: one new segment past cwnd, whose SACK
+     * shows RACK which retransmissions were lost again */
+    bool probe = s->tflags & TF_TLP_NEW;
+    bool una_rexmit = false;
+    s->tflags &= ~TF_TLP_NEW;
     for (unsigned guard = 0; guard < TS_BURST; guard++) {
-        uint32_t pipe = tcp_sb_pipe(sb, s->snd_una, s->snd_max, segsz);
-        if (s->cc.cwnd < pipe + segsz)
-            break;
-        /* new data (rule 2) only as far as the peer's window reaches */
-        uint32_t data_end = s->snd_end;
-        if (SEQ_LT(s->snd_una + s->snd_wnd, data_end))
-            data_end = s->snd_una + s->snd_wnd;
-        if (SEQ_LT(data_end, s->snd_max))
-            data_end = s->snd_max;
+        uint32_t pipe = tcp_rec_pipe(s);
         uint32_t seq, len;
-        if (!tcp_sb_next_seg(sb, s->snd_una, s->snd_max, data_end, segsz, &seq, &len))
+        bool rexmit = !probe && tcp_rec_next_lost(s, &seq, &len);
+        if (!rexmit) {
+            /* new data only as far as the peer's window reaches */
+            uint32_t data_end = s->snd_end;
+            if (SEQ_LT(s->snd_una + s->snd_wnd, data_end))
+                data_end = s->snd_una + s->snd_wnd;
+            if (!SEQ_LT(s->snd_max, data_end) || tcp_rec_full(s))
+                break;
+            seq = s->snd_max;
+            len = RTE_MIN(data_end - seq, segsz);
+        }
+        if (!probe && s->cc.cwnd < pipe + RTE_MIN(len, segsz))
             break;
-        bool rexmit = SEQ_LT(seq, s->snd_max);
         uint8_t flags = RTE_TCP_ACK_FLAG;
+        uint32_t data = len;
         /* the FIN occupies the sequence number after the data */
-        if ((s->tflags & TF_FIN_SENT) && SEQ_GEQ(seq + len, s->snd_end + 1)) {
-            len = SEQ_GT(s->snd_end, seq) ? s->snd_end - seq : 0;
+        if (rexmit && (s->tflags & TF_FIN_SENT) && seq + len == s->snd_end + 1) {
+            data = len - 1;
             flags |= RTE_TCP_FIN_FLAG;
         }
-        tcp_emit(ctx, s, flags, seq, len);
+        if (data > segsz) { /* a record grown for want of room */
+            data = segsz;
+            flags &= (uint8_t)~RTE_TCP_FIN_FLAG;
+        }
+        if (!rexmit && seq + data == s->snd_end)
+            flags |= RTE_TCP_PSH_FLAG;
+        tcp_emit(ctx, s, flags, seq, data);
+        uint32_t took = data + !!(flags & RTE_TCP_FIN_FLAG);
+        r->prr_out += took;
         sent = true;
         if (rexmit) {
-            tcp_sb_sent(sb, seq, len + !!(flags & RTE_TCP_FIN_FLAG));
             ctx->st.tcp_retransmits++;
-            tcp_rxt_watch(ctx, s, seq);
+            una_rexmit |= seq == s->snd_una;
         } else {
-            s->snd_max = seq + len;
+            s->snd_max = seq + took;
             s->snd_nxt = s->snd_max;
         }
+        if (probe)
+            break;
     }
     if (!sent && (s->tflags & TF_ACKNOW))
         tcp_send_ctl(ctx, s, RTE_TCP_ACK_FLAG, s->snd_max);
+    /* the timer restarts with the oldest segment's repair (as RFC 6298 5.3
+     * would on its ACK), once the flight it covers is known: a probe or the
+     * RTO after it; new data alone may bring a probe forward */
+    if (una_rexmit && !probe)
+        tcp_arm_rexmt(ctx, s);
+    else if (sent && !probe)
+        tcp_sent_new_data(ctx, s);
     if (!ts_timer_armed(&s->t_rexmt))
         tcp_arm_rto(ctx, s);
 }
@@ -559,8 +610,8 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
         return;
     }
     tcp_snd_collect(ctx, s);
-    if ((s->tflags & TF_IN_RECOVERY) && (s->tflags & TF_SACK_OK) && s->bufs) {
-        tcp_output_sack_recovery(ctx, s);
+    if ((s->tflags & TF_IN_RECOVERY) && tcp_rack_on(s)) {
+        tcp_output_recovery(ctx, s);
         return;
     }
     bool sent = false;
@@ -573,7 +624,7 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
         if (sb && sb->n && SEQ_LT(s->snd_nxt, s->snd_max))
             s->snd_nxt = sack_skip(sb, s->snd_nxt, s->snd_una, &sacked, &hole_end);
         uint32_t avail = SEQ_LT(s->snd_nxt, s->snd_end) ? s->snd_end - s->snd_nxt : 0;
-        if (avail == 0)
+        if (avail == 0 || (s->snd_nxt == s->snd_max && tcp_rec_full(s)))
             break;
         /* RFC 3042 limited transmit: each of the first two duplicate ACKs
          * lets one new segment out, so a small window still gets three */
@@ -651,9 +702,26 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
 
 void tcp_rexmit_tail(struct ts_ctx *ctx, struct ts_sock *s)
 {
+    uint32_t seq, len;
+    if (tcp_rack_on(s) &&
+        ((s->tflags & TF_IN_RECOVERY) ? tcp_rec_first_unsacked(s, &seq, &len)
+                                      : tcp_rec_last(s, &seq, &len))) {
+        /* the last segment as it was sent (RFC 8985 7.3), so that its SACK
+         * covers a record whole; in recovery the tail may be SACKed
+         * already: the probe repeats the oldest segment still missing, the
+         * likeliest lost again */
+        uint8_t flags = RTE_TCP_ACK_FLAG;
+        if ((s->tflags & TF_FIN_SENT) && seq + len == s->snd_end + 1) {
+            len--;
+            flags |= RTE_TCP_FIN_FLAG;
+        }
+        ctx->st.tcp_retransmits++;
+        tcp_emit(ctx, s, flags, seq, RTE_MIN(len, tcp_seg_size(s)));
+        return;
+    }
     bool fin = (s->tflags & TF_FIN_SENT) && s->snd_max == s->snd_end + 1;
     uint32_t data_end = fin ? s->snd_end : s->snd_max;
-    uint32_t len = RTE_MIN(data_end - s->snd_una, tcp_seg_size(s));
+    len = RTE_MIN(data_end - s->snd_una, tcp_seg_size(s));
     uint8_t flags = RTE_TCP_ACK_FLAG | (fin ? RTE_TCP_FIN_FLAG : 0);
     if (len == 0 && !fin)
         return;

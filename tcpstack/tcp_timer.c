@@ -22,9 +22,36 @@ uint64_t ts_next_deadline(const struct ts_ctx *ctx)
 
 /* --------------------------------------------------------------- TCP */
 
+/* A timeout of a SACK connection (RFC 8985 6.3): everything not SACKed is
+ * lost; the loss window slow-starts while the recovery output sends the
+ * lost segments again in order. The episode may still prove spurious
+ * (RFC 4015, tcp_rec_check_ts). */
+static void rack_timeout(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    if (!(s->tflags & TF_IN_RECOVERY))
+        tcp_rec_episode(ctx, s);
+    if (s->rexmt_shift == 1)
+        tcp_cc_on_rto(&s->cc, s->snd_max - s->snd_una, ctx->now);
+    else
+        s->cc.cwnd = s->cc.mss;
+    s->dupacks = 0;
+    /* a second timeout in a row forgets SACK, in case the receiver
+     * reneged (RFC 2018 8) */
+    bool renege = s->rexmt_shift >= 2;
+    if (renege)
+        tcp_sb_reset(&s->bufs->sb);
+    tcp_rec_mark_all_lost(ctx, s, renege);
+    s->recover = s->snd_max;
+    s->snd_nxt = s->snd_max;
+    s->tflags |= TF_IN_RECOVERY | TF_LOSS;
+    tcp_output(ctx, s);
+}
+
 static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
 {
     ctx->st.tcp_timeouts++;
+    if (s->rto_us <= ctx->p.rto_min_ms * 1000u)
+        ctx->st.tcp_timeouts_min_rto++;
     bool opening = s->state == TCPS_SYN_RCVD || s->state == TCPS_SYN_SENT;
     if (++s->rexmt_shift > tcp_retries(ctx, s)) {
         if (s->tflags & TF_ORPHAN)
@@ -47,6 +74,10 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
             flags |= RTE_TCP_ACK_FLAG;
         tcp_send_ctl(ctx, s, flags, s->iss);
         tcp_arm_rto(ctx, s);
+        return;
+    }
+    if (tcp_rack_on(s) && s->snd_una != s->snd_max && s->snd_wnd > 0) {
+        rack_timeout(ctx, s);
         return;
     }
     /* RFC 5681 (4): the loss window; the algorithm sets ssthresh on the
@@ -92,7 +123,7 @@ static void keepalive_timeout(struct ts_ctx *ctx, struct ts_sock *s)
     ts_timer_arm(ctx, &s->t_keep, ctx->now + (uint64_t)ctx->p.keepalive_intvl_ms * 1000);
 }
 
-#define TLP_MIN_US 10000u        /* a floor under 2 * SRTT, as Linux uses */
+#define TLP_MIN_US 1000u         /* a floor under 2 * SRTT: one tick of the timer wheel */
 #define TLP_WC_DELACK_US 200000u /* RFC 8985 7.2 WCDelAckT */
 
 void tcp_arm_rto(struct ts_ctx *ctx, struct ts_sock *s)
@@ -101,19 +132,36 @@ void tcp_arm_rto(struct ts_ctx *ctx, struct ts_sock *s)
     ts_timer_arm(ctx, &s->t_rexmt, ctx->now + s->rto_us);
 }
 
-/* RFC 8985 7.2: with SACK, an RTT sample, data in flight, no recovery and
- * no probe out yet, a probe timeout of 2 * SRTT (a lone segment may also
- * wait for a delayed ACK); 0 when no probe applies. */
+/* RFC 8985 7.2: with SACK, an RTT sample, data in flight and fewer than
+ * TCP_TLP_MAX probes out, a probe timeout of 2 * SRTT (a lone segment may
+ * also wait for a delayed ACK), doubled for each further probe (as QUIC's
+ * PTO backs off); 0 when no probe applies. RFC 8985 sends one probe: on the
+ * lossy TAP path of bench/lossy_goodput.sh the answers to a probe fail to
+ * come about once per 10 MB (5% ACK loss, and ACKs that reach the stack
+ * only once it sends again), and each later probe, still far before the
+ * RTO, saves a 200 ms timeout and the loss window that follows it. Unlike RFC 8985, a
+ * probe may go in recovery too, once per ACK that makes progress: when the
+ * retransmissions in flight are lost again and PRR holds everything else back, nothing
+ * sent later would be SACKed to show RACK the loss, and only the RTO (its 200 ms floor is
+ * thousands of round trips on a LAN) would end the wait. */
 static uint64_t tlp_timeout(const struct ts_sock *s)
 {
     uint32_t flight = s->snd_max - s->snd_una;
-    bool data_state = s->state == TCPS_ESTABLISHED || s->state == TCPS_CLOSE_WAIT;
+    /* our data or FIN outstanding: a response's tail after close() too */
+    bool data_state = s->state == TCPS_ESTABLISHED || s->state == TCPS_CLOSE_WAIT ||
+                      s->state == TCPS_FIN_WAIT_1 || s->state == TCPS_CLOSING ||
+                      s->state == TCPS_LAST_ACK;
     if (!(s->tflags & TF_SACK_OK) || s->srtt_us == 0 || flight == 0 || !data_state ||
-        (s->tflags & (TF_IN_RECOVERY | TF_TLP_SENT)) || s->rexmt_shift != 0)
+        (s->tflags & TF_TLP_SENT) || s->rexmt_shift != 0 ||
+        ((s->tflags & TF_IN_RECOVERY) && s->bufs == NULL))
         return 0;
     uint64_t pto = RTE_MAX(2ull * s->srtt_us, (uint64_t)TLP_MIN_US);
-    if (flight <= tcp_seg_size(s))
+    /* a lone segment may wait for a delayed ACK; a lone FIN does not: it is
+     * acknowledged at once (RFC 9293 3.10.7.4, eighth check) */
+    bool fin_only = (s->tflags & TF_FIN_SENT) && flight == 1;
+    if (flight <= tcp_seg_size(s) && !fin_only)
         pto += TLP_WC_DELACK_US;
+    pto <<= s->tlp_count; /* each further probe waits twice as long */
     return pto < s->rto_us ? pto : 0;
 }
 
@@ -150,18 +198,26 @@ void tcp_sent_new_data(struct ts_ctx *ctx, struct ts_sock *s)
 static void tlp_fire(struct ts_ctx *ctx, struct ts_sock *s)
 {
     s->tflags &= ~TF_TLP_ARMED;
-    s->tflags |= TF_TLP_SENT;
+    if (++s->tlp_count >= TCP_TLP_MAX)
+        s->tflags |= TF_TLP_SENT;
     ctx->st.tcp_tlp_probes++;
     tcp_snd_collect(ctx, s);
     uint32_t before = s->snd_max;
-    if (SEQ_LT(s->snd_nxt, s->snd_end)) {
+    /* later probes resend the last segment whatever is waiting: a
+     * receiver that has it answers a duplicate at once (RFC 5681 4.2),
+     * where new data in order may wait for its delayed-ACK timer (40 ms
+     * on Linux) when what was lost were ACKs */
+    if (SEQ_LT(s->snd_nxt, s->snd_end) && s->tlp_count == 1) {
         s->tflags |= TF_TLP_NEW;
         tcp_output(ctx, s);
         s->tflags &= ~TF_TLP_NEW;
     }
-    if (s->snd_max == before)
+    bool retrans = s->snd_max == before;
+    if (retrans)
         tcp_rexmit_tail(ctx, s);
-    tcp_arm_rto(ctx, s);
+    if (s->bufs)
+        tcp_tlp_sent(s, retrans);
+    tcp_arm_rexmt(ctx, s); /* the second probe, or the RTO */
 }
 
 static bool can_recover(const struct ts_sock *s)
@@ -190,25 +246,18 @@ void tcp_timer_fire(void *arg, struct ts_timer *t)
         return;
     }
     if (t == &s->t_reo) {
-        if (s->tflags & TF_IN_RECOVERY) {
-            /* the watched retransmission is overdue: lost again */
-            if ((s->tflags & TF_RXT_WATCH) && s->bufs &&
-                SEQ_LEQ(s->snd_una, s->rxt_seq)) {
-                s->tflags &= ~TF_RXT_WATCH;
-                s->bufs->sb.high_rxt = s->snd_una;
-                ctx->st.tcp_lost_retransmits++;
-                tcp_output(ctx, s);
-            }
-            ts_sock_maybe_free(ctx, s);
-            return;
+        /* RACK's reordering timer (RFC 8985 6.2 step 5): what was waiting
+         * for its window may be lost now */
+        if (tcp_rack_on(s) && can_recover(s) && tcp_rack_detect(ctx, s)) {
+            if (!(s->tflags & TF_IN_RECOVERY))
+                tcp_enter_recovery(ctx, s);
+            tcp_prr_ack(ctx, s, 0);
+            tcp_output(ctx, s);
+        } else if (s->bufs && s->snd_una == s->snd_max && s->bufs->rec.undo_on) {
+            /* idle since the last recovery: its undo is no longer awaited */
+            s->bufs->rec.undo_on = false;
+            tcp_bufs_maybe_release(ctx, s);
         }
-        /* the hole below SACKed data outlived the reordering window, and
-         * was not itself just sent again (after a timeout) */
-        uint64_t fresh = (uint64_t)s->srtt_us + RTE_MAX(s->srtt_us / 4, TS_TICK_US);
-        if (!(s->tflags & TF_IN_RECOVERY) && s->bufs && s->bufs->sb.n > 0 &&
-            SEQ_LT(s->snd_una, s->snd_max) && can_recover(s) &&
-            ctx->now - s->rxt_us >= fresh)
-            tcp_enter_recovery(ctx, s);
         ts_sock_maybe_free(ctx, s);
         return;
     }

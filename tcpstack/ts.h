@@ -46,8 +46,17 @@ struct ts_params {
 
     unsigned max_flows;      /**< sockets of this context (TIME_WAIT is apart) */
     unsigned max_bufs;       /**< connections holding buffers at once */
-    uint32_t rcvbuf;         /**< bytes per connection */
-    uint32_t sndbuf;         /**< bytes per connection (copied + referenced) */
+    uint32_t rcvbuf;         /**< bytes per connection, at first */
+    uint32_t rcvbuf_max;     /**< the receive buffer grows to twice what the
+                                application reads per round trip (Linux's
+                                model) up to this; at or below rcvbuf: fixed */
+    uint32_t rcvbuf_grown;   /**< connections of this context that may hold a
+                                grown receive buffer at once (their memory,
+                                rcvbuf_max each, is the budget) */
+    uint32_t sndbuf;         /**< bytes per connection (copied + referenced), at first */
+    uint32_t sndbuf_max;     /**< the send buffer grows with cwnd up to this
+                                (Linux's autotuning: twice the window); at or
+                                below sndbuf: no growth */
     uint32_t snd_copybuf;    /**< bytes of copied send data per connection */
     uint32_t msl_ms;         /**< TIME_WAIT lasts 2*MSL */
     uint32_t max_time_wait;  /**< TIME_WAIT entries; the oldest is recycled
@@ -156,6 +165,17 @@ struct ts_stats {
     uint64_t tcp_rst_tx, tcp_timeouts, tcp_established;
     uint64_t rx_paws_drops, tcp_challenge_acks, tcp_keepalive_drops;
     uint64_t tcp_tlp_probes, tcp_lost_retransmits;
+    uint64_t tcp_rack_losses;      /* segments RACK marked lost (RFC 8985 6.2) */
+    uint64_t tcp_timeouts_min_rto; /* timeouts that waited only the minimum RTO */
+    uint64_t tcp_dsack_rx;         /* D-SACK blocks received (RFC 2883) */
+    uint64_t tcp_dsack_tx;         /* D-SACK blocks sent for duplicates received */
+    uint64_t tcp_spurious_rexmits; /* retransmissions a D-SACK showed needless */
+    uint64_t tcp_undo_recovery;    /* fast recoveries undone as spurious (RFC 3708) */
+    uint64_t tcp_undo_rto;         /* timeouts undone as spurious (RFC 4015) */
+    uint64_t tcp_tlp_recoveries;   /* probes that repaired a tail loss (RFC 8985 7.4) */
+    uint64_t tcp_hystart_exits;    /* slow starts left by HyStart++ (RFC 9406) */
+    uint64_t tcp_rcvbuf_grows;     /* receive buffers grown by autotuning */
+    uint32_t rcvbuf_grown_in_use;  /* grown receive buffers held now */
     uint64_t tcp_fast_retransmits, tcp_syncookies_sent, tcp_syncookies_ok,
         tcp_syncookies_bad;
     uint64_t tx_nombuf;

@@ -19,7 +19,10 @@ void ts_params_default(struct ts_params *p)
     p->max_flows = 65536;
     p->max_bufs = 4096;
     p->rcvbuf = 16384;
+    p->rcvbuf_max = 0; /* fixed unless asked */
+    p->rcvbuf_grown = 32;
     p->sndbuf = 262144;
+    p->sndbuf_max = 4194304;
     p->snd_copybuf = 8192;
     p->msl_ms = 30000;
     p->max_time_wait = 262144;
@@ -70,8 +73,15 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
     ctx->p.snd_copybuf = pow2_at_least(p->snd_copybuf);
     if (!p->opt_wscale && ctx->p.rcvbuf > 65536) /* 16-bit windows */
         ctx->p.rcvbuf = 65536;
-    /* RFC 7323 2.3: the smallest shift that lets the window cover rcvbuf */
-    while (ctx->rcv_wscale < 14 && (ctx->p.rcvbuf >> ctx->rcv_wscale) > 65535)
+    /* grown receive buffers: powers of two up to rcvbuf_max, from a pool of
+     * rcvbuf_grown of them (address space; pages committed as used) */
+    if (ctx->p.rcvbuf_max <= ctx->p.rcvbuf || ctx->p.rcvbuf_grown == 0 || !p->opt_wscale)
+        ctx->p.rcvbuf_max = ctx->p.rcvbuf;
+    else
+        ctx->p.rcvbuf_max = pow2_at_least(ctx->p.rcvbuf_max);
+    /* RFC 7323 2.3: the smallest shift that lets the window cover the
+     * largest receive buffer */
+    while (ctx->rcv_wscale < 14 && (ctx->p.rcvbuf_max >> ctx->rcv_wscale) > 65535)
         ctx->rcv_wscale++;
     ctx->arp = p->arp;
 
@@ -83,7 +93,9 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
     ctx->epi = calloc(ctx->nsocks, sizeof(*ctx->epi));
     ctx->bufs = calloc(p->max_bufs, sizeof(*ctx->bufs));
     size_t per = (size_t)ctx->p.rcvbuf + ctx->p.snd_copybuf +
-                 TS_REFS_PER_SOCK * sizeof(struct ts_sref);
+                 TS_REFS_PER_SOCK * sizeof(struct ts_sref) +
+                 tcp_rec_slots(RTE_MAX(ctx->p.sndbuf, ctx->p.sndbuf_max)) *
+                     sizeof(struct tcp_txseg);
     /* address space only: pages are committed as buffer sets are first
      * used (MAP_NORESERVE: a limit of a million connections is not refused
      * for the memory it would take if all were busy at once) */
@@ -92,13 +104,14 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (ctx->buf_mem == MAP_FAILED)
         ctx->buf_mem = NULL;
+    int big = tcp_rcvbig_init(ctx);
     /* at most one kick and one close per socket can be queued at once */
     size_t ring_n = pow2_at_least(2 * (p->max_flows < 4096 ? 4096 : p->max_flows));
     void *cmd_slots = calloc(ring_n, sizeof(struct ts_cmd));
     void *ev_slots = calloc(ring_n, sizeof(struct ts_evt));
     if (!ctx->socks || !ctx->epi || !ctx->flow_buckets || !ctx->listeners || !ctx->bufs ||
-        !ctx->buf_mem || !cmd_slots || !ev_slots || ts_arp_ctx_init(ctx) != 0 ||
-        tcp_tw_init(ctx) != 0 || tcp_zc_init(ctx) != 0) {
+        !ctx->buf_mem || big != 0 || !cmd_slots || !ev_slots ||
+        ts_arp_ctx_init(ctx) != 0 || tcp_tw_init(ctx) != 0 || tcp_zc_init(ctx) != 0) {
         free(cmd_slots);
         free(ev_slots);
         ts_ctx_destroy(ctx);
@@ -160,6 +173,7 @@ void ts_ctx_destroy(struct ts_ctx *ctx)
     free(ctx->bufs);
     if (ctx->buf_mem)
         munmap(ctx->buf_mem, ctx->buf_mem_len);
+    tcp_rcvbig_fini(ctx);
     free(ctx);
 }
 
@@ -368,6 +382,7 @@ void ts_ctx_stats(const struct ts_ctx *ctx, struct ts_stats *st)
     *st = ctx->st;
     st->socks_in_use = ctx->nsocks - 1 - ctx->nfree;
     st->bufs_in_use = ctx->bufs_used;
+    st->rcvbuf_grown_in_use = ctx->rbig_used;
     st->tw_in_use = tcp_tw_count(ctx);
     st->orphans_in_use = ctx->n_orphans;
 }

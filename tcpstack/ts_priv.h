@@ -89,13 +89,73 @@ struct ts_sref {
     struct ts_xhold *xh;            /* once frames point at the bytes: their hold */
 };
 
+/* A segment sent and not yet acknowledged (RFC 8985 3.2: RACK's per-segment
+ * state). Records cover [snd_una, snd_max) in sequence order; a FIN counts
+ * one. A retransmission updates the send time of the records it covers. */
+struct tcp_txseg {
+    uint32_t start, end;
+    uint32_t xmit_us; /* last (re)transmission, low 32 bits of the clock */
+    uint32_t flags;   /* TXS_* */
+};
+#define TXS_SACKED (1u << 0)
+#define TXS_LOST (1u << 1)         /* marked lost, by RACK or a timeout */
+#define TXS_RETRANS (1u << 2)      /* a retransmission of it is outstanding */
+#define TXS_EVER_RETRANS (1u << 3) /* sent more than once: ambiguous RTT */
+
+#define TCP_RXT_HIST 64
+
+/* Loss recovery state of a connection that moves data (tcp_rack.c): the
+ * segments in flight, RACK, the undo of spurious recoveries, PRR. It lives
+ * with the buffers, so an idle connection costs none of it. */
+struct tcp_rec {
+    struct tcp_txseg *seg; /* ring of mask + 1 records */
+    uint32_t mask, head, n;
+    uint32_t sacked, lost, retrans; /* bytes of the records so marked */
+    uint32_t sacked_segs;
+    /* RACK (RFC 8985 6.1) */
+    bool rack_valid;
+    uint32_t rack_xmit_us; /* RACK.xmit_ts */
+    uint32_t rack_end;     /* RACK.end_seq */
+    uint32_t rack_rtt_us;  /* RACK.rtt */
+    uint32_t ack_rtt_us;   /* this ACK's sample from a segment sent once; 0: none */
+    uint32_t ack_sacked;   /* bytes this ACK acknowledged that were SACKed before */
+    uint32_t fack;         /* RACK.fack: highest delivered end */
+    bool dsack_round_on;
+    uint32_t dsack_round; /* RACK.dsack_round */
+    /* tail loss probe episode (RFC 8985 7.4) */
+    uint32_t tlp_end; /* 0 with !tlp_on */
+    bool tlp_on, tlp_retrans;
+    /* undo of a spurious recovery or timeout (RFC 3708, RFC 4015) */
+    bool undo_on;
+    uint32_t undo_marker; /* snd_una when the episode began */
+    int32_t undo_retrans; /* retransmissions not yet shown spurious by D-SACK */
+    uint32_t undo_tsval;  /* TSval of the episode's first retransmission */
+    bool undo_tsval_set;
+    struct tcp_cc cc_prior;
+    /* the latest retransmissions, to tell a D-SACK of one (spurious) from
+     * one of a duplicate the network made */
+    struct {
+        uint32_t start, end;
+        uint32_t prev_us; /* when the copy before this retransmission left */
+    } rxt_hist[TCP_RXT_HIST];
+    uint8_t rxt_hist_next;
+    uint32_t reo_extent_us; /* reordering measured by D-SACKs (0: none) */
+    /* PRR (RFC 6937) */
+    uint32_t prr_delivered, prr_out, recover_fs;
+};
+
 /* Buffers of a connection that moves data; released at TIME_WAIT/close. */
 struct ts_bufs {
     struct ts_bring rx;       /* stack -> worker: received bytes */
     struct ts_bring sndcopy;  /* worker -> stack: copied send bytes */
     struct ts_sring refs;     /* worker -> stack: struct ts_sref */
     struct tcp_scoreboard sb; /* what the peer SACKed of our data */
+    struct tcp_rec rec;       /* segments in flight, RACK, undo, PRR */
     int32_t next_free;
+    /* receive buffer autotuning (Linux's dynamic right-sizing) */
+    uint8_t *rx_home; /* the set's own receive ring (rcvbuf bytes) */
+    int32_t rx_big;   /* the grown ring held (ctx->rbig_*), -1: none */
+    uint32_t rx_want; /* a size waiting for the ring to be empty */
 };
 
 #define TS_REFS_PER_SOCK 64u
@@ -124,10 +184,13 @@ struct ts_bufs {
 #define TF_SACK_OK (1u << 13)   /* SACK permitted both ways (RFC 2018) */
 #define TF_FIN_OOO (1u << 14)   /* a FIN arrived beyond a gap: rcv_fin_seq */
 #define TF_TLP_ARMED (1u << 15) /* t_rexmt is a probe timeout (RFC 8985 7) */
-#define TF_TLP_SENT (1u << 16)  /* a probe is out; no other until new data is acked */
-#define TF_TLP_NEW (1u << 17)   /* the probe may send one new segment past cwnd */
-#define TF_RXT_WATCH (1u << 18) /* rxt_seq was retransmitted before rxt_mark was sent */
-#define TF_ORPHAN (1u << 19)    /* closed by the application, counted in n_orphans */
+#define TF_TLP_SENT                                                                      \
+    (1u << 16) /* TCP_TLP_MAX probes out; no other until an ACK of new data */
+#define TF_TLP_NEW (1u << 17) /* the probe may send one new segment past cwnd */
+#define TF_LOSS (1u << 18)    /* TF_IN_RECOVERY after a timeout (RFC 8985 6.3) */
+#define TF_ORPHAN (1u << 19)  /* closed by the application, counted in n_orphans */
+#define TF_REORDER (1u << 20) /* RACK.reordering_seen */
+#define TF_DSACK (1u << 21)   /* a D-SACK block to send: dsack_start, dsack_end */
 
 /* Worker-private flags. */
 #define AF_OPEN (1u << 0)
@@ -164,10 +227,10 @@ struct ts_sock {
 
     /* --- congestion control and retransmission (RFC 6298) --- */
     struct tcp_cc cc;
-    uint32_t recover;  /* RFC 6582 / RFC 6675 RecoveryPoint */
-    uint32_t rxt_seq;  /* a retransmission being watched for loss ... */
-    uint32_t rxt_mark; /* ... and what had been sent when it left */
-    uint64_t rxt_us;   /* when data was last sent again */
+    uint32_t recover;        /* RFC 6582 / RFC 6675 RecoveryPoint */
+    uint32_t min_rtt_us;     /* RACK.min_RTT; 0: none yet */
+    uint8_t reo_wnd_mult;    /* RACK.reo_wnd_mult (RFC 8985 6.2 step 4) */
+    uint8_t reo_wnd_persist; /* recoveries before it falls back to 1 */
     uint8_t dupacks;
     uint8_t rexmt_shift; /* consecutive timeouts */
     uint32_t srtt_us;    /* 0: no sample yet */
@@ -180,9 +243,10 @@ struct ts_sock {
     struct ts_timer t_rexmt; /* SYN-ACK, data retransmission, window probe */
     struct ts_timer t_delack;
     struct ts_timer t_keep; /* keep-alive; in FIN_WAIT_2 an orphan's timeout */
-    struct ts_timer t_reo;  /* reordering window after a SACK (RFC 8985 6.2) */
+    struct ts_timer t_reo;  /* RACK's reordering timer (RFC 8985 6.2 step 5) */
     uint64_t last_rx_us;    /* for keep-alive */
     uint8_t keep_probes;
+    uint8_t tlp_count; /* tail loss probes since the last ACK of new data */
 
     /* --- options (RFC 7323, RFC 2018) --- */
     uint8_t snd_wscale; /* the peer's shift */
@@ -195,6 +259,12 @@ struct ts_sock {
     /* --- receive reassembly: out-of-order ranges already in the rx ring
      * past its head, sorted by start --- */
     uint32_t rcv_fin_seq;
+    uint32_t dsack_start, dsack_end; /* a duplicate to report (RFC 2883) */
+    /* receive buffer autotuning (tcp_rcvbuf_autotune); kept while idle
+     * connections give their buffers back between reads */
+    uint32_t rcv_rtt_us;    /* the receiver's RTT estimate */
+    uint32_t rcv_epoch_us;  /* this measurement round began (low 32 bits) ... */
+    uint32_t rcv_epoch_seq; /* ... at this rcv_nxt */
     uint8_t n_ooo;
     uint8_t ooo_last; /* range holding the latest segment (first SACK block) */
     struct {
@@ -218,6 +288,7 @@ struct ts_sock {
     _Atomic int so_error;
     _Atomic uint64_t acked_total; /* bytes of send data acknowledged */
     _Atomic uint32_t kick;        /* worker asks the stack to look at this socket */
+    _Atomic uint32_t snd_limit;   /* send buffer now (autotuned); 0: sndbuf */
 
     /* --- worker side (set when the worker takes the fd) --- */
     uint64_t written_total __rte_cache_aligned;
@@ -303,6 +374,13 @@ struct ts_ctx {
     size_t bufs_per; /* bytes of buf_mem per set */
 
     uint32_t n_orphans; /* sockets with TF_ORPHAN */
+
+    /* grown receive buffers (tcp_rcvbuf_autotune): rcvbuf_grown rings of
+     * rcvbuf_max bytes, mmap'ed, taken and given back by index */
+    uint8_t *rbig_mem;
+    int32_t *rbig_next; /* free list links */
+    int32_t rbig_free;
+    uint32_t rbig_used;
 
     /* zero-copy send (tcp_out.c): mbufs with no data room that point into
      * the application's bytes, and the holds that keep those bytes alive
@@ -419,14 +497,68 @@ void tcp_arm_rexmt(struct ts_ctx *ctx, struct ts_sock *s);
 void tcp_sent_new_data(struct ts_ctx *ctx, struct ts_sock *s);
 /** Retransmits the last segment sent (the tail loss probe's fallback). */
 void tcp_rexmit_tail(struct ts_ctx *ctx, struct ts_sock *s);
-#define TCP_RXT_MIN_US 10000u /* least wait before a retransmission is lost again */
-
-/** Watches the retransmission at @p seq (if none is watched): lost again
- *  when later data is SACKed first, or when SRTT plus a reordering window
- *  (at least TCP_RXT_MIN_US) passes without its ACK (RFC 8985's idea). */
-void tcp_rxt_watch(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq);
 /** Loss found: enters fast recovery and retransmits the first hole. */
 void tcp_enter_recovery(struct ts_ctx *ctx, struct ts_sock *s);
+
+/* loss recovery (tcp_rack.c): RACK-TLP (RFC 8985), D-SACK (RFC 2883) and
+ * undo (RFC 3708, RFC 4015), PRR (RFC 6937) */
+/** True when @p s detects losses with RACK: SACK agreed, buffers held. */
+static inline bool tcp_rack_on(const struct ts_sock *s)
+{
+    return (s->tflags & TF_SACK_OK) && s->bufs != NULL;
+}
+/** Records the (re)transmission of [seq, end) at ctx->now. */
+void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t end);
+/** No room for another record: new data waits for an ACK. */
+bool tcp_rec_full(const struct ts_sock *s);
+/** RFC 8985 6.2 steps 1-3 for one ACK (snd_una and the scoreboard already
+ *  moved): the records it delivers update RACK; returns the bytes newly
+ *  SACKed. */
+uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg);
+/** RFC 8985 6.2 step 5: marks lost what RACK says is; arms the reordering
+ *  timer for the rest. Returns the bytes newly marked lost. */
+uint32_t tcp_rack_detect(struct ts_ctx *ctx, struct ts_sock *s);
+/** Bytes in flight (RFC 6675 pipe from the marks). */
+uint32_t tcp_rec_pipe(const struct ts_sock *s);
+/** The first record lost and not retransmitted since: true with its range. */
+bool tcp_rec_next_lost(const struct ts_sock *s, uint32_t *seq, uint32_t *len);
+/** The highest record (the last segment sent): true with its range. */
+bool tcp_rec_last(const struct ts_sock *s, uint32_t *seq, uint32_t *len);
+/** The lowest record not SACKed: true with its range. */
+bool tcp_rec_first_unsacked(const struct ts_sock *s, uint32_t *seq, uint32_t *len);
+/** A timeout: every record not SACKed is lost (RFC 8985 6.3); @p renege
+ *  forgets the SACKs too. */
+void tcp_rec_mark_all_lost(struct ts_ctx *ctx, struct ts_sock *s, bool renege);
+/** A D-SACK block in an ACK (RFC 2883 4): reordering window (RFC 8985 6.2
+ *  step 4), spurious retransmissions, undo (RFC 3708). */
+void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32_t end);
+/** A recovery episode begins: remember what undo restores. */
+void tcp_rec_episode(struct ts_ctx *ctx, struct ts_sock *s);
+/** Eifel detection (RFC 3522 via RFC 3708 4): an ACK of the first
+ *  retransmitted byte echoing a timestamp older than the retransmission. */
+void tcp_rec_check_ts(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
+                      uint32_t prev_una);
+/** PRR (RFC 6937 3): sets cwnd to pipe + sndcnt after an ACK in fast
+ *  recovery that delivered @p delivered bytes. */
+void tcp_prr_ack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t delivered);
+/** The tail loss probe's bookkeeping (RFC 8985 7.3, 7.4). */
+void tcp_tlp_sent(struct ts_sock *s, bool retrans);
+void tcp_tlp_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
+                 bool dsack, bool una_moved);
+#define TCP_TLP_MAX 4           /* probes before the RTO (RFC 8985 7: one) */
+#define TCP_UNDO_HOLD_US 10000u /* least time an idle connection keeps its undo state */
+/** Records a duplicate [start, end) to report in a D-SACK block. */
+void tcp_dsack_note(struct ts_sock *s, uint32_t start, uint32_t end);
+/** The pool of grown receive buffers: 0 or -1 (out of memory). */
+int tcp_rcvbig_init(struct ts_ctx *ctx);
+void tcp_rcvbig_fini(struct ts_ctx *ctx);
+/** Receive buffer autotuning after in-order data or a read: measures the
+ *  bytes received per round trip and grows the ring (when it is empty) to
+ *  twice that, up to rcvbuf_max. */
+void tcp_rcvbuf_autotune(struct ts_ctx *ctx, struct ts_sock *s,
+                         const struct tcp_seg *seg);
+/** Records per buffer set for a send buffer of @p sndbuf bytes. */
+uint32_t tcp_rec_slots(uint32_t sndbuf);
 /** Retransmits one segment from snd_una (fast retransmit); returns the
  *  sequence space it covers. */
 uint32_t tcp_rexmit_una(struct ts_ctx *ctx, struct ts_sock *s);

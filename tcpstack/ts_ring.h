@@ -29,6 +29,29 @@ static inline void ts_bring_init(struct ts_bring *r, uint8_t *buf, uint32_t size
     atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
 }
 
+/* buf and mask of a byte ring: relaxed atomics, as the producer may move
+ * an empty ring to a larger buffer (ts_bring_move, receive buffer
+ * autotuning); a consumer that sees the new head (acquire) sees the new
+ * buffer, stored before it. */
+static inline uint32_t ts_bring_mask(const struct ts_bring *r)
+{
+    return __atomic_load_n(&r->mask, __ATOMIC_RELAXED);
+}
+
+static inline uint8_t *ts_bring_buf(const struct ts_bring *r)
+{
+    return __atomic_load_n(&r->buf, __ATOMIC_RELAXED);
+}
+
+/** Producer, the ring empty (the consumer has taken everything, nothing is
+ *  written past the head): the ring goes on in @p buf of @p size bytes (a
+ *  power of two). */
+static inline void ts_bring_move(struct ts_bring *r, uint8_t *buf, uint32_t size)
+{
+    __atomic_store_n(&r->buf, buf, __ATOMIC_RELAXED);
+    __atomic_store_n(&r->mask, size - 1, __ATOMIC_RELAXED);
+}
+
 static inline uint32_t ts_bring_used(const struct ts_bring *r)
 {
     return atomic_load_explicit(&r->head, memory_order_acquire) -
@@ -37,7 +60,7 @@ static inline uint32_t ts_bring_used(const struct ts_bring *r)
 
 static inline uint32_t ts_bring_free(const struct ts_bring *r)
 {
-    return r->mask + 1 - ts_bring_used(r);
+    return ts_bring_mask(r) + 1 - ts_bring_used(r);
 }
 
 /** Producer: copies up to @p len bytes in, returns how many. */
@@ -45,15 +68,17 @@ static inline uint32_t ts_bring_put(struct ts_bring *r, const void *src, uint32_
 {
     uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     uint32_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-    uint32_t room = r->mask + 1 - (head - tail);
+    uint32_t mask = ts_bring_mask(r);
+    uint8_t *buf = ts_bring_buf(r);
+    uint32_t room = mask + 1 - (head - tail);
     if (len > room)
         len = room;
-    uint32_t off = head & r->mask;
-    uint32_t first = r->mask + 1 - off;
+    uint32_t off = head & mask;
+    uint32_t first = mask + 1 - off;
     if (first > len)
         first = len;
-    memcpy(r->buf + off, src, first);
-    memcpy(r->buf, (const uint8_t *)src + first, len - first);
+    memcpy(buf + off, src, first);
+    memcpy(buf, (const uint8_t *)src + first, len - first);
     atomic_store_explicit(&r->head, head + len, memory_order_release);
     return len;
 }
@@ -63,14 +88,16 @@ static inline uint32_t ts_bring_get(struct ts_bring *r, void *dst, uint32_t len)
 {
     uint32_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
     uint32_t head = atomic_load_explicit(&r->head, memory_order_acquire);
+    uint32_t mask = ts_bring_mask(r);
+    const uint8_t *buf = ts_bring_buf(r);
     if (len > head - tail)
         len = head - tail;
-    uint32_t off = tail & r->mask;
-    uint32_t first = r->mask + 1 - off;
+    uint32_t off = tail & mask;
+    uint32_t first = mask + 1 - off;
     if (first > len)
         first = len;
-    memcpy(dst, r->buf + off, first);
-    memcpy((uint8_t *)dst + first, r->buf, len - first);
+    memcpy(dst, buf + off, first);
+    memcpy((uint8_t *)dst + first, buf, len - first);
     atomic_store_explicit(&r->tail, tail + len, memory_order_release);
     return len;
 }
@@ -82,12 +109,14 @@ static inline void ts_bring_write_at(struct ts_bring *r, uint32_t off, const voi
                                      uint32_t len)
 {
     uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    uint32_t pos = (head + off) & r->mask;
-    uint32_t first = r->mask + 1 - pos;
+    uint32_t mask = ts_bring_mask(r);
+    uint8_t *buf = ts_bring_buf(r);
+    uint32_t pos = (head + off) & mask;
+    uint32_t first = mask + 1 - pos;
     if (first > len)
         first = len;
-    memcpy(r->buf + pos, src, first);
-    memcpy(r->buf, (const uint8_t *)src + first, len - first);
+    memcpy(buf + pos, src, first);
+    memcpy(buf, (const uint8_t *)src + first, len - first);
 }
 
 /** Producer: publishes @p len bytes already written past the head. */

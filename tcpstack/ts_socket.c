@@ -114,6 +114,7 @@ static void cmd_kick(struct ts_ctx *ctx, struct ts_sock *s)
     if (s->kind != TS_KIND_TCP || s->bufs == NULL)
         return;
     tcp_snd_collect(ctx, s);
+    tcp_rcvbuf_autotune(ctx, s, NULL); /* the read may have emptied the ring */
     /* window update once the reader has freed a useful amount (RFC 9293
      * 3.8.6.2.2: receiver SWS avoidance) */
     uint32_t edge = s->rcv_nxt + tcp_rcv_window(ctx, s);
@@ -314,7 +315,7 @@ ssize_t ts_read(struct ts_ctx *ctx, int fd, void *buf, size_t len)
         uint32_t before = ts_bring_used(rx);
         uint32_t n = ts_bring_get(rx, buf, len > UINT32_MAX ? UINT32_MAX : (uint32_t)len);
         if (n > 0) {
-            if (before >= (rx->mask + 1) / 2)
+            if (before >= (ts_bring_mask(rx) + 1) / 2)
                 kick(ctx, s); /* the window may have been closing */
             return n;
         }
@@ -363,13 +364,21 @@ static int write_check(struct ts_ctx *ctx, struct ts_sock *s)
     return 0;
 }
 
+/* The send buffer as the stack has grown it (tcp_snd_autotune). */
+static uint32_t snd_limit(const struct ts_ctx *ctx, struct ts_sock *s)
+{
+    uint32_t l = atomic_load_explicit(&s->snd_limit, memory_order_relaxed);
+    return l ? l : ctx->p.sndbuf;
+}
+
 static size_t send_space(struct ts_ctx *ctx, struct ts_sock *s)
 {
     uint64_t acked = atomic_load_explicit(&s->acked_total, memory_order_acquire);
     uint64_t used = s->written_total - acked;
-    if (used >= ctx->p.sndbuf)
+    uint32_t limit = snd_limit(ctx, s);
+    if (used >= limit)
         return 0;
-    return ctx->p.sndbuf - used;
+    return limit - used;
 }
 
 size_t ts_send_space(struct ts_ctx *ctx, int fd)
@@ -392,7 +401,7 @@ bool ts_writable(struct ts_ctx *ctx, struct ts_sock *s)
         return ctx->bufs_used < ctx->p.max_bufs;
     if (ts_sring_count(&s->bufs->refs) + 3 > TS_REFS_PER_SOCK)
         return false;
-    return send_space(ctx, s) >= ctx->p.sndbuf / 4 &&
+    return send_space(ctx, s) >= snd_limit(ctx, s) / 4 &&
            ts_bring_free(&s->bufs->sndcopy) >= (s->bufs->sndcopy.mask + 1) / 4;
 }
 

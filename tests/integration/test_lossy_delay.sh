@@ -9,8 +9,13 @@
 lib_init ldelay "$@"
 need_cmd curl ss sha256sum ping
 long_site
+# The stage holds at most 2048 frames a direction: a send buffer grown to
+# 4 MB (sndbuf_max) would let a 20 ms window of 2,900 segments overflow it,
+# a drop the link under test does not have. 2 MB keeps within it.
 cfg_write "[dpdk]
-impair_delay_ms = 10"
+impair_delay_ms = 10
+[tcp]
+sndbuf_max = 2097152"
 srv_start
 
 # 20 pings 50 ms apart: the server idles between them.

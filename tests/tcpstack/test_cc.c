@@ -4,7 +4,9 @@
  * start, byte-counting congestion avoidance, halving, recovery exit and
  * timeout; CUBIC's window against W_cubic(t) of RFC 9438, its concave and
  * convex regions, the Reno-friendly region, fast convergence, the 1.5*cwnd
- * bound and the timeout rule; the application-limited rule and names.
+ * bound and the timeout rule; the application-limited rule and names;
+ * HyStart++ (RFC 9406): its exit, conservative slow start, its return to
+ * slow start and its thresholds.
  *
  * Expected values come from the RFC formulas written out here, in the RFC's
  * own units (segments, seconds), not from the implementation's output.
@@ -12,6 +14,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <cmocka.h>
@@ -105,14 +108,19 @@ static void slow_start_to_ssthresh(enum tcp_cc_algo algo)
 {
     struct tcp_cc cc;
     tcp_cc_init(&cc, algo, RMSS, 10 * RMSS);
-    /* a delayed ACK of two segments still adds one SMSS */
+    /* the first slow start is HyStart++'s: an ACK adds what it
+     * acknowledges, up to L = 8 SMSS (RFC 9406 4.2), so a delayed ACK of two
+     * segments adds two */
     tcp_cc_on_ack(&cc, 2 * RMSS, cc.cwnd, 0, T0);
-    assert_int_equal(cc.cwnd, 11 * RMSS);
+    assert_int_equal(cc.cwnd, 12 * RMSS);
+    tcp_cc_on_ack(&cc, 20 * RMSS, cc.cwnd, 0, T0);
+    assert_int_equal(cc.cwnd, 20 * RMSS);
     /* a short ACK adds what it acknowledges */
     tcp_cc_on_ack(&cc, 500, cc.cwnd, 0, T0);
-    assert_int_equal(cc.cwnd, 11 * RMSS + 500);
+    assert_int_equal(cc.cwnd, 20 * RMSS + 500);
 
-    /* after a timeout, from 1 SMSS up to ssthresh = 32/2 segments */
+    /* after a timeout, from 1 SMSS up to ssthresh = 32/2 segments, one SMSS
+     * per ACK at most (RFC 5681 3.1) */
     tcp_cc_init(&cc, algo, RMSS, 10 * RMSS);
     tcp_cc_on_rto(&cc, 32 * RMSS, T0);
     uint32_t ssthresh = algo == TCP_CC_CUBIC ? 32 * RMSS * 7 / 10 : 16 * RMSS;
@@ -513,6 +521,96 @@ static void cubic_rto(void **state)
     assert_int_equal(cc.cwnd, MSS);
 }
 
+/* ------------------------------------------------------------ HyStart++ */
+
+/* One round of RTT samples: the first ACK at or past the round's end
+ * starts it (window_end = snd_nxt then), the others stay inside it. */
+static bool hs_round(struct tcp_cc *cc, uint32_t *ack, uint32_t *nxt, unsigned samples,
+                     uint32_t rtt_us, unsigned *exit_at)
+{
+    bool exited = false;
+    uint32_t start = *nxt;
+    *nxt += samples * MSS;
+    for (unsigned i = 0; i < samples; i++) {
+        *ack = i == 0 ? start : *ack + 1;
+        if (tcp_cc_hystart(cc, *ack, *nxt, rtt_us) && !exited) {
+            exited = true;
+            *exit_at = i + 1;
+        }
+    }
+    return exited;
+}
+
+/* RFC 9406 4.2: RttThresh = max(4 ms, min(lastRoundMinRTT / 8, 16 ms));
+ * leaving slow start takes N_RTT_SAMPLE (8) samples of a round whose
+ * minimum is at least lastRoundMinRTT + RttThresh; conservative slow start
+ * grows a quarter as fast, and after CSS_ROUNDS (5) rounds ssthresh = cwnd. */
+static void hystart_exit_css_rounds(void **state)
+{
+    (void)state;
+    struct tcp_cc cc;
+    tcp_cc_init(&cc, TCP_CC_NEWRENO, MSS, SEG(10));
+    uint32_t ack = 0, nxt = 1;
+    unsigned at = 0;
+    /* round 1 at 50 ms: lastRoundMinRTT; RttThresh = 6.25 ms */
+    assert_false(hs_round(&cc, &ack, &nxt, 10, 50000, &at));
+    /* 56.249 ms: below the threshold, slow start goes on */
+    assert_false(hs_round(&cc, &ack, &nxt, 10, 56249, &at));
+    /* that round's minimum (56.249) is the next baseline: + 7.031 ms */
+    assert_true(hs_round(&cc, &ack, &nxt, 10, 63280, &at));
+    assert_int_equal(at, 8); /* on the eighth sample, not before */
+    assert_int_equal(cc.hs_state, TCP_HS_CSS);
+    assert_int_equal(cc.ssthresh, UINT32_MAX);
+    /* a quarter of the growth: four segments acknowledged, one grown */
+    uint32_t cwnd = cc.cwnd;
+    for (int i = 0; i < 4; i++)
+        tcp_cc_on_ack(&cc, MSS, cc.cwnd, 0, T0);
+    assert_int_equal(cc.cwnd, cwnd + MSS);
+    /* the CSS round that began above, then four more: congestion avoidance */
+    for (int r = 0; r < 4; r++) {
+        assert_false(hs_round(&cc, &ack, &nxt, 10, 64000, &at));
+        assert_int_equal(cc.hs_state, TCP_HS_CSS);
+    }
+    assert_false(hs_round(&cc, &ack, &nxt, 10, 64000, &at));
+    assert_int_equal(cc.hs_state, TCP_HS_OFF);
+    assert_int_equal(cc.ssthresh, cc.cwnd);
+}
+
+/* In CSS, a round whose minimum falls below the baseline was a spurious
+ * exit: slow start again. The thresholds are clamped to 4..16 ms. */
+static void hystart_css_back_and_clamps(void **state)
+{
+    (void)state;
+    struct tcp_cc cc;
+    tcp_cc_init(&cc, TCP_CC_CUBIC, MSS, SEG(10));
+    uint32_t ack = 0, nxt = 1;
+    unsigned at = 0;
+    /* 200 ms: 200/8 = 25 ms is clamped to 16 ms */
+    assert_false(hs_round(&cc, &ack, &nxt, 10, 200000, &at));
+    assert_false(hs_round(&cc, &ack, &nxt, 10, 215999, &at));
+    assert_false(hs_round(&cc, &ack, &nxt, 10, 231998, &at));
+    assert_true(hs_round(&cc, &ack, &nxt, 10, 231999 + 16000, &at));
+    assert_int_equal(cc.hs_state, TCP_HS_CSS);
+    /* back below the baseline: slow start again */
+    assert_false(hs_round(&cc, &ack, &nxt, 10, 231998, &at));
+    assert_int_equal(cc.hs_state, TCP_HS_SS);
+    /* 10 ms: 10/8 is clamped up to 4 ms */
+    tcp_cc_init(&cc, TCP_CC_NEWRENO, MSS, SEG(10));
+    ack = 0, nxt = 1;
+    assert_false(hs_round(&cc, &ack, &nxt, 10, 10000, &at));
+    assert_false(hs_round(&cc, &ack, &nxt, 10, 13999, &at));
+    assert_true(hs_round(&cc, &ack, &nxt, 10, 13999 + 4000, &at));
+    /* fewer than eight samples in a round decide nothing */
+    tcp_cc_init(&cc, TCP_CC_NEWRENO, MSS, SEG(10));
+    ack = 0, nxt = 1;
+    assert_false(hs_round(&cc, &ack, &nxt, 10, 10000, &at));
+    assert_false(hs_round(&cc, &ack, &nxt, 7, 50000, &at));
+    /* a loss ends it for good */
+    tcp_cc_on_loss(&cc, SEG(10), T0);
+    assert_false(hs_round(&cc, &ack, &nxt, 10, 90000, &at));
+    assert_int_equal(cc.hs_state, TCP_HS_OFF);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -521,6 +619,8 @@ int main(void)
         cmocka_unit_test(newreno_slow_start),
         cmocka_unit_test(cubic_slow_start),
         cmocka_unit_test(application_limited_no_growth),
+        cmocka_unit_test(hystart_exit_css_rounds),
+        cmocka_unit_test(hystart_css_back_and_clamps),
         cmocka_unit_test(newreno_avoidance_one_mss_per_window),
         cmocka_unit_test(newreno_loss_halves_flight),
         cmocka_unit_test(newreno_recovery_exit),

@@ -11,15 +11,12 @@
  *   // comment (also: a line starting with #)
  *   %param NAME VALUE     a struct ts_params field, before the first event:
  *                         delack_ms opt_wscale opt_timestamps opt_sack rcvbuf
- *                         sndbuf snd_copybuf msl_ms rto_min_ms rto_max_ms
- *                         syn_retries data_retries keepalive_ms
- *                         keepalive_intvl_ms keepalive_probes cc_algo
- *                         (newreno|cubic|number) syncookies mtu max_bufs
- *                         max_time_wait fin_timeout_ms max_orphans
- *                         orphan_retries
- *   %tolerance_ms N       how far a segment's send time may be from its line's
- *                         time (default 2)
- *   %peer_isn N           the peer's initial sequence number (default 1000000)
+ *                         rcvbuf_max rcvbuf_grown sndbuf sndbuf_max snd_copybuf msl_ms
+ * rto_min_ms rto_max_ms syn_retries data_retries keepalive_ms keepalive_intvl_ms
+ * keepalive_probes cc_algo (newreno|cubic|number) syncookies mtu max_bufs max_time_wait
+ * fin_timeout_ms max_orphans orphan_retries %tolerance_ms N       how far a segment's
+ * send time may be from its line's time (default 2) %peer_isn N           the peer's
+ * initial sequence number (default 1000000)
  *
  * Every other line is an event that starts with a time in seconds: "1.250"
  * is absolute (the script's clock starts at 0; the stack's reads 1 s more,
@@ -167,7 +164,10 @@ static const struct ps_field ps_params[] = {
     PS_FIELD(ts_params, mtu),
     PS_FIELD(ts_params, max_bufs),
     PS_FIELD(ts_params, rcvbuf),
+    PS_FIELD(ts_params, rcvbuf_max),
+    PS_FIELD(ts_params, rcvbuf_grown),
     PS_FIELD(ts_params, sndbuf),
+    PS_FIELD(ts_params, sndbuf_max),
     PS_FIELD(ts_params, snd_copybuf),
     PS_FIELD(ts_params, msl_ms),
     PS_FIELD(ts_params, rto_min_ms),
@@ -221,6 +221,18 @@ static const struct ps_field ps_stats[] = {
     PS_FIELD(ts_stats, tcp_keepalive_drops),
     PS_FIELD(ts_stats, tcp_fast_retransmits),
     PS_FIELD(ts_stats, tcp_tlp_probes),
+    PS_FIELD(ts_stats, tcp_lost_retransmits),
+    PS_FIELD(ts_stats, tcp_rack_losses),
+    PS_FIELD(ts_stats, tcp_timeouts_min_rto),
+    PS_FIELD(ts_stats, tcp_dsack_rx),
+    PS_FIELD(ts_stats, tcp_dsack_tx),
+    PS_FIELD(ts_stats, tcp_spurious_rexmits),
+    PS_FIELD(ts_stats, tcp_undo_recovery),
+    PS_FIELD(ts_stats, tcp_undo_rto),
+    PS_FIELD(ts_stats, tcp_tlp_recoveries),
+    PS_FIELD(ts_stats, tcp_hystart_exits),
+    PS_FIELD(ts_stats, tcp_rcvbuf_grows),
+    PS_FIELD(ts_stats, rcvbuf_grown_in_use),
     PS_FIELD(ts_stats, tcp_syncookies_sent),
     PS_FIELD(ts_stats, tcp_syncookies_ok),
     PS_FIELD(ts_stats, tcp_syncookies_bad),

@@ -1,0 +1,542 @@
+/**
+ * @file tcp_rack.c
+ * Loss recovery of a SACK connection: RACK-TLP (RFC 8985), D-SACK (RFC
+ * 2883) with the undo of spurious recoveries and timeouts (RFC 3708
+ * detection, RFC 4015 response), and Proportional Rate Reduction (RFC 6937).
+ *
+ * Data enters as events: every segment sent (tcp_rec_sent, from tcp_emit),
+ * every ACK (tcp_rack_ack after the scoreboard has taken its SACK blocks,
+ * tcp_rec_dsack for a D-SACK block), the RACK timer and the retransmission
+ * timeout. It leaves as marks on the records of the segments in flight
+ * (SACKed, lost, retransmitted), which the recovery output of tcp_out.c
+ * reads (tcp_rec_next_lost, tcp_rec_pipe), and as cwnd (PRR, undo).
+ *
+ * The records sit in a ring in the connection's buffer set, in sequence
+ * order, one per segment sent; a retransmission updates the send time of
+ * the records it covers instead of adding one. Counters of SACKed, lost and
+ * retransmitted bytes make the pipe O(1). The per-ACK work is O(1) on a
+ * clean path: the records are walked only while something is SACKed or
+ * retransmitted.
+ */
+#include <string.h>
+
+#include "ts_priv.h"
+
+#define RACK_REO_PERSIST 16 /* RFC 8985 6.2 step 4: recoveries a widened window lasts */
+#define RACK_REO_MULT_MAX 255
+
+uint32_t tcp_rec_slots(uint32_t sndbuf)
+{
+    /* one record per KB in flight: full-sized segments use 70% of them; a
+     * sender of smaller segments waits for ACKs when they run out
+     * (tcp_rec_full). 64 KB of address space for a 4 MB buffer, committed
+     * as a connection's flight first reaches that far. */
+    uint32_t want = sndbuf / 1024 < 64 ? 64 : sndbuf / 1024;
+    uint32_t p = 1;
+    while (p < want)
+        p <<= 1;
+    return p;
+}
+
+static inline struct tcp_txseg *rec_at(const struct tcp_rec *r, uint32_t i)
+{
+    return &r->seg[(r->head + i) & r->mask];
+}
+
+/* Index of the first record that ends after @p seq (r->n when none). */
+static uint32_t rec_find(const struct tcp_rec *r, uint32_t seq)
+{
+    uint32_t lo = 0, hi = r->n;
+    while (lo < hi) {
+        uint32_t mid = (lo + hi) / 2;
+        if (SEQ_GT(rec_at(r, mid)->end, seq))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* Times are the low 32 bits of the microsecond clock: compared by
+ * difference, good for 35 minutes, far longer than a segment is in flight. */
+static inline int32_t tdiff(uint32_t a, uint32_t b)
+{
+    return (int32_t)(a - b);
+}
+
+/* RFC 8985 6.2 RACK_sent_after: t1/seq1 was sent after t2/seq2. */
+static bool sent_after(uint32_t t1, uint32_t seq1, uint32_t t2, uint32_t seq2)
+{
+    return tdiff(t1, t2) > 0 || (t1 == t2 && SEQ_GT(seq1, seq2));
+}
+
+/* Takes a record's bytes out of the counters its marks count it in. */
+static void rec_uncount(struct tcp_rec *r, const struct tcp_txseg *g, uint32_t len)
+{
+    if (g->flags & TXS_SACKED)
+        r->sacked -= len;
+    if (g->flags & TXS_LOST)
+        r->lost -= len;
+    if (g->flags & TXS_RETRANS)
+        r->retrans -= len;
+}
+
+bool tcp_rec_full(const struct ts_sock *s)
+{
+    return tcp_rack_on(s) && s->bufs->rec.n > s->bufs->rec.mask;
+}
+
+void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t end)
+{
+    struct tcp_rec *r = &s->bufs->rec;
+    uint32_t now = (uint32_t)ctx->now;
+    /* the part below snd_max is sent again */
+    uint32_t old_end = SEQ_LT(end, s->snd_max) ? end : s->snd_max;
+    if (SEQ_LT(seq, old_end)) {
+        uint32_t i = rec_find(r, seq);
+        uint32_t k = r->rxt_hist_next++ % TCP_RXT_HIST;
+        r->rxt_hist[k].start = seq;
+        r->rxt_hist[k].end = old_end;
+        r->rxt_hist[k].prev_us = i < r->n ? rec_at(r, i)->xmit_us : now;
+    }
+    for (uint32_t i = rec_find(r, seq); i < r->n && SEQ_LT(seq, old_end); i++) {
+        struct tcp_txseg *g = rec_at(r, i);
+        if (!SEQ_LT(g->start, old_end))
+            break;
+        if (g->flags & TXS_SACKED)
+            continue;
+        if (SEQ_LT(g->start, seq)) {
+            /* sent again from its middle on: its start was not, so it
+             * keeps its time, but an ACK of it is ambiguous now */
+            g->flags |= TXS_EVER_RETRANS;
+            continue;
+        }
+        g->xmit_us = now;
+        if (!(g->flags & TXS_RETRANS))
+            r->retrans += g->end - g->start;
+        g->flags |= TXS_RETRANS | TXS_EVER_RETRANS;
+        if (r->undo_on) {
+            r->undo_retrans++;
+            if (!r->undo_tsval_set) {
+                r->undo_tsval_set = true;
+                r->undo_tsval = tcp_ts_now(ctx);
+            }
+        }
+    }
+    if (!SEQ_GT(end, s->snd_max))
+        return;
+    uint32_t start = SEQ_GT(seq, s->snd_max) ? seq : s->snd_max;
+    if (r->n > r->mask) {
+        /* no room (the sender gates new data on it; a probe may still
+         * come): the newest plain record grows, which only delays the
+         * detection of a loss among its bytes */
+        struct tcp_txseg *last = rec_at(r, r->n - 1);
+        if (last->flags == 0 && last->end == start) {
+            last->end = end;
+            last->xmit_us = now;
+        }
+        return;
+    }
+    struct tcp_txseg *g = rec_at(r, r->n++);
+    g->start = start;
+    g->end = end;
+    g->xmit_us = now;
+    g->flags = 0;
+}
+
+/* RFC 8985 6.2 steps 2 and 3 for a segment the ACK delivered. */
+static void rack_deliver(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_txseg *g,
+                         const struct tcp_seg *seg)
+{
+    struct tcp_rec *r = &s->bufs->rec;
+    uint32_t now = (uint32_t)ctx->now;
+    uint32_t rtt = now - g->xmit_us;
+    if (g->flags & TXS_EVER_RETRANS) {
+        /* the ACK may be for an earlier transmission: the echoed timestamp
+         * tells, or an RTT below the minimum does */
+        uint64_t sent_ms = (ctx->now - rtt) / 1000;
+        if ((s->tflags & TF_TS_OK) && seg->has_ts && seg->tsecr != 0 &&
+            SEQ_LT(seg->tsecr, (uint32_t)sent_ms))
+            return;
+        if (rtt < s->min_rtt_us)
+            return;
+    } else {
+        if (s->min_rtt_us == 0 || rtt < s->min_rtt_us)
+            s->min_rtt_us = rtt ? rtt : 1;
+        r->ack_rtt_us = rtt ? rtt : 1;
+    }
+    r->rack_rtt_us = rtt;
+    if (!r->rack_valid || sent_after(g->xmit_us, g->end, r->rack_xmit_us, r->rack_end)) {
+        r->rack_valid = true;
+        r->rack_xmit_us = g->xmit_us;
+        r->rack_end = g->end;
+    }
+    /* step 3: a segment delivered below one delivered before, that was
+     * never sent twice, was reordered by the network */
+    if (SEQ_GT(g->end, r->fack))
+        r->fack = g->end;
+    else if (SEQ_LT(g->end, r->fack) && !(g->flags & TXS_EVER_RETRANS))
+        s->tflags |= TF_REORDER;
+}
+
+uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg)
+{
+    struct tcp_rec *r = &s->bufs->rec;
+    r->ack_rtt_us = 0;
+    r->ack_sacked = 0;
+    if (SEQ_LT(r->fack, s->snd_una) && r->n == 0)
+        r->fack = s->snd_una;
+    /* cumulatively acknowledged */
+    while (r->n > 0 && SEQ_LEQ(rec_at(r, 0)->end, s->snd_una)) {
+        struct tcp_txseg *g = rec_at(r, 0);
+        if (g->flags & TXS_SACKED) {
+            r->sacked_segs--;
+            r->ack_sacked += g->end - g->start;
+        } else
+            rack_deliver(ctx, s, g, seg);
+        rec_uncount(r, g, g->end - g->start);
+        r->head = (r->head + 1) & r->mask;
+        r->n--;
+    }
+    if (r->n > 0 && SEQ_LT(rec_at(r, 0)->start, s->snd_una)) {
+        struct tcp_txseg *g = rec_at(r, 0);
+        rec_uncount(r, g, s->snd_una - g->start);
+        g->start = s->snd_una;
+    }
+    /* newly SACKed: the records each scoreboard range covers whole */
+    uint32_t newly = 0;
+    const struct tcp_scoreboard *sb = &s->bufs->sb;
+    for (unsigned k = 0; k < sb->n; k++) {
+        const struct tcp_sack_block *b = &sb->blk[k];
+        for (uint32_t i = rec_find(r, b->start); i < r->n; i++) {
+            struct tcp_txseg *g = rec_at(r, i);
+            if (!SEQ_LT(g->start, b->end))
+                break;
+            if ((g->flags & TXS_SACKED) || SEQ_LT(g->start, b->start) ||
+                SEQ_GT(g->end, b->end))
+                continue;
+            uint32_t len = g->end - g->start;
+            rec_uncount(r, g, len);
+            g->flags = (g->flags & TXS_EVER_RETRANS) | TXS_SACKED;
+            r->sacked += len;
+            r->sacked_segs++;
+            newly += len;
+            rack_deliver(ctx, s, g, seg);
+        }
+    }
+    return newly;
+}
+
+/* RFC 8985 6.2 step 4's window: none before any reordering was seen once
+ * recovery is under way or DupThresh segments are SACKed; else a quarter
+ * of the minimum RTT times the multiplier D-SACKs raised, at most SRTT. */
+static uint32_t reo_wnd(const struct ts_sock *s)
+{
+    if (!(s->tflags & TF_REORDER)) {
+        if (s->tflags & TF_IN_RECOVERY)
+            return 0;
+        if (s->bufs->rec.sacked_segs >= TCP_DUPTHRESH)
+            return 0;
+    }
+    uint64_t w = (uint64_t)s->min_rtt_us * RTE_MAX(s->reo_wnd_mult, (uint8_t)1) / 4;
+    if (s->srtt_us && w > s->srtt_us)
+        w = s->srtt_us;
+    /* reordering D-SACKs measured (tcp_rec_dsack), while they last; never
+     * beyond half the RTO, which must stay the slower way to find a loss */
+    uint32_t extent = RTE_MIN(s->bufs->rec.reo_extent_us, s->rto_us / 2);
+    if (s->reo_wnd_mult > 1 && extent > w)
+        w = extent;
+    return (uint32_t)w;
+}
+
+uint32_t tcp_rack_detect(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    struct tcp_rec *r = &s->bufs->rec;
+    if (!r->rack_valid || r->n == 0)
+        return 0;
+    uint32_t now = (uint32_t)ctx->now;
+    int64_t reo = reo_wnd(s);
+    int64_t timeout = 0;
+    uint32_t newly = 0;
+    for (uint32_t i = 0; i < r->n; i++) {
+        struct tcp_txseg *g = rec_at(r, i);
+        if ((g->flags & TXS_SACKED) || (g->flags & (TXS_LOST | TXS_RETRANS)) == TXS_LOST)
+            continue; /* delivered, or lost and waiting for its retransmission */
+        if (!sent_after(r->rack_xmit_us, r->rack_end, g->xmit_us, g->end))
+            continue;
+        int64_t remaining = (int64_t)tdiff(g->xmit_us, now) + r->rack_rtt_us + reo;
+        if (remaining > 0) {
+            if (remaining > timeout)
+                timeout = remaining;
+            continue;
+        }
+        uint32_t len = g->end - g->start;
+        if (g->flags & TXS_RETRANS) { /* the retransmission is lost too */
+            r->retrans -= len;
+            ctx->st.tcp_lost_retransmits++;
+        }
+        if (!(g->flags & TXS_LOST))
+            r->lost += len;
+        g->flags = (g->flags & ~TXS_RETRANS) | TXS_LOST;
+        ctx->st.tcp_rack_losses++;
+        newly += len;
+    }
+    if (timeout > 0)
+        ts_timer_arm(ctx, &s->t_reo, ctx->now + (uint64_t)timeout);
+    else if (ts_timer_armed(&s->t_reo))
+        ts_timer_cancel(ctx, &s->t_reo);
+    return newly;
+}
+
+uint32_t tcp_rec_pipe(const struct ts_sock *s)
+{
+    const struct tcp_rec *r = &s->bufs->rec;
+    uint32_t out = s->snd_max - s->snd_una;
+    uint32_t gone = r->sacked + r->lost;
+    return (out > gone ? out - gone : 0) + r->retrans;
+}
+
+bool tcp_rec_next_lost(const struct ts_sock *s, uint32_t *seq, uint32_t *len)
+{
+    const struct tcp_rec *r = &s->bufs->rec;
+    if (r->lost == 0)
+        return false;
+    for (uint32_t i = 0; i < r->n; i++) {
+        const struct tcp_txseg *g = rec_at(r, i);
+        if ((g->flags & (TXS_LOST | TXS_RETRANS | TXS_SACKED)) == TXS_LOST) {
+            *seq = g->start;
+            *len = g->end - g->start;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool tcp_rec_last(const struct ts_sock *s, uint32_t *seq, uint32_t *len)
+{
+    const struct tcp_rec *r = &s->bufs->rec;
+    if (r->n == 0)
+        return false;
+    const struct tcp_txseg *g = rec_at(r, r->n - 1);
+    *seq = g->start;
+    *len = g->end - g->start;
+    return true;
+}
+
+bool tcp_rec_first_unsacked(const struct ts_sock *s, uint32_t *seq, uint32_t *len)
+{
+    const struct tcp_rec *r = &s->bufs->rec;
+    for (uint32_t i = 0; i < r->n; i++) {
+        const struct tcp_txseg *g = rec_at(r, i);
+        if (!(g->flags & TXS_SACKED)) {
+            *seq = g->start;
+            *len = g->end - g->start;
+            return true;
+        }
+    }
+    return false;
+}
+
+void tcp_rec_mark_all_lost(struct ts_ctx *ctx, struct ts_sock *s, bool renege)
+{
+    (void)ctx;
+    struct tcp_rec *r = &s->bufs->rec;
+    if (renege) {
+        r->sacked = 0;
+        r->sacked_segs = 0;
+    }
+    for (uint32_t i = 0; i < r->n; i++) {
+        struct tcp_txseg *g = rec_at(r, i);
+        if (renege)
+            g->flags &= ~TXS_SACKED;
+        if (g->flags & TXS_SACKED)
+            continue;
+        uint32_t len = g->end - g->start;
+        if (g->flags & TXS_RETRANS)
+            r->retrans -= len;
+        if (!(g->flags & TXS_LOST))
+            r->lost += len;
+        g->flags = (g->flags & ~TXS_RETRANS) | TXS_LOST;
+    }
+}
+
+void tcp_rec_episode(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    (void)ctx;
+    struct tcp_rec *r = &s->bufs->rec;
+    /* a recovery that starts while the one before may still prove
+     * spurious joins it: undo then needs all their retransmissions shown
+     * needless, and goes back to before the first (reordering beyond the
+     * window makes such chains, each cutting cwnd again) */
+    if (r->undo_on && r->undo_retrans > 0)
+        return;
+    r->undo_on = true;
+    r->undo_marker = s->snd_una;
+    r->undo_retrans = 0;
+    r->undo_tsval_set = false;
+    r->cc_prior = s->cc;
+}
+
+/* RFC 4015 3.2 / RFC 3708: the episode was spurious; the congestion state
+ * returns to what it was before (cwnd never below what it is now), the
+ * loss marks go. */
+static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    struct tcp_rec *r = &s->bufs->rec;
+    uint32_t cwnd = RTE_MAX(s->cc.cwnd, r->cc_prior.cwnd);
+    {
+        FILE *dbgf = fopen("/tmp/loss/ack.log", "a");
+        if (dbgf) {
+            fprintf(dbgf, "UNDO t=%lu cwnd=%u prior=%u ssth=%u\n",
+                    (unsigned long)ctx->now, s->cc.cwnd, r->cc_prior.cwnd,
+                    r->cc_prior.ssthresh);
+            fclose(dbgf);
+        }
+    }
+    if (s->tflags & TF_LOSS)
+        ctx->st.tcp_undo_rto++;
+    else
+        ctx->st.tcp_undo_recovery++;
+    s->cc = r->cc_prior;
+    s->cc.cwnd = cwnd;
+    s->cc.epoch_start_us = 0; /* CUBIC's curve starts again from here */
+    r->undo_on = false;
+    if (s->tflags & TF_IN_RECOVERY) {
+        s->tflags &= ~(TF_IN_RECOVERY | TF_LOSS);
+        for (uint32_t i = 0; i < r->n; i++)
+            rec_at(r, i)->flags &= ~TXS_LOST;
+        r->lost = 0;
+        s->rexmt_shift = 0;
+    }
+    ts_sock_want_output(ctx, s);
+}
+
+void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32_t end)
+{
+    struct tcp_rec *r = &s->bufs->rec;
+    ctx->st.tcp_dsack_rx++;
+    /* RFC 8985 6.2 step 4: once per round trip, a D-SACK widens the
+     * reordering window by another quarter of the minimum RTT */
+    if (r->dsack_round_on && SEQ_GEQ(s->snd_una, r->dsack_round))
+        r->dsack_round_on = false;
+    if (!r->dsack_round_on) {
+        r->dsack_round_on = true;
+        r->dsack_round = s->snd_max;
+        if (s->reo_wnd_mult < RACK_REO_MULT_MAX)
+            s->reo_wnd_mult = (uint8_t)(RTE_MAX(s->reo_wnd_mult, (uint8_t)1) + 1);
+        s->reo_wnd_persist = RACK_REO_PERSIST;
+    }
+    /* a duplicate of a retransmission: that retransmission was not needed
+     * (RFC 3708 3.2); when all of this episode's were so: undo */
+    unsigned i = 0;
+    for (; i < TCP_RXT_HIST; i++) /* the latest first would be faster; rare */
+        if (SEQ_GEQ(start, r->rxt_hist[i].start) && SEQ_LEQ(end, r->rxt_hist[i].end) &&
+            SEQ_LT(r->rxt_hist[i].start, r->rxt_hist[i].end))
+            break;
+    if (i == TCP_RXT_HIST)
+        return; /* the network duplicated a segment */
+    ctx->st.tcp_spurious_rexmits++;
+    /* the copy sent before was late by about the time since it left, less
+     * a round trip: a reordering window that long would have waited for it
+     * (with an eighth more). Past SRTT, where RFC 8985 caps the window:
+     * RACK.min_RTT / 4 steps of one per round trip cannot reach a reordering
+     * that lasts hundreds of minimum RTTs (a LAN path with a slow lane). */
+    uint32_t late = (uint32_t)ctx->now - r->rxt_hist[i].prev_us;
+    late = late > s->min_rtt_us ? late - s->min_rtt_us : 0;
+    late += late / 8;
+    if (late > r->reo_extent_us)
+        r->reo_extent_us = late;
+    if (!r->undo_on || SEQ_LT(start, r->undo_marker) || SEQ_GT(end, s->snd_max))
+        return;
+    uint32_t segsz = tcp_seg_size(s);
+    r->undo_retrans -= (int32_t)((end - start + segsz - 1) / segsz);
+    if (r->undo_retrans <= 0)
+        rec_undo(ctx, s);
+}
+
+void tcp_rec_check_ts(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
+                      uint32_t prev_una)
+{
+    struct tcp_rec *r = &s->bufs->rec;
+    if (!r->undo_on || !r->undo_tsval_set || !(s->tflags & TF_IN_RECOVERY) ||
+        !(s->tflags & TF_TS_OK) || !seg->has_ts || seg->tsecr == 0)
+        return;
+    /* the first ACK past the episode's start: it echoes the timestamp of
+     * the segment that filled the hole; older than the first
+     * retransmission, it was the original (RFC 3522 2) */
+    if (SEQ_GT(prev_una, r->undo_marker) || !SEQ_GT(s->snd_una, r->undo_marker))
+        return;
+    if (SEQ_LT(seg->tsecr, r->undo_tsval))
+        rec_undo(ctx, s);
+}
+
+void tcp_prr_ack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t delivered)
+{
+    (void)ctx;
+    if ((s->tflags & (TF_IN_RECOVERY | TF_LOSS)) != TF_IN_RECOVERY)
+        return;
+    struct tcp_rec *r = &s->bufs->rec;
+    uint32_t segsz = tcp_seg_size(s);
+    r->prr_delivered += delivered;
+    uint32_t pipe = tcp_rec_pipe(s);
+    uint32_t ssthresh = s->cc.ssthresh;
+    int64_t sndcnt;
+    if (pipe > ssthresh) {
+        /* proportional part: sndcnt = ceil(prr_delivered * ssthresh /
+         * RecoverFS) - prr_out */
+        uint64_t fs = r->recover_fs ? r->recover_fs : 1;
+        sndcnt =
+            (int64_t)(((uint64_t)r->prr_delivered * ssthresh + fs - 1) / fs) - r->prr_out;
+    } else {
+        /* slow start reduction bound (PRR-SSRB) */
+        int64_t limit =
+            RTE_MAX((int64_t)r->prr_delivered - r->prr_out, (int64_t)delivered) + segsz;
+        sndcnt = RTE_MIN((int64_t)ssthresh - pipe, limit);
+    }
+    if (sndcnt < 0)
+        sndcnt = 0;
+    /* the fast retransmit goes at once (RFC 6937 3.1's note) */
+    if (r->prr_out == 0 && sndcnt < segsz)
+        sndcnt = segsz;
+    s->cc.cwnd = pipe + (uint32_t)sndcnt;
+}
+
+void tcp_tlp_sent(struct ts_sock *s, bool retrans)
+{
+    struct tcp_rec *r = &s->bufs->rec;
+    r->tlp_on = true;
+    r->tlp_end = s->snd_max;
+    r->tlp_retrans = retrans;
+}
+
+void tcp_tlp_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
+                 bool dsack, bool una_moved)
+{
+    struct tcp_rec *r = &s->bufs->rec;
+    if (!r->tlp_on || SEQ_LT(seg->ack, r->tlp_end))
+        return;
+    if (!r->tlp_retrans || dsack) {
+        /* new data probed, or the original and the probe both arrived */
+        r->tlp_on = false;
+        return;
+    }
+    if (SEQ_GT(seg->ack, r->tlp_end)) {
+        /* RFC 8985 7.4.2: the probe repaired a loss; the congestion
+         * response a recovery would have made */
+        r->tlp_on = false;
+        ctx->st.tcp_tlp_recoveries++;
+        tcp_cc_on_loss(&s->cc, s->snd_max - s->snd_una, ctx->now);
+        return;
+    }
+    if (!una_moved && seg->nsack == 0)
+        r->tlp_on = false; /* a duplicate ACK with no news: no loss seen */
+}
+
+void tcp_dsack_note(struct ts_sock *s, uint32_t start, uint32_t end)
+{
+    if (!(s->tflags & TF_SACK_OK) || !SEQ_LT(start, end))
+        return;
+    s->tflags |= TF_DSACK;
+    s->dsack_start = start;
+    s->dsack_end = end;
+}
