@@ -86,7 +86,7 @@ big=$SITE_ROOT/files/big.bin
 cp "$big" "$TMPD/big.old"
 freed0=$(log_count 'freed the site of an earlier reload')
 got_bytes() { [ "$(stat -c %s "$1" 2>/dev/null || echo 0)" -gt 100000 ]; }
-nsx curl -sS --noproxy '*' --limit-rate 3M --max-time 30 -o "$TMPD/big.got" "$(url /files/big.bin)" &
+nsx curl -sS --noproxy '*' --limit-rate 1M --max-time 40 -o "$TMPD/big.got" "$(url /files/big.bin)" &
 cpid=$!
 wait_until 10 "the slow download to be under way" got_bytes "$TMPD/big.got"
 head -c 10485760 /dev/urandom >"$big.new" && mv "$big.new" "$big"
