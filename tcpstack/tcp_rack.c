@@ -384,15 +384,6 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s)
 {
     struct tcp_rec *r = &s->bufs->rec;
     uint32_t cwnd = RTE_MAX(s->cc.cwnd, r->cc_prior.cwnd);
-    {
-        FILE *dbgf = fopen("/tmp/loss/ack.log", "a");
-        if (dbgf) {
-            fprintf(dbgf, "UNDO t=%lu cwnd=%u prior=%u ssth=%u\n",
-                    (unsigned long)ctx->now, s->cc.cwnd, r->cc_prior.cwnd,
-                    r->cc_prior.ssthresh);
-            fclose(dbgf);
-        }
-    }
     if (s->tflags & TF_LOSS)
         ctx->st.tcp_undo_rto++;
     else
