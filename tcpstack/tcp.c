@@ -426,7 +426,10 @@ uint32_t tcp_mss_max(const struct ts_ctx *ctx)
 
 uint32_t tcp_seg_size(const struct ts_sock *s)
 {
-    return s->mss - ((s->tflags & TF_TS_OK) ? 12u : 0u);
+    /* never 0: callers divide by it (the MSS is at least TCP_MIN_MSS once
+     * agreed; before, a socket's MSS may still be 0) */
+    uint32_t opt = (s->tflags & TF_TS_OK) ? 12u : 0u;
+    return s->mss > opt ? s->mss - opt : 1u;
 }
 
 void tcp_cancel_timers(struct ts_ctx *ctx, struct ts_sock *s)

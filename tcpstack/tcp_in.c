@@ -16,6 +16,7 @@
 #include "ts_priv.h"
 
 #define TCP_DEFAULT_MSS 536      /* RFC 9293 3.7.1: when the peer sends none */
+#define TCP_MIN_MSS 64           /* Linux's floor (48 bytes) plus room for options */
 #define TCP_INIT_CWND_SEGS 10    /* RFC 6928 */
 #define TCP_INIT_RTO_US 1000000u /* RFC 6298 2.1 */
 
@@ -154,7 +155,9 @@ static void tcp_syn_options(struct ts_ctx *ctx, struct ts_sock *s,
     }
     if (ctx->p.opt_sack && seg->sack_ok)
         s->tflags |= TF_SACK_OK;
-    uint32_t mss = seg->mss ? seg->mss : TCP_DEFAULT_MSS;
+    /* a tiny MSS would leave no payload beside the options (and a peer
+     * could make us send a byte per segment): taken as TCP_MIN_MSS */
+    uint32_t mss = seg->mss ? RTE_MAX(seg->mss, (uint32_t)TCP_MIN_MSS) : TCP_DEFAULT_MSS;
     s->mss = (uint16_t)RTE_MIN(mss, tcp_mss_max(ctx));
     tcp_cc_init(&s->cc, (enum tcp_cc_algo)ctx->p.cc_algo, tcp_seg_size(s),
                 TCP_INIT_CWND_SEGS * tcp_seg_size(s));
