@@ -419,10 +419,17 @@ static void tcp_rack_input(struct ts_ctx *ctx, struct ts_sock *s,
         tcp_rec_dsack(ctx, s, seg->sack[0].start, seg->sack[0].end);
     tcp_tlp_ack(ctx, s, seg, dsack, s->snd_una != prev_una);
     uint32_t lost = 0;
-    if (r->sacked_segs > 0 || r->retrans > 0)
+    if (r->sacked_segs > 0 || r->retrans > 0) {
         lost = tcp_rack_detect(ctx, s);
-    else if (ts_timer_armed(&s->t_reo))
+    } else if (s->snd_una == s->snd_max && r->undo_on) {
+        /* idle with the undo state kept: t_reo is the undo hold, armed
+         * from the ACK that ended the flight (tcp_bufs_maybe_release, at
+         * the deferred output it asked for); a later ACK leaves it */
+        if (s->snd_una != prev_una && ts_timer_armed(&s->t_reo))
+            ts_timer_cancel(ctx, &s->t_reo);
+    } else if (ts_timer_armed(&s->t_reo)) {
         ts_timer_cancel(ctx, &s->t_reo);
+    }
     if (lost && !(s->tflags & TF_IN_RECOVERY) && can_recover(s))
         tcp_enter_recovery(ctx, s);
     if (lost)
