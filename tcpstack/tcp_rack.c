@@ -92,12 +92,15 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
     uint32_t now = (uint32_t)ctx->now;
     /* the part below snd_max is sent again */
     uint32_t old_end = SEQ_LT(end, s->snd_max) ? end : s->snd_max;
+    uint32_t k = 0;
     if (SEQ_LT(seq, old_end)) {
         uint32_t i = rec_find(r, seq);
-        uint32_t k = r->rxt_hist_next++ % TCP_RXT_HIST;
+        k = r->rxt_hist_next++ % TCP_RXT_HIST;
         r->rxt_hist[k].start = seq;
         r->rxt_hist[k].end = old_end;
         r->rxt_hist[k].prev_us = i < r->n ? rec_at(r, i)->xmit_us : now;
+        r->rxt_hist[k].undo_ep = r->undo_ep;
+        r->rxt_hist[k].undo_n = 0;
     }
     for (uint32_t i = rec_find(r, seq); i < r->n && SEQ_LT(seq, old_end); i++) {
         struct tcp_txseg *g = rec_at(r, i);
@@ -117,6 +120,7 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
         g->flags |= TXS_RETRANS | TXS_EVER_RETRANS;
         if (r->undo_on) {
             r->undo_retrans++;
+            r->rxt_hist[k].undo_n++;
             if (!r->undo_tsval_set) {
                 r->undo_tsval_set = true;
                 r->undo_tsval = tcp_ts_now(ctx);
@@ -371,6 +375,7 @@ void tcp_rec_episode(struct ts_ctx *ctx, struct ts_sock *s)
     if (r->undo_on && r->undo_retrans > 0)
         return;
     r->undo_on = true;
+    r->undo_ep++;
     r->undo_marker = s->snd_una;
     r->undo_retrans = 0;
     r->undo_tsval_set = false;
@@ -418,12 +423,24 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
         s->reo_wnd_persist = RACK_REO_PERSIST;
     }
     /* a duplicate of a retransmission: that retransmission was not needed
-     * (RFC 3708 3.2); when all of this episode's were so: undo */
-    unsigned i = 0;
-    for (; i < TCP_RXT_HIST; i++) /* the latest first would be faster; rare */
-        if (SEQ_GEQ(start, r->rxt_hist[i].start) && SEQ_LEQ(end, r->rxt_hist[i].end) &&
-            SEQ_LT(r->rxt_hist[i].start, r->rxt_hist[i].end))
+     * (RFC 3708 3.2); when all of this episode's were so: undo. The latest
+     * retransmission that covers the block is the one it reports; the one
+     * it shows needless for undo is one this episode counted and no
+     * D-SACK has shown so yet (a probe sent before the episode, or an ACK
+     * the network duplicated, must not undo a real recovery) */
+    unsigned i = TCP_RXT_HIST, u = TCP_RXT_HIST;
+    for (unsigned j = 0; j < TCP_RXT_HIST; j++) {
+        unsigned k = (uint8_t)(r->rxt_hist_next - 1 - j) % TCP_RXT_HIST;
+        if (!SEQ_GEQ(start, r->rxt_hist[k].start) || !SEQ_LEQ(end, r->rxt_hist[k].end) ||
+            !SEQ_LT(r->rxt_hist[k].start, r->rxt_hist[k].end))
+            continue;
+        if (i == TCP_RXT_HIST)
+            i = k;
+        if (r->rxt_hist[k].undo_n > 0 && r->rxt_hist[k].undo_ep == r->undo_ep) {
+            u = k;
             break;
+        }
+    }
     if (i == TCP_RXT_HIST)
         return; /* the network duplicated a segment */
     ctx->st.tcp_spurious_rexmits++;
@@ -437,10 +454,13 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
     late += late / 8;
     if (late > r->reo_extent_us)
         r->reo_extent_us = late;
-    if (!r->undo_on || SEQ_LT(start, r->undo_marker) || SEQ_GT(end, s->snd_max))
+    if (!r->undo_on || u == TCP_RXT_HIST || SEQ_LT(start, r->undo_marker) ||
+        SEQ_GT(end, s->snd_max))
         return;
     uint32_t segsz = tcp_seg_size(s);
-    r->undo_retrans -= (int32_t)((end - start + segsz - 1) / segsz);
+    uint32_t n = RTE_MIN((end - start + segsz - 1) / segsz, r->rxt_hist[u].undo_n);
+    r->rxt_hist[u].undo_n -= n;
+    r->undo_retrans -= (int32_t)n;
     if (r->undo_retrans <= 0)
         rec_undo(ctx, s);
 }

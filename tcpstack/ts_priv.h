@@ -126,6 +126,7 @@ struct tcp_rec {
     bool undo_on;
     uint32_t undo_marker; /* snd_una when the episode began */
     int32_t undo_retrans; /* retransmissions not yet shown spurious by D-SACK */
+    uint32_t undo_ep;     /* the episode's number (tcp_rec_episode) */
     uint32_t undo_tsval;  /* TSval of the episode's first retransmission */
     bool undo_tsval_set;
     struct tcp_cc cc_prior;
@@ -134,6 +135,8 @@ struct tcp_rec {
     struct {
         uint32_t start, end;
         uint32_t prev_us; /* when the copy before this retransmission left */
+        uint32_t undo_ep; /* the episode it counted in ... */
+        uint32_t undo_n;  /* ... for this many of undo_retrans, until a D-SACK */
     } rxt_hist[TCP_RXT_HIST];
     uint8_t rxt_hist_next;
     uint32_t reo_extent_us; /* reordering measured by D-SACKs (0: none) */
