@@ -523,6 +523,8 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
                  * after PRR, cwnd is ssthresh (RFC 6937 3) */
                 bool loss = s->tflags & TF_LOSS;
                 s->tflags &= ~(TF_IN_RECOVERY | TF_LOSS);
+                if (sack)
+                    s->bufs->rec.undo_end_us = (uint32_t)ctx->now;
                 if (!sack)
                     tcp_cc_on_recovery_exit(&s->cc, s->snd_max - s->snd_una);
                 else if (!loss)

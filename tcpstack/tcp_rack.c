@@ -366,13 +366,16 @@ void tcp_rec_mark_all_lost(struct ts_ctx *ctx, struct ts_sock *s, bool renege)
 
 void tcp_rec_episode(struct ts_ctx *ctx, struct ts_sock *s)
 {
-    (void)ctx;
     struct tcp_rec *r = &s->bufs->rec;
     /* a recovery that starts while the one before may still prove
-     * spurious joins it: undo then needs all their retransmissions shown
-     * needless, and goes back to before the first (reordering beyond the
-     * window makes such chains, each cutting cwnd again) */
-    if (r->undo_on && r->undo_retrans > 0)
+     * spurious, within a round trip of its end, joins it: undo then needs
+     * all their retransmissions shown needless, and goes back to before
+     * the first (reordering beyond the window makes such chains, each
+     * cutting cwnd again). Later, the D-SACKs of the one before would
+     * have come: what it left uncounted was a real loss, and this one
+     * starts afresh */
+    if (r->undo_on && r->undo_retrans > 0 &&
+        (uint32_t)ctx->now - r->undo_end_us <= s->srtt_us)
         return;
     r->undo_on = true;
     r->undo_ep++;

@@ -127,6 +127,7 @@ struct tcp_rec {
     uint32_t undo_marker; /* snd_una when the episode began */
     int32_t undo_retrans; /* retransmissions not yet shown spurious by D-SACK */
     uint32_t undo_ep;     /* the episode's number (tcp_rec_episode) */
+    uint32_t undo_end_us; /* its recovery ended (low 32 bits of the clock) */
     uint32_t undo_tsval;  /* TSval of the episode's first retransmission */
     bool undo_tsval_set;
     struct tcp_cc cc_prior;
