@@ -29,8 +29,10 @@ uint32_t tcp_rec_slots(uint32_t sndbuf)
 {
     /* one record per KB in flight: full-sized segments use 70% of them; a
      * sender of smaller segments waits for ACKs when they run out
-     * (tcp_rec_full). 64 KB of address space for a 4 MB buffer, committed
-     * as a connection's flight first reaches that far. */
+     * (tcp_rec_full). 64 KB of address space for a 4 MB buffer; the ring
+     * starts again from its first record whenever the flight is all
+     * acknowledged, so the pages a connection commits follow the largest
+     * flight it had, not the bytes it ever sent. */
     uint32_t want = sndbuf / 1024 < 64 ? 64 : sndbuf / 1024;
     uint32_t p = 1;
     while (p < want)
@@ -202,6 +204,8 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
         r->head = (r->head + 1) & r->mask;
         r->n--;
     }
+    if (r->n == 0)
+        r->head = 0;
     if (r->n > 0 && SEQ_LT(rec_at(r, 0)->start, s->snd_una)) {
         struct tcp_txseg *g = rec_at(r, 0);
         rec_uncount(r, g, s->snd_una - g->start);
