@@ -82,7 +82,9 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
     else
         s->cc.cwnd = s->cc.mss;
     s->dupacks = 0;
-    s->tflags &= ~TF_IN_RECOVERY;
+    /* out of recovery, and out of the loss window of an earlier timeout
+     * too (TF_LOSS would grow cwnd twice per ACK from here on) */
+    s->tflags &= ~(TF_IN_RECOVERY | TF_LOSS);
     /* go back N, skipping what the peer SACKed (RFC 6675 5.1); a second
      * timeout in a row forgets SACK, in case the receiver reneged (RFC
      * 2018 8) */
