@@ -376,6 +376,7 @@ void tcp_enter_recovery(struct ts_ctx *ctx, struct ts_sock *s)
             tcp_rec_episode(ctx, s);
         s->tflags |= TF_IN_RECOVERY;
         tcp_cc_on_loss(&s->cc, flight, ctx->now);
+        r->tlp_on = false; /* this reduction answers a probe out too */
         r->prr_delivered = 0;
         r->prr_out = 0;
         r->recover_fs = flight;

@@ -522,7 +522,9 @@ void tcp_prr_ack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t delivered)
 void tcp_tlp_sent(struct ts_sock *s, bool retrans)
 {
     struct tcp_rec *r = &s->bufs->rec;
-    r->tlp_on = true;
+    /* a probe sent in recovery has no loss response of its own: the
+     * recovery has reduced cwnd already */
+    r->tlp_on = !(s->tflags & TF_IN_RECOVERY);
     r->tlp_end = s->snd_max;
     r->tlp_retrans = retrans;
 }

@@ -62,6 +62,8 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
     s->rto_us = (uint32_t)rto;
     /* Karn: no RTT sample from a retransmitted segment */
     s->tflags &= ~TF_RTT_TIMING;
+    if (s->bufs) /* the timeout's reduction answers a probe out too */
+        s->bufs->rec.tlp_on = false;
     if (opening) {
         ctx->st.tcp_retransmits++;
         uint8_t flags = RTE_TCP_SYN_FLAG;
