@@ -103,6 +103,7 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
         r->rxt_hist[k].prev_us = i < r->n ? rec_at(r, i)->xmit_us : now;
         r->rxt_hist[k].undo_ep = r->undo_ep;
         r->rxt_hist[k].undo_n = 0;
+        r->rxt_hist[k].probe = r->probe_tx;
     }
     for (uint32_t i = rec_find(r, seq); i < r->n && SEQ_LT(seq, old_end); i++) {
         struct tcp_txseg *g = rec_at(r, i);
@@ -418,17 +419,6 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
 {
     struct tcp_rec *r = &s->bufs->rec;
     ctx->st.tcp_dsack_rx++;
-    /* RFC 8985 6.2 step 4: once per round trip, a D-SACK widens the
-     * reordering window by another quarter of the minimum RTT */
-    if (r->dsack_round_on && SEQ_GEQ(s->snd_una, r->dsack_round))
-        r->dsack_round_on = false;
-    if (!r->dsack_round_on) {
-        r->dsack_round_on = true;
-        r->dsack_round = s->snd_max;
-        if (s->reo_wnd_mult < RACK_REO_MULT_MAX)
-            s->reo_wnd_mult = (uint8_t)(RTE_MAX(s->reo_wnd_mult, (uint8_t)1) + 1);
-        s->reo_wnd_persist = RACK_REO_PERSIST;
-    }
     /* a duplicate of a retransmission: that retransmission was not needed
      * (RFC 3708 3.2); when all of this episode's were so: undo. The latest
      * retransmission that covers the block is the one it reports; the one
@@ -448,6 +438,19 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
             break;
         }
     }
+    /* RFC 8985 6.2 step 4: once per round trip, a D-SACK widens the
+     * reordering window by another quarter of the minimum RTT; not one of
+     * a tail loss probe, which a timer sent, not reordering (as Linux) */
+    bool probe = i < TCP_RXT_HIST && r->rxt_hist[i].probe;
+    if (r->dsack_round_on && SEQ_GEQ(s->snd_una, r->dsack_round))
+        r->dsack_round_on = false;
+    if (!r->dsack_round_on && !probe) {
+        r->dsack_round_on = true;
+        r->dsack_round = s->snd_max;
+        if (s->reo_wnd_mult < RACK_REO_MULT_MAX)
+            s->reo_wnd_mult = (uint8_t)(RTE_MAX(s->reo_wnd_mult, (uint8_t)1) + 1);
+        s->reo_wnd_persist = RACK_REO_PERSIST;
+    }
     if (i == TCP_RXT_HIST)
         return; /* the network duplicated a segment */
     ctx->st.tcp_spurious_rexmits++;
@@ -459,7 +462,7 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
     uint32_t late = (uint32_t)ctx->now - r->rxt_hist[i].prev_us;
     late = late > s->min_rtt_us ? late - s->min_rtt_us : 0;
     late += late / 8;
-    if (late > r->reo_extent_us)
+    if (late > r->reo_extent_us && !probe)
         r->reo_extent_us = late;
     if (!r->undo_on || u == TCP_RXT_HIST || SEQ_LT(start, r->undo_marker) ||
         SEQ_GT(end, s->snd_max))

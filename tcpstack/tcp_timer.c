@@ -197,6 +197,8 @@ static void tlp_fire(struct ts_ctx *ctx, struct ts_sock *s)
     ctx->st.tcp_tlp_probes++;
     tcp_snd_collect(ctx, s);
     uint32_t before = s->snd_max;
+    if (s->bufs)
+        s->bufs->rec.probe_tx = true;
     /* the second probe resends the last segment whatever is waiting: a
      * receiver that has it answers a duplicate at once (RFC 5681 4.2),
      * where new data in order may wait for its delayed-ACK timer (40 ms
@@ -209,8 +211,10 @@ static void tlp_fire(struct ts_ctx *ctx, struct ts_sock *s)
     bool retrans = s->snd_max == before;
     if (retrans)
         tcp_rexmit_tail(ctx, s);
-    if (s->bufs)
+    if (s->bufs) {
+        s->bufs->rec.probe_tx = false;
         tcp_tlp_sent(s, retrans);
+    }
     tcp_arm_rexmt(ctx, s); /* the second probe, or the RTO */
 }
 

@@ -138,8 +138,10 @@ struct tcp_rec {
         uint32_t prev_us; /* when the copy before this retransmission left */
         uint32_t undo_ep; /* the episode it counted in ... */
         uint32_t undo_n;  /* ... for this many of undo_retrans, until a D-SACK */
+        bool probe;       /* a tail loss probe's */
     } rxt_hist[TCP_RXT_HIST];
     uint8_t rxt_hist_next;
+    bool probe_tx;          /* what is sent now is a tail loss probe (tlp_fire) */
     uint32_t reo_extent_us; /* reordering measured by D-SACKs (0: none) */
     /* PRR (RFC 6937) */
     uint32_t prr_delivered, prr_out, recover_fs;
