@@ -482,11 +482,18 @@ void tcp_rec_check_ts(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
     if (!r->undo_on || !r->undo_tsval_set || !(s->tflags & TF_IN_RECOVERY) ||
         !(s->tflags & TF_TS_OK) || !seg->has_ts || seg->tsecr == 0)
         return;
-    /* the first ACK past the episode's start: it echoes the timestamp of
-     * the segment that filled the hole; older than the first
-     * retransmission, it was the original (RFC 3522 2) */
-    if (SEQ_GT(prev_una, r->undo_marker) || !SEQ_GT(s->snd_una, r->undo_marker))
+    /* an ACK echoes the timestamp of the segment that filled the hole;
+     * older than the episode's first retransmission, it was the original
+     * (RFC 3522 2). After a timeout, the first ACK past the episode's
+     * start tells (Eifel). In fast recovery only the ACK that ends it
+     * does, as Linux's tcp_try_undo_recovery: an early hole's original
+     * arriving late says nothing of the later holes */
+    if (s->tflags & TF_LOSS) {
+        if (SEQ_GT(prev_una, r->undo_marker) || !SEQ_GT(s->snd_una, r->undo_marker))
+            return;
+    } else if (SEQ_LT(s->snd_una, s->recover)) {
         return;
+    }
     if (SEQ_LT(seg->tsecr, r->undo_tsval))
         rec_undo(ctx, s);
 }
