@@ -17,7 +17,6 @@
 
 #define TCP_DEFAULT_MSS 536      /* RFC 9293 3.7.1: when the peer sends none */
 #define TCP_MIN_MSS 64           /* Linux's floor (48 bytes) plus room for options */
-#define TCP_INIT_CWND_SEGS 10    /* RFC 6928 */
 #define TCP_INIT_RTO_US 1000000u /* RFC 6298 2.1 */
 
 /* A segment being processed: a local, never file state. */
@@ -417,7 +416,8 @@ static void tcp_rack_input(struct ts_ctx *ctx, struct ts_sock *s,
 {
     struct tcp_rec *r = &s->bufs->rec;
     if (dsack)
-        tcp_rec_dsack(ctx, s, seg->sack[0].start, seg->sack[0].end);
+        tcp_rec_dsack(ctx, s, seg->sack[0].start, seg->sack[0].end,
+                      s->snd_una - prev_una);
     tcp_tlp_ack(ctx, s, seg, dsack, s->snd_una != prev_una);
     uint32_t lost = 0;
     if (r->sacked_segs > 0 || r->retrans > 0) {
@@ -466,6 +466,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
     uint32_t segsz = tcp_seg_size(s);
     uint32_t prev_una = s->snd_una;
     uint32_t delivered = 0; /* bytes newly acknowledged or SACKed (RFC 6937) */
+    bool undone = false;    /* this ACK showed the episode spurious */
     bool dsack = sack && dsack_block(s, seg);
     if (SEQ_GT(seg->ack, s->snd_una)) {
         uint32_t acked = seg->ack - s->snd_una;
@@ -481,7 +482,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
              * SACKed before (delivered then), plus what is SACKed now */
             delivered += tcp_rack_ack(ctx, s, seg);
             delivered -= RTE_MIN(delivered, s->bufs->rec.ack_sacked);
-            tcp_rec_check_ts(ctx, s, seg, prev_una);
+            undone = tcp_rec_check_ts(ctx, s, seg, prev_una);
         }
         uint32_t hs_rtt = 0; /* for HyStart++: the best sample of this ACK */
         if (sack && s->bufs->rec.ack_rtt_us) {
@@ -547,7 +548,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
                     s->cc.cwnd = segsz;
             }
             /* with SACK, tcp_output's recovery loop fills the holes */
-        } else {
+        } else if (!undone) { /* an undo has set cwnd for this ACK */
             tcp_cc_on_ack(&s->cc, acked, flight, s->srtt_us, ctx->now);
         }
         s->dupacks = 0;

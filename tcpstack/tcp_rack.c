@@ -392,17 +392,30 @@ void tcp_rec_episode(struct ts_ctx *ctx, struct ts_sock *s)
 
 /* RFC 4015 3.2 / RFC 3708: the episode was spurious; the congestion state
  * returns to what it was before (cwnd never below what it is now), the
- * loss marks go. */
-static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s)
+ * loss marks go. After a timeout, whose loss window has drained the
+ * flight, the prior cwnd at once would be a line-rate burst: cwnd is
+ * FlightSize + min(bytes_acked, IW) and slow start (ssthresh the prior
+ * window) takes it back (RFC 4015 3.2 step 4). @p acked: bytes the ACK
+ * acknowledged. */
+static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
 {
     struct tcp_rec *r = &s->bufs->rec;
     uint32_t cwnd = RTE_MAX(s->cc.cwnd, r->cc_prior.cwnd);
-    if (s->tflags & TF_LOSS)
+    uint32_t ssthresh = r->cc_prior.ssthresh;
+    if (s->tflags & TF_LOSS) {
         ctx->st.tcp_undo_rto++;
-    else
+        uint32_t iw = TCP_INIT_CWND_SEGS * tcp_seg_size(s);
+        uint32_t burst = s->snd_max - s->snd_una + RTE_MIN(acked, iw);
+        if (burst < cwnd) {
+            ssthresh = RTE_MAX(ssthresh, r->cc_prior.cwnd);
+            cwnd = RTE_MAX(s->cc.cwnd, burst);
+        }
+    } else {
         ctx->st.tcp_undo_recovery++;
+    }
     s->cc = r->cc_prior;
     s->cc.cwnd = cwnd;
+    s->cc.ssthresh = ssthresh;
     s->cc.epoch_start_us = 0; /* CUBIC's curve starts again from here */
     r->undo_on = false;
     if (s->tflags & TF_IN_RECOVERY) {
@@ -415,7 +428,8 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s)
     ts_sock_want_output(ctx, s);
 }
 
-void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32_t end)
+void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32_t end,
+                   uint32_t acked)
 {
     struct tcp_rec *r = &s->bufs->rec;
     ctx->st.tcp_dsack_rx++;
@@ -472,16 +486,16 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
     r->rxt_hist[u].undo_n -= n;
     r->undo_retrans -= (int32_t)n;
     if (r->undo_retrans <= 0)
-        rec_undo(ctx, s);
+        rec_undo(ctx, s, acked);
 }
 
-void tcp_rec_check_ts(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
+bool tcp_rec_check_ts(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
                       uint32_t prev_una)
 {
     struct tcp_rec *r = &s->bufs->rec;
     if (!r->undo_on || !r->undo_tsval_set || !(s->tflags & TF_IN_RECOVERY) ||
         !(s->tflags & TF_TS_OK) || !seg->has_ts || seg->tsecr == 0)
-        return;
+        return false;
     /* an ACK echoes the timestamp of the segment that filled the hole;
      * older than the episode's first retransmission, it was the original
      * (RFC 3522 2). After a timeout, the first ACK past the episode's
@@ -490,12 +504,14 @@ void tcp_rec_check_ts(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
      * arriving late says nothing of the later holes */
     if (s->tflags & TF_LOSS) {
         if (SEQ_GT(prev_una, r->undo_marker) || !SEQ_GT(s->snd_una, r->undo_marker))
-            return;
+            return false;
     } else if (SEQ_LT(s->snd_una, s->recover)) {
-        return;
+        return false;
     }
-    if (SEQ_LT(seg->tsecr, r->undo_tsval))
-        rec_undo(ctx, s);
+    if (!SEQ_LT(seg->tsecr, r->undo_tsval))
+        return false;
+    rec_undo(ctx, s, s->snd_una - prev_una);
+    return true;
 }
 
 void tcp_prr_ack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t delivered)
