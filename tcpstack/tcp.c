@@ -102,6 +102,17 @@ int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s)
     b->rec.seg = seg;
     b->rec.mask = mask;
     b->rec.fack = s->snd_una;
+    if ((s->tflags & TF_FIN_SENT) && SEQ_LT(s->snd_una, s->snd_max)) {
+        /* a FIN sent while the connection held no buffers (nothing else
+         * is ever in flight then) has a record too, so that RACK and the
+         * recovery output send it again; when it left is not known, so no
+         * RTT sample is taken from it */
+        b->rec.seg[0] = (struct tcp_txseg){.start = s->snd_una,
+                                           .end = s->snd_max,
+                                           .xmit_us = (uint32_t)ctx->now,
+                                           .flags = TXS_EVER_RETRANS};
+        b->rec.n = 1;
+    }
     s->bufs = b;
     return 0;
 }
@@ -426,7 +437,10 @@ uint32_t tcp_mss_max(const struct ts_ctx *ctx)
 
 uint32_t tcp_seg_size(const struct ts_sock *s)
 {
-    return s->mss - ((s->tflags & TF_TS_OK) ? 12u : 0u);
+    /* never 0: callers divide by it (the MSS is at least TCP_MIN_MSS once
+     * agreed; before, a socket's MSS may still be 0) */
+    uint32_t opt = (s->tflags & TF_TS_OK) ? 12u : 0u;
+    return s->mss > opt ? s->mss - opt : 1u;
 }
 
 void tcp_cancel_timers(struct ts_ctx *ctx, struct ts_sock *s)

@@ -16,7 +16,7 @@
 #include "ts_priv.h"
 
 #define TCP_DEFAULT_MSS 536      /* RFC 9293 3.7.1: when the peer sends none */
-#define TCP_INIT_CWND_SEGS 10    /* RFC 6928 */
+#define TCP_MIN_MSS 64           /* Linux's floor (48 bytes) plus room for options */
 #define TCP_INIT_RTO_US 1000000u /* RFC 6298 2.1 */
 
 /* A segment being processed: a local, never file state. */
@@ -157,7 +157,9 @@ static void tcp_syn_options(struct ts_ctx *ctx, struct ts_sock *s,
     }
     if (ctx->p.opt_sack && seg->sack_ok)
         s->tflags |= TF_SACK_OK;
-    uint32_t mss = seg->mss ? seg->mss : TCP_DEFAULT_MSS;
+    /* a tiny MSS would leave no payload beside the options (and a peer
+     * could make us send a byte per segment): taken as TCP_MIN_MSS */
+    uint32_t mss = seg->mss ? RTE_MAX(seg->mss, (uint32_t)TCP_MIN_MSS) : TCP_DEFAULT_MSS;
     s->mss = (uint16_t)RTE_MIN(mss, tcp_mss_max(ctx));
     tcp_cc_init(&s->cc, (enum tcp_cc_algo)ctx->p.cc_algo, tcp_seg_size(s),
                 TCP_INIT_CWND_SEGS * tcp_seg_size(s));
@@ -376,6 +378,7 @@ void tcp_enter_recovery(struct ts_ctx *ctx, struct ts_sock *s)
             tcp_rec_episode(ctx, s);
         s->tflags |= TF_IN_RECOVERY;
         tcp_cc_on_loss(&s->cc, flight, ctx->now);
+        r->tlp_on = false; /* this reduction answers a probe out too */
         r->prr_delivered = 0;
         r->prr_out = 0;
         r->recover_fs = flight;
@@ -416,13 +419,21 @@ static void tcp_rack_input(struct ts_ctx *ctx, struct ts_sock *s,
 {
     struct tcp_rec *r = &s->bufs->rec;
     if (dsack)
-        tcp_rec_dsack(ctx, s, seg->sack[0].start, seg->sack[0].end);
+        tcp_rec_dsack(ctx, s, seg->sack[0].start, seg->sack[0].end,
+                      s->snd_una - prev_una);
     tcp_tlp_ack(ctx, s, seg, dsack, s->snd_una != prev_una);
     uint32_t lost = 0;
-    if (r->sacked_segs > 0 || r->retrans > 0)
+    if (r->sacked_segs > 0 || r->retrans > 0) {
         lost = tcp_rack_detect(ctx, s);
-    else if (ts_timer_armed(&s->t_reo))
+    } else if (s->snd_una == s->snd_max && r->undo_on) {
+        /* idle with the undo state kept: t_reo is the undo hold, armed
+         * from the ACK that ended the flight (tcp_bufs_maybe_release, at
+         * the deferred output it asked for); a later ACK leaves it */
+        if (s->snd_una != prev_una && ts_timer_armed(&s->t_reo))
+            ts_timer_cancel(ctx, &s->t_reo);
+    } else if (ts_timer_armed(&s->t_reo)) {
         ts_timer_cancel(ctx, &s->t_reo);
+    }
     if (lost && !(s->tflags & TF_IN_RECOVERY) && can_recover(s))
         tcp_enter_recovery(ctx, s);
     if (lost)
@@ -458,6 +469,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
     uint32_t segsz = tcp_seg_size(s);
     uint32_t prev_una = s->snd_una;
     uint32_t delivered = 0; /* bytes newly acknowledged or SACKed (RFC 6937) */
+    bool undone = false;    /* this ACK showed the episode spurious */
     bool dsack = sack && dsack_block(s, seg);
     if (SEQ_GT(seg->ack, s->snd_una)) {
         uint32_t acked = seg->ack - s->snd_una;
@@ -473,7 +485,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
              * SACKed before (delivered then), plus what is SACKed now */
             delivered += tcp_rack_ack(ctx, s, seg);
             delivered -= RTE_MIN(delivered, s->bufs->rec.ack_sacked);
-            tcp_rec_check_ts(ctx, s, seg, prev_una);
+            undone = tcp_rec_check_ts(ctx, s, seg, prev_una);
         }
         uint32_t hs_rtt = 0; /* for HyStart++: the best sample of this ACK */
         if (sack && s->bufs->rec.ack_rtt_us) {
@@ -516,6 +528,8 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
                  * after PRR, cwnd is ssthresh (RFC 6937 3) */
                 bool loss = s->tflags & TF_LOSS;
                 s->tflags &= ~(TF_IN_RECOVERY | TF_LOSS);
+                if (sack)
+                    s->bufs->rec.undo_end_us = (uint32_t)ctx->now;
                 if (!sack)
                     tcp_cc_on_recovery_exit(&s->cc, s->snd_max - s->snd_una);
                 else if (!loss)
@@ -537,7 +551,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
                     s->cc.cwnd = segsz;
             }
             /* with SACK, tcp_output's recovery loop fills the holes */
-        } else {
+        } else if (!undone) { /* an undo has set cwnd for this ACK */
             tcp_cc_on_ack(&s->cc, acked, flight, s->srtt_us, ctx->now);
         }
         s->dupacks = 0;

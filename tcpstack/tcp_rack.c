@@ -29,8 +29,10 @@ uint32_t tcp_rec_slots(uint32_t sndbuf)
 {
     /* one record per KB in flight: full-sized segments use 70% of them; a
      * sender of smaller segments waits for ACKs when they run out
-     * (tcp_rec_full). 64 KB of address space for a 4 MB buffer, committed
-     * as a connection's flight first reaches that far. */
+     * (tcp_rec_full). 64 KB of address space for a 4 MB buffer; the ring
+     * starts again from its first record whenever the flight is all
+     * acknowledged, so the pages a connection commits follow the largest
+     * flight it had, not the bytes it ever sent. */
     uint32_t want = sndbuf / 1024 < 64 ? 64 : sndbuf / 1024;
     uint32_t p = 1;
     while (p < want)
@@ -92,12 +94,16 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
     uint32_t now = (uint32_t)ctx->now;
     /* the part below snd_max is sent again */
     uint32_t old_end = SEQ_LT(end, s->snd_max) ? end : s->snd_max;
+    uint32_t k = 0;
     if (SEQ_LT(seq, old_end)) {
         uint32_t i = rec_find(r, seq);
-        uint32_t k = r->rxt_hist_next++ % TCP_RXT_HIST;
+        k = r->rxt_hist_next++ % TCP_RXT_HIST;
         r->rxt_hist[k].start = seq;
         r->rxt_hist[k].end = old_end;
         r->rxt_hist[k].prev_us = i < r->n ? rec_at(r, i)->xmit_us : now;
+        r->rxt_hist[k].undo_ep = r->undo_ep;
+        r->rxt_hist[k].undo_n = 0;
+        r->rxt_hist[k].probe = r->probe_tx;
     }
     for (uint32_t i = rec_find(r, seq); i < r->n && SEQ_LT(seq, old_end); i++) {
         struct tcp_txseg *g = rec_at(r, i);
@@ -117,6 +123,7 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
         g->flags |= TXS_RETRANS | TXS_EVER_RETRANS;
         if (r->undo_on) {
             r->undo_retrans++;
+            r->rxt_hist[k].undo_n++;
             if (!r->undo_tsval_set) {
                 r->undo_tsval_set = true;
                 r->undo_tsval = tcp_ts_now(ctx);
@@ -198,6 +205,8 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
         r->head = (r->head + 1) & r->mask;
         r->n--;
     }
+    if (r->n == 0)
+        r->head = 0;
     if (r->n > 0 && SEQ_LT(rec_at(r, 0)->start, s->snd_una)) {
         struct tcp_txseg *g = rec_at(r, 0);
         rec_uncount(r, g, s->snd_una - g->start);
@@ -362,15 +371,19 @@ void tcp_rec_mark_all_lost(struct ts_ctx *ctx, struct ts_sock *s, bool renege)
 
 void tcp_rec_episode(struct ts_ctx *ctx, struct ts_sock *s)
 {
-    (void)ctx;
     struct tcp_rec *r = &s->bufs->rec;
     /* a recovery that starts while the one before may still prove
-     * spurious joins it: undo then needs all their retransmissions shown
-     * needless, and goes back to before the first (reordering beyond the
-     * window makes such chains, each cutting cwnd again) */
-    if (r->undo_on && r->undo_retrans > 0)
+     * spurious, within a round trip of its end, joins it: undo then needs
+     * all their retransmissions shown needless, and goes back to before
+     * the first (reordering beyond the window makes such chains, each
+     * cutting cwnd again). Later, the D-SACKs of the one before would
+     * have come: what it left uncounted was a real loss, and this one
+     * starts afresh */
+    if (r->undo_on && r->undo_retrans > 0 &&
+        (uint32_t)ctx->now - r->undo_end_us <= s->srtt_us)
         return;
     r->undo_on = true;
+    r->undo_ep++;
     r->undo_marker = s->snd_una;
     r->undo_retrans = 0;
     r->undo_tsval_set = false;
@@ -379,26 +392,30 @@ void tcp_rec_episode(struct ts_ctx *ctx, struct ts_sock *s)
 
 /* RFC 4015 3.2 / RFC 3708: the episode was spurious; the congestion state
  * returns to what it was before (cwnd never below what it is now), the
- * loss marks go. */
-static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s)
+ * loss marks go. After a timeout, whose loss window has drained the
+ * flight, the prior cwnd at once would be a line-rate burst: cwnd is
+ * FlightSize + min(bytes_acked, IW) and slow start (ssthresh the prior
+ * window) takes it back (RFC 4015 3.2 step 4). @p acked: bytes the ACK
+ * acknowledged. */
+static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
 {
     struct tcp_rec *r = &s->bufs->rec;
     uint32_t cwnd = RTE_MAX(s->cc.cwnd, r->cc_prior.cwnd);
-    {
-        FILE *dbgf = fopen("/tmp/loss/ack.log", "a");
-        if (dbgf) {
-            fprintf(dbgf, "UNDO t=%lu cwnd=%u prior=%u ssth=%u\n",
-                    (unsigned long)ctx->now, s->cc.cwnd, r->cc_prior.cwnd,
-                    r->cc_prior.ssthresh);
-            fclose(dbgf);
-        }
-    }
-    if (s->tflags & TF_LOSS)
+    uint32_t ssthresh = r->cc_prior.ssthresh;
+    if (s->tflags & TF_LOSS) {
         ctx->st.tcp_undo_rto++;
-    else
+        uint32_t iw = TCP_INIT_CWND_SEGS * tcp_seg_size(s);
+        uint32_t burst = s->snd_max - s->snd_una + RTE_MIN(acked, iw);
+        if (burst < cwnd) {
+            ssthresh = RTE_MAX(ssthresh, r->cc_prior.cwnd);
+            cwnd = RTE_MAX(s->cc.cwnd, burst);
+        }
+    } else {
         ctx->st.tcp_undo_recovery++;
+    }
     s->cc = r->cc_prior;
     s->cc.cwnd = cwnd;
+    s->cc.ssthresh = ssthresh;
     s->cc.epoch_start_us = 0; /* CUBIC's curve starts again from here */
     r->undo_on = false;
     if (s->tflags & TF_IN_RECOVERY) {
@@ -411,28 +428,43 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s)
     ts_sock_want_output(ctx, s);
 }
 
-void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32_t end)
+void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32_t end,
+                   uint32_t acked)
 {
     struct tcp_rec *r = &s->bufs->rec;
     ctx->st.tcp_dsack_rx++;
+    /* a duplicate of a retransmission: that retransmission was not needed
+     * (RFC 3708 3.2); when all of this episode's were so: undo. The latest
+     * retransmission that covers the block is the one it reports; the one
+     * it shows needless for undo is one this episode counted and no
+     * D-SACK has shown so yet (a probe sent before the episode, or an ACK
+     * the network duplicated, must not undo a real recovery) */
+    unsigned i = TCP_RXT_HIST, u = TCP_RXT_HIST;
+    for (unsigned j = 0; j < TCP_RXT_HIST; j++) {
+        unsigned k = (uint8_t)(r->rxt_hist_next - 1 - j) % TCP_RXT_HIST;
+        if (!SEQ_GEQ(start, r->rxt_hist[k].start) || !SEQ_LEQ(end, r->rxt_hist[k].end) ||
+            !SEQ_LT(r->rxt_hist[k].start, r->rxt_hist[k].end))
+            continue;
+        if (i == TCP_RXT_HIST)
+            i = k;
+        if (r->rxt_hist[k].undo_n > 0 && r->rxt_hist[k].undo_ep == r->undo_ep) {
+            u = k;
+            break;
+        }
+    }
     /* RFC 8985 6.2 step 4: once per round trip, a D-SACK widens the
-     * reordering window by another quarter of the minimum RTT */
+     * reordering window by another quarter of the minimum RTT; not one of
+     * a tail loss probe, which a timer sent, not reordering (as Linux) */
+    bool probe = i < TCP_RXT_HIST && r->rxt_hist[i].probe;
     if (r->dsack_round_on && SEQ_GEQ(s->snd_una, r->dsack_round))
         r->dsack_round_on = false;
-    if (!r->dsack_round_on) {
+    if (!r->dsack_round_on && !probe) {
         r->dsack_round_on = true;
         r->dsack_round = s->snd_max;
         if (s->reo_wnd_mult < RACK_REO_MULT_MAX)
             s->reo_wnd_mult = (uint8_t)(RTE_MAX(s->reo_wnd_mult, (uint8_t)1) + 1);
         s->reo_wnd_persist = RACK_REO_PERSIST;
     }
-    /* a duplicate of a retransmission: that retransmission was not needed
-     * (RFC 3708 3.2); when all of this episode's were so: undo */
-    unsigned i = 0;
-    for (; i < TCP_RXT_HIST; i++) /* the latest first would be faster; rare */
-        if (SEQ_GEQ(start, r->rxt_hist[i].start) && SEQ_LEQ(end, r->rxt_hist[i].end) &&
-            SEQ_LT(r->rxt_hist[i].start, r->rxt_hist[i].end))
-            break;
     if (i == TCP_RXT_HIST)
         return; /* the network duplicated a segment */
     ctx->st.tcp_spurious_rexmits++;
@@ -444,30 +476,42 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
     uint32_t late = (uint32_t)ctx->now - r->rxt_hist[i].prev_us;
     late = late > s->min_rtt_us ? late - s->min_rtt_us : 0;
     late += late / 8;
-    if (late > r->reo_extent_us)
+    if (late > r->reo_extent_us && !probe)
         r->reo_extent_us = late;
-    if (!r->undo_on || SEQ_LT(start, r->undo_marker) || SEQ_GT(end, s->snd_max))
+    if (!r->undo_on || u == TCP_RXT_HIST || SEQ_LT(start, r->undo_marker) ||
+        SEQ_GT(end, s->snd_max))
         return;
     uint32_t segsz = tcp_seg_size(s);
-    r->undo_retrans -= (int32_t)((end - start + segsz - 1) / segsz);
+    uint32_t n = RTE_MIN((end - start + segsz - 1) / segsz, r->rxt_hist[u].undo_n);
+    r->rxt_hist[u].undo_n -= n;
+    r->undo_retrans -= (int32_t)n;
     if (r->undo_retrans <= 0)
-        rec_undo(ctx, s);
+        rec_undo(ctx, s, acked);
 }
 
-void tcp_rec_check_ts(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
+bool tcp_rec_check_ts(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
                       uint32_t prev_una)
 {
     struct tcp_rec *r = &s->bufs->rec;
     if (!r->undo_on || !r->undo_tsval_set || !(s->tflags & TF_IN_RECOVERY) ||
         !(s->tflags & TF_TS_OK) || !seg->has_ts || seg->tsecr == 0)
-        return;
-    /* the first ACK past the episode's start: it echoes the timestamp of
-     * the segment that filled the hole; older than the first
-     * retransmission, it was the original (RFC 3522 2) */
-    if (SEQ_GT(prev_una, r->undo_marker) || !SEQ_GT(s->snd_una, r->undo_marker))
-        return;
-    if (SEQ_LT(seg->tsecr, r->undo_tsval))
-        rec_undo(ctx, s);
+        return false;
+    /* an ACK echoes the timestamp of the segment that filled the hole;
+     * older than the episode's first retransmission, it was the original
+     * (RFC 3522 2). After a timeout, the first ACK past the episode's
+     * start tells (Eifel). In fast recovery only the ACK that ends it
+     * does, as Linux's tcp_try_undo_recovery: an early hole's original
+     * arriving late says nothing of the later holes */
+    if (s->tflags & TF_LOSS) {
+        if (SEQ_GT(prev_una, r->undo_marker) || !SEQ_GT(s->snd_una, r->undo_marker))
+            return false;
+    } else if (SEQ_LT(s->snd_una, s->recover)) {
+        return false;
+    }
+    if (!SEQ_LT(seg->tsecr, r->undo_tsval))
+        return false;
+    rec_undo(ctx, s, s->snd_una - prev_una);
+    return true;
 }
 
 void tcp_prr_ack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t delivered)
@@ -504,7 +548,9 @@ void tcp_prr_ack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t delivered)
 void tcp_tlp_sent(struct ts_sock *s, bool retrans)
 {
     struct tcp_rec *r = &s->bufs->rec;
-    r->tlp_on = true;
+    /* a probe sent in recovery has no loss response of its own: the
+     * recovery has reduced cwnd already */
+    r->tlp_on = !(s->tflags & TF_IN_RECOVERY);
     r->tlp_end = s->snd_max;
     r->tlp_retrans = retrans;
 }

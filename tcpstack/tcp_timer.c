@@ -67,6 +67,8 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
     s->rto_us = (uint32_t)rto;
     /* Karn: no RTT sample from a retransmitted segment */
     s->tflags &= ~TF_RTT_TIMING;
+    if (s->bufs) /* the timeout's reduction answers a probe out too */
+        s->bufs->rec.tlp_on = false;
     if (opening) {
         ctx->st.tcp_retransmits++;
         uint8_t flags = RTE_TCP_SYN_FLAG;
@@ -87,7 +89,9 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
     else
         s->cc.cwnd = s->cc.mss;
     s->dupacks = 0;
-    s->tflags &= ~TF_IN_RECOVERY;
+    /* out of recovery, and out of the loss window of an earlier timeout
+     * too (TF_LOSS would grow cwnd twice per ACK from here on) */
+    s->tflags &= ~(TF_IN_RECOVERY | TF_LOSS);
     /* go back N, skipping what the peer SACKed (RFC 6675 5.1); a second
      * timeout in a row forgets SACK, in case the receiver reneged (RFC
      * 2018 8) */
@@ -203,6 +207,8 @@ static void tlp_fire(struct ts_ctx *ctx, struct ts_sock *s)
     ctx->st.tcp_tlp_probes++;
     tcp_snd_collect(ctx, s);
     uint32_t before = s->snd_max;
+    if (s->bufs)
+        s->bufs->rec.probe_tx = true;
     /* later probes resend the last segment whatever is waiting: a
      * receiver that has it answers a duplicate at once (RFC 5681 4.2),
      * where new data in order may wait for its delayed-ACK timer (40 ms
@@ -215,8 +221,10 @@ static void tlp_fire(struct ts_ctx *ctx, struct ts_sock *s)
     bool retrans = s->snd_max == before;
     if (retrans)
         tcp_rexmit_tail(ctx, s);
-    if (s->bufs)
+    if (s->bufs) {
+        s->bufs->rec.probe_tx = false;
         tcp_tlp_sent(s, retrans);
+    }
     tcp_arm_rexmt(ctx, s); /* the second probe, or the RTO */
 }
 

@@ -129,6 +129,8 @@ struct tcp_rec {
     bool undo_on;
     uint32_t undo_marker; /* snd_una when the episode began */
     int32_t undo_retrans; /* retransmissions not yet shown spurious by D-SACK */
+    uint32_t undo_ep;     /* the episode's number (tcp_rec_episode) */
+    uint32_t undo_end_us; /* its recovery ended (low 32 bits of the clock) */
     uint32_t undo_tsval;  /* TSval of the episode's first retransmission */
     bool undo_tsval_set;
     struct tcp_cc cc_prior;
@@ -137,8 +139,12 @@ struct tcp_rec {
     struct {
         uint32_t start, end;
         uint32_t prev_us; /* when the copy before this retransmission left */
+        uint32_t undo_ep; /* the episode it counted in ... */
+        uint32_t undo_n;  /* ... for this many of undo_retrans, until a D-SACK */
+        bool probe;       /* a tail loss probe's */
     } rxt_hist[TCP_RXT_HIST];
     uint8_t rxt_hist_next;
+    bool probe_tx;          /* what is sent now is a tail loss probe (tlp_fire) */
     uint32_t reo_extent_us; /* reordering measured by D-SACKs (0: none) */
     /* PRR (RFC 6937) */
     uint32_t prr_delivered, prr_out, recover_fs;
@@ -531,12 +537,14 @@ bool tcp_rec_first_unsacked(const struct ts_sock *s, uint32_t *seq, uint32_t *le
 void tcp_rec_mark_all_lost(struct ts_ctx *ctx, struct ts_sock *s, bool renege);
 /** A D-SACK block in an ACK (RFC 2883 4): reordering window (RFC 8985 6.2
  *  step 4), spurious retransmissions, undo (RFC 3708). */
-void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32_t end);
+void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32_t end,
+                   uint32_t acked);
 /** A recovery episode begins: remember what undo restores. */
 void tcp_rec_episode(struct ts_ctx *ctx, struct ts_sock *s);
 /** Eifel detection (RFC 3522 via RFC 3708 4): an ACK of the first
- *  retransmitted byte echoing a timestamp older than the retransmission. */
-void tcp_rec_check_ts(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
+ *  retransmitted byte echoing a timestamp older than the retransmission.
+ *  True when it undid the episode (cwnd then counts this ACK). */
+bool tcp_rec_check_ts(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
                       uint32_t prev_una);
 /** PRR (RFC 6937 3): sets cwnd to pipe + sndcnt after an ACK in fast
  *  recovery that delivered @p delivered bytes. */
@@ -547,6 +555,7 @@ void tcp_tlp_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *se
                  bool dsack, bool una_moved);
 #define TCP_TLP_MAX 4           /* probes before the RTO (RFC 8985 7: one) */
 #define TCP_UNDO_HOLD_US 10000u /* least time an idle connection keeps its undo state */
+#define TCP_INIT_CWND_SEGS 10   /* RFC 6928 */
 /** Records a duplicate [start, end) to report in a D-SACK block. */
 void tcp_dsack_note(struct ts_sock *s, uint32_t start, uint32_t end);
 /** The pool of grown receive buffers: 0 or -1 (out of memory). */

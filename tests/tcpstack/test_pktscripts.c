@@ -59,6 +59,10 @@
  *     shutdown rd|wr|rdwr [= RET [ERRNO]]
  *     close [listener] [= RET [ERRNO]]
  *     stat FIELD = VALUE              a struct ts_stats field
+ *     rec FIELD = VALUE               a field of the connection's send
+ *                                     records (struct tcp_rec: head n
+ *                                     sacked lost retrans sacked_segs);
+ *                                     the connection must hold buffers
  *     peer_port N                     from here on the peer talks from port
  *                                     N: another connection (its segments'
  *                                     relative numbers start again)
@@ -81,6 +85,7 @@
 #include "harness.h"
 #include "pktscript.h"
 #include "tcp_cc.h"
+#include "ts_priv.h"
 
 #define PS_BASE_US 1000000    /* the stack's clock at script time 0 (th_start) */
 #define PS_QMAX 1024          /* sent frames waiting to be matched */
@@ -251,6 +256,15 @@ static const struct ps_field ps_stats[] = {
     PS_FIELD(ts_stats, orphans_in_use),
     PS_FIELD(ts_stats, socks_in_use),
     PS_FIELD(ts_stats, bufs_in_use),
+};
+
+static const struct ps_field ps_rec[] = {
+    PS_FIELD(tcp_rec, head),
+    PS_FIELD(tcp_rec, n),
+    PS_FIELD(tcp_rec, sacked),
+    PS_FIELD(tcp_rec, lost),
+    PS_FIELD(tcp_rec, retrans),
+    PS_FIELD(tcp_rec, sacked_segs),
 };
 /* clang-format on */
 
@@ -880,6 +894,19 @@ static void ps_app(struct ps_run *r, const struct ps_event *ev)
         uint64_t v = ps_field_get(&st, f);
         if (v != (uint64_t)ev->arg)
             ps_fail(r, "stat %s is %llu, expected %lld", ev->name, (unsigned long long)v,
+                    (long long)ev->arg);
+        break;
+    }
+    case PS_REC: {
+        const struct ps_field *f =
+            ps_field_find(ps_rec, sizeof(ps_rec) / sizeof(ps_rec[0]), ev->name);
+        if (f == NULL)
+            ps_fail(r, "unknown rec field '%s'", ev->name);
+        if (r->fd <= 0 || ctx->socks[r->fd].bufs == NULL)
+            ps_fail(r, "rec: the connection holds no buffers");
+        uint64_t v = ps_field_get(&ctx->socks[r->fd].bufs->rec, f);
+        if (v != (uint64_t)ev->arg)
+            ps_fail(r, "rec %s is %llu, expected %lld", ev->name, (unsigned long long)v,
                     (long long)ev->arg);
         break;
     }
