@@ -889,38 +889,39 @@ int tls_conn_handshake(struct tls_worker *tw, int32_t id)
     return TLS_ERROR;
 }
 
-ssize_t tls_conn_read(struct tls_worker *tw, int32_t id, void *buf, size_t len)
+/* What an SSL_read() or SSL_write() that returned @p n means for the
+ * caller: bytes, 0 at the peer's close_notify (reads only), or TLS_WANT_*
+ * / TLS_ERROR. */
+static ssize_t io_result(SSL *ssl, int n, bool reading)
 {
-    struct tls_slot *s = &tw->slots[id];
-    int n = SSL_read(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
     if (n > 0)
         return n;
-    switch (SSL_get_error(s->ssl, n)) {
+    switch (SSL_get_error(ssl, n)) {
     case SSL_ERROR_WANT_READ:
         return TLS_WANT_READ;
     case SSL_ERROR_WANT_WRITE:
         return TLS_WANT_WRITE;
     case SSL_ERROR_ZERO_RETURN:
-        return 0;
+        if (reading)
+            return 0;
+        break;
     default:
-        ERR_clear_error();
-        return TLS_ERROR;
+        break;
     }
+    ERR_clear_error();
+    return TLS_ERROR;
+}
+
+ssize_t tls_conn_read(struct tls_worker *tw, int32_t id, void *buf, size_t len)
+{
+    SSL *ssl = tw->slots[id].ssl;
+    return io_result(ssl, SSL_read(ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len),
+                     true);
 }
 
 ssize_t tls_conn_write(struct tls_worker *tw, int32_t id, const void *buf, size_t len)
 {
-    struct tls_slot *s = &tw->slots[id];
-    int n = SSL_write(s->ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len);
-    if (n > 0)
-        return n;
-    switch (SSL_get_error(s->ssl, n)) {
-    case SSL_ERROR_WANT_READ:
-        return TLS_WANT_READ;
-    case SSL_ERROR_WANT_WRITE:
-        return TLS_WANT_WRITE;
-    default:
-        ERR_clear_error();
-        return TLS_ERROR;
-    }
+    SSL *ssl = tw->slots[id].ssl;
+    return io_result(ssl, SSL_write(ssl, buf, len > INT32_MAX ? INT32_MAX : (int)len),
+                     false);
 }
