@@ -189,6 +189,19 @@ static void pool_exhaustion_drops_and_recovers(void **state)
     th_fini(&h);
 }
 
+/* Closes @p fd (if >= 0) and the listener, lets every timer run out, and
+ * checks that nothing leaked (th_fini). */
+static void close_all(struct th *h, int fd, int lfd)
+{
+    th_clear(h);
+    if (fd >= 0)
+        ts_close(h->ctx, fd);
+    ts_close(h->ctx, lfd);
+    th_advance(h, 100000000);
+    th_clear(h);
+    th_fini(h);
+}
+
 /* The reader drains a buffer that was more than half full, then reads
  * again and finds nothing: the window update it owes the peer still goes
  * out (the read that finds nothing gives idle buffers back, but not before
@@ -226,12 +239,7 @@ static void window_update_after_drain(void **state)
         if (th_out_tcp(&h, i).win > 4 * lastwin + 1)
             updates++;
     assert_int_equal(updates, 1);
-    th_clear(&h);
-    ts_close(h.ctx, c.fd);
-    ts_close(h.ctx, c.lfd);
-    th_advance(&h, 10000000);
-    th_clear(&h);
-    th_fini(&h);
+    close_all(&h, c.fd, c.lfd);
 }
 
 /* SYNs from sources no host can have are dropped and counted, not
@@ -265,11 +273,7 @@ static void impossible_sources_dropped(void **state)
     /* a real neighbour is still answered */
     th_tcp(&h, 6000, TH_PORT, RTE_TCP_SYN_FLAG, 100, 0, 65535, NULL, 0);
     assert_int_equal(h.nout, 1);
-    th_clear(&h);
-    ts_close(h.ctx, lfd);
-    th_advance(&h, 10000000);
-    th_clear(&h);
-    th_fini(&h);
+    close_all(&h, -1, lfd);
 }
 
 /* One burst of 40 SYNs then an out-of-order segment of an open
@@ -294,12 +298,7 @@ static void established_ack_before_synacks(void **state)
     ts_poll(h.ctx, h.now);
     assert_true(h.nout > 1);
     assert_int_equal(th_out_tcp(&h, 0).dport, TH_PEER_PORT);
-    th_clear(&h);
-    ts_close(h.ctx, c.fd);
-    ts_close(h.ctx, c.lfd);
-    th_advance(&h, 100000000);
-    th_clear(&h);
-    th_fini(&h);
+    close_all(&h, c.fd, c.lfd);
 }
 
 int main(void)
