@@ -750,6 +750,7 @@ static const struct cfg_key cfg_keys[] = {
      3600000, false},
     {"http", "header_timeout_ms", parse_uint, FIELD(header_timeout_ms), 100, 3600000,
      false},
+    {"http", "send_timeout_ms", parse_uint, FIELD(send_timeout_ms), 100, 3600000, false},
     {"http", "max_conns_per_ip", parse_uint, FIELD(max_conns_per_ip), 0, 16777216, false},
     {"http", "shutdown_timeout_ms", parse_uint, FIELD(shutdown_timeout_ms), 0, 600000,
      false},
@@ -1451,6 +1452,7 @@ void cfg_defaults(struct cfg *c)
     c->keepalive = true;
     c->keepalive_requests = 1000;
     c->keepalive_timeout_ms = 30000;
+    c->send_timeout_ms = 60000;
     c->header_timeout_ms = 10000;
     c->shutdown_timeout_ms = 5000;
     c->max_request_bytes = 8192;

@@ -139,6 +139,7 @@ struct cfg {
     unsigned keepalive_requests;   /**< per connection, default 1000 */
     uint32_t keepalive_timeout_ms; /**< idle between requests, default 30000 */
     uint32_t header_timeout_ms;    /**< a request must arrive within, default 10000 */
+    uint32_t send_timeout_ms;      /**< a blocked response may wait, default 60000 */
     unsigned max_conns_per_ip;     /**< per core and client address; 0: no limit */
     uint32_t shutdown_timeout_ms;  /**< graceful stop at most, default 5000 */
     unsigned max_request_bytes;    /**< request line + headers, default 8192 */

@@ -40,6 +40,7 @@
 /** Timeouts used by the worker when the settings give 0. */
 #define HTTP_KEEPALIVE_TIMEOUT_MS 30000
 #define HTTP_HEADER_TIMEOUT_MS 10000
+#define HTTP_SEND_TIMEOUT_MS 60000
 /** max_request_bytes used when the settings give 0. */
 #define HTTP_REQUEST_BYTES_DEFAULT 8192
 
@@ -88,6 +89,10 @@ struct http_settings {
      *  HTTP_*_TIMEOUT_MS default */
     unsigned keepalive_timeout_ms;
     unsigned header_timeout_ms;
+    /** for the worker: time a response may wait, blocked, between two
+     *  writes that make progress before the connection is closed; 0 means
+     *  HTTP_SEND_TIMEOUT_MS */
+    unsigned send_timeout_ms;
     /** for the worker: connections one client address may hold on this
      *  core; a new one past it is closed at once. 0: no limit */
     unsigned max_conns_per_ip;

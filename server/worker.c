@@ -7,17 +7,20 @@
  * pipelined request once the response is queued. A connection that cannot
  * write waits for EPOLLOUT. All connection memory is allocated at start-up.
  *
- * Timeouts ([http] keepalive_timeout_ms, header_timeout_ms): a connection
- * waiting for a request sits on one of two lists, each in deadline order
- * because every entry of a list got the same timeout when it was appended:
+ * Timeouts ([http] keepalive_timeout_ms, header_timeout_ms, send_timeout_ms):
+ * a connection sits on one of three lists, each in deadline order because
+ * every entry of a list got the same timeout when it was appended:
  * - header: a request has begun (or the connection is new) and must be
  *   complete within header_timeout_ms of its first byte (of the accept);
  *   more bytes do not extend it, so a client dribbling a byte now and then
  *   (slowloris) is closed, with a 408 when part of a request came;
- * - idle: between requests, closed after keepalive_timeout_ms.
- * A connection writing a response is on neither (TCP's own timers handle a
- * peer that stops acknowledging). Checking a timeout costs a look at the
- * two heads; nothing walks the connections.
+ * - idle: between requests, closed after keepalive_timeout_ms;
+ * - send: a response blocked on a full send buffer, closed when no write
+ *   has made progress for send_timeout_ms (a client that stops reading but
+ *   keeps acknowledging a zero window would otherwise hold its slot for
+ *   ever; one that reads slowly is never cut).
+ * Checking a timeout costs a look at the three heads; nothing walks the
+ * connections.
  *
  * Reload: a connection holds a reference to the site it answers from and
  * moves to the live one when it begins a new request; every body reference
@@ -62,7 +65,7 @@
 #define WORKER_WAIT_MAX_MS 1000
 #define WORKER_SHED_MIN_MS 1000 /* a reader younger than this is never shed */
 
-enum { TL_NONE, TL_HEADER, TL_IDLE, TL_N };
+enum { TL_NONE, TL_HEADER, TL_IDLE, TL_SEND, TL_N };
 
 /* What a connection holds only while it reads a request or writes a
  * response. */
@@ -222,6 +225,12 @@ static unsigned header_ms(const struct conn *c)
 {
     unsigned ms = c->site->http.header_timeout_ms;
     return ms ? ms : HTTP_HEADER_TIMEOUT_MS;
+}
+
+static unsigned send_ms(const struct conn *c)
+{
+    unsigned ms = c->site->http.send_timeout_ms;
+    return ms ? ms : HTTP_SEND_TIMEOUT_MS;
 }
 
 static unsigned idle_ms(const struct conn *c)
@@ -573,17 +582,24 @@ static void conn_run(struct wstate *ws, struct conn *c)
     struct conn_io *io = c->io;
     for (;;) {
         if (c->busy) {
-            tl_remove(ws, c);
+            size_t hdr_off = io->hdr_off, piece_off = io->piece_off;
+            unsigned piece = io->piece;
             int rc = conn_send(ws, c);
             if (rc < 0) {
                 conn_close(ws, c);
                 return;
             }
             if (rc == 0 || rc == 2) {
+                /* blocked: the send timeout runs from the last write that
+                 * made progress */
+                if (c->tlist != TL_SEND || io->hdr_off != hdr_off || io->piece != piece ||
+                    io->piece_off != piece_off)
+                    tl_append(ws, c, TL_SEND, send_ms(c));
                 /* 2: waiting for EPOLLOUT, ready already, would spin */
                 conn_want_out(ws, c, rc == 0);
                 return;
             }
+            tl_remove(ws, c);
             c->busy = false;
             conn_page_done(c);
             conn_want_out(ws, c, false);

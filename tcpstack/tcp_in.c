@@ -622,6 +622,12 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         uint32_t wnd = (uint32_t)seg->wnd << s->snd_wscale;
         if (wnd > s->snd_wnd)
             ts_sock_want_output(ctx, s);
+        /* a zero window reopened by an update that does not take the probe
+         * byte: that byte was refused, send from it again at once (left in
+         * flight, it would hold a full segment back until the next probe) */
+        if (s->snd_wnd == 0 && wnd > 0 && seg->ack == s->snd_una &&
+            SEQ_GT(s->snd_nxt, s->snd_una))
+            s->snd_nxt = s->snd_una;
         s->snd_wnd = wnd;
         if (wnd > s->max_snd_wnd)
             s->max_snd_wnd = wnd;

@@ -82,6 +82,19 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
         rack_timeout(ctx, s);
         return;
     }
+    if (s->snd_wnd == 0) {
+        /* a zero window probe (RFC 9293 3.8.6.1): the receiver is full, the
+         * network is not; no congestion response, so the window update
+         * finds the sender where the window closed (Linux's probe timer
+         * leaves cwnd alone too); it ends a recovery and its loss window
+         * all the same (TF_LOSS would grow cwnd twice per ACK from here) */
+        s->tflags &= ~(TF_IN_RECOVERY | TF_LOSS);
+        s->dupacks = 0;
+        s->snd_nxt = s->snd_una;
+        s->tflags |= TF_FORCE1;
+        tcp_output(ctx, s);
+        return;
+    }
     /* RFC 5681 (4): the loss window; the algorithm sets ssthresh on the
      * first timeout only (a segment timing out again keeps ssthresh) */
     if (s->rexmt_shift == 1)

@@ -5,13 +5,17 @@
 # and is closed; one that says nothing is closed silently), pipelined
 # requests answered in order; a client that half-closes after its request
 # and reads slowly gets its whole body without the worker spinning while it
-# waits, then is closed at once; the server serves on afterwards.
+# waits, then is closed at once; send_timeout_ms (a client that reads
+# nothing is closed once its blocked response has made no progress for
+# that long, not before); the server serves on afterwards.
 . "$(dirname "$0")/lib.sh"
 lib_init timeout "$@"
 need_cmd curl
 cfg_write "keepalive_requests = 3
 keepalive_timeout_ms = 1000
-header_timeout_ms = 1500"
+header_timeout_ms = 1500
+send_timeout_ms = 5000
+status_allow = 198.18.0.0/24"
 srv_start
 
 sha() { sha256sum <"$WWW/$1" | cut -d' ' -f1; }
@@ -132,6 +136,36 @@ fi
 assert_match "half-closed client: the whole body" '^body=([0-9]+) want=\1 ' "$r"
 assert_match "half-closed client: then closed at once (the FIN read, not the keep-alive timeout)" \
     'eof=True eof_ms=([0-9]|[1-9][0-9]|[1-4][0-9][0-9])$' "$r"
+
+# ---- send_timeout_ms = 5000: a client that asks for the 10 MB file and
+# reads nothing; its response blocks on a full send buffer
+page=""
+val() { printf '%s\n' "$page" | sed -n "s/^$1: //p" | head -n 1; }
+status_page() { page=$(curl_ns "$(url /server-status)") || page=""; }
+status_page
+to0=$(val timeouts)
+NR=$TMPD/noread.out
+nsx "$PY" - "$SRV_IP" >"$NR" 2>&1 <<'PYEOF' &
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect((sys.argv[1], 80))
+s.sendall(b"GET /files/big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+print("sent", flush=True)
+time.sleep(12)
+PYEOF
+NRPID=$!
+wait_until 10 "the non-reading client's request" grep -q '^sent' "$NR"
+sleep 2.5
+status_page
+assert_eq "reads nothing, blocked 2.5 s (send timeout 5 s): not closed yet" "$to0" "$(val timeouts)"
+assert_eq "... it is still open (and the status request)" 2 "$(val http_connections_open)"
+sleep 5
+status_page
+assert_eq "blocked 7.5 s: closed by the send timeout" "$((to0 + 1))" "$(val timeouts)"
+assert_eq "... and gone (only the status request open)" 1 "$(val http_connections_open)"
+kill "$NRPID" 2>/dev/null || true
+wait "$NRPID" 2>/dev/null || true
 
 code=$(curl_ns -o /dev/null -w '%{http_code}' "$(url /)") || code="curl failed"
 assert_eq "still serving" 200 "$code"

@@ -954,6 +954,7 @@ static void test_shipped_template(void **state)
         "serve_dotfiles",
         "keepalive_timeout_ms",
         "header_timeout_ms",
+        "send_timeout_ms",
         "max_conns_per_ip",
         "syn_budget",
         "shutdown_timeout_ms",
