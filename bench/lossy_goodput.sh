@@ -4,9 +4,22 @@
 #
 # For each impairment (none, 5% loss, 1% duplication, 0.5% corruption, 25%
 # reordering, 10 ms delay) both servers serve the same 10 MB file
-# (www/files/big.bin) to curl, RUNS times each, the two alternating run by
-# run; the table gives the median goodput, the min-max spread and the ratio
-# corehttpd/nginx of the medians.
+# (www/files/big.bin) to curl, RUNS times each, the servers taking turns run
+# by run; the table gives the median goodput, the min-max spread and the
+# ratio corehttpd/nginx of the medians.
+#
+# nginx runs once per kernel congestion control named by -k (default
+# cubic,bbr: Linux's and Debian's default, the algorithm corehttpd runs too,
+# and the model-based one some hosts make their default; a host's default is
+# no fixed point to compare with). Each is the default of the server's
+# namespace while its runs go; a netns may only pick one the host allows
+# (net.ipv4.tcp_allowed_congestion_control), so the script appends the ones
+# it needs there and puts the list back at exit.
+#
+# corehttpd's status page is read after every download: the table under
+# the goodputs gives, per case, the segments sent again and shown spurious
+# (D-SACK) against the segments sent, and in how many runs a retransmission
+# timeout fired (at the minimum RTO, and in all).
 #
 # Topology (addresses from 198.18.0.0/15 only; client 198.18.0.1, server
 # 198.18.0.2 on both paths):
@@ -30,8 +43,11 @@
 # not given.
 #
 # Usage: bench/lossy_goodput.sh [-n RUNS] [-b CORE-HTTPD-BINARY] [-c CASES]
+#                               [-k KERNEL-CCS]
 #   RUNS  default 5; CASES: a comma list of none,loss,dup,corrupt,reorder,
-#   delay (default all). Needs root, nginx, nft, curl, ethtool, taskset.
+#   delay (default all); KERNEL-CCS: a comma list of the kernel's congestion
+#   controls for nginx (default cubic,bbr; one the kernel lacks is left out
+#   with a note). Needs root, nginx, nft, curl, ethtool, taskset.
 #   Prints progress on stderr and the table on stdout.
 set -eu
 
@@ -39,11 +55,13 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 runs=5
 bin=$repo/build/server/corehttpd
 cases=none,loss,dup,corrupt,reorder,delay
-while getopts n:b:c:h opt; do
+kccs=cubic,bbr
+while getopts n:b:c:k:h opt; do
     case $opt in
     n) runs=$OPTARG ;;
     b) bin=$OPTARG ;;
     c) cases=$OPTARG ;;
+    k) kccs=$OPTARG ;;
     *)
         sed -n '2,/^set -eu/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2
         exit 2
@@ -67,6 +85,7 @@ prefix=chb-$tag
 tmp=$(mktemp -d /tmp/chb-lossy.XXXXXX)
 srv_pid=""
 nginx_pid=""
+cc_allowed_was="" # the host's allowed list before we appended to it
 
 log() {
     printf '[lossy_goodput] %s\n' "$*" >&2
@@ -85,6 +104,8 @@ cleanup() {
         ip netns list | grep -q "^$ns\b" && ip netns del "$ns"
     done
     rm -rf "/var/run/dpdk/$prefix"
+    [ -z "$cc_allowed_was" ] ||
+        sysctl -qw net.ipv4.tcp_allowed_congestion_control="$cc_allowed_was"
     case $tmp in /tmp/chb-lossy.*) rm -rf "$tmp" ;; esac
 }
 trap cleanup EXIT
@@ -96,6 +117,31 @@ for c in nginx nft curl ethtool taskset ip; do
 done
 [ -x "$bin" ] || die "$bin is not executable (build first, or -b PATH)"
 [ -f "$big" ] || die "$big missing: run packaging/gen-site-data.sh"
+
+# The kernel congestion controls nginx runs with: each must be built in or
+# loadable, and allowed to a network namespace other than the host's.
+cc_list=()
+IFS=, read -r -a want_ccs <<<"$kccs"
+for cc in "${want_ccs[@]}"; do
+    case " $(sysctl -n net.ipv4.tcp_available_congestion_control) " in
+    *" $cc "*) ;;
+    *) modprobe -q "tcp_$cc" 2>/dev/null || true ;;
+    esac
+    case " $(sysctl -n net.ipv4.tcp_available_congestion_control) " in
+    *" $cc "*) cc_list+=("$cc") ;;
+    *) log "note: this kernel has no congestion control '$cc': its nginx column is left out" ;;
+    esac
+done
+[ ${#cc_list[@]} -gt 0 ] || die "none of the congestion controls '$kccs' is available"
+allowed=$(sysctl -n net.ipv4.tcp_allowed_congestion_control)
+add=""
+for cc in "${cc_list[@]}"; do
+    case " $allowed " in *" $cc "*) ;; *) add="$add $cc" ;; esac
+done
+if [ -n "$add" ]; then
+    cc_allowed_was=$allowed
+    sysctl -qw net.ipv4.tcp_allowed_congestion_control="$allowed$add"
+fi
 
 # ------------------------------------------------------------ the impairments
 # rule_to_client CASE / rule_to_server CASE: the nft statement after
@@ -120,15 +166,6 @@ impair_ini() {
     case $1 in
     reorder) printf 'impair_reorder_pct = 25\nimpair_reorder_gap_ms = 5\nimpair_seed = 1\n' ;;
     delay) printf 'impair_delay_ms = 10\n' ;;
-    esac
-}
-# tcp_ini CASE: [tcp] keys for the case. The delay stage holds at most 2048
-# frames a direction: a send buffer autotuned to 4 MB (sndbuf_max) would let
-# a 20 ms window of 2,900 segments overflow it, a drop the modelled link does
-# not have; 2 MB keeps within it.
-tcp_ini() {
-    case $1 in
-    delay) printf '[tcp]\nsndbuf_max = 2097152\n' ;;
     esac
 }
 describe() {
@@ -259,11 +296,10 @@ gateway = $HOST_IP
 [cores]
 list = 0
 
-$(tcp_ini "$1")
-
 [http]
 listen = 80
 root = $repo/www
+status_allow = $HOST_IP
 EOF
     ip netns exec "$nsa" "$bin" -c "$tmp/corehttpd.ini" </dev/null >"$tmp/corehttpd.log" 2>&1 &
     srv_pid=$!
@@ -322,10 +358,30 @@ stats() {
         }'
 }
 
+# status NS: corehttpd's status page as "key: value" lines.
+status() {
+    ip netns exec "$1" curl -s --noproxy '*' --max-time 5 "http://$SRV_IP/server-status" || true
+}
+# st KEY STATUS-TEXT: one counter of the page (0 when absent).
+st() {
+    local v
+    v=$(printf '%s\n' "$2" | sed -n "s/^$1: //p")
+    echo "${v:-0}"
+}
+# delta KEY: how far a counter moved from $before to $after (status texts).
+delta() {
+    echo $(($(st "$1" "$after") - $(st "$1" "$before")))
+}
+# pct A B: A as a percentage of B.
+pct() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f%%", 100 * a / b }'
+}
+
 # ------------------------------------------------------------ the run
-log "corehttpd $bin; nginx $(nginx -v 2>&1 | sed 's/.*: //'); $runs runs per case; kernel $(uname -r)"
+log "corehttpd $bin; nginx $(nginx -v 2>&1 | sed 's/.*: //') with ${cc_list[*]}; $runs runs per case; kernel $(uname -r)"
 nginx_up
 rows=""
+counts=""
 IFS=, read -r -a case_list <<<"$cases"
 for c in "${case_list[@]}"; do
     what=$(describe "$c")
@@ -334,14 +390,30 @@ for c in "${case_list[@]}"; do
     rules_load "$nsa" "$tap" "$c"
     case $c in reorder | delay) ;; *) rules_load "$nsc" nbc "$c" ;; esac
     core=()
-    ngx=()
+    declare -A ngx=()
     retrans0=$(tcp_counter "$nss" RetransSegs)
     csum_c0=$(tcp_counter "$nsc" InCsumErrors)
     csum_s0=$(tcp_counter "$nss" InCsumErrors)
+    before=$(status "$nsa")
+    sent=0 again=0 spurious=0 rto_runs=0 minrto_runs=0
     for r in $(seq "$runs"); do
         core+=("$(fetch "$nsa")")
-        ngx+=("$(fetch "$nsc")")
-        log "  run $r: corehttpd ${core[-1]} Mbit/s, nginx ${ngx[-1]} Mbit/s"
+        after=$(status "$nsa")
+        sent=$((sent + $(delta tx_packets)))
+        again=$((again + $(delta retransmitted_segments)))
+        spurious=$((spurious + $(delta spurious_retransmissions)))
+        rto=$(delta retransmit_timeout)
+        minrto=$(delta retransmit_timeout_min_rto)
+        [ "$rto" = 0 ] || rto_runs=$((rto_runs + 1))
+        [ "$minrto" = 0 ] || minrto_runs=$((minrto_runs + 1))
+        before=$after
+        line="run $r: corehttpd ${core[-1]} Mbit/s ($rto timeouts, $minrto at the minimum RTO)"
+        for cc in "${cc_list[@]}"; do
+            ip netns exec "$nss" sysctl -qw net.ipv4.tcp_congestion_control="$cc"
+            ngx[$cc]="${ngx[$cc]:-} $(fetch "$nsc")"
+            line="$line, nginx $cc ${ngx[$cc]##* } Mbit/s"
+        done
+        log "  $line"
     done
     log "  nft rules acted on: corehttpd path $(rules_hits "$nsa"); nginx path $(rules_hits "$nsc")"
     log "  nginx path: server retransmitted $(($(tcp_counter "$nss" RetransSegs) - retrans0)) segments; bad checksums caught: client $(($(tcp_counter "$nsc" InCsumErrors) - csum_c0)), server $(($(tcp_counter "$nss" InCsumErrors) - csum_s0))"
@@ -349,23 +421,35 @@ for c in "${case_list[@]}"; do
     rules_clear "$nsc"
     corehttpd_down
     read -r cm cmin cmax cf <<<"$(stats "${core[@]}")"
-    read -r nm nmin nmax nf <<<"$(stats "${ngx[@]}")"
-    ratio=$(awk -v a="$cm" -v b="$nm" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }')
+    row="| $what | $cm ($cmin-$cmax)"
     note=""
-    [ "$cf$nf" = 00 ] || note=" (failed runs: corehttpd $cf, nginx $nf)"
-    case $c in
-    reorder | delay)
-        ngx_cell="($nm, $nmin-$nmax, clean link)"
-        ratio="n/a"
-        ;;
-    *) ngx_cell="$nm ($nmin-$nmax)" ;;
-    esac
-    rows="$rows| $what | $cm ($cmin-$cmax) | $ngx_cell | $ratio |$note"$'\n'
+    [ "$cf" = 0 ] || note=" (failed runs: corehttpd $cf)"
+    for cc in "${cc_list[@]}"; do
+        # shellcheck disable=SC2086 # the runs, one word each
+        read -r nm nmin nmax nf <<<"$(stats ${ngx[$cc]})"
+        [ "$nf" = 0 ] || note="$note (failed runs: nginx $cc $nf)"
+        case $c in
+        reorder | delay) row="$row | ($nm, $nmin-$nmax, clean link) | n/a" ;;
+        *)
+            ratio=$(awk -v a="$cm" -v b="$nm" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }')
+            row="$row | $nm ($nmin-$nmax) | $ratio"
+            ;;
+        esac
+    done
+    unset ngx
+    rows="$rows$row |$note"$'\n'
+    counts="$counts| $what | $sent | $again ($(pct "$again" "$sent")) | $spurious ($(pct "$spurious" "$sent")) | $minrto_runs of $runs | $rto_runs of $runs |"$'\n'
 done
 
 printf '\n10 MB download (www/files/big.bin), goodput in Mbit/s: median (min-max) of %s runs; ratio = corehttpd median / nginx median.\n\n' "$runs"
-printf '| impairment | corehttpd (DPDK net_tap, own TCP) | nginx (kernel TCP, veth) | ratio |\n'
-printf '|---|---|---|---|\n'
-printf '%s' "$rows"
-printf '\nDelay and reordering act in corehttpd'"'"'s DPDK stage only (this kernel has no netem): the nginx column of those rows is nginx on a clean link, shown for scale; no ratio is given.\n'
+head='| impairment | corehttpd (DPDK net_tap, own TCP, CUBIC) |'
+rule='|---|---|'
+for cc in "${cc_list[@]}"; do
+    head="$head nginx (kernel TCP, veth, $cc) | ratio |"
+    rule="$rule---|---|"
+done
+printf '%s\n%s\n%s' "$head" "$rule" "$rows"
+printf '\ncorehttpd'"'"'s counters over each case'"'"'s runs (status page): frames sent, segments sent again, retransmissions a D-SACK showed needless, and the runs in which a retransmission timeout fired.\n\n'
+printf '| impairment | frames sent | sent again | spurious | runs with a minimum-RTO timeout | runs with any timeout |\n|---|---|---|---|---|---|\n%s' "$counts"
+printf '\nDelay and reordering act in corehttpd'"'"'s DPDK stage only (this kernel has no netem): the nginx columns of those rows are nginx on a clean link, shown for scale; no ratio is given.\n'
 printf 'Both servers on core 0, curl on core 1; machine %s, %s CPUs.\n' "$(uname -r)" "$(nproc)"

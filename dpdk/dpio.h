@@ -60,7 +60,7 @@ enum dpio_rss {
  *  are released in release-time order, to the stack by dpio_rx_burst() and
  *  to the port by dpio_tx_flush(), at the earliest when due and at most ~1 ms
  *  late (dpio_queue_sleep() wakes up for them). The holding queue per
- *  direction is bounded (2048 frames on time plus 2048 late, per queue): a
+ *  direction is bounded (8192 frames on time plus 8192 late, per queue): a
  *  frame that finds it full is dropped and counted as overflow, like a link
  *  buffer's tail drop. Frames still held at dpio_port_close() are freed. */
 struct dpio_impair {

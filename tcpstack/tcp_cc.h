@@ -56,7 +56,8 @@ void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss,
                  uint32_t init_cwnd);
 
 /** New data acknowledged outside loss recovery. @p acked bytes, @p flight the
- *  bytes outstanding before this ACK, @p srtt_us the smoothed RTT (0 when
+ *  largest flight of the last window (RFC 7661's pipeACK; the bytes
+ *  outstanding before this ACK when larger), @p srtt_us the smoothed RTT (0 when
  *  none yet). Slow start below ssthresh (cwnd += min(acked, L * SMSS), L = 8
  *  in HyStart++'s first slow start (RFC 9406), 1 after a loss), else the
  *  algorithm's congestion avoidance. cwnd never grows when flight < cwnd/2

@@ -471,6 +471,9 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
     uint32_t delivered = 0; /* bytes newly acknowledged or SACKed (RFC 6937) */
     bool undone = false;    /* this ACK showed the episode spurious */
     bool dsack = sack && dsack_block(s, seg);
+    /* what congestion control weighs against cwnd: the flight of the last
+     * window at its largest (note_flight in tcp_out.c) */
+    uint32_t cc_flight = RTE_MAX(flight, s->max_flight);
     if (SEQ_GT(seg->ack, s->snd_una)) {
         uint32_t acked = seg->ack - s->snd_una;
         delivered = acked;
@@ -518,7 +521,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             /* after a timeout the window slow-starts (RFC 5681 3.1) while
              * the segments marked lost are sent again; the ACK that ends
              * it counts too */
-            tcp_cc_on_ack(&s->cc, acked, flight, s->srtt_us, ctx->now);
+            tcp_cc_on_ack(&s->cc, acked, cc_flight, s->srtt_us, ctx->now);
         }
         if ((s->tflags & TF_LOSS) && SEQ_LT(seg->ack, s->recover)) {
             /* still repairing */
@@ -552,7 +555,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             }
             /* with SACK, tcp_output's recovery loop fills the holes */
         } else if (!undone) { /* an undo has set cwnd for this ACK */
-            tcp_cc_on_ack(&s->cc, acked, flight, s->srtt_us, ctx->now);
+            tcp_cc_on_ack(&s->cc, acked, cc_flight, s->srtt_us, ctx->now);
         }
         s->dupacks = 0;
         s->rexmt_shift = 0;

@@ -497,6 +497,21 @@ void tcp_send_rst_reply(struct ts_ctx *ctx, const struct rte_ipv4_hdr *ip,
  * room beside the pipe, what RACK marked lost goes first, in sequence
  * order, then new data (RFC 8985 6.2 and RFC 6675 5 (C) with the marks for
  * IsLost). A tail with nothing marked is left to the probe timer. */
+/* RFC 7661's pipeACK in the form of Linux's tcp_cwnd_validate(): the
+ * largest flight of the last window, which congestion control takes to
+ * tell a cwnd-limited sender from an application-limited one. The flight an
+ * ACK finds is no measure: the ACKs before it in the same burst have drained
+ * it, with no output in between to fill it again, and slow start growing on
+ * every ACK of a burst then stalled at about 1.4x per round trip. */
+static void note_flight(struct ts_sock *s)
+{
+    uint32_t flight = s->snd_max - s->snd_una;
+    if (flight > s->max_flight || SEQ_GEQ(s->snd_una, s->max_flight_seq)) {
+        s->max_flight = flight;
+        s->max_flight_seq = s->snd_max;
+    }
+}
+
 static void tcp_output_recovery(struct ts_ctx *ctx, struct ts_sock *s)
 {
     struct tcp_rec *r = &s->bufs->rec;
@@ -552,6 +567,8 @@ static void tcp_output_recovery(struct ts_ctx *ctx, struct ts_sock *s)
     }
     if (!sent && (s->tflags & TF_ACKNOW))
         tcp_send_ctl(ctx, s, RTE_TCP_ACK_FLAG, s->snd_max);
+    if (sent)
+        note_flight(s);
     /* the timer restarts with the oldest segment's repair (as RFC 6298 5.3
      * would on its ACK), once the flight it covers is known: a probe or the
      * RTO after it; new data alone may bring a probe forward */
@@ -690,6 +707,8 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
     }
     if (!sent && (s->tflags & TF_ACKNOW))
         tcp_send_ctl(ctx, s, RTE_TCP_ACK_FLAG, s->snd_nxt);
+    if (sent)
+        note_flight(s);
     /* RFC 6298 5.1: the timer runs while anything is outstanding; with data
      * waiting behind a zero window it drives the window probe */
     bool outstanding = s->snd_una != s->snd_max;

@@ -244,6 +244,8 @@ struct ts_sock {
     uint32_t rto_us;
     uint32_t rtt_seq;
     uint64_t rtt_start_us;
+    uint32_t max_flight;     /* the largest flight of the last window ... */
+    uint32_t max_flight_seq; /* ... which ends when this is acknowledged */
 
     /* --- timers --- */
     struct ts_timer t_rexmt; /* SYN-ACK, data retransmission, window probe */

@@ -238,6 +238,35 @@ static void segments_to_mss_and_window(void **state)
     th_fini(&h);
 }
 
+/* Slow start grows cwnd on every ACK of a receive burst: the stack sends
+ * nothing between the frames of one ts_input() call, so the flight the later
+ * ACKs find is drained by the earlier ones; had that flight been the measure
+ * of a cwnd-limited sender, growth would stop halfway (14 segments, not 20). */
+static void slow_start_grows_on_every_ack_of_a_burst(void **state)
+{
+    (void)state;
+    struct th h;
+    struct th_conn c;
+    setup(&h, &c);
+    static uint8_t body[100000];
+    assert_int_equal(ts_write_ref(h.ctx, c.fd, body, sizeof(body), NULL), sizeof(body));
+    th_advance(&h, 0);
+    assert_int_equal(h.nout, 10); /* RFC 6928's initial window */
+    uint32_t mss = th_out_tcp(&h, 0).len;
+    th_clear(&h);
+    struct rte_mbuf *acks[5];
+    for (unsigned i = 0; i < 5; i++)
+        acks[i] = th_tcp_frame(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt,
+                               c.rcv_nxt + 2 * mss * (i + 1), 65535, NULL, 0, 0);
+    ts_input(h.ctx, acks, 5, h.now);
+    ts_poll(h.ctx, h.now);
+    /* HyStart++'s slow start: cwnd += what each ACK acknowledged (L = 8),
+     * 10 + 10 segments, all of them free once the flight is acknowledged */
+    assert_int_equal(h.nout, 20);
+    assert_int_equal(th_out_tcp(&h, 0).seq, c.rcv_nxt + 10 * mss);
+    th_fini(&h);
+}
+
 static void retransmits_on_timeout_with_backoff(void **state)
 {
     (void)state;
@@ -825,6 +854,7 @@ int main(void)
         cmocka_unit_test(we_close_first_time_wait),
         cmocka_unit_test(simultaneous_close_goes_through_closing),
         cmocka_unit_test(segments_to_mss_and_window),
+        cmocka_unit_test(slow_start_grows_on_every_ack_of_a_burst),
         cmocka_unit_test(retransmits_on_timeout_with_backoff),
         cmocka_unit_test(syn_ack_retransmitted_then_given_up),
         cmocka_unit_test(rst_for_unknown_flow),
