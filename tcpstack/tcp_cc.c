@@ -1,7 +1,8 @@
 /**
  * @file tcp_cc.c
  * Congestion control: NewReno (RFC 5681 3.1 growth in its byte-counting
- * form, RFC 6582 reduction) and CUBIC (RFC 9438 section 4).
+ * form, RFC 6582 reduction) and CUBIC (RFC 9438 section 4); BBR's loss
+ * events are passed on to tcp_bbr.c.
  *
  * Data enters as events from the TCP input and timer code (an ACK of new
  * data, a loss, the end of recovery, a timeout), each with the bytes in
@@ -66,6 +67,10 @@ void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss,
     cc->mss = mss;
     cc->cwnd = init_cwnd;
     cc->ssthresh = UINT32_MAX;
+    if (algo == TCP_CC_BBR) {
+        tcp_bbr_init(cc);
+        return;
+    }
     cc->hs_state = TCP_HS_SS;
     cc->hs_last_min_us = UINT32_MAX;
     cc->hs_cur_min_us = UINT32_MAX;
@@ -88,7 +93,7 @@ static int32_t seq_diff(uint32_t a, uint32_t b)
 
 bool tcp_cc_hystart(struct tcp_cc *cc, uint32_t ack, uint32_t snd_nxt, uint32_t rtt_us)
 {
-    if (cc->hs_state == TCP_HS_OFF || cc->cwnd >= cc->ssthresh)
+    if (cc->algo == TCP_CC_BBR || cc->hs_state == TCP_HS_OFF || cc->cwnd >= cc->ssthresh)
         return false;
     /* a round ends when the data sent at its start is acknowledged */
     if (cc->hs_window_end == 0 || seq_diff(ack, cc->hs_window_end) >= 0) {
@@ -226,7 +231,7 @@ static void cubic_avoid(struct tcp_cc *cc, uint32_t acked, uint32_t srtt_us,
 void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t srtt_us,
                    uint64_t now_us)
 {
-    if (acked == 0)
+    if (acked == 0 || cc->algo == TCP_CC_BBR) /* BBR: tcp_bbr_on_ack() */
         return;
     if (flight < cc->cwnd / 2) {
         /* Application-limited: no growth, and (RFC 9438 4.2) the time spent
@@ -275,6 +280,10 @@ static void cubic_reduce(struct tcp_cc *cc)
 
 void tcp_cc_on_loss(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
 {
+    if (cc->algo == TCP_CC_BBR) {
+        tcp_bbr_on_loss(cc);
+        return;
+    }
     cc->hs_state = TCP_HS_OFF; /* RFC 9406 4.2: a loss ends slow start */
     /* The epoch starts at the first ACK after the loss, not at the loss. */
     (void)now_us;
@@ -286,6 +295,14 @@ void tcp_cc_on_loss(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
     cc->bytes_acked = 0;
 }
 
+void tcp_cc_on_recovery_end(struct tcp_cc *cc, bool loss)
+{
+    if (cc->algo == TCP_CC_BBR)
+        tcp_bbr_on_recovery_end(cc, false);
+    else if (!loss)
+        cc->cwnd = cc->ssthresh;
+}
+
 void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight)
 {
     /* RFC 6582 3.2 step 3, option 1 */
@@ -295,6 +312,10 @@ void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight)
 
 void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
 {
+    if (cc->algo == TCP_CC_BBR) {
+        tcp_bbr_on_rto(cc);
+        return;
+    }
     cc->hs_state = TCP_HS_OFF;
     (void)now_us;
     if (cc->algo == TCP_CC_CUBIC) {
@@ -322,6 +343,8 @@ const char *tcp_cc_name(enum tcp_cc_algo algo)
         return "newreno";
     case TCP_CC_CUBIC:
         return "cubic";
+    case TCP_CC_BBR:
+        return "bbr";
     }
     return "unknown";
 }
@@ -334,5 +357,7 @@ int tcp_cc_parse(const char *name)
         return TCP_CC_NEWRENO;
     if (strcmp(name, "cubic") == 0)
         return TCP_CC_CUBIC;
+    if (strcmp(name, "bbr") == 0)
+        return TCP_CC_BBR;
     return -1;
 }

@@ -7,9 +7,11 @@
  *
  * Algorithms: NewReno (RFC 5681 growth, RFC 6582 reduction, beta 1/2) and
  * CUBIC (RFC 9438: beta 0.7, C 0.4, fast convergence, the Reno-friendly
- * region) and, for both, HyStart++ (RFC 9406) in slow start. Pure functions
- * of their inputs: time comes
- * in as an argument, so tests drive them with a virtual clock.
+ * region) and, for both, HyStart++ (RFC 9406) in slow start; and BBR
+ * (tcp_bbr.h), which takes a delivery-rate sample on every ACK instead and
+ * sets cwnd itself: for it the functions below only mark the loss events.
+ * Pure functions of their inputs: time comes in as an argument, so tests
+ * drive them with a virtual clock.
  */
 #ifndef TCP_CC_H
 #define TCP_CC_H
@@ -17,7 +19,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-enum tcp_cc_algo { TCP_CC_NEWRENO = 0, TCP_CC_CUBIC = 1 };
+#include "tcp_bbr.h"
+
+enum tcp_cc_algo { TCP_CC_NEWRENO = 0, TCP_CC_CUBIC = 1, TCP_CC_BBR = 2 };
 
 struct tcp_cc {
     uint8_t algo;      /* enum tcp_cc_algo */
@@ -27,21 +31,26 @@ struct tcp_cc {
     /* bytes acked but not yet turned into window growth: NewReno's
      * RFC 5681 3.1 byte counting, and CUBIC's fractional growth */
     uint32_t bytes_acked;
-    /* CUBIC state (RFC 9438 4): windows in bytes, times in microseconds */
-    uint32_t w_max;
-    uint32_t w_last_max;     /* for fast convergence (4.7) */
-    uint64_t epoch_start_us; /* 0: no epoch yet (set on first ACK after loss) */
-    double k_s;              /* K in seconds */
-    double w_est;            /* Reno-friendly estimate (4.3), bytes */
-    uint32_t cwnd_prior;     /* cwnd before the last reduction */
-    /* HyStart++ (RFC 9406 4.2): per round of one window, the least RTT */
-    uint8_t hs_state;      /* enum tcp_hs_state */
-    uint8_t hs_css_rounds; /* rounds spent in conservative slow start */
-    uint8_t hs_samples;    /* rttSampleCount */
-    uint32_t hs_window_end;
-    uint32_t hs_last_min_us; /* lastRoundMinRTT; UINT32_MAX: none */
-    uint32_t hs_cur_min_us;  /* currentRoundMinRTT */
-    uint32_t hs_css_base_us; /* cssBaselineMinRtt */
+    union {
+        struct { /* NewReno and CUBIC */
+            /* CUBIC state (RFC 9438 4): windows in bytes, times in microseconds */
+            uint32_t w_max;
+            uint32_t w_last_max;     /* for fast convergence (4.7) */
+            uint64_t epoch_start_us; /* 0: no epoch yet (set on first ACK after loss) */
+            double k_s;              /* K in seconds */
+            double w_est;            /* Reno-friendly estimate (4.3), bytes */
+            uint32_t cwnd_prior;     /* cwnd before the last reduction */
+            /* HyStart++ (RFC 9406 4.2): per round of one window, the least RTT */
+            uint8_t hs_state;      /* enum tcp_hs_state */
+            uint8_t hs_css_rounds; /* rounds spent in conservative slow start */
+            uint8_t hs_samples;    /* rttSampleCount */
+            uint32_t hs_window_end;
+            uint32_t hs_last_min_us; /* lastRoundMinRTT; UINT32_MAX: none */
+            uint32_t hs_cur_min_us;  /* currentRoundMinRTT */
+            uint32_t hs_css_base_us; /* cssBaselineMinRtt */
+        };
+        struct tcp_bbr bbr; /* BBR */
+    };
 };
 
 enum tcp_hs_state {
@@ -83,11 +92,16 @@ void tcp_cc_on_loss(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
  *  cwnd = min(ssthresh, max(flight, SMSS) + SMSS). */
 void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight);
 
+/** A SACK recovery ended (@p loss: a timeout's loss window): after PRR,
+ *  cwnd is ssthresh (RFC 6937 3), after a loss window it stays where slow
+ *  start took it; BBR returns to the cwnd it had before. */
+void tcp_cc_on_recovery_end(struct tcp_cc *cc, bool loss);
+
 /** Retransmission timeout (RFC 5681 3.1 eq. 4): ssthresh from the flight
  *  (CUBIC: its own reduction), cwnd = 1 SMSS (loss window). */
 void tcp_cc_on_rto(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
 
-/** Name for logs and config: "newreno" or "cubic". */
+/** Name for logs and config: "newreno", "cubic" or "bbr". */
 const char *tcp_cc_name(enum tcp_cc_algo algo);
 /** Parses a name; -1 when unknown. */
 int tcp_cc_parse(const char *name);

@@ -161,8 +161,12 @@ static void tcp_syn_options(struct ts_ctx *ctx, struct ts_sock *s,
      * could make us send a byte per segment): taken as TCP_MIN_MSS */
     uint32_t mss = seg->mss ? RTE_MAX(seg->mss, (uint32_t)TCP_MIN_MSS) : TCP_DEFAULT_MSS;
     s->mss = (uint16_t)RTE_MIN(mss, tcp_mss_max(ctx));
-    tcp_cc_init(&s->cc, (enum tcp_cc_algo)ctx->p.cc_algo, tcp_seg_size(s),
-                TCP_INIT_CWND_SEGS * tcp_seg_size(s));
+    /* BBR samples the delivery rate from the SACK records: without SACK,
+     * the connection runs CUBIC */
+    enum tcp_cc_algo algo = (enum tcp_cc_algo)ctx->p.cc_algo;
+    if (algo == TCP_CC_BBR && !(s->tflags & TF_SACK_OK))
+        algo = TCP_CC_CUBIC;
+    tcp_cc_init(&s->cc, algo, tcp_seg_size(s), TCP_INIT_CWND_SEGS * tcp_seg_size(s));
 }
 
 /* A connection from a SYN: identity, sequence spaces, options, flow. */
@@ -434,12 +438,26 @@ static void tcp_rack_input(struct ts_ctx *ctx, struct ts_sock *s,
     } else if (ts_timer_armed(&s->t_reo)) {
         ts_timer_cancel(ctx, &s->t_reo);
     }
-    if (lost && !(s->tflags & TF_IN_RECOVERY) && can_recover(s))
+    /* a loss found now starts a recovery; so does one found before that
+     * is still waiting for its retransmission when the ACK that ended the
+     * last recovery came (a segment sent during it, past its recovery
+     * point): outside recovery only what lies from snd_nxt on goes out,
+     * and that segment, below it, would wait for the RTO */
+    uint32_t lseq, llen;
+    if (!(s->tflags & TF_IN_RECOVERY) && can_recover(s) &&
+        (lost || (tcp_rec_next_lost(s, &lseq, &llen) && SEQ_LT(lseq, s->snd_nxt))))
         tcp_enter_recovery(ctx, s);
     if (lost)
         ts_sock_want_output(ctx, s);
-    if (s->tflags & TF_IN_RECOVERY)
+    if (s->cc.algo == TCP_CC_BBR) {
+        /* BBR sets cwnd from its model on every ACK, in recovery too (it
+         * has its own packet conservation there, not PRR) */
+        struct tcp_rate_sample rs;
+        tcp_rate_sample(s, &rs, delivered);
+        tcp_bbr_on_ack(&s->cc, &rs, tcp_rec_pipe(s), ctx->now);
+    } else if (s->tflags & TF_IN_RECOVERY) {
         tcp_prr_ack(ctx, s, delivered);
+    }
 }
 
 /* Duplicate ACKs that start recovery: DupThresh, or fewer when so few
@@ -535,8 +553,8 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
                     s->bufs->rec.undo_end_us = (uint32_t)ctx->now;
                 if (!sack)
                     tcp_cc_on_recovery_exit(&s->cc, s->snd_max - s->snd_una);
-                else if (!loss)
-                    s->cc.cwnd = s->cc.ssthresh;
+                else
+                    tcp_cc_on_recovery_end(&s->cc, loss);
                 if (s->reo_wnd_persist && --s->reo_wnd_persist == 0) {
                     s->reo_wnd_mult = 1;
                     if (s->bufs)

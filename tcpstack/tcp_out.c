@@ -709,6 +709,10 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
         tcp_send_ctl(ctx, s, RTE_TCP_ACK_FLAG, s->snd_nxt);
     if (sent)
         note_flight(s);
+    /* less than a segment left to send and cwnd to spare: the coming rate
+     * samples measure the application (BBR) */
+    if (s->snd_end - s->snd_max < tcp_seg_size(s) && s->snd_max - s->snd_una < s->cc.cwnd)
+        tcp_rate_app_limited(s);
     /* RFC 6298 5.1: the timer runs while anything is outstanding; with data
      * waiting behind a zero window it drives the window probe */
     bool outstanding = s->snd_una != s->snd_max;

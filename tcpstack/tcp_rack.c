@@ -88,6 +88,77 @@ bool tcp_rec_full(const struct ts_sock *s)
     return tcp_rack_on(s) && s->bufs->rec.n > s->bufs->rec.mask;
 }
 
+/* Delivery rate estimation (draft-cheng-iccrg-delivery-rate-estimation),
+ * for BBR only: a record (re)sent takes the connection's delivery state
+ * (3.2), and the newest record an ACK delivers makes its sample (3.3). */
+static void rate_sent(const struct ts_sock *s, struct tcp_txseg *g)
+{
+    const struct tcp_bbr *b = &s->cc.bbr;
+    if (s->cc.algo != TCP_CC_BBR)
+        return;
+    g->delivered = b->delivered;
+    g->delivered_us = b->delivered_us;
+    g->first_sent_us = b->first_sent_us;
+    if (b->app_limited)
+        g->flags |= TXS_APP_LIMITED;
+    else
+        g->flags &= ~TXS_APP_LIMITED;
+}
+
+static void rate_deliver(struct ts_sock *s, const struct tcp_txseg *g, uint32_t len,
+                         uint32_t now)
+{
+    struct tcp_bbr *b = &s->cc.bbr;
+    struct tcp_rec *r = &s->bufs->rec;
+    if (s->cc.algo != TCP_CC_BBR)
+        return;
+    b->delivered += len;
+    b->delivered_us = now;
+    if (b->app_limited && SEQ_GT(b->delivered, b->app_limited))
+        b->app_limited = 0; /* what was in flight then has arrived */
+    if (r->rs_have && !sent_after(g->xmit_us, g->end, r->rs_xmit_us, r->rs_end))
+        return;
+    r->rs_have = true;
+    r->rs_app_limited = g->flags & TXS_APP_LIMITED;
+    r->rs_prior_delivered = g->delivered;
+    r->rs_prior_us = g->delivered_us;
+    r->rs_send_elapsed = g->xmit_us - g->first_sent_us;
+    r->rs_xmit_us = g->xmit_us;
+    r->rs_end = g->end;
+    b->first_sent_us = g->xmit_us;
+}
+
+void tcp_rate_sample(const struct ts_sock *s, struct tcp_rate_sample *rs, uint32_t acked)
+{
+    const struct tcp_bbr *b = &s->cc.bbr;
+    const struct tcp_rec *r = &s->bufs->rec;
+    memset(rs, 0, sizeof(*rs));
+    rs->delivered_total = b->delivered;
+    rs->acked = acked;
+    rs->rtt_us = r->ack_rtt_us;
+    if (!r->rs_have)
+        return;
+    rs->have = true;
+    rs->prior_delivered = r->rs_prior_delivered;
+    rs->app_limited = r->rs_app_limited;
+    /* the slower of the send and the ACK rates over the interval: neither
+     * a burst sent at line rate nor ACKs bunched on the way back inflate it */
+    uint32_t ack_elapsed = b->delivered_us - r->rs_prior_us;
+    uint32_t interval = RTE_MAX(r->rs_send_elapsed, ack_elapsed);
+    if (interval == 0 || interval < s->min_rtt_us)
+        return; /* shorter than a round trip can be: no rate */
+    rs->delivered = b->delivered - r->rs_prior_delivered;
+    rs->interval_us = interval;
+}
+
+void tcp_rate_app_limited(struct ts_sock *s)
+{
+    if (s->cc.algo != TCP_CC_BBR || !tcp_rack_on(s))
+        return;
+    uint32_t mark = s->cc.bbr.delivered + tcp_rec_pipe(s);
+    s->cc.bbr.app_limited = mark ? mark : 1;
+}
+
 void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t end)
 {
     struct tcp_rec *r = &s->bufs->rec;
@@ -118,6 +189,7 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
             continue;
         }
         g->xmit_us = now;
+        rate_sent(s, g);
         if (!(g->flags & TXS_RETRANS))
             r->retrans += g->end - g->start;
         g->flags |= TXS_RETRANS | TXS_EVER_RETRANS;
@@ -132,6 +204,11 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
     }
     if (!SEQ_GT(end, s->snd_max))
         return;
+    if (s->snd_una == s->snd_max && s->cc.algo == TCP_CC_BBR) {
+        /* nothing in flight: a rate interval starts now (rate draft 3.2) */
+        s->cc.bbr.first_sent_us = now;
+        s->cc.bbr.delivered_us = now;
+    }
     uint32_t start = SEQ_GT(seq, s->snd_max) ? seq : s->snd_max;
     if (r->n > r->mask) {
         /* no room (the sender gates new data on it; a probe may still
@@ -149,6 +226,7 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
     g->end = end;
     g->xmit_us = now;
     g->flags = 0;
+    rate_sent(s, g);
 }
 
 /* RFC 8985 6.2 steps 2 and 3 for a segment the ACK delivered. */
@@ -186,11 +264,35 @@ static void rack_deliver(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp
         s->tflags |= TF_REORDER;
 }
 
+/* RFC 2018 8: the cumulative ACK stops at a segment the receiver SACKed,
+ * so it has dropped data it reported (a receiver may; ours keeps
+ * TCP_OOO_MAX ranges and forgets the highest past that). Left SACKed, that
+ * segment would never be sent again before two timeouts (the first keeps
+ * the SACKs). As Linux does on reneging, every SACK is forgotten; the
+ * receiver's next ACKs report again what it holds, and the segment at
+ * snd_una is lost. */
+static void rec_check_renege(struct ts_sock *s)
+{
+    struct tcp_rec *r = &s->bufs->rec;
+    if (r->n == 0 || !(rec_at(r, 0)->flags & TXS_SACKED) || rec_at(r, 0)->start != s->snd_una)
+        return;
+    tcp_sb_reset(&s->bufs->sb);
+    for (uint32_t i = 0; i < r->n; i++)
+        rec_at(r, i)->flags &= ~TXS_SACKED;
+    r->sacked = 0;
+    r->sacked_segs = 0;
+    struct tcp_txseg *g = rec_at(r, 0);
+    g->flags |= TXS_LOST;
+    r->lost += g->end - g->start;
+}
+
 uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg)
 {
     struct tcp_rec *r = &s->bufs->rec;
+    uint32_t now = (uint32_t)ctx->now;
     r->ack_rtt_us = 0;
     r->ack_sacked = 0;
+    r->rs_have = false;
     if (SEQ_LT(r->fack, s->snd_una) && r->n == 0)
         r->fack = s->snd_una;
     /* cumulatively acknowledged */
@@ -199,8 +301,10 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
         if (g->flags & TXS_SACKED) {
             r->sacked_segs--;
             r->ack_sacked += g->end - g->start;
-        } else
+        } else {
+            rate_deliver(s, g, g->end - g->start, now);
             rack_deliver(ctx, s, g, seg);
+        }
         rec_uncount(r, g, g->end - g->start);
         r->head = (r->head + 1) & r->mask;
         r->n--;
@@ -209,6 +313,8 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
         r->head = 0;
     if (r->n > 0 && SEQ_LT(rec_at(r, 0)->start, s->snd_una)) {
         struct tcp_txseg *g = rec_at(r, 0);
+        if (!(g->flags & TXS_SACKED) && s->cc.algo == TCP_CC_BBR)
+            s->cc.bbr.delivered += s->snd_una - g->start; /* part delivered */
         rec_uncount(r, g, s->snd_una - g->start);
         g->start = s->snd_una;
     }
@@ -225,6 +331,7 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
                 SEQ_GT(g->end, b->end))
                 continue;
             uint32_t len = g->end - g->start;
+            rate_deliver(s, g, len, now);
             rec_uncount(r, g, len);
             g->flags = (g->flags & TXS_EVER_RETRANS) | TXS_SACKED;
             r->sacked += len;
@@ -233,6 +340,7 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
             rack_deliver(ctx, s, g, seg);
         }
     }
+    rec_check_renege(s);
     return newly;
 }
 
@@ -397,9 +505,35 @@ void tcp_rec_episode(struct ts_ctx *ctx, struct ts_sock *s)
  * FlightSize + min(bytes_acked, IW) and slow start (ssthresh the prior
  * window) takes it back (RFC 4015 3.2 step 4). @p acked: bytes the ACK
  * acknowledged. */
+/* The end of an undo: the episode and its loss marks go. */
+static void rec_undo_marks(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    struct tcp_rec *r = &s->bufs->rec;
+    r->undo_on = false;
+    if (s->tflags & TF_IN_RECOVERY) {
+        s->tflags &= ~(TF_IN_RECOVERY | TF_LOSS);
+        for (uint32_t i = 0; i < r->n; i++)
+            rec_at(r, i)->flags &= ~TXS_LOST;
+        r->lost = 0;
+        s->rexmt_shift = 0;
+    }
+    ts_sock_want_output(ctx, s);
+}
+
 static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
 {
     struct tcp_rec *r = &s->bufs->rec;
+    if (s->cc.algo == TCP_CC_BBR) {
+        /* BBR's model stands (a spurious loss never touched it): cwnd
+         * returns to where it was before the episode */
+        if (s->tflags & TF_LOSS)
+            ctx->st.tcp_undo_rto++;
+        else
+            ctx->st.tcp_undo_recovery++;
+        tcp_bbr_on_recovery_end(&s->cc, true);
+        rec_undo_marks(ctx, s);
+        return;
+    }
     uint32_t cwnd = RTE_MAX(s->cc.cwnd, r->cc_prior.cwnd);
     uint32_t ssthresh = r->cc_prior.ssthresh;
     if (s->tflags & TF_LOSS) {
@@ -417,15 +551,7 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
     s->cc.cwnd = cwnd;
     s->cc.ssthresh = ssthresh;
     s->cc.epoch_start_us = 0; /* CUBIC's curve starts again from here */
-    r->undo_on = false;
-    if (s->tflags & TF_IN_RECOVERY) {
-        s->tflags &= ~(TF_IN_RECOVERY | TF_LOSS);
-        for (uint32_t i = 0; i < r->n; i++)
-            rec_at(r, i)->flags &= ~TXS_LOST;
-        r->lost = 0;
-        s->rexmt_shift = 0;
-    }
-    ts_sock_want_output(ctx, s);
+    rec_undo_marks(ctx, s);
 }
 
 void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32_t end,
@@ -571,7 +697,8 @@ void tcp_tlp_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *se
          * response a recovery would have made */
         r->tlp_on = false;
         ctx->st.tcp_tlp_recoveries++;
-        tcp_cc_on_loss(&s->cc, s->snd_max - s->snd_una, ctx->now);
+        if (s->cc.algo != TCP_CC_BBR) /* BBR answers no single loss */
+            tcp_cc_on_loss(&s->cc, s->snd_max - s->snd_una, ctx->now);
         return;
     }
     if (!una_moved && seg->nsack == 0)

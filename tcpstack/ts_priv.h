@@ -96,11 +96,15 @@ struct tcp_txseg {
     uint32_t start, end;
     uint32_t xmit_us; /* last (re)transmission, low 32 bits of the clock */
     uint32_t flags;   /* TXS_* */
+    /* the connection's delivery state when it was (re)sent, for BBR's
+     * rate samples (draft-cheng-iccrg-delivery-rate-estimation 3.2: P.*) */
+    uint32_t delivered, delivered_us, first_sent_us;
 };
 #define TXS_SACKED (1u << 0)
 #define TXS_LOST (1u << 1)         /* marked lost, by RACK or a timeout */
 #define TXS_RETRANS (1u << 2)      /* a retransmission of it is outstanding */
 #define TXS_EVER_RETRANS (1u << 3) /* sent more than once: ambiguous RTT */
+#define TXS_APP_LIMITED (1u << 4)  /* sent while the sender was application-limited */
 
 #define TCP_RXT_HIST 64
 
@@ -148,6 +152,10 @@ struct tcp_rec {
     uint32_t reo_extent_us; /* reordering measured by D-SACKs (0: none) */
     /* PRR (RFC 6937) */
     uint32_t prr_delivered, prr_out, recover_fs;
+    /* this ACK's delivery-rate sample (BBR): the newest segment delivered */
+    bool rs_have, rs_app_limited;
+    uint32_t rs_prior_delivered, rs_prior_us, rs_send_elapsed;
+    uint32_t rs_xmit_us, rs_end;
 };
 
 /* Buffers of a connection that moves data; released at TIME_WAIT/close. */
@@ -551,6 +559,14 @@ bool tcp_rec_check_ts(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
 /** PRR (RFC 6937 3): sets cwnd to pipe + sndcnt after an ACK in fast
  *  recovery that delivered @p delivered bytes. */
 void tcp_prr_ack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t delivered);
+/** BBR's delivery-rate sample of the ACK tcp_rack_ack() just took (draft-
+ *  cheng-iccrg-delivery-rate-estimation 3.3), @p acked bytes newly
+ *  acknowledged or SACKed by it. */
+void tcp_rate_sample(const struct ts_sock *s, struct tcp_rate_sample *rs, uint32_t acked);
+/** The sender has less than a segment left to send and cwnd to spare: the
+ *  rate samples until what is in flight now is delivered show the
+ *  application, not the path (BBR). */
+void tcp_rate_app_limited(struct ts_sock *s);
 /** The tail loss probe's bookkeeping (RFC 8985 7.3, 7.4). */
 void tcp_tlp_sent(struct ts_sock *s, bool retrans);
 void tcp_tlp_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,

@@ -6,7 +6,9 @@
  * convex regions, the Reno-friendly region, fast convergence, the 1.5*cwnd
  * bound and the timeout rule; the application-limited rule and names;
  * HyStart++ (RFC 9406): its exit, conservative slow start, its return to
- * slow start and its thresholds.
+ * slow start and its thresholds; BBR (tcp_bbr.h) on a modelled path: the
+ * bandwidth and RTT it finds, its window, a loss that leaves the window,
+ * the timeout, PROBE_RTT, application-limited samples.
  *
  * Expected values come from the RFC formulas written out here, in the RFC's
  * own units (segments, seconds), not from the implementation's output.
@@ -94,6 +96,8 @@ static void name_parse_round_trip(void **state)
     (void)state;
     assert_string_equal(tcp_cc_name(TCP_CC_NEWRENO), "newreno");
     assert_string_equal(tcp_cc_name(TCP_CC_CUBIC), "cubic");
+    assert_string_equal(tcp_cc_name(TCP_CC_BBR), "bbr");
+    assert_int_equal(tcp_cc_parse("bbr"), TCP_CC_BBR);
     assert_int_equal(tcp_cc_parse(tcp_cc_name(TCP_CC_NEWRENO)), TCP_CC_NEWRENO);
     assert_int_equal(tcp_cc_parse(tcp_cc_name(TCP_CC_CUBIC)), TCP_CC_CUBIC);
     assert_int_equal(tcp_cc_parse("reno"), -1);
@@ -611,6 +615,190 @@ static void hystart_css_back_and_clamps(void **state)
     assert_int_equal(cc.hs_state, TCP_HS_OFF);
 }
 
+/* ---- BBR -------------------------------------------------------------- */
+
+#define BBR_RTT 10000u  /* us */
+#define BBR_RATE 1000u  /* the path: bytes per ms (8 Mbit/s) ... */
+#define BDP SEG(10)     /* ... so one round trip holds 10 segments */
+
+/* One round trip of a path that delivers at most BBR_RATE: what cwnd lets
+ * out, capped by the path, comes back in 10 evenly spaced ACKs, each with
+ * the round's rate sample (the bytes of a round trip over a round trip)
+ * and an RTT sample of @p rtt_sample. Segments sent while the connection's
+ * application-limited mark stood carry it, and the mark goes once what was
+ * in flight then is delivered, as tcp_rack.c keeps them. */
+static void bbr_round(struct tcp_cc *cc, uint64_t *now, uint32_t *total,
+                      uint32_t rtt_sample, bool app_limited)
+{
+    uint32_t cap = BBR_RATE * BBR_RTT / 1000u;
+    uint32_t deliver = cc->cwnd < cap ? cc->cwnd : cap;
+    uint32_t chunk = deliver / 10;
+    uint32_t prior = *total;
+    app_limited |= cc->bbr.app_limited != 0;
+    if (cc->bbr.app_limited && *total + deliver > cc->bbr.app_limited)
+        cc->bbr.app_limited = 0;
+    for (unsigned i = 0; i < 10; i++) {
+        *total += chunk;
+        struct tcp_rate_sample rs = {.delivered_total = *total,
+                                     .prior_delivered = prior,
+                                     .delivered = deliver,
+                                     .interval_us = BBR_RTT,
+                                     .acked = chunk,
+                                     .rtt_us = rtt_sample,
+                                     .have = true,
+                                     .app_limited = app_limited};
+        tcp_bbr_on_ack(cc, &rs, deliver - (i + 1) * chunk,
+                       *now + (uint64_t)BBR_RTT * (i + 1) / 10);
+    }
+    *now += BBR_RTT;
+}
+
+/* Startup doubles cwnd per round until three rounds bring no 25% more
+ * rate; drain; then cwnd settles at twice the BDP plus three segments of
+ * headroom plus the ACKs' aggregation (one ACK's worth here). */
+static void bbr_reach_probe_bw(struct tcp_cc *cc, uint64_t *now, uint32_t *total)
+{
+    tcp_cc_init(cc, TCP_CC_BBR, MSS, SEG(10));
+    for (int r = 0; r < 12; r++)
+        bbr_round(cc, now, total, BBR_RTT, false);
+}
+
+static void bbr_finds_the_path(void **state)
+{
+    (void)state;
+    struct tcp_cc cc;
+    uint64_t now = T0;
+    uint32_t total = 0;
+    tcp_cc_init(&cc, TCP_CC_BBR, MSS, SEG(10));
+    assert_int_equal(cc.bbr.mode, TCP_BBR_STARTUP);
+    bbr_round(&cc, &now, &total, BBR_RTT, false);
+    assert_int_equal(cc.cwnd, SEG(20)); /* startup: cwnd += what was delivered */
+    assert_int_equal(tcp_bbr_max_bw(&cc.bbr), BBR_RATE);
+    assert_int_equal(cc.bbr.min_rtt_us, BBR_RTT);
+    bbr_reach_probe_bw(&cc, &now, &total);
+    assert_true(cc.bbr.full_bw_reached);
+    assert_int_equal(cc.bbr.mode, TCP_BBR_PROBE_BW);
+    assert_int_equal(tcp_bbr_max_bw(&cc.bbr), BBR_RATE);
+    assert_in_range(cc.cwnd, 2 * BDP + SEG(3), 2 * BDP + SEG(4));
+}
+
+/* A loss: one round of packet conservation (cwnd = what is in flight plus
+ * what the ACK delivered), then, at the recovery's end, the window from
+ * before; CUBIC instead keeps 0.7 of it. */
+static void bbr_loss_keeps_the_window(void **state)
+{
+    (void)state;
+    struct tcp_cc cc, cubic;
+    uint64_t now = T0;
+    uint32_t total = 0;
+    bbr_reach_probe_bw(&cc, &now, &total);
+    uint32_t before = cc.cwnd;
+    tcp_cc_on_loss(&cc, before, now);
+    struct tcp_rate_sample rs = {.delivered_total = total + MSS,
+                                 .prior_delivered = total - BDP / 2,
+                                 .acked = MSS,
+                                 .have = true};
+    tcp_bbr_on_ack(&cc, &rs, SEG(5), now);
+    assert_int_equal(cc.cwnd, SEG(6));
+    tcp_cc_on_recovery_end(&cc, false);
+    assert_int_equal(cc.cwnd, before);
+
+    tcp_cc_init(&cubic, TCP_CC_CUBIC, MSS, before);
+    tcp_cc_on_loss(&cubic, before, now);
+    tcp_cc_on_recovery_end(&cubic, false);
+    assert_int_equal(cubic.cwnd, before * 7 / 10);
+}
+
+/* A timeout: one segment, at least 4 on the next ACK, growing by what is
+ * delivered; the window from before once the loss window ends. */
+static void bbr_timeout(void **state)
+{
+    (void)state;
+    struct tcp_cc cc;
+    uint64_t now = T0;
+    uint32_t total = 0;
+    bbr_reach_probe_bw(&cc, &now, &total);
+    uint32_t before = cc.cwnd;
+    tcp_cc_on_rto(&cc, before, now);
+    assert_int_equal(cc.cwnd, MSS);
+    struct tcp_rate_sample rs = {.delivered_total = total + MSS,
+                                 .prior_delivered = total,
+                                 .acked = MSS,
+                                 .have = true};
+    tcp_bbr_on_ack(&cc, &rs, 0, now);
+    assert_int_equal(cc.cwnd, SEG(4));
+    rs.delivered_total += SEG(2);
+    rs.acked = SEG(2);
+    tcp_bbr_on_ack(&cc, &rs, 0, now);
+    assert_int_equal(cc.cwnd, SEG(6));
+    tcp_cc_on_recovery_end(&cc, true);
+    assert_int_equal(cc.cwnd, before);
+}
+
+/* The minimum RTT expires after 10 s without a lower sample: PROBE_RTT
+ * holds cwnd at 4 segments for 200 ms and a round trip, takes the RTT it
+ * sees then, and returns to PROBE_BW with the window from before. */
+static void bbr_probe_rtt(void **state)
+{
+    (void)state;
+    struct tcp_cc cc;
+    uint64_t now = T0;
+    uint32_t total = 0;
+    bbr_reach_probe_bw(&cc, &now, &total);
+    uint32_t before = cc.cwnd;
+    uint64_t start = now;
+    while (cc.bbr.mode != TCP_BBR_PROBE_RTT && now - start < 11000000)
+        bbr_round(&cc, &now, &total, BBR_RTT + 2000, false);
+    assert_int_equal(cc.bbr.mode, TCP_BBR_PROBE_RTT);
+    assert_in_range(now - start, 10000000, 10000000 + BBR_RTT);
+    uint64_t probe = now;
+    bbr_round(&cc, &now, &total, BBR_RTT + 2000, false);
+    assert_int_equal(cc.cwnd, SEG(4));
+    while (cc.bbr.mode == TCP_BBR_PROBE_RTT && now - probe < 1000000)
+        bbr_round(&cc, &now, &total, BBR_RTT + 1000, false);
+    assert_int_equal(cc.bbr.mode, TCP_BBR_PROBE_BW);
+    assert_in_range(now - probe, 200000, 200000 + 2 * BBR_RTT);
+    assert_int_equal(cc.bbr.min_rtt_us, BBR_RTT + 1000);
+    assert_int_equal(tcp_bbr_max_bw(&cc.bbr), BBR_RATE); /* its samples were not the path's */
+    assert_true(cc.cwnd >= before);
+}
+
+/* An application-limited sample never lowers the bandwidth: the sender
+ * had less to send, the path was not slower. One that is higher counts. */
+static void bbr_app_limited_samples(void **state)
+{
+    (void)state;
+    struct tcp_cc cc;
+    uint64_t now = T0;
+    uint32_t total = 0;
+    bbr_reach_probe_bw(&cc, &now, &total);
+    struct tcp_rate_sample rs = {.delivered_total = total + MSS,
+                                 .prior_delivered = total,
+                                 .delivered = SEG(2),
+                                 .interval_us = BBR_RTT,
+                                 .acked = MSS,
+                                 .have = true,
+                                 .app_limited = true};
+    for (int i = 0; i < 40; i++) { /* 40 rounds: past the filter's 10 */
+        rs.delivered_total += MSS;
+        rs.prior_delivered = rs.delivered_total - MSS;
+        tcp_bbr_on_ack(&cc, &rs, 0, now += BBR_RTT);
+    }
+    assert_int_equal(tcp_bbr_max_bw(&cc.bbr), BBR_RATE);
+    rs.delivered = SEG(20);
+    tcp_bbr_on_ack(&cc, &rs, 0, now += BBR_RTT);
+    assert_int_equal(tcp_bbr_max_bw(&cc.bbr), 2 * BBR_RATE);
+    /* not application-limited, the path's rate ages out of the filter */
+    rs.app_limited = false;
+    rs.delivered = SEG(5);
+    for (int i = 0; i < 12; i++) {
+        rs.delivered_total += MSS;
+        rs.prior_delivered = rs.delivered_total - MSS;
+        tcp_bbr_on_ack(&cc, &rs, 0, now += BBR_RTT);
+    }
+    assert_int_equal(tcp_bbr_max_bw(&cc.bbr), BBR_RATE / 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -632,6 +820,11 @@ int main(void)
         cmocka_unit_test(cubic_fast_convergence),
         cmocka_unit_test(cubic_target_capped_at_one_and_a_half),
         cmocka_unit_test(cubic_rto),
+        cmocka_unit_test(bbr_finds_the_path),
+        cmocka_unit_test(bbr_loss_keeps_the_window),
+        cmocka_unit_test(bbr_timeout),
+        cmocka_unit_test(bbr_probe_rtt),
+        cmocka_unit_test(bbr_app_limited_samples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
