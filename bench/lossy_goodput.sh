@@ -8,13 +8,13 @@
 # by run; the table gives the median goodput, the min-max spread and the
 # ratio corehttpd/nginx of the medians.
 #
-# nginx runs once per kernel congestion control named by -k (default
-# cubic,bbr: Linux's and Debian's default, the algorithm corehttpd runs too,
-# and the model-based one some hosts make their default; a host's default is
-# no fixed point to compare with). Each is the default of the server's
-# namespace while its runs go; a netns may only pick one the host allows
-# (net.ipv4.tcp_allowed_congestion_control), so the script appends the ones
-# it needs there and puts the list back at exit.
+# Each case runs once per congestion control named by -k (default
+# cubic,bbr: Linux's and Debian's default, and the model-based one some
+# hosts make theirs; a host's default is no fixed point to compare with),
+# both servers running the same one: corehttpd by [tcp] congestion_control,
+# nginx by the default of its namespace. A netns may only pick one the host
+# allows (net.ipv4.tcp_allowed_congestion_control), so the script appends
+# the ones it needs there and puts the list back at exit.
 #
 # corehttpd's status page is read after every download: the table under
 # the goodputs gives, per case, the segments sent again and shown spurious
@@ -45,9 +45,9 @@
 # Usage: bench/lossy_goodput.sh [-n RUNS] [-b CORE-HTTPD-BINARY] [-c CASES]
 #                               [-k KERNEL-CCS]
 #   RUNS  default 5; CASES: a comma list of none,loss,dup,corrupt,reorder,
-#   delay (default all); KERNEL-CCS: a comma list of the kernel's congestion
-#   controls for nginx (default cubic,bbr; one the kernel lacks is left out
-#   with a note). Needs root, nginx, nft, curl, ethtool, taskset.
+#   delay (default all); KERNEL-CCS: a comma list of congestion controls
+#   (default cubic,bbr; reno runs corehttpd's newreno; one the kernel lacks
+#   is left out with a note). Needs root, nginx, nft, curl, ethtool, taskset.
 #   Prints progress on stderr and the table on stdout.
 set -eu
 
@@ -276,7 +276,8 @@ EOF
     wait_http "$nsc" nginx
 }
 
-# corehttpd_up CASE: namespace A, the server with the case's impair_* keys.
+# corehttpd_up CASE CC: namespace A, the server with the case's impair_* keys
+# and the congestion control CC (the kernel's name; reno is newreno).
 corehttpd_up() {
     ip netns add "$nsa"
     ip -n "$nsa" link set lo up
@@ -295,6 +296,9 @@ gateway = $HOST_IP
 
 [cores]
 list = 0
+
+[tcp]
+congestion_control = $([ "$2" = reno ] && echo newreno || echo "$2")
 
 [http]
 listen = 80
@@ -378,7 +382,7 @@ pct() {
 }
 
 # ------------------------------------------------------------ the run
-log "corehttpd $bin; nginx $(nginx -v 2>&1 | sed 's/.*: //') with ${cc_list[*]}; $runs runs per case; kernel $(uname -r)"
+log "corehttpd $bin; nginx $(nginx -v 2>&1 | sed 's/.*: //'); congestion controls ${cc_list[*]} (both servers); $runs runs per case; kernel $(uname -r)"
 nginx_up
 rows=""
 counts=""
@@ -386,70 +390,61 @@ IFS=, read -r -a case_list <<<"$cases"
 for c in "${case_list[@]}"; do
     what=$(describe "$c")
     log "case: $what"
-    corehttpd_up "$c"
-    rules_load "$nsa" "$tap" "$c"
-    case $c in reorder | delay) ;; *) rules_load "$nsc" nbc "$c" ;; esac
-    core=()
-    declare -A ngx=()
-    retrans0=$(tcp_counter "$nss" RetransSegs)
-    csum_c0=$(tcp_counter "$nsc" InCsumErrors)
-    csum_s0=$(tcp_counter "$nss" InCsumErrors)
-    before=$(status "$nsa")
-    sent=0 again=0 spurious=0 rto_runs=0 minrto_runs=0
-    for r in $(seq "$runs"); do
-        core+=("$(fetch "$nsa")")
-        after=$(status "$nsa")
-        sent=$((sent + $(delta tx_packets)))
-        again=$((again + $(delta retransmitted_segments)))
-        spurious=$((spurious + $(delta spurious_retransmissions)))
-        rto=$(delta retransmit_timeout)
-        minrto=$(delta retransmit_timeout_min_rto)
-        [ "$rto" = 0 ] || rto_runs=$((rto_runs + 1))
-        [ "$minrto" = 0 ] || minrto_runs=$((minrto_runs + 1))
-        before=$after
-        line="run $r: corehttpd ${core[-1]} Mbit/s ($rto timeouts, $minrto at the minimum RTO)"
-        for cc in "${cc_list[@]}"; do
-            ip netns exec "$nss" sysctl -qw net.ipv4.tcp_congestion_control="$cc"
-            ngx[$cc]="${ngx[$cc]:-} $(fetch "$nsc")"
-            line="$line, nginx $cc ${ngx[$cc]##* } Mbit/s"
-        done
-        log "  $line"
-    done
-    log "  nft rules acted on: corehttpd path $(rules_hits "$nsa"); nginx path $(rules_hits "$nsc")"
-    log "  nginx path: server retransmitted $(($(tcp_counter "$nss" RetransSegs) - retrans0)) segments; bad checksums caught: client $(($(tcp_counter "$nsc" InCsumErrors) - csum_c0)), server $(($(tcp_counter "$nss" InCsumErrors) - csum_s0))"
-    rules_clear "$nsa"
-    rules_clear "$nsc"
-    corehttpd_down
-    read -r cm cmin cmax cf <<<"$(stats "${core[@]}")"
-    row="| $what | $cm ($cmin-$cmax)"
+    row="| $what"
     note=""
-    [ "$cf" = 0 ] || note=" (failed runs: corehttpd $cf)"
     for cc in "${cc_list[@]}"; do
-        # shellcheck disable=SC2086 # the runs, one word each
-        read -r nm nmin nmax nf <<<"$(stats ${ngx[$cc]})"
-        [ "$nf" = 0 ] || note="$note (failed runs: nginx $cc $nf)"
+        # both servers with the same algorithm, taking turns run by run
+        ip netns exec "$nss" sysctl -qw net.ipv4.tcp_congestion_control="$cc"
+        corehttpd_up "$c" "$cc"
+        rules_load "$nsa" "$tap" "$c"
+        case $c in reorder | delay) ;; *) rules_load "$nsc" nbc "$c" ;; esac
+        core=()
+        ngx=()
+        retrans0=$(tcp_counter "$nss" RetransSegs)
+        before=$(status "$nsa")
+        sent=0 again=0 spurious=0 rto_runs=0 minrto_runs=0
+        for r in $(seq "$runs"); do
+            core+=("$(fetch "$nsa")")
+            after=$(status "$nsa")
+            sent=$((sent + $(delta tx_packets)))
+            again=$((again + $(delta retransmitted_segments)))
+            spurious=$((spurious + $(delta spurious_retransmissions)))
+            rto=$(delta retransmit_timeout)
+            minrto=$(delta retransmit_timeout_min_rto)
+            [ "$rto" = 0 ] || rto_runs=$((rto_runs + 1))
+            [ "$minrto" = 0 ] || minrto_runs=$((minrto_runs + 1))
+            before=$after
+            ngx+=("$(fetch "$nsc")")
+            log "  $cc run $r: corehttpd ${core[-1]} Mbit/s ($rto timeouts, $minrto at the minimum RTO), nginx ${ngx[-1]} Mbit/s"
+        done
+        log "  $cc: nft rules acted on: corehttpd path $(rules_hits "$nsa"); nginx path $(rules_hits "$nsc"); nginx retransmitted $(($(tcp_counter "$nss" RetransSegs) - retrans0)) segments"
+        rules_clear "$nsa"
+        rules_clear "$nsc"
+        corehttpd_down
+        read -r cm cmin cmax cf <<<"$(stats "${core[@]}")"
+        read -r nm nmin nmax nf <<<"$(stats "${ngx[@]}")"
+        [ "$cf$nf" = 00 ] || note="$note (failed runs, $cc: corehttpd $cf, nginx $nf)"
         case $c in
-        reorder | delay) row="$row | ($nm, $nmin-$nmax, clean link) | n/a" ;;
+        reorder | delay) row="$row | $cm ($cmin-$cmax) | ($nm, $nmin-$nmax, clean link) | n/a" ;;
         *)
             ratio=$(awk -v a="$cm" -v b="$nm" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }')
-            row="$row | $nm ($nmin-$nmax) | $ratio"
+            row="$row | $cm ($cmin-$cmax) | $nm ($nmin-$nmax) | $ratio"
             ;;
         esac
+        counts="$counts| $what | $cc | $sent | $again ($(pct "$again" "$sent")) | $spurious ($(pct "$spurious" "$sent")) | $minrto_runs of $runs | $rto_runs of $runs |"$'\n'
     done
-    unset ngx
     rows="$rows$row |$note"$'\n'
-    counts="$counts| $what | $sent | $again ($(pct "$again" "$sent")) | $spurious ($(pct "$spurious" "$sent")) | $minrto_runs of $runs | $rto_runs of $runs |"$'\n'
 done
 
-printf '\n10 MB download (www/files/big.bin), goodput in Mbit/s: median (min-max) of %s runs; ratio = corehttpd median / nginx median.\n\n' "$runs"
-head='| impairment | corehttpd (DPDK net_tap, own TCP, CUBIC) |'
-rule='|---|---|'
+printf '\n10 MB download (www/files/big.bin), goodput in Mbit/s: median (min-max) of %s runs; ratio = corehttpd median / nginx median, both servers running the same congestion control.\n\n' "$runs"
+head='| impairment |'
+rule='|---|'
 for cc in "${cc_list[@]}"; do
-    head="$head nginx (kernel TCP, veth, $cc) | ratio |"
-    rule="$rule---|---|"
+    head="$head corehttpd, $cc (DPDK net_tap) | nginx, $cc (kernel TCP, veth) | ratio |"
+    rule="$rule---|---|---|"
 done
 printf '%s\n%s\n%s' "$head" "$rule" "$rows"
 printf '\ncorehttpd'"'"'s counters over each case'"'"'s runs (status page): frames sent, segments sent again, retransmissions a D-SACK showed needless, and the runs in which a retransmission timeout fired.\n\n'
-printf '| impairment | frames sent | sent again | spurious | runs with a minimum-RTO timeout | runs with any timeout |\n|---|---|---|---|---|---|\n%s' "$counts"
+printf '| impairment | congestion control | frames sent | sent again | spurious | runs with a minimum-RTO timeout | runs with any timeout |\n|---|---|---|---|---|---|---|\n%s' "$counts"
 printf '\nDelay and reordering act in corehttpd'"'"'s DPDK stage only (this kernel has no netem): the nginx columns of those rows are nginx on a clean link, shown for scale; no ratio is given.\n'
 printf 'Both servers on core 0, curl on core 1; machine %s, %s CPUs.\n' "$(uname -r)" "$(nproc)"
