@@ -27,6 +27,7 @@
 #include "core.h"
 #include "dpio.h"
 #include "site.h"
+#include "tcp_cc.h"
 #include "control.h"
 #include "log.h"
 #include "tls.h"
@@ -61,7 +62,7 @@ static void on_ready(void)
     printf(" on %s:%u", ip, g_cfg.listen);
     if (g_cfg.tls_listen)
         printf(" and https on %s:%u", ip, g_cfg.tls_listen);
-    printf("\n");
+    printf(", congestion control %s\n", tcp_cc_name((enum tcp_cc_algo)g_cfg.cc_algo));
     fflush(stdout);
 }
 
