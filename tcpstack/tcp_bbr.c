@@ -9,18 +9,19 @@
 
 #include "tcp_cc.h"
 
-#define BBR_UNIT 1000u              /* gains in thousandths */
-#define BBR_HIGH_GAIN 2885u         /* 2/ln 2: startup doubles the rate per round */
-#define BBR_CWND_GAIN 2000u         /* PROBE_BW: twice the BDP */
-#define BBR_BW_ROUNDS 10u           /* the bandwidth filter's window */
-#define BBR_MIN_RTT_WIN_MS 10000u   /* the minimum RTT's */
-#define BBR_PROBE_RTT_MS 200u       /* PROBE_RTT's stay at 4 segments */
-#define BBR_MIN_CWND_SEGS 4u        /* never less in flight */
-#define BBR_QUANTA_SEGS 3u          /* headroom for delayed and stretched ACKs */
-#define BBR_FULL_BW_ROUNDS 3u       /* rounds without 25% growth end startup */
-#define BBR_INIT_CWND_SEGS 10u      /* before the model has a BDP */
-#define BBR_EXTRA_ACKED_ROUNDS 5u   /* each of the aggregation filter's two windows */
-#define BBR_EXTRA_ACKED_MAX_US 100000u /* aggregation allowance: at most this much of the rate */
+#define BBR_UNIT 1000u            /* gains in thousandths */
+#define BBR_HIGH_GAIN 2885u       /* 2/ln 2: startup doubles the rate per round */
+#define BBR_CWND_GAIN 2000u       /* PROBE_BW: twice the BDP */
+#define BBR_BW_ROUNDS 10u         /* the bandwidth filter's window */
+#define BBR_MIN_RTT_WIN_MS 10000u /* the minimum RTT's */
+#define BBR_PROBE_RTT_MS 200u     /* PROBE_RTT's stay at 4 segments */
+#define BBR_MIN_CWND_SEGS 4u      /* never less in flight */
+#define BBR_QUANTA_SEGS 3u        /* headroom for delayed and stretched ACKs */
+#define BBR_FULL_BW_ROUNDS 3u     /* rounds without 25% growth end startup */
+#define BBR_INIT_CWND_SEGS 10u    /* before the model has a BDP */
+#define BBR_EXTRA_ACKED_ROUNDS 5u /* each of the aggregation filter's two windows */
+#define BBR_EXTRA_ACKED_MAX_US                                                           \
+    100000u /* aggregation allowance: at most this much of the rate */
 
 uint32_t tcp_bbr_max_bw(const struct tcp_bbr *b)
 {
@@ -125,7 +126,8 @@ static uint32_t aggregation_cwnd(const struct tcp_bbr *b)
 {
     if (!b->full_bw_reached)
         return 0;
-    uint32_t extra = b->extra_acked[0] > b->extra_acked[1] ? b->extra_acked[0] : b->extra_acked[1];
+    uint32_t extra =
+        b->extra_acked[0] > b->extra_acked[1] ? b->extra_acked[0] : b->extra_acked[1];
     uint64_t cap = (uint64_t)b->bw[0] * BBR_EXTRA_ACKED_MAX_US / 1000u;
     return extra < cap ? extra : (uint32_t)cap;
 }
@@ -156,8 +158,8 @@ static void update_min_rtt(struct tcp_cc *cc, const struct tcp_rate_sample *rs,
 {
     struct tcp_bbr *b = &cc->bbr;
     uint32_t now_ms = (uint32_t)(now_us / 1000u);
-    bool expired = b->min_rtt_us != UINT32_MAX &&
-                   now_ms - b->min_rtt_stamp_ms > BBR_MIN_RTT_WIN_MS;
+    bool expired =
+        b->min_rtt_us != UINT32_MAX && now_ms - b->min_rtt_stamp_ms > BBR_MIN_RTT_WIN_MS;
     if (rs->rtt_us && (rs->rtt_us <= b->min_rtt_us || expired)) {
         b->min_rtt_us = rs->rtt_us;
         b->min_rtt_stamp_ms = now_ms;
@@ -191,7 +193,8 @@ static void update_min_rtt(struct tcp_cc *cc, const struct tcp_rate_sample *rs,
     }
 }
 
-static void set_cwnd(struct tcp_cc *cc, const struct tcp_rate_sample *rs, uint32_t inflight)
+static void set_cwnd(struct tcp_cc *cc, const struct tcp_rate_sample *rs,
+                     uint32_t inflight)
 {
     struct tcp_bbr *b = &cc->bbr;
     uint32_t min_cwnd = BBR_MIN_CWND_SEGS * cc->mss;
@@ -221,8 +224,8 @@ static void set_cwnd(struct tcp_cc *cc, const struct tcp_rate_sample *rs, uint32
     cc->cwnd = cwnd;
 }
 
-void tcp_bbr_on_ack(struct tcp_cc *cc, const struct tcp_rate_sample *rs, uint32_t inflight,
-                    uint64_t now_us)
+void tcp_bbr_on_ack(struct tcp_cc *cc, const struct tcp_rate_sample *rs,
+                    uint32_t inflight, uint64_t now_us)
 {
     struct tcp_bbr *b = &cc->bbr;
     /* a round trip ends when a segment sent after it began is delivered */

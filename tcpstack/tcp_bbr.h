@@ -27,8 +27,8 @@
  * never empties. Once the pipe is full, cwnd also holds what the receiver's
  * ACKs bunch up beyond the model's rate (the ACK aggregation of Linux's BBR
  * since 4.20, at most 100 ms of the rate): a receiver that acknowledges a
- * burst at a time would otherwise leave the window empty between its ACKs. A connection without SACK has no records to sample from
- * and runs CUBIC instead.
+ * burst at a time would otherwise leave the window empty between its ACKs. A connection
+ * without SACK has no records to sample from and runs CUBIC instead.
  */
 #ifndef TCP_BBR_H
 #define TCP_BBR_H
@@ -49,7 +49,12 @@ struct tcp_rate_sample {
     bool app_limited;
 };
 
-enum tcp_bbr_mode { TCP_BBR_STARTUP = 0, TCP_BBR_DRAIN, TCP_BBR_PROBE_BW, TCP_BBR_PROBE_RTT };
+enum tcp_bbr_mode {
+    TCP_BBR_STARTUP = 0,
+    TCP_BBR_DRAIN,
+    TCP_BBR_PROBE_BW,
+    TCP_BBR_PROBE_RTT
+};
 
 #define TCP_BBR_BW_SLOTS 3
 
@@ -96,8 +101,8 @@ void tcp_bbr_init(struct tcp_cc *cc);
 /** Every ACK of a connection running BBR: the model takes @p rs, then cwnd
  *  is set from it. @p inflight: bytes in the network after the ACK (RFC
  *  6675's pipe). */
-void tcp_bbr_on_ack(struct tcp_cc *cc, const struct tcp_rate_sample *rs, uint32_t inflight,
-                    uint64_t now_us);
+void tcp_bbr_on_ack(struct tcp_cc *cc, const struct tcp_rate_sample *rs,
+                    uint32_t inflight, uint64_t now_us);
 /** A loss recovery begins: cwnd is saved, and the next ACK sets it to what
  *  is in flight plus what it delivered (packet conservation for a round). */
 void tcp_bbr_on_loss(struct tcp_cc *cc);

@@ -274,7 +274,8 @@ static void rack_deliver(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp
 static void rec_check_renege(struct ts_sock *s)
 {
     struct tcp_rec *r = &s->bufs->rec;
-    if (r->n == 0 || !(rec_at(r, 0)->flags & TXS_SACKED) || rec_at(r, 0)->start != s->snd_una)
+    if (r->n == 0 || !(rec_at(r, 0)->flags & TXS_SACKED) ||
+        rec_at(r, 0)->start != s->snd_una)
         return;
     tcp_sb_reset(&s->bufs->sb);
     for (uint32_t i = 0; i < r->n; i++)

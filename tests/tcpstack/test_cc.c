@@ -617,9 +617,9 @@ static void hystart_css_back_and_clamps(void **state)
 
 /* ---- BBR -------------------------------------------------------------- */
 
-#define BBR_RTT 10000u  /* us */
-#define BBR_RATE 1000u  /* the path: bytes per ms (8 Mbit/s) ... */
-#define BDP SEG(10)     /* ... so one round trip holds 10 segments */
+#define BBR_RTT 10000u /* us */
+#define BBR_RATE 1000u /* the path: bytes per ms (8 Mbit/s) ... */
+#define BDP SEG(10)    /* ... so one round trip holds 10 segments */
 
 /* One round trip of a path that delivers at most BBR_RATE: what cwnd lets
  * out, capped by the path, comes back in 10 evenly spaced ACKs, each with
@@ -759,7 +759,8 @@ static void bbr_probe_rtt(void **state)
     assert_int_equal(cc.bbr.mode, TCP_BBR_PROBE_BW);
     assert_in_range(now - probe, 200000, 200000 + 2 * BBR_RTT);
     assert_int_equal(cc.bbr.min_rtt_us, BBR_RTT + 1000);
-    assert_int_equal(tcp_bbr_max_bw(&cc.bbr), BBR_RATE); /* its samples were not the path's */
+    assert_int_equal(tcp_bbr_max_bw(&cc.bbr),
+                     BBR_RATE); /* its samples were not the path's */
     assert_true(cc.cwnd >= before);
 }
 
