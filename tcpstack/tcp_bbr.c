@@ -153,6 +153,15 @@ static void save_cwnd(struct tcp_cc *cc)
         b->prior_cwnd = cc->cwnd;
 }
 
+static void exit_probe_rtt(struct tcp_cc *cc, uint32_t now_ms)
+{
+    struct tcp_bbr *b = &cc->bbr;
+    b->min_rtt_stamp_ms = now_ms;
+    if (b->prior_cwnd > cc->cwnd)
+        cc->cwnd = b->prior_cwnd;
+    b->mode = b->full_bw_reached ? TCP_BBR_PROBE_BW : TCP_BBR_STARTUP;
+}
+
 static void update_min_rtt(struct tcp_cc *cc, const struct tcp_rate_sample *rs,
                            uint32_t inflight, uint64_t now_us)
 {
@@ -164,12 +173,14 @@ static void update_min_rtt(struct tcp_cc *cc, const struct tcp_rate_sample *rs,
         b->min_rtt_us = rs->rtt_us;
         b->min_rtt_stamp_ms = now_ms;
     }
-    if (expired && b->mode != TCP_BBR_PROBE_RTT) {
+    if (expired && !b->idle_restart && b->mode != TCP_BBR_PROBE_RTT) {
         /* the estimate is 10 s old: drain the queue for a fresh one */
         save_cwnd(cc);
         b->mode = TCP_BBR_PROBE_RTT;
         b->probe_rtt_done_ms = 0;
     }
+    if (rs->acked)
+        b->idle_restart = false;
     if (b->mode != TCP_BBR_PROBE_RTT)
         return;
     /* what goes out at 4 segments shows the RTT, not the bandwidth: its
@@ -185,12 +196,8 @@ static void update_min_rtt(struct tcp_cc *cc, const struct tcp_rate_sample *rs,
     }
     if (b->round_start)
         b->probe_rtt_round_done = true;
-    if (b->probe_rtt_round_done && (int32_t)(now_ms - b->probe_rtt_done_ms) >= 0) {
-        b->min_rtt_stamp_ms = now_ms;
-        if (b->prior_cwnd > cc->cwnd)
-            cc->cwnd = b->prior_cwnd;
-        b->mode = b->full_bw_reached ? TCP_BBR_PROBE_BW : TCP_BBR_STARTUP;
-    }
+    if (b->probe_rtt_round_done && (int32_t)(now_ms - b->probe_rtt_done_ms) >= 0)
+        exit_probe_rtt(cc, now_ms);
 }
 
 static void set_cwnd(struct tcp_cc *cc, const struct tcp_rate_sample *rs,
@@ -276,6 +283,7 @@ void tcp_bbr_on_rto(struct tcp_cc *cc)
     struct tcp_bbr *b = &cc->bbr;
     save_cwnd(cc);
     b->in_loss = true;
+    b->after_rto = true;
     b->enter_recovery = false;
     b->conservation = false;
     b->full_bw = 0;
@@ -283,16 +291,30 @@ void tcp_bbr_on_rto(struct tcp_cc *cc)
     cc->cwnd = cc->mss; /* the ACKs of the resent segments grow it back */
 }
 
-void tcp_bbr_on_recovery_end(struct tcp_cc *cc, bool undo)
+void tcp_bbr_on_recovery_end(struct tcp_cc *cc, bool undo, uint32_t burst)
 {
     struct tcp_bbr *b = &cc->bbr;
-    if ((b->in_loss || undo) && b->prior_cwnd > cc->cwnd)
-        cc->cwnd = b->prior_cwnd;
+    uint32_t restore = b->prior_cwnd;
+    if (b->after_rto && restore > burst)
+        restore = burst;
+    if ((b->in_loss || undo) && restore > cc->cwnd)
+        cc->cwnd = restore;
     b->in_loss = false;
+    b->after_rto = false;
     b->enter_recovery = false;
     b->conservation = false;
     if (undo) {
         b->full_bw = 0;
         b->full_bw_cnt = 0;
     }
+}
+
+void tcp_bbr_on_restart(struct tcp_cc *cc, uint64_t now_us)
+{
+    struct tcp_bbr *b = &cc->bbr;
+    uint32_t now_ms = (uint32_t)(now_us / 1000u);
+    b->idle_restart = true;
+    if (b->mode == TCP_BBR_PROBE_RTT && b->probe_rtt_done_ms != 0 &&
+        (int32_t)(now_ms - b->probe_rtt_done_ms) >= 0)
+        exit_probe_rtt(cc, now_ms);
 }

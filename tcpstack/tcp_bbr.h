@@ -92,6 +92,8 @@ struct tcp_bbr {
     bool enter_recovery; /* the next ACK starts packet conservation */
     bool conservation;   /* packet conservation, for one round trip */
     bool probe_rtt_round_done;
+    bool idle_restart; /* sending again after idle, nothing delivered since */
+    bool after_rto;    /* the loss was a timeout's */
 };
 
 struct tcp_cc;
@@ -109,10 +111,17 @@ void tcp_bbr_on_loss(struct tcp_cc *cc);
 /** A retransmission timeout: cwnd saved, one segment; the ACKs grow it back
  *  towards the model's target. */
 void tcp_bbr_on_rto(struct tcp_cc *cc);
-/** A recovery or a timeout's loss window ended: cwnd is at least what it
- *  was before (a random loss costs no window), or an undo says the episode
- *  was spurious: the same, and startup's plateau detector starts again. */
-void tcp_bbr_on_recovery_end(struct tcp_cc *cc, bool undo);
+/** A recovery or a timeout's loss window ended, or (@p undo) proved
+ *  spurious: cwnd is at least what it was before (a random loss costs no
+ *  window; an undo restarts startup's plateau detector too). After a
+ *  timeout, whose loss window has drained the flight, at most @p burst
+ *  (what is in flight plus an initial window): without pacing the old
+ *  window would leave at line rate; the ACKs grow it back. */
+void tcp_bbr_on_recovery_end(struct tcp_cc *cc, bool undo, uint32_t burst);
+/** Sending starts again with nothing in flight (after idle): the next ACKs
+ *  refresh an expired minimum RTT instead of entering PROBE_RTT (the idle
+ *  time drained the queue), and a PROBE_RTT whose time is up ends. */
+void tcp_bbr_on_restart(struct tcp_cc *cc, uint64_t now_us);
 /** The model's bottleneck bandwidth, bytes per millisecond (0: none yet). */
 uint32_t tcp_bbr_max_bw(const struct tcp_bbr *b);
 

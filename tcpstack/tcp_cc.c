@@ -298,13 +298,17 @@ void tcp_cc_on_loss(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
 void tcp_cc_on_recovery_end(struct tcp_cc *cc, bool loss)
 {
     if (cc->algo == TCP_CC_BBR)
-        tcp_bbr_on_recovery_end(cc, false);
+        tcp_bbr_on_recovery_end(cc, false, 0);
     else if (!loss)
         cc->cwnd = cc->ssthresh;
 }
 
 void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight)
 {
+    if (cc->algo == TCP_CC_BBR) {
+        tcp_bbr_on_recovery_end(cc, false, 0);
+        return;
+    }
     /* RFC 6582 3.2 step 3, option 1 */
     cc->cwnd = min_u32(cc->ssthresh, add_sat(max_u32(flight, cc->mss), cc->mss));
     cc->bytes_acked = 0;

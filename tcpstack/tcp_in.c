@@ -393,7 +393,8 @@ void tcp_enter_recovery(struct ts_ctx *ctx, struct ts_sock *s)
     tcp_cc_on_loss(&s->cc, flight, ctx->now);
     ctx->st.tcp_retransmits++;
     tcp_rexmit_una(ctx, s);
-    s->cc.cwnd = s->cc.ssthresh + TCP_DUPTHRESH * segsz;
+    if (s->cc.algo != TCP_CC_BBR) /* BBR (a FIN-only flight without buffers) */
+        s->cc.cwnd = s->cc.ssthresh + TCP_DUPTHRESH * segsz;
 }
 
 /* RFC 2883 4: the first SACK block reports a duplicate when it lies at or
@@ -565,11 +566,13 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
                  * hole and deflates the window by what it acknowledged */
                 ctx->st.tcp_retransmits++;
                 tcp_rexmit_una(ctx, s);
-                s->cc.cwnd = s->cc.cwnd > acked ? s->cc.cwnd - acked : 0;
-                if (acked >= segsz)
-                    s->cc.cwnd += segsz;
-                if (s->cc.cwnd < segsz)
-                    s->cc.cwnd = segsz;
+                if (s->cc.algo != TCP_CC_BBR) {
+                    s->cc.cwnd = s->cc.cwnd > acked ? s->cc.cwnd - acked : 0;
+                    if (acked >= segsz)
+                        s->cc.cwnd += segsz;
+                    if (s->cc.cwnd < segsz)
+                        s->cc.cwnd = segsz;
+                }
             }
             /* with SACK, tcp_output's recovery loop fills the holes */
         } else if (!undone) { /* an undo has set cwnd for this ACK */
@@ -622,7 +625,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             dup = seg->len == 0 && !(seg->flags & RTE_TCP_FIN_FLAG) &&
                   ((uint32_t)seg->wnd << s->snd_wscale) == s->snd_wnd;
         if (dup && (s->tflags & TF_IN_RECOVERY)) {
-            if (!sack)
+            if (!sack && s->cc.algo != TCP_CC_BBR)
                 s->cc.cwnd += segsz; /* RFC 6582 3.2 step 4 */
             ts_sock_want_output(ctx, s);
         } else if (dup && (sack || ++s->dupacks < dup_threshold(s, flight, segsz))) {
@@ -636,7 +639,8 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         }
     }
     if (sack)
-        tcp_rack_input(ctx, s, seg, prev_una, delivered, dsack);
+        tcp_rack_input(ctx, s, seg, prev_una, undone ? 0 : delivered,
+                       dsack); /* an undo set cwnd */
     /* send window update (RFC 9293 3.10.7.4, SND.WL1/WL2 rule) */
     if (SEQ_LT(s->snd_wl1, seg->seq) ||
         (s->snd_wl1 == seg->seq && SEQ_LEQ(s->snd_wl2, seg->ack))) {

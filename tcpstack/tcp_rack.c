@@ -105,17 +105,27 @@ static void rate_sent(const struct ts_sock *s, struct tcp_txseg *g)
         g->flags &= ~TXS_APP_LIMITED;
 }
 
-static void rate_deliver(struct ts_sock *s, const struct tcp_txseg *g, uint32_t len,
-                         uint32_t now)
+/* Bytes delivered: counted, and the application-limited mark goes once
+ * what was in flight when it was set has arrived. Alone, for the middle of
+ * a record (a partial cumulative ACK): no sample until it is all there. */
+static void rate_deliver_part(struct ts_sock *s, uint32_t len, uint32_t now)
 {
     struct tcp_bbr *b = &s->cc.bbr;
-    struct tcp_rec *r = &s->bufs->rec;
     if (s->cc.algo != TCP_CC_BBR)
         return;
     b->delivered += len;
     b->delivered_us = now;
     if (b->app_limited && SEQ_GT(b->delivered, b->app_limited))
-        b->app_limited = 0; /* what was in flight then has arrived */
+        b->app_limited = 0;
+}
+
+static void rate_deliver(struct ts_sock *s, const struct tcp_txseg *g, uint32_t len,
+                         uint32_t now)
+{
+    struct tcp_rec *r = &s->bufs->rec;
+    if (s->cc.algo != TCP_CC_BBR)
+        return;
+    rate_deliver_part(s, len, now);
     if (r->rs_have && !sent_after(g->xmit_us, g->end, r->rs_xmit_us, r->rs_end))
         return;
     r->rs_have = true;
@@ -125,7 +135,7 @@ static void rate_deliver(struct ts_sock *s, const struct tcp_txseg *g, uint32_t 
     r->rs_send_elapsed = g->xmit_us - g->first_sent_us;
     r->rs_xmit_us = g->xmit_us;
     r->rs_end = g->end;
-    b->first_sent_us = g->xmit_us;
+    s->cc.bbr.first_sent_us = g->xmit_us;
 }
 
 void tcp_rate_sample(const struct ts_sock *s, struct tcp_rate_sample *rs, uint32_t acked)
@@ -205,9 +215,11 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
     if (!SEQ_GT(end, s->snd_max))
         return;
     if (s->snd_una == s->snd_max && s->cc.algo == TCP_CC_BBR) {
-        /* nothing in flight: a rate interval starts now (rate draft 3.2) */
+        /* nothing in flight: a rate interval starts now (rate draft 3.2),
+         * and BBR restarts from idle */
         s->cc.bbr.first_sent_us = now;
         s->cc.bbr.delivered_us = now;
+        tcp_bbr_on_restart(&s->cc, ctx->now);
     }
     uint32_t start = SEQ_GT(seq, s->snd_max) ? seq : s->snd_max;
     if (r->n > r->mask) {
@@ -215,7 +227,7 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
          * come): the newest plain record grows, which only delays the
          * detection of a loss among its bytes */
         struct tcp_txseg *last = rec_at(r, r->n - 1);
-        if (last->flags == 0 && last->end == start) {
+        if ((last->flags & ~TXS_APP_LIMITED) == 0 && last->end == start) {
             last->end = end;
             last->xmit_us = now;
         }
@@ -264,20 +276,21 @@ static void rack_deliver(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp
         s->tflags |= TF_REORDER;
 }
 
-/* RFC 2018 8: the cumulative ACK stops at a segment the receiver SACKed,
- * so it has dropped data it reported (a receiver may; ours keeps
- * TCP_OOO_MAX ranges and forgets the highest past that). Left SACKed, that
- * segment would never be sent again before two timeouts (the first keeps
- * the SACKs). As Linux does on reneging, every SACK is forgotten; the
- * receiver's next ACKs report again what it holds, and the segment at
- * snd_una is lost. */
-static void rec_check_renege(struct ts_sock *s)
+/* RFC 2018 8: an ACK that moves snd_una up to a segment the receiver had
+ * SACKed, and no further, says the receiver dropped data it reported (a
+ * receiver may; ours keeps TCP_OOO_MAX ranges and forgets the highest past
+ * that). Left SACKed, that segment would not be sent again before two
+ * timeouts (the first keeps the SACKs). As Linux does on reneging, the
+ * earlier SACKs are forgotten, this ACK's own blocks stand, and the segment
+ * at snd_una is lost. */
+static void rec_check_renege(struct ts_sock *s, const struct tcp_seg *seg)
 {
     struct tcp_rec *r = &s->bufs->rec;
     if (r->n == 0 || !(rec_at(r, 0)->flags & TXS_SACKED) ||
         rec_at(r, 0)->start != s->snd_una)
         return;
     tcp_sb_reset(&s->bufs->sb);
+    tcp_sb_update(&s->bufs->sb, s->snd_una, s->snd_max, seg->sack, seg->nsack);
     for (uint32_t i = 0; i < r->n; i++)
         rec_at(r, i)->flags &= ~TXS_SACKED;
     r->sacked = 0;
@@ -297,6 +310,7 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
     if (SEQ_LT(r->fack, s->snd_una) && r->n == 0)
         r->fack = s->snd_una;
     /* cumulatively acknowledged */
+    bool moved = r->n > 0 && SEQ_LT(rec_at(r, 0)->start, s->snd_una);
     while (r->n > 0 && SEQ_LEQ(rec_at(r, 0)->end, s->snd_una)) {
         struct tcp_txseg *g = rec_at(r, 0);
         if (g->flags & TXS_SACKED) {
@@ -314,11 +328,13 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
         r->head = 0;
     if (r->n > 0 && SEQ_LT(rec_at(r, 0)->start, s->snd_una)) {
         struct tcp_txseg *g = rec_at(r, 0);
-        if (!(g->flags & TXS_SACKED) && s->cc.algo == TCP_CC_BBR)
-            s->cc.bbr.delivered += s->snd_una - g->start; /* part delivered */
+        if (!(g->flags & TXS_SACKED))
+            rate_deliver_part(s, s->snd_una - g->start, now);
         rec_uncount(r, g, s->snd_una - g->start);
         g->start = s->snd_una;
     }
+    if (moved)
+        rec_check_renege(s, seg);
     /* newly SACKed: the records each scoreboard range covers whole */
     uint32_t newly = 0;
     const struct tcp_scoreboard *sb = &s->bufs->sb;
@@ -341,7 +357,6 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
             rack_deliver(ctx, s, g, seg);
         }
     }
-    rec_check_renege(s);
     return newly;
 }
 
@@ -531,7 +546,9 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
             ctx->st.tcp_undo_rto++;
         else
             ctx->st.tcp_undo_recovery++;
-        tcp_bbr_on_recovery_end(&s->cc, true);
+        uint32_t iw = TCP_INIT_CWND_SEGS * tcp_seg_size(s);
+        tcp_bbr_on_recovery_end(&s->cc, true,
+                                s->snd_max - s->snd_una + RTE_MIN(acked, iw));
         rec_undo_marks(ctx, s);
         return;
     }

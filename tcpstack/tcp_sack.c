@@ -136,20 +136,23 @@ static void forget_below(struct tcp_scoreboard *sb, uint32_t snd_una)
         sb->blk[0].start = snd_una;
 }
 
-/* The part of block @p b worth recording, RFC 2018 section 4 read from the
- * sender's side: the receiver reports what it holds, so an empty or inverted
- * block is malformed, one ending at or below snd_una tells nothing new (a
- * D-SACK, RFC 2883, or a stale ACK), and one ending beyond snd_max claims
- * bytes never sent: bogus, so none of it is believed. A block straddling
- * snd_una keeps its part above. */
+/* Whether block @p b is worth recording, RFC 2018 section 4 read from the
+ * sender's side: the receiver reports what it holds past its cumulative
+ * ACK, so an empty or inverted block is malformed, one ending at or below
+ * snd_una tells nothing new (a D-SACK, RFC 2883, or a stale ACK), one
+ * straddling snd_una is malformed too (a receiver holding the bytes at the
+ * ACK would acknowledge them; as Linux, it is not believed, else the
+ * segment at snd_una would look SACKed and the ACK like reneging), and one
+ * ending beyond snd_max claims bytes never sent: bogus, so none of it is
+ * believed. */
 static bool block_usable(const struct tcp_sack_block *b, uint32_t snd_una,
                          uint32_t snd_max, uint32_t *start, uint32_t *end)
 {
     if (!seq_lt(b->start, b->end))
         return false;
-    if (seq_leq(b->end, snd_una) || seq_gt(b->end, snd_max))
+    if (seq_lt(b->start, snd_una) || seq_gt(b->end, snd_max))
         return false;
-    *start = seq_max(b->start, snd_una);
+    *start = b->start;
     *end = b->end;
     return true;
 }

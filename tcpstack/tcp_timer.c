@@ -88,6 +88,8 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
          * finds the sender where the window closed (Linux's probe timer
          * leaves cwnd alone too); it ends a recovery and its loss window
          * all the same (TF_LOSS would grow cwnd twice per ACK from here) */
+        if (s->cc.algo == TCP_CC_BBR && (s->tflags & TF_IN_RECOVERY))
+            tcp_bbr_on_recovery_end(&s->cc, false, 0);
         s->tflags &= ~(TF_IN_RECOVERY | TF_LOSS);
         s->dupacks = 0;
         s->snd_nxt = s->snd_una;

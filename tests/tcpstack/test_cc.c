@@ -710,7 +710,9 @@ static void bbr_loss_keeps_the_window(void **state)
 }
 
 /* A timeout: one segment, at least 4 on the next ACK, growing by what is
- * delivered; the window from before once the loss window ends. */
+ * delivered; the loss window's end does not bring back the window from
+ * before at once (no pacing: it would leave as a burst), the ACKs grow it
+ * back; an undo takes it back as far as the flight plus an initial window. */
 static void bbr_timeout(void **state)
 {
     (void)state;
@@ -718,8 +720,7 @@ static void bbr_timeout(void **state)
     uint64_t now = T0;
     uint32_t total = 0;
     bbr_reach_probe_bw(&cc, &now, &total);
-    uint32_t before = cc.cwnd;
-    tcp_cc_on_rto(&cc, before, now);
+    tcp_cc_on_rto(&cc, cc.cwnd, now);
     assert_int_equal(cc.cwnd, MSS);
     struct tcp_rate_sample rs = {.delivered_total = total + MSS,
                                  .prior_delivered = total,
@@ -732,7 +733,18 @@ static void bbr_timeout(void **state)
     tcp_bbr_on_ack(&cc, &rs, 0, now);
     assert_int_equal(cc.cwnd, SEG(6));
     tcp_cc_on_recovery_end(&cc, true);
-    assert_int_equal(cc.cwnd, before);
+    assert_int_equal(cc.cwnd, SEG(6));
+    rs.delivered_total += SEG(6);
+    rs.acked = SEG(6);
+    tcp_bbr_on_ack(&cc, &rs, 0, now);
+    assert_int_equal(cc.cwnd, SEG(12));
+
+    tcp_cc_on_rto(&cc, cc.cwnd, now); /* from 12 segments */
+    tcp_bbr_on_recovery_end(&cc, true, SEG(10));
+    assert_int_equal(cc.cwnd, SEG(10)); /* the undo's burst bound */
+    tcp_cc_on_rto(&cc, cc.cwnd, now);   /* from 10 */
+    tcp_bbr_on_recovery_end(&cc, true, SEG(100));
+    assert_int_equal(cc.cwnd, SEG(10)); /* never past the window from before */
 }
 
 /* The minimum RTT expires after 10 s without a lower sample: PROBE_RTT
