@@ -484,6 +484,10 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         return false;
     }
     bool sack = tcp_rack_on(s);
+    if (sack) { /* this ACK's samples, if tcp_rack_ack() takes any */
+        s->bufs->rec.rs_have = false;
+        s->bufs->rec.ack_rtt_us = 0;
+    }
     uint32_t flight = s->snd_max - s->snd_una;
     uint32_t segsz = tcp_seg_size(s);
     uint32_t prev_una = s->snd_una;

@@ -493,10 +493,6 @@ void tcp_send_rst_reply(struct ts_ctx *ctx, const struct rte_ipv4_hdr *ip,
     tcp_emit(ctx, &tmp, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, 0, 0);
 }
 
-/* Loss recovery with SACK: while cwnd (which PRR sets, RFC 6937) leaves
- * room beside the pipe, what RACK marked lost goes first, in sequence
- * order, then new data (RFC 8985 6.2 and RFC 6675 5 (C) with the marks for
- * IsLost). A tail with nothing marked is left to the probe timer. */
 /* RFC 7661's pipeACK in the form of Linux's tcp_cwnd_validate(): the
  * largest flight of the last window, which congestion control takes to
  * tell a cwnd-limited sender from an application-limited one. The flight an
@@ -512,6 +508,10 @@ static void note_flight(struct ts_sock *s)
     }
 }
 
+/* Loss recovery with SACK: while cwnd (which PRR sets, RFC 6937) leaves
+ * room beside the pipe, what RACK marked lost goes first, in sequence
+ * order, then new data (RFC 8985 6.2 and RFC 6675 5 (C) with the marks for
+ * IsLost). A tail with nothing marked is left to the probe timer. */
 static void tcp_output_recovery(struct ts_ctx *ctx, struct ts_sock *s)
 {
     struct tcp_rec *r = &s->bufs->rec;

@@ -514,13 +514,6 @@ void tcp_rec_episode(struct ts_ctx *ctx, struct ts_sock *s)
     r->cc_prior = s->cc;
 }
 
-/* RFC 4015 3.2 / RFC 3708: the episode was spurious; the congestion state
- * returns to what it was before (cwnd never below what it is now), the
- * loss marks go. After a timeout, whose loss window has drained the
- * flight, the prior cwnd at once would be a line-rate burst: cwnd is
- * FlightSize + min(bytes_acked, IW) and slow start (ssthresh the prior
- * window) takes it back (RFC 4015 3.2 step 4). @p acked: bytes the ACK
- * acknowledged. */
 /* The end of an undo: the episode and its loss marks go. */
 static void rec_undo_marks(struct ts_ctx *ctx, struct ts_sock *s)
 {
@@ -536,6 +529,13 @@ static void rec_undo_marks(struct ts_ctx *ctx, struct ts_sock *s)
     ts_sock_want_output(ctx, s);
 }
 
+/* RFC 4015 3.2 / RFC 3708: the episode was spurious; the congestion state
+ * returns to what it was before (cwnd never below what it is now), the
+ * loss marks go. After a timeout, whose loss window has drained the
+ * flight, the prior cwnd at once would be a line-rate burst: cwnd is
+ * FlightSize + min(bytes_acked, IW) and slow start (ssthresh the prior
+ * window) takes it back (RFC 4015 3.2 step 4). @p acked: bytes the ACK
+ * acknowledged. */
 static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
 {
     struct tcp_rec *r = &s->bufs->rec;
