@@ -32,7 +32,7 @@ struct ts_timer {
 
 struct ts_wheel {
     struct ts_timer *slots[TS_WHEEL_LEVELS][TS_WHEEL_SLOTS];
-    uint64_t bits[TS_WHEEL_LEVELS]; /* slots that may hold timers */
+    uint64_t bits[TS_WHEEL_LEVELS]; /* the slots that hold timers */
     uint64_t tick;                  /* the last tick run */
     uint32_t armed;
 };

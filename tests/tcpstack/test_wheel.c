@@ -207,11 +207,39 @@ static void idle_then_arm(void **state)
     free(r);
 }
 
+/* A slot emptied by cancels loses its bit at once (the bits name exactly
+ * the slots with timers, so the next deadline is found without visiting
+ * emptied slots): two timers share a slot; cancelling the head, then the
+ * other, clears the bit only with the last; the other slot's stays. */
+static void cancel_clears_empty_slots(void **state)
+{
+    (void)state;
+    struct run *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    r->now = 1000;
+    ts_wheel_run(&r->w, r->now, on_fire, r);
+    struct ts_timer *a = &r->items[0].t, *b = &r->items[1].t, *c = &r->items[2].t;
+    ts_wheel_arm(&r->w, a, r->now + 5000, r->now);
+    ts_wheel_arm(&r->w, b, r->now + 5000, r->now);
+    ts_wheel_arm(&r->w, c, r->now + 9000, r->now);
+    assert_int_equal(__builtin_popcountll(r->w.bits[0]), 2);
+    ts_wheel_cancel(&r->w, b); /* the slot's head (armed last) */
+    assert_int_equal(__builtin_popcountll(r->w.bits[0]), 2);
+    ts_wheel_cancel(&r->w, a);
+    assert_int_equal(__builtin_popcountll(r->w.bits[0]), 1);
+    assert_int_equal(ts_wheel_next(&r->w), r->now + 9000);
+    ts_wheel_cancel(&r->w, c);
+    assert_int_equal(r->w.bits[0], 0);
+    assert_int_equal(ts_wheel_next(&r->w), UINT64_MAX);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(wheel_matches_model),
         cmocka_unit_test(idle_then_arm),
+        cmocka_unit_test(cancel_clears_empty_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
