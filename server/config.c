@@ -157,8 +157,8 @@ static int parse_cc(struct cfg_ctx *x, const struct cfg_key *k, const char *v, c
     (void)k;
     int algo = tcp_cc_parse(v);
     if (algo < 0) {
-        snprintf(why, whylen, "'%s' is not a congestion control (use newreno, cubic or bbr)",
-                 v);
+        snprintf(why, whylen,
+                 "'%s' is not a congestion control (use newreno, cubic or bbr)", v);
         return -1;
     }
     x->c->cc_algo = (uint8_t)algo;
