@@ -29,7 +29,7 @@ uint32_t tcp_rec_slots(uint32_t sndbuf)
 {
     /* one record per KB in flight: full-sized segments use 70% of them; a
      * sender of smaller segments waits for ACKs when they run out
-     * (tcp_rec_full). 64 KB of address space for a 4 MB buffer; the ring
+     * (tcp_rec_full). 112 KB of address space for a 4 MB buffer; the ring
      * starts again from its first record whenever the flight is all
      * acknowledged, so the pages a connection commits follow the largest
      * flight it had, not the bytes it ever sent. */
