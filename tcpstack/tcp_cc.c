@@ -295,6 +295,29 @@ void tcp_cc_on_loss(struct tcp_cc *cc, uint32_t flight, uint64_t now_us)
     cc->bytes_acked = 0;
 }
 
+void tcp_cc_on_fast_retransmit(struct tcp_cc *cc, uint32_t segsz)
+{
+    if (cc->algo != TCP_CC_BBR)
+        cc->cwnd = add_sat(cc->ssthresh, 3 * segsz);
+}
+
+void tcp_cc_on_dupack(struct tcp_cc *cc, uint32_t segsz)
+{
+    if (cc->algo != TCP_CC_BBR)
+        cc->cwnd = add_sat(cc->cwnd, segsz);
+}
+
+void tcp_cc_on_partial_ack(struct tcp_cc *cc, uint32_t acked, uint32_t segsz)
+{
+    if (cc->algo == TCP_CC_BBR)
+        return;
+    cc->cwnd = cc->cwnd > acked ? cc->cwnd - acked : 0;
+    if (acked >= segsz)
+        cc->cwnd += segsz;
+    if (cc->cwnd < segsz)
+        cc->cwnd = segsz;
+}
+
 void tcp_cc_on_recovery_end(struct tcp_cc *cc, bool loss)
 {
     if (cc->algo == TCP_CC_BBR)

@@ -92,6 +92,17 @@ void tcp_cc_on_loss(struct tcp_cc *cc, uint32_t flight, uint64_t now_us);
  *  cwnd = min(ssthresh, max(flight, SMSS) + SMSS). */
 void tcp_cc_on_recovery_exit(struct tcp_cc *cc, uint32_t flight);
 
+/** RFC 6582 3.2 (the recovery of a connection without SACK records), in
+ *  segments of @p segsz: step 2, after the fast retransmit, cwnd =
+ *  ssthresh + 3 segments; step 4, each further duplicate ACK inflates it by
+ *  one; step 5, a partial ACK deflates it by what it acknowledged, plus a
+ *  segment back when that was a segment or more, never below one. BBR's
+ *  cwnd is its model's: none of them touches it (a BBR connection has
+ *  records but for a FIN sent without buffers). */
+void tcp_cc_on_fast_retransmit(struct tcp_cc *cc, uint32_t segsz);
+void tcp_cc_on_dupack(struct tcp_cc *cc, uint32_t segsz);
+void tcp_cc_on_partial_ack(struct tcp_cc *cc, uint32_t acked, uint32_t segsz);
+
 /** A SACK recovery ended (@p loss: a timeout's loss window): after PRR,
  *  cwnd is ssthresh (RFC 6937 3), after a loss window it stays where slow
  *  start took it; BBR returns to the cwnd it had before. */

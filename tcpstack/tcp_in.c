@@ -393,8 +393,7 @@ void tcp_enter_recovery(struct ts_ctx *ctx, struct ts_sock *s)
     tcp_cc_on_loss(&s->cc, flight, ctx->now);
     ctx->st.tcp_retransmits++;
     tcp_rexmit_una(ctx, s);
-    if (s->cc.algo != TCP_CC_BBR) /* BBR (a FIN-only flight without buffers) */
-        s->cc.cwnd = s->cc.ssthresh + TCP_DUPTHRESH * segsz;
+    tcp_cc_on_fast_retransmit(&s->cc, segsz);
 }
 
 /* RFC 2883 4: the first SACK block reports a duplicate when it lies at or
@@ -451,14 +450,12 @@ static void tcp_rack_input(struct ts_ctx *ctx, struct ts_sock *s,
     if (lost)
         ts_sock_want_output(ctx, s);
     if (s->cc.algo == TCP_CC_BBR) {
-        /* BBR sets cwnd from its model on every ACK, in recovery too (it
-         * has its own packet conservation there, not PRR) */
+        /* BBR sets cwnd from its model on every ACK, in recovery too */
         struct tcp_rate_sample rs;
         tcp_rate_sample(s, &rs, delivered);
         tcp_bbr_on_ack(&s->cc, &rs, tcp_rec_pipe(s), ctx->now);
-    } else if (s->tflags & TF_IN_RECOVERY) {
-        tcp_prr_ack(ctx, s, delivered);
     }
+    tcp_prr_ack(ctx, s, delivered);
 }
 
 /* Duplicate ACKs that start recovery: DupThresh, or fewer when so few
@@ -570,13 +567,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
                  * hole and deflates the window by what it acknowledged */
                 ctx->st.tcp_retransmits++;
                 tcp_rexmit_una(ctx, s);
-                if (s->cc.algo != TCP_CC_BBR) {
-                    s->cc.cwnd = s->cc.cwnd > acked ? s->cc.cwnd - acked : 0;
-                    if (acked >= segsz)
-                        s->cc.cwnd += segsz;
-                    if (s->cc.cwnd < segsz)
-                        s->cc.cwnd = segsz;
-                }
+                tcp_cc_on_partial_ack(&s->cc, acked, segsz);
             }
             /* with SACK, tcp_output's recovery loop fills the holes */
         } else if (!undone) { /* an undo has set cwnd for this ACK */
@@ -629,8 +620,8 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             dup = seg->len == 0 && !(seg->flags & RTE_TCP_FIN_FLAG) &&
                   ((uint32_t)seg->wnd << s->snd_wscale) == s->snd_wnd;
         if (dup && (s->tflags & TF_IN_RECOVERY)) {
-            if (!sack && s->cc.algo != TCP_CC_BBR)
-                s->cc.cwnd += segsz; /* RFC 6582 3.2 step 4 */
+            if (!sack)
+                tcp_cc_on_dupack(&s->cc, segsz);
             ts_sock_want_output(ctx, s);
         } else if (dup && (sack || ++s->dupacks < dup_threshold(s, flight, segsz))) {
             /* limited transmit (RFC 3042); with SACK, RACK decides what

@@ -539,31 +539,25 @@ static void rec_undo_marks(struct ts_ctx *ctx, struct ts_sock *s)
 static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
 {
     struct tcp_rec *r = &s->bufs->rec;
+    /* after a timeout, the most cwnd may be at once */
+    uint32_t iw = TCP_INIT_CWND_SEGS * tcp_seg_size(s);
+    uint32_t burst = s->snd_max - s->snd_una + RTE_MIN(acked, iw);
+    if (s->tflags & TF_LOSS)
+        ctx->st.tcp_undo_rto++;
+    else
+        ctx->st.tcp_undo_recovery++;
     if (s->cc.algo == TCP_CC_BBR) {
         /* BBR's model stands (a spurious loss never touched it): cwnd
          * returns to where it was before the episode */
-        if (s->tflags & TF_LOSS)
-            ctx->st.tcp_undo_rto++;
-        else
-            ctx->st.tcp_undo_recovery++;
-        uint32_t iw = TCP_INIT_CWND_SEGS * tcp_seg_size(s);
-        tcp_bbr_on_recovery_end(&s->cc, true,
-                                s->snd_max - s->snd_una + RTE_MIN(acked, iw));
+        tcp_bbr_on_recovery_end(&s->cc, true, burst);
         rec_undo_marks(ctx, s);
         return;
     }
     uint32_t cwnd = RTE_MAX(s->cc.cwnd, r->cc_prior.cwnd);
     uint32_t ssthresh = r->cc_prior.ssthresh;
-    if (s->tflags & TF_LOSS) {
-        ctx->st.tcp_undo_rto++;
-        uint32_t iw = TCP_INIT_CWND_SEGS * tcp_seg_size(s);
-        uint32_t burst = s->snd_max - s->snd_una + RTE_MIN(acked, iw);
-        if (burst < cwnd) {
-            ssthresh = RTE_MAX(ssthresh, r->cc_prior.cwnd);
-            cwnd = RTE_MAX(s->cc.cwnd, burst);
-        }
-    } else {
-        ctx->st.tcp_undo_recovery++;
+    if ((s->tflags & TF_LOSS) && burst < cwnd) {
+        ssthresh = RTE_MAX(ssthresh, r->cc_prior.cwnd);
+        cwnd = RTE_MAX(s->cc.cwnd, burst);
     }
     s->cc = r->cc_prior;
     s->cc.cwnd = cwnd;
@@ -661,7 +655,9 @@ bool tcp_rec_check_ts(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
 void tcp_prr_ack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t delivered)
 {
     (void)ctx;
-    if ((s->tflags & (TF_IN_RECOVERY | TF_LOSS)) != TF_IN_RECOVERY)
+    /* BBR has its own packet conservation (tcp_bbr.c), not PRR */
+    if ((s->tflags & (TF_IN_RECOVERY | TF_LOSS)) != TF_IN_RECOVERY ||
+        s->cc.algo == TCP_CC_BBR)
         return;
     struct tcp_rec *r = &s->bufs->rec;
     uint32_t segsz = tcp_seg_size(s);

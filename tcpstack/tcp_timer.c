@@ -274,8 +274,7 @@ void tcp_timer_fire(void *arg, struct ts_timer *t)
         if (tcp_rack_on(s) && can_recover(s) && tcp_rack_detect(ctx, s)) {
             if (!(s->tflags & TF_IN_RECOVERY))
                 tcp_enter_recovery(ctx, s);
-            if (s->cc.algo != TCP_CC_BBR) /* BBR: cwnd is the model's */
-                tcp_prr_ack(ctx, s, 0);
+            tcp_prr_ack(ctx, s, 0);
             tcp_output(ctx, s);
         } else if (s->bufs && s->snd_una == s->snd_max && s->bufs->rec.undo_on) {
             /* idle since the last recovery: its undo is no longer awaited */

@@ -425,6 +425,18 @@ lossy_case() {
 # fetched by the tests); tls_ocsp DIR/PREFIX OUT writes a DER OCSP response
 # ("good", signed by the intermediate) for that leaf. Certificates are valid
 # TLS_PKI_DAYS days (2).
+# tls_get HOST SESS-OUT SESS-IN [s_client options...]: openssl s_client's
+# output of one GET / for HOST on the server's port 443, trusting the tls_pki
+# root; the session goes to SESS-OUT, and SESS-IN (unless empty) is resumed.
+tls_get() {
+    local host=$1 out=$2 in=$3 args=()
+    shift 3
+    [ -z "$in" ] || args+=(-sess_in "$in")
+    printf 'GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$host" |
+        nsx timeout 10 openssl s_client -connect "$SRV_IP:443" -servername "$host" \
+            -CAfile "$PKI_DIR/ca.pem" -ign_eof -sess_out "$out" "${args[@]}" "$@" 2>&1 || true
+}
+
 tls_pki() {
     PKI_DIR=$1
     local days=${TLS_PKI_DAYS:-2}

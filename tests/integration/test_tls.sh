@@ -155,14 +155,7 @@ assert_match "redirect_https: 301 on port 80" "^HTTP/1.1 301" "$h"
 assert_match "redirect_https: Location is the https URL" "Location: https://$NAME/docs/index.html\?a=1" "$h"
 
 # ---- resumption and ticket keys
-s_get() { # SESS-OUT [SESS-IN] [opts] -> s_client's output of a GET
-    local out=$1 in=$2 args=()
-    shift 2
-    [ -z "$in" ] || args+=(-sess_in "$in")
-    printf 'GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$NAME" |
-        nsx timeout 10 openssl s_client -connect "$SRV_IP:443" -servername "$NAME" \
-            -CAfile "$PKI/ca.pem" -ign_eof -sess_out "$out" "${args[@]}" "$@" 2>&1 || true
-}
+s_get() { tls_get "$NAME" "$@"; } # SESS-OUT SESS-IN [opts]
 for p in tls1_3 tls1_2; do
     s_get "$TMPD/s_$p" "" "-$p" >/dev/null
     r=$(s_get "$TMPD/s2_$p" "$TMPD/s_$p" "-$p")

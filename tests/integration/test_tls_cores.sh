@@ -29,14 +29,7 @@ status() { curl_ns "$(url /server-status)"; }
 core_value() { # CORE-INDEX KEY: the value of the n-th core's line
     printf '%s\n' "$STATUS" | grep -E "^core[0-9]+\.$2: " | sed -n "$(($1 + 1))p" | sed 's/.*: //'
 }
-s_get() { # SESS-OUT [SESS-IN] opts: s_client's output of one GET
-    local out=$1 in=$2 args=()
-    shift 2
-    [ -z "$in" ] || args+=(-sess_in "$in")
-    printf 'GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$NAME" |
-        nsx timeout 10 openssl s_client -connect "$SRV_IP:443" -servername "$NAME" \
-            -CAfile "$TMPD/pki/ca.pem" -ign_eof -sess_out "$out" "${args[@]}" "$@" 2>&1 || true
-}
+s_get() { tls_get "$NAME" "$@"; } # SESS-OUT SESS-IN [opts]
 
 reused=0
 for p in tls1_3 tls1_2; do

@@ -26,6 +26,7 @@
 #include <openssl/x509v3.h>
 
 #include "config.h"
+#include "test_cert.h"
 #include "tls.h"
 
 /* ---- OpenSSL's memory, counted: what the server side holds ---- */
@@ -81,33 +82,6 @@ static void *m_realloc(void *p, size_t n, const char *file, int line)
 
 static char g_dir[64];
 
-static void write_cert(const char *cn, const char *cert_path, const char *key_path)
-{
-    EVP_PKEY *k = EVP_EC_gen("P-256");
-    assert_non_null(k);
-    X509 *x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -60);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_pubkey(x, k);
-    X509_NAME *n = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1,
-                               0);
-    X509_set_issuer_name(x, n);
-    assert_true(X509_sign(x, k, EVP_sha256()) > 0);
-    FILE *f = fopen(cert_path, "w");
-    assert_non_null(f);
-    PEM_write_X509(f, x);
-    fclose(f);
-    f = fopen(key_path, "w");
-    assert_non_null(f);
-    PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
-    fclose(f);
-    X509_free(x);
-    EVP_PKEY_free(k);
-}
-
 static void tls_cfg(struct cfg *c, const char *cert, const char *key)
 {
     cfg_defaults(c);
@@ -128,10 +102,10 @@ static int setup(void **state)
     char c[128], k[128];
     snprintf(c, sizeof c, "%s/a.pem", g_dir);
     snprintf(k, sizeof k, "%s/a.key", g_dir);
-    write_cert("a.test", c, k);
+    test_cert_write("a.test", c, k);
     snprintf(c, sizeof c, "%s/b.pem", g_dir);
     snprintf(k, sizeof k, "%s/b.key", g_dir);
-    write_cert("b.test", c, k);
+    test_cert_write("b.test", c, k);
     snprintf(c, sizeof c, "%s/junk.pem", g_dir);
     FILE *f = fopen(c, "w");
     fputs("-----BEGIN CERTIFICATE-----\nnot base64 at all\n", f);

@@ -20,15 +20,13 @@
 #include <cmocka.h>
 
 #include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <rte_mempool.h>
 
 #include "../tcpstack/harness.h"
 #include "config.h"
+#include "test_cert.h"
 #include "tls.h"
 
 #define SNDBUF 65536
@@ -46,27 +44,7 @@ static int setup(void **state)
     assert_non_null(mkdtemp(g_dir));
     snprintf(g_cert, sizeof g_cert, "%s/a.pem", g_dir);
     snprintf(g_key, sizeof g_key, "%s/a.key", g_dir);
-    EVP_PKEY *k = EVP_EC_gen("P-256");
-    X509 *x = X509_new();
-    X509_set_version(x, 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), -60);
-    X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-    X509_set_pubkey(x, k);
-    X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
-                               (const unsigned char *)"a.test", -1, -1, 0);
-    X509_set_issuer_name(x, X509_get_subject_name(x));
-    assert_true(X509_sign(x, k, EVP_sha256()) > 0);
-    FILE *f = fopen(g_cert, "w");
-    assert_non_null(f);
-    PEM_write_X509(f, x);
-    fclose(f);
-    f = fopen(g_key, "w");
-    assert_non_null(f);
-    PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
-    fclose(f);
-    X509_free(x);
-    EVP_PKEY_free(k);
+    test_cert_write("a.test", g_cert, g_key);
     return 0;
 }
 

@@ -13,18 +13,25 @@
 
 #define NSYN 40
 
-/* A burst: a data segment of an open connection last, after NSYN SYNs
- * from ports @p base.. of the peer. */
-static unsigned burst(struct th *h, struct th_conn *c, struct rte_mbuf **pkts,
-                      uint16_t base)
+/* A burst: a data segment of an open connection last, @p gap bytes past
+ * its next sequence number (0: in order), after NSYN SYNs from ports
+ * @p base.. of the peer. */
+static unsigned burst_gap(struct th *h, struct th_conn *c, struct rte_mbuf **pkts,
+                          uint16_t base, uint32_t gap)
 {
     unsigned n = 0;
     for (unsigned i = 0; i < NSYN; i++)
         pkts[n++] = th_tcp_frame(h, (uint16_t)(base + i), TH_PORT, RTE_TCP_SYN_FLAG,
                                  7000 + i, 0, 65535, NULL, 0, 1460);
-    pkts[n++] = th_tcp_frame(h, TH_PEER_PORT, TH_PORT, RTE_TCP_ACK_FLAG, c->snd_nxt,
+    pkts[n++] = th_tcp_frame(h, TH_PEER_PORT, TH_PORT, RTE_TCP_ACK_FLAG, c->snd_nxt + gap,
                              c->rcv_nxt, 65535, "GET", 3, 0);
     return n;
+}
+
+static unsigned burst(struct th *h, struct th_conn *c, struct rte_mbuf **pkts,
+                      uint16_t base)
+{
+    return burst_gap(h, c, pkts, base, 0);
 }
 
 static void established_first_and_syn_budget(void **state)
@@ -288,12 +295,7 @@ static void established_ack_before_synacks(void **state)
     struct th_conn c = {.lfd = th_listen(&h)};
     th_open(&h, &c, TH_PEER_PORT);
     struct rte_mbuf *pkts[NSYN + 1];
-    unsigned n = 0;
-    for (unsigned i = 0; i < NSYN; i++)
-        pkts[n++] = th_tcp_frame(&h, (uint16_t)(2000 + i), TH_PORT, RTE_TCP_SYN_FLAG,
-                                 7000 + i, 0, 65535, NULL, 0, 1460);
-    pkts[n++] = th_tcp_frame(&h, TH_PEER_PORT, TH_PORT, RTE_TCP_ACK_FLAG, c.snd_nxt + 10,
-                             c.rcv_nxt, 65535, "GET", 3, 0);
+    unsigned n = burst_gap(&h, &c, pkts, 2000, 10);
     ts_input(h.ctx, pkts, (uint16_t)n, h.now);
     ts_poll(h.ctx, h.now);
     assert_true(h.nout > 1);
