@@ -105,7 +105,10 @@ def main():
     send("challenge", [
         seg("R", rcv_nxt + 100, 0),                      # RST in the window, not exact
         seg("S", rcv_nxt + 100, 0),                      # SYN in the window
-        seg("PA", rcv_nxt, srv_seq - 2**31, b"C" * 10),  # ACK far below snd_una
+        # ACK far below snd_una: a quarter of the sequence space, not half, so
+        # that it still reads as below (and not as ahead of snd_nxt) once the
+        # server has sent a window or more past srv_seq
+        seg("PA", rcv_nxt, srv_seq - 2**30, b"C" * 10),
     ])
     # ---- IP
     send("bad_ip", [
