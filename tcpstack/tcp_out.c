@@ -603,6 +603,17 @@ static uint32_t sack_skip(const struct tcp_scoreboard *sb, uint32_t nxt, uint32_
     return nxt;
 }
 
+/* True when cwnd is weighed against the pipe outside recovery too: with
+ * SACK, the segments the peer has not SACKed (RFC 6675 pipe, as Linux's
+ * tcp_packets_in_flight counts at all times), unless resending from
+ * snd_nxt after a timeout. On a reordering path the segments SACKed past a
+ * late one have left the network; counting them held the sender to one
+ * window per reordering delay. */
+static bool pipe_counts(const struct ts_sock *s)
+{
+    return tcp_rack_on(s) && s->snd_nxt == s->snd_max;
+}
+
 static bool can_send_data(const struct ts_sock *s)
 {
     switch (s->state) {
@@ -644,11 +655,17 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
         if (avail == 0 || (s->snd_nxt == s->snd_max && tcp_rec_full(s)))
             break;
         /* RFC 3042 limited transmit: each of the first two duplicate ACKs
-         * lets one new segment out, so a small window still gets three */
-        uint32_t lt = (s->tflags & TF_IN_RECOVERY) ? 0 : RTE_MIN(s->dupacks, 2u);
-        uint32_t win = RTE_MIN(s->snd_wnd, s->cc.cwnd + lt * tcp_seg_size(s));
+         * lets one new segment out, so a small window still gets three
+         * (with SACK the pipe already leaves out what each one SACKed) */
+        bool by_pipe = pipe_counts(s);
+        uint32_t lt =
+            (s->tflags & TF_IN_RECOVERY) || by_pipe ? 0 : RTE_MIN(s->dupacks, 2u);
+        uint32_t cwnd = s->cc.cwnd + lt * tcp_seg_size(s);
         uint32_t flight = s->snd_nxt - s->snd_una - sacked;
-        uint32_t usable = win > flight ? win - flight : 0;
+        uint32_t pipe = by_pipe ? tcp_rec_pipe(s) : flight;
+        uint32_t edge = s->snd_una + s->snd_wnd;
+        uint32_t usable = RTE_MIN(SEQ_LT(s->snd_nxt, edge) ? edge - s->snd_nxt : 0,
+                                  cwnd > pipe ? cwnd - pipe : 0);
         if (usable == 0 && force1 && flight == 0)
             usable = 1; /* zero-window probe (RFC 9293 3.8.6.1) */
         if (usable < tcp_seg_size(s) && (s->tflags & TF_TLP_NEW) &&
@@ -711,7 +728,8 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
         note_flight(s);
     /* less than a segment left to send and cwnd to spare: the coming rate
      * samples measure the application (BBR) */
-    if (s->snd_end - s->snd_max < tcp_seg_size(s) && s->snd_max - s->snd_una < s->cc.cwnd)
+    if (s->snd_end - s->snd_max < tcp_seg_size(s) &&
+        (pipe_counts(s) ? tcp_rec_pipe(s) : s->snd_max - s->snd_una) < s->cc.cwnd)
         tcp_rate_app_limited(s);
     /* RFC 6298 5.1: the timer runs while anything is outstanding; with data
      * waiting behind a zero window it drives the window probe */
