@@ -326,7 +326,8 @@ void cores_report(const struct cores *cs, FILE *out)
                 "rack losses %lu, rto-min expiries %lu, spurious rexmits %lu, "
                 "dsack in %lu out %lu, undo recovery %lu rto %lu, tlp recoveries %lu, "
                 "hystart exits %lu, "
-                "paws drops %lu, challenge acks %lu, syncookies %lu/%lu/%lu, "
+                "paws drops %lu (late ACKs taken %lu), challenge acks %lu, syncookies "
+                "%lu/%lu/%lu, "
                 "sockets %u, buffers %u, time-wait %u (entered %lu, recycled %lu), "
                 "orphans %u (fin timeouts %lu, given up %lu, reset %lu), "
                 "no-memory resets %lu, flow other core %lu; payload bytes copied %lu, "
@@ -346,16 +347,16 @@ void cores_report(const struct cores *cs, FILE *out)
                 st.tcp_lost_retransmits, st.tcp_rack_losses, st.tcp_timeouts_min_rto,
                 st.tcp_spurious_rexmits, st.tcp_dsack_rx, st.tcp_dsack_tx,
                 st.tcp_undo_recovery, st.tcp_undo_rto, st.tcp_tlp_recoveries,
-                st.tcp_hystart_exits, st.rx_paws_drops, st.tcp_challenge_acks,
-                st.tcp_syncookies_sent, st.tcp_syncookies_ok, st.tcp_syncookies_bad,
-                st.socks_in_use, st.bufs_in_use, st.tw_in_use, st.tcp_time_wait,
-                st.tcp_tw_recycled, st.orphans_in_use, st.tcp_orphan_fin_timeouts,
-                st.tcp_orphan_drops, st.tcp_orphan_overflow, st.tcp_nobufs_resets,
-                st.tcp_flow_other_core, st.tx_bytes_copied, st.tx_bytes_ref, st.tx_nombuf,
-                dpio_tx_dropped(c->pair.q), c->w.accepted, c->w.requests, c->w.refused,
-                c->w.refused_per_ip, c->w.slow_shed, c->w.timeouts, c->w.status_class[1],
-                c->w.status_class[2], c->w.status_class[3], c->w.status_class[4],
-                c->w.status_class[5]);
+                st.tcp_hystart_exits, st.rx_paws_drops, st.rx_paws_disordered,
+                st.tcp_challenge_acks, st.tcp_syncookies_sent, st.tcp_syncookies_ok,
+                st.tcp_syncookies_bad, st.socks_in_use, st.bufs_in_use, st.tw_in_use,
+                st.tcp_time_wait, st.tcp_tw_recycled, st.orphans_in_use,
+                st.tcp_orphan_fin_timeouts, st.tcp_orphan_drops, st.tcp_orphan_overflow,
+                st.tcp_nobufs_resets, st.tcp_flow_other_core, st.tx_bytes_copied,
+                st.tx_bytes_ref, st.tx_nombuf, dpio_tx_dropped(c->pair.q), c->w.accepted,
+                c->w.requests, c->w.refused, c->w.refused_per_ip, c->w.slow_shed,
+                c->w.timeouts, c->w.status_class[1], c->w.status_class[2],
+                c->w.status_class[3], c->w.status_class[4], c->w.status_class[5]);
         if (cs->cfg->tls_listen) {
             const struct tls_stats *t = &c->w.tls;
             fprintf(out,

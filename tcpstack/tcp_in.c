@@ -839,6 +839,23 @@ static void tcp_text_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
         tcp_fin_input(ctx, s, s->rcv_fin_seq);
 }
 
+/* A pure ACK that fails PAWS but was only overtaken: at rcv_nxt, moving
+ * neither snd_una nor the send window, older than TS.Recent by less than
+ * an RTO in the peer's ticks (taken as milliseconds). Linux's
+ * tcp_disordered_ack, widened to ACKs below snd_una: a path that reorders
+ * delays ACKs as well as data, and their D-SACKs are what shows a
+ * recovery spurious. Such an ACK can only add SACK information. */
+static bool disordered_ack(const struct ts_sock *s, const struct tcp_seg *seg)
+{
+    const uint8_t ctl =
+        RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
+    return (seg->flags & ctl) == RTE_TCP_ACK_FLAG && seg->len == 0 &&
+           seg->seq == s->rcv_nxt && SEQ_LEQ(seg->ack, s->snd_una) &&
+           (SEQ_LT(seg->ack, s->snd_wl2) ||
+            ((uint32_t)seg->wnd << s->snd_wscale) == s->snd_wnd) &&
+           s->ts_recent - seg->tsval <= s->rto_us / 1000;
+}
+
 static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *seg)
 {
     s->last_rx_us = ctx->now;
@@ -848,9 +865,12 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
     if ((s->tflags & TF_TS_OK) && seg->has_ts && !(seg->flags & RTE_TCP_RST_FLAG) &&
         SEQ_LT(seg->tsval, s->ts_recent) &&
         ctx->now - s->ts_recent_us < 24ull * 86400 * 1000000) {
-        ctx->st.rx_paws_drops++;
-        ack_now(ctx, s);
-        return;
+        if (!disordered_ack(s, seg)) {
+            ctx->st.rx_paws_drops++;
+            ack_now(ctx, s);
+            return;
+        }
+        ctx->st.rx_paws_disordered++;
     }
     /* first: sequence number */
     if (!seq_acceptable(ctx, s, seg)) {

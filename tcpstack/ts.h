@@ -164,6 +164,7 @@ struct ts_stats {
     uint64_t tcp_active, tcp_passive, tcp_accept_overflow, tcp_retransmits;
     uint64_t tcp_rst_tx, tcp_timeouts, tcp_established;
     uint64_t rx_paws_drops, tcp_challenge_acks, tcp_keepalive_drops;
+    uint64_t rx_paws_disordered; /* late pure ACKs PAWS let through for their SACKs */
     uint64_t tcp_tlp_probes, tcp_lost_retransmits;
     uint64_t tcp_rack_losses;      /* segments RACK marked lost (RFC 8985 6.2) */
     uint64_t tcp_timeouts_min_rto; /* timeouts that waited only the minimum RTO */

@@ -222,6 +222,7 @@ static const struct ps_field ps_stats[] = {
     PS_FIELD(ts_stats, tcp_timeouts),
     PS_FIELD(ts_stats, tcp_established),
     PS_FIELD(ts_stats, rx_paws_drops),
+    PS_FIELD(ts_stats, rx_paws_disordered),
     PS_FIELD(ts_stats, tcp_challenge_acks),
     PS_FIELD(ts_stats, tcp_keepalive_drops),
     PS_FIELD(ts_stats, tcp_fast_retransmits),
