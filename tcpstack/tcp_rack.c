@@ -500,12 +500,30 @@ void tcp_rec_episode(struct ts_ctx *ctx, struct ts_sock *s)
      * spurious, within a round trip of its end, joins it: undo then needs
      * all their retransmissions shown needless, and goes back to before
      * the first (reordering beyond the window makes such chains, each
-     * cutting cwnd again). Later, the D-SACKs of the one before would
-     * have come: what it left uncounted was a real loss, and this one
-     * starts afresh */
-    if (r->undo_on && r->undo_retrans > 0 &&
-        (uint32_t)ctx->now - r->undo_end_us <= s->srtt_us)
+     * cutting cwnd again) */
+    uint32_t since = (uint32_t)ctx->now - r->undo_end_us;
+    bool open = r->undo_on && r->undo_retrans > 0;
+    if (open && since <= s->srtt_us)
         return;
+    /* later, it becomes the episode before this one (with those before it
+     * still unresolved, one chain), for as long as its D-SACKs may come (a
+     * retransmission timeout): on a path that reorders by many round trips
+     * they come after the next episodes have begun. This one's undo goes
+     * back to before the chain if the chain was spurious too, else to
+     * before this one; a real loss in the chain keeps that cut only */
+    bool keep = open && since <= s->rto_us;
+    if (keep && r->prev_on) {
+        for (unsigned k = 0; k < TCP_RXT_HIST; k++)
+            if (r->rxt_hist[k].undo_ep == r->undo_ep)
+                r->rxt_hist[k].undo_ep = r->prev_ep;
+        r->prev_retrans += r->undo_retrans;
+    } else if (keep) {
+        r->prev_retrans = r->undo_retrans;
+        r->prev_ep = r->undo_ep;
+        r->prev_marker = r->undo_marker;
+        r->prev_prior = r->cc_prior;
+    }
+    r->prev_on = keep;
     r->undo_on = true;
     r->undo_ep++;
     r->undo_marker = s->snd_una;
@@ -529,6 +547,21 @@ static void rec_undo_marks(struct ts_ctx *ctx, struct ts_sock *s)
     ts_sock_want_output(ctx, s);
 }
 
+/* The current episode was undone while the one before may still prove
+ * spurious: that one is the current episode again. */
+static void rec_undo_prev(struct tcp_rec *r)
+{
+    if (!r->prev_on)
+        return;
+    r->prev_on = false;
+    r->undo_on = true;
+    r->undo_ep = r->prev_ep;
+    r->undo_marker = r->prev_marker;
+    r->undo_retrans = r->prev_retrans;
+    r->undo_tsval_set = false;
+    r->cc_prior = r->prev_prior;
+}
+
 /* RFC 4015 3.2 / RFC 3708: the episode was spurious; the congestion state
  * returns to what it was before (cwnd never below what it is now), the
  * loss marks go. After a timeout, whose loss window has drained the
@@ -539,6 +572,12 @@ static void rec_undo_marks(struct ts_ctx *ctx, struct ts_sock *s)
 static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
 {
     struct tcp_rec *r = &s->bufs->rec;
+    /* the episode before was spurious too: back to before it */
+    bool prev_spurious = r->prev_on && r->prev_retrans <= 0;
+    if (prev_spurious) {
+        r->cc_prior = r->prev_prior;
+        r->prev_on = false;
+    }
     /* after a timeout, the most cwnd may be at once */
     uint32_t iw = TCP_INIT_CWND_SEGS * tcp_seg_size(s);
     uint32_t burst = s->snd_max - s->snd_una + RTE_MIN(acked, iw);
@@ -551,6 +590,7 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
          * returns to where it was before the episode */
         tcp_bbr_on_recovery_end(&s->cc, true, burst);
         rec_undo_marks(ctx, s);
+        rec_undo_prev(r);
         return;
     }
     uint32_t cwnd = RTE_MAX(s->cc.cwnd, r->cc_prior.cwnd);
@@ -564,6 +604,7 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
     s->cc.ssthresh = ssthresh;
     s->cc.epoch_start_us = 0; /* CUBIC's curve starts again from here */
     rec_undo_marks(ctx, s);
+    rec_undo_prev(r);
 }
 
 void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32_t end,
@@ -585,7 +626,9 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
             continue;
         if (i == TCP_RXT_HIST)
             i = k;
-        if (r->rxt_hist[k].undo_n > 0 && r->rxt_hist[k].undo_ep == r->undo_ep) {
+        if (r->rxt_hist[k].undo_n > 0 &&
+            (r->rxt_hist[k].undo_ep == r->undo_ep ||
+             (r->prev_on && r->rxt_hist[k].undo_ep == r->prev_ep))) {
             u = k;
             break;
         }
@@ -616,14 +659,17 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
     late += late / 8;
     if (late > r->reo_extent_us && !probe)
         r->reo_extent_us = late;
-    if (!r->undo_on || u == TCP_RXT_HIST || SEQ_LT(start, r->undo_marker) ||
-        SEQ_GT(end, s->snd_max))
+    if (!r->undo_on || u == TCP_RXT_HIST || SEQ_GT(end, s->snd_max))
+        return;
+    bool prev = r->rxt_hist[u].undo_ep != r->undo_ep;
+    if (SEQ_LT(start, prev ? r->prev_marker : r->undo_marker))
         return;
     uint32_t segsz = tcp_seg_size(s);
     uint32_t n = RTE_MIN((end - start + segsz - 1) / segsz, r->rxt_hist[u].undo_n);
     r->rxt_hist[u].undo_n -= n;
-    r->undo_retrans -= (int32_t)n;
-    if (r->undo_retrans <= 0)
+    if (prev) /* counted; it waits for the current one */
+        r->prev_retrans -= (int32_t)n;
+    else if ((r->undo_retrans -= (int32_t)n) <= 0)
         rec_undo(ctx, s, acked);
 }
 

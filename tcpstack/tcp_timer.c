@@ -279,6 +279,7 @@ void tcp_timer_fire(void *arg, struct ts_timer *t)
         } else if (s->bufs && s->snd_una == s->snd_max && s->bufs->rec.undo_on) {
             /* idle since the last recovery: its undo is no longer awaited */
             s->bufs->rec.undo_on = false;
+            s->bufs->rec.prev_on = false;
             tcp_bufs_maybe_release(ctx, s);
         }
         ts_sock_maybe_free(ctx, s);

@@ -138,6 +138,14 @@ struct tcp_rec {
     uint32_t undo_tsval;  /* TSval of the episode's first retransmission */
     bool undo_tsval_set;
     struct tcp_cc cc_prior;
+    /* the episodes before, while their D-SACKs may still come
+     * (tcp_rec_episode): when they and the current one prove spurious,
+     * undo goes back to before them; when only the current one does,
+     * they become the current episode again */
+    bool prev_on;
+    int32_t prev_retrans;
+    uint32_t prev_ep, prev_marker;
+    struct tcp_cc prev_prior;
     /* the latest retransmissions, to tell a D-SACK of one (spurious) from
      * one of a duplicate the network made */
     struct {
