@@ -473,6 +473,16 @@ static uint32_t dup_threshold(const struct ts_sock *s, uint32_t flight, uint32_t
 
 /* The ACK field (RFC 9293 3.10.7.4, fifth check). Returns false when the
  * connection is gone and processing must stop. */
+/* Once reordering has been seen, cwnd grows with every byte delivered,
+ * SACKed or acknowledged, as Linux's tcp_may_raise_cwnd: on a path that
+ * holds some segments back by many round trips the cumulative ACK stalls
+ * and then jumps, and growth by the jumps alone (at most L segments each,
+ * RFC 3465) left slow start one doubling per reordering delay. */
+static bool reordering_growth(const struct ts_sock *s)
+{
+    return (s->tflags & (TF_REORDER | TF_IN_RECOVERY)) == TF_REORDER && tcp_rack_on(s);
+}
+
 static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
                           const struct tcp_seg *seg)
 {
@@ -571,7 +581,8 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             }
             /* with SACK, tcp_output's recovery loop fills the holes */
         } else if (!undone) { /* an undo has set cwnd for this ACK */
-            tcp_cc_on_ack(&s->cc, acked, cc_flight, s->srtt_us, ctx->now);
+            tcp_cc_on_ack(&s->cc, reordering_growth(s) ? delivered : acked, cc_flight,
+                          s->srtt_us, ctx->now);
         }
         s->dupacks = 0;
         s->rexmt_shift = 0;
@@ -619,6 +630,14 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         } else
             dup = seg->len == 0 && !(seg->flags & RTE_TCP_FIN_FLAG) &&
                   ((uint32_t)seg->wnd << s->snd_wscale) == s->snd_wnd;
+        /* HyStart++ takes the RTT samples of SACKed segments too (as
+         * Linux's pkts_acked): through reordering, those of cumulative
+         * ACKs are mostly of the late segments that fill holes */
+        if (sack && !(s->tflags & TF_IN_RECOVERY) &&
+            tcp_cc_hystart(&s->cc, seg->ack, s->snd_max, s->bufs->rec.ack_rtt_us))
+            ctx->st.tcp_hystart_exits++;
+        if (dup && reordering_growth(s))
+            tcp_cc_on_ack(&s->cc, delivered, cc_flight, s->srtt_us, ctx->now);
         if (dup && (s->tflags & TF_IN_RECOVERY)) {
             if (!sack)
                 tcp_cc_on_dupack(&s->cc, segsz);
