@@ -471,8 +471,6 @@ static uint32_t dup_threshold(const struct ts_sock *s, uint32_t flight, uint32_t
     return oseg > 1 ? oseg - 1 : 1;
 }
 
-/* The ACK field (RFC 9293 3.10.7.4, fifth check). Returns false when the
- * connection is gone and processing must stop. */
 /* Once reordering has been seen, cwnd grows with every byte delivered,
  * SACKed or acknowledged, as Linux's tcp_may_raise_cwnd: on a path that
  * holds some segments back by many round trips the cumulative ACK stalls
@@ -483,6 +481,8 @@ static bool reordering_growth(const struct ts_sock *s)
     return (s->tflags & (TF_REORDER | TF_IN_RECOVERY)) == TF_REORDER && tcp_rack_on(s);
 }
 
+/* The ACK field (RFC 9293 3.10.7.4, fifth check). Returns false when the
+ * connection is gone and processing must stop. */
 static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
                           const struct tcp_seg *seg)
 {
@@ -656,8 +656,8 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         tcp_rack_input(ctx, s, seg, prev_una, undone ? 0 : delivered,
                        dsack); /* an undo set cwnd */
     /* send window update (RFC 9293 3.10.7.4, SND.WL1/WL2 rule) */
-    if (SEQ_LT(s->snd_wl1, seg->seq) ||
-        (s->snd_wl1 == seg->seq && SEQ_LEQ(s->snd_wl2, seg->ack))) {
+    if (!seg->late && (SEQ_LT(s->snd_wl1, seg->seq) ||
+                       (s->snd_wl1 == seg->seq && SEQ_LEQ(s->snd_wl2, seg->ack)))) {
         uint32_t wnd = (uint32_t)seg->wnd << s->snd_wscale;
         if (wnd > s->snd_wnd)
             ts_sock_want_output(ctx, s);
@@ -859,19 +859,19 @@ static void tcp_text_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
 }
 
 /* A pure ACK that fails PAWS but was only overtaken: at rcv_nxt, moving
- * neither snd_una nor the send window, older than TS.Recent by less than
- * an RTO in the peer's ticks (taken as milliseconds). Linux's
- * tcp_disordered_ack, widened to ACKs below snd_una: a path that reorders
+ * nothing (snd_una at most), older than TS.Recent by less than an RTO in
+ * the peer's ticks (taken as milliseconds). Linux's tcp_disordered_ack,
+ * widened to ACKs below snd_una and to other windows: a path that reorders
  * delays ACKs as well as data, and their D-SACKs are what shows a
- * recovery spurious. Such an ACK can only add SACK information. */
+ * recovery spurious. Such an ACK is taken for its SACK information only
+ * (seg->late: its window, older than the one in force, is not); without
+ * SACK it has none, and would count as a duplicate ACK. */
 static bool disordered_ack(const struct ts_sock *s, const struct tcp_seg *seg)
 {
     const uint8_t ctl =
         RTE_TCP_SYN_FLAG | RTE_TCP_FIN_FLAG | RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG;
-    return (seg->flags & ctl) == RTE_TCP_ACK_FLAG && seg->len == 0 &&
-           seg->seq == s->rcv_nxt && SEQ_LEQ(seg->ack, s->snd_una) &&
-           (SEQ_LT(seg->ack, s->snd_wl2) ||
-            ((uint32_t)seg->wnd << s->snd_wscale) == s->snd_wnd) &&
+    return (s->tflags & TF_SACK_OK) && (seg->flags & ctl) == RTE_TCP_ACK_FLAG &&
+           seg->len == 0 && seg->seq == s->rcv_nxt && SEQ_LEQ(seg->ack, s->snd_una) &&
            s->ts_recent - seg->tsval <= s->rto_us / 1000;
 }
 
@@ -890,6 +890,7 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
             return;
         }
         ctx->st.rx_paws_disordered++;
+        seg->late = true;
     }
     /* first: sequence number */
     if (!seq_acceptable(ctx, s, seg)) {

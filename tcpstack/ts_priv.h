@@ -467,6 +467,7 @@ struct tcp_seg {
     uint8_t nsack;
     struct tcp_sack_block sack[4];
     const uint8_t *data;
+    bool late; /* failed PAWS, taken for its SACK blocks only (disordered_ack) */
 };
 
 static inline void ts_timer_arm(struct ts_ctx *ctx, struct ts_timer *t,
