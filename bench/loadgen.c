@@ -1,10 +1,11 @@
 /**
  * @file loadgen.c
  * The load generator: an HTTP/1.1 client built on our own stack (tcpstack)
- * and I/O engine (dpio), run as one pair (stack thread + worker thread,
- * dpio_pair.h) pinned to one core, like one core of corehttpd.
+ * and I/O engine (dpio), run in one thread pinned to one core: the stack
+ * and the client take turns (lg_run), with none of the hand-overs of
+ * corehttpd's thread pair, so that the server sets the pace.
  *
- * The worker keeps -c connections busy (closed loop, as wrk does): on each,
+ * The client keeps -c connections busy (closed loop, as wrk does): on each,
  * it sends a GET for the next URL, reads the response (Content-Length
  * counted to the byte) and sends the next; with --close, every request goes
  * on a new connection (`Connection: close`, the server closes, we close
@@ -14,9 +15,9 @@
  *
  * Data enters through ts_read into one scratch buffer and leaves as
  * requests prebuilt at start-up and written by reference. Per request there
- * is no allocation and no system call on the worker; latencies go to a
- * fixed-size histogram (lg_hist.h). A third thread, asleep but once a
- * second, prints progress to stderr from the worker's counters.
+ * is no allocation and no system call; latencies go to a fixed-size
+ * histogram (lg_hist.h). A second thread, asleep but once a second, prints
+ * progress to stderr from the client's counters.
  *
  * Addresses: the stack owns one contiguous range of addresses (ts_params ip
  * + ip_count). It spans --ip (our interface address, the one the server's
@@ -45,7 +46,6 @@
 #include "lg_hist.h"
 #include "lg_parse.h"
 #include "ts.h"
-#include "ts_pair.h"
 #include "ts_socket.h"
 
 #define LG_MAX_URLS 64
@@ -53,6 +53,8 @@
 #define LG_SCRATCH 65536
 #define LG_REQ_MAX 768
 #define LG_SWEEP_US 100000u /* how often deadlines are checked */
+#define LG_BURST 32
+#define LG_IDLE_SLEEP_US 1000u /* --no-busy-poll: at most this long asleep */
 
 /* ------------------------------------------------------------ settings */
 
@@ -104,7 +106,7 @@ struct lg_conn {
     struct lg_resp resp;
 };
 
-/* Counters written by the worker, read by the progress thread. */
+/* Counters written by the client, read by the progress thread. */
 struct lg_counters {
     _Atomic uint64_t requests; /* complete 2xx responses */
     _Atomic uint64_t connects; /* handshakes completed */
@@ -131,7 +133,7 @@ struct lg {
     struct lg_hist hist;
     struct lg_counters k;
     uint8_t scratch[LG_SCRATCH];
-    int error; /* a start-up failure of the worker (errno) */
+    int error; /* a start-up failure of the client (errno) */
     _Atomic int running;
 };
 
@@ -382,7 +384,7 @@ static void lg_sweep(struct lg *g, uint64_t now)
     }
 }
 
-/* ------------------------------------------------------------ worker */
+/* ------------------------------------------------------------ client */
 
 static int lg_setup(struct lg *g)
 {
@@ -398,38 +400,64 @@ static int lg_setup(struct lg *g)
     return g->ep < 0 ? errno : 0;
 }
 
-static void *lg_worker(void *arg)
+/* One turn of the client: open what may be opened, take the events that
+ * are ready (without waiting: the stack runs between turns, in this
+ * thread), check deadlines now and then. False once the run is over. */
+static bool lg_turn(struct lg *g)
 {
-    struct lg *g = arg;
-    ts_pair_worker_begin(g->ctx);
+    struct ts_epoll_event evs[LG_EVENTS];
+    uint64_t now = dpio_now_us();
+    if (g->error != 0 || lg_stop || now >= g->t_end)
+        return false;
+    lg_open_more(g, now);
+    int n = ts_epoll_wait(g->ctx, g->ep, evs, LG_EVENTS, 0);
+    for (int i = 0; i < n; i++) {
+        struct lg_conn *c = &g->c[evs[i].data];
+        if (c->state != C_FREE)
+            conn_event(g, c, evs[i].events, now);
+    }
+    if (now - g->t_last_sweep >= LG_SWEEP_US) {
+        g->t_last_sweep = now;
+        lg_sweep(g, now);
+    }
+    return true;
+}
+
+/* The stack and the client take turns in one thread, on one core: rx burst
+ * -> ts_input -> ts_poll -> the client's turn -> ts_poll (its commands,
+ * output) -> tx flush. The load generator measures the server; as a pair
+ * of threads (corehttpd's design) its hand-overs, two context switches a
+ * turn and a round trip for every connect, took about half of its core,
+ * and with Connection: close it, not the server, set the pace. */
+static void lg_run(struct lg *g, struct dpio_queue *q)
+{
+    struct rte_mbuf *pkts[LG_BURST];
     g->error = lg_setup(g);
     uint64_t now = dpio_now_us();
     g->t_begin = now;
     g->t_end = now + (uint64_t)g->o.duration_s * 1000000;
     atomic_store(&g->running, 1);
-    struct ts_epoll_event evs[LG_EVENTS];
-    while (g->error == 0 && !ts_ctx_stopping(g->ctx) && !lg_stop) {
+    for (;;) {
+        uint16_t n = dpio_rx_burst(q, pkts, LG_BURST);
         now = dpio_now_us();
-        if (now >= g->t_end)
+        if (n)
+            ts_input(g->ctx, pkts, n, now);
+        ts_poll(g->ctx, now);
+        if (!lg_turn(g))
             break;
-        lg_open_more(g, now);
-        int n = ts_epoll_wait(g->ctx, g->ep, evs, LG_EVENTS, 5);
-        now = dpio_now_us();
-        for (int i = 0; i < n; i++) {
-            struct lg_conn *c = &g->c[evs[i].data];
-            if (c->state != C_FREE)
-                conn_event(g, c, evs[i].events, now);
-        }
-        if (now - g->t_last_sweep >= LG_SWEEP_US) {
-            g->t_last_sweep = now;
-            lg_sweep(g, now);
+        ts_poll(g->ctx, dpio_now_us());
+        dpio_tx_flush(q);
+        if (n == 0 && !g->o.busy_poll) {
+            uint64_t until = ts_next_deadline(g->ctx);
+            uint64_t t = until > now ? until - now : 0;
+            dpio_queue_sleep(q, t < LG_IDLE_SLEEP_US ? t : LG_IDLE_SLEEP_US);
         }
     }
+    now = dpio_now_us();
     g->t_end = now < g->t_end ? now : g->t_end;
     atomic_store(&g->running, 0);
-    lg_stop = 1; /* the stack thread stops the pair */
-    ts_pair_worker_end(g->ctx);
-    return NULL;
+    lg_stop = 1; /* the progress thread stops */
+    dpio_tx_flush(q);
 }
 
 /* ------------------------------------------------------------ progress */
@@ -856,16 +884,6 @@ int main(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
 
-    struct dpio_pair pair = {
-        .ctx = g.ctx,
-        .q = q,
-        .cpu = o->core,
-        .name = "loadgen-w",
-        .worker_main = lg_worker,
-        .worker_arg = &g,
-        .stop = &lg_stop,
-        .busy_poll = o->busy_poll,
-    };
     char a[16], b[16], s[16];
     fmt_ip(o->src_first, a, sizeof(a));
     fmt_ip(o->src_first + o->src_count - 1, b, sizeof(b));
@@ -876,10 +894,6 @@ int main(int argc, char **argv)
             o->conns, o->close ? " (close)" : "", o->hold ? " (hold)" : "", s,
             o->server_port, o->duration_s, a, b, o->src_count,
             o->src_count == 1 ? "" : "es", o->n_urls, o->n_urls == 1 ? "" : "s", o->core);
-    if (dpio_pair_start(&pair, err, sizeof(err)) != 0) {
-        fprintf(stderr, "loadgen: %s\n", err);
-        return 1;
-    }
     pthread_t prog;
     bool have_prog = false;
     if (!o->quiet) {
@@ -892,12 +906,11 @@ int main(int argc, char **argv)
         have_prog = pthread_create(&prog, &attr, lg_progress, &g) == 0;
         pthread_attr_destroy(&attr);
     }
-    dpio_pair_stack_loop(&pair);
-    dpio_pair_join(&pair);
+    lg_run(&g, q);
     if (have_prog)
         pthread_join(prog, NULL);
     if (g.error) {
-        fprintf(stderr, "loadgen: the worker could not start: %s\n", strerror(g.error));
+        fprintf(stderr, "loadgen: the client could not start: %s\n", strerror(g.error));
         return 1;
     }
     struct ts_stats st;

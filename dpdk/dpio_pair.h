@@ -8,8 +8,9 @@
  * worker's turn if it has work -> idle sleep (rx interrupt, or short sleeps
  * on ports without one) until the next timer or frame.
  *
- * Shared by corehttpd (server/core.c, one pair per configured core) and the
- * load generator (bench/loadgen.c); each brings its own worker.
+ * Used by corehttpd (server/core.c, one pair per configured core), which
+ * brings the worker. The load generator (bench/loadgen.c) takes only
+ * dpio_pair_params(): it runs its stack and client in one thread.
  */
 #ifndef DPIO_PAIR_H
 #define DPIO_PAIR_H
