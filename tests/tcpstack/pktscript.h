@@ -268,6 +268,15 @@ static bool ps_parse_flags(struct ps_parser *ps, const char *tok, uint8_t *flags
     return true;
 }
 
+/* Sequence numbers are taken modulo 2^32; bounded far inside int64_t, so
+ * that END - SEQ and SEQ + LEN cannot overflow (sscanf saturates). */
+#define PS_SEQ_LIMIT (1LL << 40)
+
+static bool ps_seq_ok(long long a, long long b)
+{
+    return a > -PS_SEQ_LIMIT && a < PS_SEQ_LIMIT && b > -PS_SEQ_LIMIT && b < PS_SEQ_LIMIT;
+}
+
 /* "SEQ:END(LEN)" with END - SEQ == LEN. */
 static bool ps_parse_range(struct ps_parser *ps, const char *tok, struct ps_seg *seg)
 {
@@ -276,6 +285,8 @@ static bool ps_parse_range(struct ps_parser *ps, const char *tok, struct ps_seg 
     int used = 0;
     if (sscanf(tok, "%lld:%lld(%lu)%n", &a, &b, &len, &used) != 3 || tok[used] != '\0')
         return ps_error(ps, "bad range '%s' (SEQ:END(LEN))", tok);
+    if (!ps_seq_ok(a, b))
+        return ps_error(ps, "range '%s': a sequence number out of range", tok);
     if (b - a != (long long)len || len > 65535)
         return ps_error(ps, "range '%s': END - SEQ is not LEN", tok);
     seg->seq = a;
@@ -288,7 +299,8 @@ static bool ps_parse_block(const char *tok, int64_t blk[2])
 {
     long long a, b;
     int used = 0;
-    if (sscanf(tok, "%lld:%lld%n", &a, &b, &used) != 2 || tok[used] != '\0')
+    if (sscanf(tok, "%lld:%lld%n", &a, &b, &used) != 2 || tok[used] != '\0' ||
+        !ps_seq_ok(a, b))
         return false;
     blk[0] = a;
     blk[1] = b;
