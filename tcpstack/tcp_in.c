@@ -481,6 +481,14 @@ static bool reordering_growth(const struct ts_sock *s)
     return (s->tflags & (TF_REORDER | TF_IN_RECOVERY)) == TF_REORDER && tcp_rack_on(s);
 }
 
+/* An ACK's RTT sample for HyStart++ (outside recovery; 0: none). */
+static void hystart_sample(struct ts_ctx *ctx, struct ts_sock *s, uint32_t ack,
+                           uint32_t rtt_us)
+{
+    if (!(s->tflags & TF_IN_RECOVERY) && tcp_cc_hystart(&s->cc, ack, s->snd_max, rtt_us))
+        ctx->st.tcp_hystart_exits++;
+}
+
 /* The ACK field (RFC 9293 3.10.7.4, fifth check). Returns false when the
  * connection is gone and processing must stop. */
 static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
@@ -544,9 +552,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
          * milliseconds, and would end slow start for nothing */
         if (sack)
             hs_rtt = s->bufs->rec.ack_rtt_us;
-        if (!(s->tflags & TF_IN_RECOVERY) &&
-            tcp_cc_hystart(&s->cc, seg->ack, s->snd_max, hs_rtt))
-            ctx->st.tcp_hystart_exits++;
+        hystart_sample(ctx, s, seg->ack, hs_rtt);
         if (s->tflags & TF_LOSS) {
             /* after a timeout the window slow-starts (RFC 5681 3.1) while
              * the segments marked lost are sent again; the ACK that ends
@@ -633,9 +639,8 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         /* HyStart++ takes the RTT samples of SACKed segments too (as
          * Linux's pkts_acked): through reordering, those of cumulative
          * ACKs are mostly of the late segments that fill holes */
-        if (sack && !(s->tflags & TF_IN_RECOVERY) &&
-            tcp_cc_hystart(&s->cc, seg->ack, s->snd_max, s->bufs->rec.ack_rtt_us))
-            ctx->st.tcp_hystart_exits++;
+        if (sack)
+            hystart_sample(ctx, s, seg->ack, s->bufs->rec.ack_rtt_us);
         if (dup && reordering_growth(s))
             tcp_cc_on_ack(&s->cc, delivered, cc_flight, s->srtt_us, ctx->now);
         if (dup && (s->tflags & TF_IN_RECOVERY)) {

@@ -614,6 +614,12 @@ static bool pipe_counts(const struct ts_sock *s)
     return tcp_rack_on(s) && s->snd_nxt == s->snd_max;
 }
 
+/* What cwnd is weighed against: the pipe when it counts, else @p flight. */
+static uint32_t cwnd_flight(const struct ts_sock *s, uint32_t flight)
+{
+    return pipe_counts(s) ? tcp_rec_pipe(s) : flight;
+}
+
 static bool can_send_data(const struct ts_sock *s)
 {
     switch (s->state) {
@@ -662,7 +668,7 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
             (s->tflags & TF_IN_RECOVERY) || by_pipe ? 0 : RTE_MIN(s->dupacks, 2u);
         uint32_t cwnd = s->cc.cwnd + lt * tcp_seg_size(s);
         uint32_t flight = s->snd_nxt - s->snd_una - sacked;
-        uint32_t pipe = by_pipe ? tcp_rec_pipe(s) : flight;
+        uint32_t pipe = cwnd_flight(s, flight);
         uint32_t edge = s->snd_una + s->snd_wnd;
         uint32_t usable = RTE_MIN(SEQ_LT(s->snd_nxt, edge) ? edge - s->snd_nxt : 0,
                                   cwnd > pipe ? cwnd - pipe : 0);
@@ -729,7 +735,7 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
     /* less than a segment left to send and cwnd to spare: the coming rate
      * samples measure the application (BBR) */
     if (s->snd_end - s->snd_max < tcp_seg_size(s) &&
-        (pipe_counts(s) ? tcp_rec_pipe(s) : s->snd_max - s->snd_una) < s->cc.cwnd)
+        cwnd_flight(s, s->snd_max - s->snd_una) < s->cc.cwnd)
         tcp_rate_app_limited(s);
     /* RFC 6298 5.1: the timer runs while anything is outstanding; with data
      * waiting behind a zero window it drives the window probe */

@@ -532,7 +532,9 @@ void tcp_rec_episode(struct ts_ctx *ctx, struct ts_sock *s)
     r->cc_prior = s->cc;
 }
 
-/* The end of an undo: the episode and its loss marks go. */
+/* The end of an undo: the episode and its loss marks go. The episodes
+ * before it, if they may still prove spurious, are the current episode
+ * again (tcp_rec_episode). */
 static void rec_undo_marks(struct ts_ctx *ctx, struct ts_sock *s)
 {
     struct tcp_rec *r = &s->bufs->rec;
@@ -544,22 +546,16 @@ static void rec_undo_marks(struct ts_ctx *ctx, struct ts_sock *s)
         r->lost = 0;
         s->rexmt_shift = 0;
     }
+    if (r->prev_on) {
+        r->prev_on = false;
+        r->undo_on = true;
+        r->undo_ep = r->prev_ep;
+        r->undo_marker = r->prev_marker;
+        r->undo_retrans = r->prev_retrans;
+        r->undo_tsval_set = false;
+        r->cc_prior = r->prev_prior;
+    }
     ts_sock_want_output(ctx, s);
-}
-
-/* The current episode was undone while the one before may still prove
- * spurious: that one is the current episode again. */
-static void rec_undo_prev(struct tcp_rec *r)
-{
-    if (!r->prev_on)
-        return;
-    r->prev_on = false;
-    r->undo_on = true;
-    r->undo_ep = r->prev_ep;
-    r->undo_marker = r->prev_marker;
-    r->undo_retrans = r->prev_retrans;
-    r->undo_tsval_set = false;
-    r->cc_prior = r->prev_prior;
 }
 
 /* RFC 4015 3.2 / RFC 3708: the episode was spurious; the congestion state
@@ -590,7 +586,6 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
          * returns to where it was before the episode */
         tcp_bbr_on_recovery_end(&s->cc, true, burst);
         rec_undo_marks(ctx, s);
-        rec_undo_prev(r);
         return;
     }
     uint32_t cwnd = RTE_MAX(s->cc.cwnd, r->cc_prior.cwnd);
@@ -604,7 +599,6 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
     s->cc.ssthresh = ssthresh;
     s->cc.epoch_start_us = 0; /* CUBIC's curve starts again from here */
     rec_undo_marks(ctx, s);
-    rec_undo_prev(r);
 }
 
 void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32_t end,
