@@ -600,7 +600,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         else
             tcp_arm_rexmt(ctx, s);
         if (acked > (uint32_t)fin_acked)
-            ts_sock_event(ctx, s, TS_EPOLLOUT);
+            ts_sock_write_space(ctx, s);
         ts_sock_want_output(ctx, s);
 
         if (fin_acked) {

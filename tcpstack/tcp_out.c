@@ -508,6 +508,20 @@ static void note_flight(struct ts_sock *s)
     }
 }
 
+/* The device has TS_TX_BACKLOG_HIGH frames to take: @p s sends on at a
+ * later poll, queued behind the sockets already waiting, rather than
+ * overflow the device's queue (a dropped frame costs a recovery, a wait
+ * costs nothing). Checked before every segment, so one socket with a large
+ * window cannot fill the queue alone. */
+static bool tx_wait(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    if (!ts_tx_backlogged(ctx))
+        return false;
+    ctx->st.tx_backlog_waits++;
+    ts_sock_want_output(ctx, s);
+    return true;
+}
+
 /* Loss recovery with SACK: while cwnd (which PRR sets, RFC 6937) leaves
  * room beside the pipe, what RACK marked lost goes first, in sequence
  * order, then new data (RFC 8985 6.2 and RFC 6675 5 (C) with the marks for
@@ -536,7 +550,7 @@ static void tcp_output_recovery(struct ts_ctx *ctx, struct ts_sock *s)
             seq = s->snd_max;
             len = RTE_MIN(data_end - seq, segsz);
         }
-        if (!probe && s->cc.cwnd < pipe + RTE_MIN(len, segsz))
+        if (!probe && (s->cc.cwnd < pipe + RTE_MIN(len, segsz) || tx_wait(ctx, s)))
             break;
         uint8_t flags = RTE_TCP_ACK_FLAG;
         uint32_t data = len;
@@ -672,12 +686,16 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
         uint32_t edge = s->snd_una + s->snd_wnd;
         uint32_t usable = RTE_MIN(SEQ_LT(s->snd_nxt, edge) ? edge - s->snd_nxt : 0,
                                   cwnd > pipe ? cwnd - pipe : 0);
-        if (usable == 0 && force1 && flight == 0)
+        bool probe = false; /* sent even while the device is backlogged */
+        if (usable == 0 && force1 && flight == 0) {
             usable = 1; /* zero-window probe (RFC 9293 3.8.6.1) */
+            probe = true;
+        }
         if (usable < tcp_seg_size(s) && (s->tflags & TF_TLP_NEW) &&
             SEQ_LT(s->snd_nxt + tcp_seg_size(s), s->snd_una + s->snd_wnd + 1)) {
             usable = tcp_seg_size(s); /* the tail loss probe: one new segment */
             s->tflags &= ~TF_TLP_NEW;
+            probe = true;
         }
         force1 = false;
         uint32_t segsz = tcp_seg_size(s);
@@ -689,6 +707,8 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
         /* sender SWS avoidance: no small segment while more is waiting and
          * something is in flight to bring a window update */
         if (len < segsz && len < avail && flight > 0)
+            break;
+        if (!probe && tx_wait(ctx, s))
             break;
         uint8_t flags = RTE_TCP_ACK_FLAG;
         if (len == avail)

@@ -102,9 +102,10 @@ struct ts_params {
     struct ts_flowmap *flowmap;
 };
 
-/** Output held back while this many frames wait for the device; what one
- *  socket sends at once comes on top, so the output function's queue must
- *  hold more (dpio's holds 1,024). */
+/** Output held back while this many frames wait for the device (checked
+ *  before every segment); a burst of control segments and probes may come
+ *  on top, so the output function's queue must hold more (dpio's holds
+ *  1,024). */
 #define TS_TX_BACKLOG_HIGH 256u
 
 /** Fills @p p with the defaults for everything but addresses, pool, output. */

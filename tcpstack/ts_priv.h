@@ -181,6 +181,9 @@ struct ts_bufs {
 };
 
 #define TS_REFS_PER_SOCK 64u
+/* Unacknowledged bytes a socket may hold queued by reference: a quarter of
+ * the sequence space, far inside the half that SEQ_LT can order. */
+#define TS_REF_QUEUE_MAX (1ull << 30)
 
 /* Shared flags (stack writes, worker reads): what the worker can observe. */
 #define TS_SF_CONNECTED (1u << 0) /* handshake done */
@@ -688,6 +691,12 @@ uint32_t tcp_rcv_window(const struct ts_ctx *ctx, const struct ts_sock *s);
 
 /* events and deferred output */
 void ts_sock_event(struct ts_ctx *ctx, struct ts_sock *s, uint32_t events);
+/* Acknowledged data freed send space: EPOLLOUT, only when the worker waits
+ * for it and the socket is writable (Linux's sk_stream_write_space). Every
+ * ACK of a response's body used to post one, and each notice is a turn of
+ * the worker. The worker's registration is read in the stack's turn: the
+ * pair never runs both at once. */
+void ts_sock_write_space(struct ts_ctx *ctx, struct ts_sock *s);
 void ts_sock_want_output(struct ts_ctx *ctx, struct ts_sock *s);
 /* The device has TS_TX_BACKLOG_HIGH frames or more to take: output waits. */
 bool ts_tx_backlogged(const struct ts_ctx *ctx);

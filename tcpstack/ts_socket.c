@@ -460,8 +460,12 @@ ssize_t ts_write_ref(struct ts_ctx *ctx, int fd, const void *buf, size_t len,
         errno = err;
         return -1;
     }
-    size_t n = RTE_MIN(len, send_space(ctx, s));
-    n = RTE_MIN(n, (size_t)UINT32_MAX);
+    /* a reference holds no buffer memory: the send buffer does not bound
+     * it (a body goes in one write, not a write per quarter of the buffer,
+     * each a turn of the worker), only the sequence space does */
+    uint64_t queued =
+        s->written_total - atomic_load_explicit(&s->acked_total, memory_order_acquire);
+    size_t n = queued < TS_REF_QUEUE_MAX ? RTE_MIN(len, TS_REF_QUEUE_MAX - queued) : 0;
     if (ts_sring_count(&s->bufs->refs) >= TS_REFS_PER_SOCK)
         n = 0;
     if (n == 0) {
@@ -517,6 +521,13 @@ void ts_sock_event(struct ts_ctx *ctx, struct ts_sock *s, uint32_t events)
     s->tflags |= TF_EV_QUEUED;
     s->ev_next = ctx->ev_head;
     ctx->ev_head = ts_fd(ctx, s);
+}
+
+void ts_sock_write_space(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    const struct ts_epitem *e = &ctx->epi[ts_fd(ctx, s)];
+    if (e->ep_fd > 0 && (e->events & TS_EPOLLOUT) && ts_writable(ctx, s))
+        ts_sock_event(ctx, s, TS_EPOLLOUT);
 }
 
 void ts_events_publish(struct ts_ctx *ctx)
