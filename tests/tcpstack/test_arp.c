@@ -2,7 +2,8 @@
  * @file test_arp.c
  * ARP: answering requests for our address, ignoring others, resolving a
  * peer before sending to it (frames held meanwhile, released by the reply,
- * dropped after the last unanswered request), and bad ARP frames.
+ * dropped after the last unanswered request), a stale entry used while it
+ * is asked for again, and bad ARP frames.
  */
 #include "harness.h"
 
@@ -106,7 +107,20 @@ static void gives_up_after_three_requests(void **state)
     th_fini(&h);
 }
 
-static void entry_expires(void **state)
+/* The frame that went out at @p i: ARP or IPv4, to @p mac. */
+static bool out_is(struct th *h, unsigned i, uint16_t type,
+                   const struct rte_ether_addr *mac)
+{
+    struct rte_ether_hdr *eh = rte_pktmbuf_mtod(h->out[i], struct rte_ether_hdr *);
+    return rte_be_to_cpu_16(eh->ether_type) == type &&
+           (mac ? rte_is_same_ether_addr(&eh->dst_addr, mac)
+                : rte_is_broadcast_ether_addr(&eh->dst_addr));
+}
+
+/* Past its 60 s lifetime an entry is still used while it is asked for again
+ * (frames go at once, nothing is held or dropped); answered, it is fresh
+ * again and nothing more is asked. */
+static void stale_entry_used_while_asked_again(void **state)
 {
     (void)state;
     struct th h;
@@ -118,7 +132,44 @@ static void entry_expires(void **state)
     th_clear(&h);
     th_advance(&h, 61000000); /* past the 60 s lifetime */
     th_inject(&h, th_echo_request(&h, 1, 2, ""));
-    assert_int_equal(th_stats(&h).arp_requests_tx, 1); /* asks again */
+    th_inject(&h, th_echo_request(&h, 1, 3, ""));
+    assert_int_equal(h.nout, 3); /* the request, and both replies at once */
+    assert_true(out_is(&h, 0, RTE_ETHER_TYPE_ARP, NULL));
+    assert_true(out_is(&h, 1, RTE_ETHER_TYPE_IPV4, &th_peer_mac));
+    assert_true(out_is(&h, 2, RTE_ETHER_TYPE_IPV4, &th_peer_mac));
+    assert_int_equal(th_stats(&h).arp_requests_tx, 1);
+    assert_int_equal(th_stats(&h).arp_pending_drops, 0);
+    th_clear(&h);
+    th_inject(&h, th_arp(&h, RTE_ARP_OP_REPLY, TH_PEER_IP, TH_US_IP));
+    th_advance(&h, 2000000); /* no retry: answered */
+    th_inject(&h, th_echo_request(&h, 1, 4, ""));
+    assert_int_equal(h.nout, 1);
+    assert_true(out_is(&h, 0, RTE_ETHER_TYPE_IPV4, &th_peer_mac));
+    assert_int_equal(th_stats(&h).arp_requests_tx, 1);
+    th_fini(&h);
+}
+
+/* A stale entry nobody confirms is dropped once its requests are spent: a
+ * frame then waits for an answer, as to an unknown address. */
+static void unconfirmed_entry_expires(void **state)
+{
+    (void)state;
+    struct th h;
+    th_init(&h, NULL);
+    th_peer_arp(&h);
+    th_advance(&h, 61000000);
+    th_inject(&h, th_echo_request(&h, 1, 1, ""));
+    assert_int_equal(h.nout, 2); /* asked again; the reply went */
+    th_clear(&h);
+    th_advance(&h, 1100000);
+    th_advance(&h, 1100000);
+    assert_int_equal(th_stats(&h).arp_requests_tx, 3);
+    th_advance(&h, 1100000); /* 64.3 s: past lifetime and the 3 s of asking */
+    th_clear(&h);
+    th_inject(&h, th_echo_request(&h, 1, 2, ""));
+    assert_int_equal(h.nout, 1); /* held: only a request goes out */
+    assert_true(out_is(&h, 0, RTE_ETHER_TYPE_ARP, NULL));
+    assert_int_equal(th_stats(&h).arp_requests_tx, 4);
     th_fini(&h);
 }
 
@@ -168,7 +219,8 @@ int main(void)
         cmocka_unit_test(drops_malformed_arp),
         cmocka_unit_test(resolves_then_releases_held_frame),
         cmocka_unit_test(gives_up_after_three_requests),
-        cmocka_unit_test(entry_expires),
+        cmocka_unit_test(stale_entry_used_while_asked_again),
+        cmocka_unit_test(unconfirmed_entry_expires),
         cmocka_unit_test(flood_of_unresolved_cannot_starve_a_neighbour),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
