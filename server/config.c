@@ -1313,6 +1313,12 @@ static int cfg_check_tls(struct cfg_ctx *x)
         return fail(x, listen_line, "[tls] certificate: missing required key");
     if (!c->tls_line[CFG_TLS_LINE_KEY])
         return fail(x, listen_line, "[tls] key: missing required key");
+    if (!c->tls_cert[0] || !c->tls_key[0]) {
+        bool cert = !c->tls_cert[0];
+        return fail(x, c->tls_line[cert ? CFG_TLS_LINE_CERT : CFG_TLS_LINE_KEY],
+                    "[tls] %s: empty (HTTPS needs a PEM file)",
+                    cert ? "certificate" : "key");
+    }
     for (unsigned i = 0; i < c->n_vhosts; i++) {
         const struct cfg_vhost *v = &c->vhost[i];
         if (v->cert_line && !v->key_line)

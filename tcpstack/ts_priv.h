@@ -181,9 +181,6 @@ struct ts_bufs {
 };
 
 #define TS_REFS_PER_SOCK 64u
-/* Unacknowledged bytes a socket may hold queued by reference: a quarter of
- * the sequence space, far inside the half that SEQ_LT can order. */
-#define TS_REF_QUEUE_MAX (1ull << 30)
 
 /* Shared flags (stack writes, worker reads): what the worker can observe. */
 #define TS_SF_CONNECTED (1u << 0) /* handshake done */

@@ -460,12 +460,8 @@ ssize_t ts_write_ref(struct ts_ctx *ctx, int fd, const void *buf, size_t len,
         errno = err;
         return -1;
     }
-    /* a reference holds no buffer memory: the send buffer does not bound
-     * it (a body goes in one write, not a write per quarter of the buffer,
-     * each a turn of the worker), only the sequence space does */
-    uint64_t queued =
-        s->written_total - atomic_load_explicit(&s->acked_total, memory_order_acquire);
-    size_t n = queued < TS_REF_QUEUE_MAX ? RTE_MIN(len, TS_REF_QUEUE_MAX - queued) : 0;
+    size_t n = RTE_MIN(len, send_space(ctx, s));
+    n = RTE_MIN(n, (size_t)UINT32_MAX);
     if (ts_sring_count(&s->bufs->refs) >= TS_REFS_PER_SOCK)
         n = 0;
     if (n == 0) {

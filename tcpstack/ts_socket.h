@@ -68,9 +68,7 @@ ssize_t ts_read(struct ts_ctx *ctx, int fd, void *buf, size_t len);
 ssize_t ts_write(struct ts_ctx *ctx, int fd, const void *buf, size_t len);
 /** Queues @p len bytes by reference (no copy). The bytes must stay valid and
  *  unchanged until @p owner->release runs (when owner is non-NULL it is called
- *  exactly once, for the whole accepted count). Not bounded by the send
- *  buffer (it holds no copy), only by 1 GiB unacknowledged and a count of
- *  references per socket: short count or EAGAIN. */
+ *  exactly once, for the whole accepted count). Short count or EAGAIN. */
 ssize_t ts_write_ref(struct ts_ctx *ctx, int fd, const void *buf, size_t len,
                      const struct ts_ref_owner *owner);
 /** Bytes that can be written now. */

@@ -174,6 +174,14 @@ static void test_tls(void **state)
     tail_fails("[tls]\nlisten = 443\ncertificate = /x\nkey = /y\n"
                "[vhost a]\nhosts = a\nroot = /tmp\ncertificate = /a.pem\n",
                ":12: [vhost a] key: missing (certificate is set)");
+    /* an empty path is no certificate (found by fuzz_config) */
+    tail_fails("[tls]\nlisten = 443\ncertificate =\nkey = /y\n",
+               ":7: [tls] certificate: empty (HTTPS needs a PEM file)");
+    tail_fails("[tls]\nlisten = 443\ncertificate = /x\nkey =\n",
+               ":8: [tls] key: empty (HTTPS needs a PEM file)");
+    tail_fails("[tls]\nlisten = 443\ncertificate = /x\nkey = /y\n"
+               "[vhost a]\nhosts = a\nroot = /tmp\ncertificate = /a.pem\nkey =\n",
+               ":13: [vhost a] key: empty value");
 }
 
 static void test_full_file(void **state)

@@ -683,34 +683,6 @@ static void write_space_only_for_a_waiting_writer(void **state)
     th_fini(&h);
 }
 
-/* A body by reference is not held to the send buffer (it holds no copy):
- * one write queues all of it, where a copy stops at the buffer. */
-static void reference_not_bound_by_send_buffer(void **state)
-{
-    (void)state;
-    struct th h;
-    struct th_conn c;
-    th_init(&h, NULL);
-    th_peer_arp(&h);
-    c.lfd = th_listen(&h);
-    th_open(&h, &c, TH_PEER_PORT);
-    size_t space = ts_send_space(h.ctx, c.fd);
-    assert_true(space > 0);
-    const size_t n = 4 * space;
-    uint8_t *body = rte_malloc(NULL, n, 0);
-    assert_non_null(body);
-    assert_int_equal(ts_write_ref(h.ctx, c.fd, body, n, NULL), (ssize_t)n);
-    /* the queue is past the send buffer: copies wait */
-    assert_int_equal(ts_send_space(h.ctx, c.fd), 0);
-    assert_int_equal(ts_write(h.ctx, c.fd, "x", 1), -1);
-    assert_int_equal(errno, EAGAIN);
-    assert_int_equal(ts_close(h.ctx, c.fd), 0);
-    th_advance(&h, 1000);
-    th_clear(&h);
-    th_fini(&h);
-    rte_free(body);
-}
-
 /* ------------------------------------------------------------- zero copy */
 
 static unsigned zc_released;
@@ -1029,7 +1001,6 @@ int main(void)
         cmocka_unit_test(held_output_keeps_its_order),
         cmocka_unit_test(one_socket_stops_at_the_mark),
         cmocka_unit_test(write_space_only_for_a_waiting_writer),
-        cmocka_unit_test(reference_not_bound_by_send_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
