@@ -380,4 +380,15 @@ static inline void th_open(struct th *h, struct th_conn *c, uint16_t peer_port)
     assert_true(c->fd > 0);
 }
 
+/* A context (tuned by @p tune) that knows the peer's MAC, listens, and has
+ * accepted one connection from TH_PEER_PORT. */
+static inline void th_connected(struct th *h, struct th_conn *c,
+                                void (*tune)(struct ts_params *))
+{
+    th_init(h, tune);
+    th_peer_arp(h);
+    c->lfd = th_listen(h);
+    th_open(h, c, TH_PEER_PORT);
+}
+
 #endif

@@ -637,6 +637,17 @@ static void epoll_reports_readiness(void **state)
     th_fini(&h);
 }
 
+/* Writes @p n bytes, sends them and has the peer acknowledge them all. */
+static void write_acked(struct th *h, struct th_conn *c, const uint8_t *buf, size_t n)
+{
+    assert_int_equal(ts_write(h->ctx, c->fd, buf, n), (ssize_t)n);
+    th_advance(h, 10);
+    th_clear(h);
+    c->rcv_nxt += (uint32_t)n;
+    th_tcp(h, TH_PEER_PORT, TH_PORT, ACK, c->snd_nxt, c->rcv_nxt, 65535, NULL, 0);
+    th_advance(h, 10);
+}
+
 /* An ACK posts EPOLLOUT only for a writer that waits for it, once the
  * socket is writable: each notice is a turn of the worker, and a response
  * being acknowledged segment by segment once took one per ACK. */
@@ -645,12 +656,9 @@ static void write_space_only_for_a_waiting_writer(void **state)
     (void)state;
     struct th h;
     struct th_conn c;
-    th_init(&h, NULL);
-    th_peer_arp(&h);
-    c.lfd = th_listen(&h);
+    th_connected(&h, &c, NULL);
     int ep = ts_epoll_create(h.ctx);
     assert_true(ep > 0);
-    th_open(&h, &c, TH_PEER_PORT);
     struct ts_epoll_event ev = {.events = TS_EPOLLIN | TS_EPOLLRDHUP, .data = 2};
     assert_int_equal(ts_epoll_ctl(h.ctx, ep, TS_EPOLL_CTL_ADD, c.fd, &ev), 0);
     struct ts_epoll_event out[4];
@@ -658,25 +666,14 @@ static void write_space_only_for_a_waiting_writer(void **state)
 
     /* reading only: the ACK of a response posts nothing */
     static uint8_t body[3000];
-    assert_int_equal(ts_write(h.ctx, c.fd, body, sizeof body), (ssize_t)sizeof body);
-    th_advance(&h, 10);
-    th_clear(&h);
-    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt, c.rcv_nxt + sizeof body, 65535,
-           NULL, 0);
-    th_advance(&h, 10);
-    c.rcv_nxt += sizeof body;
+    write_acked(&h, &c, body, sizeof body);
     assert_int_equal(ts_sring_count(&h.ctx->evq), 0);
 
     /* waiting to write: the ACK that makes room posts EPOLLOUT */
     ev.events = TS_EPOLLOUT;
     assert_int_equal(ts_epoll_ctl(h.ctx, ep, TS_EPOLL_CTL_MOD, c.fd, &ev), 0);
     assert_int_equal(ts_epoll_wait(h.ctx, ep, out, 4, 0), 1); /* writable already */
-    assert_int_equal(ts_write(h.ctx, c.fd, body, sizeof body), (ssize_t)sizeof body);
-    th_advance(&h, 10);
-    th_clear(&h);
-    th_tcp(&h, TH_PEER_PORT, TH_PORT, ACK, c.snd_nxt, c.rcv_nxt + sizeof body, 65535,
-           NULL, 0);
-    th_advance(&h, 10);
+    write_acked(&h, &c, body, sizeof body);
     assert_int_equal(ts_sring_count(&h.ctx->evq), 1);
     assert_int_equal(ts_epoll_wait(h.ctx, ep, out, 4, 0), 1);
     assert_int_equal(out[0].events, TS_EPOLLOUT);
@@ -939,12 +936,9 @@ static void one_socket_stops_at_the_mark(void **state)
     (void)state;
     struct th h;
     struct th_conn c;
-    th_init(&h, bp_count_tune);
-    th_peer_arp(&h);
-    c.lfd = th_listen(&h);
     fake_backlog = 0;
     bp_seen_out = 0;
-    th_open(&h, &c, TH_PEER_PORT);
+    th_connected(&h, &c, bp_count_tune);
     th_clear(&h);
 
     static uint8_t body[8000]; /* the initial window: 8 segments of 1024 */
