@@ -175,9 +175,9 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
     uint32_t now = (uint32_t)ctx->now;
     /* the part below snd_max is sent again */
     uint32_t old_end = SEQ_LT(end, s->snd_max) ? end : s->snd_max;
-    uint32_t k = 0;
+    uint32_t k = 0, first = r->n; /* new data only: no record to search */
     if (SEQ_LT(seq, old_end)) {
-        uint32_t i = rec_find(r, seq);
+        uint32_t i = first = rec_find(r, seq);
         k = r->rxt_hist_next++ % TCP_RXT_HIST;
         r->rxt_hist[k].start = seq;
         r->rxt_hist[k].end = old_end;
@@ -186,7 +186,7 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
         r->rxt_hist[k].undo_n = 0;
         r->rxt_hist[k].probe = r->probe_tx;
     }
-    for (uint32_t i = rec_find(r, seq); i < r->n && SEQ_LT(seq, old_end); i++) {
+    for (uint32_t i = first; i < r->n; i++) {
         struct tcp_txseg *g = rec_at(r, i);
         if (!SEQ_LT(g->start, old_end))
             break;
