@@ -454,10 +454,11 @@ static void lg_run(struct lg *g, struct dpio_queue *q)
     for (;;) {
         uint16_t n = dpio_rx_burst(q, pkts, LG_BURST);
         now = dpio_now_us();
-        if (n && g->o.trust_link)
-            lg_trust(pkts, n);
-        if (n)
+        if (n) {
+            if (g->o.trust_link)
+                lg_trust(pkts, n);
             ts_input(g->ctx, pkts, n, now);
+        }
         ts_poll(g->ctx, now);
         if (!lg_turn(g))
             break;

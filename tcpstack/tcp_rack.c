@@ -177,11 +177,11 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
     uint32_t old_end = SEQ_LT(end, s->snd_max) ? end : s->snd_max;
     uint32_t k = 0, first = r->n; /* new data only: no record to search */
     if (SEQ_LT(seq, old_end)) {
-        uint32_t i = first = rec_find(r, seq);
+        first = rec_find(r, seq);
         k = r->rxt_hist_next++ % TCP_RXT_HIST;
         r->rxt_hist[k].start = seq;
         r->rxt_hist[k].end = old_end;
-        r->rxt_hist[k].prev_us = i < r->n ? rec_at(r, i)->xmit_us : now;
+        r->rxt_hist[k].prev_us = first < r->n ? rec_at(r, first)->xmit_us : now;
         r->rxt_hist[k].undo_ep = r->undo_ep;
         r->rxt_hist[k].undo_n = 0;
         r->rxt_hist[k].probe = r->probe_tx;
