@@ -48,7 +48,8 @@
 # More environment: BENCH_TARGETS (memif,tap,nginx,lighttpd), BENCH_FILES
 # (1k,64k,1m), BENCH_MODES (keepalive,close), BENCH_CONNS (64,1000),
 # BENCH_AB_N (200000), BENCH_AB_C (10000), BENCH_IDLE_SECS (5: the idle
-# measure after each ab run), BENCH_PROFILE (1; 0: none),
+# measure after each ab run), BENCH_PROFILE (1; 0: none; all: every
+# corehttpd point, also those ahead of nginx),
 # COREHTTPD_BIN, LOADGEN_BIN, BENCH_KEEP=1 (keep the temp dir).
 #
 # Needs root (namespaces, DPDK), a Release build in build/ (the script builds
@@ -678,7 +679,7 @@ tname() {
 # perf; the top symbols with their share of core 1 and the cost per request
 # that share is (the share of one second of core 1 over the run's req/s).
 profiles=""
-if [ "$profile" = 1 ] && has_target nginx; then
+if [ "$profile" != 0 ] && has_target nginx; then
     if perf record -q -o "$tmp/probe.data" -e cpu-clock -g -- true >/dev/null 2>&1; then
         for f in ${files//,/ }; do
             for mode in ${modes//,/ }; do
@@ -688,7 +689,7 @@ if [ "$profile" = 1 ] && has_target nginx; then
                         has_target "$t" || continue
                         m=$(med "$t" "$f" "$mode" "$c" rps)
                         if [ "$m" = - ] || [ "$n" = - ]; then continue; fi
-                        awk -v a="$m" -v b="$n" 'BEGIN { exit !(a < b) }' || continue
+                        [ "$profile" = all ] || awk -v a="$m" -v b="$n" 'BEGIN { exit !(a < b) }' || continue
                         pf=$tmp/perf-$t-$f-$mode-$c.data
                         log "profile: $t $f $mode $c (median $m req/s against nginx's $n)"
                         PROFILED_RPS=""

@@ -30,7 +30,13 @@
 #              so that a rule acts on one wire frame and a corrupted frame
 #              is caught by the receiver's checksum, as on the TAP.
 # Both servers run on core 0 (corehttpd: [cores] list = 0; nginx: one
-# worker pinned to CPU 0), curl on core 1.
+# worker pinned to CPU 0), curl on core 1. Each side's kernel receive path
+# runs on its own core, as on two machines: RPS steers what the client's
+# interface (the TAP, or nbc) receives to core 1 and what nginx's veth end
+# receives to core 0. Without it the kernel runs the receiver's side of a
+# virtual link in the sender's system call, and curl's whole TCP receive
+# path ran on the server core (half of corehttpd's core in a profile of the
+# clean case; nginx paid the same on its core).
 #
 # Impairment: loss, duplication and corruption are the same nftables netdev
 # rules on the client's interface (the TAP in A, the veth end in C): the
@@ -194,6 +200,14 @@ client_side() {
         net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.cdupb.rp_filter=0
     # one wire frame per skb at the egress hook
     ip -n "$ns" link set dev "$ifc" gso_max_segs 1
+    rx_on_cpu "$ns" "$ifc" 1
+}
+
+# rx_on_cpu NS IFACE CPU: the kernel's receive processing of IFACE's frames
+# on CPU (RPS), whichever CPU wrote them.
+rx_on_cpu() {
+    ip netns exec "$1" sh -c "printf '%x' $((1 << $3)) >/sys/class/net/$2/queues/rx-0/rps_cpus" ||
+        die "cannot set RPS on $2 (a kernel without CONFIG_RPS?)"
 }
 
 # rules_load NS IFACE CASE / rules_clear NS
@@ -244,6 +258,7 @@ nginx_up() {
     ip netns exec "$nsc" ethtool -K nbc rx off tx off tso off gso off gro off >/dev/null
     ip netns exec "$nss" ethtool -K nbs rx off tx off tso off gso off gro off >/dev/null
     client_side "$nsc" nbc
+    rx_on_cpu "$nss" nbs 0
     mkdir -p "$tmp/nginx"
     cat >"$tmp/nginx/nginx.conf" <<EOF
 user root;
@@ -447,4 +462,4 @@ printf '%s\n%s\n%s' "$head" "$rule" "$rows"
 printf '\ncorehttpd'"'"'s counters over each case'"'"'s runs (status page): frames sent, segments sent again, retransmissions a D-SACK showed needless, and the runs in which a retransmission timeout fired.\n\n'
 printf '| impairment | congestion control | frames sent | sent again | spurious | runs with a minimum-RTO timeout | runs with any timeout |\n|---|---|---|---|---|---|---|\n%s' "$counts"
 printf '\nDelay and reordering act in corehttpd'"'"'s DPDK stage only (this kernel has no netem): the nginx columns of those rows are nginx on a clean link, shown for scale; no ratio is given.\n'
-printf 'Both servers on core 0, curl on core 1; machine %s, %s CPUs.\n' "$(uname -r)" "$(nproc)"
+printf 'Both servers on core 0, curl on core 1, each side'"'"'s kernel receive path on its own core (RPS); machine %s, %s CPUs.\n' "$(uname -r)" "$(nproc)"
