@@ -340,22 +340,31 @@ static bool seq_acceptable(const struct ts_ctx *ctx, const struct ts_sock *s,
 
 /* Send buffer autotuning, Linux's model (tcp_sndbuf_expand): room for
  * twice the congestion window, so that a window's worth waits queued
- * behind the window in flight, up to sndbuf_max. The bytes are the
- * application's (references into the file cache, and the small copy ring):
- * growing costs no buffer memory, only the records of a larger flight. */
-static void tcp_snd_autotune(const struct ts_ctx *ctx, struct ts_sock *s)
+ * behind the window in flight, up to sndbuf_max; with SACK, plus what the
+ * peer holds beyond a hole (SACKed, not yet cumulatively acknowledged, as
+ * Linux counts the reordering degree: max(cwnd, reordering + 1) segments).
+ * Through reordering the cumulative ACK lags the late segments and that
+ * data stays in the buffer meanwhile; without its room, a buffer of twice
+ * cwnd filled with it, held the flight, and so cwnd, where they were. The
+ * bytes are the application's (references into the file cache, and the
+ * small copy ring): growing costs no buffer memory, only the records of a
+ * larger flight. True when the buffer grew. */
+static bool tcp_snd_autotune(const struct ts_ctx *ctx, struct ts_sock *s)
 {
     if (ctx->p.sndbuf_max <= ctx->p.sndbuf)
-        return;
+        return false;
     uint32_t cur = atomic_load_explicit(&s->snd_limit, memory_order_relaxed);
     if (cur == 0)
         cur = ctx->p.sndbuf;
     uint64_t want = 2ull * s->cc.cwnd;
+    if (tcp_rack_on(s))
+        want += s->bufs->rec.sacked;
     if (want <= cur || cur >= ctx->p.sndbuf_max)
-        return;
+        return false;
     if (want > ctx->p.sndbuf_max)
         want = ctx->p.sndbuf_max;
     atomic_store_explicit(&s->snd_limit, (uint32_t)want, memory_order_relaxed);
+    return true;
 }
 
 /* A data state in which a loss can be repaired. */
@@ -657,9 +666,13 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             tcp_enter_recovery(ctx, s);
         }
     }
-    if (sack)
+    if (sack) {
         tcp_rack_input(ctx, s, seg, prev_una, undone ? 0 : delivered,
                        dsack); /* an undo set cwnd */
+        /* with this ACK's SACK blocks counted: room for them to write into */
+        if (tcp_snd_autotune(ctx, s))
+            ts_sock_write_space(ctx, s);
+    }
     /* send window update (RFC 9293 3.10.7.4, SND.WL1/WL2 rule) */
     if (!seg->late && (SEQ_LT(s->snd_wl1, seg->seq) ||
                        (s->snd_wl1 == seg->seq && SEQ_LEQ(s->snd_wl2, seg->ack)))) {
