@@ -36,7 +36,8 @@
 # receives to core 0. Without it the kernel runs the receiver's side of a
 # virtual link in the sender's system call, and curl's whole TCP receive
 # path ran on the server core (half of corehttpd's core in a profile of the
-# clean case; nginx paid the same on its core).
+# clean case; nginx paid the same on its core). LOSSY_RPS=0: without it, as
+# before.
 #
 # Impairment: loss, duplication and corruption are the same nftables netdev
 # rules on the client's interface (the TAP in A, the veth end in C): the
@@ -206,6 +207,7 @@ client_side() {
 # rx_on_cpu NS IFACE CPU: the kernel's receive processing of IFACE's frames
 # on CPU (RPS), whichever CPU wrote them.
 rx_on_cpu() {
+    [ "${LOSSY_RPS:-1}" = 1 ] || return 0
     ip netns exec "$1" sh -c "printf '%x' $((1 << $3)) >/sys/class/net/$2/queues/rx-0/rps_cpus" ||
         die "cannot set RPS on $2 (a kernel without CONFIG_RPS?)"
 }
@@ -462,4 +464,5 @@ printf '%s\n%s\n%s' "$head" "$rule" "$rows"
 printf '\ncorehttpd'"'"'s counters over each case'"'"'s runs (status page): frames sent, segments sent again, retransmissions a D-SACK showed needless, and the runs in which a retransmission timeout fired.\n\n'
 printf '| impairment | congestion control | frames sent | sent again | spurious | runs with a minimum-RTO timeout | runs with any timeout |\n|---|---|---|---|---|---|---|\n%s' "$counts"
 printf '\nDelay and reordering act in corehttpd'"'"'s DPDK stage only (this kernel has no netem): the nginx columns of those rows are nginx on a clean link, shown for scale; no ratio is given.\n'
-printf 'Both servers on core 0, curl on core 1, each side'"'"'s kernel receive path on its own core (RPS); machine %s, %s CPUs.\n' "$(uname -r)" "$(nproc)"
+printf 'Both servers on core 0, curl on core 1, %s; machine %s, %s CPUs.\n' \
+    "$([ "${LOSSY_RPS:-1}" = 1 ] && echo "each side's kernel receive path on its own core (RPS)" || echo "no RPS (LOSSY_RPS=0)")" "$(uname -r)" "$(nproc)"
