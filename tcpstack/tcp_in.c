@@ -603,7 +603,8 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         s->rexmt_shift = 0;
         s->tflags &= ~TF_TLP_SENT;
         s->tlp_count = 0;
-        tcp_snd_autotune(ctx, s);
+        if (!sack) /* with SACK once this ACK's SACK blocks are counted, below */
+            tcp_snd_autotune(ctx, s);
         if (s->snd_una == s->snd_max)
             ts_timer_cancel(ctx, &s->t_rexmt);
         else
@@ -669,7 +670,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
     if (sack) {
         tcp_rack_input(ctx, s, seg, prev_una, undone ? 0 : delivered,
                        dsack); /* an undo set cwnd */
-        /* with this ACK's SACK blocks counted: room for them to write into */
+        /* with this ACK's SACK blocks counted (a buffer grown is room to write) */
         if (tcp_snd_autotune(ctx, s))
             ts_sock_write_space(ctx, s);
     }

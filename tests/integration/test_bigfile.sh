@@ -51,7 +51,7 @@ for i in 4 5 6 7; do
 done
 
 # net_tap's transmit checksum "offload" is a loop in the driver: the stack
-# sums the frames itself there (dpio_emulated_tx_offloads), and the kernel on
+# sums the frames itself there (dpio_pick_offloads), and the kernel on
 # the TAP's far side checks every segment, so the downloads above check
 # those sums too.
 assert_no_match "net_tap port: no transmit checksum offload taken" 'tx-(ipv4|tcp)-cksum' \
