@@ -109,6 +109,11 @@ static const struct status_def status_defs[ST_N] = {
                                 "Retransmission timeouts that waited only the minimum "
                                 "RTO.",
                                 false},
+    [ST_RXT_WINDOW_PROBE] = {"retransmit_timeout_window_probe",
+                             "retransmission_timeouts_window_probe_total", NULL,
+                             "Retransmission timeouts that found the peer's window "
+                             "shut and probed it.",
+                             false},
     [ST_LOSS_RACK] = {"loss_rack", "segments_lost_total", "found_by=\"rack\"",
                       "Segments found lost, by how: RACK by time (RFC 8985), or a "
                       "retransmission found lost again.",
@@ -482,6 +487,7 @@ static void status_collect(const struct status_src *src, const struct status_cor
     v[ST_RXT_TIMEOUT] = st.tcp_timeouts;
     v[ST_RXT_SEGMENTS] = st.tcp_retransmits;
     v[ST_RXT_TIMEOUT_MIN_RTO] = st.tcp_timeouts_min_rto;
+    v[ST_RXT_WINDOW_PROBE] = st.tcp_window_probes;
     v[ST_LOSS_RACK] = st.tcp_rack_losses;
     v[ST_LOSS_REXMIT_LOST] = st.tcp_lost_retransmits;
     v[ST_TLP_RECOVERIES] = st.tcp_tlp_recoveries;

@@ -511,6 +511,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
     if (sack) { /* this ACK's samples, if tcp_rack_ack() takes any */
         s->bufs->rec.rs_have = false;
         s->bufs->rec.ack_rtt_us = 0;
+        s->bufs->rec.hs_rtt_us = 0;
     }
     uint32_t flight = s->snd_max - s->snd_una;
     uint32_t segsz = tcp_seg_size(s);
@@ -556,11 +557,12 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
                 rtt_sample(ctx, s, ms * 1000 + 500);
         }
         /* HyStart++ takes per-segment samples (RACK's, of the newest segment
-         * the ACK delivers, sent once): an echoed timestamp times the oldest
-         * segment the ACK covers, delayed ACK and hole fills included, in
-         * milliseconds, and would end slow start for nothing */
+         * the ACK delivers, sent once and overtaken by none sent after it):
+         * an echoed timestamp times the oldest segment the ACK covers,
+         * delayed ACK and hole fills included, in milliseconds, and would
+         * end slow start for nothing */
         if (sack)
-            hs_rtt = s->bufs->rec.ack_rtt_us;
+            hs_rtt = s->bufs->rec.hs_rtt_us;
         hystart_sample(ctx, s, seg->ack, hs_rtt);
         if (s->tflags & TF_LOSS) {
             /* after a timeout the window slow-starts (RFC 5681 3.1) while
@@ -650,7 +652,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
          * Linux's pkts_acked): through reordering, those of cumulative
          * ACKs are mostly of the late segments that fill holes */
         if (sack)
-            hystart_sample(ctx, s, seg->ack, s->bufs->rec.ack_rtt_us);
+            hystart_sample(ctx, s, seg->ack, s->bufs->rec.hs_rtt_us);
         if (dup && reordering_growth(s))
             tcp_cc_on_ack(&s->cc, delivered, cc_flight, s->srtt_us, ctx->now);
         if (dup && (s->tflags & TF_IN_RECOVERY)) {

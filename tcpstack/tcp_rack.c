@@ -261,6 +261,13 @@ static void rack_deliver(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp
         if (s->min_rtt_us == 0 || rtt < s->min_rtt_us)
             s->min_rtt_us = rtt ? rtt : 1;
         r->ack_rtt_us = rtt ? rtt : 1;
+        /* a segment delivered after one sent later was held back by the
+         * network, not by a queue that delays all in turn: its RTT is
+         * the reordering's, which is not the queue growth HyStart++
+         * looks for (on a path that holds a quarter of the segments back
+         * by 5 ms, most rounds' cumulative ACKs time only late ones) */
+        if (!SEQ_LT(g->end, r->fack))
+            r->hs_rtt_us = r->ack_rtt_us;
     }
     r->rack_rtt_us = rtt;
     if (!r->rack_valid || sent_after(g->xmit_us, g->end, r->rack_xmit_us, r->rack_end)) {
@@ -305,6 +312,7 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
     struct tcp_rec *r = &s->bufs->rec;
     uint32_t now = (uint32_t)ctx->now;
     r->ack_rtt_us = 0;
+    r->hs_rtt_us = 0;
     r->ack_sacked = 0;
     r->rs_have = false;
     if (SEQ_LT(r->fack, s->snd_una) && r->n == 0)
@@ -643,6 +651,14 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
     if (i == TCP_RXT_HIST)
         return; /* the network duplicated a segment */
     ctx->st.tcp_spurious_rexmits++;
+    /* a retransmission the receiver had already: its original was late,
+     * not lost. That is reordering seen (as Linux's tcp_sacktag_one counts
+     * a D-SACKed retransmission), whether or not a late original was ever
+     * SACKed below another (step 3 cannot see it once it was sent again,
+     * and a path that reorders by many round trips has most of them sent
+     * again before the first arrives); not a probe's, which a timer sent */
+    if (!probe)
+        s->tflags |= TF_REORDER;
     /* the copy sent before was late by about the time since it left, less
      * a round trip: a reordering window that long would have waited for it
      * (with an eighth more). Past SRTT, where RFC 8985 caps the window:
@@ -735,6 +751,42 @@ void tcp_tlp_sent(struct ts_sock *s, bool retrans)
     r->tlp_retrans = retrans;
 }
 
+/* A probe's loss response is an episode of its own, undone as a
+ * recovery's would be: its original may only have been late, and on a
+ * path that reorders, the D-SACK that says so comes after the ACK that
+ * looked like the probe's repair. The probe is the episode's
+ * retransmission; one sent while an earlier episode awaited its D-SACKs
+ * moves from that one to this (which undoes the chain if it proves
+ * spurious). With the probe's record gone, nothing could show the
+ * response needless: no episode. */
+static void tlp_episode(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    struct tcp_rec *r = &s->bufs->rec;
+    unsigned k = TCP_RXT_HIST;
+    for (unsigned j = 0; j < TCP_RXT_HIST && k == TCP_RXT_HIST; j++) {
+        unsigned h = (uint8_t)(r->rxt_hist_next - 1 - j) % TCP_RXT_HIST;
+        if (r->rxt_hist[h].probe && SEQ_LT(r->rxt_hist[h].start, r->rxt_hist[h].end))
+            k = h;
+    }
+    if (k == TCP_RXT_HIST)
+        return;
+    tcp_rec_episode(ctx, s);
+    r->undo_end_us = (uint32_t)ctx->now;
+    if (r->rxt_hist[k].undo_n > 0) {
+        if (r->rxt_hist[k].undo_ep == r->undo_ep)
+            return; /* it joined the episode the probe counts in */
+        if (r->prev_on && r->rxt_hist[k].undo_ep == r->prev_ep)
+            r->prev_retrans -= (int32_t)r->rxt_hist[k].undo_n;
+    }
+    uint32_t segsz = tcp_seg_size(s);
+    uint32_t n = (r->rxt_hist[k].end - r->rxt_hist[k].start + segsz - 1) / segsz;
+    r->rxt_hist[k].undo_ep = r->undo_ep;
+    r->rxt_hist[k].undo_n = n;
+    r->undo_retrans += (int32_t)n;
+    if (SEQ_LT(r->rxt_hist[k].start, r->undo_marker))
+        r->undo_marker = r->rxt_hist[k].start;
+}
+
 void tcp_tlp_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
                  bool dsack, bool una_moved)
 {
@@ -751,8 +803,10 @@ void tcp_tlp_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *se
          * response a recovery would have made */
         r->tlp_on = false;
         ctx->st.tcp_tlp_recoveries++;
-        if (s->cc.algo != TCP_CC_BBR) /* BBR answers no single loss */
+        if (s->cc.algo != TCP_CC_BBR) { /* BBR answers no single loss */
+            tlp_episode(ctx, s);
             tcp_cc_on_loss(&s->cc, s->snd_max - s->snd_una, ctx->now);
+        }
         return;
     }
     if (!una_moved && seg->nsack == 0)

@@ -83,6 +83,7 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
         return;
     }
     if (s->snd_wnd == 0) {
+        ctx->st.tcp_window_probes++;
         /* a zero window probe (RFC 9293 3.8.6.1): the receiver is full, the
          * network is not; no congestion response, so the window update
          * finds the sender where the window closed (Linux's probe timer

@@ -169,6 +169,7 @@ struct ts_stats {
     uint64_t tcp_tlp_probes, tcp_lost_retransmits;
     uint64_t tcp_rack_losses;      /* segments RACK marked lost (RFC 8985 6.2) */
     uint64_t tcp_timeouts_min_rto; /* timeouts that waited only the minimum RTO */
+    uint64_t tcp_window_probes;    /* timeouts that found the peer's window shut */
     uint64_t tcp_dsack_rx;         /* D-SACK blocks received (RFC 2883) */
     uint64_t tcp_dsack_tx;         /* D-SACK blocks sent for duplicates received */
     uint64_t tcp_spurious_rexmits; /* retransmissions a D-SACK showed needless */

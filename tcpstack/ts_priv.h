@@ -122,6 +122,7 @@ struct tcp_rec {
     uint32_t rack_end;     /* RACK.end_seq */
     uint32_t rack_rtt_us;  /* RACK.rtt */
     uint32_t ack_rtt_us;   /* this ACK's sample from a segment sent once; 0: none */
+    uint32_t hs_rtt_us;    /* the same, of a segment no later one overtook: HyStart++'s */
     uint32_t ack_sacked;   /* bytes this ACK acknowledged that were SACKed before */
     uint32_t fack;         /* RACK.fack: highest delivered end */
     bool dsack_round_on;
