@@ -426,13 +426,15 @@ for c in "${case_list[@]}"; do
             sent=$((sent + $(delta tx_packets)))
             again=$((again + $(delta retransmitted_segments)))
             spurious=$((spurious + $(delta spurious_retransmissions)))
-            rto=$(delta retransmit_timeout)
+            # a shut window's probe counts as a timeout on the status page
+            wprobes=$(delta retransmit_timeout_window_probe)
+            rto=$(($(delta retransmit_timeout) - wprobes))
             minrto=$(delta retransmit_timeout_min_rto)
             [ "$rto" = 0 ] || rto_runs=$((rto_runs + 1))
             [ "$minrto" = 0 ] || minrto_runs=$((minrto_runs + 1))
             before=$after
             ngx+=("$(fetch "$nsc")")
-            log "  $cc run $r: corehttpd ${core[-1]} Mbit/s ($rto timeouts, $minrto at the minimum RTO), nginx ${ngx[-1]} Mbit/s"
+            log "  $cc run $r: corehttpd ${core[-1]} Mbit/s ($rto timeouts, $minrto at the minimum RTO, $wprobes window probes), nginx ${ngx[-1]} Mbit/s"
         done
         log "  $cc: nft rules acted on: corehttpd path $(rules_hits "$nsa"); nginx path $(rules_hits "$nsc"); nginx retransmitted $(($(tcp_counter "$nss" RetransSegs) - retrans0)) segments"
         rules_clear "$nsa"

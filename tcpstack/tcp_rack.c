@@ -185,6 +185,7 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
         r->rxt_hist[k].undo_ep = r->undo_ep;
         r->rxt_hist[k].undo_n = 0;
         r->rxt_hist[k].probe = r->probe_tx;
+        r->rxt_hist[k].rto = (s->tflags & TF_LOSS) != 0;
     }
     for (uint32_t i = first; i < r->n; i++) {
         struct tcp_txseg *g = rec_at(r, i);
@@ -651,13 +652,16 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
     if (i == TCP_RXT_HIST)
         return; /* the network duplicated a segment */
     ctx->st.tcp_spurious_rexmits++;
-    /* a retransmission the receiver had already: its original was late,
-     * not lost. That is reordering seen (as Linux's tcp_sacktag_one counts
-     * a D-SACKed retransmission), whether or not a late original was ever
-     * SACKed below another (step 3 cannot see it once it was sent again,
-     * and a path that reorders by many round trips has most of them sent
-     * again before the first arrives); not a probe's, which a timer sent */
-    if (!probe)
+    /* a retransmission the receiver had already, that the ACKs sent it
+     * for: its original was late, not lost. That is reordering seen,
+     * whether or not a late original was ever SACKed below another (step
+     * 3 cannot see it once it was sent again, and a path that reorders by
+     * many round trips has most of them sent again before the first
+     * arrives). Not one a timer sent (a probe, or after a timeout): its
+     * original may have waited only for an ACK the network lost, and how
+     * late it was is the timer's, not the path's */
+    bool timed = probe || r->rxt_hist[i].rto;
+    if (!timed)
         s->tflags |= TF_REORDER;
     /* the copy sent before was late by about the time since it left, less
      * a round trip: a reordering window that long would have waited for it
@@ -667,7 +671,7 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
     uint32_t late = (uint32_t)ctx->now - r->rxt_hist[i].prev_us;
     late = late > s->min_rtt_us ? late - s->min_rtt_us : 0;
     late += late / 8;
-    if (late > r->reo_extent_us && !probe)
+    if (late > r->reo_extent_us && !timed)
         r->reo_extent_us = late;
     if (!r->undo_on || u == TCP_RXT_HIST || SEQ_GT(end, s->snd_max))
         return;

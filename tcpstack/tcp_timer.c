@@ -49,10 +49,15 @@ static void rack_timeout(struct ts_ctx *ctx, struct ts_sock *s)
 
 static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
 {
-    ctx->st.tcp_timeouts++;
-    if (s->rto_us <= ctx->p.rto_min_ms * 1000u)
-        ctx->st.tcp_timeouts_min_rto++;
     bool opening = s->state == TCPS_SYN_RCVD || s->state == TCPS_SYN_SENT;
+    /* a shut window's probe is no retransmission timeout: none at the
+     * minimum RTO either (a lost window update, not a lost segment) */
+    bool window_probe = !opening && s->snd_wnd == 0;
+    ctx->st.tcp_timeouts++;
+    if (window_probe)
+        ctx->st.tcp_window_probes++;
+    else if (s->rto_us <= ctx->p.rto_min_ms * 1000u)
+        ctx->st.tcp_timeouts_min_rto++;
     if (++s->rexmt_shift > tcp_retries(ctx, s)) {
         if (s->tflags & TF_ORPHAN)
             ctx->st.tcp_orphan_drops++;
@@ -83,7 +88,6 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
         return;
     }
     if (s->snd_wnd == 0) {
-        ctx->st.tcp_window_probes++;
         /* a zero window probe (RFC 9293 3.8.6.1): the receiver is full, the
          * network is not; no congestion response, so the window update
          * finds the sender where the window closed (Linux's probe timer

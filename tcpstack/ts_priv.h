@@ -155,6 +155,7 @@ struct tcp_rec {
         uint32_t undo_ep; /* the episode it counted in ... */
         uint32_t undo_n;  /* ... for this many of undo_retrans, until a D-SACK */
         bool probe;       /* a tail loss probe's */
+        bool rto;         /* sent after a retransmission timeout */
     } rxt_hist[TCP_RXT_HIST];
     uint8_t rxt_hist_next;
     bool probe_tx;          /* what is sent now is a tail loss probe (tlp_fire) */
