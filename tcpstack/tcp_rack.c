@@ -185,7 +185,7 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
         r->rxt_hist[k].undo_ep = r->undo_ep;
         r->rxt_hist[k].undo_n = 0;
         r->rxt_hist[k].probe = r->probe_tx;
-        r->rxt_hist[k].rto = (s->tflags & TF_LOSS) != 0;
+        r->rxt_hist[k].timer = (s->tflags & TF_LOSS) || r->timer_tx;
     }
     for (uint32_t i = first; i < r->n; i++) {
         struct tcp_txseg *g = rec_at(r, i);
@@ -610,6 +610,19 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
     rec_undo_marks(ctx, s);
 }
 
+/* The retransmission record @p j places back from the newest. */
+static struct tcp_rxt *rxt_newest(struct tcp_rec *r, unsigned j)
+{
+    return &r->rxt_hist[(uint8_t)(r->rxt_hist_next - 1 - j) % TCP_RXT_HIST];
+}
+
+/* Segments of at most one MSS that [start, end) makes. */
+static uint32_t segs_of(const struct ts_sock *s, uint32_t start, uint32_t end)
+{
+    uint32_t segsz = tcp_seg_size(s);
+    return (end - start + segsz - 1) / segsz;
+}
+
 void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32_t end,
                    uint32_t acked)
 {
@@ -621,46 +634,48 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
      * it shows needless for undo is one this episode counted and no
      * D-SACK has shown so yet (a probe sent before the episode, or an ACK
      * the network duplicated, must not undo a real recovery) */
-    unsigned i = TCP_RXT_HIST, u = TCP_RXT_HIST;
+    struct tcp_rxt *x = NULL, *ux = NULL; /* the reported one, the one undo counts */
     for (unsigned j = 0; j < TCP_RXT_HIST; j++) {
-        unsigned k = (uint8_t)(r->rxt_hist_next - 1 - j) % TCP_RXT_HIST;
-        if (!SEQ_GEQ(start, r->rxt_hist[k].start) || !SEQ_LEQ(end, r->rxt_hist[k].end) ||
-            !SEQ_LT(r->rxt_hist[k].start, r->rxt_hist[k].end))
+        struct tcp_rxt *h = rxt_newest(r, j);
+        if (!SEQ_GEQ(start, h->start) || !SEQ_LEQ(end, h->end) ||
+            !SEQ_LT(h->start, h->end))
             continue;
-        if (i == TCP_RXT_HIST)
-            i = k;
-        if (r->rxt_hist[k].undo_n > 0 &&
-            (r->rxt_hist[k].undo_ep == r->undo_ep ||
-             (r->prev_on && r->rxt_hist[k].undo_ep == r->prev_ep))) {
-            u = k;
+        if (x == NULL)
+            x = h;
+        if (h->undo_n > 0 &&
+            (h->undo_ep == r->undo_ep || (r->prev_on && h->undo_ep == r->prev_ep))) {
+            ux = h;
             break;
         }
     }
     /* RFC 8985 6.2 step 4: once per round trip, a D-SACK widens the
      * reordering window by another quarter of the minimum RTT; not one of
-     * a tail loss probe, which a timer sent, not reordering (as Linux) */
-    bool probe = i < TCP_RXT_HIST && r->rxt_hist[i].probe;
+     * what a timer sent (a tail loss probe, as Linux; after a timeout): its
+     * original may have waited only for ACKs the network lost */
+    bool timed = x && (x->probe || x->timer);
     if (r->dsack_round_on && SEQ_GEQ(s->snd_una, r->dsack_round))
         r->dsack_round_on = false;
-    if (!r->dsack_round_on && !probe) {
+    if (!r->dsack_round_on && !timed) {
         r->dsack_round_on = true;
         r->dsack_round = s->snd_max;
         if (s->reo_wnd_mult < RACK_REO_MULT_MAX)
             s->reo_wnd_mult = (uint8_t)(RTE_MAX(s->reo_wnd_mult, (uint8_t)1) + 1);
         s->reo_wnd_persist = RACK_REO_PERSIST;
     }
-    if (i == TCP_RXT_HIST)
+    if (x == NULL)
         return; /* the network duplicated a segment */
     ctx->st.tcp_spurious_rexmits++;
+    /* the probe out and its original both arrived: it repaired nothing,
+     * whatever ACK comes next (RFC 8985 7.4.2) */
+    if (x->probe && r->tlp_on && x->end == r->tlp_end)
+        r->tlp_on = false;
     /* a retransmission the receiver had already, that the ACKs sent it
      * for: its original was late, not lost. That is reordering seen,
      * whether or not a late original was ever SACKed below another (step
      * 3 cannot see it once it was sent again, and a path that reorders by
      * many round trips has most of them sent again before the first
-     * arrives). Not one a timer sent (a probe, or after a timeout): its
-     * original may have waited only for an ACK the network lost, and how
-     * late it was is the timer's, not the path's */
-    bool timed = probe || r->rxt_hist[i].rto;
+     * arrives). Not one a timer sent: how late its original was is the
+     * timer's, not the path's */
     if (!timed)
         s->tflags |= TF_REORDER;
     /* the copy sent before was late by about the time since it left, less
@@ -668,19 +683,18 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
      * (with an eighth more). Past SRTT, where RFC 8985 caps the window:
      * RACK.min_RTT / 4 steps of one per round trip cannot reach a reordering
      * that lasts hundreds of minimum RTTs (a LAN path with a slow lane). */
-    uint32_t late = (uint32_t)ctx->now - r->rxt_hist[i].prev_us;
+    uint32_t late = (uint32_t)ctx->now - x->prev_us;
     late = late > s->min_rtt_us ? late - s->min_rtt_us : 0;
     late += late / 8;
     if (late > r->reo_extent_us && !timed)
         r->reo_extent_us = late;
-    if (!r->undo_on || u == TCP_RXT_HIST || SEQ_GT(end, s->snd_max))
+    if (!r->undo_on || ux == NULL || SEQ_GT(end, s->snd_max))
         return;
-    bool prev = r->rxt_hist[u].undo_ep != r->undo_ep;
+    bool prev = ux->undo_ep != r->undo_ep;
     if (SEQ_LT(start, prev ? r->prev_marker : r->undo_marker))
         return;
-    uint32_t segsz = tcp_seg_size(s);
-    uint32_t n = RTE_MIN((end - start + segsz - 1) / segsz, r->rxt_hist[u].undo_n);
-    r->rxt_hist[u].undo_n -= n;
+    uint32_t n = RTE_MIN(segs_of(s, start, end), ux->undo_n);
+    ux->undo_n -= n;
     if (prev) /* counted; it waits for the current one */
         r->prev_retrans -= (int32_t)n;
     else if ((r->undo_retrans -= (int32_t)n) <= 0)
@@ -758,37 +772,42 @@ void tcp_tlp_sent(struct ts_sock *s, bool retrans)
 /* A probe's loss response is an episode of its own, undone as a
  * recovery's would be: its original may only have been late, and on a
  * path that reorders, the D-SACK that says so comes after the ACK that
- * looked like the probe's repair. The probe is the episode's
- * retransmission; one sent while an earlier episode awaited its D-SACKs
- * moves from that one to this (which undoes the chain if it proves
- * spurious). With the probe's record gone, nothing could show the
- * response needless: no episode. */
+ * looked like the probe's repair. The probes of this tail (up to
+ * TCP_TLP_MAX copies of its last segment) are the episode's
+ * retransmissions: all must prove needless, since one of them may have
+ * repaired a real loss. One counted in the episode before (sent while
+ * it awaited its D-SACKs) moves to this one; if it was the last that
+ * episode waited for, an undo of this one goes back to before both.
+ * With the probes' records gone, nothing could show the response
+ * needless: no episode. */
 static void tlp_episode(struct ts_ctx *ctx, struct ts_sock *s)
 {
     struct tcp_rec *r = &s->bufs->rec;
-    unsigned k = TCP_RXT_HIST;
-    for (unsigned j = 0; j < TCP_RXT_HIST && k == TCP_RXT_HIST; j++) {
-        unsigned h = (uint8_t)(r->rxt_hist_next - 1 - j) % TCP_RXT_HIST;
-        if (r->rxt_hist[h].probe && SEQ_LT(r->rxt_hist[h].start, r->rxt_hist[h].end))
-            k = h;
+    bool any = false;
+    for (unsigned j = 0; j < TCP_RXT_HIST && !any; j++) {
+        struct tcp_rxt *h = rxt_newest(r, j);
+        any = h->probe && h->end == r->tlp_end && SEQ_LT(h->start, h->end);
     }
-    if (k == TCP_RXT_HIST)
+    if (!any)
         return;
     tcp_rec_episode(ctx, s);
     r->undo_end_us = (uint32_t)ctx->now;
-    if (r->rxt_hist[k].undo_n > 0) {
-        if (r->rxt_hist[k].undo_ep == r->undo_ep)
-            return; /* it joined the episode the probe counts in */
-        if (r->prev_on && r->rxt_hist[k].undo_ep == r->prev_ep)
-            r->prev_retrans -= (int32_t)r->rxt_hist[k].undo_n;
+    for (unsigned j = 0; j < TCP_RXT_HIST; j++) {
+        struct tcp_rxt *h = rxt_newest(r, j);
+        if (!h->probe || h->end != r->tlp_end || !SEQ_LT(h->start, h->end))
+            continue;
+        if (h->undo_n > 0) {
+            if (h->undo_ep == r->undo_ep)
+                continue; /* this episode joined the one it counts in */
+            if (r->prev_on && h->undo_ep == r->prev_ep)
+                r->prev_retrans -= (int32_t)h->undo_n;
+        }
+        h->undo_ep = r->undo_ep;
+        h->undo_n = segs_of(s, h->start, h->end);
+        r->undo_retrans += (int32_t)h->undo_n;
+        if (SEQ_LT(h->start, r->undo_marker))
+            r->undo_marker = h->start;
     }
-    uint32_t segsz = tcp_seg_size(s);
-    uint32_t n = (r->rxt_hist[k].end - r->rxt_hist[k].start + segsz - 1) / segsz;
-    r->rxt_hist[k].undo_ep = r->undo_ep;
-    r->rxt_hist[k].undo_n = n;
-    r->undo_retrans += (int32_t)n;
-    if (SEQ_LT(r->rxt_hist[k].start, r->undo_marker))
-        r->undo_marker = r->rxt_hist[k].start;
 }
 
 void tcp_tlp_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,

@@ -50,8 +50,9 @@ static void rack_timeout(struct ts_ctx *ctx, struct ts_sock *s)
 static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
 {
     bool opening = s->state == TCPS_SYN_RCVD || s->state == TCPS_SYN_SENT;
-    /* a shut window's probe is no retransmission timeout: none at the
-     * minimum RTO either (a lost window update, not a lost segment) */
+    /* a shut window's probe is counted with the timeouts, but not as one
+     * at the minimum RTO: it answers a lost window update, not a lost
+     * segment */
     bool window_probe = !opening && s->snd_wnd == 0;
     ctx->st.tcp_timeouts++;
     if (window_probe)
@@ -99,7 +100,11 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
         s->dupacks = 0;
         s->snd_nxt = s->snd_una;
         s->tflags |= TF_FORCE1;
+        if (s->bufs)
+            s->bufs->rec.timer_tx = true;
         tcp_output(ctx, s);
+        if (s->bufs)
+            s->bufs->rec.timer_tx = false;
         return;
     }
     /* RFC 5681 (4): the loss window; the algorithm sets ssthresh on the

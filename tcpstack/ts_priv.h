@@ -149,16 +149,18 @@ struct tcp_rec {
     struct tcp_cc prev_prior;
     /* the latest retransmissions, to tell a D-SACK of one (spurious) from
      * one of a duplicate the network made */
-    struct {
+    struct tcp_rxt {
         uint32_t start, end;
         uint32_t prev_us; /* when the copy before this retransmission left */
         uint32_t undo_ep; /* the episode it counted in ... */
         uint32_t undo_n;  /* ... for this many of undo_retrans, until a D-SACK */
         bool probe;       /* a tail loss probe's */
-        bool rto;         /* sent after a retransmission timeout */
+        bool timer;       /* sent by the retransmission timer: after a timeout,
+                           * or a shut window's probe */
     } rxt_hist[TCP_RXT_HIST];
     uint8_t rxt_hist_next;
     bool probe_tx;          /* what is sent now is a tail loss probe (tlp_fire) */
+    bool timer_tx;          /* ... a shut window's probe (rexmt_timeout) */
     uint32_t reo_extent_us; /* reordering measured by D-SACKs (0: none) */
     /* PRR (RFC 6937) */
     uint32_t prr_delivered, prr_out, recover_fs;
