@@ -185,7 +185,7 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
         r->rxt_hist[k].undo_ep = r->undo_ep;
         r->rxt_hist[k].undo_n = 0;
         r->rxt_hist[k].probe = r->probe_tx;
-        r->rxt_hist[k].timer = (s->tflags & TF_LOSS) || r->timer_tx;
+        r->rxt_hist[k].timer = (s->tflags & TF_LOSS) || s->rexmt_shift > 0;
     }
     for (uint32_t i = first; i < r->n; i++) {
         struct tcp_txseg *g = rec_at(r, i);
@@ -783,19 +783,16 @@ void tcp_tlp_sent(struct ts_sock *s, bool retrans)
 static void tlp_episode(struct ts_ctx *ctx, struct ts_sock *s)
 {
     struct tcp_rec *r = &s->bufs->rec;
-    bool any = false;
-    for (unsigned j = 0; j < TCP_RXT_HIST && !any; j++) {
-        struct tcp_rxt *h = rxt_newest(r, j);
-        any = h->probe && h->end == r->tlp_end && SEQ_LT(h->start, h->end);
-    }
-    if (!any)
-        return;
-    tcp_rec_episode(ctx, s);
-    r->undo_end_us = (uint32_t)ctx->now;
+    bool opened = false;
     for (unsigned j = 0; j < TCP_RXT_HIST; j++) {
         struct tcp_rxt *h = rxt_newest(r, j);
         if (!h->probe || h->end != r->tlp_end || !SEQ_LT(h->start, h->end))
             continue;
+        if (!opened) {
+            opened = true;
+            tcp_rec_episode(ctx, s);
+            r->undo_end_us = (uint32_t)ctx->now;
+        }
         if (h->undo_n > 0) {
             if (h->undo_ep == r->undo_ep)
                 continue; /* this episode joined the one it counts in */

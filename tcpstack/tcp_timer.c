@@ -100,11 +100,7 @@ static void rexmt_timeout(struct ts_ctx *ctx, struct ts_sock *s)
         s->dupacks = 0;
         s->snd_nxt = s->snd_una;
         s->tflags |= TF_FORCE1;
-        if (s->bufs)
-            s->bufs->rec.timer_tx = true;
         tcp_output(ctx, s);
-        if (s->bufs)
-            s->bufs->rec.timer_tx = false;
         return;
     }
     /* RFC 5681 (4): the loss window; the algorithm sets ssthresh on the

@@ -155,12 +155,11 @@ struct tcp_rec {
         uint32_t undo_ep; /* the episode it counted in ... */
         uint32_t undo_n;  /* ... for this many of undo_retrans, until a D-SACK */
         bool probe;       /* a tail loss probe's */
-        bool timer;       /* sent by the retransmission timer: after a timeout,
-                           * or a shut window's probe */
+        bool timer;       /* sent while the retransmission timer's backoff
+                           * stood: after a timeout, or a shut window's probe */
     } rxt_hist[TCP_RXT_HIST];
     uint8_t rxt_hist_next;
     bool probe_tx;          /* what is sent now is a tail loss probe (tlp_fire) */
-    bool timer_tx;          /* ... a shut window's probe (rexmt_timeout) */
     uint32_t reo_extent_us; /* reordering measured by D-SACKs (0: none) */
     /* PRR (RFC 6937) */
     uint32_t prr_delivered, prr_out, recover_fs;
