@@ -55,6 +55,12 @@
 #define LG_SWEEP_US 100000u /* how often deadlines are checked */
 #define LG_BURST 32
 #define LG_IDLE_SLEEP_US 1000u /* --no-busy-poll: at most this long asleep */
+/* The clock starts at the server's first handshake: until then one connect
+ * at a time, tried again every second, for at most 30 s (a server started
+ * after us, as the memif client role must be, is not measured coming up). */
+#define LG_WAIT_SERVER_US 30000000u
+#define LG_WAIT_CONNECT_US 1000000u /* a connect not answered: a new one */
+#define LG_WAIT_RETRY_US 100000u    /* after a refused or failed connect */
 
 /* ------------------------------------------------------------ settings */
 
@@ -135,6 +141,8 @@ struct lg {
     struct lg_counters k;
     uint8_t scratch[LG_SCRATCH];
     int error; /* a start-up failure of the client (errno) */
+    uint64_t
+        wait_until; /* waiting for the server's first handshake until then; 0: running */
     _Atomic int running;
 };
 
@@ -188,6 +196,10 @@ static void conn_watch(struct lg *g, struct lg_conn *c, bool out)
  * error. The slot is opened again by lg_open_more(). */
 static void conn_end(struct lg *g, struct lg_conn *c, _Atomic uint64_t *err_counter)
 {
+    if (g->wait_until) { /* the server is not up yet: not an error, try again */
+        err_counter = NULL;
+        c->retry_us = dpio_now_us() + LG_WAIT_RETRY_US;
+    }
     if (err_counter)
         bump(err_counter, 1);
     if (c->state == C_CONNECTING)
@@ -232,6 +244,12 @@ static void conn_send(struct lg *g, struct lg_conn *c, uint64_t now)
 
 static void conn_connected(struct lg *g, struct lg_conn *c, uint64_t now)
 {
+    if (g->wait_until) { /* the server answers: the clock starts */
+        g->wait_until = 0;
+        g->t_begin = now;
+        g->t_end = now + (uint64_t)g->o.duration_s * 1000000;
+        atomic_store(&g->running, 1);
+    }
     g->pending--;
     bump(&g->k.connects, 1);
     atomic_fetch_add_explicit(&g->k.open, 1, memory_order_relaxed);
@@ -376,7 +394,8 @@ static void lg_open_more(struct lg *g, uint64_t now)
 /* Requests or handshakes older than the timeout are errors. */
 static void lg_sweep(struct lg *g, uint64_t now)
 {
-    uint64_t limit = (uint64_t)g->o.timeout_ms * 1000;
+    uint64_t limit =
+        g->wait_until ? LG_WAIT_CONNECT_US : (uint64_t)g->o.timeout_ms * 1000;
     for (uint32_t i = 0; i < g->o.conns; i++) {
         struct lg_conn *c = &g->c[i];
         if (c->state == C_FREE || c->state == C_HELD || now - c->t_start < limit)
@@ -408,7 +427,9 @@ static bool lg_turn(struct lg *g)
 {
     struct ts_epoll_event evs[LG_EVENTS];
     uint64_t now = dpio_now_us();
-    if (g->error != 0 || lg_stop || now >= g->t_end)
+    if (g->wait_until && now >= g->wait_until)
+        g->error = ETIMEDOUT;
+    if (g->error != 0 || lg_stop || (!g->wait_until && now >= g->t_end))
         return false;
     lg_open_more(g, now);
     int n = ts_epoll_wait(g->ctx, g->ep, evs, LG_EVENTS, 0);
@@ -448,9 +469,8 @@ static void lg_run(struct lg *g, struct dpio_queue *q)
     struct rte_mbuf *pkts[LG_BURST];
     g->error = lg_setup(g);
     uint64_t now = dpio_now_us();
-    g->t_begin = now;
-    g->t_end = now + (uint64_t)g->o.duration_s * 1000000;
-    atomic_store(&g->running, 1);
+    g->t_begin = g->t_end = now;
+    g->wait_until = now + LG_WAIT_SERVER_US; /* the clock starts at the first handshake */
     for (;;) {
         uint16_t n = dpio_rx_burst(q, pkts, LG_BURST);
         now = dpio_now_us();
@@ -934,7 +954,12 @@ int main(int argc, char **argv)
     if (have_prog)
         pthread_join(prog, NULL);
     if (g.error) {
-        fprintf(stderr, "loadgen: the client could not start: %s\n", strerror(g.error));
+        if (g.error == ETIMEDOUT)
+            fprintf(stderr, "loadgen: the server did not accept a connection in %u s\n",
+                    LG_WAIT_SERVER_US / 1000000);
+        else
+            fprintf(stderr, "loadgen: the client could not start: %s\n",
+                    strerror(g.error));
         return 1;
     }
     struct ts_stats st;

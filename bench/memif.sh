@@ -13,10 +13,13 @@
 # above 198.18.0.2 (198.18.1.0/24, 198.19.0.0/16, ...).
 #
 # The script renders bench/memif-server.ini into a temp dir (memif socket
-# file, DPDK --file-prefix of its own per side), starts build/server/corehttpd
-# on core MEMIF_SERVER_CORE (1) as the memif server, waits until it serves,
-# runs build/bench/loadgen on core MEMIF_LOADGEN_CORE (0) as the memif client,
-# prints its output, the server's memory (VmRSS, VmHWM) and its exit report,
+# file, DPDK --file-prefix of its own per side), starts build/bench/loadgen
+# on core MEMIF_LOADGEN_CORE (0) as the memif server role, then
+# build/server/corehttpd on core MEMIF_SERVER_CORE (1) as the memif client in
+# zero-copy mode (MEMIF_ZEROCOPY=0: corehttpd first, as the memif server, the
+# driver copying its frames), waits for the load generator (whose clock
+# starts at the server's first handshake), prints its output, the server's
+# memory (VmRSS, VmHWM) and its exit report,
 # then stops the server by pid and cleans up (also on failure or Ctrl-C).
 # The load generator's exit status is the script's.
 #
@@ -49,12 +52,17 @@ TMPD=$(mktemp -d /tmp/corehttpd-memif.XXXXXX)
 PREFIX_S=chmemif-s-$$
 PREFIX_C=chmemif-c-$$
 SRV_PID=""
+LG_PID=""
 
 # shellcheck disable=SC2317 # run by the EXIT trap
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     set +e
+    if [ -n "$LG_PID" ] && kill -0 "$LG_PID" 2>/dev/null; then
+        kill -TERM "$LG_PID" 2>/dev/null
+        wait "$LG_PID" 2>/dev/null
+    fi
     if [ -n "$SRV_PID" ] && kill -0 "$SRV_PID" 2>/dev/null; then
         kill -TERM "$SRV_PID" 2>/dev/null
         for _ in $(seq 100); do
@@ -76,7 +84,21 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-sed -e "s|@SOCKET@|$TMPD/memif.sock|" -e "s|@PREFIX@|$PREFIX_S|" \
+# Zero copy (the default): corehttpd is the memif client in zero-copy mode,
+# so the load generator (the server role) reads its frames where they lie,
+# as a NIC would; the server role must be up first, so the load generator
+# starts first and its clock waits for the server's first handshake.
+# MEMIF_ZEROCOPY=0: corehttpd is the memif server and the driver copies
+# every frame into the shared rings.
+if [ "${MEMIF_ZEROCOPY:-1}" = 1 ]; then
+    SRV_PORT="net_memif0,role=client,zero-copy=yes,id=0,socket=$TMPD/memif.sock"
+    LG_PORT="net_memif0,role=server,id=0,socket=$TMPD/memif.sock"
+else
+    SRV_PORT="net_memif0,role=server,id=0,socket=$TMPD/memif.sock"
+    LG_PORT="net_memif0,role=client,id=0,socket=$TMPD/memif.sock"
+fi
+echo "memif.sh: corehttpd's port $SRV_PORT" >&2
+sed -e "s|@PORT@|$SRV_PORT|" -e "s|@PREFIX@|$PREFIX_S|" \
     -e "s|@CORE@|$SRV_CORE|" -e "s|@ROOT@|${MEMIF_ROOT:-$ROOT/www}|" \
     -e "s|@MAX_CONNS@|${MEMIF_MAX_CONNS:-8192}|" \
     -e "s|@MAX_FLOWS@|${MEMIF_MAX_FLOWS:-65536}|" \
@@ -84,20 +106,26 @@ sed -e "s|@SOCKET@|$TMPD/memif.sock|" -e "s|@PREFIX@|$PREFIX_S|" \
     -e "s|@KEEPALIVE_MS@|${MEMIF_KEEPALIVE_MS:-30000}|" \
     "$ROOT/bench/memif-server.ini" >"$TMPD/server.ini"
 
-"$SRV_BIN" -c "$TMPD/server.ini" >"$TMPD/server.log" 2>&1 &
-SRV_PID=$!
-# Ready once it prints "serving" (after its port waited for a link that
-# only comes up when the client connects: about 3 s).
-for _ in $(seq 300); do
-    grep -q '^corehttpd: serving' "$TMPD/server.log" && break
-    if ! kill -0 "$SRV_PID" 2>/dev/null; then
-        echo "memif.sh: the server did not start:" >&2
-        cat "$TMPD/server.log" >&2
-        exit 1
-    fi
-    sleep 0.1
-done
-grep -q '^corehttpd: serving' "$TMPD/server.log" || {
+start_loadgen() {
+    "$LG_BIN" --port "$LG_PORT" --core "$LG_CORE" --ip "$LG_IP" --server "$SRV_IP" \
+        --eal "--file-prefix=$PREFIX_C" "$@" >"$TMPD/loadgen.out" &
+    LG_PID=$!
+}
+
+# start_server: corehttpd in the background, back once it serves
+start_server() {
+    "$SRV_BIN" -c "$TMPD/server.ini" >"$TMPD/server.log" 2>&1 &
+    SRV_PID=$!
+    # Ready once it prints "serving" (after its port waited for the link)
+    for _ in $(seq 300); do
+        grep -q '^corehttpd: serving' "$TMPD/server.log" && return 0
+        if ! kill -0 "$SRV_PID" 2>/dev/null; then
+            echo "memif.sh: the server did not start:" >&2
+            cat "$TMPD/server.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
     echo "memif.sh: the server is not ready after 30 s:" >&2
     cat "$TMPD/server.log" >&2
     exit 1
@@ -110,15 +138,27 @@ vm() { # FIELD: the server's /proc status value in kB
 cpu_ticks() {
     sed 's/^.*) //' "/proc/$SRV_PID/stat" | awk '{ print $12 + $13 }'
 }
+
+if [ "${MEMIF_ZEROCOPY:-1}" = 1 ]; then
+    start_loadgen "$@"
+    for _ in $(seq 100); do # the memif server role's socket file
+        [ -S "$TMPD/memif.sock" ] && break
+        kill -0 "$LG_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    start_server
+else
+    start_server
+    start_loadgen "$@"
+fi
 rss_idle=$(vm VmRSS)
 cpu0=$(cpu_ticks)
-
 set +e
-"$LG_BIN" --port "net_memif0,role=client,id=0,socket=$TMPD/memif.sock" \
-    --core "$LG_CORE" --ip "$LG_IP" --server "$SRV_IP" \
-    --eal "--file-prefix=$PREFIX_C" "$@" | tee "$TMPD/loadgen.out"
-rc=${PIPESTATUS[0]}
+wait "$LG_PID"
+rc=$?
+LG_PID=""
 set -e
+cat "$TMPD/loadgen.out"
 
 if kill -0 "$SRV_PID" 2>/dev/null; then
     cpu_ms=$((($(cpu_ticks) - cpu0) * 1000 / $(getconf CLK_TCK)))

@@ -118,8 +118,9 @@ struct dpio_queue {
     uint16_t rx_n;           /* frames in rx_stash */
     bool rx_intr;            /* sleep on the rx interrupt (else short sleeps) */
     bool rx_intr_reg;        /* registered in the owner thread's epoll instance */
-    bool rx_seen;         /* frames came since the last sleep (ports without rx intr) */
-    uint64_t awake_until; /* no sleep before this (ports without rx intr) */
+    bool rx_seen; /* frames came since the last sleep (ports without rx intr) */
+    uint16_t tx_chain_group; /* the driver places frames N at a time unchecked (0: no) */
+    uint64_t awake_until;    /* no sleep before this (ports without rx intr) */
     uint64_t tx_dropped;
     struct dpio_hold *hold_rx; /* impairment stage, NULL when off */
     struct dpio_hold *hold_tx;
@@ -168,6 +169,12 @@ static void dpio_errf(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* ---- EAL ------------------------------------------------------------- */
+
+/* A net_memif client in zero-copy mode: its frames are read in place. */
+static bool dpio_memif_zc(const char *port)
+{
+    return strncmp(port, "net_memif", 9) == 0 && strstr(port, ",zero-copy=yes") != NULL;
+}
 
 static bool dpio_port_is_vdev(const char *port)
 {
@@ -353,6 +360,19 @@ int dpio_eal_init(const struct dpio_settings *s, char *err, size_t errlen)
     if (s->memory_mb > 0) {
         ret = ret ?: dpio_argv_push(argv, &argc, cap, "-m");
         ret = ret ?: dpio_argv_push(argv, &argc, cap, "%u", s->memory_mb);
+    }
+    if (dpio_memif_zc(s->port)) {
+        /* DPDK 22.11's net_memif maps, as its zero-copy region, the memory
+         * present when it connects, and takes every frame for the first
+         * memory list: all of it, allocated up front, in one list. */
+        if (s->hugepages) {
+            snprintf(err, errlen,
+                     "%s: net_memif zero-copy needs [dpdk] hugepages = no (its region "
+                     "is the memory present at connect time, in one list)",
+                     s->port);
+            return -1;
+        }
+        ret = ret ?: dpio_argv_push(argv, &argc, cap, "--single-file-segments");
     }
     if (strncmp(s->port, "net_memif", 9) == 0 && strstr(s->port, ",mac=") == NULL) {
         /* Both ends of a memif pair would pick random MACs: give each its
@@ -1111,8 +1131,10 @@ struct dpio_port *dpio_port_open(const struct dpio_settings *s, char *err, size_
 
     if (conf.intr_conf.rxq && dpio_rx_intr_available(p))
         p->offloads |= DPIO_OFF_RX_INTR;
-    for (unsigned q = 0; q < p->n_queues; q++)
+    for (unsigned q = 0; q < p->n_queues; q++) {
         p->queues[q]->rx_intr = (p->offloads & DPIO_OFF_RX_INTR) != 0;
+        p->queues[q]->tx_chain_group = dpio_memif_zc(s->port) ? 4 : 0;
+    }
 
     rte_eth_macaddr_get(p->port_id, &p->mac);
     if (tap)
@@ -1315,6 +1337,24 @@ static uint16_t dpio_tx_prepare(struct dpio_queue *q, struct rte_mbuf **pkts, ui
     return n;
 }
 
+/* How many of @p n frames to pass in one burst so that no chained frame is
+ * among those DPDK 22.11's net_memif places @p group at a time in zero-copy
+ * mode. While more than four frames remain it places four at once, having
+ * checked only that four slots are free, but a chained frame takes a slot
+ * per mbuf: it overran its ring and freed mbufs still in use. It places
+ * the burst's first frames in fours and the last one to four singly, each
+ * checked: the chained frames must come after the leading whole fours of
+ * single-mbuf frames. */
+static uint16_t dpio_tx_chain_cut(struct rte_mbuf *const *pkts, uint16_t n,
+                                  uint16_t group)
+{
+    uint16_t single = 0;
+
+    while (single < n && pkts[single]->nb_segs == 1)
+        single++;
+    return (uint16_t)RTE_MIN(n, single - single % group + group);
+}
+
 /* Hands the port what it takes of the waiting frames, oldest first; the
  * rest wait for the next call (the port's ring is full: no busy wait). */
 static void dpio_tx_send(struct dpio_queue *q)
@@ -1322,6 +1362,8 @@ static void dpio_tx_send(struct dpio_queue *q)
     while (q->tx_head != q->tx_tail) {
         uint32_t at = q->tx_head % DPIO_TX_RING;
         uint16_t n = (uint16_t)RTE_MIN(q->tx_tail - q->tx_head, DPIO_TX_RING - at);
+        if (q->tx_chain_group)
+            n = dpio_tx_chain_cut(q->tx_ring + at, n, q->tx_chain_group);
         uint16_t k = rte_eth_tx_burst(q->port_id, q->qid, q->tx_ring + at, n);
 
         q->tx_head += k;
