@@ -215,6 +215,11 @@ static bool headers_done(struct lg_resp *r)
     return true;
 }
 
+uint64_t lg_resp_body_left(const struct lg_resp *r)
+{
+    return r->state == ST_BODY ? r->body_left : 0;
+}
+
 enum lg_resp_rc lg_resp_feed(struct lg_resp *r, const uint8_t *p, size_t n, size_t *used)
 {
     size_t i = 0;

@@ -64,5 +64,9 @@ void lg_resp_init(struct lg_resp *r);
 enum lg_resp_rc lg_resp_feed(struct lg_resp *r, const uint8_t *p, size_t n, size_t *used);
 /** True once the status line and headers are in (the body may be going). */
 bool lg_resp_in_body(const struct lg_resp *r);
+/** Bytes of the body still to come, once the headers are in; else 0. The
+ *  body's bytes are only counted: lg_resp_feed() takes @p p NULL for up to
+ *  this many. */
+uint64_t lg_resp_body_left(const struct lg_resp *r);
 
 #endif

@@ -141,8 +141,8 @@ cpu_ticks() {
 
 if [ "${MEMIF_ZEROCOPY:-1}" = 1 ]; then
     start_loadgen "$@"
-    for _ in $(seq 100); do # the memif server role's socket file
-        [ -S "$TMPD/memif.sock" ] && break
+    for _ in $(seq 100); do # the memif server role's socket (abstract by default)
+        grep -q "@$TMPD/memif.sock\$" /proc/net/unix && break
         kill -0 "$LG_PID" 2>/dev/null || break
         sleep 0.1
     done

@@ -83,7 +83,8 @@ static inline uint32_t ts_bring_put(struct ts_bring *r, const void *src, uint32_
     return len;
 }
 
-/** Consumer: copies up to @p len bytes out, returns how many. */
+/** Consumer: copies up to @p len bytes out, returns how many; @p dst NULL
+ *  consumes them without a copy. */
 static inline uint32_t ts_bring_get(struct ts_bring *r, void *dst, uint32_t len)
 {
     uint32_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
@@ -96,8 +97,10 @@ static inline uint32_t ts_bring_get(struct ts_bring *r, void *dst, uint32_t len)
     uint32_t first = mask + 1 - off;
     if (first > len)
         first = len;
-    memcpy(dst, buf + off, first);
-    memcpy((uint8_t *)dst + first, buf, len - first);
+    if (dst != NULL) {
+        memcpy(dst, buf + off, first);
+        memcpy((uint8_t *)dst + first, buf, len - first);
+    }
     atomic_store_explicit(&r->tail, tail + len, memory_order_release);
     return len;
 }

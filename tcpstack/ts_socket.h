@@ -62,6 +62,9 @@ int ts_listen(struct ts_ctx *ctx, int fd, int backlog);
 int ts_connect(struct ts_ctx *ctx, int fd, uint32_t ip, uint16_t port);
 /** Non-blocking; EAGAIN when nothing is queued. Peer address in host order. */
 int ts_accept(struct ts_ctx *ctx, int fd, uint32_t *peer_ip, uint16_t *peer_port);
+/** Reads up to @p len bytes; 0 at the peer's FIN; EAGAIN when none are
+ *  queued. @p buf NULL consumes them without a copy (Linux's MSG_TRUNC on a
+ *  TCP socket): for a reader that only counts what arrives. */
 ssize_t ts_read(struct ts_ctx *ctx, int fd, void *buf, size_t len);
 /** Copies @p len bytes into the send buffer; short count or EAGAIN when full;
  *  ENOBUFS when an idle connection finds the core's buffer pool empty. */

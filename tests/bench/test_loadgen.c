@@ -190,8 +190,16 @@ static void response_split_at_every_byte(void **state)
 
     /* a body cut short stays in the body */
     lg_resp_init(&r);
+    assert_int_equal(lg_resp_body_left(&r), 0);
     assert_int_equal(lg_resp_feed(&r, (const uint8_t *)ok, len - 3, &used), LG_RESP_MORE);
     assert_true(lg_resp_in_body(&r));
+    /* the rest of a body is counted, not read: no bytes needed */
+    assert_int_equal(lg_resp_body_left(&r), 3);
+    assert_int_equal(lg_resp_feed(&r, NULL, 2, &used), LG_RESP_MORE);
+    assert_int_equal(lg_resp_body_left(&r), 1);
+    assert_int_equal(lg_resp_feed(&r, NULL, 1, &used), LG_RESP_DONE);
+    assert_int_equal(used, 1);
+    assert_int_equal(lg_resp_body_left(&r), 0);
 }
 
 static void response_close_status_and_errors(void **state)

@@ -98,6 +98,11 @@ static void data_both_ways_then_peer_closes_first(void **state)
     assert_memory_equal(buf, "GET / HTTP/1.1\r\n\r\n", 18);
     assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), -1);
     assert_int_equal(errno, EAGAIN);
+    /* a read into NULL consumes without a copy, no more than asked */
+    peer_sends(&h, &c, "0123456789");
+    assert_int_equal(ts_read(h.ctx, c.fd, NULL, 4), 4);
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), 6);
+    assert_memory_equal(buf, "456789", 6);
 
     assert_int_equal(ts_write(h.ctx, c.fd, "hello", 5), 5);
     th_advance(&h, 0);
