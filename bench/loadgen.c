@@ -141,8 +141,8 @@ struct lg {
     struct lg_counters k;
     uint8_t scratch[LG_SCRATCH];
     int error; /* a start-up failure of the client (errno) */
-    uint64_t
-        wait_until; /* waiting for the server's first handshake until then; 0: running */
+    /* until when the server's first handshake is awaited; 0: the clock runs */
+    uint64_t wait_until;
     _Atomic int running;
 };
 

@@ -327,13 +327,23 @@ int dpio_eal_init(const struct dpio_settings *s, char *err, size_t errlen)
     int argc = 0, cap, ret;
     char **argv, **eal_argv;
 
-    if (dpio_eal_argv != NULL) {
-        dpio_errf(err, errlen, "EAL already initialised");
-        return -EALREADY;
-    }
     if (s->port == NULL || s->port[0] == '\0') {
         dpio_errf(err, errlen, "no port configured");
         return -EINVAL;
+    }
+    if (dpio_memif_zc(s->port) && s->hugepages) {
+        /* DPDK 22.11's net_memif maps, as its zero-copy region, the memory
+         * present when it connects, and takes every frame for the first
+         * memory list: all of it, allocated up front, in one list. */
+        dpio_errf(err, errlen,
+                  "%s: net_memif zero-copy needs [dpdk] hugepages = no (its region is "
+                  "the memory present at connect time, in one list)",
+                  s->port);
+        return -EINVAL;
+    }
+    if (dpio_eal_argv != NULL) {
+        dpio_errf(err, errlen, "EAL already initialised");
+        return -EALREADY;
     }
     ret = dpio_check_cores(s, err, errlen);
     if (ret < 0)
@@ -361,19 +371,8 @@ int dpio_eal_init(const struct dpio_settings *s, char *err, size_t errlen)
         ret = ret ?: dpio_argv_push(argv, &argc, cap, "-m");
         ret = ret ?: dpio_argv_push(argv, &argc, cap, "%u", s->memory_mb);
     }
-    if (dpio_memif_zc(s->port)) {
-        /* DPDK 22.11's net_memif maps, as its zero-copy region, the memory
-         * present when it connects, and takes every frame for the first
-         * memory list: all of it, allocated up front, in one list. */
-        if (s->hugepages) {
-            snprintf(err, errlen,
-                     "%s: net_memif zero-copy needs [dpdk] hugepages = no (its region "
-                     "is the memory present at connect time, in one list)",
-                     s->port);
-            return -1;
-        }
+    if (dpio_memif_zc(s->port)) /* checked above; implied by --no-huge, asked anyway */
         ret = ret ?: dpio_argv_push(argv, &argc, cap, "--single-file-segments");
-    }
     if (strncmp(s->port, "net_memif", 9) == 0 && strstr(s->port, ",mac=") == NULL) {
         /* Both ends of a memif pair would pick random MACs: give each its
          * own, fixed by role and interface id, so the two hosts differ

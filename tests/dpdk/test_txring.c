@@ -11,7 +11,9 @@
  *    counted;
  *  - a port that takes nothing for 10 ms loses its oldest waiting frame
  *    (counted), so one frame a driver refuses cannot stop the queue, and
- *    not before.
+ *    not before;
+ *  - settings dpio refuses before the EAL starts: a net_memif zero-copy
+ *    port with hugepages.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -103,6 +105,27 @@ static unsigned drain(uint32_t *want)
     return got;
 }
 
+static void memif_zero_copy_needs_no_huge(void **state)
+{
+    (void)state;
+    static const unsigned cores[1] = {0};
+    struct dpio_settings s = {
+        .prog = "test_txring",
+        .port = "net_memif0,role=client,zero-copy=yes,socket=/tmp/x.sock",
+        .hugepages = true,
+        .cores = cores,
+        .n_cores = 1,
+        .mtu = 1500,
+    };
+    char err[256] = "";
+    assert_int_not_equal(dpio_eal_init(&s, err, sizeof err), 0);
+    assert_non_null(strstr(err, "zero-copy needs [dpdk] hugepages = no"));
+    s.port = "net_memif0,role=client,socket=/tmp/x.sock"; /* copying: not this error */
+    err[0] = '\0';
+    assert_int_not_equal(dpio_eal_init(&s, err, sizeof err), 0); /* EAL already up */
+    assert_null(strstr(err, "zero-copy"));
+}
+
 static void sleep_ms(unsigned ms)
 {
     struct timespec t = {0, (long)ms * 1000000};
@@ -192,6 +215,7 @@ int main(void)
         cmocka_unit_test(waits_then_goes_out_in_order),
         cmocka_unit_test(overflow_is_dropped_and_counted),
         cmocka_unit_test(a_stuck_head_is_dropped_after_10_ms),
+        cmocka_unit_test(memif_zero_copy_needs_no_huge),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
