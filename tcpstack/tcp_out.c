@@ -436,13 +436,20 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
         win = 65535;
     if (syn || SEQ_GT(s->rcv_nxt + (win << shift), s->rcv_adv))
         s->rcv_adv = s->rcv_nxt + (win << shift);
-    th->src_port = rte_cpu_to_be_16(s->lport);
-    th->dst_port = rte_cpu_to_be_16(s->rport);
-    th->sent_seq = rte_cpu_to_be_32(seq);
-    th->recv_ack = rte_cpu_to_be_32((flags & RTE_TCP_ACK_FLAG) ? s->rcv_nxt : 0);
-    th->data_off = (uint8_t)(((sizeof(*th) + optlen) / 4) << 4);
+    /* the header's 16-bit words as stored (network order): the checksum is
+     * summed from them, not read back (see ts_csum_word32) */
+    uint16_t sport = rte_cpu_to_be_16(s->lport), dport = rte_cpu_to_be_16(s->rport);
+    uint32_t seq_be = rte_cpu_to_be_32(seq);
+    uint32_t ack_be = rte_cpu_to_be_32((flags & RTE_TCP_ACK_FLAG) ? s->rcv_nxt : 0);
+    uint8_t doff = (uint8_t)(((sizeof(*th) + optlen) / 4) << 4);
+    uint16_t win_be = rte_cpu_to_be_16((uint16_t)win);
+    th->src_port = sport;
+    th->dst_port = dport;
+    th->sent_seq = seq_be;
+    th->recv_ack = ack_be;
+    th->data_off = doff;
     th->tcp_flags = flags;
-    th->rx_win = rte_cpu_to_be_16((uint16_t)win);
+    th->rx_win = win_be;
     th->cksum = 0;
     th->tcp_urp = 0;
     uint16_t l4 = (uint16_t)(sizeof(*th) + optlen + len);
@@ -452,12 +459,15 @@ static void tcp_emit(struct ts_ctx *ctx, struct ts_sock *s, uint8_t flags, uint3
         m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;
         th->cksum = rte_ipv4_phdr_cksum(ip, m->ol_flags);
     } else {
-        /* header and options (even length) then the payload's sum */
-        sum += rte_ipv4_phdr_cksum(ip, 0);
-        sum += rte_raw_cksum(th, sizeof(*th) + optlen);
-        sum = (sum & 0xffff) + (sum >> 16);
-        sum = (sum & 0xffff) + (sum >> 16);
-        th->cksum = (uint16_t)~sum;
+        /* the pseudo-header, the header and options (even length), then the
+         * payload's sum, which is already in */
+        sum += ts_csum_word32(rte_cpu_to_be_32(s->laddr)) +
+               ts_csum_word32(rte_cpu_to_be_32(s->raddr)) +
+               rte_cpu_to_be_16(IPPROTO_TCP) + rte_cpu_to_be_16(l4);
+        sum += (uint32_t)sport + dport + ts_csum_word32(seq_be) + ts_csum_word32(ack_be) +
+               rte_cpu_to_be_16((uint16_t)(doff << 8 | flags)) + win_be;
+        sum += rte_raw_cksum(opts, optlen);
+        th->cksum = (uint16_t)~ts_csum_fold(sum);
     }
     if ((s->tflags & TF_DSACK) && !(flags & RTE_TCP_SYN_FLAG) && has_sack(opts, optlen)) {
         s->tflags &= ~TF_DSACK; /* reported once (RFC 2883 4) */

@@ -5,6 +5,7 @@
  * and hands ICMP and TCP to their layers; fills the header of what leaves.
  * Every dropped datagram is counted under a reason.
  */
+#include "ts_csum.h"
 #include "ts_priv.h"
 
 void ts_ipv4_input(struct ts_ctx *ctx, struct rte_mbuf *m)
@@ -76,20 +77,29 @@ void ts_ipv4_fill(struct ts_ctx *ctx, struct rte_mbuf *m, uint32_t src, uint32_t
 {
     struct rte_ipv4_hdr *ip =
         rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+    /* the 16-bit words as stored (network order), for the checksum */
+    uint16_t vhl_tos = rte_cpu_to_be_16(RTE_IPV4_VHL_DEF << 8);
+    uint16_t len = rte_cpu_to_be_16((uint16_t)(sizeof(*ip) + l4_len));
+    uint16_t frag = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    uint16_t ttl_proto = rte_cpu_to_be_16((uint16_t)(64 << 8 | proto));
+    uint32_t sa = rte_cpu_to_be_32(src), da = rte_cpu_to_be_32(dst);
     ip->version_ihl = RTE_IPV4_VHL_DEF;
     ip->type_of_service = 0;
-    ip->total_length = rte_cpu_to_be_16(sizeof(*ip) + l4_len);
+    ip->total_length = len;
     ip->packet_id = 0;
-    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    ip->fragment_offset = frag;
     ip->time_to_live = 64;
     ip->next_proto_id = proto;
-    ip->hdr_checksum = 0;
-    ip->src_addr = rte_cpu_to_be_32(src);
-    ip->dst_addr = rte_cpu_to_be_32(dst);
+    ip->src_addr = sa;
+    ip->dst_addr = da;
     m->l2_len = RTE_ETHER_HDR_LEN;
     m->l3_len = sizeof(*ip);
-    if (ctx->p.offloads & TS_OFF_TX_IPV4_CKSUM)
+    if (ctx->p.offloads & TS_OFF_TX_IPV4_CKSUM) {
+        ip->hdr_checksum = 0;
         m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
-    else
-        ip->hdr_checksum = rte_ipv4_cksum(ip);
+    } else {
+        uint32_t sum = (uint32_t)vhl_tos + len + frag + ttl_proto + ts_csum_word32(sa) +
+                       ts_csum_word32(da);
+        ip->hdr_checksum = (uint16_t)~ts_csum_fold(sum);
+    }
 }
