@@ -281,7 +281,7 @@ static void conn_answered(struct lg *g, struct lg_conn *c, uint64_t now)
 
 /* Reads what is there and runs the response parser over it. The rest of a
  * body is consumed uncopied, as it is only counted (a copy of every byte
- * was a fifth of the load generator's core at 1 MB responses). */
+ * was a tenth of the load generator's core at 1 MB responses). */
 static void conn_read(struct lg *g, struct lg_conn *c, uint64_t now)
 {
     for (;;) {
