@@ -29,7 +29,7 @@
 # MEMIF_ROOT (the site the server serves, <repo>/www), MEMIF_KEEP=1 (keep the
 # temp dir and logs), MEMIF_IDLE_SECS=N (after the load, the server's CPU over
 # N idle seconds), MEMIF_KEEPALIVE_MS (server [http] keepalive_timeout_ms,
-# 30000: a longer hold run needs more).
+# 30000: a longer hold run needs more), MEMIF_ZEROCOPY=0 (the copying layout).
 #
 # The server's line at the end also gives the CPU time it used while the load
 # generator ran (cpu_ms: utime + stime of all its threads, /proc/PID/stat).
