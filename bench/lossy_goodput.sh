@@ -44,23 +44,31 @@
 # ingress hook acts on frames to the client, the egress hook on frames to
 # the server (see tests/integration/lib.sh for why loss towards the server
 # forwards into a sink instead of dropping). Delay and reordering come from
-# corehttpd's own impairment stage in dpdk/ ([dpdk] impair_*): this kernel
-# has no netem, and nothing else here delays or reorders kernel traffic, so
-# the nginx column of those rows is its clean-link figure and the ratio is
-# not given.
+# dpio's impairment stage (dpdk/, [dpdk] impair_*; this kernel has no
+# netem): corehttpd's own port runs it, and for nginx bench/impair_relay runs
+# it on a second DPDK TAP in C, on core 0 as corehttpd's does. nftables in C
+# steers every IPv4 frame of nbc through the relay, both ways, so each frame
+# meets the stage once: what curl sends leaves nbc's egress for the relay's
+# TAP and comes back out of nbc towards nginx; what nginx sends leaves nbc's
+# ingress for the relay and comes back into C's stack on that TAP, which
+# wears nbc's MAC (a mark keeps what comes back from going round again).
+# Same code, same seeds, one pass each way, as on corehttpd's port.
 #
 # Usage: bench/lossy_goodput.sh [-n RUNS] [-b CORE-HTTPD-BINARY] [-c CASES]
 #                               [-k KERNEL-CCS]
 #   RUNS  default 5; CASES: a comma list of none,loss,dup,corrupt,reorder,
 #   delay (default all); KERNEL-CCS: a comma list of congestion controls
 #   (default cubic,bbr; reno runs corehttpd's newreno; one the kernel lacks
-#   is left out with a note). Needs root, nginx, nft, curl, ethtool, taskset.
+#   is left out with a note). Needs root, nginx, nft, curl, ethtool, taskset,
+#   and the relay built beside the server (build/bench/impair_relay;
+#   LOSSY_RELAY_BIN: another).
 #   Prints progress on stderr and the table on stdout.
 set -eu
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 runs=5
 bin=$repo/build/server/corehttpd
+relay_bin=${LOSSY_RELAY_BIN:-}
 cases=none,loss,dup,corrupt,reorder,delay
 kccs=cubic,bbr
 while getopts n:b:c:k:h opt; do
@@ -76,6 +84,7 @@ while getopts n:b:c:k:h opt; do
     esac
 done
 case $bin in /*) ;; *) bin=$PWD/$bin ;; esac
+[ -n "$relay_bin" ] || relay_bin=$(dirname "$(dirname "$bin")")/bench/impair_relay
 "$repo/packaging/install-deps.sh" bench
 "$repo/packaging/gen-site-data.sh"
 
@@ -88,10 +97,12 @@ nsa=chb-a-$tag
 nsc=chb-c-$tag
 nss=chb-s-$tag
 tap=cbt$tag
+rtap=cbr$tag # the relay's TAP, in nsc
 prefix=chb-$tag
 tmp=$(mktemp -d /tmp/chb-lossy.XXXXXX)
 srv_pid=""
 nginx_pid=""
+relay_pid=""
 cc_allowed_was="" # the host's allowed list before we appended to it
 
 log() {
@@ -107,10 +118,11 @@ cleanup() {
     set +e
     [ -n "$srv_pid" ] && kill -TERM "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
     [ -n "$nginx_pid" ] && kill -TERM "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+    [ -n "$relay_pid" ] && kill -TERM "$relay_pid" 2>/dev/null && wait "$relay_pid" 2>/dev/null
     for ns in "$nsa" "$nsc" "$nss"; do
         ip netns list | grep -q "^$ns\b" && ip netns del "$ns"
     done
-    rm -rf "/var/run/dpdk/$prefix"
+    rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix-r"
     [ -z "$cc_allowed_was" ] ||
         sysctl -qw net.ipv4.tcp_allowed_congestion_control="$cc_allowed_was"
     case $tmp in /tmp/chb-lossy.*) rm -rf "$tmp" ;; esac
@@ -123,6 +135,7 @@ for c in nginx nft curl ethtool taskset ip; do
     command -v "$c" >/dev/null 2>&1 || die "needs $c (apt-get install nginx-light nftables curl ethtool)"
 done
 [ -x "$bin" ] || die "$bin is not executable (build first, or -b PATH)"
+[ -x "$relay_bin" ] || die "$relay_bin is not executable (build first, or LOSSY_RELAY_BIN)"
 [ -f "$big" ] || die "$big missing: run packaging/gen-site-data.sh"
 
 # The kernel congestion controls nginx runs with: each must be built in or
@@ -168,12 +181,21 @@ rule_to_server() { # CASE CLIENT-IFACE
     corrupt) echo 'numgen random mod 1000 < 5 counter tcp checksum set tcp checksum ^ 0x5a5a' ;;
     esac
 }
+# stage CASE: the settings of dpio's impairment stage for the case, as
+# "delay_ms reorder_pct reorder_gap_ms seed"; nothing when it has none.
+stage() {
+    case $1 in
+    reorder) echo 0 25 5 1 ;;
+    delay) echo 10 0 5 1 ;;
+    esac
+}
 # impair_ini CASE: the [dpdk] keys of corehttpd's own stage.
 impair_ini() {
-    case $1 in
-    reorder) printf 'impair_reorder_pct = 25\nimpair_reorder_gap_ms = 5\nimpair_seed = 1\n' ;;
-    delay) printf 'impair_delay_ms = 10\n' ;;
-    esac
+    local d r g s
+    read -r d r g s <<<"$(stage "$1")"
+    [ -n "$d" ] || return 0
+    printf 'impair_delay_ms = %s\nimpair_reorder_pct = %s\nimpair_reorder_gap_ms = %s\nimpair_seed = %s\n' \
+        "$d" "$r" "$g" "$s"
 }
 describe() {
     case $1 in
@@ -181,8 +203,8 @@ describe() {
     loss) echo "loss 5% each way (nft)" ;;
     dup) echo "duplication 1% each way (nft)" ;;
     corrupt) echo "corruption 0.5% each way (nft, bad TCP checksum)" ;;
-    reorder) echo "reordering 25% by +5 ms each way (corehttpd's dpdk stage only)" ;;
-    delay) echo "delay 10 ms each way (corehttpd's dpdk stage only)" ;;
+    reorder) echo "reordering 25% by +5 ms each way (dpdk stage)" ;;
+    delay) echo "delay 10 ms each way (dpdk stage)" ;;
     *) die "unknown case $1" ;;
     esac
 }
@@ -343,6 +365,43 @@ corehttpd_down() {
     rm -rf "/var/run/dpdk/$prefix"
 }
 
+# relay_up CASE: nginx's path through dpio's stage (see the top): the relay
+# on its TAP in nsc, the TAP wearing nbc's MAC, and the steering rules.
+relay_up() {
+    local d r g s
+    read -r d r g s <<<"$(stage "$1")"
+    ip netns exec "$nsc" taskset -c 0 "$relay_bin" --port "net_tap0,iface=$rtap" --core 0 \
+        --delay-ms "$d" --reorder-pct "$r" --reorder-gap-ms "$g" --seed "$s" \
+        --eal-args "--file-prefix=$prefix-r" </dev/null >"$tmp/relay.log" 2>&1 &
+    relay_pid=$!
+    # its port up (dpio gives the TAP's kernel side a MAC of its own then)
+    for _ in $(seq 300); do
+        grep -q '^impair_relay: relaying' "$tmp/relay.log" && break
+        kill -0 "$relay_pid" 2>/dev/null || die "impair_relay did not start: $(tail -n 3 "$tmp/relay.log")"
+        sleep 0.1
+    done
+    ip -n "$nsc" link set "$rtap" address "$(ip netns exec "$nsc" cat /sys/class/net/nbc/address)"
+    ip -n "$nsc" link set "$rtap" up
+    ip netns exec "$nsc" sysctl -qw "net.ipv4.conf.$rtap.rp_filter=0"
+    rx_on_cpu "$nsc" "$rtap" 1
+    printf '%s\n' 'table netdev relay {' \
+        "  chain out { type filter hook egress device \"nbc\" priority 0; meta mark != 0x2a meta protocol ip fwd to \"$rtap\"; }" \
+        "  chain in { type filter hook ingress device \"nbc\" priority 0; meta protocol ip fwd to \"$rtap\"; }" \
+        "  chain back { type filter hook ingress device \"$rtap\" priority 0; ip daddr $SRV_IP meta mark set 0x2a fwd to \"nbc\"; ip daddr $HOST_IP accept; drop; }" \
+        '}' | ip netns exec "$nsc" nft -f - || die "cannot load the relay's nftables rules"
+    wait_http "$nsc" "nginx (through impair_relay)"
+}
+
+relay_down() {
+    ip netns exec "$nsc" nft delete table netdev relay 2>/dev/null || true
+    kill -TERM "$relay_pid" 2>/dev/null || true
+    wait "$relay_pid" 2>/dev/null || log "impair_relay exited non-zero (log: $(tail -n 3 "$tmp/relay.log" | tr '\n' ' '))"
+    relay_pid=""
+    grep '^impair_relay: port' "$tmp/relay.log" | sed 's/^/[lossy_goodput]   /' >&2 || true
+    ip -n "$nsc" link del "$rtap" 2>/dev/null || true
+    rm -rf "/var/run/dpdk/$prefix-r"
+}
+
 wait_http() { # NS WHAT
     for _ in $(seq 300); do
         ip netns exec "$1" curl -s --noproxy '*' --max-time 1 -o /dev/null "http://$SRV_IP/" && return 0
@@ -414,7 +473,7 @@ for c in "${case_list[@]}"; do
         ip netns exec "$nss" sysctl -qw net.ipv4.tcp_congestion_control="$cc"
         corehttpd_up "$c" "$cc"
         rules_load "$nsa" "$tap" "$c"
-        case $c in reorder | delay) ;; *) rules_load "$nsc" nbc "$c" ;; esac
+        case $c in reorder | delay) relay_up "$c" ;; *) rules_load "$nsc" nbc "$c" ;; esac
         core=()
         ngx=()
         retrans0=$(tcp_counter "$nss" RetransSegs)
@@ -439,17 +498,13 @@ for c in "${case_list[@]}"; do
         log "  $cc: nft rules acted on: corehttpd path $(rules_hits "$nsa"); nginx path $(rules_hits "$nsc"); nginx retransmitted $(($(tcp_counter "$nss" RetransSegs) - retrans0)) segments"
         rules_clear "$nsa"
         rules_clear "$nsc"
+        case $c in reorder | delay) relay_down ;; esac
         corehttpd_down
         read -r cm cmin cmax cf <<<"$(stats "${core[@]}")"
         read -r nm nmin nmax nf <<<"$(stats "${ngx[@]}")"
         [ "$cf$nf" = 00 ] || note="$note (failed runs, $cc: corehttpd $cf, nginx $nf)"
-        case $c in
-        reorder | delay) row="$row | $cm ($cmin-$cmax) | ($nm, $nmin-$nmax, clean link) | n/a" ;;
-        *)
-            ratio=$(awk -v a="$cm" -v b="$nm" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }')
-            row="$row | $cm ($cmin-$cmax) | $nm ($nmin-$nmax) | $ratio"
-            ;;
-        esac
+        ratio=$(awk -v a="$cm" -v b="$nm" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }')
+        row="$row | $cm ($cmin-$cmax) | $nm ($nmin-$nmax) | $ratio"
         counts="$counts| $what | $cc | $sent | $again ($(pct "$again" "$sent")) | $spurious ($(pct "$spurious" "$sent")) | $minrto_runs of $runs | $rto_runs of $runs |"$'\n'
     done
     rows="$rows$row |$note"$'\n'
@@ -465,6 +520,6 @@ done
 printf '%s\n%s\n%s' "$head" "$rule" "$rows"
 printf '\ncorehttpd'"'"'s counters over each case'"'"'s runs (status page): frames sent, segments sent again, retransmissions a D-SACK showed needless, and the runs in which a retransmission timeout fired.\n\n'
 printf '| impairment | congestion control | frames sent | sent again | spurious | runs with a minimum-RTO timeout | runs with any timeout |\n|---|---|---|---|---|---|---|\n%s' "$counts"
-printf '\nDelay and reordering act in corehttpd'"'"'s DPDK stage only (this kernel has no netem): the nginx columns of those rows are nginx on a clean link, shown for scale; no ratio is given.\n'
+printf '\nDelay and reordering come from dpio'"'"'s impairment stage (this kernel has no netem): on corehttpd'"'"'s own port, and for nginx on bench/impair_relay'"'"'s TAP, through which nftables steers every frame of the client'"'"'s veth once each way.\n'
 printf 'Both servers on core 0, curl on core 1, %s; machine %s, %s CPUs.\n' \
     "$([ "${LOSSY_RPS:-1}" = 1 ] && echo "each side's kernel receive path on its own core (RPS)" || echo "no RPS (LOSSY_RPS=0)")" "$(uname -r)" "$(nproc)"
