@@ -727,6 +727,7 @@ static const struct cfg_key cfg_keys[] = {
     {"tcp", "window_scaling", parse_bool, FIELD(window_scaling), 0, 0, false},
     {"tcp", "timestamps", parse_bool, FIELD(timestamps), 0, 0, false},
     {"tcp", "sack", parse_bool, FIELD(sack), 0, 0, false},
+    {"tcp", "pacing", parse_bool, FIELD(pacing), 0, 0, false},
     {"tcp", "syncookies", parse_bool, FIELD(syncookies), 0, 0, false},
     {"tcp", "backlog", parse_uint, FIELD(backlog), 1, 65535, false},
     {"tcp", "syn_budget", parse_uint, FIELD(syn_budget), 0, 64, false},
@@ -1441,6 +1442,7 @@ void cfg_defaults(struct cfg *c)
     c->window_scaling = true;
     c->timestamps = true;
     c->sack = true;
+    c->pacing = true;
     c->syncookies = true;
     c->backlog = 4096;
     c->syn_budget = 16;

@@ -110,6 +110,7 @@ struct cfg {
     bool window_scaling;     /**< RFC 7323, default yes */
     bool timestamps;         /**< RFC 7323, default yes */
     bool sack;               /**< RFC 2018, default yes */
+    bool pacing;             /**< new data paced at Linux's fq rate, default yes */
     bool syncookies;         /**< RFC 4987 when the SYN backlog is full, default yes */
     unsigned backlog;        /**< listen backlog per core, default 4096 */
     unsigned syn_budget;     /**< SYNs answered per burst when behind, default 16 */

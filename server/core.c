@@ -183,6 +183,7 @@ struct cores *cores_create(const struct cfg *cfg, struct dpio_port *port,
         p.opt_wscale = cfg->window_scaling;
         p.opt_timestamps = cfg->timestamps;
         p.opt_sack = cfg->sack;
+        p.pacing = cfg->pacing;
         p.syncookies = cfg->syncookies;
         p.syn_budget = (uint16_t)cfg->syn_budget;
         p.delack_ms = cfg->delayed_ack_ms;

@@ -92,6 +92,10 @@ static const struct status_def status_defs[ST_N] = {
                              "Polls whose output waited for the port to take the "
                              "frames queued for it (back-pressure instead of drops).",
                              false},
+    [ST_PACING_WAITS] = {"tcp_pacing_waits", "tcp_pacing_waits_total", NULL,
+                         "Sends held back by pacing until a timer let the next "
+                         "burst go ([tcp] pacing).",
+                         false},
     [ST_TXDROP_PORT] = {"tx_drop_port_refused", "tx_dropped_total",
                         "reason=\"port_refused\"", NULL, false},
     [ST_RXT_FAST] = {"retransmit_fast", "retransmissions_total", "kind=\"fast\"",
@@ -482,6 +486,7 @@ static void status_collect(const struct status_src *src, const struct status_cor
     v[ST_TXDROP_NO_MBUF] = st.tx_nombuf;
     v[ST_TXDROP_PORT] = dpio_tx_dropped(sc->q);
     v[ST_TX_BACKLOG_WAITS] = st.tx_backlog_waits;
+    v[ST_PACING_WAITS] = st.tcp_pacing_waits;
     v[ST_RXT_FAST] = st.tcp_fast_retransmits;
     v[ST_RXT_TAIL_PROBE] = st.tcp_tlp_probes;
     v[ST_RXT_TIMEOUT] = st.tcp_timeouts;

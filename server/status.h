@@ -85,6 +85,7 @@ enum status_metric {
     ST_TXDROP_NO_MBUF,
     ST_TXDROP_PORT,
     ST_TX_BACKLOG_WAITS,
+    ST_PACING_WAITS,
     ST_RXT_FAST,
     ST_RXT_TAIL_PROBE,
     ST_RXT_TIMEOUT,

@@ -449,6 +449,7 @@ void tcp_cancel_timers(struct ts_ctx *ctx, struct ts_sock *s)
     ts_timer_cancel(ctx, &s->t_delack);
     ts_timer_cancel(ctx, &s->t_keep);
     ts_timer_cancel(ctx, &s->t_reo);
+    ts_timer_cancel(ctx, &s->t_pace);
 }
 
 void tcp_drop(struct ts_ctx *ctx, struct ts_sock *s, int err)

@@ -537,6 +537,49 @@ static bool tx_wait(struct ts_ctx *ctx, struct ts_sock *s)
     return true;
 }
 
+/* Pacing (ts_params pacing): the rate, bytes per second, that Linux gives
+ * a connection under fq (tcp_update_pacing_rate): 200% of cwnd per
+ * smoothed RTT in slow start (BBR: STARTUP), 120% after; 0 (not paced)
+ * when off or before the first RTT sample. */
+static uint64_t pace_rate(const struct ts_ctx *ctx, const struct ts_sock *s)
+{
+    if (!ctx->p.pacing || s->srtt_us == 0)
+        return 0;
+    bool ss = s->cc.algo == TCP_CC_BBR ? s->cc.bbr.mode == TCP_BBR_STARTUP
+                                       : s->cc.cwnd < s->cc.ssthresh;
+    unsigned pct = ss ? 200 : 120;
+    return (uint64_t)s->cc.cwnd * pct * 10000 / s->srtt_us;
+}
+
+/* True when @p s has sent what its pacing rate allows until TS_PACE_BURST_US
+ * from now (or two segments' worth, when that is longer): t_pace resumes
+ * the output once the next burst may go. */
+static bool pace_wait(struct ts_ctx *ctx, struct ts_sock *s)
+{
+    uint64_t rate = pace_rate(ctx, s);
+    if (rate == 0)
+        return false;
+    uint64_t burst_us = RTE_MAX((uint64_t)TS_PACE_BURST_US,
+                                2 * (uint64_t)tcp_seg_size(s) * 1000000 / rate);
+    if (s->pace_next_us <= ctx->now + burst_us)
+        return false;
+    ctx->st.tcp_pacing_waits++;
+    if (!ts_timer_armed(&s->t_pace))
+        ts_timer_arm(ctx, &s->t_pace, s->pace_next_us - burst_us);
+    return true;
+}
+
+/* @p len bytes left: the time they take at the pacing rate is added to what
+ * the connection has sent (from now, if it had fallen behind: idle time
+ * earns no burst). */
+static void pace_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t len)
+{
+    uint64_t rate = pace_rate(ctx, s);
+    if (rate == 0)
+        return;
+    s->pace_next_us = RTE_MAX(s->pace_next_us, ctx->now) + (uint64_t)len * 1000000 / rate;
+}
+
 /* Loss recovery with SACK: while cwnd (which PRR sets, RFC 6937) leaves
  * room beside the pipe, what RACK marked lost goes first, in sequence
  * order, then new data (RFC 8985 6.2 and RFC 6675 5 (C) with the marks for
@@ -723,7 +766,7 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
          * something is in flight to bring a window update */
         if (len < segsz && len < avail && flight > 0)
             break;
-        if (!probe && tx_wait(ctx, s))
+        if (!probe && (pace_wait(ctx, s) || tx_wait(ctx, s)))
             break;
         uint8_t flags = RTE_TCP_ACK_FLAG;
         if (len == avail)
@@ -739,6 +782,7 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
         if (SEQ_LT(s->snd_nxt, s->snd_max))
             ctx->st.tcp_retransmits++;
         tcp_emit(ctx, s, flags, s->snd_nxt, len);
+        pace_sent(ctx, s, len);
         s->snd_nxt += len + fin;
         if (SEQ_GT(s->snd_nxt, s->snd_max))
             s->snd_max = s->snd_nxt;

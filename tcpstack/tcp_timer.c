@@ -274,6 +274,10 @@ void tcp_timer_fire(void *arg, struct ts_timer *t)
         tcp_output(ctx, s);
         return;
     }
+    if (t == &s->t_pace) {
+        tcp_output(ctx, s);
+        return;
+    }
     if (t == &s->t_reo) {
         /* RACK's reordering timer (RFC 8985 6.2 step 5): what was waiting
          * for its window may be lost now */

@@ -79,6 +79,12 @@ struct ts_params {
     uint32_t keepalive_intvl_ms;
     uint32_t keepalive_probes;
     uint8_t cc_algo;     /**< enum tcp_cc_algo */
+    /** Pacing of new data at the rate Linux's fq gives a connection: twice
+     *  cwnd per smoothed RTT in slow start, 1.2 times after, in bursts of at
+     *  most 1 ms of that rate (TS_PACE_BURST_US; two segments at least).
+     *  Default false here (the sans-IO tests see every burst); corehttpd's
+     *  [tcp] pacing turns it on. */
+    bool pacing;
     bool syncookies;     /**< RFC 4987 SYN cookies when a listener's backlog is full */
     uint16_t syn_budget; /**< SYNs answered per ts_input() burst once 256
                             bursts in a row have held more (a queue backed
@@ -107,6 +113,11 @@ struct ts_params {
  *  on top, so the output function's queue must hold more (dpio's holds
  *  1,024). */
 #define TS_TX_BACKLOG_HIGH 256u
+
+/** Pacing (ts_params pacing): the longest burst, in microseconds of the
+ *  pacing rate. The timer wheel and the idle sleep run in 1 ms steps, so a
+ *  paced connection sends what 1 ms of its rate allows at each step. */
+#define TS_PACE_BURST_US 1000u
 
 /** Fills @p p with the defaults for everything but addresses, pool, output. */
 void ts_params_default(struct ts_params *p);
@@ -183,6 +194,7 @@ struct ts_stats {
         tcp_syncookies_bad;
     uint64_t tx_nombuf;
     uint64_t tx_backlog_waits;        /* polls whose output waited for the device */
+    uint64_t tcp_pacing_waits;        /* sends held back by pacing (a timer resumes) */
     uint64_t tcp_time_wait;           /* connections that entered TIME_WAIT */
     uint64_t tcp_tw_recycled;         /* TIME_WAIT entries recycled before their time */
     uint64_t tcp_tw_reused;           /* TIME_WAIT pairs taken over by a new SYN */

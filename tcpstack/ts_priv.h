@@ -271,6 +271,8 @@ struct ts_sock {
     struct ts_timer t_delack;
     struct ts_timer t_keep; /* keep-alive; in FIN_WAIT_2 an orphan's timeout */
     struct ts_timer t_reo;  /* RACK's reordering timer (RFC 8985 6.2 step 5) */
+    struct ts_timer t_pace; /* pacing: output resumes (ts_params pacing) */
+    uint64_t pace_next_us;  /* pacing: when the bytes sent so far are paid for */
     uint64_t last_rx_us;    /* for keep-alive */
     uint8_t keep_probes;
     uint8_t tlp_count; /* tail loss probes since the last ACK of new data */
