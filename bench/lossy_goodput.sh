@@ -37,7 +37,7 @@
 # virtual link in the sender's system call, and curl's whole TCP receive
 # path ran on the server core (half of corehttpd's core in a profile of the
 # clean case; nginx paid the same on its core). LOSSY_RPS=0: without it, as
-# before.
+# before. LOSSY_PACING=no runs corehttpd with [tcp] pacing = no.
 #
 # Impairment: loss, duplication and corruption are the same nftables netdev
 # rules on the client's interface (the TAP in A, the veth end in C): the
@@ -338,6 +338,7 @@ list = 0
 
 [tcp]
 congestion_control = $([ "$2" = reno ] && echo newreno || echo "$2")
+pacing = ${LOSSY_PACING:-yes}
 
 [http]
 listen = 80

@@ -537,17 +537,28 @@ static bool tx_wait(struct ts_ctx *ctx, struct ts_sock *s)
     return true;
 }
 
-/* Pacing (ts_params pacing): the rate, bytes per second, that Linux gives
- * a connection under fq (tcp_update_pacing_rate): 200% of cwnd per
- * smoothed RTT in slow start (BBR: STARTUP), 120% after; 0 (not paced)
- * when off or before the first RTT sample. */
+/* Pacing (ts_params pacing): the rate, bytes per second; 0 (not paced)
+ * when off or before the first RTT sample. NewReno and CUBIC: what Linux
+ * gives a connection under fq (tcp_update_pacing_rate), 200% of cwnd per
+ * smoothed RTT in slow start, 120% after. BBR: its model's rate, as Linux's
+ * BBR sets it: 2.89 (2/ln 2) times the bottleneck bandwidth in STARTUP,
+ * else 1.25 times it (PROBE_BW's probing gain: without the gain cycle, cwnd
+ * at twice the BDP bounds the queue this builds), and 2.89 times cwnd per
+ * RTT before the first bandwidth sample. */
 static uint64_t pace_rate(const struct ts_ctx *ctx, const struct ts_sock *s)
 {
     if (!ctx->p.pacing || s->srtt_us == 0)
         return 0;
-    bool ss = s->cc.algo == TCP_CC_BBR ? s->cc.bbr.mode == TCP_BBR_STARTUP
-                                       : s->cc.cwnd < s->cc.ssthresh;
-    unsigned pct = ss ? 200 : 120;
+    unsigned pct;
+    if (s->cc.algo == TCP_CC_BBR) {
+        bool startup = s->cc.bbr.mode == TCP_BBR_STARTUP;
+        uint64_t bw = tcp_bbr_max_bw(&s->cc.bbr); /* bytes per ms */
+        if (bw)
+            return bw * 1000 * (startup ? 289 : 125) / 100;
+        pct = 289;
+    } else {
+        pct = s->cc.cwnd < s->cc.ssthresh ? 200 : 120;
+    }
     return (uint64_t)s->cc.cwnd * pct * 10000 / s->srtt_us;
 }
 

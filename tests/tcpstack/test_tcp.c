@@ -894,6 +894,81 @@ static void bp_count_tune(struct ts_params *p)
     p->tx_backlog = counting_tx_backlog;
 }
 
+static void unpaced_tune(struct ts_params *p)
+{
+    p->snd_copybuf = 64 * 1024; /* room for more than the initial window */
+}
+
+static void pacing_tune(struct ts_params *p)
+{
+    unpaced_tune(p);
+    p->pacing = true;
+}
+
+/* A connection whose handshake took @p rtt_us: the SYN-ACK's round trip is
+ * its first RTT sample. */
+static void open_after(struct th *h, struct th_conn *c, uint64_t rtt_us)
+{
+    th_peer_arp(h);
+    c->lfd = th_listen(h);
+    th_tcp(h, TH_PEER_PORT, TH_PORT, RTE_TCP_SYN_FLAG, TH_PEER_ISS, 0, 65535, NULL, 0);
+    assert_int_equal(h->nout, 1);
+    c->rcv_nxt = th_out_tcp(h, 0).seq + 1;
+    c->snd_nxt = TH_PEER_ISS + 1;
+    th_clear(h);
+    h->now += rtt_us;
+    th_tcp(h, TH_PEER_PORT, TH_PORT, RTE_TCP_ACK_FLAG, c->snd_nxt, c->rcv_nxt, 65535, NULL,
+           0);
+    c->fd = ts_accept(h->ctx, c->lfd, NULL, NULL);
+    assert_true(c->fd > 0);
+}
+
+/* Pacing: on a 20 ms round trip the initial window (10 segments) leaves at
+ * twice cwnd per RTT, about one segment a millisecond in bursts of at most
+ * 2 ms of the rate, a timer sending each next burst, instead of all at
+ * once; without pacing (the default) it leaves at once. */
+static void pacing_spreads_the_window(void **state)
+{
+    (void)state;
+    static uint8_t body[64 * 1024];
+    for (int paced = 0; paced < 2; paced++) {
+        struct th h;
+        struct th_conn c;
+        th_init(&h, paced ? pacing_tune : unpaced_tune);
+        open_after(&h, &c, 20000);
+        uint64_t waits = th_stats(&h).tcp_pacing_waits;
+        assert_int_equal(ts_write(h.ctx, c.fd, body, sizeof body), (ssize_t)sizeof body);
+        th_advance(&h, 1);
+        if (!paced) {
+            assert_int_equal(h.nout, 10);
+            assert_int_equal(th_stats(&h).tcp_pacing_waits, waits);
+            th_fini(&h);
+            continue;
+        }
+        /* 2 x 14,600 bytes per 20 ms: 1,460 bytes a millisecond; a burst
+         * is two segments' time, so the first one holds 3 segments */
+        assert_int_equal(h.nout, 3);
+        assert_true(th_stats(&h).tcp_pacing_waits > waits);
+        assert_true(ts_next_deadline(h.ctx) <= h.now + 2000);
+        unsigned at5 = 0;
+        for (unsigned ms = 1; ms <= 12; ms++) {
+            th_advance(&h, 1000);
+            assert_true(h.nout <= 3 + ms); /* never more than the rate */
+            if (ms == 5)
+                at5 = h.nout;
+        }
+        assert_true(at5 >= 6 && at5 <= 8);
+        assert_int_equal(h.nout, 10); /* then the window is what holds it */
+        uint32_t seq = c.rcv_nxt;
+        for (unsigned i = 0; i < h.nout; i++) { /* in order, nothing twice */
+            struct th_seg sg = th_out_tcp(&h, i);
+            assert_int_equal(sg.seq, seq);
+            seq += sg.len;
+        }
+        th_fini(&h);
+    }
+}
+
 static void held_output_keeps_its_order(void **state)
 {
     (void)state;
@@ -998,6 +1073,7 @@ int main(void)
         cmocka_unit_test(body_by_reference_with_sums),
         cmocka_unit_test(output_waits_for_the_device),
         cmocka_unit_test(held_output_keeps_its_order),
+        cmocka_unit_test(pacing_spreads_the_window),
         cmocka_unit_test(one_socket_stops_at_the_mark),
         cmocka_unit_test(write_space_only_for_a_waiting_writer),
     };
