@@ -44,15 +44,18 @@
 # ingress hook acts on frames to the client, the egress hook on frames to
 # the server (see tests/integration/lib.sh for why loss towards the server
 # forwards into a sink instead of dropping). Delay and reordering come from
-# dpio's impairment stage (dpdk/, [dpdk] impair_*; this kernel has no
-# netem): corehttpd's own port runs it, and for nginx bench/impair_relay runs
-# it on a second DPDK TAP in C, on core 0 as corehttpd's does. nftables in C
-# steers every IPv4 frame of nbc through the relay, both ways, so each frame
-# meets the stage once: what curl sends leaves nbc's egress for the relay's
-# TAP and comes back out of nbc towards nginx; what nginx sends leaves nbc's
-# ingress for the relay and comes back into C's stack on that TAP, which
-# wears nbc's MAC (a mark keeps what comes back from going round again).
-# Same code, same seeds, one pass each way, as on corehttpd's port.
+# dpio's impairment stage (dpdk/; this kernel has no netem), run by
+# bench/impair_relay on a DPDK TAP of its own in the client's namespace, one
+# relay per server, on core 0, the same for both: nftables there steers
+# every IPv4 frame of the client's interface (corehttpd's TAP, or nbc)
+# through the relay, both ways, so each frame meets the stage once. What
+# curl sends leaves the interface's egress for the relay and comes back out
+# of the interface towards the server; what the server sends leaves the
+# interface's ingress for the relay and comes back into curl's stack on the
+# relay's TAP, which wears the interface's MAC (a mark keeps what comes back
+# from going round again). The relay adds about 0.1 ms to the round trip of
+# both paths. LOSSY_STAGE=server puts corehttpd's side of those rows in its
+# own port's stage instead ([dpdk] impair_*: no relay, no added round trip).
 #
 # Usage: bench/lossy_goodput.sh [-n RUNS] [-b CORE-HTTPD-BINARY] [-c CASES]
 #                               [-k KERNEL-CCS]
@@ -97,12 +100,11 @@ nsa=chb-a-$tag
 nsc=chb-c-$tag
 nss=chb-s-$tag
 tap=cbt$tag
-rtap=cbr$tag # the relay's TAP, in nsc
 prefix=chb-$tag
 tmp=$(mktemp -d /tmp/chb-lossy.XXXXXX)
 srv_pid=""
 nginx_pid=""
-relay_pid=""
+relay_pids=""
 cc_allowed_was="" # the host's allowed list before we appended to it
 
 log() {
@@ -118,11 +120,11 @@ cleanup() {
     set +e
     [ -n "$srv_pid" ] && kill -TERM "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
     [ -n "$nginx_pid" ] && kill -TERM "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
-    [ -n "$relay_pid" ] && kill -TERM "$relay_pid" 2>/dev/null && wait "$relay_pid" 2>/dev/null
+    for p in $relay_pids; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
     for ns in "$nsa" "$nsc" "$nss"; do
         ip netns list | grep -q "^$ns\b" && ip netns del "$ns"
     done
-    rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix-r"
+    rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix"-r*
     [ -z "$cc_allowed_was" ] ||
         sysctl -qw net.ipv4.tcp_allowed_congestion_control="$cc_allowed_was"
     case $tmp in /tmp/chb-lossy.*) rm -rf "$tmp" ;; esac
@@ -189,9 +191,10 @@ stage() {
     delay) echo 10 0 5 1 ;;
     esac
 }
-# impair_ini CASE: the [dpdk] keys of corehttpd's own stage.
+# impair_ini CASE: the [dpdk] keys of corehttpd's own stage (LOSSY_STAGE=server).
 impair_ini() {
     local d r g s
+    [ "${LOSSY_STAGE:-relay}" = server ] || return 0
     read -r d r g s <<<"$(stage "$1")"
     [ -n "$d" ] || return 0
     printf 'impair_delay_ms = %s\nimpair_reorder_pct = %s\nimpair_reorder_gap_ms = %s\nimpair_seed = %s\n' \
@@ -366,41 +369,50 @@ corehttpd_down() {
     rm -rf "/var/run/dpdk/$prefix"
 }
 
-# relay_up CASE: nginx's path through dpio's stage (see the top): the relay
-# on its TAP in nsc, the TAP wearing nbc's MAC, and the steering rules.
+# relay_up NS IFACE CASE: the client's path in NS through dpio's stage (see
+# the top): a relay on its TAP (cbr<tag><IFACE's first letter>), the TAP
+# wearing IFACE's MAC, and the steering rules (table netdev relay in NS).
 relay_up() {
-    local d r g s
-    read -r d r g s <<<"$(stage "$1")"
-    ip netns exec "$nsc" taskset -c 0 "$relay_bin" --port "net_tap0,iface=$rtap" --core 0 \
+    local ns=$1 ifc=$2 d r g s
+    local rt=cbr$tag${ifc:0:1} log=$tmp/relay-$ifc.log
+    read -r d r g s <<<"$(stage "$3")"
+    ip netns exec "$ns" taskset -c 0 "$relay_bin" --port "net_tap0,iface=$rt" --core 0 \
         --delay-ms "$d" --reorder-pct "$r" --reorder-gap-ms "$g" --seed "$s" \
-        --eal-args "--file-prefix=$prefix-r" </dev/null >"$tmp/relay.log" 2>&1 &
-    relay_pid=$!
+        --eal-args "--file-prefix=$prefix-r$ifc" </dev/null >"$log" 2>&1 &
+    local pid=$!
+    relay_pids="$relay_pids $pid"
     # its port up (dpio gives the TAP's kernel side a MAC of its own then)
     for _ in $(seq 300); do
-        grep -q '^impair_relay: relaying' "$tmp/relay.log" && break
-        kill -0 "$relay_pid" 2>/dev/null || die "impair_relay did not start: $(tail -n 3 "$tmp/relay.log")"
+        grep -q '^impair_relay: relaying' "$log" && break
+        kill -0 "$pid" 2>/dev/null || die "impair_relay did not start: $(tail -n 3 "$log")"
         sleep 0.1
     done
-    ip -n "$nsc" link set "$rtap" address "$(ip netns exec "$nsc" cat /sys/class/net/nbc/address)"
-    ip -n "$nsc" link set "$rtap" up
-    ip netns exec "$nsc" sysctl -qw "net.ipv4.conf.$rtap.rp_filter=0"
-    rx_on_cpu "$nsc" "$rtap" 1
+    ip -n "$ns" link set "$rt" address "$(ip netns exec "$ns" cat "/sys/class/net/$ifc/address")"
+    ip -n "$ns" link set "$rt" up
+    ip netns exec "$ns" sysctl -qw "net.ipv4.conf.$rt.rp_filter=0"
+    rx_on_cpu "$ns" "$rt" 1
     printf '%s\n' 'table netdev relay {' \
-        "  chain out { type filter hook egress device \"nbc\" priority 0; meta mark != 0x2a meta protocol ip fwd to \"$rtap\"; }" \
-        "  chain in { type filter hook ingress device \"nbc\" priority 0; meta protocol ip fwd to \"$rtap\"; }" \
-        "  chain back { type filter hook ingress device \"$rtap\" priority 0; ip daddr $SRV_IP meta mark set 0x2a fwd to \"nbc\"; ip daddr $HOST_IP accept; drop; }" \
-        '}' | ip netns exec "$nsc" nft -f - || die "cannot load the relay's nftables rules"
-    wait_http "$nsc" "nginx (through impair_relay)"
+        "  chain out { type filter hook egress device \"$ifc\" priority 0; meta mark != 0x2a meta protocol ip fwd to \"$rt\"; }" \
+        "  chain in { type filter hook ingress device \"$ifc\" priority 0; meta protocol ip fwd to \"$rt\"; }" \
+        "  chain back { type filter hook ingress device \"$rt\" priority 0; ip daddr $SRV_IP meta mark set 0x2a fwd to \"$ifc\"; ip daddr $HOST_IP accept; drop; }" \
+        '}' | ip netns exec "$ns" nft -f - || die "cannot load the relay's nftables rules"
+    wait_http "$ns" "the server through impair_relay"
 }
 
+# relay_down: every relay stopped by pid, its rules and TAP gone.
 relay_down() {
-    ip netns exec "$nsc" nft delete table netdev relay 2>/dev/null || true
-    kill -TERM "$relay_pid" 2>/dev/null || true
-    wait "$relay_pid" 2>/dev/null || log "impair_relay exited non-zero (log: $(tail -n 3 "$tmp/relay.log" | tr '\n' ' '))"
-    relay_pid=""
-    grep '^impair_relay: port' "$tmp/relay.log" | sed 's/^/[lossy_goodput]   /' >&2 || true
-    ip -n "$nsc" link del "$rtap" 2>/dev/null || true
-    rm -rf "/var/run/dpdk/$prefix-r"
+    local p ns
+    for ns in "$nsa" "$nsc"; do
+        ip netns exec "$ns" nft delete table netdev relay 2>/dev/null || true
+    done
+    for p in $relay_pids; do
+        kill -TERM "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || log "impair_relay $p exited non-zero"
+    done
+    relay_pids=""
+    grep -h '^impair_relay: port' "$tmp"/relay-*.log 2>/dev/null | sed 's/^/[lossy_goodput]   /' >&2 || true
+    rm -f "$tmp"/relay-*.log
+    rm -rf "/var/run/dpdk/$prefix"-r*
 }
 
 wait_http() { # NS WHAT
@@ -474,7 +486,13 @@ for c in "${case_list[@]}"; do
         ip netns exec "$nss" sysctl -qw net.ipv4.tcp_congestion_control="$cc"
         corehttpd_up "$c" "$cc"
         rules_load "$nsa" "$tap" "$c"
-        case $c in reorder | delay) relay_up "$c" ;; *) rules_load "$nsc" nbc "$c" ;; esac
+        case $c in
+        reorder | delay)
+            [ "${LOSSY_STAGE:-relay}" = server ] || relay_up "$nsa" "$tap" "$c"
+            relay_up "$nsc" nbc "$c"
+            ;;
+        *) rules_load "$nsc" nbc "$c" ;;
+        esac
         core=()
         ngx=()
         retrans0=$(tcp_counter "$nss" RetransSegs)
@@ -521,6 +539,10 @@ done
 printf '%s\n%s\n%s' "$head" "$rule" "$rows"
 printf '\ncorehttpd'"'"'s counters over each case'"'"'s runs (status page): frames sent, segments sent again, retransmissions a D-SACK showed needless, and the runs in which a retransmission timeout fired.\n\n'
 printf '| impairment | congestion control | frames sent | sent again | spurious | runs with a minimum-RTO timeout | runs with any timeout |\n|---|---|---|---|---|---|---|\n%s' "$counts"
-printf '\nDelay and reordering come from dpio'"'"'s impairment stage (this kernel has no netem): on corehttpd'"'"'s own port, and for nginx on bench/impair_relay'"'"'s TAP, through which nftables steers every frame of the client'"'"'s veth once each way.\n'
+if [ "${LOSSY_STAGE:-relay}" = server ]; then
+    printf '\nDelay and reordering come from dpio'"'"'s impairment stage (this kernel has no netem): on corehttpd'"'"'s own port (LOSSY_STAGE=server), and for nginx on bench/impair_relay'"'"'s TAP, through which nftables steers every frame of the client'"'"'s veth once each way (about 0.1 ms more round trip than corehttpd'"'"'s path).\n'
+else
+    printf '\nDelay and reordering come from dpio'"'"'s impairment stage (this kernel has no netem), run by bench/impair_relay on a TAP in the client'"'"'s namespace, one relay per server, through which nftables steers every frame of the client'"'"'s interface once each way.\n'
+fi
 printf 'Both servers on core 0, curl on core 1, %s; machine %s, %s CPUs.\n' \
     "$([ "${LOSSY_RPS:-1}" = 1 ] && echo "each side's kernel receive path on its own core (RPS)" || echo "no RPS (LOSSY_RPS=0)")" "$(uname -r)" "$(nproc)"

@@ -1,7 +1,7 @@
 /**
  * @file tcp_bbr.c
- * BBR v1 without pacing (see tcp_bbr.h for the model and what the missing
- * pacing changes).
+ * BBR v1 without a pacing gain cycle (see tcp_bbr.h for the model and what
+ * the missing cycle changes).
  */
 #include "tcp_bbr.h"
 

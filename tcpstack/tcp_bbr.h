@@ -3,7 +3,9 @@
  * BBR congestion control (version 1, as described by Cardwell et al.,
  * "BBR: Congestion-Based Congestion Control", ACM Queue 2016, and
  * draft-cardwell-iccrg-bbr-congestion-control-00), in the form this stack
- * can run it: without pacing.
+ * runs it: paced at one rate per phase (tcp_out.c: 2.89 times the
+ * bandwidth in STARTUP, 1.25 times after, when [tcp] pacing is on), with
+ * no gain cycle.
  *
  * BBR models the path instead of reacting to loss: the bottleneck
  * bandwidth (the largest delivery rate of the last 10 round trips) and the
@@ -18,8 +20,8 @@
  * (recovery entered and ended, a timeout); it leaves as cwnd in struct
  * tcp_cc. Pure functions of their inputs, time an argument.
  *
- * Without pacing, the phases whose only lever is the pacing gain act on
- * cwnd instead: DRAIN lowers the target to one BDP until the queue startup
+ * Without a gain cycle (and with pacing off), the phases whose only lever
+ * is the pacing gain act on cwnd instead: DRAIN lowers the target to one BDP until the queue startup
  * built is gone; PROBE_BW keeps cwnd at twice the BDP (cwnd_gain 2), which
  * is what lets a faster path show itself, and has no gain cycle.
  * PROBE_RTT (cwnd 4 segments for 200 ms and a round trip, once the minimum
@@ -115,8 +117,8 @@ void tcp_bbr_on_rto(struct tcp_cc *cc);
  *  spurious: cwnd is at least what it was before (a random loss costs no
  *  window; an undo restarts startup's plateau detector too). After a
  *  timeout, whose loss window has drained the flight, at most @p burst
- *  (what is in flight plus an initial window): without pacing the old
- *  window would leave at line rate; the ACKs grow it back. */
+ *  (what is in flight plus an initial window): unpaced, the old window
+ *  would leave at line rate; the ACKs grow it back. */
 void tcp_bbr_on_recovery_end(struct tcp_cc *cc, bool undo, uint32_t burst);
 /** Sending starts again with nothing in flight (after idle): the next ACKs
  *  refresh an expired minimum RTT instead of entering PROBE_RTT (the idle

@@ -84,7 +84,8 @@ void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss,
 #define HS_N_RTT_SAMPLE 8u
 #define HS_CSS_GROWTH_DIVISOR 4u
 #define HS_CSS_ROUNDS 5u
-#define HS_L 8u /* segments slow start may grow by per ACK, unpaced */
+#define HS_L 8u /* segments slow start may grow by per ACK (RFC 9406's L
+                  * without pacing; kept when paced, which is optional) */
 
 static int32_t seq_diff(uint32_t a, uint32_t b)
 {
@@ -245,7 +246,7 @@ void tcp_cc_on_ack(struct tcp_cc *cc, uint32_t acked, uint32_t flight, uint32_t 
          * HyStart++'s conservative slow start grows a quarter as fast,
          * the fraction kept in bytes_acked */
         uint32_t grow = min_u32(acked, cc->mss);
-        if (cc->hs_state != TCP_HS_OFF) /* RFC 9406 4.2: L = 8 without pacing */
+        if (cc->hs_state != TCP_HS_OFF) /* RFC 9406 4.2: L = 8 (HS_L) */
             grow = min_u32(acked, HS_L * cc->mss);
         if (cc->hs_state == TCP_HS_CSS) {
             cc->bytes_acked = add_sat(cc->bytes_acked, grow);
