@@ -300,6 +300,7 @@ list = $SRV_CORE
 [tcp]
 max_conns = 20000
 backlog = 16384
+pacing = ${BENCH_PACING:-yes}
 
 [http]
 listen = 80

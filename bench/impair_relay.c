@@ -82,20 +82,38 @@ int main(int argc, char **argv)
         long long v = 0;
         if (opt != 'p' && opt != 'e' && opt != 'h' && opt != '?' &&
             (v = relay_num(optarg, opt == 's' ? INT64_MAX : 100000)) < 0) {
-            fprintf(stderr, "impair_relay: --%s: not a number in range: %s\n", lo[li].name,
-                    optarg);
+            fprintf(stderr, "impair_relay: --%s: not a number in range: %s\n",
+                    lo[li].name, optarg);
             return 2;
         }
         switch (opt) {
-        case 'p': port_spec = optarg; break;
-        case 'e': eal_args = optarg; break;
-        case 'c': core = (unsigned)v; break;
-        case 'd': im.delay_ms = (unsigned)v; break;
-        case 'r': im.reorder_pct = (unsigned)v; break;
-        case 'g': im.reorder_gap_ms = (unsigned)v; break;
-        case 's': im.seed = (uint64_t)v; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'p':
+            port_spec = optarg;
+            break;
+        case 'e':
+            eal_args = optarg;
+            break;
+        case 'c':
+            core = (unsigned)v;
+            break;
+        case 'd':
+            im.delay_ms = (unsigned)v;
+            break;
+        case 'r':
+            im.reorder_pct = (unsigned)v;
+            break;
+        case 'g':
+            im.reorder_gap_ms = (unsigned)v;
+            break;
+        case 's':
+            im.seed = (uint64_t)v;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (port_spec == NULL || optind != argc) {

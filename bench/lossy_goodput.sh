@@ -44,18 +44,12 @@
 # ingress hook acts on frames to the client, the egress hook on frames to
 # the server (see tests/integration/lib.sh for why loss towards the server
 # forwards into a sink instead of dropping). Delay and reordering come from
-# dpio's impairment stage (dpdk/; this kernel has no netem), run by
-# bench/impair_relay on a DPDK TAP of its own in the client's namespace, one
-# relay per server, on core 0, the same for both: nftables there steers
-# every IPv4 frame of the client's interface (corehttpd's TAP, or nbc)
-# through the relay, both ways, so each frame meets the stage once. What
-# curl sends leaves the interface's egress for the relay and comes back out
-# of the interface towards the server; what the server sends leaves the
-# interface's ingress for the relay and comes back into curl's stack on the
-# relay's TAP, which wears the interface's MAC (a mark keeps what comes back
-# from going round again). The relay adds about 0.1 ms to the round trip of
-# both paths. LOSSY_STAGE=server puts corehttpd's side of those rows in its
-# own port's stage instead ([dpdk] impair_*: no relay, no added round trip).
+# dpio's impairment stage (dpdk/; this kernel has no netem), put on the
+# client's interface (corehttpd's TAP, or nbc) by bench/impair_relay.sh:
+# one relay per server, on core 0, each frame through the stage once each
+# way, the same for both; the relay adds about 0.1 ms to the round trip.
+# LOSSY_STAGE=server puts corehttpd's side of those rows in its own port's
+# stage instead ([dpdk] impair_*: no relay, no added round trip).
 #
 # Usage: bench/lossy_goodput.sh [-n RUNS] [-b CORE-HTTPD-BINARY] [-c CASES]
 #                               [-k KERNEL-CCS]
@@ -104,7 +98,7 @@ prefix=chb-$tag
 tmp=$(mktemp -d /tmp/chb-lossy.XXXXXX)
 srv_pid=""
 nginx_pid=""
-relay_pids=""
+relays="" # NS:IFACE:PID of the relays running
 cc_allowed_was="" # the host's allowed list before we appended to it
 
 log() {
@@ -120,7 +114,10 @@ cleanup() {
     set +e
     [ -n "$srv_pid" ] && kill -TERM "$srv_pid" 2>/dev/null && wait "$srv_pid" 2>/dev/null
     [ -n "$nginx_pid" ] && kill -TERM "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
-    for p in $relay_pids; do kill -TERM "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+    for x in $relays; do
+        IFS=: read -r ns ifc pid <<<"$x"
+        "$repo/bench/impair_relay.sh" stop "$ns" "$ifc" "$pid"
+    done
     for ns in "$nsa" "$nsc" "$nss"; do
         ip netns list | grep -q "^$ns\b" && ip netns del "$ns"
     done
@@ -369,49 +366,29 @@ corehttpd_down() {
     rm -rf "/var/run/dpdk/$prefix"
 }
 
-# relay_up NS IFACE CASE: the client's path in NS through dpio's stage (see
-# the top): a relay on its TAP (cbr<tag><IFACE's first letter>), the TAP
-# wearing IFACE's MAC, and the steering rules (table netdev relay in NS).
+# relay_up NS IFACE CASE: the client's path in NS through dpio's stage, by
+# bench/impair_relay.sh (see the top), the relay on core 0 and its TAP's
+# receive processing on core 1, as the client interface's.
 relay_up() {
-    local ns=$1 ifc=$2 d r g s
-    local rt=cbr$tag${ifc:0:1} log=$tmp/relay-$ifc.log
+    local d r g s pid
     read -r d r g s <<<"$(stage "$3")"
-    ip netns exec "$ns" taskset -c 0 "$relay_bin" --port "net_tap0,iface=$rt" --core 0 \
+    pid=$(RELAY_BIN=$relay_bin RELAY_RPS_CPU=$([ "${LOSSY_RPS:-1}" = 1 ] && echo 1) \
+        "$repo/bench/impair_relay.sh" start "$1" "$2" "$tmp/relay-$2.log" --core 0 \
         --delay-ms "$d" --reorder-pct "$r" --reorder-gap-ms "$g" --seed "$s" \
-        --eal-args "--file-prefix=$prefix-r$ifc" </dev/null >"$log" 2>&1 &
-    local pid=$!
-    relay_pids="$relay_pids $pid"
-    # its port up (dpio gives the TAP's kernel side a MAC of its own then)
-    for _ in $(seq 300); do
-        grep -q '^impair_relay: relaying' "$log" && break
-        kill -0 "$pid" 2>/dev/null || die "impair_relay did not start: $(tail -n 3 "$log")"
-        sleep 0.1
-    done
-    ip -n "$ns" link set "$rt" address "$(ip netns exec "$ns" cat "/sys/class/net/$ifc/address")"
-    ip -n "$ns" link set "$rt" up
-    ip netns exec "$ns" sysctl -qw "net.ipv4.conf.$rt.rp_filter=0"
-    rx_on_cpu "$ns" "$rt" 1
-    printf '%s\n' 'table netdev relay {' \
-        "  chain out { type filter hook egress device \"$ifc\" priority 0; meta mark != 0x2a meta protocol ip fwd to \"$rt\"; }" \
-        "  chain in { type filter hook ingress device \"$ifc\" priority 0; meta protocol ip fwd to \"$rt\"; }" \
-        "  chain back { type filter hook ingress device \"$rt\" priority 0; ip daddr $SRV_IP meta mark set 0x2a fwd to \"$ifc\"; ip daddr $HOST_IP accept; drop; }" \
-        '}' | ip netns exec "$ns" nft -f - || die "cannot load the relay's nftables rules"
-    wait_http "$ns" "the server through impair_relay"
+        --eal-args "--file-prefix=$prefix-r$2") || die "impair_relay.sh failed on $2 in $1"
+    relays="$relays $1:$2:$pid"
+    wait_http "$1" "the server through impair_relay"
 }
 
-# relay_down: every relay stopped by pid, its rules and TAP gone.
+# relay_down: every relay stopped, its rules and TAP gone, its counters logged.
 relay_down() {
-    local p ns
-    for ns in "$nsa" "$nsc"; do
-        ip netns exec "$ns" nft delete table netdev relay 2>/dev/null || true
+    local x
+    for x in $relays; do
+        IFS=: read -r ns ifc pid <<<"$x"
+        "$repo/bench/impair_relay.sh" stop "$ns" "$ifc" "$pid" || log "impair_relay $pid did not stop"
+        grep -h '^impair_relay: port' "$tmp/relay-$ifc.log" | sed 's/^/[lossy_goodput]   /' >&2 || true
     done
-    for p in $relay_pids; do
-        kill -TERM "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || log "impair_relay $p exited non-zero"
-    done
-    relay_pids=""
-    grep -h '^impair_relay: port' "$tmp"/relay-*.log 2>/dev/null | sed 's/^/[lossy_goodput]   /' >&2 || true
-    rm -f "$tmp"/relay-*.log
+    relays=""
     rm -rf "/var/run/dpdk/$prefix"-r*
 }
 

@@ -21,8 +21,8 @@
  * tcp_cc. Pure functions of their inputs, time an argument.
  *
  * Without a gain cycle (and with pacing off), the phases whose only lever
- * is the pacing gain act on cwnd instead: DRAIN lowers the target to one BDP until the queue startup
- * built is gone; PROBE_BW keeps cwnd at twice the BDP (cwnd_gain 2), which
+ * is the pacing gain act on cwnd instead: DRAIN lowers the target to one BDP until the
+ * queue startup built is gone; PROBE_BW keeps cwnd at twice the BDP (cwnd_gain 2), which
  * is what lets a faster path show itself, and has no gain cycle.
  * PROBE_RTT (cwnd 4 segments for 200 ms and a round trip, once the minimum
  * RTT is 10 s old) keeps the RTT estimate true on a path whose queue

@@ -84,8 +84,9 @@ void tcp_cc_init(struct tcp_cc *cc, enum tcp_cc_algo algo, uint32_t mss,
 #define HS_N_RTT_SAMPLE 8u
 #define HS_CSS_GROWTH_DIVISOR 4u
 #define HS_CSS_ROUNDS 5u
-#define HS_L 8u /* segments slow start may grow by per ACK (RFC 9406's L
-                  * without pacing; kept when paced, which is optional) */
+/* segments slow start may grow by per ACK: RFC 9406's L without pacing,
+ * kept when paced (pacing is optional) */
+#define HS_L 8u
 
 static int32_t seq_diff(uint32_t a, uint32_t b)
 {

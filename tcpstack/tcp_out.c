@@ -538,13 +538,18 @@ static bool tx_wait(struct ts_ctx *ctx, struct ts_sock *s)
 }
 
 /* Pacing (ts_params pacing): the rate, bytes per second; 0 (not paced)
- * when off or before the first RTT sample. NewReno and CUBIC: what Linux
- * gives a connection under fq (tcp_update_pacing_rate), 200% of cwnd per
- * smoothed RTT in slow start, 120% after. BBR: its model's rate, as Linux's
- * BBR sets it: 2.89 (2/ln 2) times the bottleneck bandwidth in STARTUP,
- * else 1.25 times it (PROBE_BW's probing gain: without the gain cycle, cwnd
- * at twice the BDP bounds the queue this builds), and 2.89 times cwnd per
- * RTT before the first bandwidth sample. */
+ * when off or before the first RTT sample.
+ * NewReno and CUBIC: Linux's rate under fq (tcp_update_pacing_rate), 200%
+ * of cwnd per round trip in slow start, 120% after, but per the least RTT
+ * seen (RACK.min_RTT; the smoothed one without SACK) where Linux takes the
+ * smoothed RTT: the window is spread over the path's own round trip, and a
+ * queue (a loaded client, a thousand connections on one port) slows no
+ * connection further. Per the smoothed RTT, 1,000 connections over the TAP
+ * were served about half as fast as unpaced.
+ * BBR: its model's rate, as Linux's BBR sets it: 2.89 (2/ln 2) times the
+ * bottleneck bandwidth in STARTUP, else 1.25 times it (PROBE_BW's probing
+ * gain: without the gain cycle, cwnd at twice the BDP bounds the queue this
+ * builds), and 2.89 times cwnd per RTT before the first bandwidth sample. */
 static uint64_t pace_rate(const struct ts_ctx *ctx, const struct ts_sock *s)
 {
     if (!ctx->p.pacing || s->srtt_us == 0)
@@ -559,15 +564,15 @@ static uint64_t pace_rate(const struct ts_ctx *ctx, const struct ts_sock *s)
     } else {
         pct = s->cc.cwnd < s->cc.ssthresh ? 200 : 120;
     }
-    return (uint64_t)s->cc.cwnd * pct * 10000 / s->srtt_us;
+    uint32_t rtt = s->min_rtt_us ? s->min_rtt_us : s->srtt_us;
+    return (uint64_t)s->cc.cwnd * pct * 10000 / rtt;
 }
 
-/* True when @p s has sent what its pacing rate allows until TS_PACE_BURST_US
- * from now (or two segments' worth, when that is longer): t_pace resumes
- * the output once the next burst may go. */
-static bool pace_wait(struct ts_ctx *ctx, struct ts_sock *s)
+/* True when @p s has sent what its pacing @p rate (pace_rate) allows until
+ * TS_PACE_BURST_US from now (or two segments' worth, when that is longer):
+ * t_pace resumes the output once the next burst may go. */
+static bool pace_wait(struct ts_ctx *ctx, struct ts_sock *s, uint64_t rate)
 {
-    uint64_t rate = pace_rate(ctx, s);
     if (rate == 0)
         return false;
     uint64_t burst_us = RTE_MAX((uint64_t)TS_PACE_BURST_US,
@@ -580,12 +585,11 @@ static bool pace_wait(struct ts_ctx *ctx, struct ts_sock *s)
     return true;
 }
 
-/* @p len bytes left: the time they take at the pacing rate is added to what
- * the connection has sent (from now, if it had fallen behind: idle time
- * earns no burst). */
-static void pace_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t len)
+/* @p len bytes left: the time they take at the pacing @p rate is added to
+ * what the connection has sent (from now, if it had fallen behind: idle
+ * time earns no burst). */
+static void pace_sent(struct ts_ctx *ctx, struct ts_sock *s, uint64_t rate, uint32_t len)
 {
-    uint64_t rate = pace_rate(ctx, s);
     if (rate == 0)
         return;
     s->pace_next_us = RTE_MAX(s->pace_next_us, ctx->now) + (uint64_t)len * 1000000 / rate;
@@ -735,6 +739,7 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
     bool force1 = s->tflags & TF_FORCE1;
     s->tflags &= ~TF_FORCE1;
     struct tcp_scoreboard *sb = (s->tflags & TF_SACK_OK) && s->bufs ? &s->bufs->sb : NULL;
+    uint64_t pace = pace_rate(ctx, s); /* cwnd and srtt hold still in here */
     for (;;) {
         /* resending after a timeout: what the peer SACKed is not resent */
         uint32_t sacked = 0, hole_end = s->snd_end;
@@ -777,7 +782,7 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
          * something is in flight to bring a window update */
         if (len < segsz && len < avail && flight > 0)
             break;
-        if (!probe && (pace_wait(ctx, s) || tx_wait(ctx, s)))
+        if (!probe && (pace_wait(ctx, s, pace) || tx_wait(ctx, s)))
             break;
         uint8_t flags = RTE_TCP_ACK_FLAG;
         if (len == avail)
@@ -793,7 +798,7 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
         if (SEQ_LT(s->snd_nxt, s->snd_max))
             ctx->st.tcp_retransmits++;
         tcp_emit(ctx, s, flags, s->snd_nxt, len);
-        pace_sent(ctx, s, len);
+        pace_sent(ctx, s, pace, len);
         s->snd_nxt += len + fin;
         if (SEQ_GT(s->snd_nxt, s->snd_max))
             s->snd_max = s->snd_nxt;

@@ -917,8 +917,8 @@ static void open_after(struct th *h, struct th_conn *c, uint64_t rtt_us)
     c->snd_nxt = TH_PEER_ISS + 1;
     th_clear(h);
     h->now += rtt_us;
-    th_tcp(h, TH_PEER_PORT, TH_PORT, RTE_TCP_ACK_FLAG, c->snd_nxt, c->rcv_nxt, 65535, NULL,
-           0);
+    th_tcp(h, TH_PEER_PORT, TH_PORT, RTE_TCP_ACK_FLAG, c->snd_nxt, c->rcv_nxt, 65535,
+           NULL, 0);
     c->fd = ts_accept(h->ctx, c->lfd, NULL, NULL);
     assert_true(c->fd > 0);
 }
