@@ -382,7 +382,7 @@ relay_up() {
 
 # relay_down: every relay stopped, its rules and TAP gone, its counters logged.
 relay_down() {
-    local x
+    local x ns ifc pid
     for x in $relays; do
         IFS=: read -r ns ifc pid <<<"$x"
         "$repo/bench/impair_relay.sh" stop "$ns" "$ifc" "$pid" || log "impair_relay $pid did not stop"
