@@ -573,7 +573,8 @@ static uint64_t pace_rate(const struct ts_ctx *ctx, const struct ts_sock *s)
  * t_pace resumes the output once the next burst may go. */
 static bool pace_wait(struct ts_ctx *ctx, struct ts_sock *s, uint64_t rate)
 {
-    if (rate == 0)
+    /* the common case first, without a division: within the 1 ms burst */
+    if (rate == 0 || s->pace_next_us <= ctx->now + TS_PACE_BURST_US)
         return false;
     uint64_t burst_us = RTE_MAX((uint64_t)TS_PACE_BURST_US,
                                 2 * (uint64_t)tcp_seg_size(s) * 1000000 / rate);
@@ -739,7 +740,7 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
     bool force1 = s->tflags & TF_FORCE1;
     s->tflags &= ~TF_FORCE1;
     struct tcp_scoreboard *sb = (s->tflags & TF_SACK_OK) && s->bufs ? &s->bufs->sb : NULL;
-    uint64_t pace = pace_rate(ctx, s); /* cwnd and srtt hold still in here */
+    uint64_t pace = pace_rate(ctx, s); /* cwnd and the RTTs hold still in here */
     for (;;) {
         /* resending after a timeout: what the peer SACKed is not resent */
         uint32_t sacked = 0, hole_end = s->snd_end;

@@ -80,10 +80,11 @@ struct ts_params {
     uint32_t keepalive_probes;
     uint8_t cc_algo; /**< enum tcp_cc_algo */
     /** Pacing of new data: NewReno and CUBIC at the rate Linux's fq gives
-     *  a connection (twice cwnd per smoothed RTT in slow start, 1.2 times
-     *  after), BBR at its model's rate; in bursts of at most 1 ms of the rate
-     *  (TS_PACE_BURST_US; two segments at least). Default false here (the
-     *  sans-IO tests see every burst); corehttpd's [tcp] pacing turns it on. */
+     *  a connection (twice cwnd per RTT in slow start, 1.2 times after),
+     *  but per the least RTT seen; BBR at its model's rate. In bursts of at
+     *  most 1 ms of the rate (TS_PACE_BURST_US; two segments at least).
+     *  Default false here (the sans-IO tests see every burst); corehttpd's
+     *  [tcp] pacing turns it on. */
     bool pacing;
     bool syncookies;     /**< RFC 4987 SYN cookies when a listener's backlog is full */
     uint16_t syn_budget; /**< SYNs answered per ts_input() burst once 256
