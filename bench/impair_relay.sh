@@ -17,7 +17,9 @@
 # --reorder-gap-ms, --seed, --eal-args); its output goes to LOG.
 #
 # stop removes the rules, stops the relay by PID (SIGTERM: it prints its
-# counters to LOG) and waits up to 10 s for it to go, its TAP with it.
+# counters to LOG) and waits up to 10 s for it to go, its TAP with it; it
+# says on stderr how many frames the kernel dropped for want of room in the
+# relay's TAP queue (raised to 20,000 frames), which should be none.
 #
 # Environment: RELAY_BIN (default: build/bench/impair_relay of this tree),
 # RELAY_RPS_CPU (the CPU that takes the TAP's receive processing, RPS; by
@@ -57,6 +59,10 @@ start)
         die "the relay's port did not come up in 30 s"
     }
     ip -n "$ns" link set "$rt" address "$(ip netns exec "$ns" cat "/sys/class/net/$ifc/address")"
+    # the kernel queues what it steers to the relay while the relay waits
+    # for its core; it must not drop what the stage would have let through
+    # (1,000 frames, the default, overflowed at a few Gbit/s of bursts)
+    ip -n "$ns" link set "$rt" txqueuelen 20000
     ip -n "$ns" link set "$rt" up
     ip netns exec "$ns" sysctl -qw "net.ipv4.conf.$rt.rp_filter=0"
     if [ -n "${RELAY_RPS_CPU:-}" ]; then
@@ -81,6 +87,9 @@ start)
 stop)
     [ $# -eq 1 ] || die "stop needs the relay's pid"
     pid=$1
+    # frames the kernel could not queue for the relay (none expected)
+    dropped=$(ip netns exec "$ns" cat "/sys/class/net/$rt/statistics/tx_dropped" 2>/dev/null || echo 0)
+    [ "$dropped" = 0 ] || echo "impair_relay.sh: $rt dropped $dropped frames the relay did not take in time" >&2
     ip netns exec "$ns" nft delete table netdev "$table" 2>/dev/null || true
     kill -TERM "$pid" 2>/dev/null || exit 0
     for _ in $(seq 100); do

@@ -53,7 +53,7 @@
 #
 # Usage: bench/lossy_goodput.sh [-n RUNS] [-b CORE-HTTPD-BINARY] [-c CASES]
 #                               [-k KERNEL-CCS]
-#   RUNS  default 5; CASES: a comma list of none,loss,dup,corrupt,reorder,
+#   RUNS  default 5; CASES: a comma list of none,loss,dup,corrupt,relay,reorder,
 #   delay (default all); KERNEL-CCS: a comma list of congestion controls
 #   (default cubic,bbr; reno runs corehttpd's newreno; one the kernel lacks
 #   is left out with a note). Needs root, nginx, nft, curl, ethtool, taskset,
@@ -66,7 +66,7 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 runs=5
 bin=$repo/build/server/corehttpd
 relay_bin=${LOSSY_RELAY_BIN:-}
-cases=none,loss,dup,corrupt,reorder,delay
+cases=none,loss,dup,corrupt,relay,reorder,delay
 kccs=cubic,bbr
 while getopts n:b:c:k:h opt; do
     case $opt in
@@ -184,6 +184,7 @@ rule_to_server() { # CASE CLIENT-IFACE
 # "delay_ms reorder_pct reorder_gap_ms seed"; nothing when it has none.
 stage() {
     case $1 in
+    relay) echo 0 0 5 1 ;;
     reorder) echo 0 25 5 1 ;;
     delay) echo 10 0 5 1 ;;
     esac
@@ -200,6 +201,7 @@ impair_ini() {
 describe() {
     case $1 in
     none) echo "none" ;;
+    relay) echo "none, through the dpdk stage holding nothing" ;;
     loss) echo "loss 5% each way (nft)" ;;
     dup) echo "duplication 1% each way (nft)" ;;
     corrupt) echo "corruption 0.5% each way (nft, bad TCP checksum)" ;;
@@ -464,7 +466,7 @@ for c in "${case_list[@]}"; do
         corehttpd_up "$c" "$cc"
         rules_load "$nsa" "$tap" "$c"
         case $c in
-        reorder | delay)
+        relay | reorder | delay)
             [ "${LOSSY_STAGE:-relay}" = server ] || relay_up "$nsa" "$tap" "$c"
             relay_up "$nsc" nbc "$c"
             ;;
@@ -494,7 +496,7 @@ for c in "${case_list[@]}"; do
         log "  $cc: nft rules acted on: corehttpd path $(rules_hits "$nsa"); nginx path $(rules_hits "$nsc"); nginx retransmitted $(($(tcp_counter "$nss" RetransSegs) - retrans0)) segments"
         rules_clear "$nsa"
         rules_clear "$nsc"
-        case $c in reorder | delay) relay_down ;; esac
+        case $c in relay | reorder | delay) relay_down ;; esac
         corehttpd_down
         read -r cm cmin cmax cf <<<"$(stats "${core[@]}")"
         read -r nm nmin nmax nf <<<"$(stats "${ngx[@]}")"

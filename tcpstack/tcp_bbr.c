@@ -21,7 +21,7 @@
 #define BBR_INIT_CWND_SEGS 10u    /* before the model has a BDP */
 #define BBR_EXTRA_ACKED_ROUNDS 5u /* each of the aggregation filter's two windows */
 #define BBR_EXTRA_ACKED_MAX_US                                                           \
-    100000u /* aggregation allowance: at most this much of the rate */
+    100000u /* aggregation and reordering allowances: at most this much of the rate */
 
 uint32_t tcp_bbr_max_bw(const struct tcp_bbr *b)
 {
@@ -82,15 +82,19 @@ static void bw_update(struct tcp_bbr *b, uint32_t round, uint32_t v)
     }
 }
 
-/* gain/1000 times the BDP, plus headroom; the initial window while the
- * model has no bandwidth or RTT yet. */
+/* gain/1000 times the BDP, plus the reordering allowance and headroom; the
+ * initial window while the model has no bandwidth or RTT yet. */
 static uint32_t target_cwnd(const struct tcp_cc *cc, uint32_t gain)
 {
     const struct tcp_bbr *b = &cc->bbr;
     if (b->bw[0] == 0 || b->min_rtt_us == UINT32_MAX)
         return BBR_INIT_CWND_SEGS * cc->mss;
     uint64_t bdp = (uint64_t)b->bw[0] * b->min_rtt_us / 1000u;
-    uint64_t w = bdp * gain / BBR_UNIT + (uint64_t)BBR_QUANTA_SEGS * cc->mss;
+    /* a late segment is in flight for the reordering window beyond the RTT */
+    uint32_t reo_us =
+        b->reo_us < BBR_EXTRA_ACKED_MAX_US ? b->reo_us : BBR_EXTRA_ACKED_MAX_US;
+    uint64_t reo = (uint64_t)b->bw[0] * reo_us / 1000u;
+    uint64_t w = bdp * gain / BBR_UNIT + reo + (uint64_t)BBR_QUANTA_SEGS * cc->mss;
     return w > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)w;
 }
 
@@ -266,6 +270,7 @@ void tcp_bbr_on_ack(struct tcp_cc *cc, const struct tcp_rate_sample *rs,
         b->mode = TCP_BBR_DRAIN;
     if (b->mode == TCP_BBR_DRAIN && inflight <= target_cwnd(cc, BBR_UNIT))
         b->mode = TCP_BBR_PROBE_BW;
+    b->reo_us = rs->reo_us;
     update_ack_aggregation(cc, rs, now_us);
     update_min_rtt(cc, rs, inflight, now_us);
     set_cwnd(cc, rs, inflight);

@@ -29,8 +29,16 @@
  * never empties. Once the pipe is full, cwnd also holds what the receiver's
  * ACKs bunch up beyond the model's rate (the ACK aggregation of Linux's BBR
  * since 4.20, at most 100 ms of the rate): a receiver that acknowledges a
- * burst at a time would otherwise leave the window empty between its ACKs. A connection
- * without SACK has no records to sample from and runs CUBIC instead.
+ * burst at a time would otherwise leave the window empty between its ACKs.
+ * On a path that reorders, cwnd also holds the rate times the reordering
+ * window loss recovery waits for a late segment (RACK's, which D-SACKs
+ * widen to what the path showed; at most 100 ms of the rate): a late
+ * segment stays in the pipe that much longer than the minimum RTT, and
+ * without the allowance the late ones fill the window and the rate falls
+ * with it. Linux's BBR gets its rate back on such a path by taking them
+ * for lost and sending them again (a third of its segments through 25%
+ * reordering by 5 ms). A connection without SACK has no records to sample
+ * from and runs CUBIC instead.
  */
 #ifndef TCP_BBR_H
 #define TCP_BBR_H
@@ -47,6 +55,9 @@ struct tcp_rate_sample {
     uint32_t interval_us;
     uint32_t acked;  /* bytes newly acknowledged or SACKed by this ACK */
     uint32_t rtt_us; /* RTT of a segment sent once; 0: none */
+    uint32_t reo_us; /* how long past the RTT loss recovery waits for a late
+                      * segment (RACK's reordering window), once the path has
+                      * shown reordering; 0: none seen */
     bool have;       /* the ACK delivered a segment */
     bool app_limited;
 };
@@ -79,6 +90,7 @@ struct tcp_bbr {
     uint32_t round_count;
     uint32_t next_round_delivered;
     uint32_t prior_cwnd; /* before a recovery, a timeout or PROBE_RTT */
+    uint32_t reo_us;     /* the latest sample's reo_us */
     /* ACK aggregation: bytes ACKed beyond what the model's rate explains,
      * the largest of two windows of 5 rounds each */
     uint32_t extra_acked[2];

@@ -138,6 +138,8 @@ static void rate_deliver(struct ts_sock *s, const struct tcp_txseg *g, uint32_t 
     s->cc.bbr.first_sent_us = g->xmit_us;
 }
 
+static uint32_t reo_wnd(const struct ts_sock *s);
+
 void tcp_rate_sample(const struct ts_sock *s, struct tcp_rate_sample *rs, uint32_t acked)
 {
     const struct tcp_bbr *b = &s->cc.bbr;
@@ -146,6 +148,8 @@ void tcp_rate_sample(const struct ts_sock *s, struct tcp_rate_sample *rs, uint32
     rs->delivered_total = b->delivered;
     rs->acked = acked;
     rs->rtt_us = r->ack_rtt_us;
+    if (s->tflags & TF_REORDER)
+        rs->reo_us = reo_wnd(s);
     if (!r->rs_have)
         return;
     rs->have = true;

@@ -627,8 +627,8 @@ static void hystart_css_back_and_clamps(void **state)
  * and an RTT sample of @p rtt_sample. Segments sent while the connection's
  * application-limited mark stood carry it, and the mark goes once what was
  * in flight then is delivered, as tcp_rack.c keeps them. */
-static void bbr_round(struct tcp_cc *cc, uint64_t *now, uint32_t *total,
-                      uint32_t rtt_sample, bool app_limited)
+static void bbr_round_reo(struct tcp_cc *cc, uint64_t *now, uint32_t *total,
+                          uint32_t rtt_sample, bool app_limited, uint32_t reo_us)
 {
     uint32_t cap = BBR_RATE * BBR_RTT / 1000u;
     uint32_t deliver = cc->cwnd < cap ? cc->cwnd : cap;
@@ -645,12 +645,20 @@ static void bbr_round(struct tcp_cc *cc, uint64_t *now, uint32_t *total,
                                      .interval_us = BBR_RTT,
                                      .acked = chunk,
                                      .rtt_us = rtt_sample,
+                                     .reo_us = reo_us,
                                      .have = true,
                                      .app_limited = app_limited};
         tcp_bbr_on_ack(cc, &rs, deliver - (i + 1) * chunk,
                        *now + (uint64_t)BBR_RTT * (i + 1) / 10);
     }
     *now += BBR_RTT;
+}
+
+/* The same, on a path that has shown no reordering. */
+static void bbr_round(struct tcp_cc *cc, uint64_t *now, uint32_t *total,
+                      uint32_t rtt_sample, bool app_limited)
+{
+    bbr_round_reo(cc, now, total, rtt_sample, app_limited, 0);
 }
 
 /* Startup doubles cwnd per round until three rounds bring no 25% more
@@ -680,6 +688,30 @@ static void bbr_finds_the_path(void **state)
     assert_int_equal(cc.bbr.mode, TCP_BBR_PROBE_BW);
     assert_int_equal(tcp_bbr_max_bw(&cc.bbr), BBR_RATE);
     assert_in_range(cc.cwnd, 2 * BDP + SEG(3), 2 * BDP + SEG(4));
+}
+
+/* Once the path has shown reordering, cwnd also holds the rate times the
+ * reordering window RACK waits for a late segment: here half a round trip
+ * more, half a BDP; it goes when the window does. */
+static void bbr_reordering_allowance(void **state)
+{
+    (void)state;
+    struct tcp_cc cc;
+    uint64_t now = T0;
+    uint32_t total = 0;
+    bbr_reach_probe_bw(&cc, &now, &total);
+    uint32_t plain = cc.cwnd;
+    for (int r = 0; r < 3; r++)
+        bbr_round_reo(&cc, &now, &total, BBR_RTT, false, BBR_RTT / 2);
+    assert_int_equal(tcp_bbr_max_bw(&cc.bbr), BBR_RATE);
+    assert_int_equal(cc.cwnd, plain + BDP / 2);
+    bbr_round(&cc, &now, &total, BBR_RTT, false);
+    assert_int_equal(cc.cwnd, plain);
+    /* at most 100 ms of the rate, whatever the window (cwnd grows by what
+     * is delivered, a BDP a round) */
+    for (int r = 0; r < 12; r++)
+        bbr_round_reo(&cc, &now, &total, BBR_RTT, false, 10000000u);
+    assert_int_equal(cc.cwnd, plain + BBR_RATE * 100u);
 }
 
 /* A loss: one round of packet conservation (cwnd = what is in flight plus
@@ -834,6 +866,7 @@ int main(void)
         cmocka_unit_test(cubic_target_capped_at_one_and_a_half),
         cmocka_unit_test(cubic_rto),
         cmocka_unit_test(bbr_finds_the_path),
+        cmocka_unit_test(bbr_reordering_allowance),
         cmocka_unit_test(bbr_loss_keeps_the_window),
         cmocka_unit_test(bbr_timeout),
         cmocka_unit_test(bbr_probe_rtt),
