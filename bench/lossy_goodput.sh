@@ -476,13 +476,14 @@ for c in "${case_list[@]}"; do
         ngx=()
         retrans0=$(tcp_counter "$nss" RetransSegs)
         before=$(status "$nsa")
-        sent=0 again=0 spurious=0 rto_runs=0 minrto_runs=0
+        sent=0 again=0 spurious=0 dsacks=0 rto_runs=0 minrto_runs=0
         for r in $(seq "$runs"); do
             core+=("$(fetch "$nsa")")
             after=$(status "$nsa")
             sent=$((sent + $(delta tx_packets)))
             again=$((again + $(delta retransmitted_segments)))
             spurious=$((spurious + $(delta spurious_retransmissions)))
+            dsacks=$((dsacks + $(delta dsack_received)))
             # a shut window's probe counts as a timeout on the status page
             wprobes=$(delta retransmit_timeout_window_probe)
             rto=$(($(delta retransmit_timeout) - wprobes))
@@ -503,7 +504,7 @@ for c in "${case_list[@]}"; do
         [ "$cf$nf" = 00 ] || note="$note (failed runs, $cc: corehttpd $cf, nginx $nf)"
         ratio=$(awk -v a="$cm" -v b="$nm" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }')
         row="$row | $cm ($cmin-$cmax) | $nm ($nmin-$nmax) | $ratio"
-        counts="$counts| $what | $cc | $sent | $again ($(pct "$again" "$sent")) | $spurious ($(pct "$spurious" "$sent")) | $minrto_runs of $runs | $rto_runs of $runs |"$'\n'
+        counts="$counts| $what | $cc | $sent | $again ($(pct "$again" "$sent")) | $spurious ($(pct "$spurious" "$sent")) | $dsacks | $minrto_runs of $runs | $rto_runs of $runs |"$'\n'
     done
     rows="$rows$row |$note"$'\n'
 done
@@ -516,8 +517,8 @@ for cc in "${cc_list[@]}"; do
     rule="$rule---|---|---|"
 done
 printf '%s\n%s\n%s' "$head" "$rule" "$rows"
-printf '\ncorehttpd'"'"'s counters over each case'"'"'s runs (status page): frames sent, segments sent again, retransmissions a D-SACK showed needless, and the runs in which a retransmission timeout fired.\n\n'
-printf '| impairment | congestion control | frames sent | sent again | spurious | runs with a minimum-RTO timeout | runs with any timeout |\n|---|---|---|---|---|---|---|\n%s' "$counts"
+printf '\ncorehttpd'"'"'s counters over each case'"'"'s runs (status page): frames sent, segments sent again, retransmissions a D-SACK showed needless (matched against the latest 64 retransmissions of the connection: an undercount when more are outstanding), the D-SACK blocks received (each a segment that arrived twice: a needless retransmission, or a copy the network made), and the runs in which a retransmission timeout fired.\n\n'
+printf '| impairment | congestion control | frames sent | sent again | spurious | D-SACKs received | runs with a minimum-RTO timeout | runs with any timeout |\n|---|---|---|---|---|---|---|---|\n%s' "$counts"
 if [ "${LOSSY_STAGE:-relay}" = server ]; then
     printf '\nDelay and reordering come from dpio'"'"'s impairment stage (this kernel has no netem): on corehttpd'"'"'s own port (LOSSY_STAGE=server), and for nginx on bench/impair_relay'"'"'s TAP, through which nftables steers every frame of the client'"'"'s veth once each way (about 0.1 ms more round trip than corehttpd'"'"'s path).\n'
 else
