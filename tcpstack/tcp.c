@@ -7,6 +7,7 @@
  * The receive path is in tcp_in.c, the send path in tcp_out.c, timers in
  * tcp_timer.c, the application calls in ts_socket.c.
  */
+#include <stddef.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -98,7 +99,7 @@ int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s)
     tcp_sb_reset(&b->sb);
     struct tcp_txseg *seg = b->rec.seg;
     uint32_t mask = b->rec.mask;
-    memset(&b->rec, 0, sizeof(b->rec));
+    memset(&b->rec, 0, offsetof(struct tcp_rec, rxt_hist)); /* see rxt_hist_n */
     b->rec.seg = seg;
     b->rec.mask = mask;
     b->rec.fack = s->snd_una;

@@ -586,8 +586,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
                     tcp_cc_on_recovery_end(&s->cc, loss);
                 if (s->reo_wnd_persist && --s->reo_wnd_persist == 0) {
                     s->reo_wnd_mult = 1;
-                    if (s->bufs)
-                        s->bufs->rec.reo_extent_us = 0;
+                    s->reo_extent_us = 0;
                 }
             } else if (!sack) {
                 /* RFC 6582 3.2 step 5: a partial ACK retransmits the next

@@ -25,6 +25,9 @@
 #define RACK_REO_PERSIST 16 /* RFC 8985 6.2 step 4: recoveries a widened window lasts */
 #define RACK_REO_MULT_MAX 255
 
+_Static_assert(TCP_RXT_HIST <= 256 && (TCP_RXT_HIST & (TCP_RXT_HIST - 1)) == 0,
+               "rxt_hist_next (uint8_t) wraps at a multiple of TCP_RXT_HIST");
+
 uint32_t tcp_rec_slots(uint32_t sndbuf)
 {
     /* one record per KB in flight: full-sized segments use 70% of them; a
@@ -81,6 +84,12 @@ static void rec_uncount(struct tcp_rec *r, const struct tcp_txseg *g, uint32_t l
         r->lost -= len;
     if (g->flags & TXS_RETRANS)
         r->retrans -= len;
+}
+
+/* The retransmission record @p j places back from the newest. */
+static struct tcp_rxt *rxt_newest(struct tcp_rec *r, unsigned j)
+{
+    return &r->rxt_hist[(uint8_t)(r->rxt_hist_next - 1 - j) % TCP_RXT_HIST];
 }
 
 bool tcp_rec_full(const struct ts_sock *s)
@@ -183,6 +192,8 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
     if (SEQ_LT(seq, old_end)) {
         first = rec_find(r, seq);
         k = r->rxt_hist_next++ % TCP_RXT_HIST;
+        if (r->rxt_hist_n < TCP_RXT_HIST)
+            r->rxt_hist_n++;
         r->rxt_hist[k].start = seq;
         r->rxt_hist[k].end = old_end;
         r->rxt_hist[k].prev_us = first < r->n ? rec_at(r, first)->xmit_us : now;
@@ -246,6 +257,22 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
     rate_sent(s, g);
 }
 
+/* A segment the network held back arrived @p since_sent after it left: a
+ * reordering window of that less a minimum RTT (and an eighth more) would
+ * have waited for it. Kept while the window's widening lasts (step 4's
+ * persistence). Past SRTT, where RFC 8985 caps the window: RACK.min_RTT / 4
+ * steps of one per round trip cannot reach a reordering that lasts
+ * hundreds of minimum RTTs (a LAN path with a slow lane). */
+static void reo_learn(struct ts_sock *s, uint32_t since_sent)
+{
+    uint32_t late = since_sent > s->min_rtt_us ? since_sent - s->min_rtt_us : 0;
+    late += late / 8;
+    if (late > s->reo_extent_us) {
+        s->reo_extent_us = late;
+        s->reo_wnd_persist = RACK_REO_PERSIST;
+    }
+}
+
 /* RFC 8985 6.2 steps 2 and 3 for a segment the ACK delivered. */
 static void rack_deliver(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_txseg *g,
                          const struct tcp_seg *seg)
@@ -281,11 +308,14 @@ static void rack_deliver(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp
         r->rack_end = g->end;
     }
     /* step 3: a segment delivered below one delivered before, that was
-     * never sent twice, was reordered by the network */
-    if (SEQ_GT(g->end, r->fack))
+     * never sent twice, was reordered by the network; how late it came
+     * is a reordering window that would have waited for it */
+    if (SEQ_GT(g->end, r->fack)) {
         r->fack = g->end;
-    else if (SEQ_LT(g->end, r->fack) && !(g->flags & TXS_EVER_RETRANS))
+    } else if (SEQ_LT(g->end, r->fack) && !(g->flags & TXS_EVER_RETRANS)) {
         s->tflags |= TF_REORDER;
+        reo_learn(s, rtt);
+    }
 }
 
 /* RFC 2018 8: an ACK that moves snd_una up to a segment the receiver had
@@ -375,7 +405,8 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
 
 /* RFC 8985 6.2 step 4's window: none before any reordering was seen once
  * recovery is under way or DupThresh segments are SACKed; else a quarter
- * of the minimum RTT times the multiplier D-SACKs raised, at most SRTT. */
+ * of the minimum RTT times the multiplier D-SACKs raised, at most SRTT, or
+ * the reordering measured, if longer. */
 static uint32_t reo_wnd(const struct ts_sock *s)
 {
     if (!(s->tflags & TF_REORDER)) {
@@ -387,10 +418,10 @@ static uint32_t reo_wnd(const struct ts_sock *s)
     uint64_t w = (uint64_t)s->min_rtt_us * RTE_MAX(s->reo_wnd_mult, (uint8_t)1) / 4;
     if (s->srtt_us && w > s->srtt_us)
         w = s->srtt_us;
-    /* reordering D-SACKs measured (tcp_rec_dsack), while they last; never
-     * beyond half the RTO, which must stay the slower way to find a loss */
-    uint32_t extent = RTE_MIN(s->bufs->rec.reo_extent_us, s->rto_us / 2);
-    if (s->reo_wnd_mult > 1 && extent > w)
+    /* the reordering measured (reo_learn), while it lasts; never beyond
+     * half the RTO, which must stay the slower way to find a loss */
+    uint32_t extent = RTE_MIN(s->reo_extent_us, s->rto_us / 2);
+    if (extent > w)
         w = extent;
     return (uint32_t)w;
 }
@@ -526,9 +557,9 @@ void tcp_rec_episode(struct ts_ctx *ctx, struct ts_sock *s)
      * before this one; a real loss in the chain keeps that cut only */
     bool keep = open && since <= s->rto_us;
     if (keep && r->prev_on) {
-        for (unsigned k = 0; k < TCP_RXT_HIST; k++)
-            if (r->rxt_hist[k].undo_ep == r->undo_ep)
-                r->rxt_hist[k].undo_ep = r->prev_ep;
+        for (unsigned j = 0; j < r->rxt_hist_n; j++)
+            if (rxt_newest(r, j)->undo_ep == r->undo_ep)
+                rxt_newest(r, j)->undo_ep = r->prev_ep;
         r->prev_retrans += r->undo_retrans;
     } else if (keep) {
         r->prev_retrans = r->undo_retrans;
@@ -614,12 +645,6 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
     rec_undo_marks(ctx, s);
 }
 
-/* The retransmission record @p j places back from the newest. */
-static struct tcp_rxt *rxt_newest(struct tcp_rec *r, unsigned j)
-{
-    return &r->rxt_hist[(uint8_t)(r->rxt_hist_next - 1 - j) % TCP_RXT_HIST];
-}
-
 /* Segments of at most one MSS that [start, end) makes. */
 static uint32_t segs_of(const struct ts_sock *s, uint32_t start, uint32_t end)
 {
@@ -639,7 +664,7 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
      * D-SACK has shown so yet (a probe sent before the episode, or an ACK
      * the network duplicated, must not undo a real recovery) */
     struct tcp_rxt *x = NULL, *ux = NULL; /* the reported one, the one undo counts */
-    for (unsigned j = 0; j < TCP_RXT_HIST; j++) {
+    for (unsigned j = 0; j < r->rxt_hist_n; j++) {
         struct tcp_rxt *h = rxt_newest(r, j);
         if (!SEQ_GEQ(start, h->start) || !SEQ_LEQ(end, h->end) ||
             !SEQ_LT(h->start, h->end))
@@ -683,15 +708,9 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
     if (!timed)
         s->tflags |= TF_REORDER;
     /* the copy sent before was late by about the time since it left, less
-     * a round trip: a reordering window that long would have waited for it
-     * (with an eighth more). Past SRTT, where RFC 8985 caps the window:
-     * RACK.min_RTT / 4 steps of one per round trip cannot reach a reordering
-     * that lasts hundreds of minimum RTTs (a LAN path with a slow lane). */
-    uint32_t late = (uint32_t)ctx->now - x->prev_us;
-    late = late > s->min_rtt_us ? late - s->min_rtt_us : 0;
-    late += late / 8;
-    if (late > r->reo_extent_us && !timed)
-        r->reo_extent_us = late;
+     * a round trip */
+    if (!timed)
+        reo_learn(s, (uint32_t)ctx->now - x->prev_us);
     if (!r->undo_on || ux == NULL || SEQ_GT(end, s->snd_max))
         return;
     bool prev = ux->undo_ep != r->undo_ep;
@@ -788,7 +807,7 @@ static void tlp_episode(struct ts_ctx *ctx, struct ts_sock *s)
 {
     struct tcp_rec *r = &s->bufs->rec;
     bool opened = false;
-    for (unsigned j = 0; j < TCP_RXT_HIST; j++) {
+    for (unsigned j = 0; j < r->rxt_hist_n; j++) {
         struct tcp_rxt *h = rxt_newest(r, j);
         if (!h->probe || h->end != r->tlp_end || !SEQ_LT(h->start, h->end))
             continue;

@@ -106,7 +106,7 @@ struct tcp_txseg {
 #define TXS_EVER_RETRANS (1u << 3) /* sent more than once: ambiguous RTT */
 #define TXS_APP_LIMITED (1u << 4)  /* sent while the sender was application-limited */
 
-#define TCP_RXT_HIST 64
+#define TCP_RXT_HIST 256 /* a power of two, at most 256 (rxt_hist_next) */
 
 /* Loss recovery state of a connection that moves data (tcp_rack.c): the
  * segments in flight, RACK, the undo of spurious recoveries, PRR. It lives
@@ -147,8 +147,24 @@ struct tcp_rec {
     int32_t prev_retrans;
     uint32_t prev_ep, prev_marker;
     struct tcp_cc prev_prior;
+    bool probe_tx; /* what is sent now is a tail loss probe (tlp_fire) */
+    /* PRR (RFC 6937) */
+    uint32_t prr_delivered, prr_out, recover_fs;
+    /* this ACK's delivery-rate sample (BBR): the newest segment delivered */
+    bool rs_have, rs_app_limited;
+    uint32_t rs_prior_delivered, rs_prior_us, rs_send_elapsed;
+    uint32_t rs_xmit_us, rs_end;
+    uint8_t rxt_hist_next; /* where the next retransmission goes in rxt_hist */
+    uint16_t rxt_hist_n;   /* entries of this connection's, at most TCP_RXT_HIST */
     /* the latest retransmissions, to tell a D-SACK of one (spurious) from
-     * one of a duplicate the network made */
+     * one of a duplicate the network made, and to learn from it how late
+     * the original was. Enough for the retransmissions of the 5 ms or so
+     * before the first D-SACK of a reordering path comes back at a few
+     * Gbit/s (64 were not: the D-SACKs found none, so the window never
+     * learned the path's reordering and every late segment was sent
+     * again). Last in the struct: the buffers' attach clears what is
+     * before it, and rxt_hist_n says how many entries are this
+     * connection's */
     struct tcp_rxt {
         uint32_t start, end;
         uint32_t prev_us; /* when the copy before this retransmission left */
@@ -158,15 +174,6 @@ struct tcp_rec {
         bool timer;       /* sent while the retransmission timer's backoff
                            * stood: after a timeout, or a shut window's probe */
     } rxt_hist[TCP_RXT_HIST];
-    uint8_t rxt_hist_next;
-    bool probe_tx;          /* what is sent now is a tail loss probe (tlp_fire) */
-    uint32_t reo_extent_us; /* reordering measured by D-SACKs (0: none) */
-    /* PRR (RFC 6937) */
-    uint32_t prr_delivered, prr_out, recover_fs;
-    /* this ACK's delivery-rate sample (BBR): the newest segment delivered */
-    bool rs_have, rs_app_limited;
-    uint32_t rs_prior_delivered, rs_prior_us, rs_send_elapsed;
-    uint32_t rs_xmit_us, rs_end;
 };
 
 /* Buffers of a connection that moves data; released at TIME_WAIT/close. */
@@ -254,6 +261,8 @@ struct ts_sock {
     struct tcp_cc cc;
     uint32_t recover;        /* RFC 6582 / RFC 6675 RecoveryPoint */
     uint32_t min_rtt_us;     /* RACK.min_RTT; 0: none yet */
+    uint32_t reo_extent_us;  /* reordering measured by D-SACKs and late
+                              * arrivals (0: none); lasts as the multiplier */
     uint8_t reo_wnd_mult;    /* RACK.reo_wnd_mult (RFC 8985 6.2 step 4) */
     uint8_t reo_wnd_persist; /* recoveries before it falls back to 1 */
     uint8_t dupacks;
