@@ -517,7 +517,7 @@ for cc in "${cc_list[@]}"; do
     rule="$rule---|---|---|"
 done
 printf '%s\n%s\n%s' "$head" "$rule" "$rows"
-printf '\ncorehttpd'"'"'s counters over each case'"'"'s runs (status page): frames sent, segments sent again, retransmissions a D-SACK showed needless (matched against the latest 64 retransmissions of the connection: an undercount when more are outstanding), the D-SACK blocks received (each a segment that arrived twice: a needless retransmission, or a copy the network made), and the runs in which a retransmission timeout fired.\n\n'
+printf '\ncorehttpd'"'"'s counters over each case'"'"'s runs (status page): frames sent, segments sent again, retransmissions a D-SACK showed needless (matched against the latest 256 retransmissions of the connection: an undercount when more are outstanding), the D-SACK blocks received (each a segment that arrived twice: a needless retransmission, or a copy the network made), and the runs in which a retransmission timeout fired.\n\n'
 printf '| impairment | congestion control | frames sent | sent again | spurious | D-SACKs received | runs with a minimum-RTO timeout | runs with any timeout |\n|---|---|---|---|---|---|---|---|\n%s' "$counts"
 if [ "${LOSSY_STAGE:-relay}" = server ]; then
     printf '\nDelay and reordering come from dpio'"'"'s impairment stage (this kernel has no netem): on corehttpd'"'"'s own port (LOSSY_STAGE=server), and for nginx on bench/impair_relay'"'"'s TAP, through which nftables steers every frame of the client'"'"'s veth once each way (about 0.1 ms more round trip than corehttpd'"'"'s path).\n'
