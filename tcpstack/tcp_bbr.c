@@ -20,7 +20,7 @@
 #define BBR_FULL_BW_ROUNDS 3u     /* rounds without 25% growth end startup */
 #define BBR_INIT_CWND_SEGS 10u    /* before the model has a BDP */
 #define BBR_EXTRA_ACKED_ROUNDS 5u /* each of the aggregation filter's two windows */
-#define BBR_EXTRA_ACKED_MAX_US                                                           \
+#define BBR_ALLOWANCE_MAX_US                                                             \
     100000u /* aggregation and reordering allowances: at most this much of the rate */
 
 uint32_t tcp_bbr_max_bw(const struct tcp_bbr *b)
@@ -91,8 +91,7 @@ static uint32_t target_cwnd(const struct tcp_cc *cc, uint32_t gain)
         return BBR_INIT_CWND_SEGS * cc->mss;
     uint64_t bdp = (uint64_t)b->bw[0] * b->min_rtt_us / 1000u;
     /* a late segment is in flight for the reordering window beyond the RTT */
-    uint32_t reo_us =
-        b->reo_us < BBR_EXTRA_ACKED_MAX_US ? b->reo_us : BBR_EXTRA_ACKED_MAX_US;
+    uint32_t reo_us = b->reo_us < BBR_ALLOWANCE_MAX_US ? b->reo_us : BBR_ALLOWANCE_MAX_US;
     uint64_t reo = (uint64_t)b->bw[0] * reo_us / 1000u;
     uint64_t w = bdp * gain / BBR_UNIT + reo + (uint64_t)BBR_QUANTA_SEGS * cc->mss;
     return w > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)w;
@@ -132,7 +131,7 @@ static uint32_t aggregation_cwnd(const struct tcp_bbr *b)
         return 0;
     uint32_t extra =
         b->extra_acked[0] > b->extra_acked[1] ? b->extra_acked[0] : b->extra_acked[1];
-    uint64_t cap = (uint64_t)b->bw[0] * BBR_EXTRA_ACKED_MAX_US / 1000u;
+    uint64_t cap = (uint64_t)b->bw[0] * BBR_ALLOWANCE_MAX_US / 1000u;
     return extra < cap ? extra : (uint32_t)cap;
 }
 
