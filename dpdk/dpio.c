@@ -120,7 +120,8 @@ struct dpio_queue {
     bool rx_intr_reg;        /* registered in the owner thread's epoll instance */
     bool rx_seen; /* frames came since the last sleep (ports without rx intr) */
     uint16_t tx_chain_group; /* the driver places frames N at a time unchecked (0: no) */
-    uint64_t awake_until;    /* no sleep before this (ports without rx intr) */
+    bool tx_demote; /* frames are read on another core or by a device (dpio_tx_demote) */
+    uint64_t awake_until; /* no sleep before this (ports without rx intr) */
     uint64_t tx_dropped;
     struct dpio_hold *hold_rx; /* impairment stage, NULL when off */
     struct dpio_hold *hold_tx;
@@ -169,6 +170,19 @@ static void dpio_errf(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* ---- EAL ------------------------------------------------------------- */
+
+/* Whether the driver's tx is a system call in which the kernel reads each
+ * frame on this very core (a TAP, an AF_PACKET socket): then the frame's
+ * lines are best left in this core's caches. */
+static bool dpio_tx_read_here(const struct rte_eth_dev_info *info)
+{
+    static const char *const here[] = {"net_tap", "net_af_packet"};
+
+    for (size_t i = 0; info->driver_name != NULL && i < RTE_DIM(here); i++)
+        if (strcmp(info->driver_name, here[i]) == 0)
+            return true;
+    return false;
+}
 
 /* A net_memif client in zero-copy mode: its frames are read in place. */
 static bool dpio_memif_zc(const char *port)
@@ -1133,6 +1147,7 @@ struct dpio_port *dpio_port_open(const struct dpio_settings *s, char *err, size_
     for (unsigned q = 0; q < p->n_queues; q++) {
         p->queues[q]->rx_intr = (p->offloads & DPIO_OFF_RX_INTR) != 0;
         p->queues[q]->tx_chain_group = dpio_memif_zc(s->port) ? 4 : 0;
+        p->queues[q]->tx_demote = !dpio_tx_read_here(&info);
     }
 
     rte_eth_macaddr_get(p->port_id, &p->mac);
@@ -1387,6 +1402,22 @@ static void dpio_tx_send(struct dpio_queue *q)
     }
 }
 
+/* Pushes the lines of the frame's first mbuf (its headers, and a small
+ * payload copied in with them) from this core's caches to the shared one,
+ * so that the reader of the port's ring (a device's DMA, or the process at
+ * the other end of shared memory on another core) finds them there instead
+ * of snooping them out of ours. The later mbufs of a chain point at data
+ * nobody writes. CLDEMOTE is a hint, a no-op on CPUs without it. */
+static inline void dpio_tx_demote(const struct rte_mbuf *m)
+{
+    uintptr_t line =
+        rte_pktmbuf_mtod(m, uintptr_t) & ~(uintptr_t)(RTE_CACHE_LINE_SIZE - 1);
+    uintptr_t end = rte_pktmbuf_mtod(m, uintptr_t) + m->data_len;
+
+    for (; line < end; line += RTE_CACHE_LINE_SIZE)
+        rte_cldemote((const void *)line);
+}
+
 /* Appends @p n prepared frames to the tx ring; when it is full, what the
  * port still does not take is dropped and counted. */
 static void dpio_tx_append(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_t n)
@@ -1400,6 +1431,8 @@ static void dpio_tx_append(struct dpio_queue *q, struct rte_mbuf **pkts, uint16_
                 return;
             }
         }
+        if (q->tx_demote)
+            dpio_tx_demote(pkts[i]);
         q->tx_ring[q->tx_tail++ % DPIO_TX_RING] = pkts[i];
     }
     if (q->tx_tail - q->tx_head >= DPIO_TX_BURST)
