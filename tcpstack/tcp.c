@@ -242,9 +242,11 @@ void tcp_bufs_maybe_release(struct ts_ctx *ctx, struct ts_sock *s)
         s->state == TCPS_CLOSED)
         return;
     /* idle: nothing to read, nothing unacknowledged or queued to send,
-     * nothing held out of order */
+     * nothing held out of order, no bytes still to come that the reader
+     * has promised to take unread (the promise lives in the ring) */
     if (ts_bring_used(&b->rx) != 0 || ts_sring_count(&b->refs) != 0 || s->n_ooo != 0 ||
-        s->snd_una != s->snd_max || (s->tflags & (TF_IN_RECOVERY | TF_FIN_OOO)))
+        s->snd_una != s->snd_max || (s->tflags & (TF_IN_RECOVERY | TF_FIN_OOO)) ||
+        ts_bring_unread_ahead(&b->rx) != 0)
         return;
     TS_ASSERT(s->refs_seen == 0 && s->una_off == 0);
     /* the D-SACKs that may show the last recovery spurious come after its

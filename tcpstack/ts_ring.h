@@ -19,6 +19,10 @@ struct ts_bring {
     uint32_t mask;
     _Atomic uint32_t head; /* written by the producer */
     _Atomic uint32_t tail; /* written by the consumer */
+    /* written by the consumer: the bytes the producer places below this
+     * index are ones the consumer has promised to take unread
+     * (ts_bring_drop_ahead), so they are not copied in */
+    _Atomic uint32_t drop_end;
 };
 
 static inline void ts_bring_init(struct ts_bring *r, uint8_t *buf, uint32_t size)
@@ -27,6 +31,7 @@ static inline void ts_bring_init(struct ts_bring *r, uint8_t *buf, uint32_t size
     r->mask = size - 1;
     atomic_store_explicit(&r->head, 0, memory_order_relaxed);
     atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->drop_end, 0, memory_order_relaxed);
 }
 
 /* buf and mask of a byte ring: relaxed atomics, as the producer may move
@@ -63,24 +68,49 @@ static inline uint32_t ts_bring_free(const struct ts_bring *r)
     return ts_bring_mask(r) + 1 - ts_bring_used(r);
 }
 
+/* Producer: copies @p len bytes to ring index @p at, less those the
+ * consumer will take unread (a stale drop_end only copies more). */
+static inline void bring_copy_in(struct ts_bring *r, uint32_t at, const uint8_t *src,
+                                 uint32_t len)
+{
+    uint32_t mask = ts_bring_mask(r);
+    uint8_t *buf = ts_bring_buf(r);
+    int32_t unread =
+        (int32_t)(atomic_load_explicit(&r->drop_end, memory_order_relaxed) - at);
+    if (unread > 0) {
+        uint32_t n = (uint32_t)unread < len ? (uint32_t)unread : len;
+        at += n, src += n, len -= n;
+    }
+    uint32_t off = at & mask;
+    uint32_t first = mask + 1 - off;
+    if (first > len)
+        first = len;
+    memcpy(buf + off, src, first);
+    memcpy(buf, src + first, len - first);
+}
+
 /** Producer: copies up to @p len bytes in, returns how many. */
 static inline uint32_t ts_bring_put(struct ts_bring *r, const void *src, uint32_t len)
 {
     uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     uint32_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-    uint32_t mask = ts_bring_mask(r);
-    uint8_t *buf = ts_bring_buf(r);
-    uint32_t room = mask + 1 - (head - tail);
+    uint32_t room = ts_bring_mask(r) + 1 - (head - tail);
     if (len > room)
         len = room;
-    uint32_t off = head & mask;
-    uint32_t first = mask + 1 - off;
-    if (first > len)
-        first = len;
-    memcpy(buf + off, src, first);
-    memcpy(buf, (const uint8_t *)src + first, len - first);
+    bring_copy_in(r, head, src, len);
     atomic_store_explicit(&r->head, head + len, memory_order_release);
     return len;
+}
+
+/* Consumer: moves tail to @p tail. drop_end, once passed, is inert, but
+ * indices wrap: it is brought up to tail before it falls 2^30 behind, so
+ * that it never looks ahead of an index within a ring's size of tail. */
+static inline void bring_consume(struct ts_bring *r, uint32_t tail)
+{
+    uint32_t drop = atomic_load_explicit(&r->drop_end, memory_order_relaxed);
+    if ((int32_t)(drop - tail) < -(1 << 30))
+        atomic_store_explicit(&r->drop_end, tail, memory_order_relaxed);
+    atomic_store_explicit(&r->tail, tail, memory_order_release);
 }
 
 /** Consumer: copies up to @p len bytes out, returns how many; @p dst NULL
@@ -101,8 +131,27 @@ static inline uint32_t ts_bring_get(struct ts_bring *r, void *dst, uint32_t len)
         memcpy(dst, buf + off, first);
         memcpy((uint8_t *)dst + first, buf, len - first);
     }
-    atomic_store_explicit(&r->tail, tail + len, memory_order_release);
+    bring_consume(r, tail + len);
     return len;
+}
+
+/** Consumer: promises that the next @p len bytes (at most 2^30) will be
+ *  taken unread (ts_bring_get with @p dst NULL); the producer then does not
+ *  copy in those still to come. A promise is never withdrawn. */
+static inline void ts_bring_drop_ahead(struct ts_bring *r, uint32_t len)
+{
+    uint32_t end = atomic_load_explicit(&r->tail, memory_order_relaxed) + len;
+    uint32_t drop = atomic_load_explicit(&r->drop_end, memory_order_relaxed);
+    if ((int32_t)(end - drop) > 0)
+        atomic_store_explicit(&r->drop_end, end, memory_order_relaxed);
+}
+
+/** Bytes promised to be taken unread that the consumer has not taken yet. */
+static inline uint32_t ts_bring_unread_ahead(const struct ts_bring *r)
+{
+    int32_t n = (int32_t)(atomic_load_explicit(&r->drop_end, memory_order_relaxed) -
+                          atomic_load_explicit(&r->tail, memory_order_relaxed));
+    return n > 0 ? (uint32_t)n : 0;
 }
 
 /** Producer: writes @p len bytes @p off bytes past the head without
@@ -111,15 +160,8 @@ static inline uint32_t ts_bring_get(struct ts_bring *r, void *dst, uint32_t len)
 static inline void ts_bring_write_at(struct ts_bring *r, uint32_t off, const void *src,
                                      uint32_t len)
 {
-    uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    uint32_t mask = ts_bring_mask(r);
-    uint8_t *buf = ts_bring_buf(r);
-    uint32_t pos = (head + off) & mask;
-    uint32_t first = mask + 1 - pos;
-    if (first > len)
-        first = len;
-    memcpy(buf + pos, src, first);
-    memcpy(buf, (const uint8_t *)src + first, len - first);
+    bring_copy_in(r, atomic_load_explicit(&r->head, memory_order_relaxed) + off, src,
+                  len);
 }
 
 /** Producer: publishes @p len bytes already written past the head. */
@@ -132,8 +174,7 @@ static inline void ts_bring_publish(struct ts_bring *r, uint32_t len)
 /** Consumer: drops @p len bytes that were read in place. */
 static inline void ts_bring_skip(struct ts_bring *r, uint32_t len)
 {
-    uint32_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    atomic_store_explicit(&r->tail, tail + len, memory_order_release);
+    bring_consume(r, atomic_load_explicit(&r->tail, memory_order_relaxed) + len);
 }
 
 /* A ring of fixed-size records. */

@@ -224,6 +224,8 @@ static struct ts_sock *app_sock(struct ts_ctx *ctx, int fd, uint8_t kind)
     return s;
 }
 
+#define TS_UNREAD_AHEAD_MAX (512u << 20) /* under ts_bring_drop_ahead's 2^30 */
+
 #define APP_SOCK(s, ctx, fd, kind)                                                       \
     struct ts_sock *s = app_sock(ctx, fd, kind);                                         \
     if (s == NULL) {                                                                     \
@@ -339,6 +341,20 @@ ssize_t ts_read(struct ts_ctx *ctx, int fd, void *buf, size_t len)
         tcp_bufs_maybe_release(ctx, s);
     errno = EAGAIN;
     return -1;
+}
+
+int ts_read_unread_ahead(struct ts_ctx *ctx, int fd, size_t len)
+{
+    APP_SOCK(s, ctx, fd, TS_KIND_TCP);
+    if (len > TS_UNREAD_AHEAD_MAX) {
+        errno = EINVAL;
+        return -1;
+    }
+    /* an idle connection holds no buffers: its next bytes are copied, which
+     * only costs the copy */
+    if (s->bufs != NULL)
+        ts_bring_drop_ahead(&s->bufs->rx, (uint32_t)len);
+    return 0;
 }
 
 /* 0 when the socket may be written, with its buffers attached (an idle

@@ -66,6 +66,12 @@ int ts_accept(struct ts_ctx *ctx, int fd, uint32_t *peer_ip, uint16_t *peer_port
  *  queued. @p buf NULL consumes them without a copy (Linux's MSG_TRUNC on a
  *  TCP socket): for a reader that only counts what arrives. */
 ssize_t ts_read(struct ts_ctx *ctx, int fd, void *buf, size_t len);
+/** Promises that the next @p len bytes of the stream will be taken unread
+ *  (ts_read with @p buf NULL), as a reader that only counts a body of known
+ *  length does: those still to arrive are acknowledged and counted as ever
+ *  but not copied into the receive buffer. At most 512 MB a call; 0, or -1
+ *  with errno. */
+int ts_read_unread_ahead(struct ts_ctx *ctx, int fd, size_t len);
 /** Copies @p len bytes into the send buffer; short count or EAGAIN when full;
  *  ENOBUFS when an idle connection finds the core's buffer pool empty. */
 ssize_t ts_write(struct ts_ctx *ctx, int fd, const void *buf, size_t len);

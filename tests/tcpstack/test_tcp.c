@@ -86,6 +86,45 @@ static void isn_differs_per_connection(void **state)
     th_fini(&h);
 }
 
+/* A reader that promises to take bytes unread (ts_read_unread_ahead, as the
+ * load generator does with a body it only counts): those still to come are
+ * acknowledged and counted but not copied into the receive buffer, the
+ * promise ends exactly where it said, and the buffers stay attached while
+ * promised bytes are still to come. */
+static void unread_ahead_bytes_are_not_copied(void **state)
+{
+    (void)state;
+    struct th h;
+    struct th_conn c;
+    setup(&h, &c);
+    struct ts_sock *s = &h.ctx->socks[c.fd];
+    char buf[64];
+    peer_sends(&h, &c, "HEAD");
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, 2), 2);
+    assert_memory_equal(buf, "HE", 2);
+    /* "AD" already there, and the next five bytes */
+    assert_int_equal(ts_read_unread_ahead(h.ctx, c.fd, 7), 0);
+    assert_int_equal(ts_read(h.ctx, c.fd, NULL, 2), 2);
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), -1);
+    assert_int_equal(errno, EAGAIN);
+    assert_non_null(s->bufs); /* not idle: five promised bytes to come */
+    struct ts_bring *rx = &s->bufs->rx;
+    uint8_t *ring = ts_bring_buf(rx);
+    memset(ring, 'z', ts_bring_mask(rx) + 1);
+    peer_sends(&h, &c, "12345XY");
+    assert_memory_equal(ring + 4, "zzzzzXY", 7); /* ring index 4 on: not copied */
+    assert_int_equal(ts_read(h.ctx, c.fd, NULL, 5), 5);
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), 2);
+    assert_memory_equal(buf, "XY", 2);
+    /* the promise is spent: the next bytes are copied */
+    peer_sends(&h, &c, "ok");
+    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), 2);
+    assert_memory_equal(buf, "ok", 2);
+    assert_int_equal(ts_read_unread_ahead(h.ctx, c.fd, (size_t)1 << 30), -1);
+    assert_int_equal(errno, EINVAL);
+    th_fini(&h);
+}
+
 static void data_both_ways_then_peer_closes_first(void **state)
 {
     (void)state;
@@ -1053,6 +1092,7 @@ int main(void)
         cmocka_unit_test(syn_ack_carries_mss),
         cmocka_unit_test(isn_differs_per_connection),
         cmocka_unit_test(data_both_ways_then_peer_closes_first),
+        cmocka_unit_test(unread_ahead_bytes_are_not_copied),
         cmocka_unit_test(we_close_first_time_wait),
         cmocka_unit_test(simultaneous_close_goes_through_closing),
         cmocka_unit_test(segments_to_mss_and_window),
