@@ -52,8 +52,8 @@
 #define LG_EVENTS 256
 #define LG_SCRATCH 65536
 #define LG_REQ_MAX 768
-#define LG_UNREAD_MAX                                                                    \
-    (256u << 20)            /* bytes promised unread per call (ts_read_unread_ahead) */
+/* bytes of a body promised unread per call (ts_read_unread_ahead) */
+#define LG_UNREAD_MAX (256u << 20)
 #define LG_SWEEP_US 100000u /* how often deadlines are checked */
 #define LG_BURST 32
 #define LG_IDLE_SLEEP_US 1000u /* --no-busy-poll: at most this long asleep */
