@@ -291,7 +291,7 @@ static void conn_read(struct lg *g, struct lg_conn *c, uint64_t now)
     for (;;) {
         uint64_t body = c->state == C_READING ? lg_resp_body_left(&c->resp) : 0;
         uint8_t *buf = body ? NULL : g->scratch;
-        if (body)
+        if (body) /* each time: one call promises at most LG_UNREAD_MAX */
             ts_read_unread_ahead(g->ctx, c->fd,
                                  body < LG_UNREAD_MAX ? body : LG_UNREAD_MAX);
         ssize_t n = ts_read(g->ctx, c->fd, buf, body ? body : sizeof(g->scratch));
