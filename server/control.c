@@ -181,11 +181,13 @@ static void *control_main(void *arg)
                 cores_stop();
             } else {
                 ctl->draining = true;
+                /* drain first: once the line is in the log, no worker
+                 * accepts a connection any more */
+                cores_drain(ctl->cores, ms);
                 control_log(ctl, LOG_INFO,
                             "%s: stopping: no new connections, finishing the responses "
                             "under way (at most %u ms)",
                             sig == SIGINT ? "SIGINT" : "SIGTERM", ms);
-                cores_drain(ctl->cores, ms);
             }
             break;
         }

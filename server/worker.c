@@ -771,6 +771,17 @@ static void worker_start_drain(struct wstate *ws)
     }
 }
 
+/* Starts the drain once cores_drain() has asked for it; says when the last
+ * connection is closed. */
+static void worker_drain_poll(struct wstate *ws)
+{
+    struct worker *w = ws->w;
+    if (!ws->draining && atomic_load_explicit(&w->drain, memory_order_acquire))
+        worker_start_drain(ws);
+    if (ws->draining && ws->open == 0)
+        atomic_store_explicit(&w->drained, true, memory_order_release);
+}
+
 static int worker_setup(struct wstate *ws)
 {
     struct worker *w = ws->w;
@@ -837,12 +848,12 @@ void *worker_main(void *arg)
         int wait_ms = WORKER_WAIT_MAX_MS;
         while (!ts_ctx_stopping(w->ctx)) {
             atomic_fetch_add_explicit(&w->epoch, 1, memory_order_release);
-            if (!ws.draining && atomic_load_explicit(&w->drain, memory_order_acquire))
-                worker_start_drain(&ws);
-            if (ws.draining && ws.open == 0)
-                atomic_store_explicit(&w->drained, true, memory_order_release);
+            worker_drain_poll(&ws);
             int n = ts_epoll_wait(w->ctx, ws.ep, evs, WORKER_EVENTS, wait_ms);
             atomic_fetch_add_explicit(&w->epoch, 1, memory_order_release);
+            /* again before the events: a drain asked for while this worker
+             * slept must not let the connection that woke it be accepted */
+            worker_drain_poll(&ws);
             if (ws.tls)
                 tls_worker_poll(ws.tls); /* a new ticket key, if published */
             for (int i = 0; i < n; i++) {
