@@ -587,6 +587,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
                 if (s->reo_wnd_persist && --s->reo_wnd_persist == 0) {
                     s->reo_wnd_mult = 1;
                     s->reo_extent_us = 0;
+                    s->reo_late_us = 0;
                 }
             } else if (!sack) {
                 /* RFC 6582 3.2 step 5: a partial ACK retransmits the next

@@ -121,6 +121,7 @@ struct tcp_rec {
     uint32_t rack_xmit_us; /* RACK.xmit_ts */
     uint32_t rack_end;     /* RACK.end_seq */
     uint32_t rack_rtt_us;  /* RACK.rtt */
+    uint32_t fresh_rtt_us; /* the RTT of the segment that set rack_xmit_us */
     uint32_t ack_rtt_us;   /* this ACK's sample from a segment sent once; 0: none */
     uint32_t hs_rtt_us;    /* the same, of a segment no later one overtook: HyStart++'s */
     uint32_t ack_sacked;   /* bytes this ACK acknowledged that were SACKed before */
@@ -263,6 +264,7 @@ struct ts_sock {
     uint32_t min_rtt_us;     /* RACK.min_RTT; 0: none yet */
     uint32_t reo_extent_us;  /* reordering measured by D-SACKs and late
                               * arrivals (0: none); lasts as the multiplier */
+    uint32_t reo_late_us;    /* the same less the queue (reo_learn): BBR's */
     uint8_t reo_wnd_mult;    /* RACK.reo_wnd_mult (RFC 8985 6.2 step 4) */
     uint8_t reo_wnd_persist; /* recoveries before it falls back to 1 */
     uint8_t dupacks;

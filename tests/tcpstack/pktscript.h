@@ -72,7 +72,8 @@ enum ps_kind {
     PS_SHUTDOWN,  /* shutdown rd|wr|rdwr [= RET [ERRNO]] */
     PS_CLOSE,     /* close [listener] [= RET [ERRNO]] */
     PS_STAT,      /* stat FIELD = VALUE */
-    PS_REC,       /* rec FIELD = VALUE */
+    PS_REC,       /* rec FIELD = VALUE: the connection's struct tcp_rec */
+    PS_SOCK,      /* sock FIELD = VALUE: its struct ts_sock */
     PS_PEER_PORT, /* peer_port N */
 };
 
@@ -87,7 +88,7 @@ struct ps_event {
     bool has_ret;      /* "= RET" given */
     int64_t ret;
     int err;               /* errno after "= -1" */
-    char name[PS_TOK_MAX]; /* stat or rec field */
+    char name[PS_TOK_MAX]; /* stat, rec or sock field */
 };
 
 enum ps_line_kind { PS_LINE_BLANK, PS_LINE_DIRECTIVE, PS_LINE_EVENT };
@@ -542,11 +543,11 @@ static bool ps_parse_app(struct ps_parser *ps, const char *verb, struct ps_event
             return ps_error(ps, "stat FIELD = VALUE");
         return ps_expect_int(ps, "stat", 0, INT64_MAX, &ev->arg);
     }
-    if (strcmp(verb, "rec") == 0) {
-        ev->kind = PS_REC;
+    if (strcmp(verb, "rec") == 0 || strcmp(verb, "sock") == 0) {
+        ev->kind = verb[0] == 'r' ? PS_REC : PS_SOCK;
         if (!ps_next(&ps->lx, ev->name) || !ps_accept(&ps->lx, "="))
-            return ps_error(ps, "rec FIELD = VALUE");
-        return ps_expect_int(ps, "rec", 0, UINT32_MAX, &ev->arg);
+            return ps_error(ps, "%s FIELD = VALUE", verb);
+        return ps_expect_int(ps, verb, 0, UINT32_MAX, &ev->arg);
     }
     return ps_error(ps, "unknown event '%s'", verb);
 }

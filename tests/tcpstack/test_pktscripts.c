@@ -268,6 +268,12 @@ static const struct ps_field ps_rec[] = {
     PS_FIELD(tcp_rec, retrans),
     PS_FIELD(tcp_rec, sacked_segs),
 };
+
+static const struct ps_field ps_sock[] = {
+    PS_FIELD(ts_sock, min_rtt_us),
+    PS_FIELD(ts_sock, reo_extent_us),
+    PS_FIELD(ts_sock, reo_late_us),
+};
 /* clang-format on */
 
 static const struct ps_field *ps_field_find(const struct ps_field *t, size_t n,
@@ -899,17 +905,22 @@ static void ps_app(struct ps_run *r, const struct ps_event *ev)
                     (long long)ev->arg);
         break;
     }
-    case PS_REC: {
+    case PS_REC:
+    case PS_SOCK: {
+        bool rec = ev->kind == PS_REC;
+        const char *what = rec ? "rec" : "sock";
         const struct ps_field *f =
-            ps_field_find(ps_rec, sizeof(ps_rec) / sizeof(ps_rec[0]), ev->name);
+            rec ? ps_field_find(ps_rec, sizeof(ps_rec) / sizeof(ps_rec[0]), ev->name)
+                : ps_field_find(ps_sock, sizeof(ps_sock) / sizeof(ps_sock[0]), ev->name);
         if (f == NULL)
-            ps_fail(r, "unknown rec field '%s'", ev->name);
-        if (r->fd <= 0 || ctx->socks[r->fd].bufs == NULL)
-            ps_fail(r, "rec: the connection holds no buffers");
-        uint64_t v = ps_field_get(&ctx->socks[r->fd].bufs->rec, f);
+            ps_fail(r, "unknown %s field '%s'", what, ev->name);
+        if (r->fd <= 0 || (rec && ctx->socks[r->fd].bufs == NULL))
+            ps_fail(r, "%s: no connection%s", what, rec ? " holding buffers" : "");
+        uint64_t v = rec ? ps_field_get(&ctx->socks[r->fd].bufs->rec, f)
+                         : ps_field_get(&ctx->socks[r->fd], f);
         if (v != (uint64_t)ev->arg)
-            ps_fail(r, "rec %s is %llu, expected %lld", ev->name, (unsigned long long)v,
-                    (long long)ev->arg);
+            ps_fail(r, "%s %s is %llu, expected %lld", what, ev->name,
+                    (unsigned long long)v, (long long)ev->arg);
         break;
     }
     default:
