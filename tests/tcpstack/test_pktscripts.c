@@ -63,6 +63,9 @@
  *                                     records (struct tcp_rec: head n
  *                                     sacked lost retrans sacked_segs);
  *                                     the connection must hold buffers
+ *     sock FIELD = VALUE              a field of the connection's socket
+ *                                     (struct ts_sock: min_rtt_us
+ *                                     reo_extent_us reo_late_us)
  *     peer_port N                     from here on the peer talks from port
  *                                     N: another connection (its segments'
  *                                     relative numbers start again)
