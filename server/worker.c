@@ -748,11 +748,9 @@ static int expire_timeouts(struct wstate *ws)
     return (int)((next - now + 999) / 1000);
 }
 
-/* The first turn after cores_drain(): stop accepting, close every
- * connection that is not in the middle of a request or a response. */
-static void worker_start_drain(struct wstate *ws)
+/* Closes the listeners: connections waiting to be accepted are reset. */
+static void worker_stop_accepting(struct wstate *ws)
 {
-    ws->draining = true;
     if (ws->w->listen_fd >= 0) {
         ts_close(ws->ctx, ws->w->listen_fd);
         ws->w->listen_fd = -1;
@@ -761,6 +759,15 @@ static void worker_start_drain(struct wstate *ws)
         ts_close(ws->ctx, ws->w->tls_listen_fd);
         ws->w->tls_listen_fd = -1;
     }
+}
+
+/* The first turn after cores_drain(), before it waits for events: stop
+ * accepting, close every connection that is not in the middle of a request
+ * or a response. */
+static void worker_start_drain(struct wstate *ws)
+{
+    ws->draining = true;
+    worker_stop_accepting(ws);
     while (ws->tl[TL_IDLE].head >= 0)
         conn_close(ws, &ws->conns[ws->tl[TL_IDLE].head]);
     for (int32_t i = ws->tl[TL_HEADER].head; i >= 0;) {
@@ -769,17 +776,6 @@ static void worker_start_drain(struct wstate *ws)
         if (c->io == NULL || (c->io->in_len == 0 && !http_conn_partial(&c->io->hc)))
             conn_close(ws, c); /* a new connection that has sent nothing */
     }
-}
-
-/* Starts the drain once cores_drain() has asked for it; says when the last
- * connection is closed. */
-static void worker_drain_poll(struct wstate *ws)
-{
-    struct worker *w = ws->w;
-    if (!ws->draining && atomic_load_explicit(&w->drain, memory_order_acquire))
-        worker_start_drain(ws);
-    if (ws->draining && ws->open == 0)
-        atomic_store_explicit(&w->drained, true, memory_order_release);
 }
 
 static int worker_setup(struct wstate *ws)
@@ -848,22 +844,26 @@ void *worker_main(void *arg)
         int wait_ms = WORKER_WAIT_MAX_MS;
         while (!ts_ctx_stopping(w->ctx)) {
             atomic_fetch_add_explicit(&w->epoch, 1, memory_order_release);
-            worker_drain_poll(&ws);
+            if (!ws.draining && atomic_load_explicit(&w->drain, memory_order_acquire))
+                worker_start_drain(&ws);
+            if (ws.draining && ws.open == 0)
+                atomic_store_explicit(&w->drained, true, memory_order_release);
             int n = ts_epoll_wait(w->ctx, ws.ep, evs, WORKER_EVENTS, wait_ms);
             atomic_fetch_add_explicit(&w->epoch, 1, memory_order_release);
-            /* again before the events: a drain asked for while this worker
-             * slept must not let the connection that woke it be accepted */
-            worker_drain_poll(&ws);
+            /* a drain asked for while this worker slept: the connection that
+             * woke it is not accepted (the requests that came in are read
+             * and answered; the drain proper starts on the next turn) */
+            if (atomic_load_explicit(&w->drain, memory_order_acquire))
+                worker_stop_accepting(&ws);
             if (ws.tls)
                 tls_worker_poll(ws.tls); /* a new ticket key, if published */
             for (int i = 0; i < n; i++) {
                 if (evs[i].data == WORKER_EV_LISTEN ||
                     evs[i].data == WORKER_EV_LISTEN_TLS) {
-                    if (!ws.draining)
-                        accept_all(&ws,
-                                   evs[i].data == WORKER_EV_LISTEN ? w->listen_fd
-                                                                   : w->tls_listen_fd,
-                                   evs[i].data == WORKER_EV_LISTEN_TLS);
+                    int lfd =
+                        evs[i].data == WORKER_EV_LISTEN ? w->listen_fd : w->tls_listen_fd;
+                    if (lfd >= 0)
+                        accept_all(&ws, lfd, evs[i].data == WORKER_EV_LISTEN_TLS);
                     continue;
                 }
                 struct conn *c = &ws.conns[evs[i].data];
