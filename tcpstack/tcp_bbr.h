@@ -55,9 +55,9 @@ struct tcp_rate_sample {
     uint32_t interval_us;
     uint32_t acked;  /* bytes newly acknowledged or SACKed by this ACK */
     uint32_t rtt_us; /* RTT of a segment sent once; 0: none */
-    uint32_t reo_us; /* how long past the RTT loss recovery waits for a late
-                      * segment (RACK's reordering window), once the path has
-                      * shown reordering; 0: none seen */
+    uint32_t reo_us; /* how late past the round trip of segments on time a
+                      * late one comes (the queue left out: tcp_rack.c,
+                      * reo_learn), once the path has shown reordering */
     bool have;       /* the ACK delivered a segment */
     bool app_limited;
 };

@@ -147,7 +147,7 @@ static void rate_deliver(struct ts_sock *s, const struct tcp_txseg *g, uint32_t 
     s->cc.bbr.first_sent_us = g->xmit_us;
 }
 
-static uint32_t reo_wnd_of(const struct ts_sock *s, uint32_t extent);
+static uint32_t reo_wnd(const struct ts_sock *s);
 
 void tcp_rate_sample(const struct ts_sock *s, struct tcp_rate_sample *rs, uint32_t acked)
 {
@@ -158,7 +158,7 @@ void tcp_rate_sample(const struct ts_sock *s, struct tcp_rate_sample *rs, uint32
     rs->acked = acked;
     rs->rtt_us = r->ack_rtt_us;
     if (s->tflags & TF_REORDER) /* the path's, the queue left out (reo_learn) */
-        rs->reo_us = reo_wnd_of(s, s->reo_late_us);
+        rs->reo_us = RTE_MIN(s->reo_late_us, s->rto_us / 2);
     if (!r->rs_have)
         return;
     rs->have = true;
@@ -257,6 +257,13 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
     rate_sent(s, g);
 }
 
+/* How late @p since_sent is past @p base, and an eighth more. */
+static uint32_t late_past(uint32_t since_sent, uint32_t base)
+{
+    uint32_t late = since_sent > base ? since_sent - base : 0;
+    return late + late / 8;
+}
+
 /* A segment the network held back arrived @p since_sent after it left: a
  * reordering window of that less a minimum RTT (and an eighth more) would
  * have waited for it. Kept while the window's widening lasts (step 4's
@@ -266,19 +273,17 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
  * That measure holds the queue's delay too, which RACK's deadline has
  * already (RACK.rtt): an error on the safe side for loss detection, but
  * not for BBR's reordering allowance, which would grow the queue and with
- * it the next measure. Its own measure is how late the segment came
- * against one delivered on time now (the newest sent). */
+ * it the next measure. Its own measure (reo_late_us, all it takes) is how
+ * late the segment came against one delivered on time now (the newest
+ * sent). */
 static void reo_learn(struct ts_sock *s, uint32_t since_sent)
 {
-    uint32_t late = since_sent > s->min_rtt_us ? since_sent - s->min_rtt_us : 0;
-    late += late / 8;
+    uint32_t late = late_past(since_sent, s->min_rtt_us);
     if (late > s->reo_extent_us) {
         s->reo_extent_us = late;
         s->reo_wnd_persist = RACK_REO_PERSIST;
     }
-    uint32_t base = RTE_MAX(s->min_rtt_us, s->bufs->rec.fresh_rtt_us);
-    late = since_sent > base ? since_sent - base : 0;
-    late += late / 8;
+    late = late_past(since_sent, RTE_MAX(s->min_rtt_us, s->bufs->rec.fresh_rtt_us));
     if (late > s->reo_late_us)
         s->reo_late_us = late;
 }
@@ -417,8 +422,8 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
 /* RFC 8985 6.2 step 4's window: none before any reordering was seen once
  * recovery is under way or DupThresh segments are SACKed; else a quarter
  * of the minimum RTT times the multiplier D-SACKs raised, at most SRTT, or
- * the reordering measured (@p extent), if longer. */
-static uint32_t reo_wnd_of(const struct ts_sock *s, uint32_t extent)
+ * the reordering measured, if longer. */
+static uint32_t reo_wnd(const struct ts_sock *s)
 {
     if (!(s->tflags & TF_REORDER)) {
         if (s->tflags & TF_IN_RECOVERY)
@@ -431,15 +436,10 @@ static uint32_t reo_wnd_of(const struct ts_sock *s, uint32_t extent)
         w = s->srtt_us;
     /* the reordering measured (reo_learn), while it lasts; never beyond
      * half the RTO, which must stay the slower way to find a loss */
-    extent = RTE_MIN(extent, s->rto_us / 2);
+    uint32_t extent = RTE_MIN(s->reo_extent_us, s->rto_us / 2);
     if (extent > w)
         w = extent;
     return (uint32_t)w;
-}
-
-static uint32_t reo_wnd(const struct ts_sock *s)
-{
-    return reo_wnd_of(s, s->reo_extent_us);
 }
 
 uint32_t tcp_rack_detect(struct ts_ctx *ctx, struct ts_sock *s)

@@ -65,7 +65,9 @@
  *                                     the connection must hold buffers
  *     sock FIELD = VALUE              a field of the connection's socket
  *                                     (struct ts_sock: min_rtt_us
- *                                     reo_extent_us reo_late_us)
+ *                                     reo_extent_us reo_late_us; BBR's
+ *                                     latest reordering allowance
+ *                                     bbr_reo_us)
  *     peer_port N                     from here on the peer talks from port
  *                                     N: another connection (its segments'
  *                                     relative numbers start again)
@@ -276,6 +278,7 @@ static const struct ps_field ps_sock[] = {
     PS_FIELD(ts_sock, min_rtt_us),
     PS_FIELD(ts_sock, reo_extent_us),
     PS_FIELD(ts_sock, reo_late_us),
+    {"bbr_reo_us", offsetof(struct ts_sock, cc.bbr.reo_us), sizeof(uint32_t)},
 };
 /* clang-format on */
 
@@ -910,17 +913,21 @@ static void ps_app(struct ps_run *r, const struct ps_event *ev)
     }
     case PS_REC:
     case PS_SOCK: {
+        /* the connection's socket, or its send records (in its buffers) */
         bool rec = ev->kind == PS_REC;
         const char *what = rec ? "rec" : "sock";
         const struct ps_field *f =
             rec ? ps_field_find(ps_rec, sizeof(ps_rec) / sizeof(ps_rec[0]), ev->name)
                 : ps_field_find(ps_sock, sizeof(ps_sock) / sizeof(ps_sock[0]), ev->name);
+        const struct ts_sock *s = r->fd > 0 ? &ctx->socks[r->fd] : NULL;
+        const void *base = s;
+        if (rec)
+            base = s && s->bufs ? &s->bufs->rec : NULL;
         if (f == NULL)
             ps_fail(r, "unknown %s field '%s'", what, ev->name);
-        if (r->fd <= 0 || (rec && ctx->socks[r->fd].bufs == NULL))
+        if (base == NULL)
             ps_fail(r, "%s: no connection%s", what, rec ? " holding buffers" : "");
-        uint64_t v = rec ? ps_field_get(&ctx->socks[r->fd].bufs->rec, f)
-                         : ps_field_get(&ctx->socks[r->fd], f);
+        uint64_t v = ps_field_get(base, f);
         if (v != (uint64_t)ev->arg)
             ps_fail(r, "%s %s is %llu, expected %lld", what, ev->name,
                     (unsigned long long)v, (long long)ev->arg);
