@@ -453,9 +453,17 @@ uint32_t tcp_rack_detect(struct ts_ctx *ctx, struct ts_sock *s)
     uint32_t newly = 0;
     for (uint32_t i = 0; i < r->n; i++) {
         struct tcp_txseg *g = rec_at(r, i);
+        bool before = sent_after(r->rack_xmit_us, r->rack_end, g->xmit_us, g->end);
+        if (!before && !(g->flags & TXS_EVER_RETRANS)) {
+            /* new data leaves in sequence order and a retransmission only
+             * makes a record's time later: past a record sent once, and
+             * not before RACK.xmit_ts, no record was (on a reordering path
+             * most of the flight: it was all walked on every ACK) */
+            break;
+        }
         if ((g->flags & TXS_SACKED) || (g->flags & (TXS_LOST | TXS_RETRANS)) == TXS_LOST)
             continue; /* delivered, or lost and waiting for its retransmission */
-        if (!sent_after(r->rack_xmit_us, r->rack_end, g->xmit_us, g->end))
+        if (!before)
             continue;
         int64_t remaining = (int64_t)tdiff(g->xmit_us, now) + r->rack_rtt_us + reo;
         if (remaining > 0) {
