@@ -224,8 +224,6 @@ static struct ts_sock *app_sock(struct ts_ctx *ctx, int fd, uint8_t kind)
     return s;
 }
 
-#define TS_UNREAD_AHEAD_MAX (512u << 20) /* under ts_bring_drop_ahead's 2^30 */
-
 #define APP_SOCK(s, ctx, fd, kind)                                                       \
     struct ts_sock *s = app_sock(ctx, fd, kind);                                         \
     if (s == NULL) {                                                                     \
@@ -342,6 +340,8 @@ ssize_t ts_read(struct ts_ctx *ctx, int fd, void *buf, size_t len)
     errno = EAGAIN;
     return -1;
 }
+
+#define TS_UNREAD_AHEAD_MAX (512u << 20) /* under ts_bring_drop_ahead's 2^30 */
 
 int ts_read_unread_ahead(struct ts_ctx *ctx, int fd, size_t len)
 {
