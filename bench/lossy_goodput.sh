@@ -19,7 +19,9 @@
 # corehttpd's status page is read after every download: the table under
 # the goodputs gives, per case, the segments sent again and shown spurious
 # (D-SACK) against the segments sent, and in how many runs a retransmission
-# timeout fired (at the minimum RTO, and in all).
+# timeout fired (at the minimum RTO, and in all); each run's own counts go to
+# the progress lines. Last, the delay and reordering rows against their
+# bound, computed from the same run's clean-link figure (see bound below).
 #
 # Topology (addresses from 198.18.0.0/15 only; client 198.18.0.1, server
 # 198.18.0.2 on both paths):
@@ -449,11 +451,43 @@ pct() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f%%", 100 * a / b }'
 }
 
+# round_ms CASE: "D H" for the rows held to a bound (see bounds below): D the
+# time one round of slow start takes to come back, H the time from curl's
+# SYN to the request's arrival plus the first round's way back (one round
+# trip of the path without the case's hold); nothing for the other cases.
+# The stage adds about 0.1 ms to the round trip of the TAP's 0.1 ms.
+round_ms() {
+    case $1 in
+    delay) echo "20.2 20.2" ;; # 10 ms each way: D = H = the round trip
+    reorder) echo "5 0.2" ;;   # the cumulative ACK lags a late segment by 5 ms
+    esac
+}
+
+# bound C D H: the goodput in Mbit/s that slow start from IW 10 (segments of
+# 1,448 bytes) allows for the 10 MB file on a path of C Mbit/s whose rounds
+# take D ms: round j (window 10 x 2^(j-1)) arrives H + j x D ms after the
+# SYN, until a window holds the path (C x D); from then the rest comes at C,
+# its first byte one round after the last whole round. With C unbounded
+# this is the delay row's 11 round trips (10 rounds carry 10 MB).
+bound() {
+    awk -v S="$size" -v C="$1" -v D="$2" -v H="$3" 'BEGIN {
+        rate = C * 1e6 / 8 / 1000; fill = rate * D; left = S; w = 10; t = H
+        while (1) {
+            b = w * 1448
+            if (b >= fill) { t += D + left / rate; break }
+            if (left <= b) { t += D; break }
+            left -= b; t += D; w *= 2
+        }
+        printf "%.0f\n", S * 8 / t / 1000
+    }'
+}
+
 # ------------------------------------------------------------ the run
 log "corehttpd $bin; nginx $(nginx -v 2>&1 | sed 's/.*: //'); congestion controls ${cc_list[*]} (both servers); $runs runs per case; kernel $(uname -r)"
 nginx_up
 rows=""
 counts=""
+declare -A med_core=()
 IFS=, read -r -a case_list <<<"$cases"
 for c in "${case_list[@]}"; do
     what=$(describe "$c")
@@ -480,9 +514,11 @@ for c in "${case_list[@]}"; do
         for r in $(seq "$runs"); do
             core+=("$(fetch "$nsa")")
             after=$(status "$nsa")
+            run_again=$(delta retransmitted_segments) run_spur=$(delta spurious_retransmissions)
+            run_undo=$(delta undo_fast_recovery)
             sent=$((sent + $(delta tx_packets)))
-            again=$((again + $(delta retransmitted_segments)))
-            spurious=$((spurious + $(delta spurious_retransmissions)))
+            again=$((again + run_again))
+            spurious=$((spurious + run_spur))
             dsacks=$((dsacks + $(delta dsack_received)))
             # a shut window's probe counts as a timeout on the status page
             wprobes=$(delta retransmit_timeout_window_probe)
@@ -492,7 +528,7 @@ for c in "${case_list[@]}"; do
             [ "$minrto" = 0 ] || minrto_runs=$((minrto_runs + 1))
             before=$after
             ngx+=("$(fetch "$nsc")")
-            log "  $cc run $r: corehttpd ${core[-1]} Mbit/s ($rto timeouts, $minrto at the minimum RTO, $wprobes window probes), nginx ${ngx[-1]} Mbit/s"
+            log "  $cc run $r: corehttpd ${core[-1]} Mbit/s ($rto timeouts, $minrto at the minimum RTO, $wprobes window probes; $run_again sent again, $run_spur spurious, $run_undo recoveries undone), nginx ${ngx[-1]} Mbit/s"
         done
         log "  $cc: nft rules acted on: corehttpd path $(rules_hits "$nsa"); nginx path $(rules_hits "$nsc"); nginx retransmitted $(($(tcp_counter "$nss" RetransSegs) - retrans0)) segments"
         rules_clear "$nsa"
@@ -501,6 +537,7 @@ for c in "${case_list[@]}"; do
         corehttpd_down
         read -r cm cmin cmax cf <<<"$(stats "${core[@]}")"
         read -r nm nmin nmax nf <<<"$(stats "${ngx[@]}")"
+        med_core["$c/$cc"]=$cm
         [ "$cf$nf" = 00 ] || note="$note (failed runs, $cc: corehttpd $cf, nginx $nf)"
         ratio=$(awk -v a="$cm" -v b="$nm" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }')
         row="$row | $cm ($cmin-$cmax) | $nm ($nmin-$nmax) | $ratio"
@@ -519,6 +556,25 @@ done
 printf '%s\n%s\n%s' "$head" "$rule" "$rows"
 printf '\ncorehttpd'"'"'s counters over each case'"'"'s runs (status page): frames sent, segments sent again, retransmissions a D-SACK showed needless (matched against the latest 256 retransmissions of the connection: an undercount when more are outstanding), the D-SACK blocks received (each a segment that arrived twice: a needless retransmission, or a copy the network made), and the runs in which a retransmission timeout fired.\n\n'
 printf '| impairment | congestion control | frames sent | sent again | spurious | D-SACKs received | runs with a minimum-RTO timeout | runs with any timeout |\n|---|---|---|---|---|---|---|---|\n%s' "$counts"
+bounds=""
+for c in "${case_list[@]}"; do
+    [ -n "$(round_ms "$c")" ] || continue
+    for cc in "${cc_list[@]}"; do
+        clean=${med_core["relay/$cc"]:-}
+        got=${med_core["$c/$cc"]:-}
+        if [ -z "$clean" ] || [ "$clean" = - ]; then
+            bounds="$bounds| $(describe "$c") | $cc | - (run the relay case too) | - | $got | - |"$'\n'
+            continue
+        fi
+        # shellcheck disable=SC2046 # D and H as two arguments
+        b=$(bound "$clean" $(round_ms "$c"))
+        bounds="$bounds| $(describe "$c") | $cc | $clean | $b | $got | $(awk -v a="$got" -v b="$b" 'BEGIN { if (a == "-") print "-"; else printf "%.2f", a / b }') |"$'\n'
+    done
+done
+if [ -n "$bounds" ]; then
+    printf '\nThe delay and reordering rows against their bound: slow start from IW 10 (1,448-byte segments) doubling once a round, D ms, until a window holds the path, then the rest at the path'"'"'s rate C, the clean-link figure (the same algorithm'"'"'s median through the stage holding nothing, this run); round j arrives H + j x D ms after the SYN. Delay: D = H = 20.2 ms, the round trip. Reordering: D = 5 ms, by which the cumulative ACK lags a late segment; H = 0.2 ms.\n\n'
+    printf '| impairment | congestion control | clean-link figure C, Mbit/s | bound, Mbit/s | corehttpd, Mbit/s | of the bound |\n|---|---|---|---|---|---|\n%s' "$bounds"
+fi
 if [ "${LOSSY_STAGE:-relay}" = server ]; then
     printf '\nDelay and reordering come from dpio'"'"'s impairment stage (this kernel has no netem): on corehttpd'"'"'s own port (LOSSY_STAGE=server), and for nginx on bench/impair_relay'"'"'s TAP, through which nftables steers every frame of the client'"'"'s veth once each way (about 0.1 ms more round trip than corehttpd'"'"'s path).\n'
 else
