@@ -91,6 +91,7 @@ HOST_IP=198.18.0.1
 SRV_IP=198.18.0.2
 big=$repo/www/files/big.bin
 size=10485760
+STATUS_PORTS=61000-61999 # above Linux's ephemeral range (net.ipv4.ip_local_port_range)
 tag=$$
 nsa=chb-a-$tag
 nsc=chb-c-$tag
@@ -238,7 +239,11 @@ rx_on_cpu() {
         die "cannot set RPS on $2 (a kernel without CONFIG_RPS?)"
 }
 
-# rules_load NS IFACE CASE / rules_clear NS
+# rules_load NS IFACE CASE / rules_clear NS: the case's rules act on every
+# TCP frame but those of the status page's fetches (status, from client ports
+# STATUS_PORTS): they are the measurement, not the load, and a timeout of
+# theirs would count in the next download's (a lone last segment lost waits
+# for the RTO, RFC 8985 7.2).
 rules_load() {
     local ns=$1 ifc=$2 to_c to_s
     to_c=$(rule_to_client "$3")
@@ -246,8 +251,8 @@ rules_load() {
     [ -n "$to_c$to_s" ] || return 0
     {
         echo 'table netdev impair {'
-        [ -z "$to_c" ] || printf '  chain to_client {\n    type filter hook ingress device "%s" priority 0;\n    meta l4proto tcp %s\n  }\n' "$ifc" "$to_c"
-        [ -z "$to_s" ] || printf '  chain to_server {\n    type filter hook egress device "%s" priority 0;\n    meta l4proto tcp %s\n  }\n' "$ifc" "$to_s"
+        [ -z "$to_c" ] || printf '  chain to_client {\n    type filter hook ingress device "%s" priority 0;\n    meta l4proto tcp tcp dport != %s %s\n  }\n' "$ifc" "$STATUS_PORTS" "$to_c"
+        [ -z "$to_s" ] || printf '  chain to_server {\n    type filter hook egress device "%s" priority 0;\n    meta l4proto tcp tcp sport != %s %s\n  }\n' "$ifc" "$STATUS_PORTS" "$to_s"
         echo '}'
     } >"$tmp/rules.nft"
     ip netns exec "$ns" nft -f "$tmp/rules.nft"
@@ -434,7 +439,8 @@ stats() {
 
 # status NS: corehttpd's status page as "key: value" lines.
 status() {
-    ip netns exec "$1" curl -s --noproxy '*' --max-time 5 "http://$SRV_IP/server-status" || true
+    ip netns exec "$1" curl -s --noproxy '*' --max-time 5 --local-port "$STATUS_PORTS" \
+        "http://$SRV_IP/server-status" || true
 }
 # st KEY STATUS-TEXT: one counter of the page (0 when absent).
 st() {
