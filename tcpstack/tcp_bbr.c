@@ -209,13 +209,6 @@ static void set_cwnd(struct tcp_cc *cc, const struct tcp_rate_sample *rs,
     struct tcp_bbr *b = &cc->bbr;
     uint32_t min_cwnd = BBR_MIN_CWND_SEGS * cc->mss;
     uint32_t cwnd = cc->cwnd;
-    /* an ACK that delivered P segments lets out at most 2P: what it found
-     * lost comes off cwnd first, then the growth below adds what it
-     * delivered (the BBR draft's BBRModulateCwndForRecovery, Linux's
-     * bbr_set_cwnd_to_recover_or_restore). A segment sent again takes
-     * the place of new data, not a place beside it */
-    if (rs->lost)
-        cwnd = cwnd > rs->lost + cc->mss ? cwnd - rs->lost : cc->mss;
     if (b->enter_recovery) {
         /* packet conservation for a round: one segment out per one
          * delivered, no more, while the loss is repaired */

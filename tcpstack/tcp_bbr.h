@@ -54,7 +54,6 @@ struct tcp_rate_sample {
     uint32_t delivered;       /* bytes delivered over interval_us; 0: no rate */
     uint32_t interval_us;
     uint32_t acked;  /* bytes newly acknowledged or SACKed by this ACK */
-    uint32_t lost;   /* bytes this ACK newly found lost (RACK) */
     uint32_t rtt_us; /* RTT of a segment sent once; 0: none */
     uint32_t reo_us; /* how late past the round trip of segments on time a
                       * late one comes (the queue left out: tcp_rack.c,

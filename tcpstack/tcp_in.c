@@ -462,7 +462,6 @@ static void tcp_rack_input(struct ts_ctx *ctx, struct ts_sock *s,
         /* BBR sets cwnd from its model on every ACK, in recovery too */
         struct tcp_rate_sample rs;
         tcp_rate_sample(s, &rs, delivered);
-        rs.lost = lost;
         tcp_bbr_on_ack(&s->cc, &rs, tcp_rec_pipe(s), ctx->now);
     }
     tcp_prr_ack(ctx, s, delivered);

@@ -741,41 +741,6 @@ static void bbr_loss_keeps_the_window(void **state)
     assert_int_equal(cubic.cwnd, before * 7 / 10);
 }
 
-/* What an ACK finds lost comes off cwnd before the growth by what it
- * delivered: an ACK of one segment that finds three lost takes cwnd two
- * segments down, so the three go out again in the place of new data.
- * In recovery's first round packet conservation's floor (the flight plus
- * what was delivered) holds over it, and 4 segments under both. */
-static void bbr_loss_comes_off_cwnd(void **state)
-{
-    (void)state;
-    struct tcp_cc cc;
-    uint64_t now = T0;
-    uint32_t total = 0;
-    bbr_reach_probe_bw(&cc, &now, &total);
-    uint32_t before = cc.cwnd;
-    struct tcp_rate_sample rs = {.delivered_total = total + MSS,
-                                 .prior_delivered = total - BDP / 2,
-                                 .acked = MSS,
-                                 .lost = SEG(3),
-                                 .have = true};
-    tcp_bbr_on_ack(&cc, &rs, before - SEG(4), now);
-    assert_int_equal(cc.cwnd, before - SEG(2));
-    tcp_cc_on_loss(&cc, cc.cwnd, now);
-    rs.delivered_total += MSS;
-    tcp_bbr_on_ack(&cc, &rs, SEG(5), now); /* conservation: the flight + 1 */
-    assert_int_equal(cc.cwnd, SEG(6));
-    rs.delivered_total += MSS;
-    tcp_bbr_on_ack(&cc, &rs, SEG(5), now); /* 6 - 3 < the flight + 1 */
-    assert_int_equal(cc.cwnd, SEG(6));
-    rs.delivered_total += MSS;
-    tcp_bbr_on_ack(&cc, &rs, SEG(2), now); /* 6 - 3 = the flight + 1 < 4 */
-    assert_int_equal(cc.cwnd, SEG(4));
-    rs.lost = 0;
-    tcp_cc_on_recovery_end(&cc, false);
-    assert_int_equal(cc.cwnd, before - SEG(2)); /* the window from before the loss */
-}
-
 /* A timeout: one segment, at least 4 on the next ACK, growing by what is
  * delivered; the loss window's end does not bring back the window from
  * before at once (no pacing: it would leave as a burst), the ACKs grow it
@@ -903,7 +868,6 @@ int main(void)
         cmocka_unit_test(bbr_finds_the_path),
         cmocka_unit_test(bbr_reordering_allowance),
         cmocka_unit_test(bbr_loss_keeps_the_window),
-        cmocka_unit_test(bbr_loss_comes_off_cwnd),
         cmocka_unit_test(bbr_timeout),
         cmocka_unit_test(bbr_probe_rtt),
         cmocka_unit_test(bbr_app_limited_samples),
