@@ -181,11 +181,10 @@ static uint64_t tlp_timeout(const struct ts_sock *s)
         ((s->tflags & TF_IN_RECOVERY) && s->bufs == NULL))
         return 0;
     uint64_t pto = RTE_MAX(2ull * s->srtt_us, (uint64_t)TLP_MIN_US);
-    /* a lone segment may wait for a delayed ACK; not one that ends with our
-     * FIN (a response's tail after close(), or the FIN alone): a FIN is
+    /* a lone segment may wait for a delayed ACK; a lone FIN does not: it is
      * acknowledged at once (RFC 9293 3.10.7.4, eighth check) */
-    bool ends_with_fin = s->tflags & TF_FIN_SENT;
-    if (flight <= tcp_seg_size(s) && !ends_with_fin)
+    bool fin_only = (s->tflags & TF_FIN_SENT) && flight == 1;
+    if (flight <= tcp_seg_size(s) && !fin_only)
         pto += TLP_WC_DELACK_US;
     pto <<= s->tlp_count; /* each further probe waits twice as long */
     return pto < s->rto_us ? pto : 0;
