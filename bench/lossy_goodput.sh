@@ -458,10 +458,12 @@ pct() {
 }
 
 # round_ms CASE: "D H" for the rows held to a bound (see bounds below): D the
-# time one round of slow start takes to come back, H the time from curl's
-# SYN to the request's arrival plus the first round's way back (one round
-# trip of the path without the case's hold); nothing for the other cases.
-# The stage adds about 0.1 ms to the round trip of the TAP's 0.1 ms.
+# time one round of slow start takes to come back; H what the handshake and
+# the request add before it, so that round j arrives H + j x D after curl's
+# SYN (one round trip of the path without the case's hold: on the delay row
+# the first round arrives two round trips after the SYN); nothing for the
+# other cases. The stage adds about 0.1 ms to the round trip of the TAP's
+# 0.1 ms.
 round_ms() {
     case $1 in
     delay) echo "20.2 20.2" ;; # 10 ms each way: D = H = the round trip
