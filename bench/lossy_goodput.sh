@@ -452,6 +452,10 @@ st() {
 delta() {
     echo $(($(st "$1" "$after") - $(st "$1" "$before")))
 }
+# ratio A B: A / B to two places; "-" when either is "-" or B is 0.
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }'
+}
 # pct A B: A as a percentage of B.
 pct() {
     awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f%%", 100 * a / b }'
@@ -547,7 +551,7 @@ for c in "${case_list[@]}"; do
         read -r nm nmin nmax nf <<<"$(stats "${ngx[@]}")"
         med_core["$c/$cc"]=$cm
         [ "$cf$nf" = 00 ] || note="$note (failed runs, $cc: corehttpd $cf, nginx $nf)"
-        ratio=$(awk -v a="$cm" -v b="$nm" 'BEGIN { if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b }')
+        ratio=$(ratio "$cm" "$nm")
         row="$row | $cm ($cmin-$cmax) | $nm ($nmin-$nmax) | $ratio"
         counts="$counts| $what | $cc | $sent | $again ($(pct "$again" "$sent")) | $spurious ($(pct "$spurious" "$sent")) | $dsacks | $minrto_runs of $runs | $rto_runs of $runs |"$'\n'
     done
@@ -566,17 +570,19 @@ printf '\ncorehttpd'"'"'s counters over each case'"'"'s runs (status page): fram
 printf '| impairment | congestion control | frames sent | sent again | spurious | D-SACKs received | runs with a minimum-RTO timeout | runs with any timeout |\n|---|---|---|---|---|---|---|---|\n%s' "$counts"
 bounds=""
 for c in "${case_list[@]}"; do
-    [ -n "$(round_ms "$c")" ] || continue
+    dh=$(round_ms "$c")
+    [ -n "$dh" ] || continue
+    what=$(describe "$c")
     for cc in "${cc_list[@]}"; do
         clean=${med_core["relay/$cc"]:-}
         got=${med_core["$c/$cc"]:-}
         if [ -z "$clean" ] || [ "$clean" = - ]; then
-            bounds="$bounds| $(describe "$c") | $cc | - (run the relay case too) | - | $got | - |"$'\n'
+            bounds="$bounds| $what | $cc | - (run the relay case too) | - | $got | - |"$'\n'
             continue
         fi
-        # shellcheck disable=SC2046 # D and H as two arguments
-        b=$(bound "$clean" $(round_ms "$c"))
-        bounds="$bounds| $(describe "$c") | $cc | $clean | $b | $got | $(awk -v a="$got" -v b="$b" 'BEGIN { if (a == "-") print "-"; else printf "%.2f", a / b }') |"$'\n'
+        # shellcheck disable=SC2086 # D and H as two arguments
+        b=$(bound "$clean" $dh)
+        bounds="$bounds| $what | $cc | $clean | $b | $got | $(ratio "$got" "$b") |"$'\n'
     done
 done
 if [ -n "$bounds" ]; then

@@ -544,7 +544,7 @@ static bool ps_parse_app(struct ps_parser *ps, const char *verb, struct ps_event
         return ps_expect_int(ps, "stat", 0, INT64_MAX, &ev->arg);
     }
     if (strcmp(verb, "rec") == 0 || strcmp(verb, "sock") == 0) {
-        ev->kind = verb[0] == 'r' ? PS_REC : PS_SOCK;
+        ev->kind = strcmp(verb, "rec") == 0 ? PS_REC : PS_SOCK;
         if (!ps_next(&ps->lx, ev->name) || !ps_accept(&ps->lx, "="))
             return ps_error(ps, "%s FIELD = VALUE", verb);
         return ps_expect_int(ps, verb, 0, UINT32_MAX, &ev->arg);
