@@ -527,7 +527,7 @@ for c in "${case_list[@]}"; do
             core+=("$(fetch "$nsa")")
             after=$(status "$nsa")
             run_again=$(delta retransmitted_segments) run_spur=$(delta spurious_retransmissions)
-            run_undo=$(delta undo_fast_recovery) run_recalled=$(delta path_reordering_recalled)
+            run_undo=$(delta undo_fast_recovery)
             sent=$((sent + $(delta tx_packets)))
             again=$((again + run_again))
             spurious=$((spurious + run_spur))
@@ -540,7 +540,7 @@ for c in "${case_list[@]}"; do
             [ "$minrto" = 0 ] || minrto_runs=$((minrto_runs + 1))
             before=$after
             ngx+=("$(fetch "$nsc")")
-            log "  $cc run $r: corehttpd ${core[-1]} Mbit/s ($rto timeouts, $minrto at the minimum RTO, $wprobes window probes; $run_again sent again, $run_spur spurious, $run_undo recoveries undone; $run_recalled connections opened knowing the path's reordering), nginx ${ngx[-1]} Mbit/s"
+            log "  $cc run $r: corehttpd ${core[-1]} Mbit/s ($rto timeouts, $minrto at the minimum RTO, $wprobes window probes; $run_again sent again, $run_spur spurious, $run_undo recoveries undone), nginx ${ngx[-1]} Mbit/s"
         done
         log "  $cc: nft rules acted on: corehttpd path $(rules_hits "$nsa"); nginx path $(rules_hits "$nsc"); nginx retransmitted $(($(tcp_counter "$nss" RetransSegs) - retrans0)) segments"
         rules_clear "$nsa"

@@ -140,11 +140,6 @@ static const struct status_def status_defs[ST_N] = {
     [ST_UNDO_TIMEOUT] = {"undo_timeout", "undo_total", "kind=\"timeout\"", NULL, false},
     [ST_HYSTART_EXITS] = {"hystart_exits", "hystart_exits_total", NULL,
                           "Slow starts ended by HyStart++ (RFC 9406).", false},
-    [ST_PATH_REORDER] = {"path_reordering_recalled", "path_reordering_recalled_total",
-                         NULL,
-                         "Connections that started with the reordering measured on "
-                         "their peer's path by an earlier connection.",
-                         false},
     [ST_PAWS_LATE_ACKS] =
         {"paws_late_acks", "paws_late_acks_total", NULL,
          "Pure ACKs older than TS.Recent but only overtaken, taken for their "
@@ -507,7 +502,6 @@ static void status_collect(const struct status_src *src, const struct status_cor
     v[ST_UNDO_RECOVERY] = st.tcp_undo_recovery;
     v[ST_UNDO_TIMEOUT] = st.tcp_undo_rto;
     v[ST_HYSTART_EXITS] = st.tcp_hystart_exits;
-    v[ST_PATH_REORDER] = st.tcp_path_reorder_recalled;
     v[ST_PAWS_LATE_ACKS] = st.rx_paws_disordered;
     v[ST_PAYLOAD_REF] = st.tx_bytes_ref;
     v[ST_PAYLOAD_COPIED] = st.tx_bytes_copied;

@@ -42,8 +42,6 @@ void ts_sock_free(struct ts_ctx *ctx, struct ts_sock *s)
     TS_ASSERT(!(s->tflags & (TF_EV_QUEUED | TF_OUT_QUEUED)));
     if (s->tflags & TF_ORPHAN)
         ctx->n_orphans--;
-    if (s->kind == TS_KIND_TCP && s->raddr != 0)
-        tcp_path_remember(ctx, s);
     tcp_cancel_timers(ctx, s);
     if (s->tflags & TF_HASHED)
         ts_flow_remove(ctx, s);
@@ -564,7 +562,6 @@ int tcp_connect(struct ts_ctx *ctx, struct ts_sock *s, uint32_t raddr, uint16_t 
     s->snd_max = s->iss + 1;
     s->snd_end = s->iss + 1;
     s->rto_us = 1000000; /* RFC 6298 2.1 */
-    tcp_path_recall(ctx, s);
     s->mss = (uint16_t)tcp_mss_max(ctx);
     /* offer every option we do; the SYN-ACK says which the peer takes */
     if (ctx->p.opt_wscale) {

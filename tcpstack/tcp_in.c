@@ -198,7 +198,6 @@ static struct ts_sock *tcp_passive_new(struct ts_ctx *ctx, struct ts_sock *l,
     s->last_rx_us = ctx->now;
     s->rto_us = TCP_INIT_RTO_US;
     tcp_syn_options(ctx, s, syn);
-    tcp_path_recall(ctx, s);
     ts_flow_insert(ctx, s);
     ctx->st.tcp_passive++;
     return s;

@@ -22,6 +22,7 @@
 
 #include "ts_priv.h"
 
+#define RACK_REO_PERSIST 16 /* RFC 8985 6.2 step 4: recoveries a widened window lasts */
 #define RACK_REO_MULT_MAX 255
 
 _Static_assert(TCP_RXT_HIST <= 256 && (TCP_RXT_HIST & (TCP_RXT_HIST - 1)) == 0,
@@ -278,7 +279,6 @@ static uint32_t late_past(uint32_t since_sent, uint32_t base)
 static void reo_learn(struct ts_sock *s, uint32_t since_sent)
 {
     uint32_t late = late_past(since_sent, s->min_rtt_us);
-    s->tflags |= TF_REO_LEARNED;
     if (late > s->reo_extent_us) {
         s->reo_extent_us = late;
         s->reo_wnd_persist = RACK_REO_PERSIST;

@@ -189,11 +189,8 @@ struct ts_stats {
     uint64_t tcp_undo_rto;         /* timeouts undone as spurious (RFC 4015) */
     uint64_t tcp_tlp_recoveries;   /* probes that repaired a tail loss (RFC 8985 7.4) */
     uint64_t tcp_hystart_exits;    /* slow starts left by HyStart++ (RFC 9406) */
-    uint64_t tcp_path_reorder_recalled; /* connections that started with the
-                                         * reordering measured on their path
-                                         * before (tcp_path.c) */
-    uint64_t tcp_rcvbuf_grows;          /* receive buffers grown by autotuning */
-    uint32_t rcvbuf_grown_in_use;       /* grown receive buffers held now */
+    uint64_t tcp_rcvbuf_grows;     /* receive buffers grown by autotuning */
+    uint32_t rcvbuf_grown_in_use;  /* grown receive buffers held now */
     uint64_t tcp_fast_retransmits, tcp_syncookies_sent, tcp_syncookies_ok,
         tcp_syncookies_bad;
     uint64_t tx_nombuf;

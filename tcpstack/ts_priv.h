@@ -219,13 +219,11 @@ struct ts_bufs {
 #define TF_TLP_ARMED (1u << 15) /* t_rexmt is a probe timeout (RFC 8985 7) */
 #define TF_TLP_SENT                                                                      \
     (1u << 16) /* TCP_TLP_MAX probes out; no other until an ACK of new data */
-#define TF_TLP_NEW (1u << 17)      /* the probe may send one new segment past cwnd */
-#define TF_LOSS (1u << 18)         /* TF_IN_RECOVERY after a timeout (RFC 8985 6.3) */
-#define TF_ORPHAN (1u << 19)       /* closed by the application, counted in n_orphans */
-#define TF_REORDER (1u << 20)      /* RACK.reordering_seen */
-#define TF_DSACK (1u << 21)        /* a D-SACK block to send: dsack_start, dsack_end */
-#define TF_REO_LEARNED (1u << 22)  /* this connection measured reordering (reo_learn) */
-#define TF_REO_RECALLED (1u << 23) /* it started with its path's (tcp_path_recall) */
+#define TF_TLP_NEW (1u << 17) /* the probe may send one new segment past cwnd */
+#define TF_LOSS (1u << 18)    /* TF_IN_RECOVERY after a timeout (RFC 8985 6.3) */
+#define TF_ORPHAN (1u << 19)  /* closed by the application, counted in n_orphans */
+#define TF_REORDER (1u << 20) /* RACK.reordering_seen */
+#define TF_DSACK (1u << 21)   /* a D-SACK block to send: dsack_start, dsack_end */
 
 /* Worker-private flags. */
 #define AF_OPEN (1u << 0)
@@ -387,15 +385,6 @@ struct ts_epoll {
 
 /* ------------------------------------------------------------------ context */
 
-/* One peer's path as its last connections measured it (tcp_path.c). */
-#define TCP_PATH_BITS 10
-struct tcp_path {
-    uint32_t raddr;         /* host byte order; the slot's owner */
-    uint32_t reo_extent_us; /* RACK's reordering window; 0: none */
-    uint32_t reo_late_us;   /* and BBR's allowance (reo_learn) */
-    uint32_t stamp_s;       /* when a connection last measured it */
-};
-
 struct ts_ctx {
     struct ts_params p;
     uint64_t now;
@@ -441,9 +430,6 @@ struct ts_ctx {
 
     /* TIME_WAIT entries (tcp_tw.c) */
     struct tcp_tw_table *tw;
-
-    /* what connections learned of their peers' paths (tcp_path.c) */
-    struct tcp_path paths[1u << TCP_PATH_BITS];
 
     /* timers */
     struct ts_wheel wheel;
@@ -613,12 +599,6 @@ void tcp_tlp_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *se
 #define TCP_TLP_MAX 4           /* probes before the RTO (RFC 8985 7: one) */
 #define TCP_UNDO_HOLD_US 10000u /* least time an idle connection keeps its undo state */
 #define TCP_INIT_CWND_SEGS 10   /* RFC 6928 */
-#define RACK_REO_PERSIST 16 /* RFC 8985 6.2 step 4: recoveries a widened window lasts */
-/** A new connection to a peer whose path reordered starts with the
- *  reordering window and allowance measured there (tcp_path.c). */
-void tcp_path_recall(struct ts_ctx *ctx, struct ts_sock *s);
-/** A connection's end: what it measured of its path is kept for the next. */
-void tcp_path_remember(struct ts_ctx *ctx, const struct ts_sock *s);
 /** Records a duplicate [start, end) to report in a D-SACK block. */
 void tcp_dsack_note(struct ts_sock *s, uint32_t start, uint32_t end);
 /** The pool of grown receive buffers: 0 or -1 (out of memory). */

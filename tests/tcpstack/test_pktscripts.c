@@ -234,7 +234,6 @@ static const struct ps_field ps_stats[] = {
     PS_FIELD(ts_stats, tcp_tlp_probes),
     PS_FIELD(ts_stats, tcp_lost_retransmits),
     PS_FIELD(ts_stats, tcp_rack_losses),
-    PS_FIELD(ts_stats, tcp_path_reorder_recalled),
     PS_FIELD(ts_stats, tcp_timeouts_min_rto),
     PS_FIELD(ts_stats, tcp_window_probes),
     PS_FIELD(ts_stats, tcp_dsack_rx),
