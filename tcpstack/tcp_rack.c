@@ -197,6 +197,7 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
         r->rxt_hist[k].start = seq;
         r->rxt_hist[k].end = old_end;
         r->rxt_hist[k].prev_us = first < r->n ? rec_at(r, first)->xmit_us : now;
+        r->rxt_hist[k].sent_us = now;
         r->rxt_hist[k].undo_ep = r->undo_ep;
         r->rxt_hist[k].undo_n = 0;
         r->rxt_hist[k].probe = r->probe_tx;
@@ -732,8 +733,15 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
     if (!timed)
         s->tflags |= TF_REORDER;
     /* the copy sent before was late by about the time since it left, less
-     * a round trip */
-    if (!timed)
+     * a round trip, when it arrived after this one: its D-SACK then comes
+     * more than a round trip after this one left. One that comes within
+     * about a round trip is for this copy: the one before had arrived,
+     * when is not known, and a lossy path looks the same (more holes than
+     * an ACK has SACK blocks, the ACK that reported one lost): learning
+     * the time waited from it would grow the window on itself, each
+     * window waited the next one's measure */
+    uint32_t rtt = RTE_MAX(s->min_rtt_us, r->fresh_rtt_us);
+    if (!timed && (uint32_t)ctx->now - x->sent_us > 2 * rtt)
         reo_learn(s, (uint32_t)ctx->now - x->prev_us);
     if (!r->undo_on || ux == NULL || SEQ_GT(end, s->snd_max))
         return;

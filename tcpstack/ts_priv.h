@@ -169,6 +169,7 @@ struct tcp_rec {
     struct tcp_rxt {
         uint32_t start, end;
         uint32_t prev_us; /* when the copy before this retransmission left */
+        uint32_t sent_us; /* when this retransmission left */
         uint32_t undo_ep; /* the episode it counted in ... */
         uint32_t undo_n;  /* ... for this many of undo_retrans, until a D-SACK */
         bool probe;       /* a tail loss probe's */
