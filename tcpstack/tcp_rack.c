@@ -733,15 +733,15 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
     if (!timed)
         s->tflags |= TF_REORDER;
     /* the copy sent before was late by about the time since it left, less
-     * a round trip, when it arrived after this one: its D-SACK then comes
-     * later than this one's round trip (two, for the queue's slack). One
-     * that comes sooner is for this copy: the one before had arrived, when
-     * is not known, and a lossy path looks the same (more holes than an
-     * ACK has SACK blocks, the ACK that reported one lost): learning the
-     * time waited from it would grow the window on itself, each window
-     * waited the next one's measure */
+     * a round trip, when it arrived after this one: then its D-SACK comes
+     * later than this one's round trip (a quarter more for the queue's
+     * slack). One that comes within it is for this copy: the one before
+     * had arrived, when is not known, and a lossy path looks the same
+     * (more holes than an ACK has SACK blocks, the ACK that reported one
+     * lost): learning the time waited from it would grow the window on
+     * itself, each window waited the next one's measure */
     uint32_t rtt = RTE_MAX(s->min_rtt_us, r->fresh_rtt_us);
-    if (!timed && (uint32_t)ctx->now - x->sent_us > 2 * rtt)
+    if (!timed && (uint32_t)ctx->now - x->sent_us > rtt + rtt / 4)
         reo_learn(s, (uint32_t)ctx->now - x->prev_us);
     if (!r->undo_on || ux == NULL || SEQ_GT(end, s->snd_max))
         return;
