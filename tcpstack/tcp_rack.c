@@ -265,6 +265,13 @@ static uint32_t late_past(uint32_t since_sent, uint32_t base)
     return late + late / 8;
 }
 
+/* The round trip of a segment delivered on time now: the newest sent's,
+ * never below the minimum. */
+static uint32_t fresh_rtt(const struct ts_sock *s)
+{
+    return RTE_MAX(s->min_rtt_us, s->bufs->rec.fresh_rtt_us);
+}
+
 /* A segment the network held back arrived @p since_sent after it left: a
  * reordering window of that less a minimum RTT (and an eighth more) would
  * have waited for it. Kept while the window's widening lasts (step 4's
@@ -284,7 +291,7 @@ static void reo_learn(struct ts_sock *s, uint32_t since_sent)
         s->reo_extent_us = late;
         s->reo_wnd_persist = RACK_REO_PERSIST;
     }
-    late = late_past(since_sent, RTE_MAX(s->min_rtt_us, s->bufs->rec.fresh_rtt_us));
+    late = late_past(since_sent, fresh_rtt(s));
     if (late > s->reo_late_us)
         s->reo_late_us = late;
 }
@@ -740,7 +747,7 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
      * (more holes than an ACK has SACK blocks, the ACK that reported one
      * lost): learning the time waited from it would grow the window on
      * itself, each window waited the next one's measure */
-    uint32_t rtt = RTE_MAX(s->min_rtt_us, r->fresh_rtt_us);
+    uint32_t rtt = fresh_rtt(s);
     if (!timed && (uint32_t)ctx->now - x->sent_us > rtt + rtt / 4)
         reo_learn(s, (uint32_t)ctx->now - x->prev_us);
     if (!r->undo_on || ux == NULL || SEQ_GT(end, s->snd_max))

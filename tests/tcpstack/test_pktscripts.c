@@ -920,7 +920,9 @@ static void ps_app(struct ps_run *r, const struct ps_event *ev)
             rec ? ps_field_find(ps_rec, sizeof(ps_rec) / sizeof(ps_rec[0]), ev->name)
                 : ps_field_find(ps_sock, sizeof(ps_sock) / sizeof(ps_sock[0]), ev->name);
         const struct ts_sock *s = r->fd > 0 ? &ctx->socks[r->fd] : NULL;
-        const void *base = !rec ? (const void *)s : s && s->bufs ? &s->bufs->rec : NULL;
+        const void *base = s;
+        if (rec)
+            base = s && s->bufs ? &s->bufs->rec : NULL;
         if (f == NULL)
             ps_fail(r, "unknown %s field '%s'", what, ev->name);
         if (base == NULL)
