@@ -86,9 +86,11 @@ int dpio_pair_stack_loop(void *arg)
             if (wdl < until)
                 until = wdl;
             uint64_t t = until > now ? until - now : 0;
-            if (t > 0)
+            if (t > 0) {
+                ts_idle(pr->ctx);
                 dpio_queue_sleep(
                     pr->q, t < DPIO_PAIR_IDLE_SLEEP_US ? t : DPIO_PAIR_IDLE_SLEEP_US);
+            }
         }
     }
 }

@@ -157,6 +157,10 @@ void ts_poll(struct ts_ctx *ctx, uint64_t now_us);
  *  soon (tens of us) while output waits for the device to drain. */
 uint64_t ts_next_deadline(const struct ts_ctx *ctx);
 
+/** The thread is about to sleep: gives back to the pool the mbufs taken
+ *  ahead to build frames in, so that an idle context holds none. */
+void ts_idle(struct ts_ctx *ctx);
+
 struct ts_stats {
     uint64_t rx_frames, tx_frames;
     uint64_t rx_bytes, tx_bytes; /* frame bytes, Ethernet header included */

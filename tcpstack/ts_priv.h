@@ -386,6 +386,11 @@ struct ts_epoll {
 
 /* ------------------------------------------------------------------ context */
 
+/* Frames are built in mbufs taken from the port's pool TS_TXSTASH at a time
+ * and handed out one by one, each a few ahead prefetched for writing (see
+ * ts_alloc). */
+#define TS_TXSTASH 32
+
 struct ts_ctx {
     struct ts_params p;
     uint64_t now;
@@ -394,6 +399,10 @@ struct ts_ctx {
     /* frames waiting for the output function */
     struct rte_mbuf *txq[TS_BURST];
     uint16_t ntx;
+    /* mbufs taken from the pool, not yet built into: stash[stash_i..nstash) */
+    struct rte_mbuf *stash[TS_TXSTASH];
+    uint16_t nstash, stash_i;
+    uint32_t hdr_off; /* from an mbuf to where its headers go */
 
     /* sockets */
     struct ts_sock *socks;
@@ -503,6 +512,7 @@ static inline void ts_timer_cancel(struct ts_ctx *ctx, struct ts_timer *t)
 /** Queues a finished frame for the output function. */
 void ts_emit(struct ts_ctx *ctx, struct rte_mbuf *m);
 void ts_emit_flush(struct ts_ctx *ctx);
+/** A reset mbuf of the port's pool to build a frame in, or NULL (counted). */
 struct rte_mbuf *ts_alloc(struct ts_ctx *ctx);
 
 void ts_arp_input(struct ts_ctx *ctx, struct rte_mbuf *m);

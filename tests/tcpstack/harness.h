@@ -108,6 +108,14 @@ static inline void th_params(struct ts_params *p)
     p->isn_key[0] = 42;
 }
 
+/* Runs what is due, then goes idle as the stack thread does before it
+ * sleeps (between steps a context holds no mbufs of the pool). */
+static inline void th_run(struct th *h)
+{
+    ts_poll(h->ctx, h->now);
+    ts_idle(h->ctx);
+}
+
 /* Creates the context from @p p; the clock starts at 1 s. */
 static inline void th_start(struct th *h, struct ts_params *p)
 {
@@ -121,7 +129,7 @@ static inline void th_start(struct th *h, struct ts_params *p)
     h->ctx = ts_ctx_create(p);
     assert_non_null(h->ctx);
     h->now = 1000000;
-    ts_poll(h->ctx, h->now);
+    th_run(h);
 }
 
 /* Creates the context; @p tune may adjust the defaults before creation. */
@@ -147,14 +155,14 @@ static inline void th_fini(struct th *h)
 static inline void th_advance(struct th *h, uint64_t us)
 {
     h->now += us;
-    ts_poll(h->ctx, h->now);
+    th_run(h);
 }
 
 /* Hands one frame to the stack, then lets it do its batch work. */
 static inline void th_inject(struct th *h, struct rte_mbuf *m)
 {
     ts_input(h->ctx, &m, 1, h->now);
-    ts_poll(h->ctx, h->now);
+    th_run(h);
 }
 
 static inline struct rte_mbuf *th_frame(struct th *h, uint16_t type, size_t len,
