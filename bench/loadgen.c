@@ -498,8 +498,10 @@ static void lg_run(struct lg *g, struct dpio_queue *q)
         if (n == 0 && !g->o.busy_poll) {
             uint64_t until = ts_next_deadline(g->ctx);
             uint64_t t = until > now ? until - now : 0;
-            ts_idle(g->ctx);
-            dpio_queue_sleep(q, t < LG_IDLE_SLEEP_US ? t : LG_IDLE_SLEEP_US);
+            if (t > 0) {
+                ts_idle(g->ctx);
+                dpio_queue_sleep(q, t < LG_IDLE_SLEEP_US ? t : LG_IDLE_SLEEP_US);
+            }
         }
     }
     now = dpio_now_us();

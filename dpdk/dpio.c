@@ -715,7 +715,8 @@ static int dpio_pools_create(struct dpio_port *p, int socket, uint16_t nb_rxd,
                              uint16_t nb_txd, char *err, size_t errlen)
 {
     /* What one queue can hold at once: a full rx ring, a full tx ring, the
-     * tx buffer, the rx stash, bursts in flight in the stack, full holding
+     * tx buffer, the rx stash, bursts in flight in the stack (with the 31
+     * mbufs at most it takes ahead to build frames in), full holding
      * queues of the impairment stage, and the mempool caches of the lcores
      * that touch the pool. */
     unsigned need =

@@ -93,7 +93,8 @@ struct ts_params {
                             once is answered when it comes again); 0: no
                             budget. Default 16. */
 
-    struct rte_mempool *pool; /**< mbufs for frames we build */
+    struct rte_mempool *pool; /**< mbufs for frames we build (a running
+                                   context holds up to 31 ahead, see ts_idle) */
     ts_output_fn output;
     void *output_arg;
     /** Frames given to output that the device has not taken yet (called
@@ -158,7 +159,9 @@ void ts_poll(struct ts_ctx *ctx, uint64_t now_us);
 uint64_t ts_next_deadline(const struct ts_ctx *ctx);
 
 /** The thread is about to sleep: gives back to the pool the mbufs taken
- *  ahead to build frames in, so that an idle context holds none. */
+ *  ahead to build frames in. A running context holds up to 31 of them
+ *  between calls; one whose loop calls this before sleeping holds none
+ *  while it sleeps. */
 void ts_idle(struct ts_ctx *ctx);
 
 struct ts_stats {

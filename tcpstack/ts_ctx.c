@@ -65,8 +65,11 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
     if (ctx == NULL)
         return NULL;
     ctx->p = *p;
-    ctx->hdr_off = (uint32_t)(sizeof(struct rte_mbuf) + rte_pktmbuf_priv_size(p->pool) +
-                              RTE_PKTMBUF_HEADROOM);
+    if (rte_pktmbuf_data_room_size(p->pool) >=
+            RTE_PKTMBUF_HEADROOM + 2 * RTE_CACHE_LINE_SIZE &&
+        !(rte_pktmbuf_priv_flags(p->pool) & RTE_PKTMBUF_POOL_F_PINNED_EXT_BUF))
+        ctx->hdr_off = (uint32_t)(sizeof(struct rte_mbuf) +
+                                  rte_pktmbuf_priv_size(p->pool) + RTE_PKTMBUF_HEADROOM);
     if (ctx->p.ip_count == 0)
         ctx->p.ip_count = 1;
     /* the flow table's secret: one per context and boot, from the ISN key */
@@ -194,17 +197,19 @@ static inline void prefetch_for_write(const char *p)
 }
 
 /* An mbuf's two lines and the first two of its data room, where the
- * headers go. A frame's mbuf was last read by the device (or, over shared
- * memory, by the core across) a ring's turn ago; building the frame would
- * otherwise wait for each of those lines in turn. */
+ * headers go (hdr_off 0: a data room too small for them, not prefetched).
+ * A frame's mbuf was last read by the device (or, over shared memory, by the
+ * core across) a ring's turn ago; building the frame would otherwise wait
+ * for each of those lines in turn. */
 static void tx_prefetch(const struct ts_ctx *ctx, const struct rte_mbuf *m)
 {
     const char *c = (const char *)m;
-    const char *hdr = c + ctx->hdr_off;
     prefetch_for_write(c);
     prefetch_for_write(c + RTE_CACHE_LINE_SIZE);
-    prefetch_for_write(hdr);
-    prefetch_for_write(hdr + RTE_CACHE_LINE_SIZE);
+    if (ctx->hdr_off) {
+        prefetch_for_write(c + ctx->hdr_off);
+        prefetch_for_write(c + ctx->hdr_off + RTE_CACHE_LINE_SIZE);
+    }
 }
 
 void ts_idle(struct ts_ctx *ctx)
@@ -213,13 +218,18 @@ void ts_idle(struct ts_ctx *ctx)
         rte_mempool_put_bulk(ctx->p.pool, (void **)&ctx->stash[ctx->stash_i],
                              ctx->nstash - ctx->stash_i);
     ctx->nstash = ctx->stash_i = 0;
+    ctx->stash_dry = false;
 }
 
 struct rte_mbuf *ts_alloc(struct ts_ctx *ctx)
 {
     if (ctx->stash_i == ctx->nstash) {
-        if (rte_mempool_get_bulk(ctx->p.pool, (void **)ctx->stash, TS_TXSTASH) != 0) {
-            struct rte_mbuf *m = rte_pktmbuf_alloc(ctx->p.pool); /* the last few */
+        /* fewer than a batch left: one at a time until the thread idles
+         * (not a failed bulk get before each) */
+        if (ctx->stash_dry ||
+            rte_mempool_get_bulk(ctx->p.pool, (void **)ctx->stash, TS_TXSTASH) != 0) {
+            ctx->stash_dry = true;
+            struct rte_mbuf *m = rte_pktmbuf_alloc(ctx->p.pool);
             if (m == NULL)
                 ctx->st.tx_nombuf++;
             return m;
@@ -232,7 +242,8 @@ struct rte_mbuf *ts_alloc(struct ts_ctx *ctx)
     if (ctx->stash_i + TS_TXSTASH_AHEAD < ctx->nstash)
         tx_prefetch(ctx, ctx->stash[ctx->stash_i + TS_TXSTASH_AHEAD]);
     struct rte_mbuf *m = ctx->stash[ctx->stash_i++];
-    rte_pktmbuf_reset(m); /* what rte_pktmbuf_alloc does after the get */
+    __rte_mbuf_raw_sanity_check(m); /* what rte_pktmbuf_alloc does after the get */
+    rte_pktmbuf_reset(m);
     return m;
 }
 
