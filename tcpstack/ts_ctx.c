@@ -218,13 +218,12 @@ void ts_idle(struct ts_ctx *ctx)
         rte_mempool_put_bulk(ctx->p.pool, (void **)&ctx->stash[ctx->stash_i],
                              ctx->nstash - ctx->stash_i);
     ctx->nstash = ctx->stash_i = 0;
-    ctx->stash_dry = false;
 }
 
 struct rte_mbuf *ts_alloc(struct ts_ctx *ctx)
 {
     if (ctx->stash_i == ctx->nstash) {
-        /* fewer than a batch left: one at a time until the thread idles
+        /* fewer than a batch left: one at a time until the next ts_poll
          * (not a failed bulk get before each) */
         if (ctx->stash_dry ||
             rte_mempool_get_bulk(ctx->p.pool, (void **)ctx->stash, TS_TXSTASH) != 0) {
@@ -393,6 +392,7 @@ void ts_input(struct ts_ctx *ctx, struct rte_mbuf **pkts, uint16_t n, uint64_t n
 void ts_poll(struct ts_ctx *ctx, uint64_t now_us)
 {
     ctx->now = now_us;
+    ctx->stash_dry = false; /* ts_alloc may take a whole batch again */
     atomic_store_explicit(&ctx->now_pub, now_us, memory_order_relaxed);
     ts_wheel_run(&ctx->wheel, now_us, tcp_timer_fire, ctx);
     tcp_tw_expire(ctx, now_us);

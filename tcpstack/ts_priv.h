@@ -402,7 +402,7 @@ struct ts_ctx {
     /* mbufs taken from the pool, not yet built into: stash[stash_i..nstash) */
     struct rte_mbuf *stash[TS_TXSTASH];
     uint16_t nstash, stash_i;
-    bool stash_dry;   /* a bulk get failed: one at a time until ts_idle */
+    bool stash_dry;   /* a bulk get failed: one at a time until ts_poll */
     uint32_t hdr_off; /* from an mbuf to where its headers go; 0: not prefetched */
 
     /* sockets */

@@ -34,14 +34,21 @@ static unsigned burst(struct th *h, struct th_conn *c, struct rte_mbuf **pkts,
     return burst_gap(h, c, pkts, base, 0);
 }
 
+/* A context with one established connection, its peer's address known. */
+static void open_one(struct th *h, struct th_conn *c)
+{
+    th_init(h, NULL);
+    th_peer_arp(h);
+    *c = (struct th_conn){.lfd = th_listen(h)};
+    th_open(h, c, TH_PEER_PORT);
+}
+
 static void established_first_and_syn_budget(void **state)
 {
     (void)state;
     struct th h;
-    th_init(&h, NULL);
-    th_peer_arp(&h);
-    struct th_conn c = {.lfd = th_listen(&h)};
-    th_open(&h, &c, TH_PEER_PORT);
+    struct th_conn c;
+    open_one(&h, &c);
 
     struct rte_mbuf *pkts[NSYN + 1];
     char buf[8];
@@ -147,10 +154,8 @@ static void pool_exhaustion_drops_and_recovers(void **state)
 {
     (void)state;
     struct th h;
-    th_init(&h, NULL);
-    th_peer_arp(&h);
-    struct th_conn c = {.lfd = th_listen(&h)};
-    th_open(&h, &c, TH_PEER_PORT);
+    struct th_conn c;
+    open_one(&h, &c);
     /* the frame a new client sends, built while there are mbufs */
     struct rte_mbuf *syn =
         th_tcp_frame(&h, 41000, TH_PORT, RTE_TCP_SYN_FLAG, 5000, 0, 65535, NULL, 0, 1460);
@@ -203,10 +208,8 @@ static void few_mbufs_left_still_sent(void **state)
 {
     (void)state;
     struct th h;
-    th_init(&h, NULL);
-    th_peer_arp(&h);
-    struct th_conn c = {.lfd = th_listen(&h)};
-    th_open(&h, &c, TH_PEER_PORT);
+    struct th_conn c;
+    open_one(&h, &c);
     th_clear(&h);
     struct rte_mbuf **held = calloc(h.pool->size + 1, sizeof(*held));
     assert_non_null(held);
@@ -259,10 +262,8 @@ static void window_update_after_drain(void **state)
 {
     (void)state;
     struct th h;
-    th_init(&h, NULL);
-    th_peer_arp(&h);
-    struct th_conn c = {.lfd = th_listen(&h)};
-    th_open(&h, &c, TH_PEER_PORT);
+    struct th_conn c;
+    open_one(&h, &c);
     static char data[1000];
     memset(data, 'x', sizeof data);
     for (int i = 0; i < 17; i++) {
@@ -332,10 +333,8 @@ static void established_ack_before_synacks(void **state)
 {
     (void)state;
     struct th h;
-    th_init(&h, NULL);
-    th_peer_arp(&h);
-    struct th_conn c = {.lfd = th_listen(&h)};
-    th_open(&h, &c, TH_PEER_PORT);
+    struct th_conn c;
+    open_one(&h, &c);
     struct rte_mbuf *pkts[NSYN + 1];
     unsigned n = burst_gap(&h, &c, pkts, 2000, 10);
     ts_input(h.ctx, pkts, (uint16_t)n, h.now);
