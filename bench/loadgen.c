@@ -50,7 +50,10 @@
 
 #define LG_MAX_URLS 64
 #define LG_EVENTS 256
-#define LG_SCRATCH 65536
+/* Bytes read at a time before a body's length is known: the headers and
+ * little more, as every byte read after them is a copy that counting the
+ * body can do without (the rest is taken unread, conn_read). */
+#define LG_SCRATCH 2048
 #define LG_REQ_MAX 768
 /* bytes of a body promised unread per call (ts_read_unread_ahead) */
 #define LG_UNREAD_MAX (256u << 20)
@@ -981,14 +984,15 @@ int main(int argc, char **argv)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     fprintf(stderr,
-            "loadgen: stack: rx %lu tx %lu frames, active opens %lu, retransmits %lu, "
+            "loadgen: stack: rx %lu tx %lu frames (rx coalesced %lu), active opens %lu, "
+            "retransmits %lu, "
             "timeouts %lu, rst out %lu, arp drops %lu, no mbuf %lu, tx dropped %lu; "
             "rx dropped: bad checksum %lu, no flow %lu, no memory %lu, paws %lu; "
             "max rss %ld kB\n",
-            st.rx_frames, st.tx_frames, st.tcp_active, st.tcp_retransmits,
-            st.tcp_timeouts, st.tcp_rst_tx, st.arp_pending_drops, st.tx_nombuf,
-            dpio_tx_dropped(q), st.rx_bad_cksum, st.rx_no_flow, st.tcp_nobufs_drops,
-            st.rx_paws_drops, ru.ru_maxrss);
+            st.rx_frames, st.tx_frames, st.rx_gro_merged, st.tcp_active,
+            st.tcp_retransmits, st.tcp_timeouts, st.tcp_rst_tx, st.arp_pending_drops,
+            st.tx_nombuf, dpio_tx_dropped(q), st.rx_bad_cksum, st.rx_no_flow,
+            st.tcp_nobufs_drops, st.rx_paws_drops, ru.ru_maxrss);
     fflush(stderr);
     report(&g, stdout);
     fflush(stdout);

@@ -315,49 +315,51 @@ void cores_report(const struct cores *cs, FILE *out)
         const struct core *c = &cs->c[i];
         struct ts_stats st;
         ts_ctx_stats(c->ctx, &st);
-        fprintf(
-            out,
-            "core %u: rx %lu tx %lu frames; dropped: bad eth %lu, bad ip %lu, "
-            "bad checksum %lu, bad tcp %lu, not for us %lu, unsupported %lu, "
-            "no flow %lu, fragments %lu, bad tcp options %lu, out of window %lu, "
-            "syn budget %lu (answered when repeated %lu); arp: requests in %lu, "
-            "replies out %lu, requests out %lu, "
-            "pending drops %lu; icmp echo %lu; tcp: passive %lu, established %lu, "
-            "accept overflow %lu, retransmits %lu, timeouts %lu, rst out %lu, "
-            "fast retransmits %lu, tail probes %lu, lost retransmits %lu, "
-            "rack losses %lu, rto-min expiries %lu, window probes %lu, "
-            "spurious rexmits %lu, dsack in %lu out %lu, "
-            "undo recovery %lu rto %lu, tlp recoveries %lu, hystart exits %lu, "
-            "paws drops %lu (late ACKs taken %lu), challenge acks %lu, syncookies "
-            "%lu/%lu/%lu, "
-            "sockets %u, buffers %u, time-wait %u (entered %lu, recycled %lu), "
-            "orphans %u (fin timeouts %lu, given up %lu, reset %lu), "
-            "no-memory resets %lu, flow other core %lu; payload bytes copied %lu, "
-            "by reference %lu; "
-            "no mbuf %lu, tx dropped %lu; http: accepted %lu, requests %lu, "
-            "refused %lu, refused per ip %lu, shed %lu, timeouts %lu, responses 1xx "
-            "%lu 2xx %lu 3xx %lu "
-            "4xx %lu 5xx %lu\n",
-            c->cpu, st.rx_frames, st.tx_frames, st.rx_bad_eth, st.rx_bad_ip,
-            st.rx_bad_cksum, st.rx_bad_tcp, st.rx_not_for_us, st.rx_unsupported,
-            st.rx_no_flow, st.rx_fragments, st.rx_bad_tcp_options, st.rx_out_of_window,
-            st.rx_syn_shed, st.rx_syn_shed_retried, st.arp_requests_rx, st.arp_replies_tx,
-            st.arp_requests_tx, st.arp_pending_drops, st.icmp_echo_rx, st.tcp_passive,
-            st.tcp_established, st.tcp_accept_overflow, st.tcp_retransmits,
-            st.tcp_timeouts, st.tcp_rst_tx, st.tcp_fast_retransmits, st.tcp_tlp_probes,
-            st.tcp_lost_retransmits, st.tcp_rack_losses, st.tcp_timeouts_min_rto,
-            st.tcp_window_probes, st.tcp_spurious_rexmits, st.tcp_dsack_rx,
-            st.tcp_dsack_tx, st.tcp_undo_recovery, st.tcp_undo_rto, st.tcp_tlp_recoveries,
-            st.tcp_hystart_exits, st.rx_paws_drops, st.rx_paws_disordered,
-            st.tcp_challenge_acks, st.tcp_syncookies_sent, st.tcp_syncookies_ok,
-            st.tcp_syncookies_bad, st.socks_in_use, st.bufs_in_use, st.tw_in_use,
-            st.tcp_time_wait, st.tcp_tw_recycled, st.orphans_in_use,
-            st.tcp_orphan_fin_timeouts, st.tcp_orphan_drops, st.tcp_orphan_overflow,
-            st.tcp_nobufs_resets, st.tcp_flow_other_core, st.tx_bytes_copied,
-            st.tx_bytes_ref, st.tx_nombuf, dpio_tx_dropped(c->pair.q), c->w.accepted,
-            c->w.requests, c->w.refused, c->w.refused_per_ip, c->w.slow_shed,
-            c->w.timeouts, c->w.status_class[1], c->w.status_class[2],
-            c->w.status_class[3], c->w.status_class[4], c->w.status_class[5]);
+        fprintf(out,
+                "core %u: rx %lu tx %lu frames (rx coalesced %lu); dropped: bad eth %lu, "
+                "bad ip %lu, "
+                "bad checksum %lu, bad tcp %lu, not for us %lu, unsupported %lu, "
+                "no flow %lu, fragments %lu, bad tcp options %lu, out of window %lu, "
+                "syn budget %lu (answered when repeated %lu); arp: requests in %lu, "
+                "replies out %lu, requests out %lu, "
+                "pending drops %lu; icmp echo %lu; tcp: passive %lu, established %lu, "
+                "accept overflow %lu, retransmits %lu, timeouts %lu, rst out %lu, "
+                "fast retransmits %lu, tail probes %lu, lost retransmits %lu, "
+                "rack losses %lu, rto-min expiries %lu, window probes %lu, "
+                "spurious rexmits %lu, dsack in %lu out %lu, "
+                "undo recovery %lu rto %lu, tlp recoveries %lu, hystart exits %lu, "
+                "paws drops %lu (late ACKs taken %lu), challenge acks %lu, syncookies "
+                "%lu/%lu/%lu, "
+                "sockets %u, buffers %u, time-wait %u (entered %lu, recycled %lu), "
+                "orphans %u (fin timeouts %lu, given up %lu, reset %lu), "
+                "no-memory resets %lu, flow other core %lu; payload bytes copied %lu, "
+                "by reference %lu; "
+                "no mbuf %lu, tx dropped %lu; http: accepted %lu, requests %lu, "
+                "refused %lu, refused per ip %lu, shed %lu, timeouts %lu, responses 1xx "
+                "%lu 2xx %lu 3xx %lu "
+                "4xx %lu 5xx %lu\n",
+                c->cpu, st.rx_frames, st.tx_frames, st.rx_gro_merged, st.rx_bad_eth,
+                st.rx_bad_ip, st.rx_bad_cksum, st.rx_bad_tcp, st.rx_not_for_us,
+                st.rx_unsupported, st.rx_no_flow, st.rx_fragments, st.rx_bad_tcp_options,
+                st.rx_out_of_window, st.rx_syn_shed, st.rx_syn_shed_retried,
+                st.arp_requests_rx, st.arp_replies_tx, st.arp_requests_tx,
+                st.arp_pending_drops, st.icmp_echo_rx, st.tcp_passive, st.tcp_established,
+                st.tcp_accept_overflow, st.tcp_retransmits, st.tcp_timeouts,
+                st.tcp_rst_tx, st.tcp_fast_retransmits, st.tcp_tlp_probes,
+                st.tcp_lost_retransmits, st.tcp_rack_losses, st.tcp_timeouts_min_rto,
+                st.tcp_window_probes, st.tcp_spurious_rexmits, st.tcp_dsack_rx,
+                st.tcp_dsack_tx, st.tcp_undo_recovery, st.tcp_undo_rto,
+                st.tcp_tlp_recoveries, st.tcp_hystart_exits, st.rx_paws_drops,
+                st.rx_paws_disordered, st.tcp_challenge_acks, st.tcp_syncookies_sent,
+                st.tcp_syncookies_ok, st.tcp_syncookies_bad, st.socks_in_use,
+                st.bufs_in_use, st.tw_in_use, st.tcp_time_wait, st.tcp_tw_recycled,
+                st.orphans_in_use, st.tcp_orphan_fin_timeouts, st.tcp_orphan_drops,
+                st.tcp_orphan_overflow, st.tcp_nobufs_resets, st.tcp_flow_other_core,
+                st.tx_bytes_copied, st.tx_bytes_ref, st.tx_nombuf,
+                dpio_tx_dropped(c->pair.q), c->w.accepted, c->w.requests, c->w.refused,
+                c->w.refused_per_ip, c->w.slow_shed, c->w.timeouts, c->w.status_class[1],
+                c->w.status_class[2], c->w.status_class[3], c->w.status_class[4],
+                c->w.status_class[5]);
         if (cs->cfg->tls_listen) {
             const struct tls_stats *t = &c->w.tls;
             fprintf(out,

@@ -59,6 +59,10 @@ static const struct status_def status_defs[ST_N] = {
                      "Bytes of the frames received, Ethernet header included.", false},
     [ST_TX_BYTES] = {"tx_bytes", "tx_bytes_total", NULL,
                      "Bytes of the frames sent, Ethernet header included.", false},
+    [ST_RX_COALESCED] = {"rx_coalesced", "rx_coalesced_total", NULL,
+                         "Received segments taken with the one before them, in "
+                         "order, as one (receive coalescing).",
+                         false},
     [ST_DROP_BAD_ETH] = {"rx_drop_bad_eth", "rx_dropped_total", "reason=\"bad_eth\"",
                          "Received frames dropped, by reason.", false},
     [ST_DROP_BAD_IP] = {"rx_drop_bad_ip", "rx_dropped_total", "reason=\"bad_ip\"", NULL,
@@ -465,6 +469,7 @@ static void status_collect(const struct status_src *src, const struct status_cor
     v[ST_TX_PACKETS] = st.tx_frames;
     v[ST_RX_BYTES] = st.rx_bytes;
     v[ST_TX_BYTES] = st.tx_bytes;
+    v[ST_RX_COALESCED] = st.rx_gro_merged;
     v[ST_DROP_BAD_ETH] = st.rx_bad_eth;
     v[ST_DROP_BAD_IP] = st.rx_bad_ip;
     v[ST_DROP_NOT_FOR_US] = st.rx_not_for_us;

@@ -68,6 +68,7 @@ enum status_metric {
     ST_TX_PACKETS,
     ST_RX_BYTES,
     ST_TX_BYTES,
+    ST_RX_COALESCED,
     ST_DROP_BAD_ETH,
     ST_DROP_BAD_IP,
     ST_DROP_NOT_FOR_US,

@@ -751,6 +751,52 @@ static uint32_t ooo_absorb(struct ts_sock *s)
     return extra;
 }
 
+/* Drops the first @p skip (< len) bytes of @p seg's payload. */
+static void seg_skip(struct tcp_seg *seg, uint32_t skip)
+{
+    seg->seq += skip;
+    seg->len -= skip;
+    while (skip >= seg->dlen) {
+        skip -= seg->dlen;
+        seg->data = rte_pktmbuf_mtod(seg->more, const uint8_t *);
+        seg->dlen = rte_pktmbuf_data_len(seg->more);
+        seg->more = seg->more->next;
+    }
+    seg->data += skip;
+    seg->dlen -= skip;
+}
+
+/* Writes the first @p n bytes of @p seg's payload @p off bytes past the
+ * ring's head, unpublished (ts_bring_write_at). */
+static void seg_write_at(struct ts_bring *r, uint32_t off, const struct tcp_seg *seg,
+                         uint32_t n)
+{
+    const uint8_t *p = seg->data;
+    uint32_t plen = seg->dlen;
+    const struct rte_mbuf *next = seg->more;
+    for (;;) {
+        uint32_t k = RTE_MIN(plen, n);
+        ts_bring_write_at(r, off, p, k);
+        off += k;
+        n -= k;
+        if (n == 0 || next == NULL)
+            return;
+        p = rte_pktmbuf_mtod(next, const uint8_t *);
+        plen = rte_pktmbuf_data_len(next);
+        next = next->next;
+    }
+}
+
+/* Copies @p seg's payload into the ring as far as it has room; returns
+ * the bytes taken (ts_bring_put). */
+static uint32_t seg_put(struct ts_bring *r, const struct tcp_seg *seg)
+{
+    uint32_t n = RTE_MIN(seg->len, ts_bring_free(r));
+    seg_write_at(r, 0, seg, n);
+    ts_bring_publish(r, n);
+    return n;
+}
+
 /* Data (RFC 9293 3.10.7.4, seventh check). In-order bytes go to the
  * receive ring; bytes beyond a gap are written into the ring at their
  * offset and remembered as a range (reported in SACK blocks) until the gap
@@ -772,9 +818,7 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
             ack_now(ctx, s);
             return;
         }
-        seg->data += skip;
-        seg->len -= skip;
-        seg->seq += skip;
+        seg_skip(seg, skip);
     }
     bool reader = !(s->tflags & TF_APP_CLOSED);
     if (reader && s->bufs == NULL && ts_sock_attach_bufs(ctx, s) != 0) {
@@ -793,7 +837,7 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
                 tcp_dsack_note(s, seg->seq, seg->seq + seg->len);
         if (off < room) {
             uint32_t n = RTE_MIN(seg->len, room - off);
-            ts_bring_write_at(&s->bufs->rx, off, seg->data, n);
+            seg_write_at(&s->bufs->rx, off, seg, n);
             ooo_insert(s, seg->seq, seg->seq + n);
         }
         /* one duplicate ACK per out-of-order segment, at once (RFC 5681
@@ -808,7 +852,7 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
         s->rcv_nxt += n;
     } else {
         tcp_rcvbuf_autotune(ctx, s, seg); /* may move the ring while empty */
-        n = ts_bring_put(&s->bufs->rx, seg->data, seg->len);
+        n = seg_put(&s->bufs->rx, seg);
         s->rcv_nxt += n;
         if (s->n_ooo) {
             uint32_t extra = ooo_absorb(s);
@@ -1038,6 +1082,36 @@ static void tcp_syn_sent_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
     tcp_text_input(ctx, s, seg);
 }
 
+/* A run ts_gro chained is taken whole only where it continues the stream
+ * in order, with nothing held beyond a gap. Anything else (data beyond a
+ * gap, a gap it fills, a duplicate, a handshake or closing state) is taken
+ * segment by segment, as it came: loss recovery then sees the duplicate
+ * ACKs, SACK and D-SACK blocks each segment causes, as the sender counts
+ * them. */
+static void tcp_process_run(struct ts_ctx *ctx, struct ts_sock *s,
+                            const struct tcp_seg *run)
+{
+    const uint8_t *p = run->data;
+    uint32_t plen = run->dlen, seq = run->seq, left = run->len;
+    const struct rte_mbuf *next = run->more;
+    for (;;) {
+        uint32_t one_len = RTE_MIN(plen, left);
+        struct tcp_seg one = *run;
+        one.seq = seq;
+        one.data = p;
+        one.len = one.dlen = one_len;
+        one.more = NULL;
+        tcp_process(ctx, s, &one);
+        seq += one_len;
+        left -= one_len;
+        if (left == 0 || next == NULL || s->state == TCPS_CLOSED)
+            return;
+        p = rte_pktmbuf_mtod(next, const uint8_t *);
+        plen = rte_pktmbuf_data_len(next);
+        next = next->next;
+    }
+}
+
 void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
 {
     uint32_t ihl = (ip->version_ihl & 0x0f) * 4u;
@@ -1048,13 +1122,21 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
         goto drop;
     }
     uint32_t doff = (th->data_off >> 4) * 4u;
-    if (doff < sizeof(*th) || doff > l4len) {
+    /* l3: bytes of the datagram in the first mbuf, the headers all in it */
+    uint32_t l3 = rte_pktmbuf_data_len(m) -
+                  (uint32_t)((uint8_t *)ip - rte_pktmbuf_mtod(m, uint8_t *));
+    if (doff < sizeof(*th) || doff > l4len || ihl + doff > l3) {
         ctx->st.rx_bad_tcp++;
         goto drop;
     }
     uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
-    if (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD || (ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
-                                             rte_ipv4_udptcp_cksum_verify(ip, th) != 0)) {
+    if (ck == RTE_MBUF_F_RX_L4_CKSUM_BAD ||
+        (ck != RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+         (m->nb_segs == 1
+              ? rte_ipv4_udptcp_cksum_verify(ip, th)
+              : rte_ipv4_udptcp_cksum_mbuf_verify(
+                    m, ip, (uint16_t)((uint8_t *)th - rte_pktmbuf_mtod(m, uint8_t *)))) !=
+             0)) {
         ctx->st.rx_bad_cksum++;
         goto drop;
     }
@@ -1066,6 +1148,8 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
         .flags = th->tcp_flags,
         .wscale = -1,
         .data = (const uint8_t *)th + doff,
+        .dlen = RTE_MIN(l4len, l3 - ihl) - doff,
+        .more = m->next,
     };
     if (doff > sizeof(*th) &&
         !parse_options((const uint8_t *)(th + 1), doff - sizeof(*th), &seg)) {
@@ -1121,6 +1205,9 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
         tcp_syn_rcvd_input(ctx, s, &seg);
     else if (s->state == TCPS_SYN_SENT)
         tcp_syn_sent_input(ctx, s, &seg);
+    else if (seg.more != NULL &&
+             (s->state != TCPS_ESTABLISHED || seg.seq != s->rcv_nxt || s->n_ooo != 0))
+        tcp_process_run(ctx, s, &seg);
     else
         tcp_process(ctx, s, &seg);
     ts_sock_maybe_free(ctx, s);

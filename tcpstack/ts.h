@@ -86,7 +86,11 @@ struct ts_params {
      *  Default false here (the sans-IO tests see every burst); corehttpd's
      *  [tcp] pacing turns it on. */
     bool pacing;
-    bool syncookies;     /**< RFC 4987 SYN cookies when a listener's backlog is full */
+    bool syncookies; /**< RFC 4987 SYN cookies when a listener's backlog is full */
+    /** Receive coalescing (ts_gro.c): a run of back-to-back in-order data
+     *  segments of one flow within an input burst goes to TCP as one
+     *  segment, checked, stored and acknowledged once. Default true. */
+    bool gro;
     uint16_t syn_budget; /**< SYNs answered per ts_input() burst once 256
                             bursts in a row have held more (a queue backed
                             up with SYNs); the rest are shed (a SYN shed
@@ -175,6 +179,7 @@ struct ts_stats {
     uint64_t rx_bad_eth, rx_bad_ip, rx_not_for_us, rx_bad_cksum;
     uint64_t rx_bad_tcp, rx_no_flow, rx_unsupported;
     uint64_t rx_fragments;        /* IP fragments (no reassembly) */
+    uint64_t rx_gro_merged;       /* segments taken as part of the one before (ts_gro) */
     uint64_t rx_bad_tcp_options;  /* malformed TCP option lists */
     uint64_t rx_out_of_window;    /* segments outside the receive window (acked) */
     uint64_t rx_syn_shed;         /* SYNs past a burst's budget, not answered */

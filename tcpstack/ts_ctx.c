@@ -36,6 +36,7 @@ void ts_params_default(struct ts_params *p)
     p->opt_wscale = true;
     p->opt_timestamps = true;
     p->opt_sack = true;
+    p->gro = true;
     p->delack_ms = 40;
     p->keepalive_ms = 0;
     p->keepalive_intvl_ms = 75000;
@@ -356,20 +357,24 @@ static bool syn_shed(struct ts_ctx *ctx, const struct rte_mbuf *m,
  * segments of established flows wait too. */
 void ts_input(struct ts_ctx *ctx, struct rte_mbuf **pkts, uint16_t n, uint64_t now_us)
 {
-    struct rte_mbuf *syns[TS_BURST];
+    struct rte_mbuf *syns[TS_BURST], *rest[TS_BURST];
     const struct rte_tcp_hdr *ths[TS_BURST];
     ctx->now = now_us;
     while (n > 0) {
-        uint16_t chunk = n < TS_BURST ? n : TS_BURST, nsyn = 0;
+        uint16_t chunk = n < TS_BURST ? n : TS_BURST, nsyn = 0, nrest = 0;
         for (uint16_t i = 0; i < chunk; i++) {
             const struct rte_tcp_hdr *th = syn_peek(pkts[i]);
             if (th) {
                 syns[nsyn] = pkts[i];
                 ths[nsyn++] = th;
             } else {
-                ts_frame_input(ctx, pkts[i]);
+                rest[nrest++] = pkts[i];
             }
         }
+        if (ctx->p.gro)
+            nrest = ts_gro(ctx, rest, nrest);
+        for (uint16_t i = 0; i < nrest; i++)
+            ts_frame_input(ctx, rest[i]);
         if (ctx->p.syn_budget && nsyn > ctx->p.syn_budget)
             ctx->syn_over++;
         else

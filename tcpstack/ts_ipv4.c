@@ -19,7 +19,7 @@ void ts_ipv4_input(struct ts_ctx *ctx, struct rte_mbuf *m)
     uint32_t ihl = (ip->version_ihl & 0x0f) * 4u;
     uint32_t total = rte_be_to_cpu_16(ip->total_length);
     if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) || total < ihl ||
-        l2 + total > rte_pktmbuf_data_len(m)) {
+        l2 + total > rte_pktmbuf_pkt_len(m)) {
         ctx->st.rx_bad_ip++;
         goto drop;
     }
@@ -54,8 +54,13 @@ void ts_ipv4_input(struct ts_ctx *ctx, struct rte_mbuf *m)
         ctx->st.rx_fragments++;
         goto drop;
     }
-    /* Ethernet pads short frames: keep exactly the datagram. */
-    rte_pktmbuf_trim(m, rte_pktmbuf_data_len(m) - (l2 + total));
+    /* Ethernet pads short frames: keep exactly the datagram. A chain
+     * (ts_gro) was cut to size; only TCP takes one. */
+    rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - (l2 + total)));
+    if (m->nb_segs > 1 && ip->next_proto_id != IPPROTO_TCP) {
+        ctx->st.rx_unsupported++;
+        goto drop;
+    }
 
     switch (ip->next_proto_id) {
     case IPPROTO_ICMP:

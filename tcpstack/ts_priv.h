@@ -493,7 +493,11 @@ struct tcp_seg {
     uint32_t tsval, tsecr;
     uint8_t nsack;
     struct tcp_sack_block sack[4];
+    /* the payload: dlen bytes at data, then the data of each mbuf from
+     * more on (a run ts_gro chained), len bytes in all */
     const uint8_t *data;
+    uint32_t dlen;
+    const struct rte_mbuf *more;
     bool late; /* failed PAWS, taken for its SACK blocks only (disordered_ack) */
 };
 
@@ -525,6 +529,11 @@ int ts_arp_ctx_init(struct ts_ctx *ctx);
 void ts_arp_ctx_fini(struct ts_ctx *ctx);
 
 void ts_ipv4_input(struct ts_ctx *ctx, struct rte_mbuf *m);
+
+/* Receive coalescing (ts_gro.c): chains each run of in-order data segments
+ * of one flow among @p pkts behind its first frame, which then stands for
+ * the run; returns how many frames remain, in order, compacted in @p pkts. */
+uint16_t ts_gro(struct ts_ctx *ctx, struct rte_mbuf **pkts, uint16_t n);
 /** Writes the IPv4 header at l2 offset of @p m (payload of @p l4_len already
  *  in place after it) and, unless offloaded, its checksum. */
 void ts_ipv4_fill(struct ts_ctx *ctx, struct rte_mbuf *m, uint32_t src, uint32_t dst,

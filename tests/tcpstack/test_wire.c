@@ -41,6 +41,7 @@ struct wire {
     uint64_t due[W_MAX];
     int to[W_MAX];
     unsigned n;
+    struct rte_mbuf *burst[2][W_MAX]; /* what a tick delivers, per side */
     uint64_t sent, dropped, duplicated;
 };
 
@@ -112,15 +113,16 @@ static void end_init(struct wire *w, int side, bool sack, uint8_t cc)
     assert_non_null(e->ctx);
 }
 
-/* Moves the clock one tick: deliver what is due, let both stacks work. */
+/* Moves the clock one tick: deliver what is due, in one burst per side in
+ * the wire's order (as a port's receive burst: the stack coalesces runs of
+ * in-order segments in it), let both stacks work. */
 static void wire_tick(struct wire *w)
 {
     w->now += W_TICK_US;
-    unsigned k = 0;
+    unsigned k = 0, nb[2] = {0, 0};
     for (unsigned i = 0; i < w->n; i++) {
         if (w->due[i] <= w->now) {
-            struct rte_mbuf *m = w->m[i];
-            ts_input(w->e[w->to[i]].ctx, &m, 1, w->now);
+            w->burst[w->to[i]][nb[w->to[i]]++] = w->m[i];
         } else {
             w->m[k] = w->m[i];
             w->due[k] = w->due[i];
@@ -129,6 +131,8 @@ static void wire_tick(struct wire *w)
         }
     }
     w->n = k;
+    for (int side = 0; side < 2; side++)
+        ts_input(w->e[side].ctx, w->burst[side], (uint16_t)nb[side], w->now);
     ts_poll(w->e[0].ctx, w->now);
     ts_poll(w->e[1].ctx, w->now);
 }
