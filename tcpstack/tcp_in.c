@@ -1,7 +1,8 @@
 /**
  * @file tcp_in.c
- * The TCP receive path: tcp_input -> (no flow: tcp_listen_input |
- * tcp_syn_rcvd_input) -> tcp_process.
+ * The TCP receive path: tcp_input -> (no flow: tcp_listen_input | a SYN
+ * cookie) -> tcp_deliver (a ts_gro run whole, or segment by segment) ->
+ * tcp_syn_rcvd_input | tcp_syn_sent_input | tcp_process.
  *
  * Validation and demultiplexing come first (length, checksum, flow lookup);
  * a segment of no flow opens a connection on a listener or is answered with
@@ -823,7 +824,7 @@ static void tcp_data_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg
     bool reader = !(s->tflags & TF_APP_CLOSED);
     if (reader && s->bufs == NULL && ts_sock_attach_bufs(ctx, s) != 0) {
         /* no connection memory now: not taken, the peer sends it again */
-        ctx->st.tcp_nobufs_drops++;
+        ctx->st.tcp_nobufs_drops += seg->segs;
         ack_now(ctx, s);
         return;
     }
@@ -950,7 +951,7 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
         SEQ_LT(seg->tsval, s->ts_recent) &&
         ctx->now - s->ts_recent_us < 24ull * 86400 * 1000000) {
         if (!disordered_ack(s, seg)) {
-            ctx->st.rx_paws_drops++;
+            ctx->st.rx_paws_drops += seg->segs;
             ack_now(ctx, s);
             return;
         }
@@ -959,7 +960,7 @@ static void tcp_process(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
     }
     /* first: sequence number */
     if (!seq_acceptable(ctx, s, seg)) {
-        ctx->st.rx_out_of_window++;
+        ctx->st.rx_out_of_window += seg->segs;
         /* data all below rcv_nxt: a duplicate, reported (RFC 2883 4.1.1) */
         if (seg->len && SEQ_LEQ(seg->seq + seg->len, s->rcv_nxt) &&
             !(seg->flags & (RTE_TCP_SYN_FLAG | RTE_TCP_RST_FLAG)))
@@ -1082,28 +1083,49 @@ static void tcp_syn_sent_input(struct ts_ctx *ctx, struct ts_sock *s, struct tcp
     tcp_text_input(ctx, s, seg);
 }
 
+/* One segment, to the input of the socket's state. */
+static void tcp_segment(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *seg)
+{
+    if (s->state == TCPS_SYN_RCVD)
+        tcp_syn_rcvd_input(ctx, s, seg);
+    else if (s->state == TCPS_SYN_SENT)
+        tcp_syn_sent_input(ctx, s, seg);
+    else
+        tcp_process(ctx, s, seg);
+}
+
 /* A run ts_gro chained is taken whole only where it continues the stream
  * in order, with nothing held beyond a gap. Anything else (data beyond a
  * gap, a gap it fills, a duplicate, a handshake or closing state) is taken
- * segment by segment, as it came: loss recovery then sees the duplicate
- * ACKs, SACK and D-SACK blocks each segment causes, as the sender counts
- * them. */
-static void tcp_process_run(struct ts_ctx *ctx, struct ts_sock *s,
-                            const struct tcp_seg *run)
+ * segment by segment, as it came (a PSH only on the last): loss recovery
+ * then sees the duplicate ACKs, SACK and D-SACK blocks each segment
+ * causes, as the sender counts them. */
+static void tcp_deliver(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *seg)
 {
-    const uint8_t *p = run->data;
-    uint32_t plen = run->dlen, seq = run->seq, left = run->len;
-    const struct rte_mbuf *next = run->more;
+    if (seg->more == NULL ||
+        (s->state == TCPS_ESTABLISHED && seg->seq == s->rcv_nxt && s->n_ooo == 0)) {
+        tcp_segment(ctx, s, seg);
+        return;
+    }
+    const struct tcp_seg run = *seg;
+    const uint8_t *p = run.data;
+    uint32_t plen = run.dlen, seq = run.seq, left = run.len;
+    const struct rte_mbuf *next = run.more;
     for (;;) {
-        uint32_t one_len = RTE_MIN(plen, left);
-        struct tcp_seg one = *run;
-        one.seq = seq;
-        one.data = p;
-        one.len = one.dlen = one_len;
-        one.more = NULL;
-        tcp_process(ctx, s, &one);
-        seq += one_len;
-        left -= one_len;
+        uint32_t n = RTE_MIN(plen, left);
+        if (n > 0) {
+            struct tcp_seg one = run;
+            one.seq = seq;
+            one.data = p;
+            one.len = one.dlen = n;
+            one.more = NULL;
+            one.segs = 1;
+            if (n < left)
+                one.flags &= (uint8_t)~RTE_TCP_PSH_FLAG;
+            tcp_segment(ctx, s, &one);
+            seq += n;
+            left -= n;
+        }
         if (left == 0 || next == NULL || s->state == TCPS_CLOSED)
             return;
         p = rte_pktmbuf_mtod(next, const uint8_t *);
@@ -1150,6 +1172,7 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
         .data = (const uint8_t *)th + doff,
         .dlen = RTE_MIN(l4len, l3 - ihl) - doff,
         .more = m->next,
+        .segs = m->nb_segs,
     };
     if (doff > sizeof(*th) &&
         !parse_options((const uint8_t *)(th + 1), doff - sizeof(*th), &seg)) {
@@ -1171,7 +1194,7 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
      * choice) split the flow; a SYN opens a new one and is not counted */
     if (s == NULL && ctx->p.flowmap && !(seg.flags & RTE_TCP_SYN_FLAG) &&
         ts_flowmap_elsewhere(ctx->p.flowmap, ctx->p.core_id, laddr, raddr, rport, lport))
-        ctx->st.tcp_flow_other_core++;
+        ctx->st.tcp_flow_other_core += seg.segs;
     if (s == NULL) {
         int32_t lfd = ctx->listeners[lport];
         if (lfd >= 0 && ctx->socks[lfd].laddr != 0 && ctx->socks[lfd].laddr != laddr)
@@ -1185,31 +1208,23 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
         if (lfd >= 0 && !(seg.flags & (RTE_TCP_ACK_FLAG | RTE_TCP_RST_FLAG))) {
             /* RFC 9293 3.10.7.2: in LISTEN, anything but SYN, ACK or RST
              * is dropped without a word */
-            ctx->st.rx_no_flow++;
+            ctx->st.rx_no_flow += seg.segs;
             goto drop;
         }
         if (lfd >= 0 && ctl == RTE_TCP_ACK_FLAG && ctx->p.syncookies) {
             s = tcp_cookie_accept(ctx, &ctx->socks[lfd], laddr, raddr, rport, &seg);
             if (s) {
-                tcp_syn_rcvd_input(ctx, s, &seg);
+                tcp_deliver(ctx, s, &seg);
                 ts_sock_maybe_free(ctx, s);
                 goto drop;
             }
         }
-        ctx->st.rx_no_flow++;
+        ctx->st.rx_no_flow += seg.segs;
         if (!(seg.flags & RTE_TCP_RST_FLAG))
             tcp_send_rst_reply(ctx, ip, th, seg.len);
         goto drop;
     }
-    if (s->state == TCPS_SYN_RCVD)
-        tcp_syn_rcvd_input(ctx, s, &seg);
-    else if (s->state == TCPS_SYN_SENT)
-        tcp_syn_sent_input(ctx, s, &seg);
-    else if (seg.more != NULL &&
-             (s->state != TCPS_ESTABLISHED || seg.seq != s->rcv_nxt || s->n_ooo != 0))
-        tcp_process_run(ctx, s, &seg);
-    else
-        tcp_process(ctx, s, &seg);
+    tcp_deliver(ctx, s, &seg);
     ts_sock_maybe_free(ctx, s);
 drop:
     rte_pktmbuf_free(m);

@@ -249,7 +249,7 @@ bool tcp_tw_input(struct ts_ctx *ctx, uint32_t laddr, uint32_t raddr, uint16_t r
     /* RFC 7323 5.3 PAWS: an old duplicate gets an ACK and nothing else */
     if (e->ts_ok && seg->has_ts && !(seg->flags & RTE_TCP_RST_FLAG) &&
         SEQ_LT(seg->tsval, e->ts_recent)) {
-        ctx->st.rx_paws_drops++;
+        ctx->st.rx_paws_drops += seg->segs;
         tw_send_ack(ctx, e);
         return true;
     }

@@ -10,7 +10,7 @@
  * the same.
  *
  * Only what TCP would take in its common case joins a run: an unfragmented
- * IPv4 datagram without options, to us, whose IP and TCP checksums are
+ * IPv4 datagram without options, to our MAC, whose IP and TCP checksums are
  * good (checked here, by the port or in software; the run then carries the
  * port's "checksum good" marks, as its sums no longer cover it), with ACK
  * and perhaps PSH set and nothing else, and with data. A PSH ends a run.
@@ -18,8 +18,9 @@
  */
 #include "ts_priv.h"
 
-/* Longest run, in payload bytes: its IP length must fit 16 bits. */
-#define GRO_MAX_PAYLOAD (UINT16_MAX - 60 - 60)
+/* Longest run, in payload bytes: its IP length (a 20-byte header, TCP's
+ * of up to 60) must fit 16 bits. */
+#define GRO_MAX_PAYLOAD (UINT16_MAX - 20 - 60)
 
 struct gro_run {
     struct rte_mbuf *head; /* the first frame, which carries the run's headers */
@@ -29,6 +30,25 @@ struct gro_run {
     uint32_t next_seq; /* where a frame that joins must start */
     uint32_t payload;  /* bytes of data in the run */
 };
+
+/* Where the addresses and ports of an IPv4 datagram without options
+ * carrying TCP lie in the frame, and how long a frame must be to hold them. */
+#define GRO_TUPLE_OFF (RTE_ETHER_HDR_LEN + offsetof(struct rte_ipv4_hdr, src_addr))
+#define GRO_TUPLE_END (RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + 4)
+
+/* A glance before any check: @p a and @p b may be of one flow (the same
+ * bytes where its addresses and ports would lie). Frames without a
+ * neighbour of their own flow are passed on untouched, so that a burst of
+ * many flows costs a comparison per frame. */
+static bool gro_same_tuple(const struct rte_mbuf *a, const struct rte_mbuf *b)
+{
+    if (rte_pktmbuf_data_len(a) < GRO_TUPLE_END ||
+        rte_pktmbuf_data_len(b) < GRO_TUPLE_END)
+        return false;
+    const uint8_t *x = rte_pktmbuf_mtod_offset(a, const uint8_t *, GRO_TUPLE_OFF);
+    const uint8_t *y = rte_pktmbuf_mtod_offset(b, const uint8_t *, GRO_TUPLE_OFF);
+    return memcmp(x, y, GRO_TUPLE_END - GRO_TUPLE_OFF) == 0;
+}
 
 /* A frame that may join or start a run: its headers, their length and its
  * payload; false for anything else. */
@@ -134,7 +154,9 @@ uint16_t ts_gro(struct ts_ctx *ctx, struct rte_mbuf **pkts, uint16_t n)
         struct rte_ipv4_hdr *ip;
         struct rte_tcp_hdr *th;
         uint32_t hlen, plen;
-        if (!gro_candidate(ctx, m, &ip, &th, &hlen, &plen)) {
+        bool may_join = r.head != NULL && gro_same_tuple(r.head, m);
+        bool may_lead = i + 1 < n && gro_same_tuple(m, pkts[i + 1]);
+        if ((!may_join && !may_lead) || !gro_candidate(ctx, m, &ip, &th, &hlen, &plen)) {
             r.head = NULL;
             pkts[out++] = m;
             continue;

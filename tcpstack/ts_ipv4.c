@@ -19,7 +19,7 @@ void ts_ipv4_input(struct ts_ctx *ctx, struct rte_mbuf *m)
     uint32_t ihl = (ip->version_ihl & 0x0f) * 4u;
     uint32_t total = rte_be_to_cpu_16(ip->total_length);
     if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(*ip) || total < ihl ||
-        l2 + total > rte_pktmbuf_pkt_len(m)) {
+        l2 + ihl > rte_pktmbuf_data_len(m) || l2 + total > rte_pktmbuf_pkt_len(m)) {
         ctx->st.rx_bad_ip++;
         goto drop;
     }
@@ -30,7 +30,7 @@ void ts_ipv4_input(struct ts_ctx *ctx, struct rte_mbuf *m)
         goto drop;
     }
     if (!ts_addr_local(ctx, rte_be_to_cpu_32(ip->dst_addr))) {
-        ctx->st.rx_not_for_us++;
+        ctx->st.rx_not_for_us += m->nb_segs; /* a ts_gro run: a frame per mbuf */
         goto drop;
     }
     /* A source no host can have (RFC 1122 3.2.1.3, RFC 6890): "this
@@ -44,7 +44,7 @@ void ts_ipv4_input(struct ts_ctx *ctx, struct rte_mbuf *m)
         (host != 0 && (src & ctx->p.netmask) == (ctx->p.ip & ctx->p.netmask) &&
          (src & host) == host) ||
         ts_addr_local(ctx, src)) {
-        ctx->st.rx_bad_ip++;
+        ctx->st.rx_bad_ip += m->nb_segs;
         goto drop;
     }
     /* No reassembly: a server's peers send small requests; fragments are

@@ -498,7 +498,8 @@ struct tcp_seg {
     const uint8_t *data;
     uint32_t dlen;
     const struct rte_mbuf *more;
-    bool late; /* failed PAWS, taken for its SACK blocks only (disordered_ack) */
+    uint16_t segs; /* frames received as this segment (a ts_gro run), for the counters */
+    bool late;     /* failed PAWS, taken for its SACK blocks only (disordered_ack) */
 };
 
 static inline void ts_timer_arm(struct ts_ctx *ctx, struct ts_timer *t,

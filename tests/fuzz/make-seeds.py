@@ -8,7 +8,8 @@ change):
                   connection of the set-up, twice: one picked by the script's
                   index, and the established one with data in flight; the
                   script's time steps and application calls mapped to the
-                  record's act byte), plus an ARP request and an ICMP echo
+                  record's act byte), plus an ARP request, an ICMP echo
+                  and bursts of data segments
   fuzz_http       the requests of tests/server/test_http.c and
                   tests/integration/test_badrequests.sh (C and shell string
                   literals holding "HTTP/"), each behind two settings headers
@@ -152,6 +153,17 @@ def stack_seeds():
         struct.pack_into("!H", f, 34, port)  # the spread takes the low byte
         recs += struct.pack("!BBH", 0x0f | (15 << 4), 0, len(f)) + bytes(f)
     save("fuzz_stack", "syn_flood", recs)
+    # data segments of the established connection 1 in one burst (act bit 7:
+    # wait for the next record), in order and beyond a gap: runs that the
+    # stack coalesces, taken whole or segment by segment
+    for name, seqs in (("data_burst", range(0, 8000, 1000)),
+                       ("data_burst_gap", [1000, 2000, 3000, 0, 4000])):
+        recs = b""
+        for k, seq in enumerate(seqs):
+            f = frame(0x10, seq, 0, 65535, b"", 1000)
+            act = 0x80 if k + 1 < len(seqs) else 0
+            recs += struct.pack("!BBH", 0x0f | (1 << 4), act, len(f)) + f
+        save("fuzz_stack", name, recs)
     arp = (b"\xff" * 6 + bytes(6) + b"\x08\x06" +
            struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, b"\x02\x00\x00\x00\x00\x01",
                        bytes([198, 18, 0, 1]), bytes(6), bytes([198, 18, 0, 2])))
