@@ -30,10 +30,23 @@ static void burst(struct th *h, struct rte_mbuf **pkts, unsigned n)
     th_run(h);
 }
 
-static void fill_text(void)
+/* A context (tuned by @p tune) with one connection open; returns its
+ * counters at that point. */
+static struct ts_stats setup(struct th *h, struct th_conn *c,
+                             void (*tune)(struct ts_params *))
 {
     for (unsigned i = 0; i < sizeof(text); i++)
         text[i] = (uint8_t)(i * 7 + i / 251);
+    th_connected(h, c, tune);
+    return th_stats(h);
+}
+
+/* The application reads exactly the @p n bytes @p want on @p fd. */
+static void reads(struct th *h, int fd, const void *want, size_t n)
+{
+    uint8_t buf[NSEG * SEG + 1];
+    assert_int_equal(ts_read(h->ctx, fd, buf, sizeof(buf)), n);
+    assert_memory_equal(buf, want, n);
 }
 
 static void no_gro(struct ts_params *p)
@@ -48,10 +61,7 @@ static void run_as_segments(bool gro)
 {
     struct th h;
     struct th_conn c;
-    uint8_t buf[NSEG * SEG];
-    fill_text();
-    th_connected(&h, &c, gro ? NULL : no_gro);
-    struct ts_stats before = th_stats(&h);
+    struct ts_stats before = setup(&h, &c, gro ? NULL : no_gro);
     struct rte_mbuf *pkts[4];
     uint64_t bytes = 0;
     for (unsigned i = 0; i < 4; i++) {
@@ -64,8 +74,7 @@ static void run_as_segments(bool gro)
     assert_int_equal(st.rx_gro_merged - before.rx_gro_merged, gro ? 3 : 0);
     assert_int_equal(st.rx_frames - before.rx_frames, 4);
     assert_int_equal(st.rx_bytes - before.rx_bytes, bytes);
-    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), 4 * SEG);
-    assert_memory_equal(buf, text, 4 * SEG);
+    reads(&h, c.fd, text, 4 * SEG);
     assert_int_equal(h.nout, 1);
     struct th_seg a = th_out_tcp(&h, 0);
     assert_int_equal(a.flags, RTE_TCP_ACK_FLAG);
@@ -94,9 +103,7 @@ static void runs_break_where_they_must(void **state)
     (void)state;
     struct th h;
     struct th_conn c, c2;
-    uint8_t buf[NSEG * SEG];
-    fill_text();
-    th_connected(&h, &c, NULL);
+    setup(&h, &c, NULL);
     c2.lfd = c.lfd;
     th_open(&h, &c2, TH_PEER_PORT + 1);
     struct ts_stats before = th_stats(&h);
@@ -119,10 +126,8 @@ static void runs_break_where_they_must(void **state)
     assert_int_equal(st.rx_gro_merged - before.rx_gro_merged, 2); /* 1 to 0, 3 to 2 */
     assert_int_equal(st.rx_bad_cksum - before.rx_bad_cksum, 1);
     assert_int_equal(st.rx_frames - before.rx_frames, n);
-    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), 5 * SEG);
-    assert_memory_equal(buf, text, 5 * SEG);
-    assert_int_equal(ts_read(h.ctx, c2.fd, buf, sizeof(buf)), 5);
-    assert_memory_equal(buf, "other", 5);
+    reads(&h, c.fd, text, 5 * SEG);
+    reads(&h, c2.fd, "other", 5);
     th_fini(&h);
 }
 
@@ -135,10 +140,8 @@ static void run_beyond_a_gap_is_taken_segment_by_segment(void **state)
     (void)state;
     struct th h;
     struct th_conn c;
-    uint8_t buf[NSEG * SEG];
-    fill_text();
-    th_connected(&h, &c, NULL);
-    struct ts_stats before = th_stats(&h);
+    uint8_t buf[1];
+    struct ts_stats before = setup(&h, &c, NULL);
     struct rte_mbuf *pkts[4];
     for (unsigned i = 0; i < 4; i++)
         pkts[i] = seg_frame(&h, &c, i + 1, RTE_TCP_ACK_FLAG, 65535);
@@ -156,8 +159,7 @@ static void run_beyond_a_gap_is_taken_segment_by_segment(void **state)
     burst(&h, &first, 1);
     assert_int_equal(h.nout, 1);
     assert_int_equal(th_out_tcp(&h, 0).ack, c.snd_nxt + 5 * SEG);
-    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), 5 * SEG);
-    assert_memory_equal(buf, text, 5 * SEG);
+    reads(&h, c.fd, text, 5 * SEG);
     th_fini(&h);
 }
 
@@ -169,9 +171,7 @@ static void padded_short_segments_join(void **state)
     (void)state;
     struct th h;
     struct th_conn c;
-    uint8_t buf[16];
-    th_connected(&h, &c, NULL);
-    struct ts_stats before = th_stats(&h);
+    struct ts_stats before = setup(&h, &c, NULL);
     struct rte_mbuf *pkts[3];
     uint64_t bytes = 0;
     for (unsigned i = 0; i < 3; i++) {
@@ -186,8 +186,7 @@ static void padded_short_segments_join(void **state)
     struct ts_stats st = th_stats(&h);
     assert_int_equal(st.rx_gro_merged - before.rx_gro_merged, 2);
     assert_int_equal(st.rx_bytes - before.rx_bytes, bytes);
-    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), 6);
-    assert_memory_equal(buf, "aabbcc", 6);
+    reads(&h, c.fd, "aabbcc", 6);
     th_fini(&h);
 }
 
@@ -198,9 +197,7 @@ static void run_starting_with_a_duplicate(void **state)
     (void)state;
     struct th h;
     struct th_conn c;
-    uint8_t buf[NSEG * SEG];
-    fill_text();
-    th_connected(&h, &c, NULL);
+    setup(&h, &c, NULL);
     struct rte_mbuf *first = seg_frame(&h, &c, 0, RTE_TCP_ACK_FLAG, 65535);
     burst(&h, &first, 1);
     th_clear(&h);
@@ -210,8 +207,7 @@ static void run_starting_with_a_duplicate(void **state)
     burst(&h, pkts, 3);
     assert_int_equal(h.nout, 1);
     assert_int_equal(th_out_tcp(&h, 0).ack, c.snd_nxt + 3 * SEG);
-    assert_int_equal(ts_read(h.ctx, c.fd, buf, sizeof(buf)), 3 * SEG);
-    assert_memory_equal(buf, text, 3 * SEG);
+    reads(&h, c.fd, text, 3 * SEG);
     th_fini(&h);
 }
 
