@@ -481,7 +481,10 @@ static bool http_if_range_holds(const struct http_conn *hc, const struct cache_f
         return true;
     if (hc->ifr_bad || hc->ifr_len == 0)
         return false;
-    if (hc->ifr[0] == '"' || hc->ifr[0] == 'W') {
+    /* an entity tag ("..." or W/"..."), else a date: "Wed, ..." starts
+     * with a W too */
+    if (hc->ifr[0] == '"' ||
+        (hc->ifr_len > 1 && hc->ifr[0] == 'W' && hc->ifr[1] == '/')) {
         size_t tl = strlen(cf->etag);
         return cf->etag[0] == '"' && hc->ifr_len == tl &&
                memcmp(hc->ifr, cf->etag, tl) == 0;

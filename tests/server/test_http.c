@@ -56,7 +56,7 @@ static struct http_settings test_set(void)
 /* ------------------------------------------------------------------ */
 /* The site                                                            */
 
-static void put_file(const char *rel, const char *body)
+static void put_file_at(const char *rel, const char *body, time_t mtime)
 {
     char path[2048];
     snprintf(path, sizeof path, "%s/%s", test_root, rel);
@@ -64,8 +64,13 @@ static void put_file(const char *rel, const char *body)
     assert_non_null(f);
     assert_int_equal(fwrite(body, 1, strlen(body), f), strlen(body));
     assert_int_equal(fclose(f), 0);
-    struct timeval tv[2] = {{T_MTIME, 0}, {T_MTIME, 0}};
+    struct timeval tv[2] = {{mtime, 0}, {mtime, 0}};
     assert_int_equal(utimes(path, tv), 0);
+}
+
+static void put_file(const char *rel, const char *body)
+{
+    put_file_at(rel, body, T_MTIME);
 }
 
 static void put_dir(const char *rel)
@@ -87,6 +92,8 @@ static int site_setup(void **state)
     put_file("index.html", "<h1>home</h1>\n");
     put_file("a.txt", "hello\n");
     put_file("d.txt", "0123456789abcdefghij");
+    /* modified on a Wednesday: its Last-Modified starts with a W */
+    put_file_at("wed.txt", "0123456789", T_MTIME + 3 * 86400);
     put_file("g.css", "plain{}\n");
     put_file("g.css.gz", "GZIPPED");
     put_file("oops.html", "<p>custom 404</p>\n");
@@ -1095,6 +1102,12 @@ static void test_206(void **state)
     assert_int_equal(r.status, 200);
     get_range("bytes=0-1", "If-Range: garbage\r\n", &r);
     assert_int_equal(r.status, 200);
+    /* a date that starts with a W is a date, not a weak entity tag */
+    ask("GET /wed.txt HTTP/1.1\r\nHost: t\r\nRange: bytes=0-1\r\n"
+        "If-Range: Wed, 09 Nov 1994 08:49:37 GMT\r\n\r\n",
+        &r);
+    assert_int_equal(r.status, 206);
+    assert_hdr(&r, "Last-Modified", "Wed, 09 Nov 1994 08:49:37 GMT");
 
     /* a range request split at every byte gives the same answer */
     static const char req[] =
