@@ -787,7 +787,7 @@ mem_gb=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
             done
         done
     done
-    printf '\nRatios are of the medians. With 64 KB and 1 MB files, requests/s and Gbit/s ratios are the same.\n\n'
+    printf '\nRatios are of the medians. With 64 KB and 1 MB files, requests/s and Gbit/s ratios differ only where the median of each comes from another run.\n\n'
 
     printf '## Every measure, per server\n\n'
     printf 'conn/s: connections opened per second (with `Connection: close`; for wrk, one per request). Gbit/s: response bytes (headers and bodies) as TCP payload. Latency: request sent to response complete, in microseconds (p99.9 from wrk-stats.lua, or the load generator'"'"'s histogram). CPU: the server'"'"'s user + system time per request, in microseconds.\n\n'

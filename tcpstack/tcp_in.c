@@ -1126,8 +1126,13 @@ static void tcp_deliver(struct ts_ctx *ctx, struct ts_sock *s, struct tcp_seg *s
             seq += n;
             left -= n;
         }
-        if (left == 0 || next == NULL || s->state == TCPS_CLOSED)
+        if (left == 0 || next == NULL)
             return;
+        if (s->state == TCPS_CLOSED) { /* alone, the rest would find no socket */
+            for (; next != NULL; next = next->next)
+                ctx->st.rx_no_flow++;
+            return;
+        }
         p = rte_pktmbuf_mtod(next, const uint8_t *);
         plen = rte_pktmbuf_data_len(next);
         next = next->next;
@@ -1140,7 +1145,7 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
     uint32_t l4len = rte_be_to_cpu_16(ip->total_length) - ihl;
     struct rte_tcp_hdr *th = (struct rte_tcp_hdr *)((uint8_t *)ip + ihl);
     if (l4len < sizeof(*th)) {
-        ctx->st.rx_bad_tcp++;
+        ctx->st.rx_bad_tcp += m->nb_segs;
         goto drop;
     }
     uint32_t doff = (th->data_off >> 4) * 4u;
@@ -1148,7 +1153,7 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
     uint32_t l3 = rte_pktmbuf_data_len(m) -
                   (uint32_t)((uint8_t *)ip - rte_pktmbuf_mtod(m, uint8_t *));
     if (doff < sizeof(*th) || doff > l4len || ihl + doff > l3) {
-        ctx->st.rx_bad_tcp++;
+        ctx->st.rx_bad_tcp += m->nb_segs;
         goto drop;
     }
     uint64_t ck = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
@@ -1159,7 +1164,7 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
               : rte_ipv4_udptcp_cksum_mbuf_verify(
                     m, ip, (uint16_t)((uint8_t *)th - rte_pktmbuf_mtod(m, uint8_t *)))) !=
              0)) {
-        ctx->st.rx_bad_cksum++;
+        ctx->st.rx_bad_cksum += m->nb_segs;
         goto drop;
     }
     struct tcp_seg seg = {
@@ -1176,7 +1181,7 @@ void tcp_input(struct ts_ctx *ctx, struct rte_mbuf *m, struct rte_ipv4_hdr *ip)
     };
     if (doff > sizeof(*th) &&
         !parse_options((const uint8_t *)(th + 1), doff - sizeof(*th), &seg)) {
-        ctx->st.rx_bad_tcp_options++;
+        ctx->st.rx_bad_tcp_options += m->nb_segs;
         goto drop;
     }
 
