@@ -97,16 +97,15 @@ static bool gro_candidate(const struct ts_ctx *ctx, struct rte_mbuf *m,
     return true;
 }
 
-/* True when the segment at @p ip / @p th continues @p r's flow and data. */
+/* True when the segment at @p ip / @p th, of @p r's flow (its addresses and
+ * ports were compared by gro_same_tuple), continues the run's data. */
 static bool gro_joins(const struct gro_run *r, const struct rte_ipv4_hdr *ip,
                       const struct rte_tcp_hdr *th, uint32_t plen)
 {
     const struct rte_ipv4_hdr *rip = r->ip;
     const struct rte_tcp_hdr *rth = r->th;
-    if (ip->src_addr != rip->src_addr || ip->dst_addr != rip->dst_addr ||
-        ip->time_to_live != rip->time_to_live ||
-        ip->type_of_service != rip->type_of_service || th->src_port != rth->src_port ||
-        th->dst_port != rth->dst_port || th->recv_ack != rth->recv_ack ||
+    if (ip->time_to_live != rip->time_to_live ||
+        ip->type_of_service != rip->type_of_service || th->recv_ack != rth->recv_ack ||
         th->rx_win != rth->rx_win || th->data_off != rth->data_off ||
         (rth->tcp_flags & RTE_TCP_PSH_FLAG) ||
         rte_be_to_cpu_32(th->sent_seq) != r->next_seq ||
@@ -149,19 +148,22 @@ uint16_t ts_gro(struct ts_ctx *ctx, struct rte_mbuf **pkts, uint16_t n)
 {
     struct gro_run r = {0};
     uint16_t out = 0;
+    bool same_as_prev = false; /* the frame before has this one's tuple */
     for (uint16_t i = 0; i < n; i++) {
         struct rte_mbuf *m = pkts[i];
         struct rte_ipv4_hdr *ip;
         struct rte_tcp_hdr *th;
         uint32_t hlen, plen;
-        bool may_join = r.head != NULL && gro_same_tuple(r.head, m);
+        /* r.head set: the frame before is in the run, so of its flow */
+        bool may_join = r.head != NULL && same_as_prev;
         bool may_lead = i + 1 < n && gro_same_tuple(m, pkts[i + 1]);
+        same_as_prev = may_lead;
         if ((!may_join && !may_lead) || !gro_candidate(ctx, m, &ip, &th, &hlen, &plen)) {
             r.head = NULL;
             pkts[out++] = m;
             continue;
         }
-        if (r.head && gro_joins(&r, ip, th, plen)) {
+        if (may_join && gro_joins(&r, ip, th, plen)) {
             gro_append(ctx, &r, m, th, hlen, plen);
             continue;
         }
