@@ -141,7 +141,12 @@ static void fh_check(const struct http_response *r, bool head)
         if (h[i] == '\n' && (i == 0 || h[i - 1] != '\r'))
             fh_die("bare LF in the response header");
     }
-    if (r->body_len && r->body == NULL)
+    /* a multipart/byteranges body has no single body: its parts' pieces
+     * add up to its length (struct http_response) */
+    size_t in_pieces = 0;
+    for (unsigned i = 0; i < r->n_pieces; i++)
+        in_pieces += r->piece[i].len;
+    if (r->body_len && r->body == NULL && !(r->status == 206 && in_pieces == r->body_len))
         fh_die("a body length without a body");
     if (r->status == 200 && r->body_len && !fh_body_ok(r->body, r->body_len))
         fh_die("a 200 body outside the cache");
