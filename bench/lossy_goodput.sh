@@ -103,6 +103,7 @@ srv_pid=""
 nginx_pid=""
 relays="" # NS:IFACE:PID of the relays running
 cc_allowed_was="" # the host's allowed list before we appended to it
+backlog_was=""    # net.core.netdev_max_backlog before we raised it
 
 log() {
     printf '[lossy_goodput] %s\n' "$*" >&2
@@ -127,6 +128,7 @@ cleanup() {
     rm -rf "/var/run/dpdk/$prefix" "/var/run/dpdk/$prefix"-r*
     [ -z "$cc_allowed_was" ] ||
         sysctl -qw net.ipv4.tcp_allowed_congestion_control="$cc_allowed_was"
+    [ -z "$backlog_was" ] || sysctl -qw net.core.netdev_max_backlog="$backlog_was"
     case $tmp in /tmp/chb-lossy.*) rm -rf "$tmp" ;; esac
 }
 trap cleanup EXIT
@@ -164,6 +166,22 @@ if [ -n "$add" ]; then
     cc_allowed_was=$allowed
     sysctl -qw net.ipv4.tcp_allowed_congestion_control="$allowed$add"
 fi
+
+# RPS queues the frames a CPU is to receive in its backlog, at most
+# net.core.netdev_max_backlog of them (1,000 by default), and drops the
+# rest: a relay that releases a held burst at once overflowed curl's, and
+# a download lost hundreds of segments to the rig, not to its case. Raised
+# for the run (the relay's TAP queues 20,000 frames), put back at exit; the
+# frames the backlogs still dropped are logged per case (softnet_stat).
+backlog_was=$(sysctl -n net.core.netdev_max_backlog)
+sysctl -qw net.core.netdev_max_backlog=65536
+
+# backlog_drops: frames the CPUs' receive backlogs dropped since boot.
+backlog_drops() {
+    local n=0 l
+    while read -r _ l _; do n=$((n + 16#$l)); done </proc/net/softnet_stat
+    echo "$n"
+}
 
 # ------------------------------------------------------------ the impairments
 # rule_to_client CASE / rule_to_server CASE: the nft statement after
@@ -521,6 +539,7 @@ for c in "${case_list[@]}"; do
         core=()
         ngx=()
         retrans0=$(tcp_counter "$nss" RetransSegs)
+        drops0=$(backlog_drops)
         before=$(status "$nsa")
         sent=0 again=0 spurious=0 dsacks=0 rto_runs=0 minrto_runs=0
         for r in $(seq "$runs"); do
@@ -542,7 +561,7 @@ for c in "${case_list[@]}"; do
             ngx+=("$(fetch "$nsc")")
             log "  $cc run $r: corehttpd ${core[-1]} Mbit/s ($rto timeouts, $minrto at the minimum RTO, $wprobes window probes; $run_again sent again, $run_spur spurious, $run_undo recoveries undone), nginx ${ngx[-1]} Mbit/s"
         done
-        log "  $cc: nft rules acted on: corehttpd path $(rules_hits "$nsa"); nginx path $(rules_hits "$nsc"); nginx retransmitted $(($(tcp_counter "$nss" RetransSegs) - retrans0)) segments"
+        log "  $cc: nft rules acted on: corehttpd path $(rules_hits "$nsa"); nginx path $(rules_hits "$nsc"); nginx retransmitted $(($(tcp_counter "$nss" RetransSegs) - retrans0)) segments; receive backlogs dropped $(($(backlog_drops) - drops0)) frames"
         rules_clear "$nsa"
         rules_clear "$nsc"
         case $c in relay | reorder | delay) relay_down ;; esac
