@@ -76,6 +76,7 @@ int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s)
         b->rec.seg = (struct tcp_txseg *)(b->refs.slots +
                                           TS_REFS_PER_SOCK * sizeof(struct ts_sref));
         b->rec.mask = tcp_rec_slots(RTE_MAX(ctx->p.sndbuf, ctx->p.sndbuf_max)) - 1;
+        b->rec.live = (uint64_t *)(b->rec.seg + b->rec.mask + 1);
     } else {
         return -ENOBUFS;
     }
@@ -98,10 +99,13 @@ int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s)
     ts_sring_init(&b->refs, b->refs.slots, TS_REFS_PER_SOCK, sizeof(struct ts_sref));
     tcp_sb_reset(&b->sb);
     struct tcp_txseg *seg = b->rec.seg;
+    uint64_t *live = b->rec.live;
     uint32_t mask = b->rec.mask;
     memset(&b->rec, 0, offsetof(struct tcp_rec, rxt_hist)); /* see rxt_hist_n */
     b->rec.seg = seg;
+    b->rec.live = live;
     b->rec.mask = mask;
+    memset(live, 0, (mask + 1) / 8);
     b->rec.fack = s->snd_una;
     if ((s->tflags & TF_FIN_SENT) && SEQ_LT(s->snd_una, s->snd_max)) {
         /* a FIN sent while the connection held no buffers (nothing else
@@ -113,6 +117,7 @@ int ts_sock_attach_bufs(struct ts_ctx *ctx, struct ts_sock *s)
                                            .xmit_us = (uint32_t)ctx->now,
                                            .flags = TXS_EVER_RETRANS};
         b->rec.n = 1;
+        live[0] = 1;
     }
     s->bufs = b;
     return 0;
@@ -203,9 +208,9 @@ void tcp_rcvbuf_autotune(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp
     /* the receiver's RTT: what the peer's data echoes of our timestamps
      * (Linux's tcp_rcv_rtt_measure_ts), else the sender's SRTT */
     if (seg && seg->len && (s->tflags & TF_TS_OK) && seg->has_ts && seg->tsecr != 0) {
-        uint32_t ms = tcp_ts_now(ctx) - seg->tsecr;
-        if (ms < 10000) {
-            uint32_t r = ms * 1000 + 1000;
+        uint32_t ticks = tcp_ts_now(ctx) - seg->tsecr;
+        if (ticks < 10000000 / TCP_TS_TICK_US) {
+            uint32_t r = (ticks + 1) * TCP_TS_TICK_US; /* at most */
             s->rcv_rtt_us = s->rcv_rtt_us ? (7 * s->rcv_rtt_us + r) / 8 : r;
         }
     }

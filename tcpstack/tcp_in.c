@@ -552,10 +552,12 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
             rtt_sample(ctx, s, hs_rtt);
         } else if ((s->tflags & TF_TS_OK) && seg->has_ts && seg->tsecr != 0) {
             /* RFC 7323 4.1: the echoed timestamp times every ACK that
-             * advances the window, retransmissions included */
-            uint32_t ms = tcp_ts_now(ctx) - seg->tsecr;
-            if (ms < 60000)
-                rtt_sample(ctx, s, ms * 1000 + 500);
+             * advances the window, retransmissions included; to within a
+             * tick, so only a round trip of two ticks or more is taken
+             * (shorter ones, quantized, would swamp SRTT) */
+            uint32_t ticks = tcp_ts_now(ctx) - seg->tsecr;
+            if (ticks >= 2 && ticks < 60000000 / TCP_TS_TICK_US)
+                rtt_sample(ctx, s, ticks * TCP_TS_TICK_US);
         }
         /* HyStart++ takes per-segment samples (RACK's, of the newest segment
          * the ACK delivers, sent once and overtaken by none sent after it):

@@ -43,9 +43,50 @@ uint32_t tcp_rec_slots(uint32_t sndbuf)
     return p;
 }
 
+size_t tcp_rec_bytes(uint32_t sndbuf)
+{
+    uint32_t slots = tcp_rec_slots(sndbuf); /* a multiple of 64: whole words */
+    return (size_t)slots * sizeof(struct tcp_txseg) + slots / 8;
+}
+
 static inline struct tcp_txseg *rec_at(const struct tcp_rec *r, uint32_t i)
 {
     return &r->seg[(r->head + i) & r->mask];
+}
+
+/* The live bit of the record @p i places from the head (r->live). */
+static inline void live_set(struct tcp_rec *r, uint32_t i)
+{
+    uint32_t slot = (r->head + i) & r->mask;
+    r->live[slot / 64] |= 1ull << (slot % 64);
+}
+
+static inline void live_clear(struct tcp_rec *r, uint32_t i)
+{
+    uint32_t slot = (r->head + i) & r->mask;
+    r->live[slot / 64] &= ~(1ull << (slot % 64));
+}
+
+/* Index of the first record from @p i on that is not SACKed (r->n when
+ * none). The ring is a whole number of words, so no word spans its wrap;
+ * a bit found past the flight's end is a record at its start (r->n). */
+static uint32_t rec_next_live(const struct tcp_rec *r, uint32_t i)
+{
+    while (i < r->n) {
+        uint32_t slot = (r->head + i) & r->mask;
+        uint64_t bits = r->live[slot / 64] >> (slot % 64);
+        if (bits)
+            return RTE_MIN(i + (uint32_t)__builtin_ctzll(bits), r->n);
+        i += 64 - slot % 64;
+    }
+    return r->n;
+}
+
+/* Every record live again: the peer's SACKs are forgotten (reneging). */
+static void live_all(struct tcp_rec *r)
+{
+    for (uint32_t i = 0; i < r->n; i++)
+        live_set(r, i);
 }
 
 /* Index of the first record that ends after @p seq (r->n when none). */
@@ -250,6 +291,7 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
         }
         return;
     }
+    live_set(r, r->n);
     struct tcp_txseg *g = rec_at(r, r->n++);
     g->start = start;
     g->end = end;
@@ -306,9 +348,9 @@ static void rack_deliver(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp
     if (g->flags & TXS_EVER_RETRANS) {
         /* the ACK may be for an earlier transmission: the echoed timestamp
          * tells, or an RTT below the minimum does */
-        uint64_t sent_ms = (ctx->now - rtt) / 1000;
+        uint32_t sent_tick = (uint32_t)((ctx->now - rtt) / TCP_TS_TICK_US);
         if ((s->tflags & TF_TS_OK) && seg->has_ts && seg->tsecr != 0 &&
-            SEQ_LT(seg->tsecr, (uint32_t)sent_ms))
+            SEQ_LT(seg->tsecr, sent_tick))
             return;
         if (rtt < s->min_rtt_us)
             return;
@@ -359,6 +401,7 @@ static void rec_check_renege(struct ts_sock *s, const struct tcp_seg *seg)
     tcp_sb_update(&s->bufs->sb, s->snd_una, s->snd_max, seg->sack, seg->nsack);
     for (uint32_t i = 0; i < r->n; i++)
         rec_at(r, i)->flags &= ~TXS_SACKED;
+    live_all(r);
     r->sacked = 0;
     r->sacked_segs = 0;
     struct tcp_txseg *g = rec_at(r, 0);
@@ -388,6 +431,7 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
             rack_deliver(ctx, s, g, seg);
         }
         rec_uncount(r, g, g->end - g->start);
+        live_clear(r, 0);
         r->head = (r->head + 1) & r->mask;
         r->n--;
     }
@@ -402,22 +446,32 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
     }
     if (moved)
         rec_check_renege(s, seg);
-    /* newly SACKed: the records each scoreboard range covers whole */
+    /* newly SACKed: the records this ACK's blocks reach that are covered
+     * whole, by a block or by the scoreboard's union of them (a record
+     * SACKed in parts by two ACKs). Marking from the blocks, not from the
+     * scoreboard's ranges, keeps what a full scoreboard drops (its highest
+     * ranges: on a reordering path, the newest data) and walks only the
+     * records still live in the reported ranges, not all that were
+     * SACKed before */
     uint32_t newly = 0;
     const struct tcp_scoreboard *sb = &s->bufs->sb;
-    for (unsigned k = 0; k < sb->n; k++) {
-        const struct tcp_sack_block *b = &sb->blk[k];
-        for (uint32_t i = rec_find(r, b->start); i < r->n; i++) {
+    for (unsigned k = 0; k < seg->nsack; k++) {
+        uint32_t bs, be;
+        if (!tcp_sb_block_usable(&seg->sack[k], s->snd_una, s->snd_max, &bs, &be))
+            continue;
+        for (uint32_t i = rec_next_live(r, rec_find(r, bs)); i < r->n;
+             i = rec_next_live(r, i + 1)) {
             struct tcp_txseg *g = rec_at(r, i);
-            if (!SEQ_LT(g->start, b->end))
+            if (!SEQ_LT(g->start, be))
                 break;
-            if ((g->flags & TXS_SACKED) || SEQ_LT(g->start, b->start) ||
-                SEQ_GT(g->end, b->end))
+            if ((SEQ_LT(g->start, bs) || SEQ_GT(g->end, be)) &&
+                !tcp_sb_covers(sb, g->start, g->end))
                 continue;
             uint32_t len = g->end - g->start;
             rate_deliver(s, g, len, now);
             rec_uncount(r, g, len);
             g->flags = (g->flags & TXS_EVER_RETRANS) | TXS_SACKED;
+            live_clear(r, i);
             r->sacked += len;
             r->sacked_segs++;
             newly += len;
@@ -459,7 +513,7 @@ uint32_t tcp_rack_detect(struct ts_ctx *ctx, struct ts_sock *s)
     int64_t reo = reo_wnd(s);
     int64_t timeout = 0;
     uint32_t newly = 0;
-    for (uint32_t i = 0; i < r->n; i++) {
+    for (uint32_t i = rec_next_live(r, 0); i < r->n; i = rec_next_live(r, i + 1)) {
         struct tcp_txseg *g = rec_at(r, i);
         bool before = sent_after(r->rack_xmit_us, r->rack_end, g->xmit_us, g->end);
         if (!before && !(g->flags & TXS_EVER_RETRANS)) {
@@ -469,8 +523,8 @@ uint32_t tcp_rack_detect(struct ts_ctx *ctx, struct ts_sock *s)
              * most of the flight: it was all walked on every ACK) */
             break;
         }
-        if ((g->flags & TXS_SACKED) || (g->flags & (TXS_LOST | TXS_RETRANS)) == TXS_LOST)
-            continue; /* delivered, or lost and waiting for its retransmission */
+        if ((g->flags & (TXS_LOST | TXS_RETRANS)) == TXS_LOST)
+            continue; /* lost and waiting for its retransmission */
         if (!before)
             continue;
         int64_t remaining = (int64_t)tdiff(g->xmit_us, now) + r->rack_rtt_us + reo;
@@ -510,9 +564,9 @@ bool tcp_rec_next_lost(const struct ts_sock *s, uint32_t *seq, uint32_t *len)
     const struct tcp_rec *r = &s->bufs->rec;
     if (r->lost == 0)
         return false;
-    for (uint32_t i = 0; i < r->n; i++) {
+    for (uint32_t i = rec_next_live(r, 0); i < r->n; i = rec_next_live(r, i + 1)) {
         const struct tcp_txseg *g = rec_at(r, i);
-        if ((g->flags & (TXS_LOST | TXS_RETRANS | TXS_SACKED)) == TXS_LOST) {
+        if ((g->flags & (TXS_LOST | TXS_RETRANS)) == TXS_LOST) {
             *seq = g->start;
             *len = g->end - g->start;
             return true;
@@ -535,15 +589,13 @@ bool tcp_rec_last(const struct ts_sock *s, uint32_t *seq, uint32_t *len)
 bool tcp_rec_first_unsacked(const struct ts_sock *s, uint32_t *seq, uint32_t *len)
 {
     const struct tcp_rec *r = &s->bufs->rec;
-    for (uint32_t i = 0; i < r->n; i++) {
-        const struct tcp_txseg *g = rec_at(r, i);
-        if (!(g->flags & TXS_SACKED)) {
-            *seq = g->start;
-            *len = g->end - g->start;
-            return true;
-        }
-    }
-    return false;
+    uint32_t i = rec_next_live(r, 0);
+    if (i == r->n)
+        return false;
+    const struct tcp_txseg *g = rec_at(r, i);
+    *seq = g->start;
+    *len = g->end - g->start;
+    return true;
 }
 
 void tcp_rec_mark_all_lost(struct ts_ctx *ctx, struct ts_sock *s, bool renege)
@@ -553,6 +605,7 @@ void tcp_rec_mark_all_lost(struct ts_ctx *ctx, struct ts_sock *s, bool renege)
     if (renege) {
         r->sacked = 0;
         r->sacked_segs = 0;
+        live_all(r);
     }
     for (uint32_t i = 0; i < r->n; i++) {
         struct tcp_txseg *g = rec_at(r, i);

@@ -145,7 +145,7 @@ static void forget_below(struct tcp_scoreboard *sb, uint32_t snd_una)
  * segment at snd_una would look SACKed and the ACK like reneging), and one
  * ending beyond snd_max claims bytes never sent: bogus, so none of it is
  * believed. */
-static bool block_usable(const struct tcp_sack_block *b, uint32_t snd_una,
+bool tcp_sb_block_usable(const struct tcp_sack_block *b, uint32_t snd_una,
                          uint32_t snd_max, uint32_t *start, uint32_t *end)
 {
     if (!seq_lt(b->start, b->end))
@@ -225,7 +225,7 @@ uint32_t tcp_sb_update(struct tcp_scoreboard *sb, uint32_t snd_una, uint32_t snd
         uint32_t bs = 0, be = 0;
         for (unsigned k = 0; k < n; k++) {
             uint32_t s, e;
-            if (!block_usable(&blocks[k], snd_una, snd_max, &s, &e))
+            if (!tcp_sb_block_usable(&blocks[k], snd_una, snd_max, &s, &e))
                 continue;
             uint64_t key = (uint64_t)(s - snd_una) << 32 | k;
             if ((any && key <= last) || key >= best)
@@ -252,6 +252,17 @@ bool tcp_sb_is_sacked(const struct tcp_scoreboard *sb, uint32_t seq)
             return false;
         if (seq_lt(seq, sb->blk[i].end))
             return true;
+    }
+    return false;
+}
+
+bool tcp_sb_covers(const struct tcp_scoreboard *sb, uint32_t start, uint32_t end)
+{
+    for (unsigned i = 0; i < sb->n; i++) {
+        if (seq_lt(start, sb->blk[i].start))
+            return false;
+        if (seq_lt(start, sb->blk[i].end))
+            return seq_leq(end, sb->blk[i].end);
     }
     return false;
 }

@@ -53,6 +53,16 @@ void tcp_sb_recovery_begin(struct tcp_scoreboard *sb);
 uint32_t tcp_sb_update(struct tcp_scoreboard *sb, uint32_t snd_una, uint32_t snd_max,
                        const struct tcp_sack_block *blocks, unsigned n);
 
+/** Whether the scoreboard should take block @p b of an ACK (what
+ *  tcp_sb_update applies to each): not empty, not inverted, inside
+ *  [snd_una, snd_max) (one straddling snd_una is not believed, as in
+ *  Linux). True with [@p start, @p end) set to it. */
+bool tcp_sb_block_usable(const struct tcp_sack_block *b, uint32_t snd_una,
+                         uint32_t snd_max, uint32_t *start, uint32_t *end);
+
+/** True when [@p start, @p end) lies inside one SACKed range. */
+bool tcp_sb_covers(const struct tcp_scoreboard *sb, uint32_t start, uint32_t end);
+
 /** True when byte @p seq is SACKed. */
 bool tcp_sb_is_sacked(const struct tcp_scoreboard *sb, uint32_t seq);
 

@@ -100,8 +100,7 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
     ctx->bufs = calloc(p->max_bufs, sizeof(*ctx->bufs));
     size_t per = (size_t)ctx->p.rcvbuf + ctx->p.snd_copybuf +
                  TS_REFS_PER_SOCK * sizeof(struct ts_sref) +
-                 tcp_rec_slots(RTE_MAX(ctx->p.sndbuf, ctx->p.sndbuf_max)) *
-                     sizeof(struct tcp_txseg);
+                 tcp_rec_bytes(RTE_MAX(ctx->p.sndbuf, ctx->p.sndbuf_max));
     /* address space only: pages are committed as buffer sets are first
      * used (MAP_NORESERVE: a limit of a million connections is not refused
      * for the memory it would take if all were busy at once) */

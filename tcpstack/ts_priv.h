@@ -113,6 +113,11 @@ struct tcp_txseg {
  * with the buffers, so an idle connection costs none of it. */
 struct tcp_rec {
     struct tcp_txseg *seg; /* ring of mask + 1 records */
+    /* a bit per slot of seg, set while it holds a record not SACKed: the
+     * walks over the flight (RACK's, the next loss's) skip what the peer
+     * holds 64 records a word, where on a reordering path nearly all the
+     * flight is SACKed and every ACK walked it record by record */
+    uint64_t *live;
     uint32_t mask, head, n;
     uint32_t sacked, lost, retrans; /* bytes of the records so marked */
     uint32_t sacked_segs;
@@ -633,6 +638,9 @@ void tcp_rcvbuf_autotune(struct ts_ctx *ctx, struct ts_sock *s,
                          const struct tcp_seg *seg);
 /** Records per buffer set for a send buffer of @p sndbuf bytes. */
 uint32_t tcp_rec_slots(uint32_t sndbuf);
+/** Bytes of a buffer set that the records of a @p sndbuf send buffer take:
+ *  the ring and its live bitmap. */
+size_t tcp_rec_bytes(uint32_t sndbuf);
 /** Retransmits one segment from snd_una (fast retransmit); returns the
  *  sequence space it covers. */
 uint32_t tcp_rexmit_una(struct ts_ctx *ctx, struct ts_sock *s);
@@ -717,10 +725,20 @@ uint32_t tcp_tw_count(const struct ts_ctx *ctx);
 /** Bytes of payload per segment: the MSS less the options every segment
  *  carries (timestamps). */
 uint32_t tcp_seg_size(const struct ts_sock *s);
-/** The TSval clock (RFC 7323 5.4): milliseconds. */
+/* The TSval clock (RFC 7323 5.4 allows 1 ms to 1 s a tick): 10 ms. A
+ * receiver's PAWS (5.3) drops a segment whose TSval is more than one tick
+ * older than the newest it took at its left edge; with Linux's 1 ms tick,
+ * on a path that holds segments back by a few milliseconds, an original
+ * arriving after a retransmission of an earlier hole (TSval a round trip
+ * newer) was dropped as an old duplicate: a loss made of reordering, whose
+ * retransmission no D-SACK could show spurious. One tick covers that
+ * reordering. RTTs are timed per segment to the microsecond (RACK); an
+ * echoed timestamp is their fallback. */
+#define TCP_TS_TICK_US 10000u
+
 static inline uint32_t tcp_ts_now(const struct ts_ctx *ctx)
 {
-    return (uint32_t)(ctx->now / 1000);
+    return (uint32_t)(ctx->now / TCP_TS_TICK_US);
 }
 uint32_t tcp_rcv_window(const struct ts_ctx *ctx, const struct ts_sock *s);
 
