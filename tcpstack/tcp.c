@@ -206,11 +206,13 @@ void tcp_rcvbuf_autotune(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp
     if (b == NULL || ctx->p.rcvbuf_max <= ctx->p.rcvbuf)
         return;
     /* the receiver's RTT: what the peer's data echoes of our timestamps
-     * (Linux's tcp_rcv_rtt_measure_ts), else the sender's SRTT */
+     * (Linux's tcp_rcv_rtt_measure_ts), else the sender's SRTT; below two
+     * ticks the echo cannot tell, and SRTT stands for it, at least 1 ms
+     * (Linux's floor for a timestamp's measure) */
     if (seg && seg->len && (s->tflags & TF_TS_OK) && seg->has_ts && seg->tsecr != 0) {
         uint32_t ticks = tcp_ts_now(ctx) - seg->tsecr;
         if (ticks < 10000000 / TCP_TS_TICK_US) {
-            uint32_t r = (ticks + 1) * TCP_TS_TICK_US; /* at most */
+            uint32_t r = ticks >= 2 ? ticks * TCP_TS_TICK_US : RTE_MAX(s->srtt_us, 1000u);
             s->rcv_rtt_us = s->rcv_rtt_us ? (7 * s->rcv_rtt_us + r) / 8 : r;
         }
     }

@@ -61,7 +61,8 @@ static bool parse_options(const uint8_t *opt, uint32_t len, struct tcp_seg *seg)
             break;
         case 5:
             if (olen >= 10 && (olen - 2) % 8 == 0) {
-                for (uint32_t k = 0; k < (olen - 2u) / 8 && seg->nsack < 4; k++) {
+                for (uint32_t k = 0; k < (olen - 2u) / 8 && seg->nsack < TCP_SACK_MAX;
+                     k++) {
                     seg->sack[seg->nsack].start = get32(v + 8 * k);
                     seg->sack[seg->nsack].end = get32(v + 8 * k + 4);
                     seg->nsack++;
@@ -542,7 +543,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         uint32_t hs_rtt = 0; /* for HyStart++: the best sample of this ACK */
         if (sack && s->bufs->rec.ack_rtt_us) {
             /* a segment sent once, timed to the microsecond (RFC 8985's
-             * per-segment clock; a timestamp counts whole milliseconds) */
+             * per-segment clock; a timestamp counts 10 ms ticks) */
             if ((s->tflags & TF_RTT_TIMING) && SEQ_GT(seg->ack, s->rtt_seq))
                 s->tflags &= ~TF_RTT_TIMING;
             rtt_sample(ctx, s, s->bufs->rec.ack_rtt_us);
@@ -562,7 +563,7 @@ static bool tcp_ack_input(struct ts_ctx *ctx, struct ts_sock *s,
         /* HyStart++ takes per-segment samples (RACK's, of the newest segment
          * the ACK delivers, sent once and overtaken by none sent after it):
          * an echoed timestamp times the oldest segment the ACK covers,
-         * delayed ACK and hole fills included, in milliseconds, and would
+         * delayed ACK and hole fills included, in 10 ms ticks, and would
          * end slow start for nothing */
         if (sack)
             hs_rtt = s->bufs->rec.hs_rtt_us;

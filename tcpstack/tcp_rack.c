@@ -455,10 +455,22 @@ uint32_t tcp_rack_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_se
      * SACKed before */
     uint32_t newly = 0;
     const struct tcp_scoreboard *sb = &s->bufs->sb;
-    for (unsigned k = 0; k < seg->nsack; k++) {
+    /* lowest block first, as the ranges were: the receiver lists the most
+     * recent first, and a record delivered after one above it would look
+     * reordered (step 3), with the older RTT as RACK's */
+    struct tcp_sack_block blk[TCP_SACK_MAX];
+    unsigned nb = 0;
+    for (unsigned k = 0; k < seg->nsack && nb < TCP_SACK_MAX; k++) {
         uint32_t bs, be;
         if (!tcp_sb_block_usable(&seg->sack[k], s->snd_una, s->snd_max, &bs, &be))
             continue;
+        unsigned j = nb++;
+        for (; j > 0 && SEQ_GT(blk[j - 1].start, bs); j--)
+            blk[j] = blk[j - 1];
+        blk[j] = (struct tcp_sack_block){bs, be};
+    }
+    for (unsigned k = 0; k < nb; k++) {
+        uint32_t bs = blk[k].start, be = blk[k].end;
         for (uint32_t i = rec_next_live(r, rec_find(r, bs)); i < r->n;
              i = rec_next_live(r, i + 1)) {
             struct tcp_txseg *g = rec_at(r, i);

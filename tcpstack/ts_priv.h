@@ -74,7 +74,8 @@ enum tcp_state {
 
 enum ts_kind { TS_KIND_FREE, TS_KIND_TCP, TS_KIND_EPOLL };
 
-#define TCP_OOO_MAX 8 /* out-of-order ranges held per connection */
+#define TCP_OOO_MAX 8  /* out-of-order ranges held per connection */
+#define TCP_SACK_MAX 4 /* SACK blocks an option holds (RFC 2018 3) */
 
 /* A reference in a socket's send queue. */
 struct ts_xhold;
@@ -497,7 +498,7 @@ struct tcp_seg {
     bool has_ts;
     uint32_t tsval, tsecr;
     uint8_t nsack;
-    struct tcp_sack_block sack[4];
+    struct tcp_sack_block sack[TCP_SACK_MAX];
     /* the payload: dlen bytes at data, then the data of each mbuf from
      * more on (a run ts_gro chained), len bytes in all */
     const uint8_t *data;

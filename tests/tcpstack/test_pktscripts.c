@@ -20,7 +20,8 @@
  *
  * Every other line is an event that starts with a time in seconds: "1.250"
  * is absolute (the script's clock starts at 0; the stack's reads 1 s more,
- * so its TSval, in ms, is 1000 + script ms), "+0.010" is relative to the
+ * so its TSval, in 10 ms ticks, is 100 + script ms / 10), "+0.010" is
+ * relative to the
  * previous line. Moving to a line's time advances the stack's clock in 1 ms
  * steps, calling ts_poll() at each, so timers fire at their millisecond.
  *

@@ -1,7 +1,8 @@
 /**
  * @file test_sack.c
  * The SACK scoreboard (tcp_sack.h): merging RFC 2018 blocks, forgetting
- * what snd_una passes, bogus blocks, a full scoreboard, sequence
+ * what snd_una passes, bogus blocks, a full scoreboard, coverage of a
+ * span, sequence
  * wraparound, and the RFC 6675 routines IsLost, SetPipe and NextSeg
  * (rules 1 to 4) with the HighRxt/RescueRxt bookkeeping.
  *
@@ -233,6 +234,41 @@ static void full_scoreboard_keeps_ranges_nearest_snd_una(uint32_t b)
     assert_int_equal(sb.blk[1].end, b + 1300);
 }
 AT_BOTH_BASES(full_scoreboard_keeps_ranges_nearest_snd_una)
+
+/* tcp_sb_covers: a span inside one range, not one that crosses a hole or
+ * only touches a range; tcp_sb_block_usable: the blocks tcp_sb_update
+ * takes, as the sender marks its records from them. */
+static void covers_and_usable_blocks(uint32_t b)
+{
+    struct tcp_scoreboard sb;
+    tcp_sb_reset(&sb);
+    const uint32_t una = b, max = b + 10000;
+    SACK(&sb, una, max, {b + 1000, b + 3000}, {b + 4000, b + 5000});
+    assert_true(tcp_sb_covers(&sb, b + 1000, b + 3000));
+    assert_true(tcp_sb_covers(&sb, b + 1500, b + 2500));
+    assert_true(tcp_sb_covers(&sb, b + 4000, b + 5000));
+    assert_false(tcp_sb_covers(&sb, b + 2500, b + 4500)); /* across the hole */
+    assert_false(tcp_sb_covers(&sb, b + 500, b + 1500));  /* starts below */
+    assert_false(tcp_sb_covers(&sb, b + 4500, b + 5500)); /* ends beyond */
+    assert_false(tcp_sb_covers(&sb, b + 3000, b + 4000)); /* the hole */
+    assert_false(tcp_sb_covers(&sb, b + 6000, b + 7000));
+
+    uint32_t s = 0, e = 0;
+    const struct tcp_sack_block ok = {b + 2000, b + 3000};
+    assert_true(tcp_sb_block_usable(&ok, una, max, &s, &e));
+    assert_int_equal(s, b + 2000);
+    assert_int_equal(e, b + 3000);
+    const struct tcp_sack_block bad[] = {
+        {b + 3000, b + 2000},  /* inverted */
+        {b + 2000, b + 2000},  /* empty */
+        {b - 1000, b},         /* a D-SACK below snd_una */
+        {b - 500, b + 500},    /* straddling snd_una */
+        {b + 9500, b + 10001}, /* beyond snd_max */
+    };
+    for (unsigned k = 0; k < sizeof(bad) / sizeof(bad[0]); k++)
+        assert_false(tcp_sb_block_usable(&bad[k], una, max, &s, &e));
+}
+AT_BOTH_BASES(covers_and_usable_blocks)
 
 static void handles_sequence_wraparound(void **state)
 {
@@ -561,6 +597,8 @@ int main(void)
         cmocka_unit_test(ignores_bogus_blocks_wrap),
         cmocka_unit_test(full_scoreboard_keeps_ranges_nearest_snd_una_low),
         cmocka_unit_test(full_scoreboard_keeps_ranges_nearest_snd_una_wrap),
+        cmocka_unit_test(covers_and_usable_blocks_low),
+        cmocka_unit_test(covers_and_usable_blocks_wrap),
         cmocka_unit_test(handles_sequence_wraparound),
         cmocka_unit_test(is_lost_by_discontiguous_ranges_low),
         cmocka_unit_test(is_lost_by_discontiguous_ranges_wrap),

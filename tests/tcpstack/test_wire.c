@@ -295,8 +295,8 @@ CASE(everything, all, true, TCP_CC_CUBIC, 1 << 20, 4, 2)
  * 1 s initial RTO). A retransmission of the last segments lost too leaves
  * nothing sent after it for RACK to go by, and the probe is spent: one RTO
  * is allowed (seeds 1 to 24 had one in 2 of them at 5% loss and 4 with
- * everything, with the 1 ms TSval tick; 4 and 4 with the 10 ms one, where
- * seeds 1 and 2 are among them). Through
+ * everything, with the 1 ms TSval tick; 4 and 2 with the 10 ms one, seed 2
+ * among them in both). Through
  * reordering it leaves more segments out of order than the receiver's
  * TCP_OOO_MAX ranges hold: reneging, found and repaired at once
  * (rec_check_renege; 4 to 6 timeouts a transfer without). */
