@@ -98,6 +98,25 @@ static void cmd_close(struct ts_ctx *ctx, struct ts_sock *s)
             c->tflags |= TF_APP_CLOSED;
             ts_sock_maybe_free(ctx, c);
         }
+        /* and so are the handshakes under way, which would queue themselves
+         * on the freed listener once completed: found by their listener
+         * (listeners close at a stop or a reload, not per connection) */
+        int32_t lfd = ts_fd(ctx, s);
+        for (uint32_t i = 1; i < ctx->socks_hwm && s->n_pending > 0; i++) {
+            struct ts_sock *c = &ctx->socks[i];
+            if (c->kind != TS_KIND_TCP || c->listener != lfd ||
+                (c->tflags & TF_ACCEPT_QUEUED))
+                continue;
+            s->n_pending--;
+            c->listener = -1;
+            c->tflags |= TF_APP_CLOSED;
+            if (c->state == TCPS_SYN_RCVD) {
+                ctx->st.tcp_rst_tx++;
+                tcp_send_ctl(ctx, c, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, c->snd_nxt);
+                tcp_drop(ctx, c, ECONNABORTED);
+            }
+            ts_sock_maybe_free(ctx, c);
+        }
         tcp_set_state(ctx, s, TCPS_CLOSED);
     } else if (s->bufs) {
         /* unread data is dropped; what was written still goes out */
