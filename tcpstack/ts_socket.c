@@ -78,6 +78,17 @@ static void cmd_fin(struct ts_ctx *ctx, struct ts_sock *s)
     ts_sock_want_output(ctx, s);
 }
 
+/* A connection of a closing listener that nobody will accept: reset
+ * (RFC 9293 3.10.4) and freed. */
+static void abort_child(struct ts_ctx *ctx, struct ts_sock *c)
+{
+    ctx->st.tcp_rst_tx++;
+    tcp_send_ctl(ctx, c, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, c->snd_nxt);
+    tcp_drop(ctx, c, ECONNABORTED);
+    c->tflags |= TF_APP_CLOSED;
+    ts_sock_maybe_free(ctx, c);
+}
+
 static void cmd_close(struct ts_ctx *ctx, struct ts_sock *s)
 {
     s->tflags |= TF_APP_CLOSED;
@@ -92,11 +103,7 @@ static void cmd_close(struct ts_ctx *ctx, struct ts_sock *s)
         while ((fdp = ts_sring_peek(s->acceptq, 0)) != NULL) {
             struct ts_sock *c = &ctx->socks[*fdp];
             ts_sring_pop(s->acceptq, 1);
-            ctx->st.tcp_rst_tx++;
-            tcp_send_ctl(ctx, c, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, c->snd_nxt);
-            tcp_drop(ctx, c, ECONNABORTED);
-            c->tflags |= TF_APP_CLOSED;
-            ts_sock_maybe_free(ctx, c);
+            abort_child(ctx, c);
         }
         /* and so are the handshakes under way, which would queue themselves
          * on the freed listener once completed: found by their listener
@@ -109,13 +116,12 @@ static void cmd_close(struct ts_ctx *ctx, struct ts_sock *s)
                 continue;
             s->n_pending--;
             c->listener = -1;
-            c->tflags |= TF_APP_CLOSED;
             if (c->state == TCPS_SYN_RCVD) {
-                ctx->st.tcp_rst_tx++;
-                tcp_send_ctl(ctx, c, RTE_TCP_RST_FLAG | RTE_TCP_ACK_FLAG, c->snd_nxt);
-                tcp_drop(ctx, c, ECONNABORTED);
+                abort_child(ctx, c);
+            } else { /* closed already, its free waiting for its event */
+                c->tflags |= TF_APP_CLOSED;
+                ts_sock_maybe_free(ctx, c);
             }
-            ts_sock_maybe_free(ctx, c);
         }
         tcp_set_state(ctx, s, TCPS_CLOSED);
     } else if (s->bufs) {
