@@ -134,6 +134,10 @@ static const struct status_def status_defs[ST_N] = {
     [ST_SPURIOUS_REXMITS] = {"spurious_retransmissions", "spurious_retransmissions_total",
                              NULL, "Retransmissions a D-SACK showed needless (RFC 3708).",
                              false},
+    [ST_REO_SEEDED] = {"reordering_from_peer", "reordering_from_peer_total", NULL,
+                       "Connections that started with the reordering window an "
+                       "earlier connection to the same address measured.",
+                       false},
     [ST_DSACK_RX] = {"dsack_received", "dsack_blocks_total", "dir=\"received\"",
                      "D-SACK blocks (RFC 2883), received and sent.", false},
     [ST_DSACK_TX] = {"dsack_sent", "dsack_blocks_total", "dir=\"sent\"", NULL, false},
@@ -502,6 +506,7 @@ static void status_collect(const struct status_src *src, const struct status_cor
     v[ST_LOSS_REXMIT_LOST] = st.tcp_lost_retransmits;
     v[ST_TLP_RECOVERIES] = st.tcp_tlp_recoveries;
     v[ST_SPURIOUS_REXMITS] = st.tcp_spurious_rexmits;
+    v[ST_REO_SEEDED] = st.tcp_reo_seeded;
     v[ST_DSACK_RX] = st.tcp_dsack_rx;
     v[ST_DSACK_TX] = st.tcp_dsack_tx;
     v[ST_UNDO_RECOVERY] = st.tcp_undo_recovery;

@@ -97,6 +97,7 @@ enum status_metric {
     ST_LOSS_REXMIT_LOST,
     ST_TLP_RECOVERIES,
     ST_SPURIOUS_REXMITS,
+    ST_REO_SEEDED,
     ST_DSACK_RX,
     ST_DSACK_TX,
     ST_UNDO_RECOVERY,

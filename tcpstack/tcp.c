@@ -42,6 +42,7 @@ void ts_sock_free(struct ts_ctx *ctx, struct ts_sock *s)
     TS_ASSERT(!(s->tflags & (TF_EV_QUEUED | TF_OUT_QUEUED)));
     if (s->tflags & TF_ORPHAN)
         ctx->n_orphans--;
+    tcp_peer_save(ctx, s);
     tcp_cancel_timers(ctx, s);
     if (s->tflags & TF_HASHED)
         ts_flow_remove(ctx, s);

@@ -271,6 +271,7 @@ static bool tcp_established(struct ts_ctx *ctx, struct ts_sock *s,
     }
     tcp_set_state(ctx, s, TCPS_ESTABLISHED);
     ctx->st.tcp_established++;
+    tcp_peer_seed(ctx, s);
     if (ctx->p.keepalive_ms)
         ts_timer_arm(ctx, &s->t_keep, ctx->now + (uint64_t)ctx->p.keepalive_ms * 1000);
     ts_sflags_set(s, TS_SF_CONNECTED);

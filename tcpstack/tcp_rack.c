@@ -22,7 +22,6 @@
 
 #include "ts_priv.h"
 
-#define RACK_REO_PERSIST 16 /* RFC 8985 6.2 step 4: recoveries a widened window lasts */
 #define RACK_REO_MULT_MAX 255
 
 _Static_assert(TCP_RXT_HIST <= 256 && (TCP_RXT_HIST & (TCP_RXT_HIST - 1)) == 0,
@@ -328,6 +327,7 @@ static uint32_t fresh_rtt(const struct ts_sock *s)
  * sent). */
 static void reo_learn(struct ts_sock *s, uint32_t since_sent)
 {
+    s->tflags |= TF_REO_LEARNED;
     uint32_t late = late_past(since_sent, s->min_rtt_us);
     if (late > s->reo_extent_us) {
         s->reo_extent_us = late;

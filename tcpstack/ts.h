@@ -197,6 +197,7 @@ struct ts_stats {
     uint64_t tcp_dsack_rx;         /* D-SACK blocks received (RFC 2883) */
     uint64_t tcp_dsack_tx;         /* D-SACK blocks sent for duplicates received */
     uint64_t tcp_spurious_rexmits; /* retransmissions a D-SACK showed needless */
+    uint64_t tcp_reo_seeded;       /* connections started with their peer's reordering */
     uint64_t tcp_undo_recovery;    /* fast recoveries undone as spurious (RFC 3708) */
     uint64_t tcp_undo_rto;         /* timeouts undone as spurious (RFC 4015) */
     uint64_t tcp_tlp_recoveries;   /* probes that repaired a tail loss (RFC 8985 7.4) */

@@ -116,7 +116,8 @@ struct ts_ctx *ts_ctx_create(const struct ts_params *p)
     void *ev_slots = calloc(ring_n, sizeof(struct ts_evt));
     if (!ctx->socks || !ctx->epi || !ctx->flow_buckets || !ctx->listeners || !ctx->bufs ||
         !ctx->buf_mem || big != 0 || !cmd_slots || !ev_slots ||
-        ts_arp_ctx_init(ctx) != 0 || tcp_tw_init(ctx) != 0 || tcp_zc_init(ctx) != 0) {
+        ts_arp_ctx_init(ctx) != 0 || tcp_tw_init(ctx) != 0 || tcp_peer_init(ctx) != 0 ||
+        tcp_zc_init(ctx) != 0) {
         free(cmd_slots);
         free(ev_slots);
         ts_ctx_destroy(ctx);
@@ -169,6 +170,7 @@ void ts_ctx_destroy(struct ts_ctx *ctx)
     ts_idle(ctx);
     ts_arp_ctx_fini(ctx);
     tcp_tw_fini(ctx);
+    tcp_peer_fini(ctx);
     tcp_zc_fini(ctx);
     free(ctx->cmdq.slots);
     free(ctx->evq.slots);

@@ -226,11 +226,13 @@ struct ts_bufs {
 #define TF_TLP_ARMED (1u << 15) /* t_rexmt is a probe timeout (RFC 8985 7) */
 #define TF_TLP_SENT                                                                      \
     (1u << 16) /* TCP_TLP_MAX probes out; no other until an ACK of new data */
-#define TF_TLP_NEW (1u << 17) /* the probe may send one new segment past cwnd */
-#define TF_LOSS (1u << 18)    /* TF_IN_RECOVERY after a timeout (RFC 8985 6.3) */
-#define TF_ORPHAN (1u << 19)  /* closed by the application, counted in n_orphans */
-#define TF_REORDER (1u << 20) /* RACK.reordering_seen */
-#define TF_DSACK (1u << 21)   /* a D-SACK block to send: dsack_start, dsack_end */
+#define TF_TLP_NEW (1u << 17)     /* the probe may send one new segment past cwnd */
+#define TF_LOSS (1u << 18)        /* TF_IN_RECOVERY after a timeout (RFC 8985 6.3) */
+#define TF_ORPHAN (1u << 19)      /* closed by the application, counted in n_orphans */
+#define TF_REORDER (1u << 20)     /* RACK.reordering_seen */
+#define TF_DSACK (1u << 21)       /* a D-SACK block to send: dsack_start, dsack_end */
+#define TF_REO_SEEDED (1u << 22)  /* reo_extent_us came from the peer table */
+#define TF_REO_LEARNED (1u << 23) /* this connection measured reordering */
 
 /* Worker-private flags. */
 #define AF_OPEN (1u << 0)
@@ -447,6 +449,8 @@ struct ts_ctx {
 
     /* TIME_WAIT entries (tcp_tw.c) */
     struct tcp_tw_table *tw;
+    /* what connections learned of their paths, by peer (tcp_peer.c) */
+    struct tcp_peer *peers;
 
     /* timers */
     struct ts_wheel wheel;
@@ -710,6 +714,19 @@ void tcp_orphan(struct ts_ctx *ctx, struct ts_sock *s);
 void tcp_fin_wait_2(struct ts_ctx *ctx, struct ts_sock *s);
 /** Retransmissions (or window probes) allowed before @p s is given up. */
 uint32_t tcp_retries(const struct ts_ctx *ctx, const struct ts_sock *s);
+
+/* RFC 8985 6.2 step 4: recoveries a widened reordering window lasts */
+#define RACK_REO_PERSIST 16
+
+/* What the last connections to a peer learned of the path (tcp_peer.c) */
+struct tcp_peer;
+int tcp_peer_init(struct ts_ctx *ctx);
+void tcp_peer_fini(struct ts_ctx *ctx);
+/** A connection just established starts with the reordering a recent
+ *  connection to the same address measured, if any. */
+void tcp_peer_seed(struct ts_ctx *ctx, struct ts_sock *s);
+/** A connection ends: what it measured is kept for the next one. */
+void tcp_peer_save(struct ts_ctx *ctx, const struct ts_sock *s);
 
 /* TIME_WAIT entries (tcp_tw.c) */
 struct tcp_tw_table;

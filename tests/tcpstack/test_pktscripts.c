@@ -240,6 +240,7 @@ static const struct ps_field ps_stats[] = {
     PS_FIELD(ts_stats, tcp_dsack_rx),
     PS_FIELD(ts_stats, tcp_dsack_tx),
     PS_FIELD(ts_stats, tcp_spurious_rexmits),
+    PS_FIELD(ts_stats, tcp_reo_seeded),
     PS_FIELD(ts_stats, tcp_undo_recovery),
     PS_FIELD(ts_stats, tcp_undo_rto),
     PS_FIELD(ts_stats, tcp_tlp_recoveries),
