@@ -19,8 +19,9 @@
 # corehttpd's status page is read after every download: the table under
 # the goodputs gives, per case, the segments sent again and shown spurious
 # (D-SACK) against the segments sent, and in how many runs a retransmission
-# timeout fired (at the minimum RTO, and in all); each run's own counts go to
-# the progress lines. Last, the delay and reordering rows against their
+# timeout fired (at the minimum RTO, and in all), beside nginx's segments
+# sent, sent again and D-SACKed from its namespace's kernel counters; each
+# run's own counts go to the progress lines. Last, the delay and reordering rows against their
 # bound, computed from the same run's clean-link figure (see bound below).
 #
 # Topology (addresses from 198.18.0.0/15 only; client 198.18.0.1, server
@@ -293,6 +294,14 @@ tcp_counter() {
         else for (i = 2; i <= NF; i++) n[i] = $i }' /proc/net/snmp
 }
 
+# tcpext_counter NS NAME: a TcpExt counter of namespace NS (/proc/net/netstat).
+tcpext_counter() {
+    # shellcheck disable=SC2016 # an awk program
+    ip netns exec "$1" awk -v want="$2" '$1 == "TcpExt:" {
+        if ($2 ~ /^[0-9-]/) { for (i = 2; i <= NF; i++) if (n[i] == want) print $i }
+        else for (i = 2; i <= NF; i++) n[i] = $i }' /proc/net/netstat
+}
+
 # ------------------------------------------------------------ the servers
 nginx_up() {
     ip netns add "$nsc"
@@ -539,6 +548,8 @@ for c in "${case_list[@]}"; do
         core=()
         ngx=()
         retrans0=$(tcp_counter "$nss" RetransSegs)
+        out0=$(tcp_counter "$nss" OutSegs)
+        ndsack0=$(tcpext_counter "$nss" TCPDSACKRecvSegs)
         drops0=$(backlog_drops)
         before=$(status "$nsa")
         sent=0 again=0 spurious=0 dsacks=0 rto_runs=0 minrto_runs=0
@@ -550,6 +561,7 @@ for c in "${case_list[@]}"; do
             sent=$((sent + $(delta tx_packets)))
             again=$((again + run_again))
             spurious=$((spurious + run_spur))
+            [ "$r" != 1 ] || first_spur=$run_spur
             dsacks=$((dsacks + $(delta dsack_received)))
             # a shut window's probe counts as a timeout on the status page
             wprobes=$(delta retransmit_timeout_window_probe)
@@ -561,7 +573,10 @@ for c in "${case_list[@]}"; do
             ngx+=("$(fetch "$nsc")")
             log "  $cc run $r: corehttpd ${core[-1]} Mbit/s ($rto timeouts, $minrto at the minimum RTO, $wprobes window probes; $run_again sent again, $run_spur spurious, $run_undo recoveries undone), nginx ${ngx[-1]} Mbit/s"
         done
-        log "  $cc: nft rules acted on: corehttpd path $(rules_hits "$nsa"); nginx path $(rules_hits "$nsc"); nginx retransmitted $(($(tcp_counter "$nss" RetransSegs) - retrans0)) segments; receive backlogs dropped $(($(backlog_drops) - drops0)) frames"
+        nout=$(($(tcp_counter "$nss" OutSegs) - out0))
+        nagain=$(($(tcp_counter "$nss" RetransSegs) - retrans0))
+        ndsack=$(($(tcpext_counter "$nss" TCPDSACKRecvSegs) - ndsack0))
+        log "  $cc: nft rules acted on: corehttpd path $(rules_hits "$nsa"); nginx path $(rules_hits "$nsc"); nginx retransmitted $nagain segments; receive backlogs dropped $(($(backlog_drops) - drops0)) frames"
         rules_clear "$nsa"
         rules_clear "$nsc"
         case $c in relay | reorder | delay) relay_down ;; esac
@@ -572,7 +587,7 @@ for c in "${case_list[@]}"; do
         [ "$cf$nf" = 00 ] || note="$note (failed runs, $cc: corehttpd $cf, nginx $nf)"
         ratio=$(ratio "$cm" "$nm")
         row="$row | $cm ($cmin-$cmax) | $nm ($nmin-$nmax) | $ratio"
-        counts="$counts| $what | $cc | $sent | $again ($(pct "$again" "$sent")) | $spurious ($(pct "$spurious" "$sent")) | $dsacks | $minrto_runs of $runs | $rto_runs of $runs |"$'\n'
+        counts="$counts| $what | $cc | $sent | $again ($(pct "$again" "$sent")) | $spurious ($(pct "$spurious" "$sent")) | $first_spur | $dsacks | $minrto_runs of $runs | $rto_runs of $runs | $nout | $nagain ($(pct "$nagain" "$nout")) | $ndsack ($(pct "$ndsack" "$nout")) |"$'\n'
     done
     rows="$rows$row |$note"$'\n'
 done
@@ -585,8 +600,8 @@ for cc in "${cc_list[@]}"; do
     rule="$rule---|---|---|"
 done
 printf '%s\n%s\n%s' "$head" "$rule" "$rows"
-printf '\ncorehttpd'"'"'s counters over each case'"'"'s runs (status page): frames sent, segments sent again, retransmissions a D-SACK showed needless (matched against the latest 256 retransmissions of the connection: an undercount when more are outstanding), the D-SACK blocks received (each a segment that arrived twice: a needless retransmission, or a copy the network made), and the runs in which a retransmission timeout fired.\n\n'
-printf '| impairment | congestion control | frames sent | sent again | spurious | D-SACKs received | runs with a minimum-RTO timeout | runs with any timeout |\n|---|---|---|---|---|---|---|---|\n%s' "$counts"
+printf '\ncorehttpd'"'"'s counters over each case'"'"'s runs (status page): frames sent, segments sent again, retransmissions a D-SACK showed needless (matched against the latest 256 retransmissions of the connection: an undercount when more are outstanding), of those the first run'"'"'s (a server that has not yet served the client: the later connections start with the reordering measured by the ones before, tcpstack/tcp_peer.c), the D-SACK blocks received (each a segment that arrived twice: a needless retransmission, or a copy the network made), and the runs in which a retransmission timeout fired. Then nginx'"'"'s, from its namespace'"'"'s kernel counters over the same runs (Tcp OutSegs, RetransSegs, TcpExt TCPDSACKRecvSegs; they include the few requests that wait for the server to answer).\n\n'
+printf '| impairment | congestion control | frames sent | sent again | spurious | spurious, first run | D-SACKs received | runs with a minimum-RTO timeout | runs with any timeout | nginx: segments sent | nginx: sent again | nginx: D-SACKed segments |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n%s' "$counts"
 bounds=""
 for c in "${case_list[@]}"; do
     dh=$(round_ms "$c")
