@@ -557,7 +557,7 @@ for c in "${case_list[@]}"; do
             core+=("$(fetch "$nsa")")
             after=$(status "$nsa")
             run_again=$(delta retransmitted_segments) run_spur=$(delta spurious_retransmissions)
-            run_undo=$(delta undo_fast_recovery)
+            run_undo=$(delta undo_fast_recovery) run_seeded=$(delta reordering_from_peer)
             sent=$((sent + $(delta tx_packets)))
             again=$((again + run_again))
             spurious=$((spurious + run_spur))
@@ -571,7 +571,7 @@ for c in "${case_list[@]}"; do
             [ "$minrto" = 0 ] || minrto_runs=$((minrto_runs + 1))
             before=$after
             ngx+=("$(fetch "$nsc")")
-            log "  $cc run $r: corehttpd ${core[-1]} Mbit/s ($rto timeouts, $minrto at the minimum RTO, $wprobes window probes; $run_again sent again, $run_spur spurious, $run_undo recoveries undone), nginx ${ngx[-1]} Mbit/s"
+            log "  $cc run $r: corehttpd ${core[-1]} Mbit/s ($rto timeouts, $minrto at the minimum RTO, $wprobes window probes; $run_again sent again, $run_spur spurious, $run_undo recoveries undone, $run_seeded connections started with the reordering measured before), nginx ${ngx[-1]} Mbit/s"
         done
         nout=$(($(tcp_counter "$nss" OutSegs) - out0))
         nagain=$(($(tcp_counter "$nss" RetransSegs) - retrans0))
