@@ -186,6 +186,12 @@ static uint64_t tlp_timeout(const struct ts_sock *s)
     bool fin_only = (s->tflags & TF_FIN_SENT) && flight == 1;
     if (flight <= tcp_seg_size(s) && !fin_only)
         pto += TLP_WC_DELACK_US;
+    /* the first probe goes when the RTO would at the latest (RFC 8985
+     * 7.2: PTO is cut to the RTO's expiry), so that a lone segment's loss
+     * (2 * SRTT and WCDelAckT against a 200 ms RTO) is a probe, not a
+     * timeout and its loss window; each further one only before it */
+    if (s->tlp_count == 0)
+        return RTE_MIN(pto, (uint64_t)s->rto_us);
     pto <<= s->tlp_count; /* each further probe waits twice as long */
     return pto < s->rto_us ? pto : 0;
 }

@@ -281,6 +281,7 @@ static const struct ps_field ps_sock[] = {
     PS_FIELD(ts_sock, reo_extent_us),
     PS_FIELD(ts_sock, reo_late_us),
     {"bbr_reo_us", offsetof(struct ts_sock, cc.bbr.reo_us), sizeof(uint32_t)},
+    {"cwnd", offsetof(struct ts_sock, cc.cwnd), sizeof(uint32_t)},
 };
 /* clang-format on */
 
