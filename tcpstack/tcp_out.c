@@ -846,13 +846,12 @@ void tcp_output(struct ts_ctx *ctx, struct ts_sock *s)
 void tcp_rexmit_tail(struct ts_ctx *ctx, struct ts_sock *s)
 {
     uint32_t seq, len;
-    if (tcp_rack_on(s) &&
-        ((s->tflags & TF_IN_RECOVERY) ? tcp_rec_first_unsacked(s, &seq, &len)
-                                      : tcp_rec_last(s, &seq, &len))) {
+    if (tcp_rack_on(s) && tcp_rec_probe(s, &seq, &len)) {
         /* the last segment as it was sent (RFC 8985 7.3), so that its SACK
-         * covers a record whole; in recovery the tail may be SACKed
-         * already: the probe repeats the oldest segment still missing, the
-         * likeliest lost again */
+         * covers a record whole; in recovery, or once the tail is SACKed
+         * (a probe's ACK that came while the segments below it were still
+         * missing; repeating it would draw only a D-SACK), the probe
+         * repeats the oldest segment still missing, the likeliest lost */
         uint8_t flags = RTE_TCP_ACK_FLAG;
         if ((s->tflags & TF_FIN_SENT) && seq + len == s->snd_end + 1) {
             len--;

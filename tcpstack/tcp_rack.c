@@ -587,12 +587,14 @@ bool tcp_rec_next_lost(const struct ts_sock *s, uint32_t *seq, uint32_t *len)
     return false;
 }
 
-bool tcp_rec_last(const struct ts_sock *s, uint32_t *seq, uint32_t *len)
+bool tcp_rec_probe(const struct ts_sock *s, uint32_t *seq, uint32_t *len)
 {
     const struct tcp_rec *r = &s->bufs->rec;
     if (r->n == 0)
         return false;
     const struct tcp_txseg *g = rec_at(r, r->n - 1);
+    if ((s->tflags & TF_IN_RECOVERY) || (g->flags & TXS_SACKED))
+        return tcp_rec_first_unsacked(s, seq, len);
     *seq = g->start;
     *len = g->end - g->start;
     return true;

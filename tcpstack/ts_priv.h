@@ -595,8 +595,10 @@ uint32_t tcp_rack_detect(struct ts_ctx *ctx, struct ts_sock *s);
 uint32_t tcp_rec_pipe(const struct ts_sock *s);
 /** The first record lost and not retransmitted since: true with its range. */
 bool tcp_rec_next_lost(const struct ts_sock *s, uint32_t *seq, uint32_t *len);
-/** The highest record (the last segment sent): true with its range. */
-bool tcp_rec_last(const struct ts_sock *s, uint32_t *seq, uint32_t *len);
+/** What a tail loss probe repeats: the last segment sent (RFC 8985 7.3), or
+ *  in recovery or once that one is SACKed the lowest record not SACKed;
+ *  true with its range. */
+bool tcp_rec_probe(const struct ts_sock *s, uint32_t *seq, uint32_t *len);
 /** The lowest record not SACKed: true with its range. */
 bool tcp_rec_first_unsacked(const struct ts_sock *s, uint32_t *seq, uint32_t *len);
 /** A timeout: every record not SACKed is lost (RFC 8985 6.3); @p renege
