@@ -241,6 +241,7 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
         r->rxt_hist[k].undo_ep = r->undo_ep;
         r->rxt_hist[k].undo_n = 0;
         r->rxt_hist[k].probe = r->probe_tx;
+        r->rxt_hist[k].dsacked = false;
         r->rxt_hist[k].timer = (s->tflags & TF_LOSS) || s->rexmt_shift > 0;
     }
     for (uint32_t i = first; i < r->n; i++) {
@@ -744,6 +745,13 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
     rec_undo_marks(ctx, s);
 }
 
+/* A probe sent since the last ACK of new data: a copy of the tail, or of
+ * the oldest segment still missing once the tail was SACKed (tcp_rec_probe). */
+static bool probe_of_series(const struct tcp_rec *r, const struct tcp_rxt *h)
+{
+    return h->probe && (int32_t)(h->sent_us - r->tlp_first_us) >= 0;
+}
+
 /* Segments of at most one MSS that [start, end) makes. */
 static uint32_t segs_of(const struct ts_sock *s, uint32_t start, uint32_t end)
 {
@@ -793,9 +801,10 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
     if (x == NULL)
         return; /* the network duplicated a segment */
     ctx->st.tcp_spurious_rexmits++;
-    /* the probe out and its original both arrived: it repaired nothing,
+    x->dsacked = true;
+    /* a probe out and its original both arrived: it repaired nothing,
      * whatever ACK comes next (RFC 8985 7.4.2) */
-    if (x->probe && r->tlp_on && x->end == r->tlp_end)
+    if (r->tlp_on && probe_of_series(r, x))
         r->tlp_on = false;
     /* a retransmission the receiver had already, that the ACKs sent it
      * for: its original was late, not lost. That is reordering seen,
@@ -901,8 +910,9 @@ void tcp_tlp_sent(struct ts_sock *s, bool retrans)
 /* A probe's loss response is an episode of its own, undone as a
  * recovery's would be: its original may only have been late, and on a
  * path that reorders, the D-SACK that says so comes after the ACK that
- * looked like the probe's repair. The probes of this tail (up to
- * TCP_TLP_MAX copies of its last segment) are the episode's
+ * looked like the probe's repair. The probes sent since the last ACK of
+ * new data (up to TCP_TLP_MAX, copies of the tail or of the oldest segment
+ * missing) that no D-SACK has shown needless yet are the episode's
  * retransmissions: all must prove needless, since one of them may have
  * repaired a real loss. One counted in the episode before (sent while
  * it awaited its D-SACKs) moves to this one; if it was the last that
@@ -915,7 +925,7 @@ static void tlp_episode(struct ts_ctx *ctx, struct ts_sock *s)
     bool opened = false;
     for (unsigned j = 0; j < r->rxt_hist_n; j++) {
         struct tcp_rxt *h = rxt_newest(r, j);
-        if (!h->probe || h->end != r->tlp_end || !SEQ_LT(h->start, h->end))
+        if (!probe_of_series(r, h) || h->dsacked || !SEQ_LT(h->start, h->end))
             continue;
         if (!opened) {
             opened = true;

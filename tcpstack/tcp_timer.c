@@ -231,6 +231,8 @@ static void tlp_fire(struct ts_ctx *ctx, struct ts_sock *s)
     s->tflags &= ~TF_TLP_ARMED;
     if (++s->tlp_count >= TCP_TLP_MAX)
         s->tflags |= TF_TLP_SENT;
+    if (s->bufs && s->tlp_count == 1)
+        s->bufs->rec.tlp_first_us = (uint32_t)ctx->now;
     ctx->st.tcp_tlp_probes++;
     tcp_snd_collect(ctx, s);
     uint32_t before = s->snd_max;

@@ -135,7 +135,8 @@ struct tcp_rec {
     bool dsack_round_on;
     uint32_t dsack_round; /* RACK.dsack_round */
     /* tail loss probe episode (RFC 8985 7.4) */
-    uint32_t tlp_end; /* 0 with !tlp_on */
+    uint32_t tlp_end;      /* 0 with !tlp_on */
+    uint32_t tlp_first_us; /* when the first probe since new data was ACKed left */
     bool tlp_on, tlp_retrans;
     /* undo of a spurious recovery or timeout (RFC 3708, RFC 4015) */
     bool undo_on;
@@ -179,6 +180,7 @@ struct tcp_rec {
         uint32_t undo_ep; /* the episode it counted in ... */
         uint32_t undo_n;  /* ... for this many of undo_retrans, until a D-SACK */
         bool probe;       /* a tail loss probe's */
+        bool dsacked;     /* a D-SACK showed it needless */
         bool timer;       /* sent while the retransmission timer's backoff
                            * stood: after a timeout, or a shut window's probe */
     } rxt_hist[TCP_RXT_HIST];
