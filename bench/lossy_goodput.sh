@@ -551,6 +551,7 @@ for c in "${case_list[@]}"; do
         out0=$(tcp_counter "$nss" OutSegs)
         ndsack0=$(tcpext_counter "$nss" TCPDSACKRecvSegs)
         drops0=$(backlog_drops)
+        paws_a0=$(tcpext_counter "$nsa" PAWSEstab) paws_c0=$(tcpext_counter "$nsc" PAWSEstab)
         before=$(status "$nsa")
         sent=0 again=0 spurious=0 dsacks=0 rto_runs=0 minrto_runs=0
         for r in $(seq "$runs"); do
@@ -558,6 +559,7 @@ for c in "${case_list[@]}"; do
             after=$(status "$nsa")
             run_again=$(delta retransmitted_segments) run_spur=$(delta spurious_retransmissions)
             run_undo=$(delta undo_fast_recovery) run_seeded=$(delta reordering_from_peer)
+            run_hs=$(delta hystart_exits) run_tlp=$(delta tail_probe_recoveries)
             sent=$((sent + $(delta tx_packets)))
             again=$((again + run_again))
             spurious=$((spurious + run_spur))
@@ -571,12 +573,12 @@ for c in "${case_list[@]}"; do
             [ "$minrto" = 0 ] || minrto_runs=$((minrto_runs + 1))
             before=$after
             ngx+=("$(fetch "$nsc")")
-            log "  $cc run $r: corehttpd ${core[-1]} Mbit/s ($rto timeouts, $minrto at the minimum RTO, $wprobes window probes; $run_again sent again, $run_spur spurious, $run_undo recoveries undone, $run_seeded connections started with the reordering measured before), nginx ${ngx[-1]} Mbit/s"
+            log "  $cc run $r: corehttpd ${core[-1]} Mbit/s ($rto timeouts, $minrto at the minimum RTO, $wprobes window probes; $run_again sent again, $run_spur spurious, $run_undo recoveries undone, $run_tlp losses repaired by a probe, $run_hs slow starts ended by HyStart++, $run_seeded connections started with the reordering measured before), nginx ${ngx[-1]} Mbit/s"
         done
         nout=$(($(tcp_counter "$nss" OutSegs) - out0))
         nagain=$(($(tcp_counter "$nss" RetransSegs) - retrans0))
         ndsack=$(($(tcpext_counter "$nss" TCPDSACKRecvSegs) - ndsack0))
-        log "  $cc: nft rules acted on: corehttpd path $(rules_hits "$nsa"); nginx path $(rules_hits "$nsc"); nginx retransmitted $nagain segments; receive backlogs dropped $(($(backlog_drops) - drops0)) frames"
+        log "  $cc: nft rules acted on: corehttpd path $(rules_hits "$nsa"); nginx path $(rules_hits "$nsc"); nginx retransmitted $nagain segments; receive backlogs dropped $(($(backlog_drops) - drops0)) frames; curl's kernel dropped by PAWS $(($(tcpext_counter "$nsa" PAWSEstab) - paws_a0)) segments from corehttpd, $(($(tcpext_counter "$nsc" PAWSEstab) - paws_c0)) from nginx"
         rules_clear "$nsa"
         rules_clear "$nsc"
         case $c in relay | reorder | delay) relay_down ;; esac
