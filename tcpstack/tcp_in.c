@@ -437,7 +437,7 @@ static void tcp_rack_input(struct ts_ctx *ctx, struct ts_sock *s,
     if (dsack)
         tcp_rec_dsack(ctx, s, seg->sack[0].start, seg->sack[0].end,
                       s->snd_una - prev_una);
-    tcp_tlp_ack(ctx, s, seg, dsack, s->snd_una != prev_una);
+    tcp_tlp_ack(ctx, s, seg, s->snd_una != prev_una);
     uint32_t lost = 0;
     if (r->sacked_segs > 0 || r->retrans > 0) {
         lost = tcp_rack_detect(ctx, s);

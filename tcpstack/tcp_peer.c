@@ -52,6 +52,8 @@ static struct tcp_peer *peer_slot(const struct ts_ctx *ctx, uint32_t raddr)
 
 void tcp_peer_seed(struct ts_ctx *ctx, struct ts_sock *s)
 {
+    if (!(s->tflags & TF_SACK_OK))
+        return; /* no RACK: nothing would use it */
     struct tcp_peer *e = peer_slot(ctx, s->raddr);
     if (e->raddr != s->raddr || e->reo_extent_us == 0)
         return;

@@ -241,6 +241,7 @@ void tcp_rec_sent(struct ts_ctx *ctx, struct ts_sock *s, uint32_t seq, uint32_t 
         r->rxt_hist[k].undo_ep = r->undo_ep;
         r->rxt_hist[k].undo_n = 0;
         r->rxt_hist[k].probe = r->probe_tx;
+        r->rxt_hist[k].series = r->tlp_series;
         r->rxt_hist[k].dsacked = false;
         r->rxt_hist[k].timer = (s->tflags & TF_LOSS) || s->rexmt_shift > 0;
     }
@@ -328,8 +329,9 @@ static uint32_t fresh_rtt(const struct ts_sock *s)
  * sent). */
 static void reo_learn(struct ts_sock *s, uint32_t since_sent)
 {
-    s->tflags |= TF_REO_LEARNED;
     uint32_t late = late_past(since_sent, s->min_rtt_us);
+    if (late > 0)
+        s->tflags |= TF_REO_LEARNED;
     if (late > s->reo_extent_us) {
         s->reo_extent_us = late;
         s->reo_wnd_persist = RACK_REO_PERSIST;
@@ -749,7 +751,19 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
  * the oldest segment still missing once the tail was SACKed (tcp_rec_probe). */
 static bool probe_of_series(const struct tcp_rec *r, const struct tcp_rxt *h)
 {
-    return h->probe && (int32_t)(h->sent_us - r->tlp_first_us) >= 0;
+    return h->probe && h->series == r->tlp_series;
+}
+
+/* Every probe of the series has been shown needless by a D-SACK: together
+ * they repaired nothing (RFC 8985 7.4.2), whichever ACK comes next. */
+static bool series_needless(struct tcp_rec *r)
+{
+    for (unsigned j = 0; j < r->rxt_hist_n; j++) {
+        const struct tcp_rxt *h = rxt_newest(r, j);
+        if (probe_of_series(r, h) && !h->dsacked && SEQ_LT(h->start, h->end))
+            return false;
+    }
+    return true;
 }
 
 /* Segments of at most one MSS that [start, end) makes. */
@@ -771,6 +785,7 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
      * D-SACK has shown so yet (a probe sent before the episode, or an ACK
      * the network duplicated, must not undo a real recovery) */
     struct tcp_rxt *x = NULL, *ux = NULL; /* the reported one, the one undo counts */
+    struct tcp_rxt *nx = NULL;            /* the newest not shown needless before */
     for (unsigned j = 0; j < r->rxt_hist_n; j++) {
         struct tcp_rxt *h = rxt_newest(r, j);
         if (!SEQ_GEQ(start, h->start) || !SEQ_LEQ(end, h->end) ||
@@ -778,6 +793,8 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
             continue;
         if (x == NULL)
             x = h;
+        if (nx == NULL && !h->dsacked)
+            nx = h;
         if (h->undo_n > 0 &&
             (h->undo_ep == r->undo_ep || (r->prev_on && h->undo_ep == r->prev_ep))) {
             ux = h;
@@ -801,10 +818,13 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
     if (x == NULL)
         return; /* the network duplicated a segment */
     ctx->st.tcp_spurious_rexmits++;
-    x->dsacked = true;
-    /* a probe out and its original both arrived: it repaired nothing,
-     * whatever ACK comes next (RFC 8985 7.4.2) */
-    if (r->tlp_on && probe_of_series(r, x))
+    /* one copy more arrived than the network needed: the newest not counted
+     * so before (two probes of the tail draw a D-SACK each) */
+    if (nx != NULL)
+        nx->dsacked = true;
+    /* every probe out arrived beside its original: they repaired nothing
+     * (RFC 8985 7.4.2); one probe's D-SACK says nothing of another's */
+    if (r->tlp_on && probe_of_series(r, nx ? nx : x) && series_needless(r))
         r->tlp_on = false;
     /* a retransmission the receiver had already, that the ACKs sent it
      * for: its original was late, not lost. That is reordering seen,
@@ -947,13 +967,13 @@ static void tlp_episode(struct ts_ctx *ctx, struct ts_sock *s)
 }
 
 void tcp_tlp_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
-                 bool dsack, bool una_moved)
+                 bool una_moved)
 {
     struct tcp_rec *r = &s->bufs->rec;
     if (!r->tlp_on || SEQ_LT(seg->ack, r->tlp_end))
         return;
-    if (!r->tlp_retrans || dsack) {
-        /* new data probed, or the original and the probe both arrived */
+    if (!r->tlp_retrans || series_needless(r)) {
+        /* new data probed, or each probe and its original both arrived */
         r->tlp_on = false;
         return;
     }

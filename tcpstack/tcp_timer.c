@@ -232,16 +232,17 @@ static void tlp_fire(struct ts_ctx *ctx, struct ts_sock *s)
     if (++s->tlp_count >= TCP_TLP_MAX)
         s->tflags |= TF_TLP_SENT;
     if (s->bufs && s->tlp_count == 1)
-        s->bufs->rec.tlp_first_us = (uint32_t)ctx->now;
+        s->bufs->rec.tlp_series++;
     ctx->st.tcp_tlp_probes++;
     tcp_snd_collect(ctx, s);
     uint32_t before = s->snd_max;
     if (s->bufs)
         s->bufs->rec.probe_tx = true;
-    /* later probes resend the last segment whatever is waiting: a
-     * receiver that has it answers a duplicate at once (RFC 5681 4.2),
-     * where new data in order may wait for its delayed-ACK timer (40 ms
-     * on Linux) when what was lost were ACKs */
+    /* later probes resend the last segment (or the oldest missing once it
+     * is SACKed: tcp_rec_probe) whatever is waiting: a receiver that has
+     * it answers a duplicate at once (RFC 5681 4.2), where new data in
+     * order may wait for its delayed-ACK timer (40 ms on Linux) when what
+     * was lost were ACKs */
     if (SEQ_LT(s->snd_nxt, s->snd_end) && s->tlp_count == 1) {
         s->tflags |= TF_TLP_NEW;
         tcp_output(ctx, s);

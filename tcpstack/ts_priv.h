@@ -135,9 +135,9 @@ struct tcp_rec {
     bool dsack_round_on;
     uint32_t dsack_round; /* RACK.dsack_round */
     /* tail loss probe episode (RFC 8985 7.4) */
-    uint32_t tlp_end;      /* 0 with !tlp_on */
-    uint32_t tlp_first_us; /* when the first probe since new data was ACKed left */
+    uint32_t tlp_end; /* 0 with !tlp_on */
     bool tlp_on, tlp_retrans;
+    uint8_t tlp_series; /* counts the series of probes (each since new data was ACKed) */
     /* undo of a spurious recovery or timeout (RFC 3708, RFC 4015) */
     bool undo_on;
     uint32_t undo_marker; /* snd_una when the episode began */
@@ -179,7 +179,8 @@ struct tcp_rec {
         uint32_t sent_us; /* when this retransmission left */
         uint32_t undo_ep; /* the episode it counted in ... */
         uint32_t undo_n;  /* ... for this many of undo_retrans, until a D-SACK */
-        bool probe;       /* a tail loss probe's */
+        bool probe;       /* a tail loss probe's ... */
+        uint8_t series;   /* ... of this series (tlp_series) */
         bool dsacked;     /* a D-SACK showed it needless */
         bool timer;       /* sent while the retransmission timer's backoff
                            * stood: after a timeout, or a shut window's probe */
@@ -631,7 +632,7 @@ void tcp_rate_app_limited(struct ts_sock *s);
 /** The tail loss probe's bookkeeping (RFC 8985 7.3, 7.4). */
 void tcp_tlp_sent(struct ts_sock *s, bool retrans);
 void tcp_tlp_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
-                 bool dsack, bool una_moved);
+                 bool una_moved);
 #define TCP_TLP_MAX 4           /* probes before the RTO (RFC 8985 7: one) */
 #define TCP_UNDO_HOLD_US 10000u /* least time an idle connection keeps its undo state */
 #define TCP_INIT_CWND_SEGS 10   /* RFC 6928 */
