@@ -21,8 +21,9 @@
 # (D-SACK) against the segments sent, and in how many runs a retransmission
 # timeout fired (at the minimum RTO, and in all), beside nginx's segments
 # sent, sent again and D-SACKed from its namespace's kernel counters; each
-# run's own counts go to the progress lines. Last, the delay and reordering rows against their
-# bound, computed from the same run's clean-link figure (see bound below).
+# run's own counts go to the progress lines. Last, the delay and reordering
+# rows against their bound, computed from the same run's clean-link figure
+# (see bound below).
 #
 # Topology (addresses from 198.18.0.0/15 only; client 198.18.0.1, server
 # 198.18.0.2 on both paths):
