@@ -755,7 +755,8 @@ static bool probe_of_series(const struct tcp_rec *r, const struct tcp_rxt *h)
 }
 
 /* Every probe of the series has been shown needless by a D-SACK: together
- * they repaired nothing (RFC 8985 7.4.2), whichever ACK comes next. */
+ * they repaired nothing (RFC 8985 7.4.2); one probe's D-SACK says nothing
+ * of another's. */
 static bool series_needless(struct tcp_rec *r)
 {
     for (unsigned j = 0; j < r->rxt_hist_n; j++) {
@@ -819,13 +820,11 @@ void tcp_rec_dsack(struct ts_ctx *ctx, struct ts_sock *s, uint32_t start, uint32
         return; /* the network duplicated a segment */
     ctx->st.tcp_spurious_rexmits++;
     /* one copy more arrived than the network needed: the newest not counted
-     * so before (two probes of the tail draw a D-SACK each) */
+     * so before (two probes of the tail draw a D-SACK each); the probe's
+     * episode reads the mark when its ACK comes (tcp_tlp_ack), whether
+     * this D-SACK came in that ACK or in one before it */
     if (nx != NULL)
         nx->dsacked = true;
-    /* every probe out arrived beside its original: they repaired nothing
-     * (RFC 8985 7.4.2); one probe's D-SACK says nothing of another's */
-    if (r->tlp_on && probe_of_series(r, nx ? nx : x) && series_needless(r))
-        r->tlp_on = false;
     /* a retransmission the receiver had already, that the ACKs sent it
      * for: its original was late, not lost. That is reordering seen,
      * whether or not a late original was ever SACKed below another (step
