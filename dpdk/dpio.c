@@ -21,7 +21,10 @@
  * the calling thread's own epoll instance, as RTE_EPOLL_PER_THREAD is per
  * thread), re-checks the queue to close the race with a frame that arrived
  * just before arming (examples/l3fwd-power does the same), and waits in
- * rte_epoll_wait. Ports without rx interrupts get a short nanosleep instead.
+ * rte_epoll_wait, whose timeout counts whole milliseconds; a timerfd in the
+ * same epoll instance ends the sleep at the microsecond it was asked for
+ * (the stack's next timer). Ports without rx interrupts get a short
+ * nanosleep instead.
  *
  * Impairment (a test facility, see struct dpio_impair): per queue and
  * direction a holding queue sits between the port and the stack. Each frame
@@ -46,7 +49,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -118,6 +123,7 @@ struct dpio_queue {
     uint16_t rx_n;           /* frames in rx_stash */
     bool rx_intr;            /* sleep on the rx interrupt (else short sleeps) */
     bool rx_intr_reg;        /* registered in the owner thread's epoll instance */
+    int wake_fd;             /* timerfd ending a sleep on time (-1: none) */
     bool rx_seen; /* frames came since the last sleep (ports without rx intr) */
     uint16_t tx_chain_group; /* the driver places frames N at a time unchecked (0: no) */
     bool tx_demote; /* frames are read on another core or by a device (dpio_tx_demote) */
@@ -130,6 +136,7 @@ struct dpio_queue {
     /* cold */
     struct rte_mempool *pool;
     unsigned lcore;
+    struct rte_epoll_event wake_ev; /* wake_fd's entry in the owner's epoll instance */
 } __rte_cache_aligned;
 
 struct dpio_port {
@@ -1047,6 +1054,8 @@ static void dpio_port_free(struct dpio_port *p)
             continue;
         dpio_hold_free(p->queues[q]->hold_rx);
         dpio_hold_free(p->queues[q]->hold_tx);
+        if (p->queues[q]->wake_fd >= 0)
+            close(p->queues[q]->wake_fd);
         rte_mempool_free(p->queues[q]->pool);
         rte_free(p->queues[q]);
     }
@@ -1113,6 +1122,7 @@ struct dpio_port *dpio_port_open(const struct dpio_settings *s, char *err, size_
         }
         dq->port_id = p->port_id;
         dq->qid = (uint16_t)q;
+        dq->wake_fd = -1;
         dq->lcore = lcore;
         p->queues[q] = dq;
     }
@@ -1517,6 +1527,32 @@ static void dpio_rx_intr_register(struct dpio_queue *q)
         return;
     }
     q->rx_intr_reg = true;
+    /* epoll's timeout counts whole milliseconds: a sleep until a timer due
+     * in 1.3 ms would end at 2 (a tail loss probe 2 * SRTT after the last
+     * ACK, on a LAN, ~40 round trips late). A timerfd in the same epoll
+     * instance ends it on time; without one the sleep rounds up, as before. */
+    int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (fd < 0)
+        return;
+    q->wake_ev.epdata.event = EPOLLIN;
+    if (rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_ADD, fd, &q->wake_ev) < 0) {
+        close(fd);
+        return;
+    }
+    q->wake_fd = fd;
+}
+
+/* Arms the queue's timerfd, if it has one, @p us from now; setting it
+ * also clears an expiry left from the last sleep, which would otherwise
+ * end this one at once. */
+static void dpio_wake_arm(struct dpio_queue *q, uint64_t us)
+{
+    if (q->wake_fd < 0)
+        return;
+    struct itimerspec its = {
+        .it_value = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000},
+    };
+    timerfd_settime(q->wake_fd, 0, &its, NULL);
 }
 
 void dpio_queue_sleep(struct dpio_queue *q, uint64_t timeout_us)
@@ -1555,7 +1591,10 @@ void dpio_queue_sleep(struct dpio_queue *q, uint64_t timeout_us)
              * empty burst and the enable raised no event. */
             if (!dpio_rx_pending(q)) {
                 struct rte_epoll_event ev[1];
+                /* the timerfd, where there is one, ends it on time */
                 int ms = (int)((timeout_us + 999) / 1000);
+
+                dpio_wake_arm(q, timeout_us);
 
                 /* Interruptible: a signal (shutdown, reload) ends the nap. */
                 rte_epoll_wait_interruptible(RTE_EPOLL_PER_THREAD, ev, 1, ms);

@@ -162,7 +162,9 @@ unsigned dpio_tx_backlog(const void *q);
 void dpio_tx_output(void *arg, struct rte_mbuf **pkts, uint16_t n);
 
 /** Idles the calling stack thread until a packet arrives on @p q or
- *  @p timeout_us passes: rx interrupt where the port has it, else a short
+ *  @p timeout_us passes (to the microsecond, by a timerfd beside the
+ *  interrupt; to the next millisecond without one): rx interrupt where the
+ *  port has it, else a short
  *  sleep (at most 1 ms per call), and on such a port (net_memif) none at
  *  all within 500 us of the last frame received: the caller polls on. Returns at
  *  once if packets are already waiting, and early on a signal. Flushes the tx

@@ -148,7 +148,10 @@ static void keepalive_timeout(struct ts_ctx *ctx, struct ts_sock *s)
     ts_timer_arm(ctx, &s->t_keep, ctx->now + (uint64_t)ctx->p.keepalive_intvl_ms * 1000);
 }
 
-#define TLP_MIN_US 1000u         /* a floor under 2 * SRTT: one tick of the timer wheel */
+/* a floor under 2 * SRTT: on a LAN, where SRTT is tens of microseconds, a
+ * receiver that ACKs a batch at a time (its softirq, or its process,
+ * scheduled late) is not probed for it; Linux's floor is two jiffies */
+#define TLP_MIN_US 1000u
 #define TLP_WC_DELACK_US 200000u /* RFC 8985 7.2 WCDelAckT */
 
 void tcp_arm_rto(struct ts_ctx *ctx, struct ts_sock *s)

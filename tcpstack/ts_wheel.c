@@ -1,6 +1,6 @@
 /**
  * @file ts_wheel.c
- * A hierarchical timer wheel of 1 ms ticks (see ts_wheel.h).
+ * A hierarchical timer wheel of 100 us ticks (see ts_wheel.h).
  */
 #include <rte_common.h>
 

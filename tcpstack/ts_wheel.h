@@ -1,8 +1,11 @@
 /**
  * @file ts_wheel.h
- * A hierarchical timer wheel of 1 ms ticks: four levels of 64 slots, each
- * level's slots 64 times wider than the one below (64 ms, 4 s, 4.4 min,
- * 4.7 h of reach). Arming, cancelling and finding the next deadline are
+ * A hierarchical timer wheel of 100 us ticks: four levels of 64 slots,
+ * each level's slots 64 times wider than the one below (6.4 ms, 410 ms,
+ * 26 s, 28 min of reach; a timer further out waits in the top level and is
+ * placed again from there). The tick is what a LAN's round trips need: at
+ * 20-50 us, a 1 ms tick held every probe and RACK timer up to 40 round
+ * trips past its expiry. Arming, cancelling and finding the next deadline are
  * O(1): a timer is linked into one slot, and a bitmap per level says which
  * slots may hold timers; nothing ever walks the armed timers. Running the
  * wheel visits only the ticks that have timers due or that open a slot of
@@ -19,7 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define TS_TICK_US 1000u
+#define TS_TICK_US 100u /* a timer fires at most this late */
 #define TS_WHEEL_LEVELS 4u
 #define TS_WHEEL_BITS 6u /* 64 slots a level */
 #define TS_WHEEL_SLOTS (1u << TS_WHEEL_BITS)

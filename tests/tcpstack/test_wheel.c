@@ -219,15 +219,15 @@ static void cancel_clears_empty_slots(void **state)
     r->now = 1000;
     ts_wheel_run(&r->w, r->now, on_fire, r);
     struct ts_timer *a = &r->items[0].t, *b = &r->items[1].t, *c = &r->items[2].t;
-    ts_wheel_arm(&r->w, a, r->now + 5000, r->now);
-    ts_wheel_arm(&r->w, b, r->now + 5000, r->now);
-    ts_wheel_arm(&r->w, c, r->now + 9000, r->now);
+    ts_wheel_arm(&r->w, a, r->now + 5 * TS_TICK_US, r->now);
+    ts_wheel_arm(&r->w, b, r->now + 5 * TS_TICK_US, r->now);
+    ts_wheel_arm(&r->w, c, r->now + 9 * TS_TICK_US, r->now);
     assert_int_equal(__builtin_popcountll(r->w.bits[0]), 2);
     ts_wheel_cancel(&r->w, b); /* the slot's head (armed last) */
     assert_int_equal(__builtin_popcountll(r->w.bits[0]), 2);
     ts_wheel_cancel(&r->w, a);
     assert_int_equal(__builtin_popcountll(r->w.bits[0]), 1);
-    assert_int_equal(ts_wheel_next(&r->w), r->now + 9000);
+    assert_int_equal(ts_wheel_next(&r->w), r->now + 9 * TS_TICK_US);
     ts_wheel_cancel(&r->w, c);
     assert_int_equal(r->w.bits[0], 0);
     assert_int_equal(ts_wheel_next(&r->w), UINT64_MAX);
