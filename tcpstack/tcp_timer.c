@@ -162,8 +162,9 @@ void tcp_arm_rto(struct ts_ctx *ctx, struct ts_sock *s)
 
 /* RFC 8985 7.2: with SACK, an RTT sample, data in flight and fewer than
  * TCP_TLP_MAX probes out, a probe timeout of 2 * SRTT (a lone segment may
- * also wait for a delayed ACK), doubled for each further probe (as QUIC's
- * PTO backs off); 0 when no probe applies. RFC 8985 sends one probe: on the
+ * also wait for a delayed ACK), the same for the second probe and doubled
+ * for each one after it (as QUIC's PTO backs off); 0 when no probe
+ * applies. RFC 8985 sends one probe: on the
  * lossy TAP path of bench/lossy_goodput.sh the answers to a probe fail to
  * come about once per 10 MB (5% ACK loss, and ACKs that reach the stack
  * only once it sends again), and each later probe, still far before the
@@ -195,7 +196,13 @@ static uint64_t tlp_timeout(const struct ts_sock *s)
      * timeout and its loss window; each further one only before it */
     if (s->tlp_count == 0)
         return RTE_MIN(pto, (uint64_t)s->rto_us);
-    pto <<= s->tlp_count; /* each further probe waits twice as long */
+    /* the second probe, a segment the receiver has if only ACKs were lost,
+     * is answered at once (RFC 5681 4.2), where the first, new data in
+     * order, may wait for the receiver's delayed-ACK timer: it goes one PTO
+     * after the first; each later one waits twice as long as the one before
+     * (1, 1, 2, 4 and 8 PTOs: the five span 16, as four doubling from the
+     * first spanned 15, for a receiver that answers nothing for a while) */
+    pto <<= s->tlp_count - 1;
     return pto < s->rto_us ? pto : 0;
 }
 

@@ -633,7 +633,7 @@ void tcp_rate_app_limited(struct ts_sock *s);
 void tcp_tlp_sent(struct ts_sock *s, bool retrans);
 void tcp_tlp_ack(struct ts_ctx *ctx, struct ts_sock *s, const struct tcp_seg *seg,
                  bool una_moved);
-#define TCP_TLP_MAX 4           /* probes before the RTO (RFC 8985 7: one) */
+#define TCP_TLP_MAX 5           /* probes before the RTO (RFC 8985 7: one) */
 #define TCP_UNDO_HOLD_US 10000u /* least time an idle connection keeps its undo state */
 #define TCP_INIT_CWND_SEGS 10   /* RFC 6928 */
 /** Records a duplicate [start, end) to report in a D-SACK block. */
