@@ -123,7 +123,6 @@ struct dpio_queue {
     uint16_t rx_n;           /* frames in rx_stash */
     bool rx_intr;            /* sleep on the rx interrupt (else short sleeps) */
     bool rx_intr_reg;        /* registered in the owner thread's epoll instance */
-    int wake_fd;             /* timerfd ending a sleep on time (-1: none) */
     bool rx_seen; /* frames came since the last sleep (ports without rx intr) */
     uint16_t tx_chain_group; /* the driver places frames N at a time unchecked (0: no) */
     bool tx_demote; /* frames are read on another core or by a device (dpio_tx_demote) */
@@ -136,6 +135,7 @@ struct dpio_queue {
     /* cold */
     struct rte_mempool *pool;
     unsigned lcore;
+    int wake_fd;                    /* timerfd ending a sleep on time (-1: none) */
     struct rte_epoll_event wake_ev; /* wake_fd's entry in the owner's epoll instance */
 } __rte_cache_aligned;
 
@@ -1532,10 +1532,17 @@ static void dpio_rx_intr_register(struct dpio_queue *q)
      * ACK, on a LAN, ~40 round trips late). A timerfd in the same epoll
      * instance ends it on time; without one the sleep rounds up, as before. */
     int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0) {
+        fprintf(stderr,
+                "dpio: queue %u: no timerfd (%s), idle sleeps end on the next ms\n",
+                q->qid, strerror(errno));
         return;
+    }
     q->wake_ev.epdata.event = EPOLLIN;
     if (rte_epoll_ctl(RTE_EPOLL_PER_THREAD, EPOLL_CTL_ADD, fd, &q->wake_ev) < 0) {
+        fprintf(stderr,
+                "dpio: queue %u: timerfd not in epoll, idle sleeps end on the next ms\n",
+                q->qid);
         close(fd);
         return;
     }
@@ -1544,7 +1551,8 @@ static void dpio_rx_intr_register(struct dpio_queue *q)
 
 /* Arms the queue's timerfd, if it has one, @p us from now; setting it
  * also clears an expiry left from the last sleep, which would otherwise
- * end this one at once. */
+ * end this one at once. A timerfd that cannot be set (and might stay
+ * readable) is closed: sleeps then end on the next ms. */
 static void dpio_wake_arm(struct dpio_queue *q, uint64_t us)
 {
     if (q->wake_fd < 0)
@@ -1552,7 +1560,13 @@ static void dpio_wake_arm(struct dpio_queue *q, uint64_t us)
     struct itimerspec its = {
         .it_value = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000},
     };
-    timerfd_settime(q->wake_fd, 0, &its, NULL);
+    if (timerfd_settime(q->wake_fd, 0, &its, NULL) != 0) {
+        fprintf(stderr,
+                "dpio: queue %u: timerfd_settime: %s, idle sleeps end on the next ms\n",
+                q->qid, strerror(errno));
+        close(q->wake_fd); /* also leaves the epoll instance */
+        q->wake_fd = -1;
+    }
 }
 
 void dpio_queue_sleep(struct dpio_queue *q, uint64_t timeout_us)
@@ -1569,8 +1583,8 @@ void dpio_queue_sleep(struct dpio_queue *q, uint64_t timeout_us)
     if (timeout_us > DPIO_SLEEP_CAP_US)
         timeout_us = DPIO_SLEEP_CAP_US;
     if (unlikely(q->hold_rx != NULL || q->hold_tx != NULL)) {
-        /* Wake up for the next held frame (epoll rounds up to whole ms, so
-         * at worst ~1 ms late, never early). */
+        /* Wake up for the next held frame (on time by the timerfd; without
+         * one epoll rounds up to whole ms: at worst ~1 ms late). */
         uint64_t due =
             RTE_MIN(dpio_hold_next_due(q->hold_rx), dpio_hold_next_due(q->hold_tx));
         uint64_t now = dpio_now_us();
@@ -1590,14 +1604,14 @@ void dpio_queue_sleep(struct dpio_queue *q, uint64_t timeout_us)
             /* Re-check after arming: a frame that came in between the last
              * empty burst and the enable raised no event. */
             if (!dpio_rx_pending(q)) {
-                struct rte_epoll_event ev[1];
+                struct rte_epoll_event ev[2]; /* the interrupt, the timerfd */
                 /* the timerfd, where there is one, ends it on time */
                 int ms = (int)((timeout_us + 999) / 1000);
 
                 dpio_wake_arm(q, timeout_us);
 
                 /* Interruptible: a signal (shutdown, reload) ends the nap. */
-                rte_epoll_wait_interruptible(RTE_EPOLL_PER_THREAD, ev, 1, ms);
+                rte_epoll_wait_interruptible(RTE_EPOLL_PER_THREAD, ev, RTE_DIM(ev), ms);
             }
             if (armed == 0)
                 rte_eth_dev_rx_intr_disable(q->port_id, q->qid);

@@ -150,7 +150,7 @@ static void keepalive_timeout(struct ts_ctx *ctx, struct ts_sock *s)
 
 /* a floor under 2 * SRTT: on a LAN, where SRTT is tens of microseconds, a
  * receiver that ACKs a batch at a time (its softirq, or its process,
- * scheduled late) is not probed for it; Linux's floor is two jiffies */
+ * scheduled late) is not probed for it (Linux adds two jiffies to 2 * SRTT) */
 #define TLP_MIN_US 1000u
 #define TLP_WC_DELACK_US 200000u /* RFC 8985 7.2 WCDelAckT */
 

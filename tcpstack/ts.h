@@ -121,8 +121,9 @@ struct ts_params {
 #define TS_TX_BACKLOG_HIGH 256u
 
 /** Pacing (ts_params pacing): the longest burst, in microseconds of the
- *  pacing rate. The timer wheel and the idle sleep run in 1 ms steps, so a
- *  paced connection sends what 1 ms of its rate allows at each step. */
+ *  pacing rate: a paced connection sends what 1 ms of its rate allows at
+ *  once (the value measured when the timer wheel and the idle sleep ran in
+ *  1 ms steps; both now end within microseconds of a deadline). */
 #define TS_PACE_BURST_US 1000u
 
 /** Fills @p p with the defaults for everything but addresses, pool, output. */

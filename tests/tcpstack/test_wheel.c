@@ -49,8 +49,8 @@ static uint64_t tick_of(uint64_t us)
     return (us + TS_TICK_US - 1) / TS_TICK_US;
 }
 
-/* A distance in microseconds: mostly short, some long, a few beyond the
- * wheel (4.7 h). */
+/* A distance in microseconds: mostly short, some long, some beyond the
+ * wheel's reach (28 min: up to 2 h, and 4.7 to 10 h). */
 static uint64_t distance(struct run *r)
 {
     switch (rnd(r) % 8) {
