@@ -26,6 +26,7 @@
 #include <rte_mbuf.h>
 
 #include "dpio.h"
+#include "harness.h"
 
 #define SLEEP_US 1300u
 #define N_SLEEPS 21u
@@ -52,24 +53,9 @@ static int setup(void **state)
      * stay silent for the sleeps to run their course */
     if (write_file("/proc/sys/net/ipv6/conf/default/disable_ipv6", "1") != 0)
         fail_msg("cannot turn IPv6 off in the test namespace: %s", strerror(errno));
-    static const unsigned cores[1] = {0};
     static char portarg[64];
     snprintf(portarg, sizeof portarg, "net_tap0,iface=dps%u", (unsigned)getpid());
-    struct dpio_settings s = {
-        .prog = "test_sleep",
-        .port = portarg,
-        .memory_mb = 256,
-        .eal_args = "--no-pci --no-shconf --log-level=error",
-        .cores = cores,
-        .n_cores = 1,
-        .mtu = 1500,
-    };
-    char err[256];
-    if (dpio_eal_init(&s, err, sizeof err) != 0)
-        fail_msg("%s", err);
-    port = dpio_port_open(&s, err, sizeof err);
-    if (port == NULL)
-        fail_msg("%s", err);
+    port = test_port_open("test_sleep", portarg, 0);
     q = dpio_port_queue(port, 0);
     return 0;
 }

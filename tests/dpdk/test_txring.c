@@ -27,6 +27,7 @@
 #include <rte_mbuf.h>
 
 #include "dpio.h"
+#include "harness.h"
 
 static struct dpio_port *port;
 static struct dpio_queue *q;
@@ -35,23 +36,7 @@ static uint32_t next_seq;
 static int setup(void **state)
 {
     (void)state;
-    static const unsigned cores[1] = {0};
-    struct dpio_settings s = {
-        .prog = "test_txring",
-        .port = "net_ring0",
-        .memory_mb = 256,
-        .eal_args = "--no-pci --no-shconf --log-level=error",
-        .cores = cores,
-        .n_cores = 1,
-        .mtu = 1500,
-        .mbufs_per_queue = 8191,
-    };
-    char err[256];
-    if (dpio_eal_init(&s, err, sizeof err) != 0)
-        fail_msg("%s", err);
-    port = dpio_port_open(&s, err, sizeof err);
-    if (port == NULL)
-        fail_msg("%s", err);
+    port = test_port_open("test_txring", "net_ring0", 8191);
     q = dpio_port_queue(port, 0);
     return 0;
 }
