@@ -1605,9 +1605,10 @@ void dpio_queue_sleep(struct dpio_queue *q, uint64_t timeout_us)
              * empty burst and the enable raised no event. */
             if (!dpio_rx_pending(q)) {
                 struct rte_epoll_event ev[2]; /* the interrupt, the timerfd */
-                /* the timerfd, where there is one, ends it on time */
                 int ms = (int)((timeout_us + 999) / 1000);
 
+                /* the timerfd, where there is one, ends the sleep on time;
+                 * epoll's own timeout, in whole ms, is the ceiling */
                 dpio_wake_arm(q, timeout_us);
 
                 /* Interruptible: a signal (shutdown, reload) ends the nap. */

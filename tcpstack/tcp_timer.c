@@ -164,15 +164,16 @@ void tcp_arm_rto(struct ts_ctx *ctx, struct ts_sock *s)
  * TCP_TLP_MAX probes out, a probe timeout of 2 * SRTT (a lone segment may
  * also wait for a delayed ACK), the same for the second probe and doubled
  * for each one after it (as QUIC's PTO backs off); 0 when no probe
- * applies. RFC 8985 sends one probe: on the
- * lossy TAP path of bench/lossy_goodput.sh the answers to a probe fail to
- * come about once per 10 MB (5% ACK loss, and ACKs that reach the stack
- * only once it sends again), and each later probe, still far before the
- * RTO, saves a 200 ms timeout and the loss window that follows it. Unlike RFC 8985, a
- * probe may go in recovery too, once per ACK that makes progress: when the
- * retransmissions in flight are lost again and PRR holds everything else back, nothing
- * sent later would be SACKed to show RACK the loss, and only the RTO (its 200 ms floor is
- * thousands of round trips on a LAN) would end the wait. */
+ * applies. RFC 8985 sends one probe: on the lossy TAP path of
+ * bench/lossy_goodput.sh the answers to a probe fail to come about once
+ * per 10 MB (5% ACK loss, and ACKs that reach the stack only once it sends
+ * again), and each later probe, still far before the RTO, saves a 200 ms
+ * timeout and the loss window that follows it. Unlike RFC 8985, a probe
+ * may go in recovery too, once per ACK that makes progress: when the
+ * retransmissions in flight are lost again and PRR holds everything else
+ * back, nothing sent later would be SACKed to show RACK the loss, and only
+ * the RTO (its 200 ms floor is thousands of round trips on a LAN) would
+ * end the wait. */
 static uint64_t tlp_timeout(const struct ts_sock *s)
 {
     uint32_t flight = s->snd_max - s->snd_una;
