@@ -747,11 +747,13 @@ static void rec_undo(struct ts_ctx *ctx, struct ts_sock *s, uint32_t acked)
     rec_undo_marks(ctx, s);
 }
 
-/* A probe sent since the last ACK of new data: a copy of the tail, or of
- * the oldest segment still missing once the tail was SACKed (tcp_rec_probe). */
-static bool probe_of_series(const struct tcp_rec *r, const struct tcp_rxt *h)
+/* A probe sent since the last ACK of new data (a copy of the tail, or of
+ * the oldest segment still missing once the tail was SACKed: tcp_rec_probe)
+ * that no D-SACK has shown needless yet: one that may have repaired a loss. */
+static bool probe_may_repair(const struct tcp_rec *r, const struct tcp_rxt *h)
 {
-    return h->probe && h->series == r->tlp_series;
+    return h->probe && h->series == r->tlp_series && !h->dsacked &&
+           SEQ_LT(h->start, h->end);
 }
 
 /* Every probe of the series has been shown needless by a D-SACK: together
@@ -759,11 +761,9 @@ static bool probe_of_series(const struct tcp_rec *r, const struct tcp_rxt *h)
  * of another's. */
 static bool series_needless(struct tcp_rec *r)
 {
-    for (unsigned j = 0; j < r->rxt_hist_n; j++) {
-        const struct tcp_rxt *h = rxt_newest(r, j);
-        if (probe_of_series(r, h) && !h->dsacked && SEQ_LT(h->start, h->end))
+    for (unsigned j = 0; j < r->rxt_hist_n; j++)
+        if (probe_may_repair(r, rxt_newest(r, j)))
             return false;
-    }
     return true;
 }
 
@@ -944,7 +944,7 @@ static void tlp_episode(struct ts_ctx *ctx, struct ts_sock *s)
     bool opened = false;
     for (unsigned j = 0; j < r->rxt_hist_n; j++) {
         struct tcp_rxt *h = rxt_newest(r, j);
-        if (!probe_of_series(r, h) || h->dsacked || !SEQ_LT(h->start, h->end))
+        if (!probe_may_repair(r, h))
             continue;
         if (!opened) {
             opened = true;

@@ -34,4 +34,11 @@ static inline struct dpio_port *test_port_open(const char *prog, const char *por
     return p;
 }
 
+/** A group teardown: closes the port its setup left in @p state. */
+static inline int test_port_teardown(void **state)
+{
+    dpio_port_close(*state);
+    return 0;
+}
+
 #endif

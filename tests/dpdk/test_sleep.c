@@ -45,7 +45,6 @@ static int write_file(const char *path, const char *text)
 
 static int setup(void **state)
 {
-    (void)state;
     /* the TAP lives and dies with this namespace, which dies with us */
     if (unshare(CLONE_NEWNET) != 0)
         fail_msg("unshare(CLONE_NEWNET): %s (the test needs root)", strerror(errno));
@@ -57,13 +56,7 @@ static int setup(void **state)
     snprintf(portarg, sizeof portarg, "net_tap0,iface=dps%u", (unsigned)getpid());
     port = test_port_open("test_sleep", portarg, 0);
     q = dpio_port_queue(port, 0);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    dpio_port_close(port);
+    *state = port; /* for test_port_teardown */
     return 0;
 }
 
@@ -102,5 +95,5 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sleep_ends_on_time),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, test_port_teardown);
 }

@@ -35,16 +35,9 @@ static uint32_t next_seq;
 
 static int setup(void **state)
 {
-    (void)state;
     port = test_port_open("test_txring", "net_ring0", 8191);
     q = dpio_port_queue(port, 0);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    dpio_port_close(port);
+    *state = port; /* for test_port_teardown */
     return 0;
 }
 
@@ -202,5 +195,5 @@ int main(void)
         cmocka_unit_test(a_stuck_head_is_dropped_after_10_ms),
         cmocka_unit_test(memif_zero_copy_needs_no_huge),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, test_port_teardown);
 }
