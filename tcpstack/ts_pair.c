@@ -3,7 +3,8 @@
  * The baton between a stack thread and its worker (see ts_pair.h). State is
  * one word, `turn`: the thread whose value it holds runs, the other waits on
  * the futex. Every shared ring is published before the turn changes hands,
- * and the futex is a full barrier, so each side sees the other's writes.
+ * and the turn's store and load order them, so each side sees the other's
+ * writes.
  */
 #include <limits.h>
 #include <linux/futex.h>
@@ -27,23 +28,48 @@ static void futex_wake(_Atomic uint32_t *addr)
     syscall(SYS_futex, (uint32_t *)addr, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-/* Gives the turn to @p to and waits until it comes back to @p me. */
-static void hand_over(struct ts_ctx *ctx, uint32_t me, uint32_t to)
+/* Waits until the turn is @p me's (or the worker has gone). A waiter marks
+ * itself asleep before it looks at the turn a last time, and a thread that
+ * gives the turn looks at the mark after it has stored the turn (both
+ * sequentially consistent): either the giver sees the mark and wakes, or the
+ * waiter sees the new turn and does not sleep. */
+static void wait_turn(struct ts_ctx *ctx, uint32_t me)
 {
-    atomic_store_explicit(&ctx->turn, to, memory_order_seq_cst);
-    futex_wake(&ctx->turn);
     for (;;) {
         uint32_t t = atomic_load_explicit(&ctx->turn, memory_order_acquire);
         if (t == me || t == TURN_GONE)
             return;
-        futex_wait(&ctx->turn, t);
+        atomic_store_explicit(&ctx->asleep[me], 1, memory_order_seq_cst);
+        if (atomic_load_explicit(&ctx->turn, memory_order_seq_cst) == t)
+            futex_wait(&ctx->turn, t);
+        atomic_store_explicit(&ctx->asleep[me], 0, memory_order_relaxed);
     }
+}
+
+/* Gives the turn to @p to (or TURN_GONE), waking it only if it may sleep in
+ * the kernel. On one core the thread woken often runs at once, inside the
+ * giver's wake; when it hands the turn back the giver is runnable, not
+ * asleep, and that second wake, a system call for nothing, is skipped. */
+static void give_turn(struct ts_ctx *ctx, uint32_t to)
+{
+    atomic_store_explicit(&ctx->turn, to, memory_order_seq_cst);
+    if (to == TURN_GONE || atomic_load_explicit(&ctx->asleep[to], memory_order_seq_cst))
+        futex_wake(&ctx->turn);
+}
+
+/* Gives the turn to @p to and waits until it comes back to @p me. */
+static void hand_over(struct ts_ctx *ctx, uint32_t me, uint32_t to)
+{
+    give_turn(ctx, to);
+    wait_turn(ctx, me);
 }
 
 void ts_pair_enable(struct ts_ctx *ctx)
 {
     ctx->threaded = true;
     atomic_store(&ctx->turn, TURN_STACK);
+    atomic_store(&ctx->asleep[TURN_STACK], 0);
+    atomic_store(&ctx->asleep[TURN_WORKER], 0);
     atomic_store(&ctx->worker_wake, 1); /* the worker's first turn */
     atomic_store(&ctx->worker_deadline, 0);
 }
@@ -76,18 +102,12 @@ uint64_t ts_pair_worker_deadline(const struct ts_ctx *ctx)
 
 void ts_pair_worker_begin(struct ts_ctx *ctx)
 {
-    for (;;) {
-        uint32_t t = atomic_load_explicit(&ctx->turn, memory_order_acquire);
-        if (t == TURN_WORKER)
-            return;
-        futex_wait(&ctx->turn, t);
-    }
+    wait_turn(ctx, TURN_WORKER);
 }
 
 void ts_pair_worker_end(struct ts_ctx *ctx)
 {
-    atomic_store_explicit(&ctx->turn, TURN_GONE, memory_order_seq_cst);
-    futex_wake(&ctx->turn);
+    give_turn(ctx, TURN_GONE);
 }
 
 void ts_pair_worker_park(struct ts_ctx *ctx, uint64_t deadline_us)

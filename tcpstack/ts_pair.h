@@ -5,7 +5,9 @@
  * work, timers, tx), publishes events and, when the worker has something to
  * do, hands it the core and sleeps until the worker's epoll_wait finds
  * nothing and hands it back. Neither thread spins while the other has work.
- * The hand-over is a futex wait/wake: one pair of syscalls per batch, never
+ * The hand-over is a futex: the thread that gives the turn wakes the other
+ * only if it may be asleep in the kernel, so a batch (the turn there and
+ * back) costs two or three system calls and two context switches, never any
  * per packet.
  */
 #ifndef TS_PAIR_H

@@ -486,7 +486,8 @@ struct ts_ctx {
 
     /* the pair (ts_pair.c) */
     bool threaded;
-    _Atomic uint32_t turn; /* 0: stack thread runs, 1: worker runs */
+    _Atomic uint32_t turn;      /* 0: stack thread runs, 1: worker runs */
+    _Atomic uint32_t asleep[2]; /* [who]: that thread may be in futex_wait */
     _Atomic uint32_t stop;
     _Atomic uint32_t worker_wake; /* a sync call finished */
     _Atomic uint64_t worker_deadline;
