@@ -35,8 +35,11 @@
 # percentiles, and the server's CPU while idle for 5 s after the load.
 #
 # Last (not with --quick), a `perf record -g` profile of core 1 (cpu-clock)
-# for every point where corehttpd's median requests/s is behind nginx's:
-# the top symbols and their cost per request in profile-*.txt.
+# for every point where corehttpd's median requests/s is behind its goal
+# (nginx's, or for 1 KB the ratio to nginx issue 9 sets: memif 3x keep-alive
+# and 5x close, TAP 2x): the top symbols and their cost per request in
+# profile-*.txt; for a TAP point also core 1 by what it did and the ceiling,
+# the requests/s if everything but the TAP's own I/O took no time.
 #
 # Usage: sudo bench/compare.sh [--quick] [-n RUNS] [-d SECONDS] [-o DIR]
 #   --quick   a smoke run: 1 run of 2 s per point, the 1 KB file only, 64
@@ -674,10 +677,53 @@ tname() {
     lighttpd) echo "lighttpd, kernel loopback (wrk)" ;;
     esac
 }
+goal_of() { # TARGET FILE MODE: issue 9's ratio to nginx for the point (rps;
+    # with `Connection: close` requests are connections); 1 where it sets none
+    case $1:$2:$3 in
+    memif:1k:keepalive) echo 3 ;;
+    memif:1k:close) echo 5 ;;
+    tap:1k:*) echo 2 ;;
+    *) echo 1 ;;
+    esac
+}
+
+# tap_shares PERF-DATA: the TAP's profiled samples by what they were, one
+# "what share" line each (share in %): `tap_io` the TAP's system calls and
+# driver (every sample under readv or writev, net_tap's code, the kernel's
+# TCP for wrk that a writev runs), `handover` the pair passing the core (the
+# futex and the context switches in it), `sleep` the stack thread's idle
+# sleeps (epoll_wait, timerfd), `worker` the rest of the worker threads,
+# `stack` the rest of corehttpd's threads (its stack, DPDK's polling),
+# `other` what else ran on the core.
+tap_shares() {
+    perf script -i "$1" -F comm,ip,sym,dso 2>/dev/null | awk '
+        function flush() {
+            if (!insample) return
+            if (io) c = "tap_io"
+            else if (ho) c = "handover"
+            else if (zz) c = "sleep"
+            else if (comm ~ /^chttpd-w/) c = "worker"
+            else if (comm == "corehttpd" || comm ~ /^chttpd-/) c = "stack"
+            else c = "other"
+            n[c]++; total++; insample = io = ho = zz = 0
+        }
+        /^[^\t]/ { flush(); comm = $1; insample = 1; next }
+        /^\t/ {
+            if ($0 ~ /__GI___readv|__GI___writev|tun_chr_|librte_net_tap/) io = 1
+            if ($0 ~ /futex|[ \t]syscall /) ho = 1
+            if ($0 ~ /do_epoll_wait|timerfd/) zz = 1
+        }
+        END {
+            flush()
+            if (!total) exit 1
+            split("tap_io handover sleep stack worker other", order, " ")
+            for (i = 1; i <= 6; i++) printf "%s %.2f\n", order[i], 100 * n[order[i]] / total
+        }'
+}
 
 # ------------------------------------------------------------ profiles
-# For each point where a corehttpd path is behind nginx, one more run under
-# perf; the top symbols with their share of core 1 and the cost per request
+# For each point where a corehttpd path is behind its goal, one more run
+# under perf; the top symbols with their share of core 1 and the cost per request
 # that share is (the share of one second of core 1 over the run's req/s).
 profiles=""
 if [ "$profile" != 0 ] && has_target nginx; then
@@ -690,9 +736,10 @@ if [ "$profile" != 0 ] && has_target nginx; then
                         has_target "$t" || continue
                         m=$(med "$t" "$f" "$mode" "$c" rps)
                         if [ "$m" = - ] || [ "$n" = - ]; then continue; fi
-                        [ "$profile" = all ] || awk -v a="$m" -v b="$n" 'BEGIN { exit !(a < b) }' || continue
+                        g=$(goal_of "$t" "$f" "$mode")
+                        [ "$profile" = all ] || awk -v a="$m" -v b="$n" -v g="$g" 'BEGIN { exit !(a < g * b) }' || continue
                         pf=$tmp/perf-$t-$f-$mode-$c.data
-                        log "profile: $t $f $mode $c (median $m req/s against nginx's $n)"
+                        log "profile: $t $f $mode $c (median $m req/s against nginx's $n, goal ${g}x)"
                         PROFILED_RPS=""
                         run_point "$t" "$f" "$mode" "$c" profile "$pf"
                         # the profiled run is not one of the measured ones
@@ -716,6 +763,18 @@ if [ "$profile" != 0 ] && has_target nginx; then
                                 --percent-limit 1 2>/dev/null | grep -E '^ +[0-9.]+%' | head -n 20 |
                                 awk -v rps="$PROFILED_RPS" '{ p = $1; sub(/%/, "", p); $1 = ""; $2 = "";
                                     printf "%7.2f%% %8.0f %s\n", p, p / 100 * 1e9 / rps, $0 }'
+                            if [ "$t" = tap ] && tap_shares "$pf" >"$tmp/shares"; then
+                                printf '#\n# core %s by what it did (share, ns/req); the ceiling: the requests/s if\n' "$SRV_CORE"
+                                printf '# everything but the TAP'"'"'s I/O took no time, and that against nginx'"'"'s median\n'
+                                awk -v rps="$PROFILED_RPS" -v n="$n" '{ printf "%-9s %6.2f%% %8.0f\n", $1, $2, $2 / 100 * 1e9 / rps }
+                                    $1 == "tap_io" && $2 > 0 { c = rps * 100 / $2 }
+                                    END { if (c) printf "ceiling   %.0f req/s, %.2fx nginx\n", c, c / n }' "$tmp/shares"
+                                awk -v pt="$(label "$f" "$mode" "$c")" -v rps="$PROFILED_RPS" -v n="$n" '
+                                    { s[$1] = $2 }
+                                    END { if (s["tap_io"] > 0) printf "| %s | %.1f k | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.1f k | %.2f |\n", pt, rps / 1000,
+                                        s["tap_io"], s["stack"], s["worker"], s["handover"], s["sleep"], rps / s["tap_io"] / 10, rps * 100 / s["tap_io"] / n }' \
+                                    "$tmp/shares" >>"$tmp/ceilings"
+                            fi
                         } >"$txt"
                         profiles="$profiles $txt"
                     done
@@ -842,14 +901,14 @@ mem_gb=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
             printf '| %s | %s | %s |\n' "$1" "$2" "$ok"
         }
         for c in ${conns_list//,/ }; do
-            goal "1 KB keep-alive req/s, $c conns: memif >= 3x nginx" \
-                "$(ratio "$(med memif 1k keepalive "$c" rps)" "$(med nginx 1k keepalive "$c" rps)")" 3
-            goal "1 KB keep-alive req/s, $c conns: TAP >= 2x nginx" \
-                "$(ratio "$(med tap 1k keepalive "$c" rps)" "$(med nginx 1k keepalive "$c" rps)")" 2
-            goal "1 KB close conn/s, $c conns: memif >= 5x nginx" \
-                "$(ratio "$(med memif 1k close "$c" cps)" "$(med nginx 1k close "$c" cps)")" 5
-            goal "1 KB close conn/s, $c conns: TAP >= 2x nginx" \
-                "$(ratio "$(med tap 1k close "$c" cps)" "$(med nginx 1k close "$c" cps)")" 2
+            for t in memif tap; do
+                g=$(goal_of "$t" 1k keepalive)
+                goal "1 KB keep-alive req/s, $c conns: $([ $t = tap ] && echo TAP || echo memif) >= ${g}x nginx" \
+                    "$(ratio "$(med $t 1k keepalive "$c" rps)" "$(med nginx 1k keepalive "$c" rps)")" "$g"
+                g=$(goal_of "$t" 1k close)
+                goal "1 KB close conn/s, $c conns: $([ $t = tap ] && echo TAP || echo memif) >= ${g}x nginx" \
+                    "$(ratio "$(med $t 1k close "$c" cps)" "$(med nginx 1k close "$c" cps)")" "$g"
+            done
             for f in 64k 1m; do
                 for mode in ${modes//,/ }; do
                     goal "$f $mode Gbit/s, $c conns: memif >= nginx" \
@@ -865,6 +924,15 @@ mem_gb=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
             printf '| ab: p99 no worse than nginx'"'"'s | %s ms against %s ms | %s |\n' "$cp99" "$np99" \
                 "$(awk -v a="$cp99" -v b="$np99" 'BEGIN { print (a != "-" && b != "-" && a <= b) ? "yes" : "no" }')"
         fi
+        printf '\n'
+    fi
+
+    if [ -s "$tmp/ceilings" ]; then
+        printf '## The TAP'"'"'s ceiling\n\n'
+        printf 'Each TAP point behind its goal, profiled (`profile-tap-*.txt`): CPU %s by what it did, from each sample'"'"'s call chain. TAP I/O: the `readv` and `writev` of DPDK'"'"'s `net_tap` (a system call per frame) and what the kernel runs in them, the kernel'"'"'s TCP for wrk included; stack and worker: the rest of corehttpd'"'"'s two threads; hand-over: the pair passing the core (the futex and its context switches); sleep: the stack thread'"'"'s idle waits (epoll_wait, timerfd). The ceiling is the profiled requests/s over the TAP I/O'"'"'s share: what the TAP would carry if corehttpd'"'"'s own work took no time.\n\n' "$SRV_CORE"
+        printf '| file | connection | conns | profiled req/s | TAP I/O | stack | worker | hand-over | sleep | ceiling req/s | ceiling/nginx |\n'
+        printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
+        cat "$tmp/ceilings"
         printf '\n'
     fi
 
@@ -930,7 +998,7 @@ chart cpu "server CPU per request (median, min-max; log scale)" "microseconds of
 
 if [ -n "$profiles" ]; then
     {
-        printf '## Profiles where corehttpd is behind nginx\n\n'
+        printf '## Profiles where corehttpd is behind its goal\n\n'
         for p in $profiles; do
             printf -- '- [%s](%s): top self costs: %s\n' "$(basename "$p" .txt)" "$(basename "$p")" \
                 "$(grep -E '^ *[0-9.]+%' "$p" | head -n 5 | awk '{ printf "%s%s %s ns", (NR > 1 ? "; " : ""), $NF, $2 }')"
