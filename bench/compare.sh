@@ -745,6 +745,10 @@ if [ "$profile" != 0 ] && has_target nginx; then
                         # the profiled run is not one of the measured ones
                         sed -i '$d' "$raw"
                         if [ ! -s "$pf" ] || [ -z "$PROFILED_RPS" ]; then continue; fi
+                        if [ "$PROFILED_RPS" = 0 ]; then
+                            log "  no request completed in the profiled run: no cost per request"
+                            continue
+                        fi
                         txt=$out/profile-$t-$f-$mode-$c.txt
                         {
                             printf '# perf record -C %s -g -F 999 -e cpu-clock, %s, %s, %s, %s connections\n' \

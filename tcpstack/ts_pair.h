@@ -7,8 +7,8 @@
  * nothing and hands it back. Neither thread spins while the other has work.
  * The hand-over is a futex: the thread that gives the turn wakes the other
  * only if it may be asleep in the kernel, so a batch (the turn there and
- * back) costs two or three system calls and two context switches, never any
- * per packet.
+ * back) costs two context switches and two futex calls (four when the woken
+ * thread does not run at once), never any per packet.
  */
 #ifndef TS_PAIR_H
 #define TS_PAIR_H
