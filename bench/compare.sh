@@ -39,7 +39,8 @@
 # (nginx's, or for 1 KB the ratio to nginx issue 9 sets: memif 3x keep-alive
 # and 5x close, TAP 2x): the top symbols and their cost per request in
 # profile-*.txt; for a TAP point also core 1 by what it did and the ceiling,
-# the requests/s if everything but the TAP's own I/O took no time.
+# the median requests/s over the share of the TAP's own I/O: what they would
+# be if everything else took no time.
 #
 # Usage: sudo bench/compare.sh [--quick] [-n RUNS] [-d SECONDS] [-o DIR]
 #   --quick   a smoke run: 1 run of 2 s per point, the 1 KB file only, 64
@@ -767,16 +768,20 @@ if [ "$profile" != 0 ] && has_target nginx; then
                                 --percent-limit 1 2>/dev/null | grep -E '^ +[0-9.]+%' | head -n 20 |
                                 awk -v rps="$PROFILED_RPS" '{ p = $1; sub(/%/, "", p); $1 = ""; $2 = "";
                                     printf "%7.2f%% %8.0f %s\n", p, p / 100 * 1e9 / rps, $0 }'
+                            # The ceiling scales the measured median by the TAP
+                            # I/O's share (a fraction, which the host's speed moves
+                            # far less than a rate from another run).
                             if [ "$t" = tap ] && tap_shares "$pf" >"$tmp/shares"; then
-                                printf '#\n# core %s by what it did (share, ns/req); the ceiling: the requests/s if\n' "$SRV_CORE"
+                                printf '#\n# core %s by what it did (share, ns/req of the profiled run); the ceiling:\n' "$SRV_CORE"
+                                printf '# the median requests/s over the TAP I/O'"'"'s share, what they would be if\n'
                                 printf '# everything but the TAP'"'"'s I/O took no time, and that against nginx'"'"'s median\n'
-                                awk -v rps="$PROFILED_RPS" -v n="$n" '{ printf "%-9s %6.2f%% %8.0f\n", $1, $2, $2 / 100 * 1e9 / rps }
-                                    $1 == "tap_io" && $2 > 0 { c = rps * 100 / $2 }
+                                awk -v rps="$PROFILED_RPS" -v m="$m" -v n="$n" '{ printf "%-9s %6.2f%% %8.0f\n", $1, $2, $2 / 100 * 1e9 / rps }
+                                    $1 == "tap_io" && $2 > 0 { c = m * 100 / $2 }
                                     END { if (c) printf "ceiling   %.0f req/s, %.2fx nginx\n", c, c / n }' "$tmp/shares"
-                                awk -v pt="$(label "$f" "$mode" "$c")" -v rps="$PROFILED_RPS" -v n="$n" '
+                                awk -v pt="$(label "$f" "$mode" "$c")" -v m="$m" -v n="$n" '
                                     { s[$1] = $2 }
-                                    END { if (s["tap_io"] > 0) printf "| %s | %.1f k | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.1f k | %.2f |\n", pt, rps / 1000,
-                                        s["tap_io"], s["stack"], s["worker"], s["handover"], s["sleep"], rps / s["tap_io"] / 10, rps * 100 / s["tap_io"] / n }' \
+                                    END { if (s["tap_io"] > 0) printf "| %s | %.1f k | %.2f | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.1f k | %.2f |\n", pt, m / 1000, m / n,
+                                        s["tap_io"], s["stack"], s["worker"], s["handover"], s["sleep"], m / s["tap_io"] / 10, m * 100 / s["tap_io"] / n }' \
                                     "$tmp/shares" >>"$tmp/ceilings"
                             fi
                         } >"$txt"
@@ -933,9 +938,9 @@ mem_gb=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 
     if [ -s "$tmp/ceilings" ]; then
         printf '## The TAP'"'"'s ceiling\n\n'
-        printf 'Each TAP point behind its goal, profiled (`profile-tap-*.txt`): CPU %s by what it did, from each sample'"'"'s call chain. TAP I/O: the `readv` and `writev` of DPDK'"'"'s `net_tap` (a system call per frame) and what the kernel runs in them, the kernel'"'"'s TCP for wrk included; stack and worker: the rest of corehttpd'"'"'s two threads; hand-over: the pair passing the core (the futex and its context switches); sleep: the stack thread'"'"'s idle waits (epoll_wait, timerfd). The ceiling is the profiled requests/s over the TAP I/O'"'"'s share: what the TAP would carry if corehttpd'"'"'s own work took no time.\n\n' "$SRV_CORE"
-        printf '| file | connection | conns | profiled req/s | TAP I/O | stack | worker | hand-over | sleep | ceiling req/s | ceiling/nginx |\n'
-        printf '|---|---|---|---|---|---|---|---|---|---|---|\n'
+        printf 'Each TAP point behind its goal, profiled (`profile-tap-*.txt`): CPU %s by what it did, from each sample'"'"'s call chain. TAP I/O: the `readv` and `writev` of DPDK'"'"'s `net_tap` (a system call per frame) and what the kernel runs in them, the kernel'"'"'s TCP for wrk included; stack and worker: the rest of corehttpd'"'"'s two threads; hand-over: the pair passing the core (the futex and its context switches); sleep: the stack thread'"'"'s idle waits (epoll_wait, timerfd). The ceiling is the median requests/s over the TAP I/O'"'"'s share: what the TAP would carry if corehttpd'"'"'s own work took no time.\n\n' "$SRV_CORE"
+        printf '| file | connection | conns | median req/s | tap/nginx | TAP I/O | stack | worker | hand-over | sleep | ceiling req/s | ceiling/nginx |\n'
+        printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
         cat "$tmp/ceilings"
         printf '\n'
     fi
