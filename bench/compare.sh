@@ -692,25 +692,26 @@ goal_of() { # TARGET FILE MODE: issue 9's ratio to nginx for the point (rps;
 # "what share" line each (share in %): `tap_io` the TAP's system calls and
 # driver (every sample under readv or writev, net_tap's code, the kernel's
 # TCP for wrk that a writev runs), `handover` the pair passing the core (the
-# futex and the context switches in it), `sleep` the stack thread's idle
-# sleeps (epoll_wait, timerfd), `worker` the rest of the worker threads,
-# `stack` the rest of corehttpd's threads (its stack, DPDK's polling),
-# `other` what else ran on the core.
+# futex and the context switches in it; the hot path takes no lock),
+# `sleep` the stack thread's idle sleeps (epoll_wait, timerfd), `worker` the
+# rest of the worker threads, `stack` the rest of corehttpd's threads (the
+# stack thread; the control and log threads' share is small), `other` what
+# else ran on the core, idle included.
 tap_shares() {
     perf script -i "$1" -F comm,ip,sym,dso 2>/dev/null | awk '
         function flush() {
             if (!insample) return
-            if (io) c = "tap_io"
+            if (comm != "corehttpd" && comm !~ /^chttpd-/) c = "other"
+            else if (io) c = "tap_io"
             else if (ho) c = "handover"
             else if (zz) c = "sleep"
             else if (comm ~ /^chttpd-w/) c = "worker"
-            else if (comm == "corehttpd" || comm ~ /^chttpd-/) c = "stack"
-            else c = "other"
+            else c = "stack"
             n[c]++; total++; insample = io = ho = zz = 0
         }
         /^[^\t]/ { flush(); comm = $1; insample = 1; next }
         /^\t/ {
-            if ($0 ~ /__GI___readv|__GI___writev|tun_chr_|librte_net_tap/) io = 1
+            if ($0 ~ /[ \t](__GI___)?(readv|writev) |tun_chr_|librte_net_tap/) io = 1
             if ($0 ~ /futex|[ \t]syscall /) ho = 1
             if ($0 ~ /do_epoll_wait|timerfd/) zz = 1
         }
@@ -777,10 +778,10 @@ if [ "$profile" != 0 ] && has_target nginx; then
                                 printf '# everything but the TAP'"'"'s I/O took no time, and that against nginx'"'"'s median\n'
                                 awk -v rps="$PROFILED_RPS" -v m="$m" -v n="$n" '{ printf "%-9s %6.2f%% %8.0f\n", $1, $2, $2 / 100 * 1e9 / rps }
                                     $1 == "tap_io" && $2 > 0 { c = m * 100 / $2 }
-                                    END { if (c) printf "ceiling   %.0f req/s, %.2fx nginx\n", c, c / n }' "$tmp/shares"
+                                    END { if (c && n > 0) printf "ceiling   %.0f req/s, %.2fx nginx\n", c, c / n }' "$tmp/shares"
                                 awk -v pt="$(label "$f" "$mode" "$c")" -v m="$m" -v n="$n" '
                                     { s[$1] = $2 }
-                                    END { if (s["tap_io"] > 0) printf "| %s | %.1f k | %.2f | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.1f k | %.2f |\n", pt, m / 1000, m / n,
+                                    END { if (s["tap_io"] > 0 && n > 0) printf "| %s | %.1f k | %.2f | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.1f k | %.2f |\n", pt, m / 1000, m / n,
                                         s["tap_io"], s["stack"], s["worker"], s["handover"], s["sleep"], m / s["tap_io"] / 10, m * 100 / s["tap_io"] / n }' \
                                     "$tmp/shares" >>"$tmp/ceilings"
                             fi
@@ -938,7 +939,7 @@ mem_gb=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 
     if [ -s "$tmp/ceilings" ]; then
         printf '## The TAP'"'"'s ceiling\n\n'
-        printf 'Each TAP point behind its goal, profiled (`profile-tap-*.txt`): CPU %s by what it did, from each sample'"'"'s call chain. TAP I/O: the `readv` and `writev` of DPDK'"'"'s `net_tap` (a system call per frame) and what the kernel runs in them, the kernel'"'"'s TCP for wrk included; stack and worker: the rest of corehttpd'"'"'s two threads; hand-over: the pair passing the core (the futex and its context switches); sleep: the stack thread'"'"'s idle waits (epoll_wait, timerfd). The ceiling is the median requests/s over the TAP I/O'"'"'s share: what the TAP would carry if corehttpd'"'"'s own work took no time.\n\n' "$SRV_CORE"
+        printf 'Each TAP point behind its goal, profiled (`profile-tap-*.txt`): CPU %s by what it did, from each sample'"'"'s call chain. TAP I/O: the `readv` and `writev` of DPDK'"'"'s `net_tap` (a system call per frame) and what the kernel runs in them, the kernel'"'"'s TCP for wrk included; stack and worker: the rest of corehttpd'"'"'s two threads; hand-over: the pair passing the core (the futex and its context switches); sleep: the stack thread'"'"'s idle waits (epoll_wait, timerfd). The ceiling is the median requests/s over the TAP I/O'"'"'s share: what the TAP would carry if everything else on the core took no time (corehttpd'"'"'s own work, and other tasks and idle, not in the table).\n\n' "$SRV_CORE"
         printf '| file | connection | conns | median req/s | tap/nginx | TAP I/O | stack | worker | hand-over | sleep | ceiling req/s | ceiling/nginx |\n'
         printf '|---|---|---|---|---|---|---|---|---|---|---|---|\n'
         cat "$tmp/ceilings"

@@ -5,8 +5,9 @@
  * woken thread often runs inside the giver's wake) and on two (where a wake
  * can race a thread on its way to sleep). The two threads must never run at
  * once: each checks, and moves on, a counter that only the holder of the
- * turn touches; no wake-up may be lost: a watchdog fails the test if the
- * turns stop. Then the worker leaves and the stack's last turn returns.
+ * turn touches; no wake-up may be lost: a watchdog fails the test when 1,000
+ * turns take 10 s. Then the worker leaves and the stack's last turn returns.
+ * Both threads' pinning is checked, so that one CPU is one CPU.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -14,6 +15,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,12 +35,14 @@ struct baton {
     cpu_set_t cpus;
     unsigned long held; /* touched only by the thread holding the turn */
     unsigned long worker_bad;
+    bool worker_pinned;
 };
 
 static void *worker(void *arg)
 {
     struct baton *b = arg;
-    pthread_setaffinity_np(pthread_self(), sizeof(b->cpus), &b->cpus);
+    b->worker_pinned =
+        pthread_setaffinity_np(pthread_self(), sizeof(b->cpus), &b->cpus) == 0;
     ts_pair_worker_begin(b->ctx);
     for (unsigned long i = 0; i < TURNS; i++) {
         if (b->held != 2 * i + 1)
@@ -67,23 +71,29 @@ static void pass_turns(bool one_cpu)
     struct baton b = {.ctx = h.ctx};
     CPU_ZERO(&b.cpus);
     if (one_cpu) {
-        CPU_SET(sched_getcpu(), &b.cpus);
+        int cpu = sched_getcpu();
+        assert_true(cpu >= 0);
+        CPU_SET(cpu, &b.cpus);
     } else {
         for (int c = 0; c < CPU_SETSIZE; c++)
             CPU_SET(c, &b.cpus);
     }
     cpu_set_t old;
-    pthread_getaffinity_np(pthread_self(), sizeof(old), &old);
-    pthread_setaffinity_np(pthread_self(), sizeof(b.cpus), &b.cpus);
+    assert_int_equal(pthread_getaffinity_np(pthread_self(), sizeof(old), &old), 0);
+    assert_int_equal(pthread_setaffinity_np(pthread_self(), sizeof(b.cpus), &b.cpus), 0);
 
     ts_pair_enable(h.ctx);
-    signal(SIGALRM, on_alarm);
-    alarm(20);
-    pthread_t t;
-    assert_int_equal(pthread_create(&t, NULL, worker, &b), 0);
-    unsigned long stack_bad = 0;
     assert_true(ts_pair_worker_due(h.ctx, 0)); /* the worker's first turn */
+    signal(SIGALRM, on_alarm);
+    /* no assertion from here until the join: a failed one would leave the
+     * worker waiting on a frame that is gone */
+    pthread_t t;
+    if (pthread_create(&t, NULL, worker, &b) != 0)
+        fail_msg("cannot start the worker");
+    unsigned long stack_bad = 0;
     for (unsigned long i = 0; i <= TURNS; i++) {
+        if (i % 1000 == 0)
+            alarm(10); /* 1,000 turns take milliseconds; 10 s of none is a hang */
         if (b.held != 2 * i)
             stack_bad++;
         b.held++;
@@ -91,6 +101,7 @@ static void pass_turns(bool one_cpu)
     }
     pthread_join(t, NULL);
     alarm(0);
+    assert_true(b.worker_pinned);
     assert_int_equal(stack_bad, 0);
     assert_int_equal(b.worker_bad, 0);
     assert_int_equal(b.held, 2 * TURNS + 2);
