@@ -776,14 +776,18 @@ if [ "$profile" != 0 ] && has_target nginx; then
                                 printf '#\n# core %s by what it did (share, ns/req of the profiled run); the ceiling:\n' "$SRV_CORE"
                                 printf '# the median requests/s over the TAP I/O'"'"'s share, what they would be if\n'
                                 printf '# everything but the TAP'"'"'s I/O took no time, and that against nginx'"'"'s median\n'
-                                awk -v rps="$PROFILED_RPS" -v m="$m" -v n="$n" '{ printf "%-9s %6.2f%% %8.0f\n", $1, $2, $2 / 100 * 1e9 / rps }
-                                    $1 == "tap_io" && $2 > 0 { c = m * 100 / $2 }
-                                    END { if (c && n > 0) printf "ceiling   %.0f req/s, %.2fx nginx\n", c, c / n }' "$tmp/shares"
-                                awk -v pt="$(label "$f" "$mode" "$c")" -v m="$m" -v n="$n" '
-                                    { s[$1] = $2 }
-                                    END { if (s["tap_io"] > 0 && n > 0) printf "| %s | %.1f k | %.2f | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.1f k | %.2f |\n", pt, m / 1000, m / n,
-                                        s["tap_io"], s["stack"], s["worker"], s["handover"], s["sleep"], m / s["tap_io"] / 10, m * 100 / s["tap_io"] / n }' \
-                                    "$tmp/shares" >>"$tmp/ceilings"
+                                # the split and the ceiling to the profile; the
+                                # report's row to $tmp/ceilings
+                                awk -v rps="$PROFILED_RPS" -v m="$m" -v n="$n" -v pt="$(label "$f" "$mode" "$c")" \
+                                    -v rows="$tmp/ceilings" '
+                                    { s[$1] = $2; printf "%-9s %6.2f%% %8.0f\n", $1, $2, $2 / 100 * 1e9 / rps }
+                                    END {
+                                        if (s["tap_io"] <= 0 || n <= 0) exit
+                                        c = m * 100 / s["tap_io"]
+                                        printf "ceiling   %.0f req/s, %.2fx nginx\n", c, c / n
+                                        printf "| %s | %.1f k | %.2f | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.0f%% | %.1f k | %.2f |\n", pt, m / 1000, m / n,
+                                            s["tap_io"], s["stack"], s["worker"], s["handover"], s["sleep"], c / 1000, c / n >>rows
+                                    }' "$tmp/shares"
                             fi
                         } >"$txt"
                         profiles="$profiles $txt"
@@ -912,11 +916,12 @@ mem_gb=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
         }
         for c in ${conns_list//,/ }; do
             for t in memif tap; do
+                path=$([ "$t" = tap ] && echo TAP || echo memif)
                 g=$(goal_of "$t" 1k keepalive)
-                goal "1 KB keep-alive req/s, $c conns: $([ $t = tap ] && echo TAP || echo memif) >= ${g}x nginx" \
+                goal "1 KB keep-alive req/s, $c conns: $path >= ${g}x nginx" \
                     "$(ratio "$(med $t 1k keepalive "$c" rps)" "$(med nginx 1k keepalive "$c" rps)")" "$g"
                 g=$(goal_of "$t" 1k close)
-                goal "1 KB close conn/s, $c conns: $([ $t = tap ] && echo TAP || echo memif) >= ${g}x nginx" \
+                goal "1 KB close conn/s, $c conns: $path >= ${g}x nginx" \
                     "$(ratio "$(med $t 1k close "$c" cps)" "$(med nginx 1k close "$c" cps)")" "$g"
             done
             for f in 64k 1m; do
